@@ -1,0 +1,3 @@
+from coursecheck.cli import main
+
+raise SystemExit(main())

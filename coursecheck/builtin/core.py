@@ -1,0 +1,248 @@
+"""Rules about coursecheck itself and about files it cannot read.
+
+Their findings are produced by the parsers and the engine (a file that cannot be decoded,
+a plugin that crashed, a suppression that silences nothing); the rules here give them an
+id, a level and documentation like any other rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from coursecheck import hookimpl
+from coursecheck.rules import Rule, rule
+
+ALL_KINDS = ("markdown", "mdx", "json", "yaml", "text")
+
+
+def _produced_elsewhere(doc: Any, ctx: Any) -> None:
+    """Findings of this rule come from the parser or the engine, not from a check."""
+    return None
+
+
+def _declare(rule_id: str, level: str, docs: str, tags: tuple[str, ...] = ()) -> Rule:
+    declared = rule(rule_id, level=level, kinds=ALL_KINDS, tags=tags)(_produced_elsewhere)
+    declared.docs = docs.strip()
+    return declared
+
+
+ENCODING = _declare(
+    "parse/encoding",
+    "error",
+    """
+A file could not be decoded as UTF-8 text.
+
+## What it does
+Reports a file that is not valid UTF-8 (with the line and column of the first bad byte) or
+that contains NUL bytes, as binary files do. The file is not checked further; the rest of
+the run goes on.
+
+## Why it matters
+Course sites (Astro, Docusaurus, MkDocs) read lessons as UTF-8: a file saved in CP1251 or
+KOI8-R shows as mojibake to students, or breaks the build.
+
+## Example
+A lesson saved by an old editor in Windows-1251: `Привет` is stored as bytes `cf f0 e8 e2
+e5 f2`, which are not UTF-8.
+
+## How to fix
+Re-save the file as UTF-8 (`iconv -f cp1251 -t utf-8 lesson.md > lesson.utf8.md`). If a
+binary file matched a content glob, narrow the glob or add it to `course.exclude`.
+""",
+)
+
+UNREADABLE = _declare(
+    "parse/unreadable",
+    "error",
+    """
+A file or folder could not be read, or is too large to check.
+
+## What it does
+Reports files the operating system refuses to read (permissions, broken links), folders
+that cannot be listed, and files over 8 MiB, which are skipped.
+
+## Why it matters
+A lesson that is silently skipped is a lesson nobody checks.
+
+## Example
+`chmod 000 lesson.mdx`, then `coursecheck`.
+
+## How to fix
+Fix the permissions, or exclude the path with `course.exclude`. Split very large files.
+""",
+)
+
+FRONTMATTER = _declare(
+    "parse/frontmatter",
+    "error",
+    """
+The YAML frontmatter of a lesson cannot be read.
+
+## What it does
+Reports frontmatter that is opened with `---` and never closed, that is not valid YAML
+(at the line and column the YAML parser stopped), that repeats a key, or that is not a
+mapping of fields.
+
+## Why it matters
+Site generators refuse to build a page whose frontmatter they cannot parse, and every rule
+that reads the title, order or prerequisites of the lesson is blind to it.
+
+## Example
+```markdown
+---
+title: "Тома: хранение данных
+order: 1
+---
+```
+The title's closing quote is missing.
+
+## How to fix
+Correct the YAML at the reported place; quote values that contain `:` or `#`.
+""",
+    ("frontmatter",),
+)
+
+MDX_SYNTAX = _declare(
+    "parse/mdx-syntax",
+    "error",
+    """
+MDX syntax that is never closed: a JSX element, a `{expression}`, a template literal or a comment.
+
+## What it does
+Reports the opening place of a JSX tag (`<Mermaid chart={`...`} />`), an expression or a
+`{/* comment */}` whose end is missing. The rest of the file is still checked, reading the
+unterminated part as text.
+
+## Why it matters
+The MDX compiler stops at the first such error, so the whole lesson fails to build.
+
+## Example
+```mdx
+<Mermaid chart={`
+flowchart LR
+  A --> B
+} />
+```
+The template literal is never closed with a backtick.
+
+## How to fix
+Close the element, expression or comment at the place the message names.
+""",
+    ("mdx",),
+)
+
+UNTERMINATED_FENCE = _declare(
+    "parse/unterminated-fence",
+    "warning",
+    """
+A code fence is opened and never closed.
+
+## What it does
+Reports a ```` ``` ```` or `~~~` fence with no closing fence of the same character and at
+least the same length.
+
+## Why it matters
+Everything after the fence, to the end of the file, renders as code: headings, links and
+diagrams of the rest of the lesson disappear.
+
+## Example
+````markdown
+```bash
+docker run hello-world
+## Следующий раздел
+````
+
+## How to fix
+Add the closing fence where the code ends.
+""",
+)
+
+DATA_SYNTAX = _declare(
+    "parse/data-syntax",
+    "error",
+    """
+A JSON or YAML data file (glossary, quiz, dashboard) is not valid.
+
+## What it does
+Reports the line and column where the JSON or YAML parser stopped.
+
+## Why it matters
+The site or lab that loads the file fails, and coursecheck cannot check the glossary terms,
+quiz references or dashboard assertions it holds.
+
+## Example
+```json
+{ "term": "образ", "termEn": "image", }
+```
+JSON allows no trailing comma.
+
+## How to fix
+Correct the syntax at the reported place.
+""",
+)
+
+INTERNAL_ERROR = _declare(
+    "core/internal-error",
+    "error",
+    """
+A plugin or rule crashed while checking a file.
+
+## What it does
+Reports, at the file being checked, that a plugin raised an exception or returned
+something coursecheck cannot use. The message names the plugin, the rule and the file; the
+traceback is printed with `-v`. The rest of the run goes on.
+
+## Why it matters
+A crashing rule checks nothing: its silence must not be mistaken for a clean course.
+
+## Example
+A third-party plugin whose rule divides by the number of headings crashes on a lesson with
+no heading.
+
+## How to fix
+Report the message (and the `-v` traceback) to the plugin's authors; meanwhile switch the
+rule off for that file with an `[[overrides]]` entry.
+""",
+)
+
+UNUSED_SUPPRESSION = _declare(
+    "core/unused-suppression",
+    "warning",
+    """
+An inline suppression comment silences nothing.
+
+## What it does
+Reports `coursecheck-disable...` comments that covered no finding in this run, or that name
+a rule that does not exist.
+
+## Why it matters
+Stale suppressions hide future problems: the defect they were written for is gone, but a
+new one on the same line would be silenced without anyone deciding so.
+
+## Example
+```mdx
+{/* coursecheck-disable-next-line anti-patterns/todo */}
+Здесь давно нет никакого TODO.
+```
+
+## How to fix
+Delete the comment, or correct the rule id it names. Suppression syntax:
+`coursecheck-disable-next-line RULE`, `coursecheck-disable RULE` ... `coursecheck-enable
+RULE`, `coursecheck-disable-file RULE`, inside `<!-- -->` (Markdown) or `{/* */}` (MDX);
+add `-- reason` to say why.
+""",
+)
+
+
+@hookimpl
+def coursecheck_rules() -> list[Rule]:
+    return [
+        ENCODING,
+        UNREADABLE,
+        FRONTMATTER,
+        MDX_SYNTAX,
+        UNTERMINATED_FENCE,
+        DATA_SYNTAX,
+        INTERNAL_ERROR,
+        UNUSED_SUPPRESSION,
+    ]

@@ -1,0 +1,346 @@
+"""The command line: ``coursecheck [check] [PATHS...]``, ``rules``, ``rule ID``, ``init``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from coursecheck import __version__
+from coursecheck.config import ConfigError, find_config, load_config
+from coursecheck.engine import Engine, RunOptions
+from coursecheck.fsutil import atomic_write
+from coursecheck.report import ReportOptions
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+COMMANDS = ("check", "rules", "rule", "init")
+
+DESCRIPTION = """\
+A declarative linter for course repositories (Markdown/MDX lessons, glossaries, quizzes).
+
+coursecheck reads .coursecheck.toml (found upward from the current folder, or
+[tool.coursecheck] in pyproject.toml), checks the course it describes, and prints the
+findings as path:line:column: level rule-id message.
+"""
+
+EPILOG = """\
+commands:
+  check [PATHS...]   check the course (the default command); with PATHS, report only
+                     findings in those files (course-wide rules still see the whole course)
+  rules              list every rule with its level and summary
+  rule ID            print a rule's documentation
+  init               inspect this repository and write a starter .coursecheck.toml
+
+exit codes:
+  0  no findings at or above the fail level
+  1  findings at or above the fail level (default: error)
+  2  usage or configuration error
+  3  an internal error occurred and --strict-internal was given
+
+examples:
+  coursecheck                              check the course of the current repository
+  coursecheck content/course/01-intro.mdx  report findings in one lesson only
+  coursecheck --format json -o out.json    machine-readable findings
+  coursecheck --select mermaid,graph       run two rule families only
+  coursecheck rule mermaid/min-diagrams    how a rule works and how to configure it
+"""
+
+
+def _csv(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coursecheck",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="*", type=Path, help="files or folders to report on (default: the whole course)")
+    parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
+    parser.add_argument(
+        "-f", "--format", default="text", help="output format: text, json (more from plugins); default text"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, help="write the report to this file (atomically) instead of stdout"
+    )
+    parser.add_argument(
+        "--select", action="append", metavar="RULES", help="only these rule ids or families (comma-separated)"
+    )
+    parser.add_argument(
+        "--ignore", action="append", metavar="RULES", help="skip these rule ids or families (comma-separated)"
+    )
+    parser.add_argument(
+        "--fail-level",
+        choices=("error", "warning", "note"),
+        help="lowest level that makes the exit code 1 (default: config, else error)",
+    )
+    parser.add_argument("--show-suppressed", action="store_true", help="also print suppressed findings (text format)")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour output (auto respects NO_COLOR and TTY)",
+    )
+    parser.add_argument(
+        "--timestamp", default="", help="ISO 8601 time to print in reports instead of now (for reproducible reports)"
+    )
+    parser.add_argument("--strict-internal", action="store_true", help="exit 3 when a plugin or rule crashed")
+    parser.add_argument(
+        "--no-plugins", action="store_true", help="do not load plugins installed as packages (entry points)"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print findings only; the summary only if the run fails"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="print source lines and plugin tracebacks")
+    parser.add_argument("-V", "--version", action="version", version=f"coursecheck {__version__}")
+    return parser
+
+
+def _load(config_path: Path | None) -> tuple[object, int]:
+    cwd = Path.cwd()
+    if config_path is not None and not config_path.is_file():
+        print(f"coursecheck: error: config file {config_path} not found", file=sys.stderr)
+        return None, EXIT_USAGE
+    path = config_path or find_config(cwd)
+    try:
+        return load_config(path, cwd), EXIT_OK
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return None, EXIT_USAGE
+
+
+def _print_config_error(exc: ConfigError) -> None:
+    for problem in exc.problems:
+        print(f"{problem}", file=sys.stderr)
+    n = len(exc.problems)
+    print(f"coursecheck: {n} configuration error{'s' if n != 1 else ''}; nothing was checked", file=sys.stderr)
+
+
+def _use_color(choice: str, stream: object) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def cmd_check(argv: list[str]) -> int:
+    args = _check_parser().parse_args(argv)
+    config, code = _load(args.config)
+    if config is None:
+        return code
+    if config.path is None and not args.quiet:
+        print(
+            "coursecheck: no .coursecheck.toml found; checking **/*.md and **/*.mdx with defaults "
+            "(run `coursecheck init` to write a config)",
+            file=sys.stderr,
+        )
+    options = RunOptions(
+        paths=list(args.paths),
+        select=_csv(args.select),
+        ignore=_csv(args.ignore),
+        fail_level=args.fail_level,
+        entry_points=not args.no_plugins,
+    )
+    try:
+        engine = Engine(config, options)
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return EXIT_USAGE
+    unknown = [
+        r
+        for r in [*options.select, *options.ignore]
+        if r not in engine.rules and r not in {x.split("/")[0] for x in engine.rules}
+    ]
+    if unknown:
+        from coursecheck.config import did_you_mean
+
+        for r in unknown:
+            print(f"coursecheck: error: unknown rule or family '{r}'{did_you_mean(r, engine.rules)}", file=sys.stderr)
+        return EXIT_USAGE
+    reporters = engine.reporters()
+    if args.format not in reporters:
+        from coursecheck.config import did_you_mean
+
+        print(
+            f"coursecheck: error: unknown format '{args.format}'{did_you_mean(args.format, reporters)} "
+            f"(available: {', '.join(sorted(reporters))})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    result = engine.run()
+    report_options = ReportOptions(
+        color=args.output is None and args.format == "text" and _use_color(args.color, sys.stdout),
+        verbose=args.verbose,
+        quiet=args.quiet,
+        timestamp=args.timestamp,
+        show_suppressed=args.show_suppressed,
+    )
+    try:
+        text = reporters[args.format](result, report_options)
+    except Exception as exc:  # a third-party reporter must not lose the run silently
+        print(f"coursecheck: error: reporter '{args.format}' crashed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    if args.output is not None:
+        try:
+            atomic_write(args.output, text)
+        except OSError as exc:
+            print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.format != "text" and not args.quiet:
+            counts = result.counts()
+            print(
+                f"coursecheck: wrote {args.output} ({len(result.files)} files; "
+                f"{counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes)",
+                file=sys.stderr,
+            )
+    else:
+        sys.stdout.write(text)
+    if args.format != "text":
+        for note in result.notifications:
+            print(f"coursecheck: {note.level}: {note.message}", file=sys.stderr)
+    if args.strict_internal and result.internal_errors:
+        return EXIT_INTERNAL
+    return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
+def _engine_for_docs(argv: list[str], prog: str) -> tuple[Engine | None, argparse.Namespace | None, int]:
+    parser = argparse.ArgumentParser(prog=f"coursecheck {prog}")
+    if prog == "rule":
+        parser.add_argument("id", help="rule id, e.g. mermaid/min-diagrams")
+    else:
+        parser.add_argument(
+            "--format", choices=("text", "markdown"), default="text", help="markdown prints the README rule table"
+        )
+    parser.add_argument("-c", "--config", type=Path, help="config file (its plugins are loaded)")
+    args = parser.parse_args(argv)
+    config, code = _load(args.config)
+    if config is None:
+        return None, None, code
+    try:
+        return Engine(config), args, EXIT_OK
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return None, None, EXIT_USAGE
+
+
+def cmd_rules(argv: list[str]) -> int:
+    engine, args, code = _engine_for_docs(argv, "rules")
+    if engine is None:
+        return code
+    rules = sorted(engine.rules.values(), key=lambda r: r.id)
+    if args.format == "markdown":
+        print(rules_table(rules))
+        return EXIT_OK
+    width = max(len(r.id) for r in rules)
+    for r in rules:
+        level, _ = engine.settings.base(r.id)
+        fix = " (fix)" if r.fixable else ""
+        print(f"{r.id.ljust(width)}  {level:<7}  {r.summary}{fix}")
+    print(f"\n{len(rules)} rules. `coursecheck rule ID` shows one rule's documentation.")
+    return EXIT_OK
+
+
+def rules_table(rules: list) -> str:
+    """The README's rule table, generated from the rules' own docs."""
+    lines = ["| Rule | Default | Fix | What it finds |", "|---|---|---|---|"]
+    for r in sorted(rules, key=lambda r: r.id):
+        summary = r.summary.replace("|", "\\|")
+        lines.append(f"| `{r.id}` | {r.level} | {'yes' if r.fixable else ''} | {summary} |")
+    return "\n".join(lines)
+
+
+def cmd_rule(argv: list[str]) -> int:
+    engine, args, code = _engine_for_docs(argv, "rule")
+    if engine is None:
+        return code
+    rule = engine.rules.get(args.id)
+    if rule is None:
+        from coursecheck.config import did_you_mean
+
+        print(f"coursecheck: error: unknown rule '{args.id}'{did_you_mean(args.id, engine.rules)}", file=sys.stderr)
+        return EXIT_USAGE
+    level, options = engine.settings.base(rule.id)
+    print(f"# {rule.id}\n")
+    print(
+        f"Default level: {rule.level} (here: {level}). Plugin: {rule.plugin}."
+        + (" Has a fix." if rule.fixable else "")
+        + (f" Tags: {', '.join(rule.tags)}." if rule.tags else "")
+    )
+    print()
+    print(rule.full_docs())
+    if options:
+        print("\nIn this configuration:")
+        for key, value in options.items():
+            print(f"  {key} = {value!r}")
+    return EXIT_OK
+
+
+def cmd_init(argv: list[str]) -> int:
+    from coursecheck.init import write_starter_config
+
+    parser = argparse.ArgumentParser(
+        prog="coursecheck init", description="Inspect this repository and write a starter config."
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite an existing .coursecheck.toml")
+    parser.add_argument("--stdout", action="store_true", help="print the config instead of writing it")
+    parser.add_argument("root", nargs="?", type=Path, default=Path("."), help="repository root (default: .)")
+    args = parser.parse_args(argv)
+    return write_starter_config(args.root, force=args.force, to_stdout=args.stdout)
+
+
+def plugin_commands() -> dict[str, tuple[str, object]]:
+    """Subcommands contributed by plugins (``coursecheck_commands`` hook)."""
+    from coursecheck.plugins import call_each, make_plugin_manager
+
+    notes: list = []
+    try:
+        pm, notes = make_plugin_manager([], None)
+    except Exception:
+        return {}
+    commands: dict[str, tuple[str, object]] = {}
+    for _name, value in call_each(pm, "coursecheck_commands", notes, lambda v: isinstance(v, dict), "a dict"):
+        for name, entry in value.items():
+            if name not in COMMANDS and isinstance(entry, tuple) and len(entry) == 2 and callable(entry[1]):
+                commands[name] = entry
+    return commands
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = "check"
+    extra = None
+    if argv and argv[0] in COMMANDS:
+        command = argv.pop(0)
+    elif argv and not argv[0].startswith("-") and not Path(argv[0]).exists():
+        extra = plugin_commands().get(argv[0])
+        if extra is not None:
+            argv.pop(0)
+    try:
+        if extra is not None:
+            return int(extra[1](argv) or 0)
+        if command == "rules":
+            return cmd_rules(argv)
+        if command == "rule":
+            return cmd_rule(argv)
+        if command == "init":
+            return cmd_init(argv)
+        return cmd_check(argv)
+    except KeyboardInterrupt:
+        print("coursecheck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+
+
+def wrap(text: str) -> str:
+    return textwrap.fill(text, 88)

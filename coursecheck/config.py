@@ -1,0 +1,649 @@
+"""Configuration: discovery, TOML loading, rule packs (``extends``), validation.
+
+Every problem is reported with the file, line and key it concerns, with a did-you-mean
+where one fits, and makes the run exit with code 2. Validation happens in two steps:
+the shape of the file first (here, before plugins load), then rule ids, rule options and
+plugin sections against what the loaded plugins declare (:func:`validate_against`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from coursecheck.globs import invalid_glob, matches
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+CONFIG_NAMES = (".coursecheck.toml", "coursecheck.toml")
+LEVEL_NAMES = ("error", "warning", "note", "off")
+CORE_KEYS = {
+    "course": "where lessons and data files are, lesson ids, course order, languages",
+    "rules": "rule levels and options",
+    "overrides": "per-glob rule levels and options",
+    "plugins": "local plugin modules or .py files",
+    "extends": "rule packs to start from",
+    "fail-level": "lowest level that makes the run fail (exit 1)",
+}
+COURSE_KEYS = {
+    "content": list,
+    "data": list,
+    "exclude": list,
+    "id": str,
+    "aliases": list,
+    "order": str,
+    "order-field": str,
+    "languages": dict,
+}
+
+
+@dataclass(slots=True)
+class ConfigProblem:
+    file: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        key = f" {self.key}:" if self.key else ""
+        return f"{where}:{key} {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
+        self.problems = problems
+
+
+@dataclass(slots=True)
+class RuleSetting:
+    level: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Override:
+    files: list[str]
+    rules: dict[str, RuleSetting]
+
+
+@dataclass(slots=True)
+class CourseConfig:
+    content: list[str] = field(default_factory=lambda: ["**/*.md", "**/*.mdx"])
+    data: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    id: str = "{path}"
+    aliases: list[str] = field(default_factory=list)
+    order: str = "path"
+    order_field: str = "order"
+    languages: dict[str, str] = field(default_factory=lambda: {"primary": "ru", "secondary": "en"})
+
+
+ALWAYS_EXCLUDED = ["**/node_modules/**", "**/.git/**", "**/.venv/**", "**/__pycache__/**", "**/.coursecheck-cache/**"]
+
+
+@dataclass(slots=True)
+class Config:
+    path: Path | None  # None: no config file was found (defaults)
+    root: Path
+    course: CourseConfig = field(default_factory=CourseConfig)
+    rules: dict[str, RuleSetting] = field(default_factory=dict)
+    overrides: list[Override] = field(default_factory=list)
+    plugins: list[str] = field(default_factory=list)
+    extends: list[str] = field(default_factory=list)
+    fail_level: str = "error"
+    sections: dict[str, Any] = field(default_factory=dict)  # plugin-owned top-level keys
+    origins: dict[tuple[Any, ...], tuple[str, int]] = field(default_factory=dict)
+
+    def where(self, *key: Any) -> tuple[str, int]:
+        """(file, line) that set ``key``, or its nearest parent; for plugin error messages."""
+        while key:
+            if key in self.origins:
+                return self.origins[key]
+            key = key[:-1]
+        return (self.display_path, 0)
+
+    @property
+    def display_path(self) -> str:
+        return str(self.path) if self.path else "(defaults)"
+
+
+# -- locating keys in TOML text ---------------------------------------------------------
+
+_BARE = r"[A-Za-z0-9_-]+"
+_QUOTED = r'"(?:[^"\\]|\\.)*"' + r"|'[^']*'"
+_KEY = rf"(?:{_BARE}|{_QUOTED})"
+_DOTTED = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
+_HEADER = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED})\s*\]\]?")
+_ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=")
+_INLINE_KEY = re.compile(rf"[{{,]\s*({_DOTTED})\s*=")
+
+
+def _split_key(dotted: str) -> list[str]:
+    parts = re.findall(_KEY, dotted)
+    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
+
+
+class TomlLocator:
+    """Finds the line of a key path in TOML source (``tomllib`` keeps no positions)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: dict[tuple[Any, ...], int] = {}
+        table: tuple[Any, ...] = ()
+        arrays: dict[tuple[Any, ...], int] = {}
+        in_multiline: str | None = None
+        for number, line in enumerate(text.splitlines(), start=1):
+            if in_multiline:
+                if in_multiline in line:
+                    in_multiline = None
+                continue
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            header = _HEADER.match(line)
+            if header and stripped.startswith("["):
+                path = tuple(_split_key(header.group(2)))
+                if header.group(1) == "[[":
+                    idx = arrays.get(path, -1) + 1
+                    arrays[path] = idx
+                    table = (*path, idx)
+                else:
+                    table = path
+                self.lines.setdefault(table, number)
+                self.lines.setdefault(path, number)
+                continue
+            assign = _ASSIGN.match(line)
+            if assign:
+                key = (*table, *_split_key(assign.group(1)))
+                self.lines.setdefault(key, number)
+                rest = line[assign.end() :]
+                for inner in _INLINE_KEY.finditer(rest):
+                    self.lines.setdefault((*key, *_split_key(inner.group(1))), number)
+                for quote in ('"""', "'''"):
+                    if rest.count(quote) == 1:
+                        in_multiline = quote
+
+    def line(self, *key: Any) -> int:
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return 0
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest ``.coursecheck.toml`` (or a pyproject.toml with ``[tool.coursecheck]``)."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        for name in CONFIG_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                if "coursecheck" in tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}):
+                    return pyproject
+            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+                pass
+    return None
+
+
+_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def _read_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(display, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([ConfigProblem(display, line, "", "not valid UTF-8")]) from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = _TOML_POS.search(msg)
+        line = int(m.group(1)) if m else getattr(exc, "lineno", 0)
+        msg = _TOML_POS.sub("", msg).strip()
+        col = f" (column {m.group(2)})" if m else ""
+        raise ConfigError([ConfigProblem(display, line, "", f"TOML syntax error: {msg}{col}")]) from None
+
+
+def shipped_pack(name: str) -> Path | None:
+    """A rule pack shipped with coursecheck (the repository's ``rules/`` folder)."""
+    try:
+        packaged = resources.files("coursecheck") / "packs" / f"{name}.toml"
+        if packaged.is_file():
+            return Path(str(packaged))
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
+        pass
+    source_tree = Path(__file__).resolve().parent.parent / "rules" / f"{name}.toml"
+    return source_tree if source_tree.is_file() else None
+
+
+def shipped_pack_names() -> list[str]:
+    names: set[str] = set()
+    for folder in (Path(__file__).resolve().parent / "packs", Path(__file__).resolve().parent.parent / "rules"):
+        if folder.is_dir():
+            names.update(p.stem for p in folder.glob("*.toml"))
+    return sorted(names)
+
+
+def did_you_mean(word: str, candidates: Any) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _merge(base: Any, new: Any) -> Any:
+    """Field-by-field merge: tables merge recursively; arrays of tables with ``id`` merge by
+    id; anything else is replaced."""
+    if isinstance(base, dict) and isinstance(new, dict):
+        out = dict(base)
+        for key, value in new.items():
+            out[key] = _merge(base[key], value) if key in base else value
+        return out
+    if (
+        isinstance(base, list)
+        and isinstance(new, list)
+        and all(isinstance(x, dict) and "id" in x for x in (*base, *new))
+        and (base or new)
+    ):
+        out_list = list(base)
+        positions = {item["id"]: i for i, item in enumerate(out_list)}
+        for item in new:
+            if item["id"] in positions:
+                out_list[positions[item["id"]]] = _merge(out_list[positions[item["id"]]], item)
+            else:
+                positions[item["id"]] = len(out_list)
+                out_list.append(item)
+        return out_list
+    if isinstance(base, list) and isinstance(new, list) and all(isinstance(x, dict) for x in (*base, *new)):
+        return [*base, *new]
+    return new
+
+
+def _record_origins(
+    data: Any, key: tuple[Any, ...], locator: TomlLocator, display: str, origins: dict[tuple[Any, ...], tuple[str, int]]
+) -> None:
+    origins[key] = (display, locator.line(*key)) if key else (display, 0)
+    if isinstance(data, dict):
+        for k, v in data.items():
+            _record_origins(v, (*key, k), locator, display, origins)
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            if isinstance(v, dict):
+                _record_origins(v, (*key, i), locator, display, origins)
+
+
+def load_config(path: Path | None, cwd: Path | None = None) -> Config:
+    """Load ``path`` (or defaults when None) with its ``extends`` packs, check its shape."""
+    cwd = cwd or Path.cwd()
+    if path is None:
+        return Config(None, cwd.resolve())
+    path = path.resolve() if path.exists() else path
+    display = _display(path, cwd)
+    data, text = _read_toml(path, display)
+    locator = TomlLocator(text)
+    origins: dict[tuple[Any, ...], tuple[str, int]] = {}
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("coursecheck", {})
+        # Keys in pyproject live under tool.coursecheck: shift the locator's paths.
+        shifted = TomlLocator("")
+        shifted.lines = {k[2:]: v for k, v in locator.lines.items() if k[:2] == ("tool", "coursecheck")}
+        locator = shifted
+    problems: list[ConfigProblem] = []
+    extends = data.get("extends", [])
+    if isinstance(extends, str):
+        extends = [extends]
+    merged: dict[str, Any] = {}
+    if not isinstance(extends, list) or not all(isinstance(e, str) for e in extends):
+        problems.append(
+            ConfigProblem(display, locator.line("extends"), "extends", "must be a list of pack names or paths")
+        )
+        extends = []
+    for entry in extends:
+        pack_path = _pack_path(entry, path.parent)
+        if pack_path is None:
+            hint = did_you_mean(entry, shipped_pack_names())
+            known = ", ".join(shipped_pack_names()) or "none"
+            problems.append(
+                ConfigProblem(
+                    display, locator.line("extends"), "extends", f"unknown rule pack '{entry}'{hint} (shipped: {known})"
+                )
+            )
+            continue
+        pack_display = _display(pack_path, cwd)
+        try:
+            pack_data, pack_text = _read_toml(pack_path, pack_display)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        pack_data.pop("extends", None)
+        _record_origins(pack_data, (), TomlLocator(pack_text), pack_display, origins)
+        merged = _merge(merged, pack_data)
+    own = {k: v for k, v in data.items() if k != "extends"}
+    _record_origins(own, (), locator, display, origins)
+    merged = _merge(merged, own)
+    config = Config(path, path.parent, extends=list(extends), origins=origins)
+    problems.extend(_check_shape(config, merged))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _pack_path(entry: str, base: Path) -> Path | None:
+    if entry.endswith(".toml") or "/" in entry or "\\" in entry:
+        candidate = (base / entry).resolve()
+        return candidate if candidate.is_file() else None
+    return shipped_pack(entry)
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _type_name(t: type) -> str:
+    return {str: "a string", list: "a list", dict: "a table", int: "an integer", bool: "true or false"}.get(
+        t, t.__name__
+    )
+
+
+def _check_shape(config: Config, data: dict[str, Any]) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+
+    def bad(key: tuple[Any, ...], message: str) -> None:
+        file, line = config.where(*key)
+        problems.append(ConfigProblem(file, line, ".".join(str(k) for k in key), message))
+
+    course = data.get("course", {})
+    if not isinstance(course, dict):
+        bad(("course",), "must be a table: [course]")
+        course = {}
+    for key, value in course.items():
+        expected = COURSE_KEYS.get(key)
+        if expected is None:
+            bad(("course", key), f"unknown key{did_you_mean(key, COURSE_KEYS)} (known: {', '.join(COURSE_KEYS)})")
+            continue
+        if not isinstance(value, expected):
+            bad(("course", key), f"must be {_type_name(expected)}, not {type(value).__name__}")
+            continue
+        if expected is list and not all(isinstance(v, str) for v in value):
+            bad(("course", key), "must be a list of strings")
+            continue
+        if key in ("content", "data", "exclude"):
+            for pattern in value:
+                why = invalid_glob(pattern)
+                if why:
+                    bad(("course", key), f"glob '{pattern}': {why}")
+        attr = key.replace("-", "_")
+        setattr(config.course, attr, list(value) if isinstance(value, list) else value)
+    if config.course.order not in ("path", "frontmatter"):
+        bad(("course", "order"), f'must be "path" or "frontmatter", not \'{config.course.order}\'')
+    for template in [config.course.id, *config.course.aliases]:
+        why = template_problem(template)
+        if why:
+            bad(("course", "id" if template == config.course.id else "aliases"), why)
+
+    rules = data.get("rules", {})
+    if not isinstance(rules, dict):
+        bad(("rules",), "must be a table: [rules]")
+        rules = {}
+    for rule_id, value in rules.items():
+        setting = _rule_setting(value, ("rules", rule_id), bad)
+        if setting is not None:
+            config.rules[rule_id] = setting
+
+    overrides = data.get("overrides", [])
+    if not isinstance(overrides, list):
+        bad(("overrides",), "must be an array of tables: [[overrides]]")
+        overrides = []
+    for i, entry in enumerate(overrides):
+        key = ("overrides", i)
+        if not isinstance(entry, dict):
+            bad(key, "must be a table with 'files' and 'rules'")
+            continue
+        files = entry.get("files")
+        if isinstance(files, str):
+            files = [files]
+        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
+            bad((*key, "files"), "must be a non-empty list of globs")
+            continue
+        for extra in set(entry) - {"files", "rules"}:
+            bad(
+                (*key, extra),
+                f"unknown key{did_you_mean(extra, ['files', 'rules'])}; an override has 'files' and 'rules'",
+            )
+        rule_table = entry.get("rules", {})
+        if not isinstance(rule_table, dict):
+            bad((*key, "rules"), "must be a table of rule id = level")
+            continue
+        settings = {}
+        for rule_id, value in rule_table.items():
+            setting = _rule_setting(value, (*key, "rules", rule_id), bad)
+            if setting is not None:
+                settings[rule_id] = setting
+        config.overrides.append(Override(list(files), settings))
+
+    plugins = data.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        bad(("plugins",), "must be a list of module names or .py paths")
+    else:
+        config.plugins = list(plugins)
+
+    fail = data.get("fail-level", "error")
+    if fail not in LEVEL_NAMES[:3]:
+        bad(("fail-level",), f"must be one of error, warning, note{did_you_mean(str(fail), LEVEL_NAMES[:3])}")
+    else:
+        config.fail_level = fail
+
+    for key, value in data.items():
+        if key not in CORE_KEYS:
+            config.sections[key] = value
+    return problems
+
+
+def _rule_setting(value: Any, key: tuple[Any, ...], bad: Any) -> RuleSetting | None:
+    if isinstance(value, str):
+        if value not in LEVEL_NAMES:
+            bad(key, f"level must be one of {', '.join(LEVEL_NAMES)}, not '{value}'{did_you_mean(value, LEVEL_NAMES)}")
+            return None
+        return RuleSetting(level=value)
+    if isinstance(value, dict):
+        level = value.get("level")
+        if level is not None and level not in LEVEL_NAMES:
+            bad(
+                (*key, "level"),
+                f"must be one of {', '.join(LEVEL_NAMES)}, not '{level}'{did_you_mean(str(level), LEVEL_NAMES)}",
+            )
+            return None
+        options = {k: v for k, v in value.items() if k != "level"}
+        if isinstance(options.get("options"), dict):
+            nested = options.pop("options")
+            options.update(nested)
+        return RuleSetting(level=level, options=options)
+    bad(key, f'must be a level ("error", "warning", "note", "off") or a table, not {type(value).__name__}')
+    return None
+
+
+# -- lesson id templates -----------------------------------------------------------------
+
+_TEMPLATE_VAR = re.compile(r"\{([^{}]*)\}")
+TEMPLATE_VARS = ("path", "stem", "dir", "module", "name")
+TEMPLATE_FILTERS = ("unnumbered", "lower")
+
+
+def template_problem(template: str) -> str | None:
+    for m in _TEMPLATE_VAR.finditer(template):
+        var, *filters = [p.strip() for p in m.group(1).split("|")]
+        if var not in TEMPLATE_VARS:
+            return f"unknown placeholder {{{var}}} in '{template}'{did_you_mean(var, TEMPLATE_VARS)} (known: {', '.join(TEMPLATE_VARS)})"
+        for f in filters:
+            if f not in TEMPLATE_FILTERS:
+                return f"unknown filter '|{f}' in '{template}'{did_you_mean(f, TEMPLATE_FILTERS)} (known: {', '.join(TEMPLATE_FILTERS)})"
+    return None
+
+
+_NUMBER_PREFIX = re.compile(r"^\d+[-_.]")
+
+
+def expand_template(template: str, relpath_in_base: str) -> str:
+    """Fill ``{path}``, ``{stem}``, ``{dir}``, ``{module}``, ``{name}`` for a lesson.
+
+    ``relpath_in_base`` is the lesson's path relative to its content glob's base, e.g.
+    ``02-module-2/01-x.mdx``: path ``02-module-2/01-x``, stem ``01-x``, dir ``02-module-2``,
+    module (first folder) ``02-module-2``, name ``01-x.mdx``. Filters: ``|unnumbered`` drops
+    numeric prefixes (``02-module-2`` -> ``module-2``) of every part, ``|lower``.
+    """
+    parts = relpath_in_base.split("/")
+    name = parts[-1]
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    folders = parts[:-1]
+    values = {
+        "path": "/".join([*folders, stem]),
+        "stem": stem,
+        "dir": "/".join(folders),
+        "module": folders[0] if folders else "",
+        "name": name,
+    }
+
+    def fill(m: re.Match[str]) -> str:
+        var, *filters = [p.strip() for p in m.group(1).split("|")]
+        value = values.get(var, "")
+        for f in filters:
+            if f == "unnumbered":
+                value = "/".join(_NUMBER_PREFIX.sub("", part) for part in value.split("/"))
+            elif f == "lower":
+                value = value.lower()
+        return value
+
+    result = _TEMPLATE_VAR.sub(fill, template)
+    return re.sub(r"/{2,}", "/", result)
+
+
+# -- effective settings --------------------------------------------------------------------
+
+
+def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, str]) -> list[ConfigProblem]:
+    """Check rule ids, levels, options and top-level keys against the loaded plugins."""
+    problems: list[ConfigProblem] = []
+    families = {r.split("/", 1)[0] for r in rules}
+
+    def bad(key: tuple[Any, ...], message: str) -> None:
+        file, line = config.where(*key)
+        problems.append(ConfigProblem(file, line, ".".join(str(k) for k in key), message))
+
+    def check_setting(rule_id: str, setting: RuleSetting, key: tuple[Any, ...]) -> None:
+        if rule_id in families:
+            if setting.options:
+                bad(key, "a whole family takes only a level; set options on each rule")
+            return
+        rule = rules.get(rule_id)
+        if rule is None:
+            bad(key, f"unknown rule{did_you_mean(rule_id, [*rules, *families])} (see `coursecheck rules`)")
+            return
+        for name, value in setting.options.items():
+            opt = rule.option(name)
+            if opt is None:
+                known = ", ".join(o.name for o in rule.options) or "none"
+                bad(
+                    (*key, name),
+                    f"unknown option for {rule_id}{did_you_mean(name, [o.name for o in rule.options])} (options: {known})",
+                )
+                continue
+            why = option_problem(opt, value)
+            if why:
+                bad((*key, name), why)
+
+    for rule_id, setting in config.rules.items():
+        check_setting(rule_id, setting, ("rules", rule_id))
+    for i, override in enumerate(config.overrides):
+        for rule_id, setting in override.rules.items():
+            check_setting(rule_id, setting, ("overrides", i, "rules", rule_id))
+    for key in config.sections:
+        if key not in sections:
+            known = sorted([*CORE_KEYS, *sections])
+            bad((key,), f"unknown top-level key{did_you_mean(key, known)} (known: {', '.join(known)})")
+    return problems
+
+
+def option_problem(opt: Any, value: Any) -> str | None:
+    expected = opt.type
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if (expected is int and isinstance(value, bool)) or not isinstance(value, expected):
+        return f"must be {opt.describe_type()}, not {type(value).__name__}"
+    if opt.choices and value not in opt.choices:
+        return f"must be one of {', '.join(map(str, opt.choices))}, not '{value}'{did_you_mean(str(value), map(str, opt.choices))}"
+    if expected is list and opt.item is not None:
+        for item in value:
+            if not isinstance(item, opt.item):
+                return f"must be a list of {opt.item.__name__}; found {type(item).__name__}"
+    if opt.regex:
+        for pattern in value if isinstance(value, list) else [value]:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                return f"invalid regular expression {pattern!r}: {exc}"
+    return None
+
+
+class Settings:
+    """Effective level and options of each rule for each file (overrides applied in order)."""
+
+    def __init__(self, config: Config, rules: dict[str, Any]) -> None:
+        self.config = config
+        self.rules = rules
+        self._cache: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+
+    def base(self, rule_id: str) -> tuple[str, dict[str, Any]]:
+        return self.for_file(rule_id, None)
+
+    def for_file(self, rule_id: str, relpath: str | None) -> tuple[str, dict[str, Any]]:
+        key = (rule_id, relpath or "")
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        rule = self.rules[rule_id]
+        level = rule.level
+        options = rule.defaults()
+        family = rule_id.split("/", 1)[0]
+        layers = [self.config.rules]
+        if relpath is not None:
+            layers += [o.rules for o in self.config.overrides if matches(relpath, o.files)]
+        for layer in layers:
+            for name in (family, rule_id):
+                setting = layer.get(name)
+                if setting is not None:
+                    if setting.level is not None:
+                        level = setting.level
+                    options.update(setting.options)
+        self._cache[key] = (level, options)
+        return level, options
+
+    def enabled_anywhere(self, rule_id: str) -> bool:
+        if self.base(rule_id)[0] != "off":
+            return True
+        family = rule_id.split("/", 1)[0]
+        return any(
+            (s := o.rules.get(rule_id) or o.rules.get(family)) is not None and s.level not in (None, "off")
+            for o in self.config.overrides
+        )

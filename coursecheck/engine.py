@@ -1,0 +1,508 @@
+"""The run: discover -> parse -> document rules -> course rules -> suppress -> Result.
+
+The engine knows no rule: it asks the plugins for rules, parsers and reporters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coursecheck import __version__, suppress
+from coursecheck.config import (
+    ALWAYS_EXCLUDED,
+    Config,
+    ConfigError,
+    ConfigProblem,
+    Settings,
+    expand_template,
+    validate_against,
+)
+from coursecheck.globs import compile_glob, literal_base, matches
+from coursecheck.model import LEVEL_RANK, Course, Document, Finding
+from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
+from coursecheck.rules import Rule, RuleContext
+from coursecheck.text import DecodeError, LineIndex, Span, decode_source, normalize_newlines
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+_NATURAL = re.compile(r"(\d+)")
+
+
+@dataclass(slots=True)
+class Result:
+    """Everything a reporter needs. Reporters are pure functions of it."""
+
+    root: Path
+    config_path: str
+    findings: list[Finding]  # sorted; suppressed ones included (``finding.suppression``)
+    rules: list[Rule]  # rules that ran (enabled somewhere)
+    files: list[str]  # files checked, relative to root
+    notifications: list[Notification] = field(default_factory=list)
+    duration: float = 0.0
+    fail_level: str = "error"
+    course: Course | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # plugin results (must-haves...)
+    version: str = __version__
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppression is None]
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(f.level for f in self.active)
+        return {level: c.get(level, 0) for level in ("error", "warning", "note")}
+
+    @property
+    def failed(self) -> bool:
+        threshold = LEVEL_RANK[self.fail_level]
+        return any(LEVEL_RANK.get(f.level, 0) >= threshold for f in self.active)
+
+    @property
+    def internal_errors(self) -> bool:
+        return any(n.level == "error" for n in self.notifications)
+
+
+@dataclass(slots=True)
+class RunOptions:
+    paths: list[Path] = field(default_factory=list)  # restrict reported findings to these
+    select: list[str] = field(default_factory=list)  # rule ids or families
+    ignore: list[str] = field(default_factory=list)
+    fail_level: str | None = None
+    entry_points: bool = True
+
+
+class Engine:
+    def __init__(self, config: Config, options: RunOptions | None = None) -> None:
+        self.config = config
+        self.options = options or RunOptions()
+        self.notes: list[Notification] = []
+        try:
+            self.pm, notes = make_plugin_manager(
+                config.plugins, config.path.parent if config.path else None, entry_points=self.options.entry_points
+            )
+        except PluginError as exc:
+            file, line = config.where("plugins")
+            raise ConfigError([ConfigProblem(file, line, "plugins", str(exc))]) from None
+        self.notes.extend(notes)
+        self.rules = self._collect_rules()
+        sections: dict[str, str] = {}
+        for _name, value in call_each(
+            self.pm, "coursecheck_config_sections", self.notes, lambda v: isinstance(v, dict), "a dict"
+        ):
+            sections.update(value)
+        problems = validate_against(config, self.rules, sections)
+        for name, value in call_each(
+            self.pm, "coursecheck_configure", self.notes, lambda v: isinstance(v, list), "a list", config=config
+        ):
+            for item in value:
+                try:
+                    key, line, message = item
+                except (TypeError, ValueError):
+                    self.notes.append(
+                        Notification(f"plugin '{name}' returned a malformed config problem: {item!r}", name)
+                    )
+                    continue
+                file, where_line = config.where(*str(key).split("."))
+                problems.append(ConfigProblem(file, line or where_line, str(key), str(message)))
+        if problems:
+            raise ConfigError(problems)
+        self.settings = Settings(config, self.rules)
+
+    # -- plugins ----------------------------------------------------------------------
+
+    def _collect_rules(self) -> dict[str, Rule]:
+        rules: dict[str, Rule] = {}
+        for name, provided in call_each(
+            self.pm,
+            "coursecheck_rules",
+            self.notes,
+            lambda v: isinstance(v, (list, tuple)),
+            "a list of Rule",
+        ):
+            for rule in provided:
+                if not isinstance(rule, Rule) or not isinstance(rule.id, str) or "/" not in rule.id:
+                    self.notes.append(
+                        Notification(
+                            f"plugin '{name}' returned {rule!r} from coursecheck_rules; expected Rule objects with ids 'family/name'",
+                            name,
+                        )
+                    )
+                    continue
+                if rule.id in rules:
+                    self.notes.append(
+                        Notification(
+                            f"rule {rule.id} from plugin '{name}' is already defined by '{rules[rule.id].plugin}'; ignored",
+                            name,
+                        )
+                    )
+                    continue
+                rule.plugin = rule.plugin or name
+                rules[rule.id] = rule
+        return rules
+
+    def reporters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for _name, value in call_each(
+            self.pm, "coursecheck_reporters", self.notes, lambda v: isinstance(v, dict), "a dict"
+        ):
+            out.update(value)
+        return out
+
+    # -- discovery ----------------------------------------------------------------------
+
+    def discover(self) -> tuple[list[tuple[str, str]], list[Finding]]:
+        """``(relpath, role)`` for every file of the course, role lesson | data."""
+        root = self.config.root
+        course = self.config.course
+        exclude = [*ALWAYS_EXCLUDED, *course.exclude]
+        found: dict[str, str] = {}
+        problems: list[Finding] = []
+        for role, patterns in (("lesson", course.content), ("data", course.data)):
+            for pattern in patterns:
+                rx = compile_glob(pattern)
+                base = root / literal_base(pattern)
+                for rel in _walk(root, base, problems):
+                    if rx.match(rel) and not matches(rel, exclude) and rel not in found:
+                        found[rel] = role
+        return sorted(found.items(), key=lambda item: _natural_key(item[0])), problems
+
+    # -- the run ------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        started = time.perf_counter()
+        root = self.config.root
+        files, walk_problems = self.discover()
+        findings: list[Finding] = list(walk_problems)
+        course_files = {rel for rel, _ in files}
+        reported: set[str] | None = None
+        extra_files: list[tuple[str, str]] = []
+        if self.options.paths:
+            reported = set()
+            for p in self.options.paths:
+                absolute = p if p.is_absolute() else Path.cwd() / p
+                rel = _relpath(absolute, root)
+                if rel is None:
+                    self.notes.append(Notification(f"{p} is outside the project root {root}; skipped", level="warning"))
+                    continue
+                if absolute.is_dir():
+                    prefix = "" if rel == "." else rel + "/"
+                    reported.update(f for f in course_files if f.startswith(prefix))
+                elif rel in course_files:
+                    reported.add(rel)
+                elif absolute.is_file():
+                    reported.add(rel)
+                    extra_files.append((rel, "other"))
+                else:
+                    self.notes.append(Notification(f"{p}: no such file", level="warning"))
+
+        docs: list[Document] = []
+        for rel, role in [*files, *extra_files]:
+            doc = self._load(root / rel, rel)
+            if doc is None:
+                continue
+            doc_role = role
+            if role == "lesson" and doc.kind not in ("markdown", "mdx"):
+                doc_role = "data" if doc.kind in ("json", "yaml") else "other"
+            docs.append(doc)
+            doc.aliases = []
+            if doc_role == "lesson":
+                self._identify(doc)
+            doc.role = doc_role
+
+        lessons = [d for d in docs if d.lesson_id is not None]
+        lessons.sort(key=self._order_key)
+        for i, doc in enumerate(lessons):
+            doc.order_index = i
+        by_id: dict[str, Document] = {}
+        for doc in lessons:
+            for key in (doc.lesson_id, *doc.aliases):
+                by_id.setdefault(key, doc)
+        course = Course(
+            root,
+            lessons,
+            [d for d in docs if d.role == "data"],
+            [d for d in docs if d.role == "other"],
+            by_id,
+        )
+
+        active_rules = [r for r in self.rules.values() if self._selected(r.id) and self.settings.enabled_anywhere(r.id)]
+        for doc in docs:
+            findings.extend(doc.problems)
+            for rule in active_rules:
+                if rule.course or doc.kind not in rule.kinds or (rule.lessons_only and doc.lesson_id is None):
+                    continue
+                level, options = self.settings.for_file(rule.id, doc.relpath)
+                if level == "off":
+                    continue
+                ctx = RuleContext(rule, self.config, options, course)
+                findings.extend(self._call(rule, ctx, doc, doc.relpath))
+        for rule in active_rules:
+            if not rule.course:
+                continue
+            level, options = self.settings.base(rule.id)
+            ctx = RuleContext(
+                rule, self.config, options, course, options_for=lambda rel, r=rule.id: self.settings.for_file(r, rel)[1]
+            )
+            findings.extend(self._call(rule, ctx, course, ""))
+
+        findings = self._finish(findings, docs, reported)
+        fail_level = self.options.fail_level or self.config.fail_level
+        return Result(
+            root=root,
+            config_path=self.config.display_path,
+            findings=findings,
+            rules=sorted(active_rules, key=lambda r: r.id),
+            files=[d.relpath for d in docs if reported is None or d.relpath in reported],
+            notifications=self.notes,
+            duration=time.perf_counter() - started,
+            fail_level=fail_level,
+            course=course,
+            extra=course.extra,
+        )
+
+    def _selected(self, rule_id: str) -> bool:
+        family = rule_id.split("/", 1)[0]
+        if rule_id.startswith(("core/", "parse/")) and not self.options.select:
+            return not (rule_id in self.options.ignore or family in self.options.ignore)
+        if self.options.select and not (rule_id in self.options.select or family in self.options.select):
+            return False
+        return not (rule_id in self.options.ignore or family in self.options.ignore)
+
+    def _call(self, rule: Rule, ctx: RuleContext, subject: Any, relpath: str) -> list[Finding]:
+        try:
+            returned = rule.check(subject, ctx)
+            if returned is not None:
+                for item in returned:
+                    if isinstance(item, Finding):
+                        ctx.findings.append(item)
+                    else:
+                        raise TypeError(f"rule yielded {type(item).__name__}, not Finding")
+        except Exception as exc:
+            where = f" on {relpath}" if relpath else ""
+            message = f"plugin '{rule.plugin}' rule {rule.id} crashed{where}: {type(exc).__name__}: {exc}"
+            self.notes.append(Notification(message, rule.plugin, rule.id, relpath, traceback.format_exc(limit=6)))
+            span = Span.point(1, 1)
+            return [
+                *ctx.findings,
+                Finding(
+                    "core/internal-error",
+                    message + " (the rest of the run went on)",
+                    relpath or self._config_rel(),
+                    span,
+                    plugin=rule.plugin,
+                ),
+            ]
+        return ctx.findings
+
+    def _config_rel(self) -> str:
+        if self.config.path is None:
+            return ""
+        return _relpath(self.config.path, self.config.root) or self.config.path.name
+
+    # -- reading and parsing ------------------------------------------------------------
+
+    def _load(self, path: Path, rel: str) -> Document | None:
+        kind = _kind_of(rel)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                return _problem_doc(
+                    path,
+                    rel,
+                    "parse/unreadable",
+                    f"file is {size / 1048576:.1f} MiB, over the {MAX_FILE_BYTES // 1048576} MiB limit; not checked",
+                )
+            raw = path.read_bytes()
+        except OSError as exc:
+            self.notes.append(Notification(f"{rel}: cannot read: {exc.strerror or exc}", path=rel))
+            return _problem_doc(path, rel, "parse/unreadable", f"cannot read file: {exc.strerror or exc}")
+        if b"\x00" in raw:
+            return _problem_doc(path, rel, "parse/encoding", "file contains NUL bytes (binary?); not checked")
+        try:
+            text, has_bom = decode_source(raw)
+        except DecodeError as exc:
+            return _problem_doc(path, rel, "parse/encoding", str(exc), exc.line, exc.column)
+        text = normalize_newlines(text)
+        for name, impl in self._parse_impls():
+            try:
+                doc = impl.function(
+                    **{
+                        a: v
+                        for a, v in dict(path=path, relpath=rel, text=text, kind=kind, has_bom=has_bom).items()
+                        if a in impl.argnames
+                    }
+                )
+            except Exception as exc:
+                message = f"plugin '{name}' failed to parse {rel}: {type(exc).__name__}: {exc}"
+                self.notes.append(Notification(message, name, "", rel, traceback.format_exc(limit=6)))
+                return _problem_doc(path, rel, "core/internal-error", message)
+            if doc is None:
+                continue
+            if not isinstance(doc, Document):
+                self.notes.append(
+                    Notification(f"plugin '{name}' returned {type(doc).__name__} from coursecheck_parse", name)
+                )
+                continue
+            return doc
+        return _problem_doc(path, rel, "core/internal-error", f"no parser accepted {rel} (kind {kind})")
+
+    def _parse_impls(self) -> list[tuple[str, Any]]:
+        impls = self.pm.hook.coursecheck_parse.get_hookimpls()
+        return [(plugin_name(self.pm, i.plugin), i) for i in reversed(impls)]
+
+    def _identify(self, doc: Document) -> None:
+        course = self.config.course
+        inside = doc.relpath
+        for pattern in course.content:
+            if compile_glob(pattern).match(doc.relpath):
+                base = literal_base(pattern)
+                if base and doc.relpath.startswith(base + "/"):
+                    inside = doc.relpath[len(base) + 1 :]
+                break
+        doc.lesson_id = expand_template(course.id, inside)
+        doc.aliases = [a for a in (expand_template(t, inside) for t in course.aliases) if a != doc.lesson_id]
+
+    def _order_key(self, doc: Document) -> tuple[Any, ...]:
+        if self.config.course.order == "frontmatter":
+            value = doc.frontmatter.data.get(self.config.course.order_field) if doc.frontmatter else None
+            number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else float("inf")
+            folder = doc.relpath.rsplit("/", 1)[0] if "/" in doc.relpath else ""
+            return (_natural_key(folder), number, _natural_key(doc.relpath))
+        return (_natural_key(doc.relpath),)
+
+    # -- after the rules --------------------------------------------------------------
+
+    def _finish(self, findings: list[Finding], docs: list[Document], reported: set[str] | None) -> list[Finding]:
+        by_path: dict[str, list[Finding]] = {}
+        for f in findings:
+            rule = self.rules.get(f.rule_id)
+            if rule is not None:
+                level, _ = self.settings.for_file(f.rule_id, f.path or None)
+                if level == "off" or not self._selected(f.rule_id):
+                    continue
+                if not f.level or level != rule.level:
+                    f.level = level
+            elif not f.level:
+                f.level = "error"
+            if not f.plugin and rule is not None:
+                f.plugin = rule.plugin
+            by_path.setdefault(f.path, []).append(f)
+        known = set(self.rules)
+        unused_rule = self.rules.get("core/unused-suppression")
+        for doc in docs:
+            doc_findings = by_path.get(doc.relpath, [])
+            for directive, why in suppress.apply(doc, doc_findings, known):
+                if unused_rule is None or not self._selected(unused_rule.id):
+                    continue
+                level, _ = self.settings.for_file(unused_rule.id, doc.relpath)
+                if level == "off":
+                    continue
+                span = directive.span
+                by_path.setdefault(doc.relpath, []).append(
+                    Finding(
+                        unused_rule.id,
+                        why,
+                        doc.relpath,
+                        span,
+                        level=level,
+                        snippet=doc.lines.line_text(span.line),
+                        plugin=unused_rule.plugin,
+                        anchor=" ".join(directive.rules) + directive.kind,
+                    )
+                )
+        out = [f for path, items in by_path.items() if reported is None or path in reported for f in items]
+        out.sort(key=Finding.sort_key)
+        _fingerprint(out)
+        return out
+
+
+def _fingerprint(findings: Iterable[Finding]) -> None:
+    """Stable identity for each finding: rule, file and what it is about, not its line.
+
+    Two findings with the same key get an occurrence number, in order of position.
+    """
+    seen: Counter[tuple[str, str, str]] = Counter()
+    for f in findings:
+        what = f.anchor or " ".join(f.snippet.split()) or f.message
+        key = (f.rule_id, f.path, what)
+        seen[key] += 1
+        digest = hashlib.sha256("\0".join([*key, str(seen[key])]).encode("utf-8")).hexdigest()
+        f.fingerprint = digest[:32]
+
+
+def _problem_doc(path: Path, rel: str, rule_id: str, message: str, line: int = 1, column: int = 1) -> Document:
+    doc = Document(path, rel, "text", "", LineIndex(""))
+    doc.problems.append(Finding(rule_id, message, rel, Span.point(line, column)))
+    return doc
+
+
+def _kind_of(rel: str) -> str:
+    lower = rel.lower()
+    if lower.endswith(".mdx"):
+        return "mdx"
+    if lower.endswith((".md", ".markdown")):
+        return "markdown"
+    if lower.endswith(".json"):
+        return "json"
+    if lower.endswith((".yaml", ".yml")):
+        return "yaml"
+    return "text"
+
+
+def _natural_key(path: str) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in _NATURAL.split(path))
+
+
+def _relpath(path: Path, root: Path) -> str | None:
+    try:
+        rel = os.path.relpath(path.resolve(), root.resolve())
+    except ValueError:
+        return None
+    if rel == ".." or rel.startswith(".." + os.sep):
+        return None
+    return Path(rel).as_posix()
+
+
+def _walk(root: Path, base: Path, problems: list[Finding]) -> Iterable[str]:
+    """Relative POSIX paths of files under ``base``; links to folders are not followed
+    (no symlink loops), unreadable folders are reported."""
+    if base.is_file():
+        rel = _relpath(base, root)
+        if rel is not None:
+            yield rel
+        return
+    if not base.is_dir():
+        return
+
+    def onerror(exc: OSError) -> None:
+        rel = _relpath(Path(exc.filename), root) if exc.filename else None
+        problems.append(
+            Finding(
+                "parse/unreadable",
+                f"cannot read folder: {exc.strerror or exc}",
+                rel or str(exc.filename),
+                Span.point(1, 1),
+                level="warning",
+            )
+        )
+
+    root_str = str(root)
+    for folder, dirnames, filenames in os.walk(base, onerror=onerror):
+        dirnames[:] = sorted(d for d in dirnames if d not in (".git", "node_modules", "__pycache__", ".venv"))
+        rel_folder = os.path.relpath(folder, root_str)
+        prefix = "" if rel_folder == "." else Path(rel_folder).as_posix() + "/"
+        for name in sorted(filenames):
+            yield prefix + name
+
+
+def run(config: Config, options: RunOptions | None = None) -> Result:
+    """Check the course described by ``config``."""
+    return Engine(config, options).run()

@@ -1,0 +1,107 @@
+"""The plugin author's manual: every hook coursecheck calls, in the order it calls them.
+
+A plugin is a module (or object) with functions named like the hooks below, marked with
+``coursecheck.hookimpl``. It is found three ways:
+
+* built-ins, the modules of ``coursecheck/builtin/`` and ``coursecheck/report/``, are
+  registered first;
+* installed packages declare an entry point in the group ``coursecheck``::
+
+      [project.entry-points.coursecheck]
+      myplugin = "my_package.plugin"
+
+* a course lists local modules or ``.py`` files in its config: ``plugins = ["tools/rules.py"]``.
+
+Every hook is called for each plugin separately: a plugin that raises, or returns something
+that is not what the hook asks for, is reported (``core/internal-error`` and the run's
+notifications) and the run goes on with the other plugins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from coursecheck.config import Config
+    from coursecheck.engine import Result
+    from coursecheck.model import Document
+    from coursecheck.rules import Rule
+
+hookspec = pluggy.HookspecMarker("coursecheck")
+
+
+@hookspec
+def coursecheck_config_sections() -> dict[str, str]:
+    """Top-level config keys this plugin reads, mapped to a one-line description.
+
+    The config loader rejects top-level keys no plugin declares (with a did-you-mean), so a
+    plugin that reads ``[glossary]`` or ``[[truth]]`` must declare them here. Validate the
+    contents in :func:`coursecheck_configure`.
+    """
+
+
+@hookspec
+def coursecheck_rules() -> list[Rule]:
+    """The rules this plugin provides (see :mod:`coursecheck.rules` for how to declare one).
+
+    Called once per run. Rule ids are ``family/name``; ids must be unique across plugins.
+    """
+
+
+@hookspec
+def coursecheck_configure(config: Config) -> list[tuple[str, int, str]] | None:
+    """Read and validate this plugin's own config sections.
+
+    Return a list of ``(key path, line, message)`` problems (``line`` may be 0 when unknown);
+    coursecheck reports them like any config error (exit code 2). Rule options declared with
+    :class:`~coursecheck.rules.Option` are validated for you.
+    """
+
+
+@hookspec(firstresult=True)
+def coursecheck_parse(path: Path, relpath: str, text: str, kind: str, has_bom: bool) -> Document | None:
+    """Parse one file into a :class:`~coursecheck.model.Document`, or return None to pass.
+
+    ``kind`` is coursecheck's guess from the extension: ``markdown``, ``mdx``, ``json``,
+    ``yaml`` or ``text``. ``text`` is already decoded (BOM removed, newlines normalised to
+    LF, so lines and columns are those of the original file). The first plugin that returns
+    a document wins; plugins registered later are asked first, so a plugin can take over a
+    kind from the built-in parsers.
+    """
+
+
+@hookspec
+def coursecheck_reporters() -> dict[str, Any]:
+    """Output formats: a mapping ``name -> function(result, options) -> str``.
+
+    ``options`` is a :class:`~coursecheck.report.ReportOptions`. Reporters are pure functions
+    of the :class:`~coursecheck.engine.Result`: they must not read files or the clock.
+    """
+
+
+@hookspec
+def coursecheck_report_sections(result: Result) -> list[tuple[str, str]] | None:
+    """Extra sections for the Markdown report: ``(heading, markdown body)`` pairs."""
+
+
+@hookspec
+def coursecheck_init_sections(survey: Any) -> str | None:
+    """TOML text ``coursecheck init`` adds to the starter config it writes.
+
+    ``survey`` is a :class:`coursecheck.init.Survey`: lessons, frontmatter fields and their
+    values, MDX components and props, data files, how prerequisites name lessons. The text
+    must be valid as written: the starter config has to run without edits.
+    """
+
+
+@hookspec
+def coursecheck_commands() -> dict[str, tuple[str, Any]] | None:
+    """Extra subcommands: ``name -> (one-line help, function(argv: list[str]) -> exit code)``.
+
+    ``coursecheck NAME ARGS...`` calls the function with ``ARGS``. Built-in commands
+    (check, rules, rule, init) cannot be replaced.
+    """

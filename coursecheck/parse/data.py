@@ -1,0 +1,54 @@
+"""JSON and YAML data files (glossaries, quizzes, dashboards) in the document model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from coursecheck.model import Document
+from coursecheck.parse.markdown import problem
+from coursecheck.parse.yamlpos import YamlProblem, load_with_places
+from coursecheck.text import LineIndex, Span
+
+
+def parse_data(path: Path, relpath: str, text: str, kind: str, *, has_bom: bool = False) -> Document:
+    doc = Document(path, relpath, kind, text, LineIndex(text), has_bom=has_bom)
+    if kind == "json":
+        try:
+            doc.data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            doc.problems.append(problem(doc, "parse/data-syntax", f"invalid JSON: {exc.msg}", exc.pos))
+        except RecursionError:
+            doc.problems.append(problem(doc, "parse/data-syntax", "JSON is nested too deeply to read", 0))
+    else:
+        try:
+            doc.data, places = load_with_places(text, doc.lines, 0)
+            doc.data_places = places
+        except YamlProblem as exc:
+            doc.problems.append(problem(doc, "parse/data-syntax", f"invalid YAML: {exc}", exc.offset))
+    return doc
+
+
+def data_places(doc: Document) -> dict[tuple[Any, ...], Span]:
+    """Spans of every key, value and list item of a data file (JSON is valid YAML 1.2).
+
+    Read on demand for JSON: most runs never need them, and the pure-Python YAML loader is
+    slow on a 1,000-line dashboard.
+    """
+    if doc.data_places is None:
+        try:
+            _, doc.data_places = load_with_places(doc.source, doc.lines, 0)
+        except (YamlProblem, RecursionError):
+            doc.data_places = {}
+    return doc.data_places
+
+
+def data_place(doc: Document, *path: Any) -> Span:
+    """The most precise span for ``path`` in a data file, falling back to its parents."""
+    places = data_places(doc)
+    while path:
+        if path in places:
+            return places[path]
+        path = path[:-1]
+    return Span.point(1, 1)

@@ -1,0 +1,340 @@
+"""Markdown and MDX documents: frontmatter, MDX pre-pass, markdown-it-py, exact positions.
+
+markdown-it-py gives line ranges for blocks but no columns for inline text. We recover them
+by aligning each inline child with the source, moving forward only: children come in source
+order, so ``str.find`` from a cursor lands on the right place; escapes and entities, whose
+text differs from the source, fall back to a character-by-character alignment.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from coursecheck.model import (
+    CodeBlock,
+    Comment,
+    Component,
+    Document,
+    Finding,
+    Frontmatter,
+    Heading,
+    Link,
+    Prop,
+    Segment,
+)
+from coursecheck.parse.mdx import prepass
+from coursecheck.parse.yamlpos import YamlProblem, load_with_places
+from coursecheck.text import LineIndex
+
+_FM_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
+
+
+@lru_cache(maxsize=2)
+def _markdown_it(mdx: bool) -> MarkdownIt:
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    if mdx:
+        # MDX has no indented code and no raw HTML: JSX was masked by the pre-pass, and a
+        # line left indented by masking must not turn into a code block.
+        md.disable(["code", "html_block", "html_inline"])
+    return md
+
+
+def problem(doc: Document, rule_id: str, message: str, start: int, end: int | None = None) -> Finding:
+    span = doc.span(start, end)
+    return Finding(rule_id, message, doc.relpath, span, snippet=doc.lines.line_text(span.line))
+
+
+def parse_frontmatter(doc: Document) -> int:
+    """Parse YAML frontmatter into ``doc.frontmatter``; returns where the body starts."""
+    text = doc.source
+    if not (text.startswith("---\n") or text == "---"):
+        return 0
+    close = _FM_CLOSE.search(text, 4)
+    if close is None:
+        doc.problems.append(
+            problem(doc, "parse/frontmatter", "frontmatter opened with --- on line 1 is never closed", 0, 3)
+        )
+        return 0
+    body_start = close.end() + 1 if close.end() < len(text) else close.end()
+    yaml_text = text[4 : close.start()]
+    fm_span = doc.span(0, close.end())
+    try:
+        data, places = load_with_places(yaml_text, doc.lines, 4)
+    except YamlProblem as exc:
+        doc.problems.append(problem(doc, "parse/frontmatter", f"frontmatter is not valid YAML: {exc}", exc.offset))
+        doc.frontmatter = Frontmatter({}, fm_span)
+        return body_start
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        doc.problems.append(
+            problem(doc, "parse/frontmatter", "frontmatter must be a mapping of fields (key: value)", 4)
+        )
+        data = {}
+    doc.frontmatter = Frontmatter(data, fm_span, places)
+    for path, span in places.items():
+        if path and path[-1] == "#key":
+            continue
+        value = _get(data, path)
+        if isinstance(value, str) and value:
+            start = doc.lines.offset(span.line, span.column)
+            if doc.source[start : start + 1] in ("'", '"'):
+                start += 1
+            doc.segments.append(Segment("frontmatter", value, [(0, start)], ".".join(map(str, path))))
+    return body_start
+
+
+def _get(data: Any, path: tuple[Any, ...]) -> Any:
+    for key in path:
+        try:
+            data = data[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+class _Aligner:
+    """Finds inline children in the source, moving forward from a cursor."""
+
+    def __init__(self, source: str, start: int, end: int) -> None:
+        self.source = source
+        self.cursor = start
+        self.end = end
+
+    def find(self, needle: str) -> int:
+        if not needle:
+            return self.cursor
+        pos = self.source.find(needle, self.cursor, self.end)
+        return pos
+
+    def take(self, needle: str) -> list[tuple[int, int]]:
+        """Anchors ``(index_in_needle, source_offset)`` for ``needle``; advances the cursor."""
+        pos = self.find(needle)
+        if pos != -1:
+            self.cursor = pos + len(needle)
+            return [(0, pos)]
+        anchors: list[tuple[int, int]] = []
+        expected = -1
+        for k, ch in enumerate(needle):
+            pos = self.source.find(ch, self.cursor, self.end)
+            if pos == -1:
+                pos = self.cursor
+            if pos != expected:
+                anchors.append((k, pos))
+            self.cursor = pos + 1
+            expected = pos + 1
+        return anchors
+
+
+def _block_region(index: LineIndex, token_map: list[int] | None) -> tuple[int, int]:
+    if not token_map:
+        return 0, len(index.text)
+    start = index.line_start(token_map[0] + 1)
+    last = min(token_map[1], index.line_count)
+    end = index.line_start(last) + len(index.line_text(last))
+    return start, end
+
+
+def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligner) -> Segment:
+    """Build the text segment of an inline token; record links and inline code."""
+    text_parts: list[str] = []
+    anchors: list[tuple[int, int]] = []
+    length = 0
+    link_stack: list[tuple[str, int, int]] = []  # (href, start offset, text length at open)
+    source = doc.source
+
+    def add(piece: str, piece_anchors: list[tuple[int, int]]) -> None:
+        nonlocal length
+        for k, off in piece_anchors:
+            anchors.append((length + k, off))
+        text_parts.append(piece)
+        length += len(piece)
+
+    children = token.children or []
+    for child in children:
+        kind = child.type
+        if kind == "text":
+            if child.content:
+                add(child.content, aligner.take(child.content))
+        elif kind in ("softbreak", "hardbreak"):
+            pos = source.find("\n", aligner.cursor, aligner.end)
+            pos = aligner.cursor if pos == -1 else pos
+            aligner.cursor = pos + 1 if pos != -1 else aligner.cursor
+            add("\n", [(0, pos)])
+        elif kind == "code_inline":
+            start = aligner.find(child.content)
+            if start == -1:
+                start = aligner.cursor
+            else:
+                aligner.cursor = start + len(child.content)
+                doc.segments.append(Segment("inline_code", child.content, [(0, start)], ""))
+            # A gap in the prose: a pattern must not match across the code span.
+            add(" ", [(0, start)])
+        elif kind == "link_open":
+            bracket = source.find("[", aligner.cursor, aligner.end)
+            open_at = bracket if bracket != -1 else aligner.cursor
+            if bracket != -1:
+                aligner.cursor = bracket + 1
+            link_stack.append((str(child.attrGet("href") or ""), open_at, length))
+        elif kind == "link_close" and link_stack:
+            href, open_at, text_from = link_stack.pop()
+            link_text = "".join(text_parts)[text_from:]
+            markup = child.markup
+            if markup == "autolink":
+                close = source.find(">", aligner.cursor, aligner.end)
+                end = close + 1 if close != -1 else aligner.cursor
+                href_start = open_at + 1
+                href_end = max(href_start, end - 1)
+            else:
+                close = source.find("](", aligner.cursor, aligner.end)
+                if close != -1:
+                    raw_href = _raw_href(source, close + 2, aligner.end)
+                    href_start = close + 2 + (len(raw_href) - len(raw_href.lstrip(" <")))
+                    href_end = href_start + len(raw_href.strip(" <>").split(" ", 1)[0])
+                    paren = _closing_paren(source, close + 2, aligner.end)
+                    end = paren + 1 if paren != -1 else href_end
+                else:
+                    # Reference-style link: the href lives elsewhere; point at the text.
+                    end = aligner.cursor + 1
+                    href_start, href_end = open_at, end
+            aligner.cursor = max(aligner.cursor, end)
+            doc.links.append(Link(href, link_text, doc.span(open_at, end), doc.span(href_start, href_end), "markdown"))
+        elif kind == "image":
+            alt_start = source.find("![", aligner.cursor, aligner.end)
+            if alt_start != -1:
+                paren = _closing_paren(source, alt_start, aligner.end)
+                aligner.cursor = paren + 1 if paren != -1 else alt_start + 2
+        elif kind == "html_inline":
+            pos = aligner.find(child.content)
+            if pos != -1:
+                aligner.cursor = pos + len(child.content)
+    return Segment(scope, "".join(text_parts), anchors or [(0, aligner.cursor)], info)
+
+
+def _raw_href(source: str, start: int, end: int) -> str:
+    stop = _closing_paren(source, start - 1, end)
+    return source[start : stop if stop != -1 else end]
+
+
+def _closing_paren(source: str, start: int, end: int) -> int:
+    """The ``)`` closing a link destination that opens at or after ``start``."""
+    open_at = source.find("(", start, end)
+    if open_at == -1:
+        return -1
+    depth = 0
+    i = open_at
+    while i < end:
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _code_segment(doc: Document, token: Token, language: str) -> CodeBlock:
+    """A fenced or indented code block with per-line anchors (containers strip indentation)."""
+    index = doc.lines
+    first, last = token.map or (0, 0)
+    fenced = token.type == "fence"
+    content_first = first + 2 if fenced else first + 1  # 1-based line of the first content line
+    content = token.content
+    lines = content.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    anchors: list[tuple[int, int]] = []
+    pos = 0
+    for k, line in enumerate(lines):
+        line_no = content_first + k
+        if line_no > index.line_count:
+            break
+        src = index.line_text(line_no)
+        start = index.line_start(line_no) + (len(src) - len(line) if src.endswith(line) else 0)
+        anchors.append((pos, start))
+        pos += len(line) + 1
+    text = "\n".join(lines)
+    if not anchors:
+        anchors = [(0, index.line_start(min(content_first, index.line_count)))]
+    start = index.line_start(first + 1)
+    end_line = min(last, index.line_count)
+    span = doc.span(start, index.line_start(end_line) + len(index.line_text(end_line)))
+    return CodeBlock(language, Segment("code", text, anchors, language), span)
+
+
+def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: bool = False) -> Document:
+    index = LineIndex(text)
+    doc = Document(path, relpath, "mdx" if mdx else "markdown", text, index, has_bom=has_bom)
+    body_start = parse_frontmatter(doc)
+    pre = prepass(text, mdx=mdx, body_start=body_start)
+    masked = pre.masked
+    if body_start:
+        head = "".join("\n" if ch == "\n" else " " for ch in text[:body_start])
+        masked = head + masked[body_start:]
+    for offset, code, message in pre.problems:
+        rule = "parse/unterminated-fence" if code == "unterminated-fence" else "parse/mdx-syntax"
+        doc.problems.append(problem(doc, rule, message, offset, offset + 1))
+    for raw in pre.comments:
+        doc.comments.append(Comment(raw.text, doc.span(raw.start, raw.end)))
+    for raw in pre.components:
+        if not raw.name or raw.name.startswith("/"):
+            continue
+        comp = Component(raw.name, doc.span(raw.start, raw.end))
+        for rp in raw.props:
+            seg = None
+            if rp.kind in ("string", "template") and rp.value is not None:
+                seg = Segment("prop", rp.value, [(0, rp.value_start)], f"{raw.name}.{rp.name}")
+                doc.segments.append(seg)
+            comp.props[rp.name] = Prop(rp.name, rp.value, rp.kind, doc.span(rp.start, rp.end), seg)
+            if rp.name == "href" and rp.kind in ("string", "template") and rp.value is not None:
+                doc.links.append(
+                    Link(
+                        rp.value,
+                        "",
+                        doc.span(rp.start, rp.end),
+                        doc.span(rp.value_start, rp.value_start + len(rp.value)),
+                        "jsx",
+                    )
+                )
+        doc.components.append(comp)
+
+    tokens = _markdown_it(mdx).parse(masked)
+    # Several inline tokens can share a line (table cells): continue from the last cursor.
+    cursors: dict[int, int] = {}
+    for i, token in enumerate(tokens):
+        kind = token.type
+        if kind == "inline":
+            start, end = _block_region(index, token.map)
+            first_line = token.map[0] if token.map else 0
+            aligner = _Aligner(masked, max(start, cursors.get(first_line, start)), end)
+            parent = tokens[i - 1] if i else None
+            if parent is not None and parent.type == "heading_open":
+                level = int(parent.tag[1])
+                seg = _inline(doc, token, "heading", str(level), aligner)
+                line_start = start
+                text_start = seg.anchors[0][1] if seg.text else line_start
+                line_end = index.line_start(token.map[0] + 1) + len(index.line_text(token.map[0] + 1))
+                doc.headings.append(Heading(level, seg.text, doc.span(text_start, line_end), line_start))
+            else:
+                seg = _inline(doc, token, "prose", "", aligner)
+            cursors[first_line] = aligner.cursor
+            if seg.text.strip():
+                doc.segments.append(seg)
+        elif kind in ("fence", "code_block"):
+            language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
+            doc.code_blocks.append(_code_segment(doc, token, language))
+            doc.segments.append(doc.code_blocks[-1].segment)
+    doc.segments.sort(key=lambda s: s.anchors[0][1] if s.anchors else 0)
+    doc.links.sort(key=lambda link: (link.span.line, link.span.column))
+    return doc

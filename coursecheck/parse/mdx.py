@@ -1,0 +1,345 @@
+"""The MDX pre-pass: find what is not Markdown and mask it, keeping every offset.
+
+MDX adds ESM (``import``/``export`` blocks), JSX elements, ``{expressions}`` and
+``{/* comments */}`` to Markdown. markdown-it-py knows none of them, so before parsing we
+replace them with spaces (newlines kept) in a copy of the text: the masked copy has the same
+length and the same line breaks, so every offset markdown-it-py reports is an offset of the
+original file. What was masked is returned as data (components with their props, comments).
+
+Code fences and inline code spans are left alone: a ``<Tag>`` inside code is code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})([^\n]*)$", re.M)
+_ESM_START = re.compile(r"(?:import\s*[\w{*'\"]|export\s+(?:const|let|var|function|default|class|async|\{|\*))")
+_INTERESTING = re.compile(r"[`{<\\\n]")
+_TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
+_ATTR_NAME = re.compile(r"[A-Za-z_$][\w:$.-]*")
+_AUTOLINK = re.compile(r"<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>")
+_SPACE = re.compile(r"\s*")
+
+
+@dataclass(slots=True)
+class RawProp:
+    name: str
+    kind: str  # string | template | expression | boolean | spread
+    start: int  # attribute start
+    end: int  # attribute end
+    value: str | None = None
+    value_start: int = 0  # offset of value text (inside the quotes/backticks)
+
+
+@dataclass(slots=True)
+class RawComponent:
+    name: str
+    start: int
+    end: int
+    props: list[RawProp] = field(default_factory=list)
+    self_closing: bool = False
+
+
+@dataclass(slots=True)
+class RawComment:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class RawFence:
+    marker: str
+    info: str
+    start: int  # offset of the opening fence line
+    content_start: int
+    content_end: int
+    end: int  # end of the closing fence line (or of the text, if unterminated)
+    closed: bool
+
+
+@dataclass(slots=True)
+class PrePass:
+    masked: str
+    components: list[RawComponent] = field(default_factory=list)
+    comments: list[RawComment] = field(default_factory=list)
+    fences: list[RawFence] = field(default_factory=list)
+    # (offset, code, message) for what could not be read; the rest of the file still is.
+    problems: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+class _Unterminated(Exception):
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+
+def _skip_js_string(text: str, i: int, quote: str) -> int:
+    """``i`` is just after the opening quote; returns the offset after the closing one."""
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == quote:
+            return i + 1
+        if ch == "\n" and quote != "`":
+            raise _Unterminated("string literal")
+        if quote == "`" and ch == "$" and i + 1 < n and text[i + 1] == "{":
+            i = _skip_js_expression(text, i + 2)
+            continue
+        i += 1
+    raise _Unterminated("template literal" if quote == "`" else "string literal")
+
+
+def _skip_js_expression(text: str, i: int) -> int:
+    """``i`` is just after a ``{``; returns the offset after the matching ``}``."""
+    n = len(text)
+    depth = 1
+    while i < n:
+        ch = text[i]
+        if ch in "\"'`":
+            i = _skip_js_string(text, i + 1, ch)
+            continue
+        if ch == "/" and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt == "*":
+                close = text.find("*/", i + 2)
+                if close == -1:
+                    raise _Unterminated("comment")
+                i = close + 2
+                continue
+            if nxt == "/":
+                close = text.find("\n", i)
+                i = n if close == -1 else close
+                continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise _Unterminated("expression")
+
+
+def _parse_tag(text: str, start: int) -> RawComponent | None:
+    """Parse a JSX tag at ``text[start] == '<'``. None when it is not a tag at all."""
+    i = start + 1
+    closing = False
+    if i < len(text) and text[i] == "/":
+        closing = True
+        i += 1
+    if i < len(text) and text[i] == ">":  # fragment <> or </>
+        return RawComponent("", start, i + 1)
+    m = _TAG_NAME.match(text, i)
+    if not m:
+        return None
+    name = m.group()
+    i = m.end()
+    # A tag name must be followed by space, '/', or '>' (else it's prose like "<5мс").
+    if i < len(text) and not (text[i].isspace() or text[i] in "/>{"):
+        return None
+    comp = RawComponent(("/" if closing else "") + name, start, start)
+    n = len(text)
+    while True:
+        i = _SPACE.match(text, i).end()
+        if i >= n:
+            raise _Unterminated(f"JSX element <{name}>")
+        ch = text[i]
+        if ch == ">":
+            comp.end = i + 1
+            return comp
+        if text.startswith("/>", i):
+            comp.end = i + 2
+            comp.self_closing = True
+            return comp
+        if ch == "{":  # spread attribute or comment
+            end = _skip_js_expression(text, i + 1)
+            comp.props.append(RawProp("...", "spread", i, end, text[i + 1 : end - 1], i + 1))
+            i = end
+            continue
+        am = _ATTR_NAME.match(text, i)
+        if not am:
+            raise _Unterminated(f"JSX element <{name}>")
+        attr = am.group()
+        attr_start = i
+        i = _SPACE.match(text, am.end()).end()
+        if i < n and text[i] == "=":
+            i = _SPACE.match(text, i + 1).end()
+            if i >= n:
+                raise _Unterminated(f"JSX element <{name}>")
+            q = text[i]
+            if q in "\"'":
+                close = text.find(q, i + 1)
+                if close == -1:
+                    raise _Unterminated(f"attribute {attr} of <{name}>")
+                comp.props.append(RawProp(attr, "string", attr_start, close + 1, text[i + 1 : close], i + 1))
+                i = close + 1
+            elif q == "{":
+                end = _skip_js_expression(text, i + 1)
+                inner_start, inner_end = i + 1, end - 1
+                inner = text[inner_start:inner_end]
+                stripped = inner.strip()
+                lead = len(inner) - len(inner.lstrip())
+                if (
+                    len(stripped) >= 2
+                    and stripped[0] == "`"
+                    and stripped[-1] == "`"
+                    and "`" not in stripped[1:-1].replace("\\`", "")
+                ):
+                    value_start = inner_start + lead + 1
+                    comp.props.append(RawProp(attr, "template", attr_start, end, stripped[1:-1], value_start))
+                elif len(stripped) >= 2 and stripped[0] in "\"'" and stripped[-1] == stripped[0]:
+                    value_start = inner_start + lead + 1
+                    comp.props.append(RawProp(attr, "string", attr_start, end, stripped[1:-1], value_start))
+                else:
+                    comp.props.append(RawProp(attr, "expression", attr_start, end, inner, inner_start))
+                i = end
+            else:
+                raise _Unterminated(f"attribute {attr} of <{name}>")
+        else:
+            comp.props.append(RawProp(attr, "boolean", attr_start, am.end(), None, am.end()))
+
+
+def _after_blank_line(text: str, i: int, body_start: int) -> bool:
+    """MDX reads ESM only at the start of a block: after a blank line or the body start."""
+    if i <= body_start:
+        return True
+    prev_end = i - 1  # the newline ending the previous line
+    prev_start = text.rfind("\n", 0, prev_end) + 1
+    return prev_start < body_start or not text[prev_start:prev_end].strip()
+
+
+def _mask(buf: list[str], text: str, start: int, end: int) -> None:
+    for k in range(start, end):
+        if text[k] != "\n":
+            buf[k] = " "
+
+
+def _find_code_span_end(text: str, i: int) -> int:
+    """``text[i]`` starts a backtick run; return the end of the code span, or of the run."""
+    j = i
+    while j < len(text) and text[j] == "`":
+        j += 1
+    run = text[i:j]
+    limit = text.find("\n\n", j)
+    if limit == -1:
+        limit = len(text)
+    k = j
+    while True:
+        k = text.find(run, k, limit)
+        if k == -1:
+            return j
+        e = k + len(run)
+        if (e >= len(text) or text[e] != "`") and text[k - 1] != "`":
+            return e
+        while e < len(text) and text[e] == "`":
+            e += 1
+        k = e
+
+
+def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
+    """Scan ``text`` from ``body_start`` (after frontmatter). With ``mdx=False`` (plain
+    Markdown) only fences and HTML comments are recorded and nothing is masked."""
+    buf = list(text) if mdx else None
+    out = PrePass(masked=text)
+    n = len(text)
+    i = body_start
+    line_start = True
+    while i < n:
+        if line_start:
+            line_start = False
+            m = _FENCE_OPEN.match(text, i)
+            if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
+                marker = m.group(2)
+                closer = re.compile(r"^ {0,3}" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
+                content_start = m.end() + 1
+                cm = closer.search(text, min(content_start, n))
+                if cm:
+                    fence = RawFence(marker, m.group(3).strip(), i, content_start, cm.start(), cm.end(), True)
+                else:
+                    fence = RawFence(marker, m.group(3).strip(), i, content_start, n, n, False)
+                    out.problems.append((i, "unterminated-fence", f"code fence {marker} is never closed"))
+                out.fences.append(fence)
+                i = fence.end
+                continue
+            if mdx and _ESM_START.match(text, i) and _after_blank_line(text, i, body_start):
+                end = text.find("\n\n", i)
+                end = n if end == -1 else end
+                _mask(buf, text, i, end)
+                i = end
+                continue
+        m = _INTERESTING.search(text, i)
+        if not m:
+            break
+        i = m.start()
+        ch = text[i]
+        if ch == "\n":
+            i += 1
+            line_start = True
+            continue
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "`":
+            i = _find_code_span_end(text, i)
+            continue
+        if ch == "<" and text.startswith("<!--", i):
+            close = text.find("-->", i + 4)
+            if close == -1:
+                out.problems.append((i, "unterminated-comment", "HTML comment <!-- is never closed"))
+                i += 4
+                continue
+            out.comments.append(RawComment(text[i + 4 : close].strip(), i, close + 3))
+            if mdx:
+                _mask(buf, text, i, close + 3)
+            i = close + 3
+            continue
+        if not mdx:
+            i += 1
+            continue
+        if ch == "{":
+            if text.startswith("{/*", i):
+                close = text.find("*/", i + 3)
+                end = text.find("}", close + 2) if close != -1 else -1
+                if close == -1 or end == -1 or text[close + 2 : end].strip():
+                    out.problems.append((i, "unterminated-comment", "MDX comment {/* is never closed with */}"))
+                    i += 3
+                    continue
+                out.comments.append(RawComment(text[i + 3 : close].strip(), i, end + 1))
+                _mask(buf, text, i, end + 1)
+                i = end + 1
+                continue
+            try:
+                end = _skip_js_expression(text, i + 1)
+            except _Unterminated as exc:
+                out.problems.append((i, "unterminated-expression", f"MDX {exc.what} opened here is never closed"))
+                i += 1
+                continue
+            _mask(buf, text, i, end)
+            i = end
+            continue
+        if ch == "<":
+            if _AUTOLINK.match(text, i):
+                i += 1
+                continue
+            try:
+                comp = _parse_tag(text, i)
+            except _Unterminated as exc:
+                out.problems.append((i, "unterminated-jsx", f"{exc.what} opened here is never closed"))
+                i += 1
+                continue
+            if comp is None:
+                i += 1
+                continue
+            out.components.append(comp)
+            _mask(buf, text, comp.start, comp.end)
+            i = comp.end
+            continue
+        i += 1
+    if buf is not None:
+        out.masked = "".join(buf)
+    return out

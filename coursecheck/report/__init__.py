@@ -1,0 +1,15 @@
+"""Reporters: pure functions from a :class:`~coursecheck.engine.Result` to text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class ReportOptions:
+    color: bool = False
+    verbose: bool = False
+    quiet: bool = False
+    timestamp: str = ""  # ISO 8601; reports that show a time use this, never the clock
+    automation_id: str = ""
+    show_suppressed: bool = False

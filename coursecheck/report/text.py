@@ -1,0 +1,56 @@
+"""The terminal format: ``path:line:col: level rule-id message``, then a summary."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from coursecheck import hookimpl
+from coursecheck.report import ReportOptions
+
+if TYPE_CHECKING:
+    from coursecheck.engine import Result
+
+_COLORS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m", "dim": "\033[2m", "bold": "\033[1m"}
+_RESET = "\033[0m"
+
+
+def _paint(text: str, style: str, options: ReportOptions) -> str:
+    return f"{_COLORS[style]}{text}{_RESET}" if options.color else text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def render(result: Result, options: ReportOptions) -> str:
+    lines: list[str] = []
+    for f in result.findings:
+        if f.suppression is not None and not options.show_suppressed:
+            continue
+        where = f"{f.path}:{f.span.line}:{f.span.column}" if f.path else result.config_path
+        level = _paint(f.level, f.level, options)
+        suffix = " (suppressed)" if f.suppression is not None else ""
+        lines.append(f"{where}: {level} {_paint(f.rule_id, 'dim', options)} {f.message}{suffix}")
+        if options.verbose and f.snippet.strip():
+            lines.append(f"    | {f.snippet.rstrip()}")
+    for note in result.notifications:
+        lines.append(f"coursecheck: {note.level}: {note.message}")
+        if options.verbose and note.exception:
+            lines.extend("    " + line for line in note.exception.rstrip().splitlines())
+    counts = result.counts()
+    suppressed = sum(1 for f in result.findings if f.suppression is not None)
+    parts = [_plural(counts["error"], "error"), _plural(counts["warning"], "warning"), _plural(counts["note"], "note")]
+    summary = f"Checked {_plural(len(result.files), 'file')}: {', '.join(parts)}"
+    if suppressed:
+        summary += f", {suppressed} suppressed"
+    if result.notifications:
+        summary += f", {_plural(len(result.notifications), 'internal problem')}"
+    summary += f" ({result.duration:.2f}s)."
+    if not options.quiet or result.failed:
+        lines.append(_paint(summary, "bold", options))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+@hookimpl
+def coursecheck_reporters() -> dict[str, object]:
+    return {"text": render}

@@ -1,0 +1,226 @@
+"""How a rule is declared, and what it is handed when it runs.
+
+A rule is a function decorated with :func:`rule`; its docstring is its documentation, shown
+by ``coursecheck rule ID``, written into SARIF ``help`` and the README's rule table. Write it
+like ruff's rule docs, with these sections::
+
+    One line: what the rule finds.
+
+    ## What it does
+    ## Why it matters
+    ## Example
+    ## How to fix
+    ## Options      (generated from the declared options if absent)
+
+A document rule receives ``(doc, ctx)`` for every file it applies to; a course rule
+(``course=True``) receives ``(course, ctx)`` once. Both report through ``ctx``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from coursecheck.model import Document, Edit, Finding, Fix
+from coursecheck.text import Span
+
+if TYPE_CHECKING:
+    from coursecheck.config import Config
+    from coursecheck.model import Course
+
+DOCUMENT_KINDS = ("markdown", "mdx")
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A rule option: its name, type, default and help.
+
+    ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``list`` or ``dict``; ``item``
+    types the elements of a list. ``regex=True`` makes the config loader compile the value
+    (or each element) so a bad pattern is a config error with its line.
+    """
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    item: type | None = None
+    choices: tuple[Any, ...] = ()
+    regex: bool = False
+
+    def describe_type(self) -> str:
+        if self.type is list and self.item is not None:
+            return f"list of {self.item.__name__}"
+        return self.type.__name__
+
+
+@dataclass(slots=True)
+class Rule:
+    id: str
+    check: Callable[..., Iterable[Finding] | None]
+    level: str = "warning"
+    options: tuple[Option, ...] = ()
+    tags: tuple[str, ...] = ()
+    course: bool = False
+    kinds: tuple[str, ...] = DOCUMENT_KINDS
+    lessons_only: bool = False
+    fixable: bool = False
+    plugin: str = ""  # set when registered
+    docs: str = ""
+
+    @property
+    def family(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """A PascalCase name (SARIF ``reportingDescriptor.name``)."""
+        tail = self.id.split("/", 1)[-1]
+        return "".join(part.capitalize() for part in re.split(r"[-_/]", tail) if part)
+
+    @property
+    def summary(self) -> str:
+        return self.docs.strip().splitlines()[0].strip() if self.docs.strip() else self.id
+
+    def option(self, name: str) -> Option | None:
+        for opt in self.options:
+            if opt.name == name:
+                return opt
+        return None
+
+    def defaults(self) -> dict[str, Any]:
+        return {opt.name: opt.default for opt in self.options}
+
+    def full_docs(self) -> str:
+        """The docstring, with an Options section generated when it has none."""
+        text = self.docs.strip()
+        if self.options and "## Options" not in text:
+            lines = ["", "## Options", ""]
+            for opt in self.options:
+                default = _toml_repr(opt.default)
+                extra = f" One of: {', '.join(map(str, opt.choices))}." if opt.choices else ""
+                lines.append(f"- `{opt.name}` ({opt.describe_type()}, default `{default}`): {opt.help}{extra}")
+            text += "\n" + "\n".join(lines)
+        return text
+
+
+def _toml_repr(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_repr(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_repr(v)}" for k, v in value.items()) + " }"
+    return str(value)
+
+
+def rule(
+    rule_id: str,
+    *,
+    level: str = "warning",
+    options: Iterable[Option] = (),
+    tags: Iterable[str] = (),
+    course: bool = False,
+    kinds: Iterable[str] = DOCUMENT_KINDS,
+    lessons_only: bool = False,
+    fixable: bool = False,
+) -> Callable[[Callable[..., Any]], Rule]:
+    """Declare a rule. The decorated function becomes a :class:`Rule`."""
+
+    def decorate(fn: Callable[..., Any]) -> Rule:
+        return Rule(
+            id=rule_id,
+            check=fn,
+            level=level,
+            options=tuple(options),
+            tags=tuple(tags),
+            course=course,
+            kinds=tuple(kinds),
+            lessons_only=lessons_only,
+            fixable=fixable,
+            docs=inspect.getdoc(fn) or "",
+        )
+
+    return decorate
+
+
+class RuleContext:
+    """What a running rule sees: its options, the config, the course, and ``report``."""
+
+    def __init__(
+        self,
+        rule: Rule,
+        config: Config,
+        options: dict[str, Any],
+        course: Course | None = None,
+        options_for: Callable[[str], dict[str, Any]] | None = None,
+    ) -> None:
+        self.rule = rule
+        self.config = config
+        self.options = options
+        self.course = course
+        self.findings: list[Finding] = []
+        self._options_for = options_for
+
+    def options_for(self, relpath: str) -> dict[str, Any]:
+        """Options as overridden for one file (course rules read per-file thresholds here)."""
+        if self._options_for is None:
+            return self.options
+        return self._options_for(relpath)
+
+    def report(
+        self,
+        doc: Document,
+        start: int,
+        end: int | None,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        anchor: str = "",
+        related: Iterable[tuple[str, Span, str]] = (),
+        level: str | None = None,
+    ) -> Finding:
+        """Report at source offsets ``start``..``end`` of ``doc``."""
+        return self.report_span(
+            doc.relpath, doc.span(start, end), message, doc=doc, fix=fix, anchor=anchor, related=related, level=level
+        )
+
+    def report_span(
+        self,
+        path: str,
+        span: Span,
+        message: str,
+        *,
+        doc: Document | None = None,
+        fix: Fix | None = None,
+        anchor: str = "",
+        related: Iterable[tuple[str, Span, str]] = (),
+        level: str | None = None,
+    ) -> Finding:
+        """Report at a span already known (e.g. a frontmatter place)."""
+        snippet = ""
+        if doc is not None and 1 <= span.line <= doc.lines.line_count:
+            snippet = doc.lines.line_text(span.line)
+        finding = Finding(
+            self.rule.id,
+            message,
+            path,
+            span,
+            level=level or "",
+            fix=fix,
+            snippet=snippet,
+            related=list(related),
+            plugin=self.rule.plugin,
+            anchor=anchor,
+        )
+        self.findings.append(finding)
+        return finding
+
+    def replace(self, doc: Document, start: int, end: int, replacement: str, description: str) -> Fix:
+        """A one-edit fix replacing ``doc.source[start:end]``."""
+        return Fix(description, [Edit(doc.span(start, end), replacement)])

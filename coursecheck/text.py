@@ -1,0 +1,146 @@
+"""Source text and exact positions.
+
+Every position coursecheck reports is the original file's 1-based line and column. Columns
+are counted in Unicode code points (what a terminal user and most editors mean by a column);
+SARIF needs UTF-16 code units, so every :class:`Span` carries both.
+
+Line terminators are CR, LF and CRLF, as in SARIF (§3.30.2) and in editors. A source is
+normalised to LF before parsing: that changes offsets but never a line or a column, because
+only terminators are rewritten. The BOM is dropped and counts as no column.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A range in a file: 1-based lines, 1-based columns (code points), end exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    column_utf16: int
+    end_column_utf16: int
+
+    @classmethod
+    def point(cls, line: int, column: int = 1) -> Span:
+        return cls(line, column, line, column, column, column)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+            "column_utf16": self.column_utf16,
+            "end_column_utf16": self.end_column_utf16,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int]) -> Span:
+        return cls(
+            data["line"],
+            data["column"],
+            data["end_line"],
+            data["end_column"],
+            data["column_utf16"],
+            data["end_column_utf16"],
+        )
+
+
+class DecodeError(ValueError):
+    """The file is not valid UTF-8; ``line``/``column`` locate the first bad byte."""
+
+    def __init__(self, message: str, line: int, column: int) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+def decode_source(raw: bytes) -> tuple[str, bool]:
+    """Decode UTF-8 (with or without BOM). Returns the text without BOM and whether one was there.
+
+    Raises :class:`DecodeError` naming the line and column of the first invalid byte.
+    """
+    has_bom = raw.startswith(b"\xef\xbb\xbf")
+    body = raw[3:] if has_bom else raw
+    try:
+        return body.decode("utf-8"), has_bom
+    except UnicodeDecodeError as exc:
+        good = body[: exc.start]
+        line = good.count(b"\n") + good.count(b"\r") - good.count(b"\r\n") + 1
+        last_break = max(good.rfind(b"\n"), good.rfind(b"\r"))
+        column = len(good[last_break + 1 :].decode("utf-8", errors="replace")) + 1
+        byte = body[exc.start]
+        raise DecodeError(
+            f"not valid UTF-8: byte 0x{byte:02x} at line {line}, column {column}; save the file as UTF-8",
+            line,
+            column,
+        ) from None
+
+
+def normalize_newlines(text: str) -> str:
+    """CRLF and lone CR become LF; lines and columns are unchanged."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _utf16_len(text: str) -> int:
+    # Astral-plane characters take two UTF-16 code units.
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+class LineIndex:
+    """Maps offsets in an LF-normalised text to (line, column) and back."""
+
+    __slots__ = ("_ascii", "_starts", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        starts = [0]
+        find = text.find
+        pos = find("\n")
+        while pos != -1:
+            starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+        self._starts = starts
+        self._ascii = text.isascii()
+
+    @property
+    def line_count(self) -> int:
+        return len(self._starts)
+
+    def line_start(self, line: int) -> int:
+        """Offset of the first character of 1-based ``line``."""
+        return self._starts[line - 1]
+
+    def line_text(self, line: int) -> str:
+        start = self._starts[line - 1]
+        end = self._starts[line] - 1 if line < len(self._starts) else len(self.text)
+        return self.text[start:end]
+
+    def position(self, offset: int) -> tuple[int, int, int]:
+        """(line, column, utf16 column), all 1-based, of ``offset``."""
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self._starts, offset)
+        start = self._starts[line - 1]
+        column = offset - start + 1
+        if self._ascii:
+            return line, column, column
+        return line, column, _utf16_len(self.text[start:offset]) + 1
+
+    def span(self, start: int, end: int | None = None) -> Span:
+        if end is None or end < start:
+            end = start
+        line, col, col16 = self.position(start)
+        end_line, end_col, end_col16 = self.position(end)
+        return Span(line, col, end_line, end_col, col16, end_col16)
+
+    def offset(self, line: int, column: int) -> int:
+        """Offset of 1-based (line, column in code points)."""
+        return self._starts[line - 1] + column - 1

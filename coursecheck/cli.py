@@ -65,6 +65,9 @@ def _check_parser() -> argparse.ArgumentParser:
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders to report on (default: the whole course)")
     parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
     parser.add_argument(
+        "--root", type=Path, help="project root the config's globs are relative to (default: the config file's folder)"
+    )
+    parser.add_argument(
         "-f", "--format", default="text", help="output format: text, json (more from plugins); default text"
     )
     parser.add_argument(
@@ -136,6 +139,11 @@ def cmd_check(argv: list[str]) -> int:
     config, code = _load(args.config)
     if config is None:
         return code
+    if args.root is not None:
+        if not args.root.is_dir():
+            print(f"coursecheck: error: --root {args.root} is not a folder", file=sys.stderr)
+            return EXIT_USAGE
+        config.root = args.root.resolve()
     if config.path is None and not args.quiet:
         print(
             "coursecheck: no .coursecheck.toml found; checking **/*.md and **/*.mdx with defaults "

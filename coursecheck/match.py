@@ -99,7 +99,7 @@ def _same_stems(found: tuple[str, ...], term: tuple[str, ...]) -> bool:
     # "журнал"): accept stems that differ by one trailing letter.
     if len(found) != len(term):
         return False
-    for a, b in zip(found, term):
+    for a, b in zip(found, term, strict=True):
         short, long = sorted((a, b), key=len)
         if not (long.startswith(short) and len(long) - len(short) <= 1):
             return False

@@ -113,7 +113,7 @@ def _load(config_path: Path | None) -> tuple[object, int]:
         return None, EXIT_USAGE
     path = config_path or find_config(cwd)
     try:
-        return load_config(path, cwd), EXIT_OK
+        return load_config(path, cwd, strict=False), EXIT_OK
     except ConfigError as exc:
         _print_config_error(exc)
         return None, EXIT_USAGE

@@ -103,6 +103,9 @@ class Config:
     fail_level: str = "error"
     sections: dict[str, Any] = field(default_factory=dict)  # plugin-owned top-level keys
     origins: dict[tuple[Any, ...], tuple[str, int]] = field(default_factory=dict)
+    # Shape problems found while loading, reported together with those found once plugins
+    # are loaded (so a user sees every error at once).
+    problems: list[ConfigProblem] = field(default_factory=list)
 
     def where(self, *key: Any) -> tuple[str, int]:
         """(file, line) that set ``key``, or its nearest parent; for plugin error messages."""
@@ -291,8 +294,13 @@ def _record_origins(
                 _record_origins(v, (*key, i), locator, display, origins)
 
 
-def load_config(path: Path | None, cwd: Path | None = None) -> Config:
-    """Load ``path`` (or defaults when None) with its ``extends`` packs, check its shape."""
+def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = True) -> Config:
+    """Load ``path`` (or defaults when None) with its ``extends`` packs, check its shape.
+
+    TOML syntax errors always raise :class:`ConfigError`. Other problems raise too when
+    ``strict``; otherwise they are kept in ``config.problems`` for the engine to report
+    together with rule and plugin problems.
+    """
     cwd = cwd or Path.cwd()
     if path is None:
         return Config(None, cwd.resolve())
@@ -342,8 +350,9 @@ def load_config(path: Path | None, cwd: Path | None = None) -> Config:
     merged = _merge(merged, own)
     config = Config(path, path.parent, extends=list(extends), origins=origins)
     problems.extend(_check_shape(config, merged))
-    if problems:
+    if problems and strict:
         raise ConfigError(problems)
+    config.problems = problems
     return config
 
 
@@ -558,7 +567,8 @@ def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, 
             return
         rule = rules.get(rule_id)
         if rule is None:
-            bad(key, f"unknown rule{did_you_mean(rule_id, [*rules, *families])} (see `coursecheck rules`)")
+            candidates = list(rules) if "/" in rule_id else [*rules, *families]
+            bad(key, f"unknown rule{did_you_mean(rule_id, candidates)} (see `coursecheck rules`)")
             return
         for name, value in setting.options.items():
             opt = rule.option(name)

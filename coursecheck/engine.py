@@ -98,7 +98,7 @@ class Engine:
             self.pm, "coursecheck_config_sections", self.notes, lambda v: isinstance(v, dict), "a dict"
         ):
             sections.update(value)
-        problems = validate_against(config, self.rules, sections)
+        problems = [*config.problems, *validate_against(config, self.rules, sections)]
         for name, value in call_each(
             self.pm, "coursecheck_configure", self.notes, lambda v: isinstance(v, list), "a list", config=config
         ):
@@ -113,6 +113,7 @@ class Engine:
                 file, where_line = config.where(*str(key).split("."))
                 problems.append(ConfigProblem(file, line or where_line, str(key), str(message)))
         if problems:
+            problems.sort(key=lambda p: (p.file != config.display_path, p.file, p.line))
             raise ConfigError(problems)
         self.settings = Settings(config, self.rules)
 

@@ -316,8 +316,10 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
             try:
                 end = _skip_js_expression(text, i + 1)
             except _Unterminated as exc:
-                out.problems.append((i, "unterminated-expression", f"MDX {exc.what} opened here is never closed"))
-                i += 1
+                what = "expression" if exc.what == "expression" else f"expression: its {exc.what}"
+                out.problems.append((i, "unterminated-expression", f"MDX {what} is never closed"))
+                eol = text.find("\n", i)
+                i = n if eol == -1 else eol
                 continue
             _mask(buf, text, i, end)
             i = end
@@ -329,8 +331,13 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
             try:
                 comp = _parse_tag(text, i)
             except _Unterminated as exc:
-                out.problems.append((i, "unterminated-jsx", f"{exc.what} opened here is never closed"))
-                i += 1
+                name_match = _TAG_NAME.match(text, i + 1)
+                name = name_match.group() if name_match else ""
+                what = exc.what if exc.what.startswith("JSX") else f"JSX element <{name}>: its {exc.what}"
+                out.problems.append((i, "unterminated-jsx", f"{what} is never closed"))
+                # Skip the rest of the line: the unclosed part would only repeat the error.
+                eol = text.find("\n", i)
+                i = n if eol == -1 else eol
                 continue
             if comp is None:
                 i += 1

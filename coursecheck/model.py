@@ -147,7 +147,7 @@ class Finding:
     message: str
     path: str  # POSIX path relative to the project root
     span: Span
-    level: str = "warning"
+    level: str = ""  # "" until the engine applies the configured level
     fix: Fix | None = None
     snippet: str = ""  # the source line, for context and fingerprints
     fingerprint: str = ""

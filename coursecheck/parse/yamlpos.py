@@ -46,7 +46,13 @@ def load_with_places(text: str, index: LineIndex, base_offset: int) -> tuple[Any
             line = min(line, index.line_count)
             offset = index.line_start(line) + min(mark.column, len(index.line_text(line)))
         problem = exc.problem or exc.context or "invalid YAML"
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
+        context = ""
+        if exc.context and exc.problem:
+            context = f" ({exc.context}"
+            start = exc.context_mark
+            if start is not None and mark is not None and start.line != mark.line:
+                context += f" started at line {min(base_line + start.line, index.line_count)}"
+            context += ")"
         raise YamlProblem(f"{problem}{context}", offset) from None
     except YAMLError as exc:  # errors without a mark
         raise YamlProblem(str(exc).splitlines()[0] if str(exc) else "invalid YAML", base_offset) from None

@@ -63,7 +63,9 @@ def test_unknown_rule_option(tmp_path):
 
 def test_glob_escaping_the_root_is_rejected(tmp_path):
     (error,) = errors_of(tmp_path, '[course]\ncontent = ["../other/**/*.md"]\n')
-    assert error.startswith(".coursecheck.toml:2: course.content: glob '../other/**/*.md': '..' would leave the project root")
+    assert error.startswith(
+        ".coursecheck.toml:2: course.content: glob '../other/**/*.md': '..' would leave the project root"
+    )
 
 
 def test_bad_id_template(tmp_path):
@@ -81,9 +83,7 @@ def test_overrides_are_checked(tmp_path):
         rules = { "core/nope" = "off" }
         """,
     )
-    assert errors == [
-        ".coursecheck.toml:4: overrides.0.rules.core/nope: unknown rule (see `coursecheck rules`)"
-    ]
+    assert errors == [".coursecheck.toml:4: overrides.0.rules.core/nope: unknown rule (see `coursecheck rules`)"]
 
 
 def test_unknown_pack(tmp_path):

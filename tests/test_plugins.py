@@ -7,11 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_CONFIG, check, where
 
 from coursecheck.config import ConfigError, load_config
 from coursecheck.engine import Engine, RunOptions
-
-from conftest import DEFAULT_CONFIG, check, where
 
 PLUGIN = '''
 from coursecheck import hookimpl
@@ -138,7 +137,8 @@ def test_crashing_plugin_is_reported_and_the_run_goes_on(course):
     internal = [(f.path, f.message) for f in result.active if f.rule_id == "core/internal-error"]
     # 01-intro.md has no heading: divide crashes there only; garbage crashes everywhere.
     assert any(
-        path == "content/01-intro.md" and "plugin 'tools/crash.py' rule crash/divide crashed on content/01-intro.md: ZeroDivisionError" in msg
+        path == "content/01-intro.md"
+        and "plugin 'tools/crash.py' rule crash/divide crashed on content/01-intro.md: ZeroDivisionError" in msg
         for path, msg in internal
     )
     assert sum("crash/garbage" in msg for _, msg in internal) == 2
@@ -158,7 +158,7 @@ def test_crashing_reporter_hook_does_not_hide_other_reporters(course):
 
 
 def test_parser_plugin_can_take_over_a_kind(course):
-    parser_plugin = '''
+    parser_plugin = """
 from coursecheck import hookimpl
 from coursecheck.model import Document
 from coursecheck.text import LineIndex
@@ -168,11 +168,9 @@ def coursecheck_parse(path, relpath, text, kind):
     if kind == "text" and relpath.endswith(".adoc"):
         return Document(path, relpath, "markdown", text, LineIndex(text))
     return None
-'''
+"""
     root = course({"content/a.adoc": "= Title\n", "tools/adoc.py": parser_plugin}, None)
-    (root / ".coursecheck.toml").write_text(
-        'plugins = ["tools/adoc.py"]\n[course]\ncontent = ["content/*.adoc"]\n'
-    )
+    (root / ".coursecheck.toml").write_text('plugins = ["tools/adoc.py"]\n[course]\ncontent = ["content/*.adoc"]\n')
     result = check(root)
     assert result.course is not None
     assert [d.kind for d in result.course.documents] == ["markdown"]

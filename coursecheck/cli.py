@@ -348,6 +348,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    except Exception as exc:  # a bug in coursecheck itself: say so, without a traceback
+        if os.environ.get("COURSECHECK_DEBUG"):
+            raise
+        print(
+            f"coursecheck: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in coursecheck; please report it. Set COURSECHECK_DEBUG=1 to see the traceback.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 def wrap(text: str) -> str:

@@ -94,7 +94,7 @@ def survey(root: Path) -> Survey:
             s.prerequisites.extend(str(p) for p in prereq)
         for comp in doc.components:
             s.components[comp.name] += 1
-            s.component_props.setdefault(comp.name, Counter()).update(comp.props)
+            s.component_props.setdefault(comp.name, Counter()).update(list(comp.props))
         s.internal_links.extend(link.href for link in doc.links if link.href.startswith("/"))
     if s.lessons:
         common = os.path.commonpath([os.path.dirname(p) or "." for p in s.lessons])
@@ -102,11 +102,18 @@ def survey(root: Path) -> Survey:
         exts = sorted({p.rsplit(".", 1)[1] for p in s.lessons})
         pattern = "*." + exts[0] if len(exts) == 1 else "*.{" + ",".join(exts) + "}"
         s.content_globs = [f"{s.content_base}/**/{pattern}" if s.content_base else f"**/{pattern}"]
-    data_folders = sorted({os.path.dirname(p) for p in s.data_files})
-    for folder in data_folders:
-        exts = sorted({p.rsplit(".", 1)[1] for p in s.data_files if os.path.dirname(p) == folder})
+    # One glob per top-level folder holding data files: "data/*.json", "labs/**/*.{json,yml}".
+    tops = sorted({p.split("/", 1)[0] if "/" in p else "" for p in s.data_files})
+    for top in tops:
+        members = [p for p in s.data_files if (p.split("/", 1)[0] if "/" in p else "") == top]
+        exts = sorted({p.rsplit(".", 1)[1] for p in members})
         pattern = "*." + exts[0] if len(exts) == 1 else "*.{" + ",".join(exts) + "}"
-        s.data_globs.append(f"{folder}/{pattern}" if folder else pattern)
+        folders = {os.path.dirname(p) for p in members}
+        if len(folders) == 1:
+            folder = folders.pop()
+            s.data_globs.append(f"{folder}/{pattern}" if folder else pattern)
+        else:
+            s.data_globs.append(f"{top}/**/{pattern}")
     _guess_ids(s)
     numbered = sum(1 for p in s.lessons if re.match(r"^\d", p.rsplit("/", 1)[-1]))
     if s.lessons and numbered < len(s.lessons) / 2 and s.fields.get("order", 0) >= len(s.lessons) / 2:

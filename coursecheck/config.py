@@ -154,8 +154,16 @@ class TomlLocator:
                 continue
             header = _HEADER.match(line)
             if header and stripped.startswith("["):
-                path = tuple(_split_key(header.group(2)))
-                if header.group(1) == "[[":
+                is_array = header.group(1) == "[["
+                parts = _split_key(header.group(2))
+                # A header inside an array of tables belongs to its current element:
+                # [[rule.example]] after the 3rd [[rule]] is ("rule", 2, "example", n).
+                path: tuple[Any, ...] = ()
+                for k, part in enumerate(parts):
+                    path = (*path, part)
+                    if path in arrays and not (is_array and k == len(parts) - 1):
+                        path = (*path, arrays[path])
+                if is_array:
                     idx = arrays.get(path, -1) + 1
                     arrays[path] = idx
                     table = (*path, idx)
@@ -282,16 +290,32 @@ def _merge(base: Any, new: Any) -> Any:
 
 
 def _record_origins(
-    data: Any, key: tuple[Any, ...], locator: TomlLocator, display: str, origins: dict[tuple[Any, ...], tuple[str, int]]
+    data: Any,
+    key: tuple[Any, ...],
+    locator: TomlLocator,
+    display: str,
+    origins: dict[tuple[Any, ...], tuple[str, int]],
+    merged: Any = None,
+    merged_key: tuple[Any, ...] | None = None,
 ) -> None:
-    origins[key] = (display, locator.line(*key)) if key else (display, 0)
+    """Record where each key of ``data`` was set, under its path in ``merged`` (the result of
+    :func:`_merge`): a table of an array merged by ``id``, or appended after a pack's tables,
+    sits at another index there than in its own file."""
+    target = key if merged_key is None else merged_key
+    origins[target] = (display, locator.line(*key)) if key else (display, 0)
     if isinstance(data, dict):
         for k, v in data.items():
-            _record_origins(v, (*key, k), locator, display, origins)
+            inner = merged.get(k) if isinstance(merged, dict) else None
+            _record_origins(v, (*key, k), locator, display, origins, inner, (*target, k))
     elif isinstance(data, list):
+        merged_list = merged if isinstance(merged, list) else data
+        by_id = {item["id"]: j for j, item in enumerate(merged_list) if isinstance(item, dict) and "id" in item}
+        shift = len(merged_list) - len(data)  # tables without ids are appended (see _merge)
         for i, v in enumerate(data):
             if isinstance(v, dict):
-                _record_origins(v, (*key, i), locator, display, origins)
+                j = by_id.get(v["id"], i + shift) if "id" in v and isinstance(v["id"], str) else i + shift
+                inner = merged_list[j] if 0 <= j < len(merged_list) else None
+                _record_origins(v, (*key, i), locator, display, origins, inner, (*target, j))
 
 
 def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = True) -> Config:
@@ -343,11 +367,11 @@ def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = Tr
             problems.extend(exc.problems)
             continue
         pack_data.pop("extends", None)
-        _record_origins(pack_data, (), TomlLocator(pack_text), pack_display, origins)
         merged = _merge(merged, pack_data)
+        _record_origins(pack_data, (), TomlLocator(pack_text), pack_display, origins, merged)
     own = {k: v for k, v in data.items() if k != "extends"}
-    _record_origins(own, (), locator, display, origins)
     merged = _merge(merged, own)
+    _record_origins(own, (), locator, display, origins, merged)
     config = Config(path, path.parent, extends=list(extends), origins=origins)
     problems.extend(_check_shape(config, merged))
     if problems and strict:

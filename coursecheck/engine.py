@@ -93,12 +93,13 @@ class Engine:
             raise ConfigError([ConfigProblem(file, line, "plugins", str(exc))]) from None
         self.notes.extend(notes)
         self.rules = self._collect_rules()
+        config_problems = self._collect_config_rules()
         sections: dict[str, str] = {}
         for _name, value in call_each(
             self.pm, "coursecheck_config_sections", self.notes, lambda v: isinstance(v, dict), "a dict"
         ):
             sections.update(value)
-        problems = [*config.problems, *validate_against(config, self.rules, sections)]
+        problems = [*config.problems, *config_problems, *validate_against(config, self.rules, sections)]
         for name, value in call_each(
             self.pm, "coursecheck_configure", self.notes, lambda v: isinstance(v, list), "a list", config=config
         ):
@@ -148,6 +149,37 @@ class Engine:
                 rule.plugin = rule.plugin or name
                 rules[rule.id] = rule
         return rules
+
+    def _collect_config_rules(self) -> list[ConfigProblem]:
+        """Add the rules the config defines (``coursecheck_config_rules``); returns the
+        problems found in their definitions."""
+        problems: list[ConfigProblem] = []
+        for name, provided in call_each(
+            self.pm,
+            "coursecheck_config_rules",
+            self.notes,
+            lambda v: isinstance(v, (list, tuple)),
+            "a list of Rule and ConfigProblem",
+            config=self.config,
+            plugin_manager=self.pm,
+        ):
+            for item in provided:
+                if isinstance(item, ConfigProblem):
+                    problems.append(item)
+                elif isinstance(item, Rule) and isinstance(item.id, str) and "/" in item.id:
+                    if item.id in self.rules:
+                        file, line = self.config.where()
+                        problems.append(
+                            ConfigProblem(file, line, item.id, f"rule id is already used by '{self.rules[item.id].plugin}'")
+                        )
+                        continue
+                    item.plugin = item.plugin or name
+                    self.rules[item.id] = item
+                else:
+                    self.notes.append(
+                        Notification(f"plugin '{name}' returned {item!r} from coursecheck_config_rules", name)
+                    )
+        return problems
 
     def reporters(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -105,3 +105,57 @@ def coursecheck_commands() -> dict[str, tuple[str, Any]] | None:
     ``coursecheck NAME ARGS...`` calls the function with ``ARGS``. Built-in commands
     (check, rules, rule, init) cannot be replaced.
     """
+
+
+@hookspec
+def coursecheck_config_rules(config: Config, plugin_manager: Any) -> list[Any] | None:
+    """Rules the configuration itself defines, e.g. declarative ``[[rule]]`` tables.
+
+    Called once per run, after :func:`coursecheck_rules` and before rule ids, levels and
+    options in ``[rules]`` and ``[[overrides]]`` are validated, so those can name the rules
+    returned here. Return :class:`~coursecheck.rules.Rule` objects and, for definitions
+    that are wrong, :class:`~coursecheck.config.ConfigProblem` objects (file, line, key,
+    message; use ``config.where(*keypath)``): coursecheck reports them with the other
+    configuration errors (exit code 2). ``plugin_manager`` is pluggy's manager, for a plugin that
+    gathers contributions from other plugins (the declarative rules plugin calls
+    :func:`coursecheck_rule_kinds` through :func:`coursecheck.plugins.call_each`).
+    """
+
+
+@hookspec
+def coursecheck_rule_kinds() -> list[Any] | None:
+    """Kinds of declarative rules this plugin provides: instances of
+    :class:`coursecheck.declarative.RuleKind`.
+
+    A course declares a rule in TOML with ``[[rule]]`` and ``kind = "NAME"``; the kind with
+    that name validates the table (the fields it declares, its placeholders) and checks the
+    course with it. The built-in kinds (``existence``, ``required``, ``substitution``,
+    ``occurrence``, ``consistency``, ``conditional``, ``metric``, ``frontmatter``) live in
+    ``coursecheck/builtin/rulekinds.py`` and are written exactly as a third party would
+    write one. A minimal kind::
+
+        from coursecheck import hookimpl
+        from coursecheck.declarative import FieldSpec, RuleKind
+
+        class Shouting(RuleKind):
+            name = "shouting"
+            summary = "Words written in capitals"
+            fields = (FieldSpec("min-length", "int", "shortest word to report", default=4),)
+            placeholders = ("match",)
+            default_message = "'{match}' is written in capitals"
+
+            def check_document(self, rule, doc, ctx):
+                for hit in rule.hits(doc, ctx, rule.state["matcher"]):
+                    rule.report(ctx, doc, hit, match=hit.text)
+
+            def prepare(self, spec, problem):
+                n = spec.fields["min-length"]
+                spec.state["matcher"] = spec.regex_matcher([rf"\\b[A-Z]{{{n},}}\\b"], problem, "min-length")
+
+        @hookimpl
+        def coursecheck_rule_kinds():
+            return [Shouting()]
+
+    Kind names must be unique: a name already taken by another plugin is reported as a
+    configuration error when a rule uses it.
+    """

@@ -28,8 +28,8 @@ def test_toml_syntax_error_has_line(tmp_path):
 
 
 def test_unknown_top_level_key_with_did_you_mean(tmp_path):
-    (error,) = errors_of(tmp_path, '[course]\ncontent = ["**/*.md"]\n\n[rulez]\n"x" = 1\n')
-    assert error.startswith(".coursecheck.toml:4: rulez: unknown top-level key; did you mean 'rules'?")
+    (error,) = errors_of(tmp_path, '[course]\ncontent = ["**/*.md"]\n\n[ruless]\n"x" = 1\n')
+    assert error.startswith(".coursecheck.toml:4: ruless: unknown top-level key; did you mean 'rules'?")
 
 
 def test_unknown_course_key_and_wrong_type(tmp_path):

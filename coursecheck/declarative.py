@@ -885,11 +885,13 @@ class UserRule:
         ok = [s for e in spec.examples for s in e.ok]
         if bad or ok:
             lines += ["", "## Example"]
-            if bad:
-                lines += ["Reported:", "```markdown", *bad[:2], "```"]
-            if ok:
-                lines += ["Not reported:", "```markdown", *ok[:2], "```"]
-        lines += ["", "## How to fix", f"Message: {spec.message}"]
+            for title, snippets in (("Reported:", bad[:2]), ("Not reported:", ok[:2])):
+                if snippets:
+                    # A fence longer than any backtick run inside the snippet.
+                    longest = max((len(run) for run in re.findall(r"`+", "".join(snippets))), default=0)
+                    fence = "`" * max(3, longest + 1)
+                    lines += [title, f"{fence}markdown", *snippets, fence]
+        lines += ["", "## How to fix", f"Change the text as the message says: «{spec.message}»."]
         return "\n".join(lines)
 
     # -- self-tests -----------------------------------------------------------------------

@@ -168,13 +168,14 @@ class Substitution(RuleKind):
 
     @staticmethod
     def _expected(spec: RuleSpec, hit: Hit, wrong: str, right: str) -> str:
-        if spec.is_regex and hit.match is not None:
+        if spec.is_regex and hit.match is not None and "\\" in right:
             try:
                 return hit.match.expand(right)
             except (regex.error, IndexError):
                 return right
-        # "Юзер" at the start of a sentence asks for "Пользователь", not "пользователь".
-        if spec.ignore_case and hit.text[:1].isupper() and right[:1].islower() and wrong[:1].islower():
+        # "Юзер" at the start of a sentence asks for "Пользователь", not "пользователь"
+        # (unless the wrong form itself is capitalised: then the case is the point).
+        if spec.ignore_case and hit.text[:1].isupper() and right[:1].islower() and not wrong[:1].isupper():
             return right[:1].upper() + right[1:]
         return right
 
@@ -265,7 +266,7 @@ class Consistency(RuleKind):
     )
     placeholders = ("match", "variant", "count", "expected", "expected_count")
     default_message = (
-        "'{match}': the course writes '{expected}' {expected_count} times and '{variant}' {count} times; keep one"
+        "'{match}': the course uses '{expected}' {expected_count}× and '{variant}' {count}×; keep one spelling"
     )
 
     def prepare(self, spec: RuleSpec, problem: Any) -> None:
@@ -640,7 +641,7 @@ def no_op(course: Course, ctx: RuleContext) -> None:
         reason = ""
         if stats.files == 0 and checked:
             reason = f"its files/exclude globs match none of the {checked} files checked"
-        elif user_rule.kind.scoped and stats.scoped == 0 and stats.files:
+        elif user_rule.kind.scoped and stats.scoped == 0 and stats.files and stats.hits == 0:
             scope = ", ".join(str(s) for s in spec.scopes)
             reason = f"its scope ({scope}) selected no text in the {stats.files} files it applies to"
         elif stats.hits == 0:

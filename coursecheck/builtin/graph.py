@@ -1,0 +1,471 @@
+"""Rules about the course graph: prerequisites, internal links and data-file references.
+
+The graph itself is built by :mod:`coursecheck.graph`; this plugin reads the ``[graph]``
+config section, declares the ``graph/...`` rules and the ``coursecheck graph`` command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from coursecheck import hookimpl
+from coursecheck.builtin.musthaves import config_relpath
+from coursecheck.config import Config, did_you_mean
+from coursecheck.graph import (
+    EDGE_KINDS,
+    GRAPH_KEYS,
+    CourseGraph,
+    Reference,
+    course_graph,
+    resolve_lesson,
+    to_dot,
+    to_json,
+    to_mermaid,
+)
+from coursecheck.graph import did_you_mean as suggest_text
+from coursecheck.model import Course, Document
+from coursecheck.rules import Rule, RuleContext, rule
+from coursecheck.text import Span
+
+
+def _prerequisite_reference(cg: CourseGraph, lesson: str, prerequisite: str) -> Reference | None:
+    for ref in cg.edge_references(lesson, prerequisite):
+        if ref.kind == "prerequisite":
+            return ref
+    return None
+
+
+def _ordinal(doc: Document, course: Course) -> str:
+    return f"lesson {(doc.order_index or 0) + 1} of {len(course.lessons)}"
+
+
+@rule("graph/unresolved-reference", level="error", course=True, tags=("graph", "links"))
+def unresolved_reference(course: Course, ctx: RuleContext) -> None:
+    """A prerequisite or internal link names no lesson of the course.
+
+    ## What it does
+    Resolves every entry of a lesson's frontmatter `prerequisites` and every internal link
+    (Markdown links and JSX `href`s under the course's site routes, e.g. `/course/...`, or
+    relative `./`, `../` links) against the lessons' ids and aliases, and reports those that
+    resolve to no lesson, at the exact list item or link, with the closest ids as suggestions.
+    External URLs, `mailto:`, `#anchors` and assets (images, files with other extensions)
+    are not lesson references.
+
+    ## Why it matters
+    A prerequisite that names nothing silently drops out of the course's dependency graph:
+    the site shows no "read first" link and every graph check is blind to it. A broken link
+    is a 404 for the student.
+
+    ## Example
+    ```yaml
+    prerequisites: ["module-2/03-incremental-snapshots"]
+    ```
+    when module 2 has `03-wal-configuration-tuning` and `07-incremental-snapshot-lab`.
+
+    ## How to fix
+    Use one of the suggested ids, or create the missing lesson. The forms a lesson can be
+    named by come from `[course] id` and `aliases`; link prefixes from `[graph] routes`.
+    """
+    cg = course_graph(course, ctx.config)
+    for ref in cg.unresolved:
+        if ref.source is None or ref.kind not in ("prerequisite", "link"):
+            continue
+        hint = suggest_text(cg.suggestions(ref.written.split("#", 1)[0]))
+        if ref.kind == "prerequisite":
+            message = f"prerequisite '{ref.written}' names no lesson of the course{hint}"
+        else:
+            message = f"link '{ref.written}' leads to no lesson of the course{hint}"
+        ctx.report_span(ref.source.relpath, ref.span, message, doc=ref.source, anchor=ref.written)
+    for i, written in enumerate(cg.settings.start):
+        if resolve_lesson(course, written) is None:
+            file, line = ctx.config.where("graph", "start")
+            ctx.report_span(
+                config_relpath(ctx.config, file),
+                Span.point(max(line, 1)),
+                f"[graph] start[{i}] '{written}' names no lesson of the course{suggest_text(cg.suggestions(written))}",
+                anchor=written,
+            )
+
+
+@rule("graph/missing-data-reference", level="error", course=True, tags=("graph", "data"))
+def missing_data_reference(course: Course, ctx: RuleContext) -> None:
+    """A data file (glossary, quiz) names a lesson that does not exist.
+
+    ## What it does
+    Reads the values of the keys listed in `[graph] data-keys` (default `lesson`, `lessons`,
+    `prerequisites`, `relatedLessons`, `slug`) in every data file of the course and reports
+    those that resolve to no lesson, at the exact value, with the closest ids as suggestions.
+
+    ## Why it matters
+    The glossary's "related lessons" and a quiz's lesson are links on the site: a slug that
+    names nothing is a dead link, or a quiz shown under no lesson.
+
+    ## Example
+    ```json
+    { "slug": "module-2/05-port-publishing", "title": "Проброс портов на практике" }
+    ```
+    when module 2 has no lesson `05-port-publishing`.
+
+    ## How to fix
+    Correct the slug to an existing lesson id, or remove the entry. If a key is not a lesson
+    reference in your data, set `[graph] data-keys` to the keys that are.
+    """
+    cg = course_graph(course, ctx.config)
+    for ref in cg.unresolved:
+        if ref.source is None or ref.kind != "data-reference":
+            continue
+        hint = suggest_text(cg.suggestions(ref.written))
+        ctx.report_span(
+            ref.source.relpath,
+            ref.span,
+            f"{ref.where} '{ref.written}' names no lesson of the course{hint}",
+            doc=ref.source,
+            anchor=f"{ref.where}={ref.written}",
+        )
+
+
+@rule("graph/prerequisite-cycle", level="error", course=True, tags=("graph", "prerequisites"))
+def prerequisite_cycle(course: Course, ctx: RuleContext) -> None:
+    """Lessons require each other in a circle.
+
+    ## What it does
+    Finds cycles in the prerequisite graph and reports each at the prerequisite that points
+    forward in course order (the likely mistake), with the whole cycle in the message and the
+    other prerequisites of the cycle as related locations. A lesson listing itself is a cycle.
+
+    ## Why it matters
+    No student can satisfy a circle of prerequisites; sites that order lessons by their
+    prerequisites cannot order these at all.
+
+    ## Example
+    `01-module-1/03-dockerfile-basics` lists `module-2/03-docker-compose`, which lists
+    `module-1/03-dockerfile-basics`.
+
+    ## How to fix
+    Remove the prerequisite that points to the later lesson; link to it in the text instead.
+    """
+    cg = course_graph(course, ctx.config)
+    pre = cg.prerequisites()
+    order = {d.relpath: d.order_index or 0 for d in course.lessons}
+    component: dict[str, int] = {}
+    for i, members in enumerate(nx.strongly_connected_components(pre)):
+        for node in members:
+            component[node] = i
+    for lesson, prerequisite in sorted(pre.edges, key=lambda e: (order[e[0]], order[e[1]])):
+        in_cycle = lesson == prerequisite or component[lesson] == component[prerequisite]
+        if not in_cycle or order[prerequisite] < order[lesson]:
+            continue
+        back = nx.shortest_path(pre, prerequisite, lesson) if lesson != prerequisite else [lesson]
+        cycle = [lesson, *back] if lesson != prerequisite else [lesson, lesson]
+        ref = _prerequisite_reference(cg, lesson, prerequisite)
+        if ref is None or ref.source is None:
+            continue
+        names = [cg.display(course.document(n)) for n in cycle]  # type: ignore[arg-type]
+        related = []
+        for a, b in itertools.pairwise(cycle[1:]):
+            other = _prerequisite_reference(cg, a, b)
+            if other is not None and other.source is not None:
+                related.append((other.source.relpath, other.span, f"{names[cycle.index(a)]} requires {other.written}"))
+        ctx.report_span(
+            ref.source.relpath,
+            ref.span,
+            f"prerequisite cycle: {' → '.join(names)}",
+            doc=ref.source,
+            anchor=" ".join(names),
+            related=related,
+        )
+
+
+@rule("graph/later-prerequisite", level="warning", course=True, tags=("graph", "prerequisites"))
+def later_prerequisite(course: Course, ctx: RuleContext) -> None:
+    """A prerequisite comes later in course order than the lesson that needs it.
+
+    ## What it does
+    Compares each resolved prerequisite's position in course order (by path, or by the
+    frontmatter field `[course] order` names) with the lesson's, and reports prerequisites
+    that come after the lesson.
+
+    ## Why it matters
+    A student following the course in order meets the lesson before what it builds on.
+
+    ## Example
+    Lesson 3 of module 1 lists `module-2/03-docker-compose` as a prerequisite.
+
+    ## How to fix
+    Remove the prerequisite (and mention the later lesson as "see also"), or move the lesson.
+    """
+    cg = course_graph(course, ctx.config)
+    for ref in cg.references:
+        if ref.kind != "prerequisite" or ref.source is None or ref.target is None or ref.target is ref.source:
+            continue
+        if (ref.target.order_index or 0) > (ref.source.order_index or 0):
+            ctx.report_span(
+                ref.source.relpath,
+                ref.span,
+                f"prerequisite '{ref.written}' comes later in course order ({_ordinal(ref.target, course)}) "
+                f"than this lesson ({_ordinal(ref.source, course)})",
+                doc=ref.source,
+                anchor=ref.written,
+            )
+
+
+@rule("graph/orphan-lesson", level="warning", course=True, tags=("graph",))
+def orphan_lesson(course: Course, ctx: RuleContext) -> None:
+    """A lesson no learner can reach from the course start by prerequisites or links.
+
+    ## What it does
+    Walks the course from its start (the first lesson in course order, or `[graph] start`):
+    from a lesson to the lessons that list it as a prerequisite and to the lessons it links
+    to. Lessons never reached are orphans; the rule reports each lesson where an unreachable
+    part of the course begins (a lesson with no way in), saying how many more lessons are
+    reachable only through it, at its `prerequisites` (or `title`) line. A course where no
+    lesson has a `prerequisites` field is not checked: it does not use a prerequisite graph.
+
+    ## Why it matters
+    An orphan is cut off from the dependency graph: nothing says what to read before it,
+    nothing leads to it, and every graph-based check (order, key links) skips it. Often it
+    is a lesson whose prerequisites were forgotten or do not resolve.
+
+    ## Example
+    A lesson with no `prerequisites` that no other lesson links to or requires.
+
+    ## How to fix
+    Add the lesson's `prerequisites`, or link to it from the lesson before it.
+    """
+    cg = course_graph(course, ctx.config)
+    field_name = cg.settings.prerequisites_field
+    if not any(d.frontmatter is not None and field_name in d.frontmatter.data for d in course.lessons):
+        return  # a course that declares no prerequisites has no graph to be cut off from
+    paths = cg.learning_paths()
+    starts = [d.relpath for d in cg.start_lessons()]
+    reached: set[str] = set(starts)
+    for s in starts:
+        reached |= nx.descendants(paths, s)
+    unreached = [d.relpath for d in course.lessons if d.relpath not in reached]
+    if not unreached:
+        return
+    rest = paths.subgraph(unreached)
+    condensed = nx.condensation(rest)
+    order = {d.relpath: d.order_index or 0 for d in course.lessons}
+    start_name = cg.display(course.document(starts[0]))  # type: ignore[arg-type]
+    for c in condensed.nodes:
+        if condensed.in_degree(c):
+            continue
+        members = sorted(condensed.nodes[c]["members"], key=order.__getitem__)
+        doc = course.document(members[0])
+        if doc is None:
+            continue
+        behind = set()
+        for m in members:
+            behind |= nx.descendants(rest, m)
+        behind -= set(members)
+        broken = [r.written for r in cg.unresolved if r.source is doc and r.kind == "prerequisite"]
+        if broken:
+            why = f"its prerequisite '{broken[0]}' names no lesson and no lesson links to it"
+        elif len(members) > 1:
+            others = ", ".join(cg.display(course.document(m)) for m in members[1:])  # type: ignore[arg-type]
+            why = f"only {others} lead to it, and nothing leads to them"
+        else:
+            why = "it lists no prerequisite and no lesson links to it"
+        more = (
+            f"; {len(behind)} more lesson{'s' if len(behind) != 1 else ''} reachable only through it" if behind else ""
+        )
+        span = _lesson_place(doc, cg.settings.prerequisites_field)
+        ctx.report_span(
+            doc.relpath,
+            span,
+            f"lesson cannot be reached from the course start '{start_name}': {why}{more}",
+            doc=doc,
+            anchor=doc.relpath,
+        )
+
+
+def _lesson_place(doc: Document, field_name: str) -> Span:
+    fm = doc.frontmatter
+    if fm is None:
+        return doc.span(0, 0)
+    for key in (field_name, "title"):
+        if (key, "#key") in fm.places:
+            return fm.places[(key, "#key")]
+    return fm.span
+
+
+@rule("graph/redundant-prerequisite", level="note", course=True, tags=("graph", "prerequisites"))
+def redundant_prerequisite(course: Course, ctx: RuleContext) -> None:
+    """A prerequisite is already implied by another prerequisite of the same lesson.
+
+    ## What it does
+    Reports a prerequisite P of lesson X when another prerequisite Q of X already requires P,
+    directly or through other lessons (Q → … → P). Lessons inside a prerequisite cycle are
+    skipped: the cycle is the problem there.
+
+    ## Why it matters
+    Redundant entries make the prerequisite list longer than what a student must actually
+    read first, and hide the real structure of the course.
+
+    ## Example
+    `module-2/03-docker-compose` lists `module-1/03-dockerfile-basics` and
+    `module-2/01-volumes-and-data`, and `module-2/01-volumes-and-data` already lists
+    `module-1/03-dockerfile-basics`.
+
+    ## How to fix
+    Keep only the direct prerequisites.
+    """
+    cg = course_graph(course, ctx.config)
+    pre = cg.prerequisites()
+    component: dict[str, int] = {}
+    for i, members in enumerate(nx.strongly_connected_components(pre)):
+        for node in members:
+            component[node] = i
+    below: dict[str, set[str]] = {}
+
+    def descendants(node: str) -> set[str]:
+        if node not in below:
+            below[node] = nx.descendants(pre, node)
+        return below[node]
+
+    for doc in course.lessons:
+        lesson = doc.relpath
+        prerequisites = [p for p in pre.successors(lesson) if p != lesson]
+        if len(prerequisites) < 2 or any(component[p] == component[lesson] for p in prerequisites):
+            continue
+        for p in prerequisites:
+            via = [q for q in prerequisites if q != p and p in descendants(q) and component[q] != component[p]]
+            if not via:
+                continue
+            ref = _prerequisite_reference(cg, lesson, p)
+            if ref is None:
+                continue
+            chain = nx.shortest_path(pre, via[0], p)
+            names = " → ".join(cg.display(course.document(n)) for n in chain)  # type: ignore[arg-type]
+            ctx.report_span(
+                doc.relpath,
+                ref.span,
+                f"prerequisite '{ref.written}' is already implied by another prerequisite ({names})",
+                doc=doc,
+                anchor=ref.written,
+            )
+
+
+# -- config -----------------------------------------------------------------------------------
+
+
+@hookimpl
+def coursecheck_config_sections() -> dict[str, str]:
+    return {"graph": "course graph: link route prefixes, data-file keys naming lessons, course start"}
+
+
+@hookimpl
+def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
+    raw = config.sections.get("graph")
+    if raw is None:
+        return []
+    problems: list[tuple[str, int, str]] = []
+    if not isinstance(raw, dict):
+        return [("graph", config.where("graph")[1], "must be a table: [graph]")]
+    for key, value in raw.items():
+        line = config.where("graph", key)[1]
+        expected = GRAPH_KEYS.get(key)
+        if expected is None:
+            problems.append(
+                (f"graph.{key}", line, f"unknown key{did_you_mean(key, GRAPH_KEYS)} (known: {', '.join(GRAPH_KEYS)})")
+            )
+        elif not isinstance(value, expected) or (
+            expected is list and not all(isinstance(v, str) and v.strip() for v in value)
+        ):
+            what = "a list of non-empty strings" if expected is list else "a string"
+            problems.append((f"graph.{key}", line, f"must be {what}"))
+        elif key == "routes":
+            for route in value:
+                if not route.startswith("/"):
+                    problems.append((f"graph.{key}", line, f"route prefix '{route}' must start with '/'"))
+    return problems
+
+
+@hookimpl
+def coursecheck_rules() -> list[Rule]:
+    return [
+        unresolved_reference,
+        missing_data_reference,
+        prerequisite_cycle,
+        later_prerequisite,
+        orphan_lesson,
+        redundant_prerequisite,
+    ]
+
+
+# -- the `coursecheck graph` command ------------------------------------------------------------
+
+FORMATS = {"mermaid": to_mermaid, "dot": to_dot, "json": to_json}
+
+
+def graph_command(argv: list[str]) -> int:
+    from coursecheck.cli import EXIT_OK, EXIT_USAGE, _load, _print_config_error
+    from coursecheck.config import ConfigError
+    from coursecheck.engine import Engine, RunOptions
+    from coursecheck.fsutil import atomic_write
+
+    parser = argparse.ArgumentParser(
+        prog="coursecheck graph",
+        description="Print the course graph: lessons, prerequisites, internal links, data-file "
+        "references and declared key links. Prerequisite arrows point in learning order "
+        "(prerequisite --> lesson); unresolved references are drawn as red dashed nodes.",
+    )
+    parser.add_argument("--format", choices=tuple(FORMATS), default="mermaid", help="output format (default mermaid)")
+    parser.add_argument(
+        "--edges",
+        default=",".join(EDGE_KINDS),
+        help=f"comma-separated edge kinds to include (default: all of {', '.join(EDGE_KINDS)})",
+    )
+    parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
+    parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
+    parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    parser.add_argument("--no-plugins", action="store_true", help="do not load plugins installed as packages")
+    args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.edges.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in EDGE_KINDS]
+    if unknown:
+        print(
+            f"coursecheck graph: error: unknown edge kind '{unknown[0]}'{did_you_mean(unknown[0], EDGE_KINDS)} "
+            f"(kinds: {', '.join(EDGE_KINDS)})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    config, code = _load(args.config)
+    if config is None:
+        return code
+    assert isinstance(config, Config)
+    if args.root is not None:
+        if not args.root.is_dir():
+            print(f"coursecheck graph: error: --root {args.root} is not a folder", file=sys.stderr)
+            return EXIT_USAGE
+        config.root = args.root.resolve()
+    try:
+        engine = Engine(config, RunOptions(select=["graph"], entry_points=not args.no_plugins))
+    except ConfigError as exc:
+        _print_config_error(exc)
+        return EXIT_USAGE
+    result = engine.run()
+    course = result.course
+    assert course is not None
+    text = FORMATS[args.format](course_graph(course, config), kinds)
+    if args.output is not None:
+        try:
+            atomic_write(args.output, text)
+        except OSError as exc:
+            print(f"coursecheck graph: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+@hookimpl
+def coursecheck_commands() -> dict[str, tuple[str, Any]]:
+    return {"graph": ("print the course graph as Mermaid, DOT or JSON", graph_command)}

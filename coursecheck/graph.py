@@ -1,0 +1,636 @@
+"""The course graph: lessons and data files as nodes, references between them as typed edges.
+
+Built once per run from a :class:`~coursecheck.model.Course` (cached in ``course.cache``)
+and shared by the ``graph/...`` rules, the must-haves, the ``coursecheck graph`` command
+and reporters. Edges point from the file that *writes* a reference to what it names:
+
+* ``prerequisite``: lesson X lists lesson P in its frontmatter ``prerequisites`` (X -> P);
+* ``link``: lesson X links to lesson Y (Markdown link or JSX ``href``) (X -> Y);
+* ``data-reference``: a data file (glossary ``relatedLessons``, quiz ``lesson``) names a lesson;
+* ``key-link``: a ``[[key-link]]`` of the config declares that ``from`` relates to ``to``.
+
+A :class:`networkx.DiGraph` holds at most one edge per ordered pair, so each edge carries the
+set of its ``kinds`` and the :class:`Reference` objects behind it (file, line, text as written).
+References that resolve to no lesson are kept in :attr:`CourseGraph.unresolved`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import posixpath
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from coursecheck.model import Course, Document
+from coursecheck.text import Span
+
+if TYPE_CHECKING:
+    from coursecheck.config import Config
+
+EDGE_KINDS = ("prerequisite", "link", "key-link", "data-reference")
+LESSON_EXTENSIONS = (".md", ".mdx", ".markdown")
+DEFAULT_DATA_KEYS = ("lesson", "lessons", "prerequisites", "relatedLessons", "slug")
+CACHE_KEY = "coursecheck.graph"
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+@dataclass(slots=True)
+class Reference:
+    """One place where a file names a lesson (or, for key links, a file)."""
+
+    kind: str  # one of EDGE_KINDS
+    source: Document | None  # the file it is written in (None: the config, for key links)
+    written: str  # the reference as written
+    span: Span
+    target: Document | None = None  # the lesson it resolves to
+    target_path: str = ""  # a non-lesson target (key links to files or folders)
+    where: str = ""  # "prerequisites[1]", "relatedLessons[0].slug", "link"...
+
+    @property
+    def resolved(self) -> bool:
+        return self.target is not None or bool(self.target_path)
+
+
+@dataclass(slots=True)
+class GraphSettings:
+    """The ``[graph]`` config section."""
+
+    routes: tuple[str, ...] = ()  # URL prefixes of lesson pages, e.g. "/course/"
+    data_keys: tuple[str, ...] = DEFAULT_DATA_KEYS
+    prerequisites_field: str = "prerequisites"
+    start: tuple[str, ...] = ()  # lessons a learner starts from (default: the first one)
+
+
+GRAPH_KEYS: dict[str, type] = {"routes": list, "data-keys": list, "prerequisites-field": str, "start": list}
+
+
+def settings_from(config: Config) -> GraphSettings:
+    """``[graph]`` as settings; route prefixes default to the site-route aliases (``/course/{path}``)."""
+    raw = config.sections.get("graph")
+    raw = raw if isinstance(raw, dict) else {}
+
+    def strings(key: str) -> tuple[str, ...] | None:
+        value = raw.get(key)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        return None
+
+    routes = strings("routes")
+    if routes is None:
+        routes = tuple(
+            dict.fromkeys(t.split("{", 1)[0] for t in config.course.aliases if t.startswith("/") and "{" in t)
+        )
+    field_name = raw.get("prerequisites-field")
+    return GraphSettings(
+        routes=routes,
+        data_keys=strings("data-keys") or DEFAULT_DATA_KEYS,
+        prerequisites_field=field_name if isinstance(field_name, str) else "prerequisites",
+        start=strings("start") or (),
+    )
+
+
+@dataclass(slots=True)
+class CourseGraph:
+    """The graph and what went into it. Node keys are file paths relative to the root."""
+
+    course: Course
+    settings: GraphSettings
+    graph: nx.DiGraph
+    references: list[Reference] = field(default_factory=list)
+    _prerequisites: nx.DiGraph | None = None
+    _display_form: int | None = None
+
+    # -- queries --------------------------------------------------------------------------
+
+    @property
+    def unresolved(self) -> list[Reference]:
+        return [r for r in self.references if not r.resolved]
+
+    def node_of(self, doc: Document) -> str:
+        return doc.relpath
+
+    def edge_kinds(self, a: str, b: str) -> set[str]:
+        data = self.graph.get_edge_data(a, b)
+        return set(data["kinds"]) if data else set()
+
+    def edge_references(self, a: str, b: str) -> list[Reference]:
+        data = self.graph.get_edge_data(a, b)
+        return list(data["references"]) if data else []
+
+    def prerequisites(self) -> nx.DiGraph:
+        """Lessons only, an edge X -> P for each prerequisite P that lesson X lists."""
+        if self._prerequisites is None:
+            sub = nx.DiGraph()
+            for doc in self.course.lessons:
+                sub.add_node(doc.relpath)
+            for a, b, data in self.graph.edges(data=True):
+                if "prerequisite" in data["kinds"]:
+                    sub.add_edge(a, b)
+            self._prerequisites = sub
+        return self._prerequisites
+
+    def learning_paths(self) -> nx.DiGraph:
+        """Lessons only, an edge A -> B where a learner can go from A to B: B lists A as a
+        prerequisite, or A links to B. Declared key links and data files are not ways in."""
+        paths = nx.DiGraph()
+        for doc in self.course.lessons:
+            paths.add_node(doc.relpath)
+        for a, b, data in self.graph.edges(data=True):
+            if a == b or not (paths.has_node(a) and paths.has_node(b)):
+                continue
+            if "prerequisite" in data["kinds"]:
+                paths.add_edge(b, a)
+            if "link" in data["kinds"]:
+                paths.add_edge(a, b)
+        return paths
+
+    def start_lessons(self) -> list[Document]:
+        """Where a learner starts: ``[graph] start`` or the first lesson in course order."""
+        found = [d for d in (resolve_lesson(self.course, s) for s in self.settings.start) if d is not None]
+        if found:
+            return found
+        return self.course.lessons[:1]
+
+    def display(self, doc: Document) -> str:
+        """A lesson's id in the form the course's prerequisites use (e.g. ``module-2/01-x``)."""
+        if self._display_form is None:
+            forms: Counter[int] = Counter()
+            for ref in self.references:
+                if ref.kind == "prerequisite" and ref.target is not None:
+                    names = [ref.target.lesson_id, *ref.target.aliases]
+                    if ref.written.strip() in names:
+                        forms[names.index(ref.written.strip())] += 1
+            self._display_form = forms.most_common(1)[0][0] if forms else 0
+        names = [doc.lesson_id or doc.relpath, *doc.aliases]
+        return names[self._display_form] if self._display_form < len(names) else names[0]
+
+    def suggestions(self, written: str, limit: int = 3) -> list[str]:
+        """Lesson ids or aliases closest to ``written``, best first, one per lesson."""
+        return suggest(self.course, written, limit)
+
+
+# -- resolving ------------------------------------------------------------------------------
+
+
+def resolve_lesson(course: Course, ref: str) -> Document | None:
+    """The lesson ``ref`` names: an id, an alias, a route, or a lesson's file path."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    doc = course.resolve(ref)
+    if doc is not None:
+        return doc
+    bare = ref.split("#", 1)[0].split("?", 1)[0].rstrip("/")
+    for ext in LESSON_EXTENSIONS:
+        if bare.endswith(ext):
+            bare = bare[: -len(ext)]
+            doc = course.resolve(bare)
+            if doc is not None:
+                return doc
+            break
+    for lesson in course.lessons:
+        if _without_extension(lesson.relpath) == bare:
+            return lesson
+    return None
+
+
+def suggest(course: Course, written: str, limit: int = 3, cutoff: float = 0.6) -> list[str]:
+    best: dict[str, tuple[float, str]] = {}
+    matcher = difflib.SequenceMatcher(b=written.strip())
+    for key, doc in course.by_id.items():
+        matcher.set_seq1(key)
+        if matcher.real_quick_ratio() < cutoff or matcher.quick_ratio() < cutoff:
+            continue
+        score = matcher.ratio()
+        if score >= cutoff and score > best.get(doc.relpath, (0.0, ""))[0]:
+            best[doc.relpath] = (score, key)
+    ranked = sorted(best.values(), key=lambda item: (-item[0], item[1]))
+    return [key for _, key in ranked[:limit]]
+
+
+def did_you_mean(names: list[str]) -> str:
+    if not names:
+        return ""
+    quoted = [f"'{n}'" for n in names]
+    if len(quoted) == 1:
+        return f"; did you mean {quoted[0]}?"
+    return f"; did you mean {', '.join(quoted[:-1])} or {quoted[-1]}?"
+
+
+def _without_extension(path: str) -> str:
+    for ext in LESSON_EXTENSIONS:
+        if path.endswith(ext):
+            return path[: -len(ext)]
+    return path
+
+
+def lesson_href(href: str, settings: GraphSettings) -> tuple[str, bool] | None:
+    """Whether a link target may name a lesson: ``(path without #fragment/?query, sure)``.
+
+    ``sure`` is False for targets that are lessons only if they resolve (absolute paths
+    outside the route prefixes, bare relative names); None means "not a lesson reference":
+    external URLs, ``mailto:``, anchors, assets (a file extension other than a lesson's),
+    and hrefs computed at build time (``{...}``, ``${...}``).
+    """
+    href = href.strip()
+    if not href or href.startswith(("#", "//")) or _SCHEME.match(href) or "{" in href:
+        return None
+    path = href.split("#", 1)[0].split("?", 1)[0]
+    if not path:
+        return None
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if "." in last.strip(".") and not last.endswith(LESSON_EXTENSIONS):
+        return None
+    if path.startswith("/"):
+        if settings.routes:
+            for prefix in settings.routes:
+                rest = path[len(prefix) :] if path.startswith(prefix) else None
+                if rest is not None and rest.strip("/"):
+                    return path, True
+            return (path, False) if any(path.rstrip("/") == p.rstrip("/") for p in settings.routes) else None
+        return path, False
+    if path.startswith(("./", "../")) or path.endswith(LESSON_EXTENSIONS):
+        return path, True
+    return path, False
+
+
+def _resolve_link(course: Course, doc: Document, path: str) -> Document | None:
+    if path.startswith("/"):
+        return resolve_lesson(course, path)
+    # Relative: against the lesson's file, then against its site route (as a folder).
+    from_file = posixpath.normpath(posixpath.join(posixpath.dirname(doc.relpath), path))
+    found = resolve_lesson(course, from_file)
+    if found is not None:
+        return found
+    for alias in doc.aliases:
+        if alias.startswith("/"):
+            found = resolve_lesson(course, posixpath.normpath(posixpath.join(alias, path)))
+            if found is not None:
+                return found
+            found = resolve_lesson(course, posixpath.normpath(posixpath.join(posixpath.dirname(alias), path)))
+            if found is not None:
+                return found
+    return None
+
+
+# -- building -------------------------------------------------------------------------------
+
+
+def course_graph(course: Course, config: Config) -> CourseGraph:
+    """The course graph, built on first use and cached in ``course.cache``."""
+    cached = course.cache.get(CACHE_KEY)
+    if isinstance(cached, CourseGraph):
+        return cached
+    built = build(course, settings_from(config), key_links=_key_link_entries(config))
+    course.cache[CACHE_KEY] = built
+    course.extra.setdefault("graph_mermaid", to_mermaid(built, kinds=("prerequisite",)))
+    return built
+
+
+def _key_link_entries(config: Config) -> list[tuple[str, str]]:
+    entries = config.sections.get("key-link")
+    out = []
+    if isinstance(entries, list):
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("from"), str) and isinstance(entry.get("to"), str):
+                out.append((entry["from"], entry["to"]))
+    return out
+
+
+def build(course: Course, settings: GraphSettings, key_links: Iterable[tuple[str, str]] = ()) -> CourseGraph:
+    graph = nx.DiGraph()
+    for doc in course.lessons:
+        graph.add_node(
+            doc.relpath,
+            kind="lesson",
+            id=doc.lesson_id,
+            title=_title(doc),
+            order=doc.order_index,
+            module=doc.relpath.rsplit("/", 2)[-2] if doc.relpath.count("/") >= 1 else "",
+        )
+    for doc in course.data_files:
+        graph.add_node(doc.relpath, kind="data", id=doc.relpath, title="", order=None, module="")
+    cg = CourseGraph(course, settings, graph)
+    for doc in course.lessons:
+        for ref in _prerequisites_of(course, doc, settings):
+            cg.references.append(ref)
+        for ref in _links_of(course, doc, settings):
+            cg.references.append(ref)
+    for doc in course.data_files:
+        cg.references.extend(_data_references(course, doc, settings))
+    for written_from, written_to in key_links:
+        source = _endpoint(course, written_from)
+        target = _endpoint(course, written_to)
+        if source is None or target is None:
+            continue
+        for node in (source, target):
+            if not graph.has_node(node):
+                graph.add_node(node, kind="folder" if node.endswith("/") else "file", id=node, title="", order=None)
+        ref = Reference("key-link", None, written_to, Span.point(1, 1), course.document(target), target)
+        _add_edge(graph, source, target, ref)
+    for ref in cg.references:
+        if ref.kind != "key-link" and ref.source is not None and ref.target is not None:
+            _add_edge(graph, ref.source.relpath, ref.target.relpath, ref)
+    return cg
+
+
+def _add_edge(graph: nx.DiGraph, a: str, b: str, ref: Reference) -> None:
+    if not graph.has_edge(a, b):
+        graph.add_edge(a, b, kinds=set(), references=[])
+    data = graph[a][b]
+    data["kinds"].add(ref.kind)
+    data["references"].append(ref)
+
+
+def _endpoint(course: Course, written: str) -> str | None:
+    """A key link's end as a node key: a lesson, a course file, or a file/folder on disk."""
+    lesson = resolve_lesson(course, written)
+    if lesson is not None:
+        return lesson.relpath
+    path = written.strip().removeprefix("./")
+    if not path or path.startswith("/") or ".." in path.split("/"):
+        return None
+    if course.document(path) is not None:
+        return path
+    target = course.root / path
+    if target.is_dir():
+        return path.rstrip("/") + "/"
+    if target.is_file():
+        return path
+    return None
+
+
+def _title(doc: Document) -> str:
+    if doc.frontmatter is not None and isinstance(doc.frontmatter.data.get("title"), str):
+        return doc.frontmatter.data["title"]
+    return doc.headings[0].text if doc.headings else ""
+
+
+def _prerequisites_of(course: Course, doc: Document, settings: GraphSettings) -> Iterator[Reference]:
+    fm = doc.frontmatter
+    if fm is None:
+        return
+    name = settings.prerequisites_field
+    value = fm.data.get(name)
+    items: list[tuple[Any, ...]]
+    if isinstance(value, str):
+        items = [((name,), value)]
+    elif isinstance(value, list):
+        items = [((name, i), v) for i, v in enumerate(value)]
+    else:
+        return
+    for keypath, written in items:
+        if not isinstance(written, str) or not written.strip():
+            continue
+        where = f"{name}[{keypath[1]}]" if len(keypath) > 1 else name
+        target = resolve_lesson(course, written)
+        yield Reference("prerequisite", doc, written, fm.place(*keypath), target, where=where)
+
+
+def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterator[Reference]:
+    for link in doc.links:
+        # The href as written (markdown-it percent-encodes non-ASCII characters in link.href).
+        written = doc.source[_offset(doc, link.href_span) : _offset(doc, link.href_span, end=True)]
+        if not written.strip():
+            written = link.href
+        candidate = lesson_href(written, settings)
+        if candidate is None:
+            continue
+        path, sure = candidate
+        target = _resolve_link(course, doc, path)
+        if target is None and not sure:
+            continue
+        if target is None and not path.startswith("/") and (course.root / doc.relpath).parent.joinpath(path).exists():
+            continue  # a relative link to an existing non-lesson file or folder
+        if target is doc:
+            continue  # a link within the lesson
+        yield Reference("link", doc, written.strip(), link.href_span, target, where="link")
+
+
+def _offset(doc: Document, span: Span, end: bool = False) -> int:
+    if end:
+        return doc.lines.offset(span.end_line, span.end_column)
+    return doc.lines.offset(span.line, span.column)
+
+
+def _data_references(course: Course, doc: Document, settings: GraphSettings) -> Iterator[Reference]:
+    if doc.data is None or not settings.data_keys:
+        return
+    keys = set(settings.data_keys)
+    found: list[tuple[tuple[Any, ...], str]] = []
+    _walk_data(doc.data, (), keys, found)
+    if not found:
+        return
+    from coursecheck.parse.data import data_place  # positions are read only when needed
+
+    for keypath, written in found:
+        where = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keypath).lstrip(".")
+        yield Reference(
+            "data-reference",
+            doc,
+            written,
+            data_place(doc, *keypath),
+            resolve_lesson(course, written),
+            where=where,
+        )
+
+
+def _walk_data(data: Any, path: tuple[Any, ...], keys: set[str], out: list[tuple[tuple[Any, ...], str]]) -> None:
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(data, path)]
+    while stack:
+        node, here = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in keys and isinstance(value, str):
+                    if value.strip():
+                        out.append(((*here, key), value))
+                    continue
+                if key in keys and isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+                    out.extend(((*here, key, i), v) for i, v in enumerate(value) if v.strip())
+                    continue
+                if isinstance(value, (dict, list)):
+                    stack.append((value, (*here, key)))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                if isinstance(value, (dict, list)):
+                    stack.append((value, (*here, i)))
+    out.sort(key=lambda item: [str(k) if not isinstance(k, int) else f"{k:09d}" for k in item[0]])
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+def _edges(cg: CourseGraph, kinds: Iterable[str]) -> list[tuple[str, str, str]]:
+    wanted = set(kinds)
+    out = []
+    for a, b, data in cg.graph.edges(data=True):
+        for kind in EDGE_KINDS:
+            if kind in data["kinds"] and kind in wanted:
+                out.append((a, b, kind))
+    order = {n: i for i, n in enumerate(cg.graph.nodes)}
+    out.sort(key=lambda e: (order[e[0]], order[e[1]], EDGE_KINDS.index(e[2])))
+    return out
+
+
+def _label(cg: CourseGraph, node: str) -> str:
+    data = cg.graph.nodes[node]
+    if data.get("kind") == "lesson":
+        return posixpath.basename(data.get("id") or node)
+    return node
+
+
+def _quote_mermaid(text: str) -> str:
+    return text.replace('"', "#quot;")
+
+
+def to_mermaid(cg: CourseGraph, kinds: Iterable[str] = EDGE_KINDS) -> str:
+    """A Mermaid flowchart. Prerequisite arrows point in learning order (prerequisite -->
+    lesson); links, data references and key links point from the file that writes them.
+    Unresolved references appear as red dashed nodes; prerequisites that close a cycle or
+    point forward in course order are drawn in red."""
+    kinds = tuple(kinds)
+    ids = {node: f"n{i}" for i, node in enumerate(cg.graph.nodes)}
+    lines = ["flowchart TD"]
+    modules: dict[str, list[str]] = {}
+    loose: list[str] = []
+    used = {n for a, b, _ in _edges(cg, kinds) for n in (a, b)}
+    for node, data in cg.graph.nodes(data=True):
+        if data.get("kind") == "lesson":
+            modules.setdefault(data.get("module", ""), []).append(node)
+        elif node in used:
+            loose.append(node)
+    for m, (module, nodes) in enumerate(modules.items()):
+        indent = "  "
+        if module:
+            lines.append(f'  subgraph m{m}["{_quote_mermaid(module)}"]')
+            indent = "    "
+        for node in nodes:
+            lines.append(f'{indent}{ids[node]}["{_quote_mermaid(_label(cg, node))}"]')
+        if module:
+            lines.append("  end")
+    for node in loose:
+        lines.append(f'  {ids[node]}[/"{_quote_mermaid(node)}"/]')
+    arrows = {"prerequisite": "-->", "link": "-.->", "data-reference": "-.->", "key-link": "==>"}
+    styled: list[int] = []
+    bad = problem_prerequisites(cg)
+    count = 0
+    for a, b, kind in _edges(cg, kinds):
+        if kind == "prerequisite":
+            lines.append(f"  {ids[b]} {arrows[kind]} {ids[a]}")
+            if (a, b) in bad:
+                styled.append(count)
+        elif kind == "link":
+            lines.append(f"  {ids[a]} {arrows[kind]}|link| {ids[b]}")
+        else:
+            lines.append(f"  {ids[a]} {arrows[kind]} {ids[b]}")
+        count += 1
+    missing = [r for r in cg.unresolved if r.kind in kinds and r.source is not None]
+    for i, ref in enumerate(missing):
+        assert ref.source is not None
+        lines.append(f'  u{i}["{_quote_mermaid(ref.written)}"]:::missing')
+        if ref.kind == "prerequisite":
+            lines.append(f"  u{i} -.-x {ids[ref.source.relpath]}")
+        else:
+            lines.append(f"  {ids[ref.source.relpath]} -.-x u{i}")
+        count += 1
+    if missing:
+        lines.append("  classDef missing stroke:#d33,stroke-dasharray:4 4,color:#d33")
+    if styled:
+        lines.append(f"  linkStyle {','.join(map(str, styled))} stroke:#d33,stroke-width:2px")
+    return "\n".join(lines) + "\n"
+
+
+def problem_prerequisites(cg: CourseGraph) -> set[tuple[str, str]]:
+    """Prerequisite edges X -> P that close a cycle or point forward in course order."""
+    pre = cg.prerequisites()
+    order = {d.relpath: d.order_index or 0 for d in cg.course.lessons}
+    out = set()
+    for a, b in pre.edges:
+        if order.get(b, 0) >= order.get(a, 0):
+            out.add((a, b))
+    return out
+
+
+def _dot_id(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_dot(cg: CourseGraph, kinds: Iterable[str] = EDGE_KINDS) -> str:
+    """Graphviz DOT, with the same arrow directions as :func:`to_mermaid`."""
+    kinds = tuple(kinds)
+    lines = ["digraph course {", "  rankdir=TB;", "  node [shape=box, fontname=Helvetica];"]
+    modules: dict[str, list[str]] = {}
+    for node, data in cg.graph.nodes(data=True):
+        if data.get("kind") == "lesson":
+            modules.setdefault(data.get("module", ""), []).append(node)
+    for m, (module, nodes) in enumerate(modules.items()):
+        lines.append(f"  subgraph cluster_{m} {{")
+        lines.append(f"    label={_dot_id(module)};")
+        for node in nodes:
+            lines.append(f"    {_dot_id(node)} [label={_dot_id(_label(cg, node))}];")
+        lines.append("  }")
+    used = {n for a, b, _ in _edges(cg, kinds) for n in (a, b)}
+    for node, data in cg.graph.nodes(data=True):
+        if data.get("kind") != "lesson" and node in used:
+            lines.append(f"  {_dot_id(node)} [shape=note];")
+    styles = {"prerequisite": "", "link": " [style=dashed, label=link]", "data-reference": " [style=dotted]"}
+    styles["key-link"] = " [style=bold, label=key]"
+    bad = problem_prerequisites(cg)
+    for a, b, kind in _edges(cg, kinds):
+        if kind == "prerequisite":
+            colour = " [color=red]" if (a, b) in bad else ""
+            lines.append(f"  {_dot_id(b)} -> {_dot_id(a)}{colour};")
+        else:
+            lines.append(f"  {_dot_id(a)} -> {_dot_id(b)}{styles[kind]};")
+    for i, ref in enumerate(r for r in cg.unresolved if r.kind in kinds and r.source is not None):
+        assert ref.source is not None
+        lines.append(f"  missing{i} [label={_dot_id(ref.written)}, color=red, style=dashed];")
+        if ref.kind == "prerequisite":
+            lines.append(f"  missing{i} -> {_dot_id(ref.source.relpath)} [color=red, style=dashed];")
+        else:
+            lines.append(f"  {_dot_id(ref.source.relpath)} -> missing{i} [color=red, style=dashed];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def to_json(cg: CourseGraph, kinds: Iterable[str] = EDGE_KINDS) -> str:
+    """Nodes, edges (``source`` writes a reference to ``target``) and unresolved references."""
+    kinds = tuple(kinds)
+    nodes = [
+        {
+            "node": node,
+            "kind": data.get("kind"),
+            "id": data.get("id"),
+            "title": data.get("title", ""),
+            "order": data.get("order"),
+        }
+        for node, data in cg.graph.nodes(data=True)
+    ]
+    edges = []
+    for a, b, kind in _edges(cg, kinds):
+        places = [
+            {"path": r.source.relpath, "line": r.span.line, "column": r.span.column, "written": r.written}
+            for r in cg.edge_references(a, b)
+            if r.kind == kind and r.source is not None
+        ]
+        edges.append({"source": a, "target": b, "kind": kind, "places": places})
+    unresolved = [
+        {
+            "kind": r.kind,
+            "path": r.source.relpath,
+            "line": r.span.line,
+            "column": r.span.column,
+            "written": r.written,
+            "suggestions": cg.suggestions(r.written),
+        }
+        for r in cg.unresolved
+        if r.kind in kinds and r.source is not None
+    ]
+    return json.dumps({"nodes": nodes, "edges": edges, "unresolved": unresolved}, ensure_ascii=False, indent=2) + "\n"

@@ -231,6 +231,8 @@ def _read_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
         msg = str(exc)
         m = _TOML_POS.search(msg)
         line = int(m.group(1)) if m else getattr(exc, "lineno", 0)
+        if not line and "end of document" in msg:
+            line = len(text.splitlines()) or 1  # the last line: where the open construct was left
         msg = _TOML_POS.sub("", msg).strip()
         col = f" (column {m.group(2)})" if m else ""
         raise ConfigError([ConfigProblem(display, line, "", f"TOML syntax error: {msg}{col}")]) from None

@@ -42,7 +42,7 @@ def test_next_line_suppression_in_mdx_and_markdown(course):
             "content/b.md": "# B\n\n<!-- coursecheck-disable-next-line demo -->\nТут ЗАГЛУШКА.\n",
         },
     )
-    result = check(root)
+    result = check(root, select=["demo", "core", "parse"])
     assert where(result.active) == [("demo/marker", "content/a.mdx", 6, 7)]
     suppressed = [f for f in result.findings if f.suppression is not None]
     assert where(suppressed) == [("demo/marker", "content/a.mdx", 4, 5), ("demo/marker", "content/b.md", 4, 5)]
@@ -60,7 +60,7 @@ def test_block_and_file_suppressions(course):
             "content/b.md": "<!-- coursecheck-disable-file -->\n# B\n\nЗАГЛУШКА.\n",
         },
     )
-    result = check(root)
+    result = check(root, select=["demo", "core", "parse"])
     assert where(result.active) == [("demo/marker", "content/a.md", 9, 1)]
     assert len([f for f in result.findings if f.suppression]) == 3
 
@@ -75,7 +75,7 @@ def test_unused_and_unknown_suppressions_are_reported(course):
             ),
         },
     )
-    result = check(root)
+    result = check(root, select=["demo", "core", "parse"])
     found = [(f.rule_id, f.span.line, f.span.column, f.message) for f in result.active]
     assert found == [
         ("core/unused-suppression", 3, 1, "suppression for demo/marker silences nothing; remove it"),
@@ -85,27 +85,31 @@ def test_unused_and_unknown_suppressions_are_reported(course):
 
 def test_exit_codes(course, cli):
     root = build(course, {"content/a.md": "# A\n\nЗАГЛУШКА.\n", "content/b.md": "# B\n"})
-    code, out, err = cli(root)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        return cli(root, "--select", "demo,core,parse", *args)
+
+    code, out, err = run()
     assert code == 1
     assert "content/a.md:3:1: error demo/marker placeholder left in text" in out
     assert "Checked 2 files: 1 error, 0 warnings, 0 notes" in out
-    assert cli(root, "--ignore", "demo")[0] == 0
-    assert cli(root, "content/b.md")[0] == 0  # only b.md reported
-    assert cli(root, "--select", "nosuch")[0] == 2
-    assert cli(root, "--format", "xml")[0] == 2
-    assert cli(root, "--fail-level", "warning")[0] == 1
+    assert cli(root, "--select", "core,parse")[0] == 0
+    assert run("content/b.md")[0] == 0  # only b.md reported
+    assert run("--select", "nosuch")[0] == 2
+    assert run("--format", "xml")[0] == 2
+    assert run("--fail-level", "warning")[0] == 1
     (root / ".coursecheck.toml").write_text(CONFIG + '\n[rules]\n"demo/marker" = "note"\n')
-    assert cli(root)[0] == 0  # notes do not fail at the default level
-    assert cli(root, "--fail-level", "note")[0] == 1
+    assert run()[0] == 0  # notes do not fail at the default level
+    assert run("--fail-level", "note")[0] == 1
     (root / ".coursecheck.toml").write_text("[course\n")
-    code, _out, err = cli(root)
+    code, _out, err = run()
     assert code == 2
     assert err.startswith(".coursecheck.toml:1: TOML syntax error")
 
 
 def test_json_format_and_output_file(course, cli):
     root = build(course, {"content/a.md": "# A\n\nЗАГЛУШКА 🚀 ЗАГЛУШКА.\n"})
-    code, out, _ = cli(root, "--format", "json", "--output", "out/report.json")
+    code, out, _ = cli(root, "--select", "demo", "--format", "json", "--output", "out/report.json")
     assert code == 1 and out == ""
     data = json.loads((root / "out" / "report.json").read_text(encoding="utf-8"))
     first, second = data["findings"]
@@ -117,9 +121,9 @@ def test_json_format_and_output_file(course, cli):
 
 def test_fingerprints_survive_unrelated_line_shifts(course):
     root = build(course, {"content/a.md": "# A\n\nЗАГЛУШКА.\n"})
-    before = check(root).active[0].fingerprint
+    before = check(root, select=["demo"]).active[0].fingerprint
     (root / "content/a.md").write_text("# A\n\nНовый абзац сверху.\n\nЕщё один.\n\nЗАГЛУШКА.\n", encoding="utf-8")
-    after = check(root).active[0]
+    after = check(root, select=["demo"]).active[0]
     assert after.span.line == 7
     assert after.fingerprint == before
 
@@ -145,7 +149,7 @@ def test_help_explains_commands_and_exit_codes(cli, tmp_path):
 
 def test_no_config_uses_defaults_and_says_so(cli, tmp_path):
     (tmp_path / "lesson.md").write_text("# Урок\n\n```bash\necho\n", encoding="utf-8")
-    code, out, err = cli(tmp_path)
+    code, out, err = cli(tmp_path, "--select", "parse,core")
     assert "no .coursecheck.toml found" in err
     assert "lesson.md:3:1: warning parse/unterminated-fence" in out
     assert code == 0  # a warning does not fail at the default fail level

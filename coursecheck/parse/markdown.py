@@ -12,6 +12,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -168,12 +169,20 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             aligner.cursor = pos + 1 if pos != -1 else aligner.cursor
             add("\n", [(0, pos)])
         elif kind == "code_inline":
-            start = aligner.find(child.content)
-            if start == -1:
-                start = aligner.cursor
-            else:
-                aligner.cursor = start + len(child.content)
-                doc.segments.append(Segment("inline_code", child.content, [(0, start)], ""))
+            # Find the backtick runs, not the content: the content may be a lone space,
+            # and CommonMark turns newlines into spaces and strips one space at each end.
+            fence = child.markup or "`"
+            opening = aligner.find(fence)
+            start = aligner.cursor if opening == -1 else opening
+            if opening != -1:
+                content_start = opening + len(fence)
+                closing = source.find(fence, content_start, aligner.end)
+                closing = content_start + len(child.content) if closing == -1 else closing
+                raw = source[content_start:closing]
+                strip = 1 if len(raw) >= 2 and raw[0] in " \n" and raw[-1] in " \n" and raw.strip() else 0
+                if child.content:
+                    doc.segments.append(Segment("inline_code", child.content, [(0, content_start + strip)], ""))
+                aligner.cursor = closing + len(fence)
             # A gap in the prose: a pattern must not match across the code span.
             add(" ", [(0, start)])
         elif kind == "link_open":
@@ -181,7 +190,8 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             open_at = bracket if bracket != -1 else aligner.cursor
             if bracket != -1:
                 aligner.cursor = bracket + 1
-            link_stack.append((str(child.attrGet("href") or ""), open_at, length))
+            # markdown-it-py percent-encodes destinations; keep them as the author wrote them.
+            link_stack.append((unquote(str(child.attrGet("href") or "")), open_at, length))
         elif kind == "link_close" and link_stack:
             href, open_at, text_from = link_stack.pop()
             link_text = "".join(text_parts)[text_from:]
@@ -244,8 +254,9 @@ def _closing_paren(source: str, start: int, end: int) -> int:
     return -1
 
 
-def _code_segment(doc: Document, token: Token, language: str) -> CodeBlock:
-    """A fenced or indented code block with per-line anchors (containers strip indentation)."""
+def _code_segment(doc: Document, token: Token, language: str, masked: str) -> CodeBlock:
+    """A fenced or indented code block with per-line anchors (containers strip indentation,
+    tabs may be expanded to spaces: the rest of each line is found at the line's end)."""
     index = doc.lines
     first, last = token.map or (0, 0)
     fenced = token.type == "fence"
@@ -260,9 +271,17 @@ def _code_segment(doc: Document, token: Token, language: str) -> CodeBlock:
         line_no = content_first + k
         if line_no > index.line_count:
             break
-        src = index.line_text(line_no)
-        start = index.line_start(line_no) + (len(src) - len(line) if src.endswith(line) else 0)
-        anchors.append((pos, start))
+        line_start = index.line_start(line_no)
+        src = masked[line_start : line_start + len(index.line_text(line_no))]
+        lead = len(line) - len(line.lstrip(" "))
+        rest = line[lead:]
+        if src.endswith(rest):
+            rest_start = line_start + len(src) - len(rest)
+            anchors.append((pos, max(line_start, rest_start - lead)))
+            if lead and rest:
+                anchors.append((pos + lead, rest_start))
+        else:
+            anchors.append((pos, line_start))
         pos += len(line) + 1
     text = "\n".join(lines)
     if not anchors:
@@ -309,6 +328,8 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
                 )
         doc.components.append(comp)
 
+    if "\x00" in masked:  # markdown-it-py reads NUL as U+FFFD; align against the same text
+        masked = masked.replace("\x00", "\ufffd")
     tokens = _markdown_it(mdx).parse(masked)
     # Several inline tokens can share a line (table cells): continue from the last cursor.
     cursors: dict[int, int] = {}
@@ -333,7 +354,7 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
                 doc.segments.append(seg)
         elif kind in ("fence", "code_block"):
             language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
-            doc.code_blocks.append(_code_segment(doc, token, language))
+            doc.code_blocks.append(_code_segment(doc, token, language, masked))
             doc.segments.append(doc.code_blocks[-1].segment)
     doc.segments.sort(key=lambda s: s.anchors[0][1] if s.anchors else 0)
     doc.links.sort(key=lambda link: (link.span.line, link.span.column))

@@ -43,6 +43,8 @@ examples:
   coursecheck                              check the course of the current repository
   coursecheck content/course/01-intro.mdx  report findings in one lesson only
   coursecheck --format json -o out.json    machine-readable findings
+  coursecheck --format sarif -o cc.sarif   SARIF 2.1.0 for GitHub code scanning and editors
+  coursecheck report -o VERIFICATION.md    the Markdown verification report
   coursecheck --select mermaid,graph       run two rule families only
   coursecheck rule mermaid/min-diagrams    how a rule works and how to configure it
 """
@@ -68,7 +70,7 @@ def _check_parser() -> argparse.ArgumentParser:
         "--root", type=Path, help="project root the config's globs are relative to (default: the config file's folder)"
     )
     parser.add_argument(
-        "-f", "--format", default="text", help="output format: text, json (more from plugins); default text"
+        "-f", "--format", default="text", help="output format: text, json, sarif, markdown (more from plugins)"
     )
     parser.add_argument(
         "-o", "--output", type=Path, help="write the report to this file (atomically) instead of stdout"
@@ -93,6 +95,17 @@ def _check_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timestamp", default="", help="ISO 8601 time to print in reports instead of now (for reproducible reports)"
+    )
+    parser.add_argument(
+        "--automation-id",
+        default="",
+        metavar="ID",
+        help="SARIF runAutomationDetails.id, e.g. coursecheck/lessons/ (GitHub: one category per analysis)",
+    )
+    parser.add_argument(
+        "--run-build",
+        action="store_true",
+        help="run the [report] build command and put its result in the Markdown report",
     )
     parser.add_argument("--strict-internal", action="store_true", help="exit 3 when a plugin or rule crashed")
     parser.add_argument(
@@ -183,12 +196,28 @@ def cmd_check(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    timestamp = report_timestamp(args.timestamp)
+    if timestamp is None:
+        print(f"coursecheck: error: --timestamp {args.timestamp!r} is not an ISO 8601 date and time", file=sys.stderr)
+        return EXIT_USAGE
     result = engine.run()
+    build_failed = False
+    if args.run_build:
+        from coursecheck.report.build import BuildError, run_build
+
+        try:
+            build = run_build(config)
+        except BuildError as exc:
+            print(f"coursecheck: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        result.extra["build"] = build
+        build_failed = not build.passed
     report_options = ReportOptions(
         color=args.output is None and args.format == "text" and _use_color(args.color, sys.stdout),
         verbose=args.verbose,
         quiet=args.quiet,
-        timestamp=args.timestamp,
+        timestamp=timestamp,
+        automation_id=args.automation_id,
         show_suppressed=args.show_suppressed,
     )
     try:
@@ -214,9 +243,28 @@ def cmd_check(argv: list[str]) -> int:
     if args.format != "text":
         for note in result.notifications:
             print(f"coursecheck: {note.level}: {note.message}", file=sys.stderr)
+    for warning in report_options.warnings:
+        print(f"coursecheck: warning: {warning}", file=sys.stderr)
     if args.strict_internal and result.internal_errors:
         return EXIT_INTERNAL
-    return EXIT_FINDINGS if result.failed else EXIT_OK
+    return EXIT_FINDINGS if result.failed or build_failed else EXIT_OK
+
+
+def report_timestamp(given: str) -> str | None:
+    """The time reports show, as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC): ``given`` (--timestamp), or
+    now. Reporters never read the clock; None when ``given`` is not ISO 8601."""
+    from datetime import datetime, timezone
+
+    if not given:
+        moment = datetime.now(timezone.utc)
+    else:
+        try:
+            moment = datetime.fromisoformat(given.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
+        if moment.tzinfo is None:  # a time without offset is taken as UTC
+            moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _engine_for_docs(argv: list[str], prog: str) -> tuple[Engine | None, argparse.Namespace | None, int]:

@@ -51,6 +51,9 @@ class Result:
     course: Course | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # plugin results (must-haves...)
     version: str = __version__
+    config: Config | None = None  # what was checked against (reports read their own sections)
+    # Extra Markdown report sections from plugins (``coursecheck_report_sections``): (heading, body).
+    report_sections: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def active(self) -> list[Finding]:
@@ -288,7 +291,7 @@ class Engine:
 
         findings = self._finish(findings, docs, reported)
         fail_level = self.options.fail_level or self.config.fail_level
-        return Result(
+        result = Result(
             root=root,
             config_path=self.config.display_path,
             findings=findings,
@@ -299,7 +302,13 @@ class Engine:
             fail_level=fail_level,
             course=course,
             extra=course.extra,
+            config=self.config,
         )
+        for _name, sections in call_each(
+            self.pm, "coursecheck_report_sections", self.notes, _is_sections, "(heading, markdown) pairs", result=result
+        ):
+            result.report_sections.extend((str(heading), str(body)) for heading, body in sections)
+        return result
 
     def _selected(self, rule_id: str) -> bool:
         family = rule_id.split("/", 1)[0]
@@ -455,6 +464,10 @@ class Engine:
         out.sort(key=Finding.sort_key)
         _fingerprint(out)
         return out
+
+
+def _is_sections(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, (tuple, list)) and len(item) == 2 for item in value)
 
 
 def _fingerprint(findings: Iterable[Finding]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -13,3 +13,6 @@ class ReportOptions:
     timestamp: str = ""  # ISO 8601; reports that show a time use this, never the clock
     automation_id: str = ""
     show_suppressed: bool = False
+    # Reporters append here what the user should hear about (e.g. SARIF cut to GitHub's
+    # limits); the CLI prints them on stderr. Reporters write nothing themselves.
+    warnings: list[str] = field(default_factory=list)

@@ -8,24 +8,55 @@ so that "an occurrence" means the same everywhere:
   in ``debezium_metrics_MilliSecondsBehindSource`` but ``WAL`` is not found in ``WALK``.
   Letters are letters in any script (Cyrillic included), unlike ASCII ``\\b``.
 * With ``inflect=True``, each Cyrillic word of the term also matches its inflected forms:
-  "коннектор" finds "коннектора", "коннектором". Stems come from the Snowball Russian
-  stemmer (``snowballstemmer``): a match is a word with the same stem.
+  "коннектор" finds "коннектора", "коннектором"; "снимок" finds "снимка". Two analysers
+  work together (measured in docs/glossary-and-terms.md):
+
+  - the Snowball Russian stemmer (``snowballstemmer``) proposes candidates: a word with the
+    same stem. It needs no dictionary, so it handles course jargon ("снэпшотов",
+    "топиков") that no dictionary knows;
+  - the OpenCorpora dictionary of ``pymorphy3`` confirms them: when both words are in the
+    dictionary they must share a lemma, which rejects Snowball's false friends ("слот" for
+    "слой", "образуют" for "образ", "маскированные" for "маскирование"), and the term's
+    paradigm adds the forms Snowball cannot reach ("снимок" -> "снимка").
+
+  Without pymorphy3 installed, Snowball alone decides.
+* A form that can also be a function word ("том" is both the noun and the pronoun in
+  "в том числе") is *ambiguous*. With ``ambiguous="context"`` (the default) it does not
+  count right after a preposition ("в том числе", "о том, что", "к тому же"), where the
+  pronoun reading is the only grammatical one, and counts elsewhere ("создадим том");
+  ``"skip"`` never counts it, ``"count"`` always does. ``exclude`` phrases drop matches
+  inside them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import snowballstemmer
+
+from coursecheck.globs import matches
+
+if TYPE_CHECKING:
+    from coursecheck.model import Course, Document
+    from coursecheck.text import Span
 
 # Not preceded / followed by a letter or digit of any script (underscore does not count).
 _LEFT = r"(?<![^\W_])"
 _RIGHT = r"(?![^\W_])"
 _CYRILLIC_WORD = re.compile(r"[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*")
 _WORD = re.compile(r"[^\W_]+")
+_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+
+# pymorphy3 parts of speech and grammemes that mark a function word (pronoun, preposition...).
+_FUNCTION_POS = frozenset({"NPRO", "PREP", "CONJ", "PRCL", "INTJ"})
+_FUNCTION_GRAMMEMES = frozenset({"Apro"})
+
+AMBIGUOUS_CHOICES = ("context", "skip", "count")
+_PREVIOUS_WORD = re.compile(r"([^\W\d_]+)[^\w]{0,3}$")
 
 
 @lru_cache(maxsize=1)
@@ -33,19 +64,138 @@ def _russian() -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer("russian")
 
 
+@lru_cache(maxsize=1)
+def _morph() -> Any:
+    """The pymorphy3 analyser, or None when it is not installed."""
+    try:
+        import pymorphy3
+    except ImportError:  # pragma: no cover - pymorphy3 is a declared dependency
+        return None
+    try:
+        return pymorphy3.MorphAnalyzer()
+    except Exception:  # pragma: no cover - broken dictionary install
+        return None
+
+
+def morphology() -> str:
+    """Which analysers decide inflection: ``"snowball+pymorphy3"`` or ``"snowball"``."""
+    return "snowball+pymorphy3" if _morph() is not None else "snowball"
+
+
+def _norm(word: str) -> str:
+    return word.lower().replace("ё", "е")
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Snowball stem of a Russian word, lower-cased (``ё`` read as ``е``)."""
-    return _russian().stemWord(word.lower().replace("ё", "е"))
+    return _russian().stemWord(_norm(word))
+
+
+@dataclass(frozen=True, slots=True)
+class _Analysis:
+    known: bool  # in the dictionary (not guessed by pymorphy3's predictor)
+    lemmas: frozenset[str]  # every lemma
+    content_lemmas: frozenset[str]  # lemmas of parses that are not function words
+    function_lemmas: frozenset[str]  # lemmas of function-word parses ("тот" for "том")
+
+
+@lru_cache(maxsize=65536)
+def _analyse(word: str) -> _Analysis | None:
+    morph = _morph()
+    if morph is None:
+        return None
+    lower = word.lower()
+    parses = morph.parse(lower)
+    known = morph.word_is_known(lower)
+    lemmas, content, function = set(), set(), set()
+    for p in parses:
+        lemma = _norm(p.normal_form)
+        lemmas.add(lemma)
+        if p.tag.POS in _FUNCTION_POS or _FUNCTION_GRAMMEMES & p.tag.grammemes:
+            function.add(lemma)
+        else:
+            content.add(lemma)
+    return _Analysis(known, frozenset(lemmas), frozenset(content or lemmas), frozenset(function))
+
+
+@lru_cache(maxsize=4096)
+def paradigm(word: str) -> tuple[str, ...]:
+    """Every form of a dictionary word's content readings ("снимок" -> "снимка", ...).
+
+    Empty for words pymorphy3 does not know (its guesses for jargon are unreliable).
+    """
+    morph = _morph()
+    if morph is None or not morph.word_is_known(word.lower()):
+        return ()
+    forms: set[str] = set()
+    for p in morph.parse(word.lower()):
+        if p.tag.POS in _FUNCTION_POS or _FUNCTION_GRAMMEMES & p.tag.grammemes:
+            continue
+        if "Name" in p.tag.grammemes or "Surn" in p.tag.grammemes or "Patr" in p.tag.grammemes:
+            continue
+        forms.update(f.word for f in p.lexeme)
+    return tuple(sorted(forms))
+
+
+def same_word(found: str, term_word: str) -> bool:
+    """Whether ``found`` is an inflected form of the Russian ``term_word``."""
+    if _norm(found) == _norm(term_word):
+        return True
+    a, b = _analyse(found), _analyse(term_word)
+    if a is not None and b is not None and a.known and b.known:
+        return bool(a.lemmas & b.content_lemmas)
+    return _same_stem(stem(found), stem(term_word))
+
+
+def is_ambiguous(found: str, term_word: str) -> bool:
+    """Whether ``found`` can also be a function word that is not the term ("том" ~ "тот")."""
+    a, b = _analyse(found), _analyse(term_word)
+    if a is None or b is None:
+        return False
+    return bool(a.function_lemmas - b.content_lemmas)
+
+
+def _same_stem(a: str, b: str) -> bool:
+    # Snowball is not always consistent across forms ("журнал" -> "журна", "журнале" ->
+    # "журнал"): accept stems that differ by one trailing letter.
+    short, long = sorted((a, b), key=len)
+    return long.startswith(short) and len(long) - len(short) <= 1
 
 
 def _word_pattern(word: str, inflect: bool) -> str:
     if inflect and _CYRILLIC_WORD.fullmatch(word):
+        alternatives = []
         root = stem(word)
         if len(root) >= 3:
-            # The stem then any Cyrillic ending; the stem check in TermMatcher confirms it.
-            return re.escape(root).replace("е", "[её]") + r"[А-Яа-яЁё]*"
+            # The stem then any Cyrillic ending; TermMatcher confirms each candidate.
+            alternatives.append(re.escape(root).replace("е", "[её]") + r"[А-Яа-яЁё]*")
+        for form in paradigm(word):
+            if not (len(root) >= 3 and _norm(form).startswith(root)):
+                alternatives.append(re.escape(form).replace("е", "[её]"))
+        if alternatives:
+            alternatives.append(re.escape(word))
+            return "(?:" + "|".join(alternatives) + ")"
     return re.escape(word)
+
+
+def english_plurals(form: str) -> list[str]:
+    """The regular English plural of a term's last word ("bind mount" -> "bind mounts").
+
+    Only the plural: English terms in Russian prose are otherwise not inflected.
+    """
+    words = form.split(" ")
+    last = words[-1]
+    if not _LATIN_WORD.fullmatch(last) or len(last) < 2 or last.isupper():
+        return []
+    lower = last.lower()
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        plural = last + "es"
+    elif lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        plural = last[:-1] + "ies"
+    else:
+        plural = last + "s"
+    return [" ".join([*words[:-1], plural])]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,54 +206,103 @@ class Match:
 
 
 class TermMatcher:
-    """Finds one term (or any of its variants) in text."""
+    """Finds one term (or any of its variants) in text.
+
+    ``exclude``: phrases (matched literally, with the same word boundaries) inside which a
+    match does not count, e.g. ``"в том числе"``. ``ambiguous``: with ``inflect=True``,
+    what to do with a form that can also be a function word: ``"context"`` (skip it after
+    a preposition), ``"skip"`` or ``"count"``. ``plurals=True`` also finds the regular English plural of Latin forms.
+    """
 
     def __init__(
         self,
         *forms: str,
         case_sensitive: bool = False,
         inflect: bool = False,
+        exclude: Iterable[str] = (),
+        ambiguous: str = "context",
+        plurals: bool = False,
     ) -> None:
         self.forms = tuple(f for f in forms if f.strip())
         self.case_sensitive = case_sensitive
         self.inflect = inflect
-        alternatives = []
-        for form in sorted(self.forms, key=len, reverse=True):
-            words = form.split()
-            body = r"\s+".join(_word_pattern(w, inflect) for w in words)
-            left = _LEFT if _WORD.match(form[0]) else ""
-            right = _RIGHT if _WORD.match(form[-1]) else ""
-            alternatives.append(f"{left}{body}{right}")
-        flags = 0 if case_sensitive else re.IGNORECASE
-        self.regex = re.compile("|".join(alternatives), flags) if alternatives else None
-        self._stems = {self._stem_key(f) for f in self.forms} if inflect else set()
-
-    def _stem_key(self, text: str) -> tuple[str, ...]:
-        return tuple(stem(w) if _CYRILLIC_WORD.fullmatch(w) else w.lower() for w in text.split())
+        self.ambiguous = ambiguous
+        all_forms = list(self.forms)
+        if plurals:
+            all_forms += [p for f in self.forms for p in english_plurals(f) if p not in all_forms]
+        self.regex = _alternation(all_forms, inflect, case_sensitive)
+        self.exclude = tuple(e for e in exclude if e.strip())
+        self._exclude_regex = _alternation(list(self.exclude), False, case_sensitive)
+        # Cyrillic forms, split into words, to confirm inflected candidates.
+        self._term_words = [f.split() for f in self.forms] if inflect else []
 
     def finditer(self, text: str) -> Iterator[Match]:
         if self.regex is None:
             return
+        excluded: list[tuple[int, int]] | None = None
         for m in self.regex.finditer(text):
             found = m.group()
-            if self.inflect and not any(_same_stems(self._stem_key(found), k) for k in self._stems):
-                continue
+            if self.inflect:
+                verdict = self._accepts(found)
+                if verdict is None or (verdict == "ambiguous" and _after_preposition(text, m.start())):
+                    continue
+            if self._exclude_regex is not None:
+                if excluded is None:
+                    excluded = [(e.start(), e.end()) for e in self._exclude_regex.finditer(text)]
+                if any(s <= m.start() and m.end() <= e for s, e in excluded):
+                    continue
             yield Match(m.start(), m.end(), found)
 
     def count(self, text: str) -> int:
         return sum(1 for _ in self.finditer(text))
 
+    def _accepts(self, found: str) -> str | None:
+        """ "yes", "ambiguous" (decide by context), or None when ``found`` is not the term."""
+        words = found.split()
+        for term in self._term_words:
+            if len(term) != len(words):
+                continue
+            verdict = "yes"
+            for w, t in zip(words, term, strict=True):
+                if not _CYRILLIC_WORD.fullmatch(t):
+                    continue  # the regex already matched this word literally
+                if not same_word(w, t):
+                    verdict = None
+                    break
+                if self.ambiguous != "count" and is_ambiguous(w, t):
+                    if self.ambiguous == "skip":
+                        verdict = None
+                        break
+                    verdict = "ambiguous"
+            if verdict is not None:
+                return verdict
+        return None
 
-def _same_stems(found: tuple[str, ...], term: tuple[str, ...]) -> bool:
-    # Snowball is not always consistent across forms ("журнал" -> "журна", "журнале" ->
-    # "журнал"): accept stems that differ by one trailing letter.
-    if len(found) != len(term):
+
+def _after_preposition(text: str, start: int) -> bool:
+    """Whether the word before ``start`` is a preposition ("в", "о", "при", "к"...)."""
+    m = _PREVIOUS_WORD.search(text, max(0, start - 40), start)
+    if m is None:
         return False
-    for a, b in zip(found, term, strict=True):
-        short, long = sorted((a, b), key=len)
-        if not (long.startswith(short) and len(long) - len(short) <= 1):
-            return False
-    return True
+    analysis = _analyse(m.group(1))
+    if analysis is None:
+        return m.group(1).lower() in ("в", "во", "о", "об", "обо", "на", "при", "к", "ко", "по")
+    morph = _morph()
+    return any(p.tag.POS == "PREP" for p in morph.parse(m.group(1).lower()))
+
+
+def _alternation(forms: Sequence[str], inflect: bool, case_sensitive: bool) -> re.Pattern[str] | None:
+    alternatives = []
+    for form in sorted(forms, key=len, reverse=True):
+        words = form.split()
+        if not words:
+            continue
+        body = r"\s+".join(_word_pattern(w, inflect) for w in words)
+        left = _LEFT if _WORD.match(form[0]) else ""
+        right = _RIGHT if _WORD.match(form[-1]) else ""
+        alternatives.append(f"{left}{body}{right}")
+    flags = 0 if case_sensitive else re.IGNORECASE
+    return re.compile("|".join(alternatives), flags) if alternatives else None
 
 
 def compile_user_regex(pattern: str, *, case_sensitive: bool = True) -> re.Pattern[str]:
@@ -114,3 +313,110 @@ def compile_user_regex(pattern: str, *, case_sensitive: bool = True) -> re.Patte
 def words(text: str) -> Iterable[re.Match[str]]:
     """Words (letters and digits of any script) in ``text``."""
     return _WORD.finditer(text)
+
+
+# -- coverage: how often a term occurs across lessons --------------------------------------
+
+# Named groups of segment scopes (see coursecheck.model.SCOPES).
+SCOPE_GROUPS: dict[str, tuple[str, ...]] = {
+    "prose": ("prose", "heading"),
+    "code": ("code", "inline_code"),
+    "diagrams": ("prop",),
+    "frontmatter": ("frontmatter",),
+    "all": ("prose", "heading", "code", "inline_code", "prop", "frontmatter"),
+}
+
+
+def resolve_scopes(scopes: str | Iterable[str]) -> tuple[str, ...]:
+    """Scope names from a group name ("prose", "code", "all"...) or a list of groups/scopes.
+
+    Raises ``ValueError`` naming an unknown scope.
+    """
+    from coursecheck.model import SCOPES
+
+    names = [scopes] if isinstance(scopes, str) else list(scopes)
+    out: list[str] = []
+    for name in names:
+        group = SCOPE_GROUPS.get(name, (name,) if name in SCOPES else None)
+        if group is None:
+            known = ", ".join([*SCOPE_GROUPS, *(s for s in SCOPES if s not in SCOPE_GROUPS)])
+            raise ValueError(f"unknown scope '{name}' (known: {known})")
+        out += [s for s in group if s not in out]
+    return tuple(out)
+
+
+@dataclass(slots=True)
+class Coverage:
+    """Occurrences of a term in a set of lessons.
+
+    ``per_file`` maps each lesson with at least one occurrence to its count, in course
+    order; ``checked`` lists every lesson that was searched; ``locations`` holds
+    ``(relpath, span, matched text)`` of every occurrence.
+    """
+
+    forms: tuple[str, ...]
+    scopes: tuple[str, ...]
+    total: int = 0
+    per_file: dict[str, int] = field(default_factory=dict)
+    checked: list[str] = field(default_factory=list)
+    locations: list[tuple[str, Span, str]] = field(default_factory=list)
+
+    @property
+    def lessons(self) -> int:
+        """How many lessons have at least one occurrence."""
+        return len(self.per_file)
+
+    def describe(self) -> str:
+        """ "38 occurrences across 4 of 7 lessons; most in 01-x.mdx (19)"."""
+        text = f"{self.total} occurrence{'s' if self.total != 1 else ''} across {self.lessons} of {len(self.checked)} lesson{'s' if len(self.checked) != 1 else ''}"
+        if self.per_file:
+            top, n = max(self.per_file.items(), key=lambda item: item[1])
+            text += f"; most in {top.rsplit('/', 1)[-1]} ({n})"
+        return text
+
+
+def occurrences(doc: Document, matcher: TermMatcher, scopes: Iterable[str]) -> Iterator[tuple[int, int, str]]:
+    """``(source start, source end, matched text)`` of a term in ``doc``'s segments of ``scopes``."""
+    wanted = frozenset(scopes)
+    for seg in doc.iter_segments(wanted):
+        for m in matcher.finditer(seg.text):
+            start, end = seg.range(m.start, m.end)
+            yield start, end, m.text
+
+
+def coverage(
+    course: Course,
+    term: str | Sequence[str] | TermMatcher,
+    files: str | Sequence[str] | None = None,
+    scopes: str | Iterable[str] = "all",
+    *,
+    inflect: bool | None = None,
+    case_sensitive: bool = False,
+) -> Coverage:
+    """Count a term's occurrences in the course's lessons (course order).
+
+    ``term``: one form, several forms, or a ready :class:`TermMatcher`. ``files``: globs
+    on lesson paths relative to the project root (default: every lesson). ``scopes``: a
+    group of :data:`SCOPE_GROUPS` or a list of groups/scopes. ``inflect`` defaults to
+    True when a form has Cyrillic letters. An occurrence is one match of the matcher in
+    one segment; the counting is the same as ``TermMatcher.finditer``.
+    """
+    if isinstance(term, TermMatcher):
+        matcher = term
+    else:
+        forms = (term,) if isinstance(term, str) else tuple(term)
+        if inflect is None:
+            inflect = any(_CYRILLIC_WORD.search(f) for f in forms)
+        matcher = TermMatcher(*forms, inflect=inflect, case_sensitive=case_sensitive)
+    scope_names = resolve_scopes(scopes)
+    globs = [files] if isinstance(files, str) else list(files or [])
+    result = Coverage(matcher.forms, scope_names)
+    for doc in course.lessons:
+        if globs and not matches(doc.relpath, globs):
+            continue
+        result.checked.append(doc.relpath)
+        for start, end, text in occurrences(doc, matcher, scope_names):
+            result.total += 1
+            result.per_file[doc.relpath] = result.per_file.get(doc.relpath, 0) + 1
+            result.locations.append((doc.relpath, doc.span(start, end), text))
+    return result

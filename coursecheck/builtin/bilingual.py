@@ -1,0 +1,642 @@
+"""Bilingual rules: Russian prose with English terms (languages from ``[course] languages``).
+
+A term is given with its pair on first use in a lesson; forbidden translations; one
+rendering per term across the course; no word that mixes Latin and Cyrillic letters; a
+glossary whose entries are written in the right scripts, without duplicates, with
+abbreviations that fit their expansions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import regex
+
+from coursecheck import glossary as gl
+from coursecheck import hookimpl
+from coursecheck.match import TermMatcher, english_plurals, resolve_scopes, same_word
+from coursecheck.model import Course, Document, Edit, Fix
+from coursecheck.rules import Option, Rule, RuleContext, rule
+
+# -- homoglyphs ------------------------------------------------------------------------------
+
+# Cyrillic letters and the Latin letters they are confusable with: the single-letter
+# Cyrillic/Latin pairs of Unicode's confusables.txt (UTS #39), restricted to letters a
+# Russian or English text uses. Exact look-alikes: their fix is safe.
+CONFUSABLES: dict[str, str] = {
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
+    "С": "C", "Т": "T", "У": "Y", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J", "Ү": "Y",
+    "Ԛ": "Q", "Ԝ": "W", "Ԍ": "G", "Ѵ": "V",
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "ѕ": "s",
+    "і": "i", "ј": "j", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ү": "y", "ѵ": "v",
+    "г": "r", "ӏ": "l",
+}  # fmt: skip
+# Lower-case forms of the upper-case pairs above (К/K, М/M, Т/T, Н/H, В/B): not look-alikes
+# in most fonts, but a Latin "t" in a Russian word stands for "т". Their fix is marked unsafe.
+CASE_PAIRS: dict[str, str] = {"к": "k", "м": "m", "т": "t", "н": "h", "в": "b"}
+
+_TO_LATIN = {**CASE_PAIRS, **CONFUSABLES}
+# Latin -> Cyrillic, preferring letters of the Russian alphabet ("y" -> "у", not "ү").
+_RUSSIAN = set("абвгдеёжзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ")
+_TO_CYRILLIC: dict[str, str] = {}
+for _cyr, _lat in sorted(_TO_LATIN.items(), key=lambda item: item[0] not in _RUSSIAN):
+    if _cyr in "гӏ":
+        continue  # "r" and "l" in a Russian word are not typed for "г" / "ӏ"
+    _TO_CYRILLIC.setdefault(_lat, _cyr)
+
+_MIXED = regex.compile(r"\p{Script=Latin}\p{Script=Cyrillic}|\p{Script=Cyrillic}\p{Script=Latin}")
+_WORD = regex.compile(r"[\p{L}\p{M}]+")
+_LATIN = regex.compile(r"\p{Script=Latin}")
+_CYRILLIC = regex.compile(r"\p{Script=Cyrillic}")
+
+
+@dataclass(slots=True)
+class MixedWord:
+    start: int  # index in the segment text
+    word: str
+    intended: str | None  # "Latin" | "Cyrillic" | None (no homoglyph reading)
+    replacements: list[tuple[int, str, str]] = field(default_factory=list)  # (index in word, old, new)
+    safe: bool = True
+
+
+def analyse_mixed(word: str, start: int, primary: str = "Cyrillic") -> MixedWord:
+    """Which script a word mixing Latin and Cyrillic letters is meant to be in, and the
+    homoglyph replacements that make it so."""
+    latin = [i for i, ch in enumerate(word) if _LATIN.match(ch)]
+    cyrillic = [i for i, ch in enumerate(word) if _CYRILLIC.match(ch)]
+    can_be_cyrillic = all(word[i] in _TO_CYRILLIC for i in latin)
+    can_be_latin = all(word[i] in _TO_LATIN for i in cyrillic)
+    if can_be_cyrillic and can_be_latin:
+        if len(cyrillic) != len(latin):
+            intended = "Cyrillic" if len(cyrillic) > len(latin) else "Latin"
+        else:
+            intended = primary
+    elif can_be_cyrillic:
+        intended = "Cyrillic"
+    elif can_be_latin:
+        intended = "Latin"
+    else:
+        return MixedWord(start, word, None)
+    result = MixedWord(start, word, intended)
+    if intended == "Cyrillic":
+        for i in latin:
+            new = _TO_CYRILLIC[word[i]]
+            result.replacements.append((i, word[i], new))
+            result.safe = result.safe and CONFUSABLES.get(new) == word[i]
+    else:
+        for i in cyrillic:
+            result.replacements.append((i, word[i], _TO_LATIN[word[i]]))
+            result.safe = result.safe and word[i] in CONFUSABLES
+    return result
+
+
+def mixed_words(text: str, primary: str = "Cyrillic") -> list[MixedWord]:
+    if _MIXED.search(text) is None:
+        return []
+    return [analyse_mixed(m.group(), m.start(), primary) for m in _WORD.finditer(text) if _MIXED.search(m.group())]
+
+
+def _script_name(ch: str) -> str:
+    return "Cyrillic" if _CYRILLIC.match(ch) else "Latin"
+
+
+def _primary_script(ctx: RuleContext) -> str:
+    return gl.language_script(ctx.config.course.languages.get("primary", "ru")) or "Cyrillic"
+
+
+def _secondary_script(ctx: RuleContext) -> str:
+    return gl.language_script(ctx.config.course.languages.get("secondary", "en")) or "Latin"
+
+
+# -- rules -------------------------------------------------------------------------------------
+
+
+@rule(
+    "bilingual/mixed-script",
+    level="error",
+    fixable=True,
+    options=[
+        Option("scopes", list, ["prose"], "where to look: prose (with headings), frontmatter, ...", item=str),
+        Option(
+            "report-glued",
+            bool,
+            False,
+            "also report words with real letters of both scripts and no homoglyph reading (slang like «failить»)",
+        ),
+    ],
+)
+def mixed_script(doc: Document, ctx: RuleContext) -> None:
+    """A word mixes Latin and Cyrillic letters: a homoglyph typed in place of a letter.
+
+    ## What it does
+    Finds words in prose and headings (not in code) that contain both Latin and Cyrillic
+    letters, such as `Dоcker` with a Cyrillic «о» or `контeйнер` with a Latin «e». Letters
+    are classified by their Unicode script. When every letter of one script has a
+    look-alike in the other (the Cyrillic/Latin pairs of Unicode's confusables list,
+    UTS #39), the fix replaces those homoglyphs; a word with real letters of both scripts
+    is reported without a fix.
+
+    ## Why it matters
+    The word looks right but is a different string: search, the glossary, spell checkers
+    and screen readers miss it, and a student who copies `Dоcker` into a terminal gets
+    "command not found".
+
+    ## Example
+    ```markdown
+    Сам по себе Dоcker — не единственный инструмент.
+    ```
+    The «о» is U+043E CYRILLIC SMALL LETTER O.
+
+    ## How to fix
+    Retype the word, or apply the fix (`coursecheck --fix`), which replaces the homoglyph.
+    """
+    try:
+        scopes = resolve_scopes(ctx.options.get("scopes") or ["prose"])
+    except ValueError:
+        scopes = resolve_scopes("prose")
+    primary = _primary_script(ctx)
+    for seg in doc.iter_segments(scopes):
+        for found in mixed_words(seg.text, primary):
+            start, end = seg.range(found.start, found.start + len(found.word))
+            if found.intended is None:
+                if not ctx.options.get("report-glued"):
+                    continue
+                ctx.report(
+                    doc,
+                    start,
+                    end,
+                    f"«{found.word}» mixes Latin and Cyrillic letters (a missing space or hyphen?)",
+                    anchor=found.word,
+                )
+                continue
+            other = "Latin" if found.intended == "Cyrillic" else "Cyrillic"
+            letters = ", ".join(f"«{old}» (U+{ord(old):04X})" for _, old, _ in found.replacements)
+            fixed = list(found.word)
+            edits = []
+            for i, _old, new in found.replacements:
+                fixed[i] = new
+                s, e = seg.range(found.start + i, found.start + i + 1)
+                edits.append(Edit(doc.span(s, e), new))
+            fixed_word = "".join(fixed)
+            fix = Fix(f"replace {other} homoglyphs: «{fixed_word}»", edits, safe=found.safe)
+            ctx.report(
+                doc,
+                start,
+                end,
+                f"«{found.word}» is a {found.intended} word with {other} {letters}; write «{fixed_word}»",
+                fix=fix,
+                anchor=found.word,
+            )
+
+
+def _pair_text(entry: gl.GlossaryEntry, found: str) -> str:
+    others = gl._other_forms(entry, found)
+    if not others:
+        return ""
+    if found.lower() == entry.abbreviation.lower():
+        return ", ".join(others[:1])
+    # "Registry" -> "registry", but "Write-Ahead Log" and "PostgreSQL" keep their capitals.
+    words = [w.lower() if w[1:] == w[1:].lower() else w for w in others if w != entry.abbreviation]
+    if entry.abbreviation:
+        words.append(entry.abbreviation)
+    return ", ".join(words)
+
+
+@rule(
+    "bilingual/missing-pair",
+    level="warning",
+    lessons_only=True,
+    fixable=True,
+    options=[Option("headings", bool, False, "count a use in a heading as the first use")],
+)
+def missing_pair(doc: Document, ctx: RuleContext) -> None:
+    """A glossary term's first use in a lesson comes without its pair.
+
+    ## What it does
+    For each glossary term, finds its first use in the lesson's prose (a Russian form with
+    any inflection, the English form or the abbreviation) and reports it unless the other
+    form follows in parentheses — «журнал упреждающей записи (Write-Ahead Log, WAL)»,
+    «Write-Ahead Log (журнал упреждающей записи)» — or, for an abbreviation, its expansion
+    («WAL (Write-Ahead Log)»). Code, diagrams and frontmatter are not prose.
+
+    ## Why it matters
+    Students meet both the Russian term and the English one in documentation, logs and
+    configuration; a lesson that gives only one leaves them to guess the other. Each lesson
+    can be read on its own, so each gives the pair once.
+
+    ## Example
+    ```markdown
+    Готовые образы скачивают из реестра.
+    ```
+    With the glossary entry «Реестр» / «Registry», write «из реестра (registry)».
+
+    ## How to fix
+    Add the other form in parentheses after the first use (the fix inserts it; check the
+    wording).
+    """
+    if ctx.course is None:
+        return
+    glossary = gl.load(ctx.config, ctx.course)
+    scopes = ("prose", "heading") if ctx.options.get("headings") else ("prose",)
+    for entry in glossary.entries:
+        if not gl.pairable(entry):
+            continue
+        found = gl.uses(doc, entry, scopes)
+        if not found or found[0].paired:
+            continue
+        first = found[0]
+        pair = _pair_text(entry, first.text)
+        if not pair:
+            continue
+        fix = Fix(f"add «({pair})»", [Edit(doc.span(first.end, first.end), f" ({pair})")], safe=False)
+        ctx.report(
+            doc,
+            first.start,
+            first.end,
+            f"first use of {entry.label} in this lesson gives «{first.text}» without its pair: "
+            f"write «{first.text} ({pair})»",
+            fix=fix,
+            anchor=entry.forms[0],
+        )
+
+
+@rule("bilingual/forbidden-translation", level="error", lessons_only=True)
+def forbidden_translation(doc: Document, ctx: RuleContext) -> None:
+    """A lesson uses a rendering of a term that the glossary forbids.
+
+    ## What it does
+    Reports every use, in prose and headings, of a glossary entry's `forbidden` forms
+    (Russian forms with their inflections), e.g. a calque the editors have ruled out.
+
+    ## Why it matters
+    A course that says «кафка-топик» in one place and «тема Kafka» in another, or uses a
+    translation the field does not use, teaches students words they will not find in
+    documentation.
+
+    ## Example
+    ```toml
+    [[glossary.terms]]
+    term = "Топик"
+    english = "Topic"
+    forbidden = ["тема"]
+    ```
+    then «сообщения попадают в тему» is reported.
+
+    ## How to fix
+    Use the glossary's form. `coursecheck rule bilingual/forbidden-translation` lists what
+    the glossary forbids.
+    """
+    if ctx.course is None:
+        return
+    glossary = gl.load(ctx.config, ctx.course)
+    scopes = resolve_scopes("prose")
+    for entry in glossary.entries:
+        if not entry.forbidden:
+            continue
+        matcher = entry.matcher(*entry.forbidden, plurals=True)
+        preferred = entry.forms_in(_primary_script(ctx)) or entry.forms
+        for seg in doc.iter_segments(scopes):
+            for m in matcher.finditer(seg.text):
+                start, end = seg.range(m.start, m.end)
+                ctx.report(
+                    doc,
+                    start,
+                    end,
+                    f"«{m.text}» is a forbidden rendering of {entry.label}; write «{preferred[0].lower() if not preferred[0].isupper() else preferred[0]}»",
+                    anchor=m.text.lower(),
+                )
+
+
+@dataclass(slots=True)
+class _Rendering:
+    label: str
+    source: str  # "glossary" | "variants" | "pair"
+    uses: list[tuple[Document, int, int, str]] = field(default_factory=list)
+
+    @property
+    def lessons(self) -> int:
+        return len({d.relpath for d, *_ in self.uses})
+
+
+def _count(course: Course, matcher: TermMatcher, scopes: tuple[str, ...]) -> list[tuple[Document, int, int, str]]:
+    out = []
+    for doc in course.lessons:
+        for seg in doc.iter_segments(scopes):
+            for m in matcher.finditer(seg.text):
+                s, e = seg.range(m.start, m.end)
+                out.append((doc, s, e, m.text))
+    return out
+
+
+_PAREN = re.compile(r"\(([^()\n]+)\)")
+_CYR_WORDS_BEFORE = re.compile(r"((?:[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*\s+)*[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*)\s*$")
+
+
+def _pair_renderings(course: Course, entry: gl.GlossaryEntry, primary_form: str) -> dict[str, str]:
+    """Renderings found as «X (english)» where X is not the glossary's form: label -> text."""
+    english = [f for f in (entry.english, entry.term) if f and gl.script_of(f) == "Latin"]
+    if entry.abbreviation:
+        english.append(entry.abbreviation)
+    if not english:
+        return {}
+    wanted = {e.lower() for e in english} | {p.lower() for e in english for p in english_plurals(e)}
+    size = len(primary_form.split())
+    canonical = entry.matcher(primary_form)
+    found: dict[str, str] = {}
+    for doc in course.lessons:
+        for seg in doc.iter_segments(("prose",)):
+            if "(" not in seg.text:
+                continue
+            for m in _PAREN.finditer(seg.text):
+                first_item = m.group(1).split(",")[0].strip().lower()
+                if first_item not in wanted:
+                    continue
+                before = _CYR_WORDS_BEFORE.search(seg.text, max(0, m.start() - 200), m.start())
+                if before is None:
+                    continue
+                words = before.group(1).split()
+                if len(words) < size:
+                    continue
+                candidate = " ".join(words[-size:])
+                if any(c.start == 0 and c.end == len(candidate) for c in canonical.finditer(candidate)):
+                    continue
+                found.setdefault(candidate.lower(), candidate)
+    return found
+
+
+@rule(
+    "bilingual/inconsistent-rendering",
+    level="warning",
+    course=True,
+    options=[
+        Option("detect-pairs", bool, True, "also treat «X (english)» with another Russian X as a rendering"),
+    ],
+)
+def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
+    """One term is rendered in more than one way across the course.
+
+    ## What it does
+    For each glossary term, counts the glossary's Russian form and every other rendering in
+    the lessons' prose: the entry's `variants` from the config, and (with `detect-pairs`)
+    any other Russian words given with the term's English form, as in «имидж (image)» when
+    the glossary says «образ». When more than one rendering is used, every use of a
+    rendering other than the glossary's is reported, with the counts of each (like Vale's
+    `consistency` rule).
+
+    ## Why it matters
+    Two words for one concept make students think there are two concepts.
+
+    ## Example
+    «образ» in seven lessons and «имидж» once: `«имидж» renders «Образ» (Image) differently
+    from the glossary: «образ» 23× in 8 lessons, «имидж» 1× in 1 lesson`.
+
+    ## How to fix
+    Use the glossary's form everywhere, or change the glossary if the course has settled on
+    the other one.
+    """
+    glossary = gl.load(ctx.config, course)
+    scopes = resolve_scopes("prose")
+    primary = _primary_script(ctx)
+    for entry in glossary.entries:
+        primary_forms = entry.forms_in(primary)
+        if not primary_forms:
+            continue
+        main = _Rendering(primary_forms[0], "glossary", _count(course, entry.matcher(*primary_forms), scopes))
+        others = [_Rendering(v, "variants") for v in entry.variants]
+        if ctx.options.get("detect-pairs", True):
+            known = {o.label.lower() for o in others}
+            for label, text in _pair_renderings(course, entry, primary_forms[0]).items():
+                if label not in known and not any(same_word(text, v) for v in entry.variants):
+                    others.append(_Rendering(text, "pair"))
+        for other in others:
+            other.uses = _count(course, entry.matcher(other.label), scopes)
+        used = [r for r in [main, *others] if r.uses]
+        if len(used) < 2 or not main.uses:
+            continue
+        counts = ", ".join(
+            f"«{r.label.lower()}» {len(r.uses)}× in {r.lessons} lesson{'s' if r.lessons != 1 else ''}" for r in used
+        )
+        for other in used[1:]:
+            for doc, start, end, text in other.uses:
+                ctx.report(
+                    doc,
+                    start,
+                    end,
+                    f"«{text}» renders {entry.label} differently from the glossary: {counts}; write «{main.label.lower()}»",
+                    anchor=f"{entry.forms[0]}:{text.lower()}",
+                )
+
+
+@rule("bilingual/glossary-script", level="error", course=True, fixable=True)
+def glossary_script(course: Course, ctx: RuleContext) -> None:
+    """A glossary form is written in the wrong script (often: a swapped entry).
+
+    ## What it does
+    Checks each glossary entry: the term field holds the primary-language form (Cyrillic
+    for Russian), the English field the secondary-language form (Latin). An entry whose
+    term is Latin and English form Cyrillic is reported as swapped, with a fix that swaps
+    the two values; a single field in the wrong script, or a form mixing both scripts, is
+    reported too. Forms identical in both fields (brand names such as «Docker») are fine.
+
+    ## Why it matters
+    The glossary page shows the English form where the Russian one belongs, and every rule
+    that pairs the forms reads them the wrong way round.
+
+    ## Example
+    ```json
+    { "term": "Namespace", "termEn": "Пространство имён" }
+    ```
+
+    ## How to fix
+    Swap the values (the fix does it in the glossary file) or correct the field.
+    """
+    glossary = gl.load(ctx.config, course)
+    primary, secondary = _primary_script(ctx), _secondary_script(ctx)
+    doc = glossary.document
+    for entry in glossary.entries:
+        t, e = gl.script_of(entry.term), gl.script_of(entry.english)
+        for role, value, script in (("term", entry.term, t), ("english", entry.english, e)):
+            if script == "mixed":
+                ctx.report_span(
+                    entry.path,
+                    entry.place(role),
+                    f"glossary {role} «{value}» mixes Latin and Cyrillic letters",
+                    doc=doc,
+                    anchor=value,
+                )
+        if t == secondary and e == primary:
+            fix = _swap_fix(doc, entry) if entry.origin == "file" else None
+            ctx.report_span(
+                entry.path,
+                entry.place("term"),
+                f"swapped glossary entry: the term field holds «{entry.term}» ({secondary}) and the english "
+                f"field «{entry.english}» ({primary})",
+                doc=doc,
+                fix=fix,
+                anchor=entry.term,
+            )
+        elif entry.english and e == primary and entry.english.lower() != entry.term.lower():
+            ctx.report_span(
+                entry.path,
+                entry.place("english"),
+                f"the english form «{entry.english}» is written in {primary} letters",
+                doc=doc,
+                anchor=entry.english,
+            )
+        elif (
+            entry.term
+            and entry.english
+            and t == secondary
+            and e == secondary
+            and entry.term.lower() != entry.english.lower()
+        ):
+            ctx.report_span(
+                entry.path,
+                entry.place("term"),
+                f"the term field holds «{entry.term}» in {secondary} letters; it should hold the {primary} form",
+                doc=doc,
+                anchor=entry.term,
+            )
+
+
+def _swap_fix(doc: Document | None, entry: gl.GlossaryEntry) -> Fix | None:
+    if doc is None or "term" not in entry.places or "english" not in entry.places:
+        return None
+    edits = []
+    for role, new in (("term", entry.english), ("english", entry.term)):
+        span = entry.places[role]
+        start = doc.lines.offset(span.line, span.column)
+        end = doc.lines.offset(span.end_line, span.end_column)
+        old = getattr(entry, role)
+        if doc.source[start:end] != json.dumps(old, ensure_ascii=False):
+            return None
+        edits.append(Edit(span, json.dumps(new, ensure_ascii=False)))
+    return Fix("swap the term and english values", edits, safe=True)
+
+
+def _same_term(a: str, b: str) -> bool:
+    wa, wb = a.split(), b.split()
+    if not wa or len(wa) != len(wb):
+        return False
+    return all(
+        x.lower() == y.lower() or (gl.script_of(x) == "Cyrillic" and same_word(x, y))
+        for x, y in zip(wa, wb, strict=True)
+    )
+
+
+@rule("bilingual/duplicate-term", level="error", course=True)
+def duplicate_term(course: Course, ctx: RuleContext) -> None:
+    """Two glossary entries describe the same term.
+
+    ## What it does
+    Reports a glossary entry whose Russian form (in any inflection) or English form is the
+    same as an earlier entry's, at the later entry, naming the earlier one.
+
+    ## Why it matters
+    Two definitions of one term drift apart; the glossary page shows the term twice, and
+    rules cannot tell which entry a lesson's use belongs to.
+
+    ## Example
+    Two entries `{ "term": "Том", "termEn": "Volume" }` at lines 46 and 112.
+
+    ## How to fix
+    Merge the definitions into one entry (keep the related lessons of both).
+    """
+    glossary = gl.load(ctx.config, course)
+    entries = glossary.entries
+    for i, later in enumerate(entries):
+        for earlier in entries[:i]:
+            same = [
+                (role, getattr(later, role))
+                for role in ("term", "english")
+                if getattr(later, role)
+                and getattr(earlier, role)
+                and _same_term(getattr(later, role), getattr(earlier, role))
+            ]
+            if not same:
+                continue
+            role, value = same[0]
+            where = f"{earlier.path}:{earlier.place(role).line}"
+            ctx.report_span(
+                later.path,
+                later.place(role),
+                f"duplicate glossary entry: {role} «{value}» is already defined at {where}",
+                doc=glossary.document,
+                anchor=value,
+                related=[(earlier.path, earlier.place(role), "first definition")],
+            )
+            break
+
+
+def abbreviation_fits(abbreviation: str, expansion: str) -> bool:
+    """Whether ``abbreviation`` can be read from ``expansion`` (Schwartz & Hearst, 2003):
+    its letters occur in order, right to left, and its first letter starts a word."""
+    short = [c.lower() for c in abbreviation if c.isalnum()]
+    long = expansion.lower()
+    if not short or not long:
+        return False
+    li = len(long) - 1
+    for si in range(len(short) - 1, -1, -1):
+        ch = short[si]
+        while li >= 0 and (long[li] != ch or (si == 0 and li > 0 and long[li - 1].isalnum())):
+            li -= 1
+        if li < 0:
+            return False
+        li -= 1
+    return True
+
+
+@rule("bilingual/abbreviation-mismatch", level="warning", course=True)
+def abbreviation_mismatch(course: Course, ctx: RuleContext) -> None:
+    """A glossary abbreviation does not fit its expansion.
+
+    ## What it does
+    Checks each entry's abbreviation against the form written in the same script (the
+    English form for a Latin abbreviation, the Russian one for a Cyrillic abbreviation):
+    its letters must occur in the expansion in order, the first one starting a word
+    (the Schwartz–Hearst test: `WAL` fits «Write-Ahead Log», `cgroups` fits «control
+    groups», `WAL` does not fit «Write-Ahead Journal»).
+
+    ## Why it matters
+    An abbreviation that disagrees with its expansion usually means one of them was edited
+    and the other forgotten, or the abbreviation belongs to another term.
+
+    ## Example
+    ```json
+    { "term": "Журнал упреждающей записи", "termEn": "Write-Ahead Journal", "abbreviation": "WAL" }
+    ```
+
+    ## How to fix
+    Correct the abbreviation or the expansion.
+    """
+    glossary = gl.load(ctx.config, course)
+    for entry in glossary.entries:
+        abbr = entry.abbreviation
+        if not abbr:
+            continue
+        script = gl.script_of(abbr)
+        expansions = [f for f in (entry.english, entry.term) if f and gl.script_of(f) == script and f != abbr]
+        if not expansions or any(abbreviation_fits(abbr, x) for x in expansions):
+            continue
+        ctx.report_span(
+            entry.path,
+            entry.place("abbreviation"),
+            f"abbreviation «{abbr}» does not fit its expansion «{expansions[0]}»",
+            doc=glossary.document,
+            anchor=abbr,
+        )
+
+
+@hookimpl
+def coursecheck_rules() -> list[Rule]:
+    return [
+        mixed_script,
+        missing_pair,
+        forbidden_translation,
+        inconsistent_rendering,
+        glossary_script,
+        duplicate_term,
+        abbreviation_mismatch,
+    ]

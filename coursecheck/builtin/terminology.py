@@ -1,0 +1,509 @@
+"""Terminology: required terms with coverage thresholds, unused glossary terms, terms used
+before the lesson that introduces them, unreadable glossary entries.
+
+Config: ``[glossary]`` (see :mod:`coursecheck.glossary`) and ``[[term]]`` coverage
+requirements::
+
+    [[term]]
+    term = "MilliSecondsBehindSource"
+    files = ["src/content/course/03-module-3/*.mdx"]
+    min-occurrences = 10
+    min-lessons = 3
+    scope = "all"                # prose | code | diagrams | frontmatter | all, or a list
+
+Every measurement is published in ``course.extra["term-coverage"]`` for reports.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from coursecheck import glossary as gl
+from coursecheck import hookimpl
+from coursecheck.config import Config, did_you_mean
+from coursecheck.globs import invalid_glob
+from coursecheck.match import Coverage, TermMatcher, coverage, resolve_scopes
+from coursecheck.model import Course
+from coursecheck.rules import Option, Rule, RuleContext, rule
+
+TERM_SECTION = "term"
+TERM_KEYS: dict[str, Any] = {
+    "id": str,
+    "term": str,
+    "forms": list,
+    "files": (str, list),
+    "min-occurrences": int,
+    "min-lessons": int,
+    "scope": (str, list),
+    "inflect": bool,
+    "case-sensitive": bool,
+    "text": str,
+}
+SCOPE_HELP = "prose (paragraphs, lists, tables, headings), code (blocks and inline), diagrams (component props), frontmatter, all"
+
+
+@dataclass(slots=True)
+class Requirement:
+    """One ``[[term]]`` entry."""
+
+    index: int
+    id: str
+    forms: tuple[str, ...]
+    files: list[str]
+    min_occurrences: int
+    min_lessons: int
+    scope: str | list[str]
+    inflect: bool | None
+    case_sensitive: bool
+    text: str
+
+    @property
+    def term(self) -> str:
+        return self.forms[0]
+
+
+def requirements(config: Config) -> list[Requirement]:
+    raw = config.sections.get(TERM_SECTION, [])
+    out: list[Requirement] = []
+    if not isinstance(raw, list):
+        return out
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("term"), str):
+            continue
+        files = item.get("files", [])
+        forms = [item["term"], *(f for f in item.get("forms", []) if isinstance(f, str))]
+        out.append(
+            Requirement(
+                index=i,
+                id=str(item.get("id") or item["term"]),
+                forms=tuple(dict.fromkeys(f.strip() for f in forms if f.strip())),
+                files=[files] if isinstance(files, str) else list(files),
+                min_occurrences=int(item.get("min-occurrences", 1)),
+                min_lessons=int(item.get("min-lessons", 1)),
+                scope=item.get("scope", "all"),
+                inflect=item.get("inflect"),
+                case_sensitive=bool(item.get("case-sensitive", False)),
+                text=str(item.get("text", "")),
+            )
+        )
+    return out
+
+
+def _validate_terms(config: Config) -> list[tuple[str, int, str]]:
+    raw = config.sections.get(TERM_SECTION)
+    if raw is None:
+        return []
+    problems: list[tuple[str, int, str]] = []
+
+    def bad(key: tuple[Any, ...], message: str) -> None:
+        problems.append((".".join(map(str, key)), config.where(*key)[1], message))
+
+    if not isinstance(raw, list):
+        bad((TERM_SECTION,), "must be an array of tables: [[term]]")
+        return problems
+    for i, item in enumerate(raw):
+        key = (TERM_SECTION, i)
+        if not isinstance(item, dict):
+            bad(key, "must be a table with `term`")
+            continue
+        if not isinstance(item.get("term"), str) or not item["term"].strip():
+            bad(key, "needs `term`: the term to count")
+        for name, value in item.items():
+            expected = TERM_KEYS.get(name)
+            if expected is None:
+                bad((*key, name), f"unknown key{did_you_mean(name, TERM_KEYS)} (known: {', '.join(TERM_KEYS)})")
+                continue
+            if (isinstance(value, bool) and expected is int) or not isinstance(value, expected):
+                bad((*key, name), f"has the wrong type ({type(value).__name__})")
+                continue
+            if name in ("min-occurrences", "min-lessons") and value < 0:
+                bad((*key, name), "must be 0 or more")
+            if name in ("forms", "files") and isinstance(value, list) and not all(isinstance(v, str) for v in value):
+                bad((*key, name), "must be a list of strings")
+                continue
+            if name == "files":
+                for pattern in [value] if isinstance(value, str) else value:
+                    why = invalid_glob(pattern)
+                    if why:
+                        bad((*key, name), f"glob '{pattern}': {why}")
+            if name == "scope":
+                try:
+                    resolve_scopes(value)
+                except ValueError as exc:
+                    bad((*key, name), str(exc))
+    return problems
+
+
+@hookimpl
+def coursecheck_config_sections() -> dict[str, str]:
+    return {
+        gl.SECTION: gl.SECTION_HELP,
+        TERM_SECTION: "required terms with coverage thresholds ([[term]]: term, files, min-occurrences, min-lessons, scope)",
+    }
+
+
+@hookimpl
+def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
+    return [*gl.validate_config(config), *_validate_terms(config)]
+
+
+@hookimpl
+def coursecheck_init_sections(survey: Any) -> str | None:
+    """A ``[glossary]`` section when the repository has a glossary file with the usual fields."""
+    import json
+
+    for rel in getattr(survey, "data_files", []):
+        name = rel.rsplit("/", 1)[-1].lower()
+        if "glossary" not in name or not name.endswith(".json"):
+            continue
+        try:
+            data = json.loads((survey.root / rel).read_text("utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        if not (isinstance(data, list) and data and all(isinstance(e, dict) for e in data)):
+            continue
+        keys = set().union(*(e.keys() for e in data))
+        fields = {role: path for role, path in gl.DEFAULT_FIELDS.items() if path.split("[", 1)[0] in keys}
+        if "term" not in fields:
+            continue
+        related = data[0].get("relatedLessons") if "related" in fields else None
+        if "related" in fields and not (isinstance(related, list) and related and isinstance(related[0], dict)):
+            fields["related"] = "relatedLessons[]"
+        mapping = ", ".join(f'{role} = "{path}"' for role, path in fields.items())
+        return f'[glossary]\n# The course\'s own glossary; see docs/glossary-and-terms.md\nfile = "{rel}"\nfields = {{ {mapping} }}'
+    return None
+
+
+# -- rules -------------------------------------------------------------------------------------
+
+
+def _scope_option(default: list[str]) -> Option:
+    return Option("scopes", list, default, f"where a use counts: {SCOPE_HELP}", item=str)
+
+
+def _scopes(ctx: RuleContext) -> tuple[str, ...]:
+    try:
+        return resolve_scopes(ctx.options.get("scopes") or ["all"])
+    except ValueError:
+        return resolve_scopes("all")
+
+
+def _matcher(req: Requirement) -> TermMatcher:
+    inflect = req.inflect if req.inflect is not None else any(gl.script_of(f) == "Cyrillic" for f in req.forms)
+    return TermMatcher(*req.forms, inflect=inflect, case_sensitive=req.case_sensitive)
+
+
+def measure(course: Course, config: Config) -> list[tuple[Requirement, Coverage]]:
+    """Coverage of every ``[[term]]`` requirement (cached per run)."""
+    cached = course.cache.get("term-coverage")
+    if cached is not None:
+        return cached
+    results = []
+    for req in requirements(config):
+        results.append((req, coverage(course, _matcher(req), req.files or None, req.scope)))
+    course.cache["term-coverage"] = results
+    course.extra["term-coverage"] = [
+        {
+            "id": req.id,
+            "term": req.term,
+            "text": req.text,
+            "files": req.files,
+            "scopes": list(cov.scopes),
+            "occurrences": cov.total,
+            "lessons": cov.lessons,
+            "checked": len(cov.checked),
+            "per_file": dict(cov.per_file),
+            "min_occurrences": req.min_occurrences,
+            "min_lessons": req.min_lessons,
+            "met": cov.total >= req.min_occurrences and cov.lessons >= req.min_lessons,
+        }
+        for req, cov in results
+    ]
+    return results
+
+
+@rule("terminology/coverage", level="error", course=True)
+def coverage_rule(course: Course, ctx: RuleContext) -> None:
+    """A required term occurs less often, or in fewer lessons, than the config requires.
+
+    ## What it does
+    Counts each `[[term]]` of the config in the lessons its `files` globs select and reports
+    the requirement when the term has fewer occurrences than `min-occurrences` or appears in
+    fewer lessons than `min-lessons`. An occurrence is one match of the term (Unicode word
+    boundaries: `MilliSecondsBehindSource` counts inside `debezium_metrics_MilliSecondsBehindSource`;
+    Russian forms match their inflections); `scope` says where matches count (`prose`,
+    `code`, `diagrams`, `frontmatter`, `all`), and the message states it.
+
+    ## Why it matters
+    A course plan promises that a topic is taught, not mentioned once: "the lag metric is
+    explained across the monitoring module". Counting keeps the promise checkable as lessons
+    are edited.
+
+    ## Example
+    ```toml
+    [[term]]
+    term = "MilliSecondsBehindSource"
+    files = ["src/content/course/03-module-3/*.mdx"]
+    min-occurrences = 40
+    min-lessons = 5
+    ```
+    reports `term «MilliSecondsBehindSource»: 38 occurrences across 4 of 7 lessons ...;
+    required at least 40 occurrences in at least 5 lessons`.
+
+    ## How to fix
+    Teach the term where the plan says it is taught, or correct the thresholds. `coursecheck
+    terms` prints the counts per lesson.
+    """
+    results = measure(course, ctx.config)
+    for req, cov in results:
+        if cov.total >= req.min_occurrences and cov.lessons >= req.min_lessons:
+            continue
+        path, span = gl.config_place(ctx.config, TERM_SECTION, req.index, "term")
+        where = f"files {', '.join(req.files)}" if req.files else "all lessons"
+        if not cov.checked:
+            message = f"term «{req.term}»: the files globs match no lesson ({where})"
+        else:
+            message = (
+                f"term «{req.term}»: {cov.describe()} (scope {'+'.join(cov.scopes)}; {where}); "
+                f"required at least {req.min_occurrences} occurrence{'s' if req.min_occurrences != 1 else ''}"
+                f" in at least {req.min_lessons} lesson{'s' if req.min_lessons != 1 else ''}"
+            )
+        related = []
+        for rel, n in cov.per_file.items():
+            first = next(s for p, s, _ in cov.locations if p == rel)
+            related.append((rel, first, f"{n} occurrence{'s' if n != 1 else ''} of «{req.term}»"))
+        ctx.report_span(path, span, message, anchor=req.id, related=related)
+
+
+@rule("terminology/unused-term", level="warning", course=True, options=[_scope_option(["all"])])
+def unused_term(course: Course, ctx: RuleContext) -> None:
+    """A glossary term is used in no lesson.
+
+    ## What it does
+    Looks for every glossary entry's forms (the term, its English form and abbreviation,
+    Russian forms with their inflections) in every lesson and reports the entries found
+    nowhere, at the entry in the glossary file (or the config).
+
+    ## Why it matters
+    A glossary entry no lesson uses is either a leftover of removed material or a topic
+    the course promised and never taught; students search the glossary and find a term
+    they will not meet.
+
+    ## Example
+    ```json
+    { "term": "Оркестратор", "termEn": "Orchestrator", "definition": "..." }
+    ```
+    when no lesson says «оркестратор» or «orchestrator».
+
+    ## How to fix
+    Teach the term where it belongs, or delete the entry. If lessons use another spelling,
+    add it to the entry (or as a `variants` form in `[[glossary.terms]]`).
+    """
+    glossary = gl.load(ctx.config, course)
+    scopes = _scopes(ctx)
+    for entry in glossary.entries:
+        if not entry.forms:
+            continue
+        matcher = entry.matcher()
+        used = any(
+            True for doc in course.lessons for seg in doc.iter_segments(scopes) for _ in matcher.finditer(seg.text)
+        )
+        if used:
+            continue
+        forms = " / ".join(entry.forms)
+        ctx.report_span(
+            entry.path,
+            entry.place("term"),
+            f"glossary term {entry.label} is used in no lesson (looked for {forms} in {len(course.lessons)} lessons)",
+            anchor=forms,
+        )
+
+
+@rule(
+    "terminology/used-before-introduction",
+    level="warning",
+    course=True,
+    options=[
+        _scope_option(["prose"]),
+        Option(
+            "introduced-by",
+            str,
+            "pair",
+            "which lesson introduces a term: the first one that gives it with its pair ('образ (image)'), "
+            "falling back to the glossary's related lessons; or 'related': the first related lesson",
+            choices=("pair", "related"),
+        ),
+    ],
+)
+def used_before_introduction(course: Course, ctx: RuleContext) -> None:
+    """A term is used in a lesson that comes before the lesson introducing it.
+
+    ## What it does
+    Finds, for each glossary term, the lesson that introduces it: by default the first
+    lesson in course order that gives the term with its pair ("реестр (registry)"), or
+    the first of the glossary's related lessons when no lesson pairs it. Every earlier
+    lesson that already uses the term is reported at its first use.
+
+    ## Why it matters
+    Students read lessons in order: a term used before it is explained reads as jargon,
+    and the explanation three lessons later comes too late.
+
+    ## Example
+    `01-module-1/02-images-and-layers.mdx` says "готовые образы скачивают из реестра",
+    but «реестр (registry)» is first explained in `02-module-2/04-registry-and-publishing.mdx`.
+
+    ## How to fix
+    Introduce the term (with its English pair) at its first use, or rephrase the early
+    lesson so it does not need the term yet.
+    """
+    glossary = gl.load(ctx.config, course)
+    scopes = _scopes(ctx)
+    mode = ctx.options.get("introduced-by", "pair")
+    for entry in glossary.entries:
+        if not entry.forms:
+            continue
+        per_lesson = [(doc, gl.uses(doc, entry, scopes)) for doc in course.lessons]
+        intro = None
+        if mode == "pair":
+            intro = next(((doc, u) for doc, found in per_lesson for u in found if u.paired), None)
+        intro_doc = intro[0] if intro else None
+        if intro_doc is None:
+            related = [course.resolve(r) for r in entry.related]
+            known = [d for d in related if d is not None and d.order_index is not None]
+            intro_doc = min(known, key=lambda d: d.order_index or 0) if known else None
+        if intro_doc is None or intro_doc.order_index is None:
+            continue
+        how = "gives it with its pair" if intro else "is its first related lesson in the glossary"
+        intro_span = intro_doc.span(intro[1].start, intro[1].end) if intro else None
+        for doc, found in per_lesson:
+            if doc.order_index is None or doc.order_index >= intro_doc.order_index or not found:
+                continue
+            first = found[0]
+            related_places = [(intro_doc.relpath, intro_span, "introduced here")] if intro_span else []
+            ctx.report(
+                doc,
+                first.start,
+                first.end,
+                f"«{first.text}» ({entry.label}) is used before the lesson that introduces it: "
+                f"{intro_doc.relpath} {how}",
+                anchor=entry.forms[0],
+                related=related_places,
+            )
+
+
+@rule("terminology/glossary-entry", level="error", course=True)
+def glossary_entry(course: Course, ctx: RuleContext) -> None:
+    """A glossary entry (or the glossary file) cannot be read through the field mapping.
+
+    ## What it does
+    Reports, at the place in the glossary file, entries that are not tables, entries
+    without the term field, fields of the wrong type (a list where text is expected), a
+    file whose `entries` path holds no list, and a file that is not valid JSON/YAML.
+
+    ## Why it matters
+    An entry coursecheck cannot read is checked by no terminology or bilingual rule: its
+    term is silently absent from the glossary.
+
+    ## Example
+    With `fields = { term = "term", english = "termEn" }`, an entry written
+    `{ "name": "Образ", "termEn": "Image" }` has no `term`.
+
+    ## How to fix
+    Correct the entry, or the `[glossary] fields` mapping so it names the fields the file uses.
+    """
+    glossary = gl.load(ctx.config, course)
+    doc = glossary.document
+    for problem in glossary.problems:
+        if doc is not None and problem.path == doc.relpath and doc.problems and course.document(doc.relpath):
+            # The syntax error itself is parse/data-syntax's finding.
+            if problem.message.startswith("glossary not loaded"):
+                continue
+        ctx.report_span(problem.path, problem.span, problem.message, doc=doc, anchor=problem.message)
+
+
+@hookimpl
+def coursecheck_rules() -> list[Rule]:
+    return [coverage_rule, unused_term, used_before_introduction, glossary_entry]
+
+
+# -- `coursecheck terms`: the measurements behind the rules ----------------------------------
+
+
+def glossary_forms(course: Course, config: Config, scopes: str = "all") -> list[dict[str, Any]]:
+    """For each glossary entry: occurrences, lessons and the distinct surface forms matched
+    (how inflection was resolved), for ``coursecheck terms`` and reports."""
+    from collections import Counter
+
+    glossary = gl.load(config, course)
+    scope_names = resolve_scopes(scopes)
+    rows = []
+    for entry in glossary.entries:
+        if not entry.forms:
+            continue
+        cov = coverage(course, entry.matcher(), None, scope_names)
+        forms = Counter(text.lower() for _, _, text in cov.locations)
+        rows.append({"entry": entry, "coverage": cov, "forms": forms})
+    return rows
+
+
+def terms_command(argv: list[str]) -> int:
+    """``coursecheck terms [--config FILE] [--root DIR] [--scope SCOPE]``."""
+    import argparse
+    from pathlib import Path
+
+    from coursecheck.config import ConfigError, find_config, load_config
+    from coursecheck.engine import Engine, RunOptions
+
+    parser = argparse.ArgumentParser(
+        prog="coursecheck terms",
+        description="Term coverage and the inflected forms matched for each glossary term.",
+    )
+    parser.add_argument("--config", type=Path, help="config file (default: the nearest .coursecheck.toml)")
+    parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
+    parser.add_argument("--scope", default="all", help=f"where glossary terms count: {SCOPE_HELP}")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config or find_config(Path.cwd()), Path.cwd())
+        if args.root is not None:
+            config.root = args.root.resolve()
+        engine = Engine(config, RunOptions(select=["terminology/coverage"], entry_points=False))
+        result = engine.run()
+        resolve_scopes(args.scope)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"coursecheck terms: {exc}", file=sys.stderr)
+        return 2
+    course = result.course
+    if course is None:
+        return 2
+    from coursecheck.match import morphology
+
+    print(f"Inflection: {morphology()}")
+    reqs = measure(course, config)
+    if reqs:
+        print("\nRequired terms ([[term]]):")
+        for req, cov in reqs:
+            met = cov.total >= req.min_occurrences and cov.lessons >= req.min_lessons
+            print(
+                f"  {'ok  ' if met else 'FAIL'} {req.term}: {cov.describe()} (scope {'+'.join(cov.scopes)}; "
+                f"required >= {req.min_occurrences} in >= {req.min_lessons})"
+            )
+            for rel, n in cov.per_file.items():
+                print(f"         {n:4d}  {rel}")
+    rows = glossary_forms(course, config, args.scope)
+    if rows:
+        print(f"\nGlossary terms (scope {args.scope}):")
+        for row in rows:
+            cov = row["coverage"]
+            forms = ", ".join(f"{form} {n}" for form, n in row["forms"].most_common())
+            print(f"  {row['entry'].label}: {cov.total} in {cov.lessons} lessons; forms: {forms or '-'}")
+    return 0
+
+
+@hookimpl
+def coursecheck_commands() -> dict[str, tuple[str, Any]]:
+    return {"terms": ("term coverage and the inflected forms matched for each glossary term", terms_command)}

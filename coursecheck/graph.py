@@ -212,7 +212,9 @@ def suggest(course: Course, written: str, limit: int = 3, cutoff: float = 0.6) -
         if score >= cutoff and score > best.get(doc.relpath, (0.0, ""))[0]:
             best[doc.relpath] = (score, key)
     ranked = sorted(best.values(), key=lambda item: (-item[0], item[1]))
-    return [key for _, key in ranked[:limit]]
+    # Only names about as close as the closest one: a clear winner is suggested alone.
+    floor = ranked[0][0] - 0.15 if ranked else cutoff
+    return [key for score, key in ranked[:limit] if score >= floor]
 
 
 def did_you_mean(names: list[str]) -> str:

@@ -207,7 +207,7 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
                     raw_href = _raw_href(source, close + 2, aligner.end)
                     href_start = close + 2 + (len(raw_href) - len(raw_href.lstrip(" <")))
                     href_end = href_start + len(raw_href.strip(" <>").split(" ", 1)[0])
-                    paren = _closing_paren(source, close + 2, aligner.end)
+                    paren = _closing_paren(source, close + 1, aligner.end)
                     end = paren + 1 if paren != -1 else href_end
                 else:
                     # Reference-style link: the href lives elsewhere; point at the text.

@@ -312,6 +312,9 @@ def _record_origins(
     elif isinstance(data, list):
         merged_list = merged if isinstance(merged, list) else data
         by_id = {item["id"]: j for j, item in enumerate(merged_list) if isinstance(item, dict) and "id" in item}
+        own_ids = [v["id"] for v in data if isinstance(v, dict) and "id" in v]
+        if len(set(map(repr, own_ids))) != len(own_ids):
+            by_id = {}  # ids repeated in one file: tables stay where they are (the checker reports it)
         shift = len(merged_list) - len(data)  # tables without ids are appended (see _merge)
         for i, v in enumerate(data):
             if isinstance(v, dict):

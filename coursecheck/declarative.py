@@ -547,7 +547,12 @@ def parse_rules(
             first_seen.setdefault(spec.id, index)
         if len(problems) == before and spec is not None:
             specs.append(spec)
-        elif isinstance(table, dict) and isinstance(table.get("id"), str) and table["id"] not in taken_ids:
+        elif (
+            isinstance(table, dict)
+            and isinstance(table.get("id"), str)
+            and table["id"] not in taken_ids
+            and first_seen.get(table["id"], index) == index
+        ):
             broken.append((table["id"], index))
     return specs, problems, broken
 
@@ -599,7 +604,8 @@ def _parse_one(
             report((*key, name), why)
             ok = False
     for spec_field in kind.fields:
-        if spec_field.required and spec_field.name not in table:
+        # After an unknown key ("term"), its did-you-mean says it all.
+        if ok and spec_field.required and spec_field.name not in table:
             report(key, f"a {kind_name} rule needs '{spec_field.name}': {spec_field.help}")
             ok = False
     if not ok:
@@ -845,6 +851,7 @@ class UserRule:
         ctx: RuleContext,
         doc: Document,
         where: Hit | tuple[int, int] | Span,
+        /,
         *,
         message: str | None = None,
         fix: Fix | None = None,
@@ -907,7 +914,9 @@ def definition_place(config: Config, spec: RuleSpec) -> tuple[str, Span]:
     project, else the config's ``extends`` line (shipped packs live outside the project)."""
     file, line = spec.where
     root = config.root.resolve()
-    for candidate in (Path(file), Path.cwd() / file):
+    # Origins name files relative to the folder coursecheck was started in; try the likely ones.
+    bases = [Path.cwd(), config.root] + ([config.path.parent] if config.path is not None else [])
+    for candidate in [Path(file)] if Path(file).is_absolute() else [base / file for base in bases]:
         try:
             rel = candidate.resolve().relative_to(root)
         except (ValueError, OSError):

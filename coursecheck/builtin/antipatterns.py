@@ -1,0 +1,392 @@
+"""Anti-patterns: unfinished text left in lessons (TODO markers, placeholders, empty sections,
+stub lessons).
+
+Only what a reader sees is searched: prose (paragraphs, lists, quotes, tables, link text)
+and headings by default, never code blocks or inline code, where ``# TODO`` is part of the
+example. Matching uses :class:`coursecheck.match.TermMatcher` (Unicode word boundaries,
+Russian inflection), so ``TODO`` is not found in ``TODOS`` and «заглушка» finds «заглушку».
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from coursecheck import hookimpl
+from coursecheck.builtin.frontmatter import regex_problem
+from coursecheck.config import Config, did_you_mean
+from coursecheck.match import Match, TermMatcher
+from coursecheck.model import Document, Segment
+from coursecheck.rules import Option, Rule, RuleContext, rule
+
+FAMILY = "anti-patterns"
+TEXT_SCOPES = ("prose", "heading", "frontmatter", "prop")  # never code nor inline code
+DEFAULT_SCOPES = ["prose", "heading"]
+DEFAULT_MARKERS = ["TODO", "FIXME", "TBD", "XXX"]
+DEFAULT_PHRASES = [
+    # English
+    "lorem ipsum",
+    "coming soon",
+    "under construction",
+    "work in progress",
+    "to be written",
+    "to be added",
+    "text goes here",
+    "TBA",
+    # Russian (inflected forms match too)
+    "заглушка",
+    "раздел в разработке",
+    "урок в разработке",
+    "страница в разработке",
+    "материал в разработке",
+    "скоро появится",
+    "будет добавлено позже",
+    "будет дополнено",
+    "текст будет позже",
+    "здесь будет текст",
+]
+
+_SCOPES_OPTION = Option(
+    "scopes",
+    list,
+    DEFAULT_SCOPES,
+    "where to search: prose, heading, frontmatter (string values), prop (string props of MDX components)",
+    item=str,
+)
+
+
+# The word boundaries TermMatcher puts around a term (not after/before a letter or digit).
+_LEFT = r"(?<![^\W_])"
+_RIGHT = r"(?![^\W_])"
+
+
+class _Finder:
+    """A :class:`TermMatcher` behind a cheap pre-check.
+
+    A term matcher's regex checks word boundaries at every position, which is slow over a
+    whole course for a list of twenty phrases. Every match of a phrase contains its longest
+    word, so the pre-check looks for those words only (each with the very pattern the
+    matcher uses for it: inflected forms included) and segments without any are skipped.
+    """
+
+    def __init__(self, forms: tuple[str, ...], *, case_sensitive: bool, inflect: bool) -> None:
+        self.matcher = TermMatcher(*forms, case_sensitive=case_sensitive, inflect=inflect)
+        keys = set()
+        for form in forms:
+            longest = max(form.split(), key=len, default="")
+            single = TermMatcher(longest, case_sensitive=case_sensitive, inflect=inflect).regex if longest else None
+            if single is not None:
+                keys.add(single.pattern.replace(_LEFT, "").replace(_RIGHT, ""))
+        flags = 0 if case_sensitive else re.IGNORECASE
+        self.precheck = re.compile(_LEFT + "(?:" + "|".join(sorted(keys)) + ")", flags) if keys else None
+
+    def finditer(self, text: str) -> Iterator[Match]:
+        if self.precheck is None or not self.precheck.search(text):
+            return iter(())
+        return self.matcher.finditer(text)
+
+
+@lru_cache(maxsize=32)
+def _markers(forms: tuple[str, ...], case_sensitive: bool) -> _Finder:
+    return _Finder(forms, case_sensitive=case_sensitive, inflect=False)
+
+
+@lru_cache(maxsize=32)
+def _phrases(forms: tuple[str, ...]) -> _Finder:
+    return _Finder(forms, case_sensitive=False, inflect=True)
+
+
+@lru_cache(maxsize=32)
+def _patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
+def _segments(doc: Document, scopes: list[str]) -> Iterator[Segment]:
+    wanted = frozenset(s for s in scopes if s in TEXT_SCOPES)
+    return doc.iter_segments(wanted)
+
+
+def _context(text: str, start: int, end: int, width: int = 60) -> str:
+    """The matched text and what follows it on its line, shortened: for the message."""
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end == -1 else line_end
+    shown = text[start:line_end].strip()
+    return shown if len(shown) <= width else shown[: width - 1].rstrip() + "…"
+
+
+# -- config --------------------------------------------------------------------------------
+
+
+@hookimpl
+def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
+    """Scopes must be text scopes; user patterns must not backtrack exponentially."""
+    problems: list[tuple[str, int, str]] = []
+    layers: list[tuple[tuple[Any, ...], dict[str, Any]]] = [(("rules",), config.rules)]
+    layers += [(("overrides", i, "rules"), o.rules) for i, o in enumerate(config.overrides)]
+    for prefix, settings in layers:
+        for rule_id, setting in settings.items():
+            if not rule_id.startswith(FAMILY + "/"):
+                continue
+            key = (*prefix, rule_id)
+            scopes = setting.options.get("scopes")
+            if isinstance(scopes, list):
+                for scope in scopes:
+                    if scope not in TEXT_SCOPES:
+                        hint = did_you_mean(str(scope), TEXT_SCOPES)
+                        problems.append(
+                            (
+                                ".".join(map(str, (*key, "scopes"))),
+                                config.where(*key, "scopes")[1],
+                                f"unknown scope {scope!r}{hint} (one of: {', '.join(TEXT_SCOPES)}; "
+                                "code and inline code are never searched)",
+                            )
+                        )
+            patterns = setting.options.get("patterns")
+            if isinstance(patterns, list):
+                for pattern in patterns:
+                    why = regex_problem(pattern) if isinstance(pattern, str) else None
+                    if why and "invalid regular expression" not in why:  # bad syntax: reported already
+                        problems.append(
+                            (".".join(map(str, (*key, "patterns"))), config.where(*key, "patterns")[1], why)
+                        )
+    return problems
+
+
+# -- rules ---------------------------------------------------------------------------------
+
+
+@rule(
+    "anti-patterns/todo",
+    level="warning",
+    options=[
+        Option("markers", list, DEFAULT_MARKERS, "words that mark unfinished work", item=str),
+        Option("case-sensitive", bool, True, "match the markers' case exactly (TODO, not todo)"),
+        _SCOPES_OPTION,
+    ],
+    tags=("anti-patterns",),
+)
+def todo(doc: Document, ctx: RuleContext) -> None:
+    """A TODO, FIXME, TBD or XXX marker is left in the text of a lesson.
+
+    ## What it does
+    Finds the `markers` (default `TODO`, `FIXME`, `TBD`, `XXX`) as whole words in prose and
+    headings (`scopes`), case-sensitively by default. Code blocks and inline code are never
+    searched: `# TODO` in a Dockerfile example is part of the example.
+
+    ## Why it matters
+    A note to the author published as part of the lesson tells students the material is
+    unfinished, and the promised part (an example, a section) is missing.
+
+    ## Example
+    ```markdown
+    TODO: добавить пример резервного копирования тома.
+    ```
+
+    ## How to fix
+    Write what the note asks for and delete the marker, or move the note to an issue
+    tracker or an MDX comment (`{/* ... */}`), which readers do not see.
+    """
+    matcher = _markers(tuple(ctx.options["markers"]), ctx.options["case-sensitive"])
+    for segment in _segments(doc, ctx.options["scopes"]):
+        for m in matcher.finditer(segment.text):
+            start, end = segment.range(m.start, m.end)
+            shown = _context(segment.text, m.start, m.end)
+            ctx.report(doc, start, end, f"{m.text} marker left in the {segment.scope}: «{shown}»", anchor=m.text)
+
+
+@rule(
+    "anti-patterns/placeholder",
+    level="warning",
+    options=[
+        Option(
+            "phrases",
+            list,
+            DEFAULT_PHRASES,
+            "placeholder phrases, matched as whole words, case-insensitively, Russian words in any inflected form",
+            item=str,
+        ),
+        Option(
+            "patterns", list, [], "more placeholders as regular expressions (case-insensitive)", item=str, regex=True
+        ),
+        _SCOPES_OPTION,
+    ],
+    tags=("anti-patterns",),
+)
+def placeholder(doc: Document, ctx: RuleContext) -> None:
+    """Placeholder text ("lorem ipsum", «заглушка», "coming soon") is left in a lesson.
+
+    ## What it does
+    Finds placeholder `phrases` in prose and headings: "lorem ipsum", "coming soon", "under
+    construction", "work in progress", «заглушка», «раздел в разработке», «скоро
+    появится», «будет дополнено» and others (see the default of `phrases`). Phrases match as
+    whole words, case-insensitively; Russian words match in every inflected form
+    («заглушку», «заглушки»). `patterns` adds regular expressions. Code is never searched.
+
+    ## Why it matters
+    A placeholder promises content the lesson does not have; students hit a dead end, and a
+    verification report that counts lines or sections is fooled by filler text.
+
+    ## Example
+    ```markdown
+    ## Compose в продакшене
+
+    Запуск того же файла на нескольких серверах — coming soon.
+    ```
+
+    ## How to fix
+    Write the content, or remove the section until it exists. Where the word is meant
+    literally («заглушка (stub) — сервис, который...»), suppress the finding on that line:
+    `{/* coursecheck-disable-next-line anti-patterns/placeholder -- the term itself */}`.
+    """
+    phrases = _phrases(tuple(ctx.options["phrases"]))
+    patterns = _patterns(tuple(ctx.options["patterns"]))
+    for segment in _segments(doc, ctx.options["scopes"]):
+        found = [(m.start, m.end, m.text) for m in phrases.finditer(segment.text)]
+        for pattern in patterns:
+            found += [(m.start(), m.end(), m.group()) for m in pattern.finditer(segment.text) if m.end() > m.start()]
+        for m_start, m_end, matched in sorted(found):
+            start, end = segment.range(m_start, m_end)
+            shown = _context(segment.text, m_start, m_end)
+            ctx.report(
+                doc, start, end, f"placeholder «{matched}» in the {segment.scope}: «{shown}»", anchor=matched.lower()
+            )
+
+
+_WORDS = re.compile(r"[^\W_]+")  # letters and digits of any script, as coursecheck.match.words
+_SETEXT_UNDERLINE = re.compile(r"^[ \t>]*(?:=+|-+)[ \t]*$")
+_ATX = re.compile(r"^[ \t>]*(?:(?:[-*+]|\d+[.)])[ \t]+)?#")
+
+
+def _heading_end(doc: Document, line: int) -> int:
+    """Offset just past a heading's block: its line, or its setext underline."""
+    last = line
+    if not _ATX.match(doc.lines.line_text(line)) and line < doc.lines.line_count:
+        if _SETEXT_UNDERLINE.match(doc.lines.line_text(line + 1)):
+            last = line + 1
+    return doc.lines.line_start(last) + len(doc.lines.line_text(last))
+
+
+def _has_content(doc: Document, start: int, end: int) -> bool:
+    """Anything but whitespace and comments in ``doc.source[start:end]``."""
+    text = doc.source[start:end]
+    if not text.strip():
+        return False
+    pieces: list[str] = []
+    cursor = start
+    for comment in doc.comments:
+        c_start = doc.lines.offset(comment.span.line, comment.span.column)
+        c_end = doc.lines.offset(comment.span.end_line, comment.span.end_column)
+        if c_end <= start or c_start >= end:
+            continue
+        pieces.append(doc.source[cursor : max(cursor, c_start)])
+        cursor = max(cursor, c_end)
+    pieces.append(doc.source[cursor:end])
+    return any(piece.strip() for piece in pieces)
+
+
+@rule("anti-patterns/empty-section", level="warning", tags=("anti-patterns",))
+def empty_section(doc: Document, ctx: RuleContext) -> None:
+    """A heading is followed directly by a heading of the same or a higher level.
+
+    ## What it does
+    Reports a heading whose section holds nothing: the next heading has the same or a
+    higher level (`## A` then `## B`, or `### A` then `## B`) and only blank lines or
+    comments stand between them; also a heading with nothing after it at the end of the
+    file. A heading followed by its own subsection (`## A` then `### A.1`) is not empty.
+    Reported at the empty heading's line.
+
+    ## Why it matters
+    An empty section is a promise in the table of contents that the lesson does not keep;
+    usually a part that was planned and never written, or content lost in a merge.
+
+    ## Example
+    ```markdown
+    ## Временные файловые системы
+
+    ## Права доступа
+    ```
+
+    ## How to fix
+    Write the section, or delete its heading.
+    """
+    headings = sorted(doc.headings, key=lambda h: h.offset)
+    for i, heading in enumerate(headings):
+        body_start = _heading_end(doc, heading.span.line)
+        following = headings[i + 1] if i + 1 < len(headings) else None
+        if following is not None and following.level > heading.level:
+            continue  # a subsection: the section has content
+        body_end = following.offset if following is not None else len(doc.source)
+        if _has_content(doc, body_start, body_end):
+            continue
+        line_end = heading.offset + len(doc.lines.line_text(heading.span.line))
+        if following is None:
+            message = f"section «{heading.text}» is empty: nothing follows it"
+        else:
+            message = (
+                f"section «{heading.text}» is empty: the next heading «{following.text}» "
+                f"(line {following.span.line}) follows directly"
+            )
+        ctx.report(doc, heading.offset, line_end, message, anchor=heading.text)
+
+
+@rule(
+    "anti-patterns/stub-lesson",
+    level="off",
+    lessons_only=True,
+    options=[
+        Option("min-words", int, 100, "fewest words of prose and headings a lesson must have (0: no minimum)"),
+        Option("min-lines", int, 0, "fewest lines the lesson file must have, frontmatter included (0: no minimum)"),
+    ],
+    tags=("anti-patterns",),
+)
+def stub_lesson(doc: Document, ctx: RuleContext) -> None:
+    """A lesson is too short to be more than a stub.
+
+    ## What it does
+    Counts the words of the lesson's prose and headings (not code, frontmatter, component
+    props or comments) and the lines of the file, and reports the lesson at its first line
+    when there are fewer words than `min-words` (default 100) or fewer lines than
+    `min-lines` (default 0, not checked). Off by default, since what is "too short"
+    depends on the course: switch it on with `"anti-patterns/stub-lesson" = "warning"`.
+
+    ## Why it matters
+    A lesson file that exists but holds a sentence and a picture passes "the file exists"
+    checks and shows up in the course navigation, yet teaches nothing.
+
+    ## Example
+    ```mdx
+    ---
+    title: "Реестр и публикация образов"
+    ---
+    Раздел в разработке. Здесь мы разберём, как отправить образ в реестр.
+    ```
+
+    ## How to fix
+    Write the lesson, or take it out of the course until it is written. Summary or index
+    pages that are short on purpose can get their own threshold:
+    ```toml
+    [[overrides]]
+    files = ["**/index.md"]
+    rules = { "anti-patterns/stub-lesson" = { min-words = 20 } }
+    ```
+    """
+    min_words = ctx.options["min-words"]
+    min_lines = ctx.options["min-lines"]
+    count = sum(len(_WORDS.findall(seg.text)) for seg in doc.iter_segments(("prose", "heading")))
+    lines = doc.line_count
+    reasons = []
+    if min_words > 0 and count < min_words:
+        reasons.append(f"{count} word{'s' if count != 1 else ''} of prose (minimum {min_words})")
+    if min_lines > 0 and lines < min_lines:
+        reasons.append(f"{lines} line{'s' if lines != 1 else ''} (minimum {min_lines})")
+    if not reasons:
+        return
+    first_line = doc.lines.line_text(1) if doc.source else ""
+    ctx.report(doc, 0, len(first_line), f"stub lesson: {' and '.join(reasons)}", anchor="stub-lesson")
+
+
+@hookimpl
+def coursecheck_rules() -> list[Rule]:
+    return [todo, placeholder, empty_section, stub_lesson]

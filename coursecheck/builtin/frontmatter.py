@@ -1,0 +1,842 @@
+"""Frontmatter: a declarative schema for lesson fields, and course order by file names.
+
+YAML that cannot be read is reported by the parser (``parse/frontmatter``); the rules here
+skip such lessons instead of piling more findings on the same error. The schema lives in
+the config, one table per field::
+
+    [frontmatter.fields.difficulty]
+    type = "string"
+    required = true
+    enum = ["beginner", "intermediate", "advanced"]
+
+    [frontmatter.fields.prerequisites]
+    type = "list"
+    items = "string"
+    pattern = '^module-\\d+/\\d{2}-[a-z0-9-]+$'
+
+Field keys: ``type`` (string, number, integer, boolean, list, mapping, date, any),
+``items`` (the type of list items), ``required``, ``enum``, ``pattern`` (a regular
+expression searched in the value, or in each item of a list), ``min``/``max`` (a number's
+value, a string's length, a list's item count) and ``description``.
+
+Findings point at the exact key, value or list item (``doc.frontmatter.place``); a missing
+field is reported at the frontmatter's opening ``---``. A "module" is a lesson's folder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from coursecheck import hookimpl
+from coursecheck.config import Config, did_you_mean
+from coursecheck.model import Course, Document
+from coursecheck.rules import Rule, RuleContext, rule
+from coursecheck.text import Span
+
+TYPES: dict[str, str] = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "an integer",
+    "boolean": "true or false",
+    "list": "a list",
+    "mapping": "a mapping",
+    "date": "a date (YYYY-MM-DD)",
+    "any": "anything",
+}
+FIELD_KEYS = ("type", "items", "required", "enum", "pattern", "min", "max", "description")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.+\-Z]+)?$")
+_NUMERIC_PREFIX = re.compile(r"^(\d+)[-_.]")
+# A group holding a quantifier, itself repeated: (a+)+, (\w*x)*, (a|b+){2,} backtrack
+# exponentially on a near-match.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why a user's regular expression cannot be used, or None: it must compile and must
+    not nest quantifiers (``(a+)+``), which can take exponential time on a lesson."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return f"invalid regular expression {pattern!r}: {exc}"
+    if _NESTED_QUANTIFIER.search(pattern):
+        return (
+            f"regular expression {pattern!r} repeats a group that itself repeats (like '(a+)+'), "
+            "which can take exponential time; simplify it"
+        )
+    return None
+
+
+# -- the schema ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    name: str
+    type: str = "any"
+    items: str = "any"
+    required: bool = False
+    enum: tuple[Any, ...] = ()
+    pattern: re.Pattern[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+
+    @property
+    def required(self) -> list[str]:
+        return [name for name, spec in self.fields.items() if spec.required]
+
+
+def read_schema(config: Config) -> tuple[Schema, list[tuple[str, int, str]]]:
+    """The ``[frontmatter]`` schema of ``config`` and the problems found reading it."""
+    problems: list[tuple[str, int, str]] = []
+
+    def bad(key: tuple[Any, ...], message: str) -> None:
+        problems.append((".".join(map(str, key)), config.where(*key)[1], message))
+
+    section = config.sections.get("frontmatter")
+    if section is None:
+        return Schema(), problems
+    if not isinstance(section, dict):
+        bad(("frontmatter",), "must be a table: [frontmatter.fields.NAME]")
+        return Schema(), problems
+    for key in section:
+        if key != "fields":
+            bad(("frontmatter", key), f"unknown key{did_you_mean(key, ['fields'])} (known: fields)")
+    fields = section.get("fields", {})
+    if not isinstance(fields, dict):
+        bad(("frontmatter", "fields"), "must be a table of fields: [frontmatter.fields.NAME]")
+        return Schema(), problems
+    specs: dict[str, FieldSpec] = {}
+    for name, table in fields.items():
+        spec = _read_field(name, table, bad)
+        if spec is not None:
+            specs[name] = spec
+    return Schema(specs), problems
+
+
+def _read_field(name: str, table: Any, bad: Any) -> FieldSpec | None:
+    where = ("frontmatter", "fields", name)
+    if not isinstance(table, dict):
+        bad(where, f'must be a table, e.g. [frontmatter.fields.{name}] with type = "string"')
+        return None
+    ok = True
+    for key in table:
+        if key not in FIELD_KEYS:
+            bad((*where, key), f"unknown key{did_you_mean(key, FIELD_KEYS)} (known: {', '.join(FIELD_KEYS)})")
+            ok = False
+    kinds: dict[str, str] = {}
+    for key in ("type", "items"):
+        value = table.get(key, "any")
+        if not isinstance(value, str) or value not in TYPES:
+            bad((*where, key), f"unknown type {value!r}{did_you_mean(str(value), TYPES)} (known: {', '.join(TYPES)})")
+            ok = False
+            value = "any"
+        kinds[key] = value
+    if "items" in table and kinds["type"] not in ("list", "any"):
+        bad((*where, "items"), f"'items' applies to lists; this field's type is '{kinds['type']}'")
+        ok = False
+    required = table.get("required", False)
+    if not isinstance(required, bool):
+        bad((*where, "required"), "must be true or false")
+        ok = False
+    enum = table.get("enum", [])
+    scalar = kinds["items"] if kinds["type"] == "list" else kinds["type"]
+    if not isinstance(enum, list) or (
+        "enum" in table and (not enum or not all(isinstance(v, (str, int, float, bool)) for v in enum))
+    ):
+        bad((*where, "enum"), "must be a non-empty list of allowed values")
+        ok = False
+        enum = []
+    else:
+        for value in enum:
+            if not _type_ok(value, scalar):
+                bad((*where, "enum"), f"value {value!r} is not {TYPES[scalar]}, the type of this field")
+                ok = False
+    pattern = table.get("pattern")
+    compiled: re.Pattern[str] | None = None
+    if pattern is not None:
+        why = regex_problem(pattern) if isinstance(pattern, str) else "must be a regular expression (a string)"
+        if why:
+            bad((*where, "pattern"), why)
+            ok = False
+        elif scalar not in ("string", "date", "any"):
+            bad((*where, "pattern"), f"'pattern' applies to strings; this field holds {TYPES[scalar]}")
+            ok = False
+        else:
+            compiled = re.compile(pattern)
+    bounds: dict[str, float | None] = {}
+    for key in ("min", "max"):
+        value = table.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            bad((*where, key), "must be a number")
+            ok = False
+            value = None
+        bounds[key] = value
+    if bounds["min"] is not None and bounds["max"] is not None and bounds["min"] > bounds["max"]:
+        bad((*where, "min"), f"min ({bounds['min']}) is greater than max ({bounds['max']})")
+        ok = False
+    description = table.get("description", "")
+    if not isinstance(description, str):
+        bad((*where, "description"), "must be a string")
+        ok = False
+    if not ok:
+        return None
+    return FieldSpec(
+        name,
+        kinds["type"],
+        kinds["items"],
+        required,
+        tuple(enum),
+        compiled,
+        bounds["min"],
+        bounds["max"],
+        description,
+    )
+
+
+def _type_ok(value: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(value, str)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "list":
+        return isinstance(value, list)
+    if kind == "mapping":
+        return isinstance(value, dict)
+    if kind == "date":
+        return isinstance(value, str) and bool(_DATE.match(value))
+    return True
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+@hookimpl
+def coursecheck_config_sections() -> dict[str, str]:
+    return {"frontmatter": "the lesson frontmatter schema: [frontmatter.fields.NAME] type, required, enum, pattern"}
+
+
+@hookimpl
+def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
+    return read_schema(config)[1]
+
+
+def _schema(ctx: RuleContext) -> Schema:
+    cache = ctx.course.cache if ctx.course is not None else {}
+    schema = cache.get("frontmatter.schema")
+    if schema is None:
+        schema = read_schema(ctx.config)[0]
+        cache["frontmatter.schema"] = schema
+    return schema
+
+
+def _readable(doc: Document) -> bool:
+    """Frontmatter present and parsed (YAML errors are parse/frontmatter's findings)."""
+    return doc.frontmatter is not None and not any(p.rule_id == "parse/frontmatter" for p in doc.problems)
+
+
+def _opening(doc: Document) -> Span:
+    """The opening ``---`` of the frontmatter (or the first line when there is none)."""
+    return doc.span(0, min(3, len(doc.lines.line_text(1))))
+
+
+def _show(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# -- document rules ----------------------------------------------------------------------------
+
+
+@rule("frontmatter/required-field", level="error", lessons_only=True, tags=("frontmatter",))
+def required_field(doc: Document, ctx: RuleContext) -> None:
+    """A lesson's frontmatter lacks a field the schema requires.
+
+    ## What it does
+    For every field declared with `required = true` in `[frontmatter.fields.NAME]`, reports
+    a lesson whose frontmatter does not have it, or has it with no value (`estimatedTime:`).
+    A missing field is reported at the frontmatter's opening `---`, naming the field; an
+    empty one at its key. A lesson with no frontmatter at all gets one finding listing the
+    required fields. Lessons whose YAML cannot be read are left to `parse/frontmatter`.
+
+    ## Why it matters
+    Site generators (Astro content collections, Docusaurus) refuse to build a page whose
+    frontmatter fails their schema, or render "undefined" where the reading time or the
+    difficulty should be. The course's own listings and filters read these fields.
+
+    ## Example
+    With `[frontmatter.fields.estimatedTime] type = "number", required = true`:
+    ```markdown
+    ---
+    title: "Образы и слои"
+    order: 2
+    ---
+    ```
+
+    ## How to fix
+    Add the field (`estimatedTime: 20`), or make it optional in the schema
+    (`required = false`).
+    """
+    schema = _schema(ctx)
+    required = schema.required
+    if not required:
+        return
+    if doc.frontmatter is None:
+        ctx.report_span(
+            doc.relpath,
+            Span.point(1, 1),
+            f"lesson has no frontmatter; required fields: {', '.join(required)}",
+            doc=doc,
+            anchor="no frontmatter",
+        )
+        return
+    if not _readable(doc):
+        return
+    data = doc.frontmatter.data
+    for name in required:
+        if name not in data:
+            ctx.report_span(
+                doc.relpath,
+                _opening(doc),
+                f"frontmatter has no '{name}' (required by [frontmatter.fields.{name}])",
+                doc=doc,
+                anchor=name,
+            )
+        elif data[name] is None or data[name] == "" or data[name] == []:
+            ctx.report_span(
+                doc.relpath,
+                doc.frontmatter.place(name, "#key"),
+                f"'{name}' has no value (required by [frontmatter.fields.{name}])",
+                doc=doc,
+                anchor=name,
+            )
+
+
+def _declared(doc: Document, ctx: RuleContext) -> list[tuple[FieldSpec, Any]]:
+    """``(spec, value)`` of the declared fields present with a value in a readable frontmatter."""
+    if not _readable(doc):
+        return []
+    assert doc.frontmatter is not None
+    data = doc.frontmatter.data
+    return [(spec, data[name]) for name, spec in _schema(ctx).fields.items() if data.get(name) is not None]
+
+
+def _items(spec: FieldSpec, value: Any) -> list[tuple[tuple[Any, ...], Any]]:
+    """``(place path, value)`` of the scalar values enum/pattern apply to."""
+    if spec.type == "list" or (spec.type == "any" and isinstance(value, list)):
+        if not isinstance(value, list):
+            return []
+        return [((spec.name, i), item) for i, item in enumerate(value)]
+    return [((spec.name,), value)]
+
+
+@rule("frontmatter/field-type", level="error", lessons_only=True, tags=("frontmatter",))
+def field_type(doc: Document, ctx: RuleContext) -> None:
+    """A frontmatter field has the wrong type.
+
+    ## What it does
+    Checks each declared field's value against its `type` (`string`, `number`, `integer`,
+    `boolean`, `list`, `mapping`, `date`, `any`), and each list item against `items`. Reports
+    at the value or the item. A quoted number (`order: "3"`) is a string, as in YAML.
+
+    ## Why it matters
+    Sorting by `order` or summing `estimatedTime` fails, or silently sorts "10" before "9",
+    when a number is written as a string; a site's content schema rejects the page.
+
+    ## Example
+    ```markdown
+    ---
+    estimatedTime: "20 минут"
+    topics: volumes
+    ---
+    ```
+    With `estimatedTime` declared `number` and `topics` a `list`.
+
+    ## How to fix
+    Write the value in the declared type: `estimatedTime: 20`, `topics: ["volumes"]`.
+    """
+    for spec, value in _declared(doc, ctx):
+        fm = doc.frontmatter
+        assert fm is not None
+        if not _type_ok(value, spec.type):
+            hint = ""
+            if spec.type in ("number", "integer") and isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value):
+                hint = "; remove the quotes"
+            elif spec.type == "list" and not isinstance(value, list):
+                hint = f"; write [{_show(value)}]"
+            ctx.report_span(
+                doc.relpath,
+                fm.place(spec.name),
+                f"'{spec.name}' must be {TYPES[spec.type]}, not {_type_name(value)}{hint}",
+                doc=doc,
+                anchor=spec.name,
+            )
+            continue
+        if isinstance(value, list) and spec.items != "any":
+            for i, item in enumerate(value):
+                if not _type_ok(item, spec.items):
+                    ctx.report_span(
+                        doc.relpath,
+                        fm.place(spec.name, i),
+                        f"item {i + 1} of '{spec.name}' must be {TYPES[spec.items]}, not {_type_name(item)}",
+                        doc=doc,
+                        anchor=f"{spec.name}[{i}]",
+                    )
+
+
+@rule("frontmatter/enum", level="error", lessons_only=True, tags=("frontmatter",))
+def enum_value(doc: Document, ctx: RuleContext) -> None:
+    """A frontmatter field holds a value its `enum` does not allow.
+
+    ## What it does
+    For fields declared with `enum = [...]`, reports a value (or, for a list, an item) that
+    is not one of the allowed values, at the value, with the closest allowed value when one
+    is near (a typo). Comparison is exact (case-sensitive).
+
+    ## Why it matters
+    Filters and badges on the site know only the allowed values: a lesson marked
+    `difficulty: "expert"` disappears from every difficulty filter, or breaks the build.
+
+    ## Example
+    With `enum = ["beginner", "intermediate", "advanced"]`:
+    ```markdown
+    difficulty: "expert"
+    ```
+
+    ## How to fix
+    Use one of the allowed values, or add the new value to the `enum` (and to the site's
+    content schema).
+    """
+    for spec, value in _declared(doc, ctx):
+        if not spec.enum:
+            continue
+        fm = doc.frontmatter
+        assert fm is not None
+        for path, item in _items(spec, value):
+            if item in spec.enum or isinstance(item, (list, dict)):
+                continue
+            allowed = ", ".join(_show(v) for v in spec.enum)
+            hint = did_you_mean(str(item), [str(v) for v in spec.enum])
+            ctx.report_span(
+                doc.relpath,
+                fm.place(*path),
+                f"'{spec.name}' is {_show(item)}, not one of: {allowed}{hint}",
+                doc=doc,
+                anchor=f"{spec.name}={item}",
+            )
+
+
+@rule("frontmatter/pattern", level="error", lessons_only=True, tags=("frontmatter",))
+def pattern_value(doc: Document, ctx: RuleContext) -> None:
+    """A frontmatter string does not match the field's `pattern`.
+
+    ## What it does
+    For fields declared with `pattern = '...'`, reports a string value (or list item) in
+    which the regular expression finds no match (anchor it with `^...$` to match the whole
+    value). Reported at the value or item.
+
+    ## Why it matters
+    Ids, slugs and references follow conventions the site and coursecheck rely on: a
+    prerequisite written `Module 2 / lesson 1` resolves to nothing.
+
+    ## Example
+    With `pattern = '^module-\\d+/\\d{2}-[a-z0-9-]+$'` on `prerequisites`:
+    ```markdown
+    prerequisites: ["module-1/Dockerfile basics"]
+    ```
+
+    ## How to fix
+    Write the value in the expected form (`module-1/03-dockerfile-basics`), or correct the
+    pattern.
+    """
+    for spec, value in _declared(doc, ctx):
+        if spec.pattern is None:
+            continue
+        fm = doc.frontmatter
+        assert fm is not None
+        for path, item in _items(spec, value):
+            if isinstance(item, str) and not spec.pattern.search(item):
+                ctx.report_span(
+                    doc.relpath,
+                    fm.place(*path),
+                    f"'{spec.name}' value {item!r} does not match pattern {spec.pattern.pattern!r}",
+                    doc=doc,
+                    anchor=f"{spec.name}={item}",
+                )
+
+
+@rule("frontmatter/value-range", level="error", lessons_only=True, tags=("frontmatter",))
+def value_range(doc: Document, ctx: RuleContext) -> None:
+    """A frontmatter value is outside the field's `min`/`max`.
+
+    ## What it does
+    For fields declared with `min` and/or `max`, checks a number's value, a string's length
+    (in characters) or a list's number of items, and reports at the value.
+
+    ## Why it matters
+    Limits catch values that are valid YAML and the right type but wrong: a reading time of
+    0 or 600 minutes, a description too long for the lesson card, a lesson with no topics.
+
+    ## Example
+    With `[frontmatter.fields.estimatedTime] type = "number", min = 5, max = 120`:
+    ```markdown
+    estimatedTime: 0
+    ```
+
+    ## How to fix
+    Correct the value, or widen the limits in the schema.
+    """
+    for spec, value in _declared(doc, ctx):
+        if spec.minimum is None and spec.maximum is None:
+            continue
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, (int, float)):
+            measured, unit = value, ""
+        elif isinstance(value, str):
+            measured, unit = len(value), " characters"
+        elif isinstance(value, list):
+            measured, unit = len(value), " items"
+        else:
+            continue
+        fm = doc.frontmatter
+        assert fm is not None
+        if spec.minimum is not None and measured < spec.minimum:
+            limit = f"below the minimum {_num(spec.minimum)}"
+        elif spec.maximum is not None and measured > spec.maximum:
+            limit = f"above the maximum {_num(spec.maximum)}"
+        else:
+            continue
+        ctx.report_span(
+            doc.relpath,
+            fm.place(spec.name),
+            f"'{spec.name}' {'is' if not unit else 'has'} {_num(measured)}{unit}, {limit}",
+            doc=doc,
+            anchor=spec.name,
+        )
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@rule("frontmatter/unknown-field", level="off", lessons_only=True, tags=("frontmatter",))
+def unknown_field(doc: Document, ctx: RuleContext) -> None:
+    """A frontmatter field is not declared in the schema (opt-in).
+
+    ## What it does
+    When the config declares fields (`[frontmatter.fields.NAME]`), reports a key of a
+    lesson's frontmatter that is not among them, at the key, with the closest declared name
+    (`estimatedtime` -> `estimatedTime`). Off by default: switch it on with
+    `"frontmatter/unknown-field" = "warning"`.
+
+    ## Why it matters
+    A misspelt optional key is not an error to YAML nor to most sites: the field is simply
+    ignored, and the lesson silently loses its prerequisites or reading time.
+
+    ## Example
+    ```markdown
+    prerequisite: ["module-1/01-what-is-a-container"]
+    ```
+    (the schema declares `prerequisites`).
+
+    ## How to fix
+    Correct the key, or declare the field in `[frontmatter.fields.NAME]` (with
+    `type = "any"` if it may hold anything).
+    """
+    schema = _schema(ctx)
+    if not schema.fields or not _readable(doc):
+        return
+    fm = doc.frontmatter
+    assert fm is not None
+    for key in fm.data:
+        if key in schema.fields:
+            continue
+        hint = did_you_mean(str(key), schema.fields)
+        ctx.report_span(
+            doc.relpath,
+            fm.place(key, "#key"),
+            f"unknown frontmatter field '{key}'{hint} (declared: {', '.join(schema.fields)})",
+            doc=doc,
+            anchor=str(key),
+        )
+
+
+def _order_of(doc: Document, order_field: str) -> float | None:
+    if not _readable(doc):
+        return None
+    assert doc.frontmatter is not None
+    value = doc.frontmatter.data.get(order_field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+def _prefix_of(doc: Document) -> tuple[int, str] | None:
+    """The numeric prefix of the file name: ``(3, "03-")`` for ``03-docker-compose.mdx``."""
+    m = _NUMERIC_PREFIX.match(doc.relpath.rsplit("/", 1)[-1])
+    return (int(m.group(1)), m.group(0)) if m else None
+
+
+def _folder_name(module: str) -> str:
+    return module.rsplit("/", 1)[-1]
+
+
+def _module(doc: Document) -> str:
+    return doc.relpath.rsplit("/", 1)[0] if "/" in doc.relpath else "."
+
+
+@rule("frontmatter/order-prefix", level="warning", lessons_only=True, tags=("frontmatter", "order"))
+def order_prefix(doc: Document, ctx: RuleContext) -> None:
+    """A lesson's `order` disagrees with the numeric prefix of its file name.
+
+    ## What it does
+    For a lesson file named with a numeric prefix (`03-docker-compose.mdx`) and a numeric
+    order field (`order`, or `[course] order-field`), reports at the order value when the two
+    differ. Files without a prefix, and lessons without a numeric order, are not checked.
+
+    ## Why it matters
+    Two sources of truth for one sequence drift apart: the file tree (and every editor,
+    `ls`, the course repository's readers) shows one order, the site's navigation another.
+
+    ## Example
+    `02-module-2/03-docker-compose.mdx` with
+    ```markdown
+    order: 2
+    ```
+
+    ## How to fix
+    Make them agree: `order: 3`, or rename the file. Renumber both when inserting a lesson.
+    """
+    order = _order_of(doc, ctx.config.course.order_field)
+    prefix = _prefix_of(doc)
+    if order is None or prefix is None or order == prefix[0]:
+        return
+    fm = doc.frontmatter
+    assert fm is not None
+    name = ctx.config.course.order_field
+    ctx.report_span(
+        doc.relpath,
+        fm.place(name),
+        f"{name} {_num(order)} disagrees with the file name prefix '{prefix[1]}' ({prefix[0]})",
+        doc=doc,
+        anchor=f"{name}={_num(order)}",
+    )
+
+
+@rule("frontmatter/duplicate-order", level="error", course=True, tags=("frontmatter", "order"))
+def duplicate_order(course: Course, ctx: RuleContext) -> None:
+    """Two lessons of one module have the same `order`.
+
+    ## What it does
+    Groups lessons by folder (a module) and reports every lesson whose numeric order field
+    (`order`, or `[course] order-field`) repeats one already used by an earlier lesson of
+    the same folder (in path order), at its order value, pointing to the first one.
+
+    ## Why it matters
+    With `[course] order = "frontmatter"` and on most sites, lessons with equal order are
+    sorted arbitrarily: navigation, "next lesson" links and prerequisites checks depend on
+    an order that is not defined.
+
+    ## Example
+    `02-module-2/02-container-networking.mdx` and `02-module-2/03-docker-compose.mdx` both
+    have `order: 2`.
+
+    ## How to fix
+    Give each lesson of the module its own order (usually the file name's prefix).
+    """
+    order_field = ctx.config.course.order_field
+    seen: dict[tuple[str, float], Document] = {}
+    for doc in sorted(course.lessons, key=lambda d: d.relpath):
+        order = _order_of(doc, order_field)
+        if order is None:
+            continue
+        key = (_module(doc), order)
+        first = seen.setdefault(key, doc)
+        if first is doc:
+            continue
+        assert doc.frontmatter is not None and first.frontmatter is not None
+        first_name = first.relpath.rsplit("/", 1)[-1]
+        ctx.report_span(
+            doc.relpath,
+            doc.frontmatter.place(order_field),
+            f"{order_field} {_num(order)} is already used by {first_name} in {_folder_name(key[0])}",
+            doc=doc,
+            anchor=f"{order_field}={_num(order)}",
+            related=[
+                (first.relpath, first.frontmatter.place(order_field), f"first lesson with {order_field} {_num(order)}")
+            ],
+        )
+
+
+@rule("frontmatter/duplicate-prefix", level="warning", course=True, tags=("frontmatter", "order"))
+def duplicate_prefix(course: Course, ctx: RuleContext) -> None:
+    """Two lesson files of one module share a numeric prefix.
+
+    ## What it does
+    Groups lessons by folder and reports every file whose numeric name prefix (`03-` in
+    `03-docker-compose.mdx`, compared as a number: `3-` and `03-` are the same) was already
+    used by an earlier file of the same folder, at the file's first line, pointing to the
+    first one.
+
+    ## Why it matters
+    The prefix is the course order in the file tree; two files with one prefix have no
+    defined order between them, and usually mean a lesson was inserted without renumbering.
+
+    ## Example
+    `02-module-2/03-docker-compose.mdx` and `02-module-2/03-compose-profiles.mdx`.
+
+    ## How to fix
+    Renumber the files (and their `order` fields) so each prefix is used once.
+    """
+    seen: dict[tuple[str, int], Document] = {}
+    for doc in sorted(course.lessons, key=lambda d: d.relpath):
+        prefix = _prefix_of(doc)
+        if prefix is None:
+            continue
+        key = (_module(doc), prefix[0])
+        first = seen.setdefault(key, doc)
+        if first is doc:
+            continue
+        first_name = first.relpath.rsplit("/", 1)[-1]
+        ctx.report_span(
+            doc.relpath,
+            Span.point(1, 1),
+            f"file name prefix '{prefix[1]}' is already used by {first_name} in {_folder_name(key[0])}",
+            doc=doc,
+            anchor=f"prefix={prefix[0]}",
+            related=[(first.relpath, Span.point(1, 1), f"first file with prefix '{prefix[1]}'")],
+        )
+
+
+@hookimpl
+def coursecheck_rules() -> list[Rule]:
+    return [
+        required_field,
+        field_type,
+        enum_value,
+        pattern_value,
+        value_range,
+        unknown_field,
+        order_prefix,
+        duplicate_order,
+        duplicate_prefix,
+    ]
+
+
+# -- coursecheck init ---------------------------------------------------------------------------
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _toml_key(name: str) -> str:
+    return name if _BARE_KEY.match(name) else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+def _infer_type(values: list[Any]) -> str:
+    kinds = {_kind_of(v) for v in values if v is not None}
+    if not kinds:
+        return "any"
+    if kinds == {"integer", "number"}:
+        return "number"
+    return kinds.pop() if len(kinds) == 1 else "any"
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return "any"
+
+
+def infer_schema_toml(lessons: dict[str, dict[str, Any]]) -> str:
+    """A ``[frontmatter.fields.*]`` schema inferred from lesson frontmatter.
+
+    Fields present in at least 90% of the lessons are required; a string field with at most
+    6 distinct values over at least 5 lessons (and some value used twice) gets an ``enum``;
+    numbers found as both
+    integers and floats are ``number``. Mixed types are ``any``.
+    """
+    if not lessons:
+        return ""
+    total = len(lessons)
+    present: Counter[str] = Counter()
+    values: dict[str, list[Any]] = {}
+    for data in lessons.values():
+        for key, value in data.items():
+            present[str(key)] += 1
+            values.setdefault(str(key), []).append(value)
+    out = [
+        f"# Frontmatter schema inferred by `coursecheck init` from {total} lessons: fields in at",
+        "# least 90% of them are required. Tighten it (enum, pattern, min, max): see",
+        "# `coursecheck rule frontmatter/field-type`.",
+    ]
+    for name, count in sorted(present.items(), key=lambda item: (-item[1], item[0])):
+        found = values[name]
+        kind = _infer_type(found)
+        out.append(f"[frontmatter.fields.{_toml_key(name)}]")
+        out.append(f'type = "{kind}"')
+        if kind == "list":
+            items = _infer_type([item for v in found if isinstance(v, list) for item in v])
+            if items != "any":
+                out.append(f'items = "{items}"')
+        if count / total >= 0.9:
+            out.append("required = true")
+        if kind == "string":
+            distinct = sorted({v for v in found if isinstance(v, str)})
+            # A closed set of values used repeatedly; all-distinct values (titles) are not one.
+            if count >= 5 and len(distinct) <= 6 and len(distinct) < count:
+                out.append(f"enum = [{', '.join(_toml_value(v) for v in distinct)}]")
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+@hookimpl
+def coursecheck_init_sections(survey: Any) -> str | None:
+    lessons = getattr(survey, "frontmatter", None) or {}
+    text = infer_schema_toml(lessons)
+    return text or None

@@ -1,0 +1,226 @@
+"""anti-patterns/*: TODO markers, placeholders, empty sections, stub lessons."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DEFAULT_CONFIG, lint, where
+
+FM = '---\ntitle: "Урок"\n---\n'  # lines 1-3
+
+
+def run(tmp_path, files, rule, config=DEFAULT_CONFIG):
+    findings = lint(tmp_path, {f"content/{k}": v for k, v in files.items()}, config=config, select=[rule])
+    return where(findings, rule), findings
+
+
+# -- anti-patterns/todo --------------------------------------------------------------------------
+
+
+def test_todo_fails_in_prose_headings_lists_and_tables(tmp_path):
+    lesson = (
+        FM
+        + "\n"  # 4
+        + "Текст. TODO: добавить пример резервного копирования.\n"  # 5
+        + "\n## План FIXME\n"  # 7
+        + "\n- пункт со сроком TBD\n"  # 9
+        + "\n| a | b |\n|---|---|\n| XXX | 🐳 TODO |\n"  # 11-13
+    )
+    got, findings = run(tmp_path, {"a.md": lesson}, "anti-patterns/todo")
+    assert got == [
+        ("anti-patterns/todo", "content/a.md", 5, 8),
+        ("anti-patterns/todo", "content/a.md", 7, 9),
+        ("anti-patterns/todo", "content/a.md", 9, 19),
+        ("anti-patterns/todo", "content/a.md", 13, 3),
+        ("anti-patterns/todo", "content/a.md", 13, 11),
+    ]
+    assert findings[0].message == "TODO marker left in the prose: «TODO: добавить пример резервного копирования.»"
+    assert findings[1].message.startswith("FIXME marker left in the heading")
+    # The emoji is one column in code points, two in UTF-16.
+    assert (findings[4].span.column, findings[4].span.column_utf16) == (11, 12)
+
+
+def test_todo_passes_in_code_and_inline_code_and_inside_words(tmp_path):
+    lesson = (
+        FM
+        + "\n```dockerfile\n# TODO: закрепить версию\nFROM nginx\n```\n"
+        + "\nФлаг `--todo` и переменная `TODO_LIST`, слово TODOS и todo-list.\n"
+        + "\n    # TODO в отступе\n"
+    )
+    assert run(tmp_path, {"a.md": lesson}, "anti-patterns/todo")[0] == []
+    mdx = FM + "\n{/* TODO: комментарий автора */}\n\nТекст.\n"
+    assert run(tmp_path, {"b.mdx": mdx}, "anti-patterns/todo")[0] == []
+
+
+def test_todo_options_markers_case_and_scopes(tmp_path):
+    lesson = '---\ntitle: "TODO: название"\n---\n\nДоделать: todo и ДОДЕЛАТЬ.\n'
+    config = DEFAULT_CONFIG + (
+        '\n[rules]\n"anti-patterns/todo" = { markers = ["TODO", "доделать"], case-sensitive = false,'
+        ' scopes = ["prose", "frontmatter"] }\n'
+    )
+    got, _ = run(tmp_path, {"a.md": lesson}, "anti-patterns/todo", config)
+    assert got == [
+        ("anti-patterns/todo", "content/a.md", 2, 9),
+        ("anti-patterns/todo", "content/a.md", 5, 1),
+        ("anti-patterns/todo", "content/a.md", 5, 11),
+        ("anti-patterns/todo", "content/a.md", 5, 18),
+    ]
+
+
+# -- anti-patterns/placeholder -------------------------------------------------------------------
+
+
+def test_placeholder_fails_in_both_languages_and_inflected(tmp_path):
+    lesson = (
+        FM
+        + "\nРаздел в разработке. Здесь будет про `docker push`.\n"  # 5
+        + "\nLorem ipsum dolor sit amet.\n"  # 7
+        + "\n## Продакшен — coming soon\n"  # 9
+        + "\nПоставили заглушку вместо сервиса.\n"  # 11
+    )
+    got, findings = run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder")
+    assert got == [
+        ("anti-patterns/placeholder", "content/a.md", 5, 1),
+        ("anti-patterns/placeholder", "content/a.md", 7, 1),
+        ("anti-patterns/placeholder", "content/a.md", 9, 16),
+        ("anti-patterns/placeholder", "content/a.md", 11, 11),
+    ]
+    assert findings[0].message.startswith("placeholder «Раздел в разработке» in the prose")
+    assert findings[3].message.startswith("placeholder «заглушку»")
+
+
+def test_placeholder_passes_on_ordinary_text_and_code(tmp_path):
+    lesson = (
+        FM
+        + "\nЭто удобно при разработке; раздел про тома — дальше. Сервис скоро ответит.\n"
+        + "\n```python\n# placeholder: lorem ipsum\nprint('coming soon')\n```\n"
+        + "\nИспользуйте `заглушка` как имя контейнера.\n"
+    )
+    assert run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder")[0] == []
+
+
+def test_placeholder_custom_phrases_and_patterns(tmp_path):
+    lesson = FM + "\nСм. раздел [ССЫЛКА] и ещё ???.\n"
+    config = DEFAULT_CONFIG + (
+        "\n[rules]\n\"anti-patterns/placeholder\" = { phrases = [\"см. раздел\"], patterns = ['\\[ССЫЛКА\\]', '\\?{3}'] }\n"
+    )
+    got, _ = run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder", config)
+    assert got == [
+        ("anti-patterns/placeholder", "content/a.md", 5, 1),
+        ("anti-patterns/placeholder", "content/a.md", 5, 12),
+        ("anti-patterns/placeholder", "content/a.md", 5, 27),
+    ]
+
+
+def test_placeholder_suppressed_on_the_next_line(tmp_path):
+    lesson = (
+        FM
+        + "\n{/* coursecheck-disable-next-line anti-patterns/placeholder -- термин */}\n"
+        + "Пригодится заглушка (stub) — сервис с фиксированным ответом.\n"
+    )
+    findings = lint(tmp_path, {"content/a.mdx": lesson}, select=["anti-patterns", "core"])
+    assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ('scopes = ["prose", "code"]', "unknown scope 'code'"),
+        ('scopes = ["prse"]', "unknown scope 'prse'; did you mean 'prose'?"),
+        ("patterns = ['(\\w+\\s?)*$']", "repeats a group that itself repeats"),
+    ],
+)
+def test_bad_options_are_config_errors(tmp_path, cli, options, message):
+    (tmp_path / "content").mkdir()
+    config = DEFAULT_CONFIG + '\n[rules]\n"anti-patterns/placeholder" = { ' + options + " }\n"
+    (tmp_path / ".coursecheck.toml").write_text(config, encoding="utf-8")
+    code, _out, err = cli(tmp_path)
+    assert code == 2
+    assert ".coursecheck.toml:9: rules.anti-patterns/placeholder." in err and message in err, err
+
+
+# -- anti-patterns/empty-section -----------------------------------------------------------------
+
+
+def test_empty_section_fails_for_same_and_higher_level_and_at_the_end(tmp_path):
+    lesson = (
+        FM
+        + "\n## Временные файловые системы\n"  # 5: followed by ## -> empty
+        + "\n<!-- потом -->\n\n"
+        + "## Права доступа\n"  # 9
+        + "\nТекст.\n"
+        + "\n### Подраздел\n"  # 13: followed by ## -> empty
+        + "\n## Итоги\n"  # 15
+        + "\n### Пусто в конце\n"  # 17: nothing after -> empty
+    )
+    got, findings = run(tmp_path, {"a.md": lesson}, "anti-patterns/empty-section")
+    assert got == [
+        ("anti-patterns/empty-section", "content/a.md", 5, 1),
+        ("anti-patterns/empty-section", "content/a.md", 13, 1),
+        ("anti-patterns/empty-section", "content/a.md", 17, 1),
+    ]
+    assert findings[0].message == (
+        "section «Временные файловые системы» is empty: the next heading «Права доступа» (line 9) follows directly"
+    )
+
+
+def test_empty_section_passes_for_subsections_components_code_and_setext(tmp_path):
+    lesson = (
+        FM
+        + "\n## Раздел\n\n### Подраздел\n\nТекст.\n"
+        + "\n## Схема\n\n<Mermaid chart={`flowchart LR\n  A --> B\n`} />\n"
+        + "\n## Код\n\n```bash\nls\n```\n"
+        + "\nЗаголовок setext\n----------------\n\nТекст под ним.\n"
+    )
+    assert run(tmp_path, {"a.mdx": lesson}, "anti-patterns/empty-section")[0] == []
+
+
+def test_empty_section_mdx_comment_only(tmp_path):
+    lesson = FM + "\n## Раздел\n\n{/* TODO */}\n\n## Следующий\n\nТекст.\n"
+    assert run(tmp_path, {"a.mdx": lesson}, "anti-patterns/empty-section")[0] == [
+        ("anti-patterns/empty-section", "content/a.mdx", 5, 1)
+    ]
+
+
+# -- anti-patterns/stub-lesson -------------------------------------------------------------------
+
+STUB_ON = DEFAULT_CONFIG + '\n[rules]\n"anti-patterns/stub-lesson" = { level = "warning", min-words = 20 }\n'
+
+
+def test_stub_lesson_fails_below_min_words(tmp_path):
+    lesson = FM + "\nРаздел в разработке.\n\n```bash\n" + "echo много слов в коде не считаются\n" * 10 + "```\n"
+    got, findings = run(tmp_path, {"a.md": lesson}, "anti-patterns/stub-lesson", STUB_ON)
+    assert got == [("anti-patterns/stub-lesson", "content/a.md", 1, 1)]
+    assert findings[0].message == "stub lesson: 3 words of prose (minimum 20)"
+
+
+def test_stub_lesson_min_lines(tmp_path):
+    config = (
+        DEFAULT_CONFIG
+        + '\n[rules]\n"anti-patterns/stub-lesson" = { level = "warning", min-words = 0, min-lines = 10 }\n'
+    )
+    got, findings = run(tmp_path, {"a.md": FM + "\nКоротко.\n"}, "anti-patterns/stub-lesson", config)
+    assert got == [("anti-patterns/stub-lesson", "content/a.md", 1, 1)]
+    assert findings[0].message == "stub lesson: 5 lines (minimum 10)"
+
+
+def test_stub_lesson_passes_and_is_off_by_default(tmp_path):
+    lesson = FM + "\n" + "Слово " * 25 + "\n"
+    assert run(tmp_path, {"a.md": lesson}, "anti-patterns/stub-lesson", STUB_ON)[0] == []
+    assert run(tmp_path, {"b.md": FM + "\nКоротко.\n"}, "anti-patterns/stub-lesson")[0] == []
+
+
+def test_rule_docs_are_printed(tmp_path, cli):
+    (tmp_path / ".coursecheck.toml").write_text(DEFAULT_CONFIG, encoding="utf-8")
+    for rule_id in (
+        "anti-patterns/todo",
+        "anti-patterns/placeholder",
+        "anti-patterns/empty-section",
+        "anti-patterns/stub-lesson",
+    ):
+        code, out, _ = cli(tmp_path, "rule", rule_id)
+        assert code == 0 and out.startswith(f"# {rule_id}")
+        for section in ("## What it does", "## Why it matters", "## Example", "## How to fix"):
+            assert section in out, (rule_id, section)
+    _, out, _ = cli(tmp_path, "rule", "anti-patterns/stub-lesson")
+    assert "- `min-words` (int, default `100`)" in out

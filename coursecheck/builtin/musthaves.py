@@ -45,6 +45,7 @@ CACHE_KEY = "coursecheck.musthaves"
 SECTIONS = ("truth", "artifact", "key-link", "requirement", "human-check")
 VERIFY_METHODS = ("edge", "link", "pattern", "inside")
 _MAX_LINES_LISTED = 8
+_CYRILLIC = re.compile("[А-Яа-яЁё]")
 
 # key -> (accepted types, description used in messages)
 _STR = ((str,), "a string")
@@ -452,14 +453,15 @@ def evaluate_truth(course: Course, entry: Entry) -> Outcome:
     all_lessons = all(d.is_lesson for d in docs)
     unit = "lesson" if all_lessons else "file"
     scope_name, scopes = _scopes(entry)
-    min_occurrences = entry.get("min-occurrences", 1)
-    min_files = entry.get("min-files", 1)
     max_occurrences = entry.get("max-occurrences")
+    # A truth with only a maximum is a ban: zero occurrences satisfy it.
+    min_occurrences = entry.get("min-occurrences", 0 if max_occurrences is not None else 1)
+    min_files = entry.get("min-files", 0 if max_occurrences is not None else 1)
     per_file: dict[str, list[tuple[int, Span]]] = {}
     what: str
     if "heading" in entry.raw:
         rx = _regex(entry.raw["heading"], 0 if entry.get("case-sensitive", True) else re.IGNORECASE)
-        what = f"heading /{entry.raw['heading']}/"
+        what = f"/{entry.raw['heading']}/"
         headings: dict[str, list[str]] = {}
         for doc in docs:
             for heading in doc.headings:
@@ -469,9 +471,9 @@ def evaluate_truth(course: Course, entry: Entry) -> Outcome:
     else:
         if "term" in entry.raw:
             terms = [t for t in entry.strings("term") if t.strip()]
-            matcher = TermMatcher(
-                *terms, case_sensitive=entry.get("case-sensitive", False), inflect=entry.get("inflect", False)
-            )
+            # Inflection defaults to on for Russian terms, as for the terminology family's [[term]].
+            inflect = entry.get("inflect", any(_CYRILLIC.search(t) for t in terms))
+            matcher = TermMatcher(*terms, case_sensitive=entry.get("case-sensitive", False), inflect=inflect)
             what = " / ".join(f"'{t}'" for t in terms)
             finder = _term_finder(matcher)
         else:
@@ -498,7 +500,9 @@ def evaluate_truth(course: Course, entry: Entry) -> Outcome:
         where = f"{_plural(len(docs), unit)}" + (
             f" matching {', '.join(entry.strings('files'))}" if entry.strings("files") else ""
         )
-        evidence = f"no {noun} of {what} in {where}"
+        evidence = (
+            f"no heading matches {what} in {where}" if noun == "heading" else f"no occurrence of {what} in {where}"
+        )
     elif "heading" in entry.raw:
         parts = [
             f'"{text}" at {names[p]}:{line}'

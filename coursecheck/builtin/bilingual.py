@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 import regex
 
@@ -570,22 +571,39 @@ def duplicate_term(course: Course, ctx: RuleContext) -> None:
             break
 
 
+_EXPANSION_WORD = re.compile(r"[A-ZА-ЯЁ]?[a-zа-яё0-9]+|[A-ZА-ЯЁ0-9]+(?![a-zа-яё])")
+
+
 def abbreviation_fits(abbreviation: str, expansion: str) -> bool:
-    """Whether ``abbreviation`` can be read from ``expansion`` (Schwartz & Hearst, 2003):
-    its letters occur in order, right to left, and its first letter starts a word."""
-    short = [c.lower() for c in abbreviation if c.isalnum()]
-    long = expansion.lower()
-    if not short or not long:
+    """Whether ``abbreviation`` is made of word beginnings of ``expansion``, in order.
+
+    Each word of the expansion gives a prefix (at least its first letter) or nothing; the
+    first word always gives one: «WAL» fits «Write-Ahead Log», «cgroups» fits «control
+    groups», «СУБД» fits «система управления базами данных»; «WAL» does not fit
+    «Write-Ahead Journal». Camel case starts a word («PostgreSQL» is «Postgre», «SQL»).
+    """
+    short = "".join(c.lower() for c in abbreviation if c.isalnum())
+    words = [w.lower() for w in _EXPANSION_WORD.findall(expansion)]
+    if not short or not words:
         return False
-    li = len(long) - 1
-    for si in range(len(short) - 1, -1, -1):
-        ch = short[si]
-        while li >= 0 and (long[li] != ch or (si == 0 and li > 0 and long[li - 1].isalnum())):
-            li -= 1
-        if li < 0:
+
+    @cache
+    def fits(at: int, word: int) -> bool:
+        if at == len(short):
+            return True
+        if word == len(words):
             return False
-        li -= 1
-    return True
+        if word > 0 and fits(at, word + 1):
+            return True
+        current = words[word]
+        k = 1
+        while k <= len(current) and at + k <= len(short) and current[:k] == short[at : at + k]:
+            if fits(at + k, word + 1):
+                return True
+            k += 1
+        return False
+
+    return fits(0, 0)
 
 
 @rule("bilingual/abbreviation-mismatch", level="warning", course=True)
@@ -595,9 +613,10 @@ def abbreviation_mismatch(course: Course, ctx: RuleContext) -> None:
     ## What it does
     Checks each entry's abbreviation against the form written in the same script (the
     English form for a Latin abbreviation, the Russian one for a Cyrillic abbreviation):
-    its letters must occur in the expansion in order, the first one starting a word
-    (the Schwartz–Hearst test: `WAL` fits «Write-Ahead Log», `cgroups` fits «control
-    groups», `WAL` does not fit «Write-Ahead Journal»).
+    it must be made of word beginnings of the expansion, in order
+    (each word of the expansion gives its first letters or nothing, the first word always
+    gives some: `WAL` fits «Write-Ahead Log», `cgroups` fits «control groups», `WAL` does
+    not fit «Write-Ahead Journal»).
 
     ## Why it matters
     An abbreviation that disagrees with its expansion usually means one of them was edited

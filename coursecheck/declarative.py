@@ -47,7 +47,7 @@ import regex
 
 from coursecheck.config import ConfigProblem, did_you_mean
 from coursecheck.globs import invalid_glob, matches
-from coursecheck.match import TermMatcher
+from coursecheck.match import TermMatcher, stem
 from coursecheck.model import Course, Document, Finding, Fix, Segment
 from coursecheck.rules import DOCUMENT_KINDS, Rule, RuleContext
 from coursecheck.text import Span
@@ -79,6 +79,7 @@ COMMON_PLACEHOLDERS = ("rule", "file")
 _MARKUP = re.compile(r"`|\*\*|__|\]\(|<!--|\{/\*|^#{1,6}\s|^>\s|^[-*+]\s")
 _SINGLE_LINE_SCOPES = ("headings", "link-text", "inline-code", "frontmatter")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*")
 _SEPARATOR = "\n\x00\n"  # between pieces of scope text: no term or word crosses it
 
 
@@ -289,6 +290,14 @@ class ScopeText:
     text: str
     starts: list[int]
     pieces: list[Segment]
+    _folded: str | None = None
+
+    @property
+    def folded(self) -> str:
+        """The text lower-cased with ё read as е, for matchers' quick "can it be here?" test."""
+        if self._folded is None:
+            self._folded = fold(self.text)
+        return self._folded
 
     @classmethod
     def of(cls, pieces: list[Segment]) -> ScopeText:
@@ -326,6 +335,10 @@ class Hit:
     match: Any = None  # the regex match, for kinds that expand groups
 
 
+def fold(text: str) -> str:
+    return text.lower().replace("ё", "е")
+
+
 class Matcher:
     """Literal terms (Unicode word boundaries, optional Russian inflection) or regexes."""
 
@@ -334,14 +347,37 @@ class Matcher:
         self.is_regex = is_regex
         self.term_matcher: TermMatcher | None = None
         self.patterns: list[Any] = []
+        # Substrings one of which any match contains (first word, or its Russian stem): a
+        # text holding none of them is skipped without running the pattern, which scans
+        # slowly because each alternative starts with a look-behind.
+        self.needles: tuple[str, ...] = ()
         if is_regex:
             flags = regex.IGNORECASE if ignore_case else 0
             self.patterns = [regex.compile(t, flags | regex.VERSION0) for t in terms]
         else:
             self.term_matcher = TermMatcher(*terms, case_sensitive=not ignore_case, inflect=inflect)
+            # Case-sensitive plain terms are looked for as written; the others in folded text.
+            self.exact = not ignore_case and not inflect
+            self.needles = tuple({self._needle(t, inflect) for t in terms if t.split()})
 
-    def finditer(self, text: str) -> Iterator[tuple[int, int, str, Any]]:
+    def _needle(self, term: str, inflect: bool) -> str:
+        """The longest word of ``term`` (its stem when inflected): every match contains it."""
+        needles = []
+        for word in term.split():
+            if inflect and _CYRILLIC.fullmatch(word) and len(stem(word)) >= 3:
+                needles.append(stem(word))
+            else:
+                needles.append(word if self.exact else fold(word))
+        return max(needles, key=len)
+
+    def could_match(self, text: str, folded: str) -> bool:
+        haystack = text if self.exact else folded
+        return not self.needles or any(n in haystack for n in self.needles)
+
+    def finditer(self, text: str, folded: str | None = None) -> Iterator[tuple[int, int, str, Any]]:
         if self.term_matcher is not None:
+            if folded is not None and not self.could_match(text, folded):
+                return
             for m in self.term_matcher.finditer(text):
                 yield m.start, m.end, m.text, None
             return
@@ -833,7 +869,7 @@ class UserRule:
         """Occurrences of ``matcher`` in the rule's scopes of ``doc``, in document order."""
         text = self.scope_text(doc, ctx)
         out: list[Hit] = []
-        for start, end, found, m in matcher.finditer(text.text):
+        for start, end, found, m in matcher.finditer(text.text, text.folded if matcher.needles else None):
             located = text.locate(start, end)
             if located is None:
                 continue

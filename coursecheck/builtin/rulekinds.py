@@ -9,6 +9,7 @@ guide with an example of each kind is ``docs/declarative-rules.md``.
 from __future__ import annotations
 
 import argparse
+import bisect
 import sys
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,9 @@ class Substitution(RuleKind):
             problem("swap", 'needs at least one entry: { "wrong" = "right" }')
         spec.state["pairs"] = pairs
         spec.state["terms"] = [w for w, _, _ in pairs]
+        if pairs and not spec.is_regex:
+            # One pass over the text for all literal entries; a hit is then told apart.
+            spec.state["combined"] = spec.matcher(spec.state["terms"], problem, "swap")
 
     def describe(self, spec: RuleSpec) -> str:
         pairs = spec.state.get("pairs", [])
@@ -149,8 +153,16 @@ class Substitution(RuleKind):
 
     def check_document(self, rule: UserRule, doc: Document, ctx: RuleContext) -> None:
         found: list[tuple[Hit, str, str]] = []
-        for wrong, right, matcher in rule.spec.state["pairs"]:
-            found.extend((hit, wrong, right) for hit in rule.hits(doc, ctx, matcher))
+        pairs = rule.spec.state["pairs"]
+        combined = rule.spec.state.get("combined")
+        if combined is not None:
+            for hit in rule.hits(doc, ctx, combined):
+                pair = next((p for p in pairs if _whole(p[2], hit.text)), None)
+                if pair is not None:
+                    found.append((hit, pair[0], pair[1]))
+        else:
+            for wrong, right, matcher in pairs:
+                found.extend((hit, wrong, right) for hit in rule.hits(doc, ctx, matcher))
         found.sort(key=lambda item: (item[0].start, -item[0].end))
         last_end = -1
         for hit, wrong, right in found:
@@ -178,6 +190,11 @@ class Substitution(RuleKind):
         if spec.ignore_case and hit.text[:1].isupper() and right[:1].islower() and not wrong[:1].isupper():
             return right[:1].upper() + right[1:]
         return right
+
+
+def _whole(matcher: Any, text: str) -> bool:
+    """Whether ``matcher`` matches all of ``text`` (which entry of a swap table a hit is)."""
+    return any(start == 0 and end == len(text) for start, end, _, _ in matcher.finditer(text))
 
 
 class Occurrence(RuleKind):
@@ -248,8 +265,6 @@ class Occurrence(RuleKind):
 
 
 def _section_of(offsets: list[int], position: int) -> int:
-    import bisect
-
     return bisect.bisect_right(offsets, position) - 1
 
 
@@ -438,11 +453,12 @@ class Metric(RuleKind):
         code = sum(b.segment.text.count("\n") + 1 for b in doc.code_blocks if b.segment.text)
         if name == "code-lines":
             return code, []
+        starts = [doc.lines.line_start(n) for n in range(1, doc.lines.line_count + 1)]
         prose_lines: set[int] = set()
         for seg in doc.segments:
             if seg.scope in ("prose", "heading") and seg.text.strip():
-                first = doc.lines.position(seg.offset(0))[0]
-                last = doc.lines.position(seg.offset(len(seg.text) - 1))[0]
+                first = bisect.bisect_right(starts, seg.offset(0))
+                last = bisect.bisect_right(starts, seg.offset(len(seg.text) - 1))
                 prose_lines.update(range(first, last + 1))
         return round(code / max(len(prose_lines), 1), 2), []
 

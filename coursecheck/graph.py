@@ -25,18 +25,27 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
 from coursecheck.model import Course, Document
 from coursecheck.text import Span
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from coursecheck.config import Config
 
 EDGE_KINDS = ("prerequisite", "link", "key-link", "data-reference")
 LESSON_EXTENSIONS = (".md", ".mdx", ".markdown")
 DEFAULT_DATA_KEYS = ("lesson", "lessons", "prerequisites", "relatedLessons", "slug")
 CACHE_KEY = "coursecheck.graph"
+
+
+def networkx() -> Any:
+    """networkx, imported on first use: it takes ~0.4 s to import, and runs that check no
+    graph (``--select mermaid``, ``coursecheck rules``) should not pay for it."""
+    import networkx as nx
+
+    return nx
+
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -127,7 +136,7 @@ class CourseGraph:
     def prerequisites(self) -> nx.DiGraph:
         """Lessons only, an edge X -> P for each prerequisite P that lesson X lists."""
         if self._prerequisites is None:
-            sub = nx.DiGraph()
+            sub = networkx().DiGraph()
             for doc in self.course.lessons:
                 sub.add_node(doc.relpath)
             for a, b, data in self.graph.edges(data=True):
@@ -139,7 +148,7 @@ class CourseGraph:
     def learning_paths(self) -> nx.DiGraph:
         """Lessons only, an edge A -> B where a learner can go from A to B: B lists A as a
         prerequisite, or A links to B. Declared key links and data files are not ways in."""
-        paths = nx.DiGraph()
+        paths = networkx().DiGraph()
         for doc in self.course.lessons:
             paths.add_node(doc.relpath)
         for a, b, data in self.graph.edges(data=True):
@@ -307,7 +316,7 @@ def _key_link_entries(config: Config) -> list[tuple[str, str]]:
 
 
 def build(course: Course, settings: GraphSettings, key_links: Iterable[tuple[str, str]] = ()) -> CourseGraph:
-    graph = nx.DiGraph()
+    graph = networkx().DiGraph()
     for doc in course.lessons:
         graph.add_node(
             doc.relpath,

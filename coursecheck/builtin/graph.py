@@ -12,8 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from coursecheck import hookimpl
 from coursecheck.builtin.musthaves import config_relpath
 from coursecheck.config import Config, did_you_mean
@@ -23,6 +21,7 @@ from coursecheck.graph import (
     CourseGraph,
     Reference,
     course_graph,
+    networkx,
     resolve_lesson,
     to_dot,
     to_json,
@@ -150,6 +149,7 @@ def prerequisite_cycle(course: Course, ctx: RuleContext) -> None:
     ## How to fix
     Remove the prerequisite that points to the later lesson; link to it in the text instead.
     """
+    nx = networkx()
     cg = course_graph(course, ctx.config)
     pre = cg.prerequisites()
     order = {d.relpath: d.order_index or 0 for d in course.lessons}
@@ -238,6 +238,7 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     ## How to fix
     Add the lesson's `prerequisites`, or link to it from the lesson before it.
     """
+    nx = networkx()
     cg = course_graph(course, ctx.config)
     field_name = cg.settings.prerequisites_field
     if not any(d.frontmatter is not None and field_name in d.frontmatter.data for d in course.lessons):
@@ -317,6 +318,7 @@ def redundant_prerequisite(course: Course, ctx: RuleContext) -> None:
     ## How to fix
     Keep only the direct prerequisites.
     """
+    nx = networkx()
     cg = course_graph(course, ctx.config)
     pre = cg.prerequisites()
     component: dict[str, int] = {}

@@ -36,7 +36,7 @@ from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.globs import compile_glob, invalid_glob
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
-from coursecheck.match import TermMatcher
+from coursecheck.match import SCOPE_GROUPS, TermMatcher, coverage, resolve_scopes
 from coursecheck.model import FAILED, NEEDS_HUMAN, SCOPES, VERIFIED, Course, Document, Verdict
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.text import LineIndex, Span
@@ -267,8 +267,11 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
             if why:
                 bad("files", f"glob '{pattern}': {why}")
         for scope in entry.strings("scope"):
-            if scope != "all" and scope not in SCOPES:
-                bad("scope", f"unknown scope '{scope}'{did_you_mean(scope, SCOPES)} (scopes: all, {', '.join(SCOPES)})")
+            try:
+                resolve_scopes(scope)
+            except ValueError as exc:
+                known = [*SCOPE_GROUPS, *SCOPES]
+                bad("scope", f"{exc}{did_you_mean(scope, known)}")
         if "term" in entry.raw and not any(t.strip() for t in entry.strings("term")):
             bad("term", "must name at least one non-empty term")
     elif entry.kind == "artifact":
@@ -420,38 +423,24 @@ def _parsed(file: _File) -> Document | None:
 
 
 def _truth_documents(course: Course, entry: Entry) -> list[Document]:
+    """The lessons a truth is measured in: those matching ``files`` (default: every lesson)."""
     patterns = [p for p in entry.strings("files") if p.strip()]
     if not patterns:
         return list(course.lessons)
     compiled = [_glob(p) for p in patterns]
-    return [d for d in (*course.lessons, *course.others) if any(rx.match(d.relpath) for rx in compiled)]
+    return [d for d in course.lessons if any(rx.match(d.relpath) for rx in compiled)]
 
 
-def _scopes(entry: Entry) -> tuple[str, frozenset[str]]:
+def _scopes(entry: Entry) -> tuple[str, tuple[str, ...]]:
+    """The scope as written (for reports) and the segment scopes it means (shared with
+    ``[[term]]``: ``prose`` includes headings, ``code`` inline code, ``diagrams`` props)."""
     names = entry.strings("scope") or ["all"]
-    if "all" in names:
-        return "all", frozenset(SCOPES)
-    return ",".join(names), frozenset(names)
-
-
-def _term_finder(matcher: TermMatcher) -> Callable[[str], Iterable[tuple[int, int]]]:
-    def find(text: str) -> Iterable[tuple[int, int]]:
-        return ((m.start, m.end) for m in matcher.finditer(text))
-
-    return find
-
-
-def _pattern_finder(rx: re.Pattern[str]) -> Callable[[str], Iterable[tuple[int, int]]]:
-    def find(text: str) -> Iterable[tuple[int, int]]:
-        return ((m.start(), m.end()) for m in rx.finditer(text) if m.end() > m.start())
-
-    return find
+    return ",".join(names), resolve_scopes(names)
 
 
 def evaluate_truth(course: Course, entry: Entry) -> Outcome:
     docs = _truth_documents(course, entry)
-    all_lessons = all(d.is_lesson for d in docs)
-    unit = "lesson" if all_lessons else "file"
+    unit = "lesson"
     scope_name, scopes = _scopes(entry)
     max_occurrences = entry.get("max-occurrences")
     # A truth with only a maximum is a ban: zero occurrences satisfy it.
@@ -475,17 +464,19 @@ def evaluate_truth(course: Course, entry: Entry) -> Outcome:
             inflect = entry.get("inflect", any(_CYRILLIC.search(t) for t in terms))
             matcher = TermMatcher(*terms, case_sensitive=entry.get("case-sensitive", False), inflect=inflect)
             what = " / ".join(f"'{t}'" for t in terms)
-            finder = _term_finder(matcher)
+            # The terminology family's counting: one meaning of "an occurrence" everywhere.
+            measured = coverage(course, matcher, entry.strings("files") or None, scopes)
+            for relpath, span, _text in measured.locations:
+                per_file.setdefault(relpath, []).append((span.line, span))
         else:
             rx = _regex(entry.raw["pattern"], 0 if entry.get("case-sensitive", True) else re.IGNORECASE)
             what = f"/{entry.raw['pattern']}/"
-            finder = _pattern_finder(rx)
-        for doc in docs:
-            for seg in doc.iter_segments(scopes):
-                for start, end in finder(seg.text):
-                    a, b = seg.range(start, end)
-                    span = doc.span(a, b)
-                    per_file.setdefault(doc.relpath, []).append((span.line, span))
+            for doc in docs:
+                for seg in doc.iter_segments(scopes):
+                    for m in rx.finditer(seg.text):
+                        if m.end() > m.start():
+                            span = doc.span(*seg.range(m.start(), m.end()))
+                            per_file.setdefault(doc.relpath, []).append((span.line, span))
     for hits in per_file.values():
         hits.sort(key=lambda h: (h[1].line, h[1].column))
     occurrences = sum(len(h) for h in per_file.values())

@@ -22,13 +22,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.model import Document, Segment
+from coursecheck.parse.markdown import parse_markdown
 from coursecheck.rules import Option, Rule, RuleContext, rule
-from coursecheck.text import Span
+from coursecheck.text import DecodeError, Span, decode_source, normalize_newlines
 
 DEFAULT_COMPONENTS: tuple[str, ...] = ("Mermaid.chart",)
 
@@ -416,16 +418,34 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
 
 @hookimpl
 def coursecheck_init_sections(survey: Any) -> str | None:
-    """``[mermaid]`` for the components whose props are called ``chart``."""
+    """``[mermaid] components`` for the components with a ``chart`` prop; and when nearly
+    every lesson (90%) already has a diagram, ``mermaid/min-diagrams`` on with ``min = 1``."""
     props = getattr(survey, "component_props", {}) or {}
     entries = sorted(f"{name}.chart" for name, counter in props.items() if counter.get("chart"))
-    if not entries:
-        return None
-    listed = ", ".join(f'"{e}"' for e in entries)
-    return (
-        "# MDX components whose `chart` prop holds a Mermaid diagram (fenced ```mermaid blocks count too).\n"
-        f"[mermaid]\ncomponents = [{listed}]"
-    )
+    parts: list[str] = []
+    if entries:
+        listed = ", ".join(f'"{e}"' for e in entries)
+        parts.append(
+            "# MDX components whose `chart` prop holds a Mermaid diagram (fenced ```mermaid blocks count too).\n"
+            f"[mermaid]\ncomponents = [{listed}]"
+        )
+    lessons = list(getattr(survey, "lessons", []) or [])
+    with_diagrams = sum(1 for rel in lessons if _count_in_file(survey.root / rel, rel, entries or DEFAULT_COMPONENTS))
+    if lessons and with_diagrams >= 0.9 * len(lessons):
+        parts.append(
+            f"# {with_diagrams} of {len(lessons)} lessons have a Mermaid diagram: keep it that way.\n"
+            '[rules."mermaid/min-diagrams"]\nlevel = "warning"\nmin = 1'
+        )
+    return "\n\n".join(parts) or None
+
+
+def _count_in_file(path: Path, relpath: str, components: Iterable[str]) -> int:
+    try:
+        text, _ = decode_source(path.read_bytes())
+    except (OSError, DecodeError):
+        return 0
+    doc = parse_markdown(path, relpath, normalize_newlines(text), mdx=relpath.endswith(".mdx"))
+    return sum(1 for d in diagrams(doc, components) if not d.is_empty)
 
 
 def _diagrams_of(doc: Document, ctx: RuleContext) -> list[Diagram]:

@@ -91,7 +91,7 @@ KEYS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "pattern": _STR,
     },
     "requirement": {"id": _STR, "text": _STR, "satisfied-by": _STRS},
-    "human-check": {"id": _STR, "test": _STR, "expected": _STR, "why": _STR},
+    "human-check": {"id": _STR, "title": _STR, "test": _STR, "expected": _STR, "why": _STR},
 }
 REQUIRED = {"truth": ("text",), "artifact": ("path",), "key-link": ("from", "to"), "requirement": ("id",)}
 REQUIRED["human-check"] = ("test",)
@@ -921,7 +921,7 @@ def evaluate_human_check(entry: Entry) -> Outcome:
         entry.raw["test"],
         NEEDS_HUMAN,
         "; ".join(p for p in pieces if p) or "to be checked by a person",
-        {"test": entry.raw["test"], "expected": expected, "why": why},
+        {"title": entry.get("title", ""), "test": entry.raw["test"], "expected": expected, "why": why},
     )
     return Outcome(entry, verdict)
 

@@ -144,18 +144,20 @@ def coursecheck_rule_kinds() -> list[Any] | None:
             placeholders = ("match",)
             default_message = "'{match}' is written in capitals"
 
-            def check_document(self, rule, doc, ctx):
-                for hit in rule.hits(doc, ctx, rule.state["matcher"]):
-                    rule.report(ctx, doc, hit, match=hit.text)
-
-            def prepare(self, spec, problem):
+            def prepare(self, spec, problem):  # validate fields, compile patterns once
                 n = spec.fields["min-length"]
-                spec.state["matcher"] = spec.regex_matcher([rf"\\b[A-Z]{{{n},}}\\b"], problem, "min-length")
+                spec.state["matcher"] = spec.regex_matcher([rf"\\b[A-ZА-ЯЁ]{{{n},}}\\b"], problem, "min-length")
+
+            def check_document(self, rule, doc, ctx):  # or is_course() + check_course()
+                for hit in rule.hits(doc, ctx, rule.spec.state["matcher"]):
+                    rule.report(ctx, doc, hit, match=hit.text)
 
         @hookimpl
         def coursecheck_rule_kinds():
             return [Shouting()]
 
-    Kind names must be unique: a name already taken by another plugin is reported as a
-    configuration error when a rule uses it.
+    The rule's own options apply to the kind's patterns (a rule of this kind needs
+    ``ignore-case = false``, or every word would be "in capitals"). Kind names must be
+    unique: when two plugins define the same name, the first registered keeps it. The
+    user guide is ``docs/declarative-rules.md``.
     """

@@ -180,3 +180,27 @@ def test_an_override_error_points_at_the_user_file(tmp_path):
 def _slang_index() -> int:
     rules = tomllib.loads(shipped_pack("ru-en-tech").read_text("utf-8"))["rule"]
     return next(i for i, r in enumerate(rules) if r["id"] == "ru-en-tech/slang")
+
+
+def test_every_example_in_the_user_guide_passes(cli, tmp_path):
+    """docs/declarative-rules.md shows a rule of each kind: they must be real."""
+    import re
+
+    guide = (REPO / "docs" / "declarative-rules.md").read_text("utf-8")
+    fenced = re.findall(r"^(`{3,})toml\n(.*?)^\1$", guide, re.S | re.M)
+    blocks = [body for _, body in fenced if "[[rule.example]]" in body]
+    kinds = {m for b in blocks for m in re.findall(r'^kind = "([a-z]+)"', b, re.M)}
+    assert kinds == {
+        "existence",
+        "required",
+        "substitution",
+        "occurrence",
+        "consistency",
+        "conditional",
+        "metric",
+        "frontmatter",
+    }
+    (tmp_path / "guide.toml").write_text("\n".join(blocks), encoding="utf-8")
+    code, out, err = cli(tmp_path, "test-rules", "--strict", "guide.toml")
+    assert (code, err) == (0, ""), out
+    assert out.rstrip().endswith(f"{len(blocks)} rules passed, 0 failed — passed")

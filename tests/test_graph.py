@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import DEFAULT_CONFIG, check, lint, where
+from conftest import DEFAULT_CONFIG, REPO, check, lint, where, write_files
 
-from coursecheck.config import Config, CourseConfig
+from coursecheck.config import Config, CourseConfig, load_config
+from coursecheck.engine import Engine, RunOptions
 from coursecheck.graph import course_graph, lesson_href, settings_from
 
 
@@ -238,8 +239,6 @@ def test_graph_config_errors_name_file_and_line(tmp_path, cli):
 
 
 def test_graph_is_published_as_mermaid(tmp_path):
-    from conftest import write_files
-
     write_files(tmp_path, chain(**{"content/02-n/01-c.md": lesson("C", ["m/02-b", "m/09-x"])}))
     (tmp_path / ".coursecheck.toml").write_text(DEFAULT_CONFIG, encoding="utf-8")
     result = check(tmp_path, select=GRAPH)
@@ -266,8 +265,6 @@ def test_graph_is_published_as_mermaid(tmp_path):
 
 
 def load_config_of(root):
-    from coursecheck.config import load_config
-
     return load_config(root / ".coursecheck.toml", root)
 
 
@@ -300,3 +297,16 @@ def test_graph_command_formats(course, cli):
     assert "  n1 -.->|link| n2\n" in out
     code, _, err = cli(root, "graph", "--edges", "prerequisites")
     assert code == 2 and "did you mean 'prerequisite'?" in err
+
+
+def test_demo_course_graph_defects_at_the_lines_its_readme_lists():
+    """examples/course/README.md, defects 1, 2, 3, 11b and 12 — and nothing else from the graph."""
+    result = Engine(load_config_of(REPO), RunOptions(select=GRAPH, entry_points=False)).run()
+    course = "examples/course/content/course/"
+    assert where(result.active) == [
+        ("graph/later-prerequisite", course + "01-module-1/03-dockerfile-basics.mdx", 8, 50),
+        ("graph/prerequisite-cycle", course + "01-module-1/03-dockerfile-basics.mdx", 8, 50),
+        ("graph/unresolved-reference", course + "01-module-1/04-module-summary.md", 52, 138),
+        ("graph/unresolved-reference", course + "02-module-2/02-container-networking.mdx", 8, 17),
+        ("graph/missing-data-reference", "examples/course/data/glossary.json", 84, 17),
+    ]

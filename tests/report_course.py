@@ -7,6 +7,7 @@ percent-encoding. Golden files in tests/golden/ are made from it.
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -118,3 +119,19 @@ def assert_golden(name: str, actual: str) -> None:
             raise AssertionError(f"golden file {path} was missing and has been written; check it and rerun")
     expected = path.read_text(encoding="utf-8")
     assert actual == expected, f"{name} differs from the golden file (COURSECHECK_UPDATE_GOLDEN=1 to rewrite)"
+
+
+def table_cell_counts(markdown: str) -> list[list[int]]:
+    """Cells per row of every GFM table, counted as GitHub splits them (on pipes that are not
+    backslash-escaped, code spans included), so a row with a stray pipe shows up."""
+    tables: list[list[int]] = []
+    previous_is_row = False
+    for line in markdown.splitlines():
+        is_row = line.startswith("|") and line.endswith("|")
+        if is_row:
+            cells = len(re.findall(r"(?<!\\)\|", line)) - 1
+            if not previous_is_row:
+                tables.append([])
+            tables[-1].append(cells)
+        previous_is_row = is_row
+    return tables

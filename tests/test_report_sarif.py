@@ -126,8 +126,17 @@ def test_utf16_columns_count_astral_characters_twice(cli, tmp_path):
         "startColumn": utf16_column(cyrillic_and_emoji, at),
         "endLine": 8,
         "endColumn": utf16_column(cyrillic_and_emoji, at + len("ЗАГЛУШКА")),
+        "snippet": {"text": "ЗАГЛУШКА"},
     }
     assert (region["startColumn"], region["endColumn"]) == (18, 26)  # the emoji is two UTF-16 units
+    first = results_by_rule(log, "demo/marker")[0]["locations"][0]["physicalLocation"]
+    assert first["contextRegion"] == {
+        "startLine": 8,
+        "startColumn": 1,
+        "endLine": 8,
+        "endColumn": utf16_column(cyrillic_and_emoji, len(cyrillic_and_emoji)),
+        "snippet": {"text": cyrillic_and_emoji},
+    }
 
     two_astral = "𝔘𝔘 ЗАГЛУШКА и <Mermaid> в тексте."
     region = regions[("content/02-next.mdx", 9)]

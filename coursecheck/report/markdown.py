@@ -17,7 +17,7 @@ Report settings live in the config's ``[report]`` table (declared and validated 
     build = "npm run build"                       # run with --run-build
     build-timeout = 900                           # seconds
     build-tail = 20                               # lines of build output shown
-    findings-per-rule = 50                        # rows per rule in "Findings by Rule"
+    findings-per-rule = 20                        # rows per rule in "Findings by Rule"
 
 The output is stable (same tree, same report, byte for byte, except the timestamp, which
 comes from ``ReportOptions.timestamp``), renders on GitHub (escaped table cells, fences longer
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from coursecheck.config import Config
     from coursecheck.engine import Result
 
-DEFAULT_FINDINGS_PER_RULE = 50
+DEFAULT_FINDINGS_PER_RULE = 20
 LESSON_SUFFIXES = (".md", ".mdx", ".markdown")
 
 # key -> (type, description); the [report] table's schema.
@@ -55,7 +55,7 @@ REPORT_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "build": ((str, list), "the course's build command, run with --run-build"),
     "build-timeout": (int, "seconds the build may take (default 900)"),
     "build-tail": (int, "lines of build output shown (default 20)"),
-    "findings-per-rule": (int, "rows per rule in 'Findings by Rule' (default 50)"),
+    "findings-per-rule": (int, "rows per rule in 'Findings by Rule' (default 20)"),
 }
 
 
@@ -408,7 +408,16 @@ def _findings_by_rule(
         levels = [LEVEL_RANK.get(f.level, 0) for f in groups[rule_id] if f.suppression is None]
         return (-max(levels, default=0), rule_id)
 
-    for rule_id in sorted(groups, key=severity):
+    order = sorted(groups, key=severity)
+    if order:
+        overview = []
+        for rule_id in order:
+            by_level = Counter(f.level for f in groups[rule_id] if f.suppression is None)
+            hidden = sum(1 for f in groups[rule_id] if f.suppression is not None)
+            counts_row = [f"{by_level[level]:,}" if by_level[level] else "" for level in ("error", "warning", "note")]
+            overview.append([code(rule_id), *counts_row, f"{hidden:,}" if hidden else ""])
+        out += [*table(["Rule", "Errors", "Warnings", "Notes", "Suppressed"], overview), ""]
+    for rule_id in order:
         group = groups[rule_id]
         shown = [f for f in group if f.suppression is None]
         by_level = Counter(f.level for f in shown)
@@ -486,13 +495,14 @@ def _summary(
     )
     out += [sentence, ""]
     gaps: list[str] = []
+    listed: set[str] = set()  # findings that only restate a failed must-have (anchor "kind:id")
     for v in measured:
         if v.status == FAILED:
             label = {"key-link": "key link"}.get(v.kind, v.kind)
-            name = " → ".join(x for x in _link_ends(v) if x) if v.kind == "key-link" else v.id
-            gaps.append(f"- {label} {code(name, table=False)}: {text(v.evidence)}")
+            gaps.append(f"- {label} {code(v.id, table=False)}: {text(v.evidence)}")
+            listed.add(f"{v.kind}:{v.id}")
     threshold = LEVEL_RANK[result.fail_level]
-    failing = [f for f in active if LEVEL_RANK.get(f.level, 0) >= threshold]
+    failing = [f for f in active if LEVEL_RANK.get(f.level, 0) >= threshold and f.anchor not in listed]
     for f in failing[:20]:
         where = _location(f.path, f.span.line, f.span.column)
         gaps.append(f"- {code(where, table=False)} {code(f.rule_id, table=False)}: {text(f.message)}")

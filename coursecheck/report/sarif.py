@@ -207,13 +207,35 @@ def _fix(finding: Finding) -> dict[str, Any]:
     return fix
 
 
+def _with_snippets(location: dict[str, Any], span: Span, line: str) -> dict[str, Any]:
+    """The region's text and its whole line as context, for viewers without the source
+    (only for a one-line region: the context region must contain the region)."""
+    if not line or span.line != span.end_line:
+        return location
+    covered = line[max(span.column, 1) - 1 : max(span.end_column, 1) - 1]
+    if covered:
+        location["region"]["snippet"] = {"text": covered}
+    line_end = len(line.encode("utf-16-le")) // 2 + 1
+    region = location["region"]
+    if region["startColumn"] > 1 or region["endColumn"] < line_end:  # a context must be larger than the region
+        location["contextRegion"] = {
+            "startLine": span.line,
+            "startColumn": 1,
+            "endLine": span.line,
+            "endColumn": line_end,
+            "snippet": {"text": line},
+        }
+    return location
+
+
 def sarif_result(finding: Finding, rule_index: int, limits: UploadLimits = GITHUB_LIMITS) -> dict[str, Any]:
+    location = _with_snippets(physical_location(finding.path, finding.span), finding.span, finding.snippet)
     out: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": finding.level if finding.level in LEVEL_RANK else "error",
         "message": {"text": _sentence(finding.message)},
-        "locations": [{"physicalLocation": physical_location(finding.path, finding.span)}],
+        "locations": [{"physicalLocation": location}],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
     }
     related = [r for r in finding.related if is_relative_path(r[0])][: max(limits.locations - 1, 0)]

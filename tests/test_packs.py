@@ -7,7 +7,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import DEFAULT_CONFIG, REPO, lint
+from conftest import DEFAULT_CONFIG, REPO, lint, write_files
 
 from coursecheck.config import load_config, shipped_pack, shipped_pack_names
 
@@ -204,3 +204,44 @@ def test_every_example_in_the_user_guide_passes(cli, tmp_path):
     code, out, err = cli(tmp_path, "test-rules", "--strict", "guide.toml")
     assert (code, err) == (0, ""), out
     assert out.rstrip().endswith(f"{len(blocks)} rules passed, 0 failed — passed")
+
+
+def test_local_packs_extend_and_override_each_other(tmp_path):
+    write_files(
+        tmp_path,
+        {
+            "rules/base.toml": textwrap.dedent(
+                """
+                [[rule]]
+                id = "acme/word"
+                kind = "existence"
+                terms = ["секрет"]
+                scope = "code:pyhton"
+                message = "no '{match}'"
+                """
+            ),
+            "rules/fix.toml": '[[rule]]\nid = "acme/word"\nscope = "prose"\n',
+            "content/a.md": "Тут секрет.\n",
+        },
+    )
+    base_only = 'extends = ["rules/base.toml"]\n' + DEFAULT_CONFIG
+    findings = lint(tmp_path, {}, config=base_only)
+    # The misspelt scope makes the rule a no-op, reported in the pack file (inside the project).
+    assert [
+        (f.rule_id, f.path, f.span.line, f.message) for f in findings if f.rule_id.startswith(("acme", "decl"))
+    ] == [
+        (
+            "declarative/no-op",
+            "rules/base.toml",
+            2,
+            "rule acme/word is likely a no-op: its scope (code:pyhton) selected no text in the 1 files it applies to",
+        )
+    ]
+    both = 'extends = ["rules/base.toml", "rules/fix.toml"]\n' + DEFAULT_CONFIG
+    findings = lint(tmp_path, {}, config=both)
+    # The second pack changes the scope only; terms and message still come from the first.
+    assert [
+        (f.rule_id, f.path, f.span.line, f.span.column, f.message)
+        for f in findings
+        if f.rule_id.startswith(("acme", "decl"))
+    ] == [("acme/word", "content/a.md", 1, 5, "no 'секрет'")]

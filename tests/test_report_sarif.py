@@ -18,6 +18,7 @@ from coursecheck.model import Finding, Suppression
 from coursecheck.report import ReportOptions
 from coursecheck.report.sarif import (
     FINGERPRINT_KEY,
+    RULES_DOC_URI,
     UploadLimits,
     artifact_uri,
     help_uri,
@@ -415,3 +416,21 @@ def test_sarif_multitool_github_rules(tmp_path):
         pytest.skip(done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "SARIF Multitool unavailable")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 errors" in done.stdout
+
+
+def test_help_uris_land_on_the_headings_of_the_rules_reference():
+    from coursecheck.builtin.core import ENCODING, UNTERMINATED_FENCE
+    from coursecheck.report.sarif import github_anchor, rules_reference
+
+    reference = rules_reference([ENCODING, UNTERMINATED_FENCE])
+    headings = [line[3:] for line in reference.splitlines() if line.startswith("## `")]
+    assert headings == ["`parse/encoding`", "`parse/unterminated-fence`"]
+    assert [f"{RULES_DOC_URI}#{github_anchor(h)}" for h in headings] == [
+        help_uri("parse/encoding"),
+        help_uri("parse/unterminated-fence"),
+    ]
+    assert help_uri("parse/unterminated-fence").endswith("#parseunterminated-fence")
+    assert "### What it does" in reference
+    assert "\n## Следующий раздел\n" in reference  # a heading inside an example fence stays as written
+    shipped = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert "\n## `parse/encoding`\n" in shipped and "(#parseencoding)" in shipped

@@ -188,7 +188,13 @@ def _where(v: Verdict) -> str:
 def _evidence(v: Verdict) -> str:
     cell = text(v.evidence) if v.evidence else ""
     where = _where(v)
-    if v.status == FAILED and where and where.split(":", 1)[0] not in v.evidence:
+    # The row of an artifact or key link names its file already; a truth's does not.
+    if (
+        v.status == FAILED
+        and where
+        and v.kind not in ("artifact", "key-link")
+        and where.split(":", 1)[0] not in v.evidence
+    ):
         cell += f" (at {code(where)})"
     return cell
 
@@ -285,7 +291,12 @@ def _requirements(items: list[Verdict]) -> list[str]:
 
 
 def _is_anti_pattern(finding: Finding, tags: dict[str, tuple[str, ...]]) -> bool:
-    return finding.rule_id.split("/", 1)[0] == "anti-patterns" or "anti-pattern" in tags.get(finding.rule_id, ())
+    rule_tags = tags.get(finding.rule_id, ())
+    return (
+        finding.rule_id.split("/", 1)[0] == "anti-patterns"
+        or "anti-pattern" in rule_tags
+        or "anti-patterns" in rule_tags
+    )
 
 
 def _anti_patterns(findings: list[Finding], tags: dict[str, tuple[str, ...]], files: int) -> list[str]:
@@ -426,8 +437,8 @@ def _findings_by_rule(
         if hidden:
             parts.append(f"{hidden:,} suppressed")
         out += [f"### {code(rule_id, table=False)}: {', '.join(parts)}", ""]
-        if rule_docs.get(rule_id):
-            out += [f"*{text(rule_docs[rule_id])}*", ""]
+        if rule_docs.get(rule_id):  # the rule's own summary line: Markdown written by its author
+            out += [f"*{' '.join(rule_docs[rule_id].split()).strip('*_ ')}*", ""]
         if not shown:
             continue
         rows = [

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import DEFAULT_CONFIG, lint, where
 
@@ -224,3 +228,66 @@ def test_rule_docs_are_printed(tmp_path, cli):
             assert section in out, (rule_id, section)
     _, out, _ = cli(tmp_path, "rule", "anti-patterns/stub-lesson")
     assert "- `min-words` (int, default `100`)" in out
+
+
+# -- never a traceback (the three families of this module's issue) ------------------------------
+
+PIECES = [
+    "---\n",
+    "title: x\n",
+    "order: 3\n",
+    "order: [\n",
+    "difficulty: expert\n",
+    "# ",
+    "## ",
+    "### ",
+    "- ",
+    "> ",
+    "\n",
+    "\n\n",
+    "```mermaid\n",
+    "```\n",
+    "<Mermaid chart={`",
+    "`} />",
+    "{/* c */}",
+    "<!-- c -->",
+    "TODO",
+    "заглушка",
+    "coming soon",
+    "A[x",
+    '"',
+    "flowchar",
+    "Текст 🐳",
+    "===\n",
+]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=30).map("".join), st.sampled_from(["01-a.mdx", "02-b.md"]))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_rules_never_raise_on_generated_lessons(engine_for_fuzz, text, name):
+    from coursecheck.model import Course
+    from coursecheck.parse.markdown import parse_markdown
+    from coursecheck.rules import RuleContext
+
+    engine = engine_for_fuzz
+    doc = parse_markdown(Path(name), f"m/{name}", text, mdx=name.endswith(".mdx"))
+    doc.lesson_id = doc.relpath
+    course = Course(Path("."), [doc], [], [], {doc.lesson_id: doc})
+    for rule in engine.rules.values():
+        if rule.family not in ("frontmatter", "mermaid", "anti-patterns"):
+            continue
+        ctx = RuleContext(rule, engine.config, {**rule.defaults()}, course)
+        rule.check(course if rule.course else doc, ctx)
+        for finding in ctx.findings:
+            assert 1 <= finding.span.line <= max(doc.lines.line_count, 1)
+
+
+@pytest.fixture(scope="module")
+def engine_for_fuzz(tmp_path_factory):
+    from coursecheck.config import load_config
+    from coursecheck.engine import Engine, RunOptions
+
+    root = tmp_path_factory.mktemp("fuzz")
+    config = DEFAULT_CONFIG + '\n[frontmatter.fields.order]\ntype = "integer"\nrequired = true\nmin = 1\n'
+    (root / ".coursecheck.toml").write_text(config, encoding="utf-8")
+    return Engine(load_config(root / ".coursecheck.toml", root), RunOptions(entry_points=False))

@@ -244,7 +244,7 @@ def test_duplicate_order_passes(tmp_path):
     assert run(tmp_path, files, "frontmatter/duplicate-order")[0] == []
 
 
-def test_duplicate_prefix_fails_and_passes(tmp_path):
+def test_duplicate_prefix_fails(tmp_path):
     files = {"02-m/03-compose.md": fm(order="3"), "02-m/3-profiles.md": fm(order="3"), "02-m/04-x.md": fm(order="4")}
     got, findings = run(tmp_path, files, "frontmatter/duplicate-prefix")
     assert got == [("frontmatter/duplicate-prefix", "content/02-m/3-profiles.md", 1, 1)]
@@ -346,3 +346,35 @@ def test_init_config_runs_without_edits(tmp_path, cli):
     assert 'enum = ["beginner"]' in written
     code, out, err = cli(tmp_path, "--select", "frontmatter")
     assert code == 0, out + err
+
+
+# -- the demo course -------------------------------------------------------------------------------
+
+
+def test_demo_course_defects_of_the_three_families():
+    """Exactly the defects examples/course/README.md lists for these families, at their lines."""
+    from coursecheck.config import load_config
+    from coursecheck.engine import Engine, RunOptions
+    from tests.conftest import REPO
+
+    config = load_config(REPO / ".coursecheck.toml", REPO)
+    options = RunOptions(select=["frontmatter", "mermaid", "anti-patterns"], entry_points=False)
+    result = Engine(config, options).run()
+    c = "examples/course/content/course/"
+    assert where(result.active) == [
+        ("frontmatter/required-field", c + "01-module-1/02-images-and-layers.mdx", 1, 1),  # 9b
+        ("mermaid/unknown-type", c + "01-module-1/03-dockerfile-basics.mdx", 28, 1),  # 10a
+        ("mermaid/min-diagrams", c + "01-module-1/04-module-summary.md", 1, 1),  # 14
+        ("mermaid/unbalanced-brackets", c + "02-module-2/01-volumes-and-data.mdx", 19, 6),  # 10c
+        ("anti-patterns/todo", c + "02-module-2/01-volumes-and-data.mdx", 43, 1),  # 4a
+        ("anti-patterns/empty-section", c + "02-module-2/01-volumes-and-data.mdx", 79, 1),  # 5
+        ("frontmatter/enum", c + "02-module-2/02-container-networking.mdx", 5, 13),  # 9a
+        ("mermaid/empty-diagram", c + "02-module-2/02-container-networking.mdx", 63, 1),  # 10b
+        ("frontmatter/duplicate-order", c + "02-module-2/03-docker-compose.mdx", 4, 8),  # 9d
+        ("frontmatter/order-prefix", c + "02-module-2/03-docker-compose.mdx", 4, 8),  # 9c
+        ("anti-patterns/placeholder", c + "02-module-2/03-docker-compose.mdx", 103, 66),  # 4c
+        ("anti-patterns/stub-lesson", c + "02-module-2/04-registry-and-publishing.mdx", 1, 1),  # 6
+        ("anti-patterns/placeholder", c + "02-module-2/04-registry-and-publishing.mdx", 13, 1),  # 4b
+    ]
+    suppressed = [f for f in result.findings if f.suppression is not None]
+    assert where(suppressed) == [("anti-patterns/placeholder", c + "02-module-2/02-container-networking.mdx", 76, 35)]

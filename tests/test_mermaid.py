@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coursecheck.builtin.mermaid import DEFAULT_COMPONENTS, diagrams, imbalances
 from coursecheck.parse.markdown import parse_markdown
@@ -308,3 +310,35 @@ def test_init_writes_components_with_a_chart_prop(tmp_path):
     (tmp_path / "course" / "01-a.mdx").write_text(lesson, encoding="utf-8")
     text = coursecheck_init_sections(survey(tmp_path))
     assert text is not None and '[mermaid]\ncomponents = ["Mermaid.chart"]' in text
+
+
+def test_init_switches_min_diagrams_on_when_nearly_every_lesson_has_one(tmp_path, cli):
+    (tmp_path / "course").mkdir()
+    for i in range(1, 4):
+        lesson = FM + IMPORT + chart("flowchart LR\n  A --> B\n")
+        (tmp_path / "course" / f"0{i}-a.mdx").write_text(lesson, encoding="utf-8")
+    code, _out, err = cli(tmp_path, "init")
+    assert code == 0, err
+    written = (tmp_path / ".coursecheck.toml").read_text(encoding="utf-8")
+    assert '[rules."mermaid/min-diagrams"]\nlevel = "warning"\nmin = 1' in written
+    # The written config runs as is, and the rule is on: a lesson without a diagram is found.
+    (tmp_path / "course" / "04-b.mdx").write_text(FM + "\nТекст.\n", encoding="utf-8")
+    code, out, err = cli(tmp_path, "--select", "mermaid")
+    assert "course/04-b.mdx:1:1: warning mermaid/min-diagrams" in out, out + err
+
+
+# -- never a traceback ------------------------------------------------------------------------
+
+CHART_PIECES = ['"', "[", "]", "(", ")", "{", "}", "|", ">", "<", ":", "-->", "\n", " ", "A", "Хост", "%%", "end", "`"]
+
+
+@given(
+    kind=st.sampled_from(["flowchart LR", "graph TD", "classDiagram", "stateDiagram-v2", "erDiagram", "mindmap", ""]),
+    body=st.lists(st.sampled_from(CHART_PIECES), max_size=40).map("".join),
+)
+@settings(max_examples=300, deadline=None)
+def test_imbalances_never_raise_and_point_inside_the_chart(kind, body):
+    text = kind + "\n" + body
+    for problem in imbalances(text):
+        assert 0 <= problem.index < len(text)
+        assert text[problem.index] in '"[](){}|>'

@@ -17,7 +17,7 @@ from typing import Any
 from coursecheck import hookimpl
 from coursecheck.builtin.frontmatter import regex_problem
 from coursecheck.config import Config, did_you_mean
-from coursecheck.match import Match, TermMatcher
+from coursecheck.match import Match, TermMatcher, stem
 from coursecheck.model import Document, Segment
 from coursecheck.rules import Option, Rule, RuleContext, rule
 
@@ -57,35 +57,73 @@ _SCOPES_OPTION = Option(
 )
 
 
-# The word boundaries TermMatcher puts around a term (not after/before a letter or digit).
+# Not after a letter or digit of any script: TermMatcher's left word boundary.
 _LEFT = r"(?<![^\W_])"
-_RIGHT = r"(?![^\W_])"
+_CYRILLIC_WORD = re.compile(r"[А-Яа-яЁё]+")
 
 
 class _Finder:
-    """A :class:`TermMatcher` behind a cheap pre-check.
+    """Phrases found with :class:`TermMatcher`, each built on first use behind a cheap gate.
 
-    A term matcher's regex checks word boundaries at every position, which is slow over a
-    whole course for a list of twenty phrases. Every match of a phrase contains its longest
-    word, so the pre-check looks for those words only (each with the very pattern the
-    matcher uses for it: inflected forms included) and segments without any are skipped.
+    Running a term matcher over a whole course for twenty phrases is slow (its boundary
+    checks run at every position), and building one for Russian phrases loads the
+    morphology dictionaries. An occurrence of a phrase contains each of its words, so one
+    regex first finds which words occur in a segment (a Russian word by its Snowball stem,
+    less its last letter when longer than 4: "разработк" -> "разработ" also covers
+    «разработок»; words under 3 letters, like «в», are not looked for). Only phrases whose
+    words all occur are then matched, by their own TermMatcher.
     """
 
     def __init__(self, forms: tuple[str, ...], *, case_sensitive: bool, inflect: bool) -> None:
-        self.matcher = TermMatcher(*forms, case_sensitive=case_sensitive, inflect=inflect)
-        keys = set()
-        for form in forms:
-            longest = max(form.split(), key=len, default="")
-            single = TermMatcher(longest, case_sensitive=case_sensitive, inflect=inflect).regex if longest else None
-            if single is not None:
-                keys.add(single.pattern.replace(_LEFT, "").replace(_RIGHT, ""))
+        self.case_sensitive = case_sensitive
+        self.inflect = inflect
+        self.needs: dict[str, frozenset[str]] = {}  # form -> gate groups that must all occur
+        groups: dict[str, str] = {}  # key pattern -> group name
+        for form in dict.fromkeys(forms):
+            names = set()
+            for word in form.split():
+                key = self._key(word)
+                if key is None:
+                    continue
+                names.add(groups.setdefault(key, f"k{len(groups)}"))
+            if form.split():
+                self.needs[form] = frozenset(names)
         flags = 0 if case_sensitive else re.IGNORECASE
-        self.precheck = re.compile(_LEFT + "(?:" + "|".join(sorted(keys)) + ")", flags) if keys else None
+        self.gate = re.compile(f"{_LEFT}(?:{'|'.join(groups)})", flags) if groups else None
+        # One key may be a prefix of another ("текс", "текстов"): at each place the gate
+        # stops, every key is tried.
+        self.keys = [(name, re.compile(key, flags)) for key, name in groups.items()]
+        self.matchers: dict[str, TermMatcher] = {}
 
-    def finditer(self, text: str) -> Iterator[Match]:
-        if self.precheck is None or not self.precheck.search(text):
-            return iter(())
-        return self.matcher.finditer(text)
+    def _key(self, word: str) -> str | None:
+        if self.inflect and _CYRILLIC_WORD.fullmatch(word):
+            root = stem(word)
+            if len(root) < 3:
+                return None
+            return re.escape(root[:-1] if len(root) > 4 else root).replace("е", "[её]")
+        return re.escape(word) if len(word) >= 3 or not self.inflect else None
+
+    def finditer(self, text: str) -> list[Match]:
+        hit: set[str] = set()
+        if self.gate is not None:
+            for m in self.gate.finditer(text):
+                hit.update(name for name, key in self.keys if key.match(text, m.start()))
+        found: list[Match] = []
+        for form, needs in self.needs.items():
+            if not needs <= hit:
+                continue
+            matcher = self.matchers.get(form)
+            if matcher is None:
+                matcher = TermMatcher(form, case_sensitive=self.case_sensitive, inflect=self.inflect)
+                self.matchers[form] = matcher
+            found.extend(matcher.finditer(text))
+        # Longest first at a position; a match inside one already taken is dropped.
+        found.sort(key=lambda m: (m.start, -(m.end - m.start)))
+        kept: list[Match] = []
+        for m in found:
+            if not kept or m.start >= kept[-1].end:
+                kept.append(m)
+        return kept
 
 
 @lru_cache(maxsize=32)

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from coursecheck import __version__
+from coursecheck import __version__, checkrun
 from coursecheck.config import ConfigError, find_config, load_config
 from coursecheck.engine import Engine, RunOptions
 from coursecheck.fsutil import atomic_write
@@ -47,6 +47,10 @@ examples:
   coursecheck report -o VERIFICATION.md    the Markdown verification report
   coursecheck --select mermaid,graph       run two rule families only
   coursecheck rule mermaid/min-diagrams    how a rule works and how to configure it
+  coursecheck --fix                        apply the safe fixes (--diff shows them instead)
+  coursecheck --write-baseline cc-baseline.json   accept today's findings; then
+  coursecheck --baseline cc-baseline.json         fail only on new ones
+  coursecheck --format github              GitHub Actions annotations
 """
 
 
@@ -70,7 +74,7 @@ def _check_parser() -> argparse.ArgumentParser:
         "--root", type=Path, help="project root the config's globs are relative to (default: the config file's folder)"
     )
     parser.add_argument(
-        "-f", "--format", default="text", help="output format: text, json, sarif, markdown (more from plugins)"
+        "-f", "--format", default="text", help="output format: text, json, sarif, markdown, github (more from plugins)"
     )
     parser.add_argument(
         "-o", "--output", type=Path, help="write the report to this file (atomically) instead of stdout"
@@ -116,6 +120,7 @@ def _check_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="print source lines and plugin tracebacks")
     parser.add_argument("-V", "--version", action="version", version=f"coursecheck {__version__}")
+    checkrun.add_arguments(parser)
     return parser
 
 
@@ -149,6 +154,9 @@ def _use_color(choice: str, stream: object) -> bool:
 
 def cmd_check(argv: list[str]) -> int:
     args = _check_parser().parse_args(argv)
+    prepared, code = checkrun.prepare(args)
+    if prepared is None:
+        return code
     config, code = _load(args.config)
     if config is None:
         return code
@@ -169,6 +177,7 @@ def cmd_check(argv: list[str]) -> int:
         ignore=_csv(args.ignore),
         fail_level=args.fail_level,
         entry_points=not args.no_plugins,
+        force_exclude=args.force_exclude,
     )
     try:
         engine = Engine(config, options)
@@ -200,7 +209,9 @@ def cmd_check(argv: list[str]) -> int:
     if timestamp is None:
         print(f"coursecheck: error: --timestamp {args.timestamp!r} is not an ISO 8601 date and time", file=sys.stderr)
         return EXIT_USAGE
-    result = engine.run()
+    result, code = checkrun.after_run(checkrun.run(engine, args), args, prepared, config, options)
+    if result is None:
+        return code
     build_failed = False
     if args.run_build:
         from coursecheck.report.build import BuildError, run_build
@@ -235,7 +246,8 @@ def cmd_check(argv: list[str]) -> int:
             counts = result.counts()
             print(
                 f"coursecheck: wrote {args.output} ({len(result.files)} files; "
-                f"{counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes)",
+                f"{counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes; "
+                f"{result.duration:.2f}s)",
                 file=sys.stderr,
             )
     else:

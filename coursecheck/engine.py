@@ -11,7 +11,7 @@ import re
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,9 @@ class RunOptions:
     ignore: list[str] = field(default_factory=list)
     fail_level: str | None = None
     entry_points: bool = True
+    # pre-commit passes every staged file: skip those outside the course's globs, and report
+    # the whole course when the config itself is among them (it changes every file's check).
+    force_exclude: bool = False
 
 
 class Engine:
@@ -212,7 +215,9 @@ class Engine:
 
     # -- the run ------------------------------------------------------------------------
 
-    def run(self) -> Result:
+    def run(self, progress: Callable[[int, int], None] | None = None) -> Result:
+        """Check the course. ``progress(done, total)``, if given, is called as files are parsed
+        and checked and as course rules run (the CLI draws a progress bar with it)."""
         started = time.perf_counter()
         root = self.config.root
         files, walk_problems = self.discover()
@@ -226,13 +231,20 @@ class Engine:
                 absolute = p if p.is_absolute() else Path.cwd() / p
                 rel = _relpath(absolute, root)
                 if rel is None:
-                    self.notes.append(Notification(f"{p} is outside the project root {root}; skipped", level="warning"))
+                    if not self.options.force_exclude:
+                        self.notes.append(
+                            Notification(f"{p} is outside the project root {root}; skipped", level="warning")
+                        )
                     continue
                 if absolute.is_dir():
                     prefix = "" if rel == "." else rel + "/"
                     reported.update(f for f in course_files if f.startswith(prefix))
                 elif rel in course_files:
                     reported.add(rel)
+                elif self.options.force_exclude:
+                    if self.config.path is not None and absolute.resolve() == self.config.path.resolve():
+                        reported = None
+                        break
                 elif absolute.is_file():
                     reported.add(rel)
                     extra_files.append((rel, "other"))
@@ -240,7 +252,14 @@ class Engine:
                     self.notes.append(Notification(f"{p}: no such file", level="warning"))
 
         docs: list[Document] = []
-        for rel, role in [*files, *extra_files]:
+        to_load = [*files, *extra_files]
+        course_rule_count = sum(1 for r in self.rules.values() if r.course)
+        total_steps = 2 * len(to_load) + course_rule_count
+        step = 0
+        for rel, role in to_load:
+            if progress is not None:
+                step += 1
+                progress(step, total_steps)
             doc = self._load(root / rel, rel)
             if doc is None:
                 continue
@@ -270,7 +289,11 @@ class Engine:
         )
 
         active_rules = [r for r in self.rules.values() if self._selected(r.id) and self.settings.enabled_anywhere(r.id)]
+        step = len(to_load)
         for doc in docs:
+            if progress is not None:
+                step += 1
+                progress(step, total_steps)
             findings.extend(doc.problems)
             for rule in active_rules:
                 if rule.course or doc.kind not in rule.kinds or (rule.lessons_only and doc.lesson_id is None):
@@ -280,15 +303,21 @@ class Engine:
                     continue
                 ctx = RuleContext(rule, self.config, options, course)
                 findings.extend(self._call(rule, ctx, doc, doc.relpath))
+        step = 2 * len(to_load)
         for rule in active_rules:
             if not rule.course:
                 continue
+            if progress is not None:
+                step += 1
+                progress(step, total_steps)
             level, options = self.settings.base(rule.id)
             ctx = RuleContext(
                 rule, self.config, options, course, options_for=lambda rel, r=rule.id: self.settings.for_file(r, rel)[1]
             )
             findings.extend(self._call(rule, ctx, course, ""))
 
+        if progress is not None:
+            progress(total_steps, total_steps)
         findings = self._finish(findings, docs, reported)
         fail_level = self.options.fail_level or self.config.fail_level
         result = Result(

@@ -1,0 +1,178 @@
+"""What ``coursecheck check`` does around the engine's run: the progress bar, ``--fix`` and
+``--diff``, baselines. ``cli.py`` wires these in; the logic lives here and in
+:mod:`coursecheck.fix`, :mod:`coursecheck.baseline` and :mod:`coursecheck.progress`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from coursecheck import baseline, fix, progress
+
+if TYPE_CHECKING:
+    from coursecheck.config import Config
+    from coursecheck.engine import Engine, Result, RunOptions
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("fixes, baselines, pre-commit")
+    group.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what remains")
+    group.add_argument(
+        "--diff", action="store_true", help="print the safe fixes as a unified diff; write nothing (exit 1 if any)"
+    )
+    group.add_argument(
+        "--baseline", type=Path, metavar="FILE", help="findings listed in FILE are suppressed: only new ones fail"
+    )
+    group.add_argument(
+        "--write-baseline", type=Path, metavar="FILE", help="record the current findings in FILE (then they pass)"
+    )
+    group.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="skip PATHS outside the course's globs (pre-commit passes every staged file); "
+        "a PATH that is the config file itself reports the whole course",
+    )
+    group.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+@dataclass(slots=True)
+class Prepared:
+    entries: list[baseline.Entry] | None = None
+
+
+def prepare(args: argparse.Namespace) -> tuple[Prepared | None, int]:
+    """Check the flags before anything runs: a bad baseline is a usage error, not a late surprise."""
+    out = Prepared()
+    if args.write_baseline is not None and args.paths:
+        print(
+            "coursecheck: error: --write-baseline records the whole course; run it without PATHS",
+            file=sys.stderr,
+        )
+        return None, EXIT_USAGE
+    if args.fix and args.write_baseline is not None:
+        print("coursecheck: error: use --fix and --write-baseline in separate runs", file=sys.stderr)
+        return None, EXIT_USAGE
+    if args.baseline is not None:
+        try:
+            out.entries = baseline.load(args.baseline)
+        except baseline.BaselineError as exc:
+            print(f"coursecheck: error: {exc}", file=sys.stderr)
+            return None, EXIT_USAGE
+    return out, EXIT_OK
+
+
+def run(engine: Engine, args: argparse.Namespace) -> Result:
+    """The engine's run, with a progress bar when stderr is a terminal and the run is long."""
+    bar = None
+    if not args.no_progress and progress.wanted(sys.stderr, quiet=args.quiet):
+        bar = progress.ProgressBar(sys.stderr)
+    try:
+        return engine.run(progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def after_run(
+    result: Result,
+    args: argparse.Namespace,
+    prepared: Prepared,
+    config: Config,
+    options: RunOptions,
+) -> tuple[Result | None, int]:
+    """``--diff``/``--fix``, then the baseline. Returns the result to report, or None and an
+    exit code when the run ends here (``--diff``)."""
+    if args.diff:
+        plan = fix.plan_fixes(result)
+        _print_skipped(plan, args.quiet)
+        text = plan.diff()
+        if args.output is not None:
+            from coursecheck.fsutil import atomic_write
+
+            atomic_write(args.output, text)
+        else:
+            sys.stdout.write(text)
+        fixed = plan.fixed
+        if fixed:
+            print(
+                f"coursecheck: {_plural(len(fixed), 'fix', 'fixes')} in {_plural(len(plan.files), 'file')} "
+                "would be applied by --fix",
+                file=sys.stderr,
+            )
+        else:
+            print("coursecheck: no safe fixes to apply", file=sys.stderr)
+        return None, EXIT_FINDINGS if fixed else EXIT_OK
+    if args.fix:
+        result = _fix(result, args, config, options)
+    if args.write_baseline is not None:
+        try:
+            count = baseline.write(args.write_baseline, result)
+        except OSError as exc:
+            print(f"coursecheck: error: cannot write {args.write_baseline}: {exc.strerror or exc}", file=sys.stderr)
+            return None, EXIT_USAGE
+        print(f"coursecheck: wrote baseline {args.write_baseline} ({_plural(count, 'finding')})", file=sys.stderr)
+        baseline.apply(result, baseline.load(args.write_baseline), str(args.write_baseline))
+    if prepared.entries is not None:
+        applied = baseline.apply(result, prepared.entries, str(args.baseline), partial=bool(args.paths))
+        if applied.stale and not args.quiet:
+            print(
+                f"coursecheck: {_plural(len(applied.stale), 'baseline entry', 'baseline entries')} in "
+                f"{args.baseline} matched no finding (fixed?); `--write-baseline {args.baseline}` drops them",
+                file=sys.stderr,
+            )
+    return result, EXIT_OK
+
+
+def _fix(result: Result, args: argparse.Namespace, config: Config, options: RunOptions) -> Result:
+    from coursecheck.engine import Engine
+
+    plan = fix.plan_fixes(result)
+    _print_skipped(plan, args.quiet)
+    written = fix.write_fixes(plan)
+    for relpath, why in written.failed:
+        print(f"coursecheck: not fixed: {relpath}: {why}", file=sys.stderr)
+    count = sum(len(f.fixed) for f in written.written)
+    for file_fix in written.written:
+        for line in fix.describe(file_fix):
+            print(f"fixed {line}", file=sys.stderr)
+    if count or not args.quiet:
+        print(
+            f"coursecheck: fixed {_plural(count, 'finding')} in {_plural(len(written.written), 'file')}",
+            file=sys.stderr,
+        )
+    if not written.written:
+        return result
+    # Report what remains: the files changed, so check them again.
+    return run(Engine(config, options), args)
+
+
+def _print_skipped(plan: fix.FixPlan, quiet: bool) -> None:
+    for relpath, why in plan.skipped_files:
+        print(f"coursecheck: not fixed: {relpath}: {why}", file=sys.stderr)
+    if quiet:
+        return
+    unsafe = [f for f, why in plan.skipped if why == fix.UNSAFE]
+    if unsafe:
+        print(
+            f"coursecheck: {_plural(len(unsafe), 'finding has a fix', 'findings have fixes')} "
+            "that may change meaning; not applied (see `coursecheck rule ID`)",
+            file=sys.stderr,
+        )
+    for finding, why in plan.skipped:
+        if why == fix.UNSAFE:
+            continue
+        print(
+            f"coursecheck: not fixed: {finding.path}:{finding.span.line}:{finding.span.column}: "
+            f"{finding.rule_id}: {why}",
+            file=sys.stderr,
+        )
+
+
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"

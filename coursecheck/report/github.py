@@ -1,0 +1,82 @@
+"""GitHub Actions annotations (``--format github``), for repositories without code scanning.
+
+Each finding becomes a workflow command the runner turns into an annotation on the file and
+line, shown in the job log and on the pull request's diff::
+
+    ::error file=content/01-intro.mdx,line=8,col=17,endColumn=52,title=graph/unresolved-reference::prerequisite ...
+
+Escaping follows GitHub's workflow-command rules: in the message ``%``, CR and LF become
+``%25``, ``%0D`` and ``%0A``; property values (file, title) also escape ``:`` and ``,``
+(``%3A``, ``%2C``), which would otherwise end the value. Levels map to ``error``,
+``warning`` and ``notice``. Suppressed findings are left out. A plain summary line ends the
+output. GitHub shows only the first annotations of each level per step (the rest stay in the
+log), so the most severe findings come first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from coursecheck import hookimpl
+from coursecheck.model import LEVEL_RANK, Finding
+from coursecheck.report import ReportOptions
+
+if TYPE_CHECKING:
+    from coursecheck.engine import Result
+
+COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
+
+
+def escape_data(text: str) -> str:
+    """A workflow command's message: ``%`` first, so the escapes themselves stay intact."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A workflow command's property value: the message escapes plus ``:`` and ``,``."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(finding: Finding) -> str:
+    command = COMMANDS.get(finding.level, "error")
+    properties: list[tuple[str, str]] = []
+    if finding.path:
+        span = finding.span
+        properties += [("file", finding.path), ("line", str(span.line))]
+        if span.end_line == span.line:
+            # GitHub takes columns only for a range on one line.
+            properties.append(("col", str(span.column)))
+            if span.end_column > span.column:
+                properties.append(("endColumn", str(span.end_column)))
+        elif span.end_line > span.line:
+            properties.append(("endLine", str(span.end_line)))
+    properties.append(("title", finding.rule_id))
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
+    return f"::{command} {props}::{escape_data(finding.message)}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def render(result: Result, options: ReportOptions) -> str:
+    findings = [f for f in result.findings if f.suppression is None]
+    # Most severe first (GitHub displays a limited number per level), then by place.
+    findings.sort(key=lambda f: (-LEVEL_RANK.get(f.level, 3), f.sort_key()))
+    lines = [annotation(f) for f in findings]
+    for note in result.notifications:
+        command = "error" if note.level == "error" else "warning"
+        lines.append(f"::{command} title=coursecheck::{escape_data(note.message)}")
+    counts = result.counts()
+    suppressed = sum(1 for f in result.findings if f.suppression is not None)
+    parts = [_plural(counts["error"], "error"), _plural(counts["warning"], "warning"), _plural(counts["note"], "note")]
+    summary = f"coursecheck: checked {_plural(len(result.files), 'file')}: {', '.join(parts)}"
+    if suppressed:
+        summary += f", {suppressed} suppressed"
+    lines.append(summary + f" ({result.duration:.2f}s).")
+    return "\n".join(lines) + "\n"
+
+
+@hookimpl
+def coursecheck_reporters() -> dict[str, object]:
+    return {"github": render}

@@ -501,3 +501,36 @@ def test_build_may_be_a_string_or_a_list(cli, tmp_path, value):
     root = build_course(tmp_path, f"\n[report]\nbuild = {value}\n")
     code_, _out, err = cli(root, "--select", SELECT)
     assert code_ == 1 and "configuration error" not in err
+
+
+SECTIONS_PLUGIN = """
+from coursecheck import hookimpl
+
+
+@hookimpl
+def coursecheck_report_sections(result):
+    return [("Team notes", f"{len(result.files)} files were read by the team plugin.")]
+"""
+
+BROKEN_SECTIONS_PLUGIN = """
+from coursecheck import hookimpl
+
+
+@hookimpl
+def coursecheck_report_sections(result):
+    return "not a list of pairs"
+"""
+
+
+def test_plugins_add_report_sections(cli, tmp_path):
+    root = build_course(tmp_path)
+    write_files(root, {"tools/notes.py": SECTIONS_PLUGIN, "tools/broken.py": BROKEN_SECTIONS_PLUGIN})
+    config = (root / ".coursecheck.toml").read_text(encoding="utf-8")
+    config = config.replace(
+        'plugins = ["tools/demo_rules.py"]', 'plugins = ["tools/demo_rules.py", "tools/notes.py", "tools/broken.py"]'
+    )
+    (root / ".coursecheck.toml").write_text(config, encoding="utf-8")
+    _code, out, err = cli(root, "report", "--timestamp", TIMESTAMP, "--select", SELECT)
+    assert "\n## Team notes\n\n3 files were read by the team plugin.\n" in out
+    assert out.index("## Team notes") < out.index("## Summary")
+    assert "plugin 'tools/broken.py' returned str from coursecheck_report_sections" in err

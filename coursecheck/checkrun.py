@@ -118,7 +118,7 @@ def after_run(
             return None, EXIT_USAGE
         print(f"coursecheck: wrote baseline {args.write_baseline} ({_plural(count, 'finding')})", file=sys.stderr)
         baseline.apply(result, baseline.load(args.write_baseline), str(args.write_baseline))
-    if prepared.entries is not None:
+    elif prepared.entries is not None:  # a baseline just written replaces the one given
         applied = baseline.apply(result, prepared.entries, str(args.baseline), partial=bool(args.paths))
         if applied.stale and not args.quiet:
             print(

@@ -310,6 +310,11 @@ def test_stale_baseline_entries_are_reported(tmp_path, cli):
     # Checking one other file only: the entry about 02-b.md is not judged.
     code, _out, err = cli(root, "--baseline", "b.json", "--select", "demo/homoglyph", "content/01-a.md")
     assert code == 0 and "matched no finding" not in err
+    # Rewriting the baseline drops the stale entry.
+    code, _out, err = cli(root, "--baseline", "b.json", "--write-baseline", "b.json", "--select", "demo/homoglyph")
+    assert code == 0 and "matched no finding" not in err
+    entries = json.loads((root / "b.json").read_text(encoding="utf-8"))["findings"]
+    assert [(e["path"], e["line"]) for e in entries] == [("content/01-a.md", 3)]
 
 
 @pytest.mark.parametrize(
@@ -474,7 +479,8 @@ def _git(cwd: Path, *args: str) -> str:
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org"}
     env.update(GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
     done = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    return done.stdout + done.stderr if done.returncode == 0 else f"FAILED {done.returncode}: {done.stderr}"
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout
 
 
 def _hook_repo(tmp_path: Path) -> tuple[Path, str]:

@@ -204,6 +204,7 @@ def test_unbalanced_brackets_passes_on_real_chart_idioms(tmp_path):
             "    classDef warm fill:#f9f,stroke:#333;\n"
             "    class A warm\n"
             "    %% a comment with [ and (\n"
+            "    A --> B %% a trailing comment (\n"
             "    A <--> B\n"
             '    T@{ shape: rect, label: "новый синтаксис" }\n'
         )

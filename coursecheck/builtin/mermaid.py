@@ -218,7 +218,7 @@ _FLOW_NOT_LABELS = re.compile(r"[ \t]*class[ \t]")
 # erDiagram relationship markers: ||--o{, }|..|{, |o--o| ...
 _ER_RELATION = re.compile(r"(?:\|o|\|\||\}o|\}\|)(?:--|\.\.)(?:o\||\|\||o\{|\|\{)")
 _WORD_CHAR = re.compile(r"\w")
-_SIGNIFICANT = re.compile(r'["|>:()\[\]{}\n]')
+_SIGNIFICANT = re.compile(r'["|>:%()\[\]{}\n]')
 _MINDMAP_INVERTED = re.compile(r"\s*[^\s()\[\]{}]*\)")  # cloud )text( and bang ))text((
 
 FLOW_TYPES = {"flowchart", "flowchart-elk", "graph", "block", "block-beta"}
@@ -280,6 +280,10 @@ def _scan_line(
             label_at = i
         elif not stack and flow and ch == ">" and i > start and _WORD_CHAR.match(text[i - 1]):
             stack.append((">", i))  # asymmetric node: id>label]
+        elif ch == "%":
+            if not stack and text.startswith("%%", i) and not text.startswith("%%{", i):
+                stop = i
+                break  # a comment to the end of the line
         elif not stack and free_text_after_colon and ch == ":":
             stop = i
             break  # transition, relation and member text after ':' is free text

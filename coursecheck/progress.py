@@ -1,7 +1,7 @@
 """A progress bar for long runs in a terminal, drawn with rich on stderr.
 
-Shown only when stderr is a terminal (never in CI logs, pipes or pre-commit's captured
-output), the terminal is not ``TERM=dumb``, and the run is long (more than ``MIN_FILES``
+Shown only when stderr is a terminal (never in pipes or pre-commit's captured output), not
+in CI (``CI`` set), the terminal is not ``TERM=dumb``, and the run is long (more than ``MIN_FILES``
 files). It is transient: it disappears when the run ends, so the findings and the summary
 line are all that stays. rich respects ``NO_COLOR``.
 """
@@ -19,6 +19,8 @@ REFRESH_SECONDS = 0.1
 def wanted(stream: IO[str], *, quiet: bool = False) -> bool:
     """Whether a progress bar may be drawn on ``stream``."""
     if quiet or os.environ.get("TERM") == "dumb":
+        return False
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):  # CI runners that give a pty
         return False
     isatty = getattr(stream, "isatty", None)
     try:

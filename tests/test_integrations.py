@@ -615,7 +615,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path, cli):
     assert "Checked 60 files: 0 errors, 0 warnings, 0 notes" in out
 
 
-def run_with_stderr_on_a_terminal(root: Path, *args: str) -> tuple[int, str, str]:
+def run_with_stderr_on_a_terminal(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run coursecheck with stderr on a pseudo-terminal and stdout a pipe: (exit code,
     what the terminal got, stdout)."""
     import pty
@@ -635,8 +635,9 @@ def run_with_stderr_on_a_terminal(root: Path, *args: str) -> tuple[int, str, str
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM", "CI")}
-    env["TERM"] = "xterm"
+    env.update(TERM="xterm", **extra)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "coursecheck", *args],
@@ -662,10 +663,12 @@ def test_progress_bar_in_a_real_terminal(tmp_path):
     assert code == 0
     assert "Checking" in terminal and "100%" in terminal
     assert "\x1b" not in stdout and "Checked 60 files" in stdout
-    # --no-progress and --quiet keep the terminal clean.
+    # --no-progress and --quiet keep the terminal clean, and so does CI=true.
     for flag in ("--no-progress", "--quiet"):
         code, terminal, _stdout = run_with_stderr_on_a_terminal(root, select, flag)
         assert code == 0 and terminal == "", flag
+    code, terminal, _stdout = run_with_stderr_on_a_terminal(root, select, env={"CI": "true"})
+    assert code == 0 and terminal == ""
 
 
 def test_colours_on_a_terminal_respect_no_color(tmp_path, monkeypatch):
@@ -676,7 +679,6 @@ def test_colours_on_a_terminal_respect_no_color(tmp_path, monkeypatch):
         out = FakeTerminal()
         monkeypatch.setattr(sys, "stdout", out)
         main(["--select", ",".join(DEMO_RULES), "--no-progress", *args])
-        monkeypatch.setattr(sys, "stdout", sys.__stdout__)
         return out.getvalue()
 
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -100,6 +100,14 @@ def _get(data: Any, path: tuple[Any, ...]) -> Any:
     return data
 
 
+def _has_words(source: str, start: int, end: int) -> bool:
+    gap = source[start:end]
+    return any(ch.isalnum() for ch in gap) if gap and not gap.isspace() else False
+
+
+_MARKUP_TOKENS = frozenset({"em_open", "em_close", "strong_open", "strong_close", "s_open", "s_close"})
+
+
 class _Aligner:
     """Finds inline children in the source, moving forward from a cursor."""
 
@@ -117,7 +125,10 @@ class _Aligner:
     def take(self, needle: str) -> list[tuple[int, int]]:
         """Anchors ``(index_in_needle, source_offset)`` for ``needle``; advances the cursor."""
         pos = self.find(needle)
-        if pos != -1:
+        # Markup (markers, prefixes, escapes) may stand between the cursor and the text, but
+        # not other words: then the exact copy found is a later one, and the text here was
+        # written differently (escapes, entities) — align it character by character.
+        if pos != -1 and (pos == self.cursor or not _has_words(self.source, self.cursor, pos)):
             self.cursor = pos + len(needle)
             return [(0, pos)]
         anchors: list[tuple[int, int]] = []
@@ -148,7 +159,7 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
     anchors: list[tuple[int, int]] = []
     length = 0
     link_stack: list[tuple[str, int, int]] = []  # (href, start offset, text length at open)
-    source = doc.source
+    source = aligner.source  # the masked text markdown-it-py parsed (same offsets)
 
     def add(piece: str, piece_anchors: list[tuple[int, int]]) -> None:
         nonlocal length
@@ -172,16 +183,19 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             # Find the backtick runs, not the content: the content may be a lone space,
             # and CommonMark turns newlines into spaces and strips one space at each end.
             fence = child.markup or "`"
-            opening = aligner.find(fence)
+            opening = _find_backtick_run(source, len(fence), aligner.cursor, aligner.end)
             start = aligner.cursor if opening == -1 else opening
             if opening != -1:
                 content_start = opening + len(fence)
-                closing = source.find(fence, content_start, aligner.end)
+                closing = _find_backtick_run(source, len(fence), content_start, aligner.end)
                 closing = content_start + len(child.content) if closing == -1 else closing
                 raw = source[content_start:closing]
                 strip = 1 if len(raw) >= 2 and raw[0] in " \n" and raw[-1] in " \n" and raw.strip() else 0
                 if child.content:
-                    doc.segments.append(Segment("inline_code", child.content, [(0, content_start + strip)], ""))
+                    anchors_ = [(0, content_start + strip)]
+                    if "\n" in raw:
+                        anchors_ = _align_multiline_code(source, child.content, content_start + strip, closing)
+                    doc.segments.append(Segment("inline_code", child.content, anchors_, ""))
                 aligner.cursor = closing + len(fence)
             # A gap in the prose: a pattern must not match across the code span.
             add(" ", [(0, start)])
@@ -215,6 +229,11 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
                     href_start, href_end = open_at, end
             aligner.cursor = max(aligner.cursor, end)
             doc.links.append(Link(href, link_text, doc.span(open_at, end), doc.span(href_start, href_end), "markdown"))
+        elif kind in _MARKUP_TOKENS and child.markup:
+            # Step over emphasis markers so that a following text is not found inside them.
+            pos = aligner.find(child.markup)
+            if pos != -1 and not source[aligner.cursor : pos].strip():
+                aligner.cursor = pos + len(child.markup)
         elif kind == "image":
             alt_start = source.find("![", aligner.cursor, aligner.end)
             if alt_start != -1:
@@ -225,6 +244,41 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             if pos != -1:
                 aligner.cursor = pos + len(child.content)
     return Segment(scope, "".join(text_parts), anchors or [(0, aligner.cursor)], info)
+
+
+def _find_backtick_run(source: str, length: int, start: int, end: int) -> int:
+    """Offset of the next run of exactly ``length`` backticks (a code span's closer), or -1."""
+    i = source.find("`", start, end)
+    while i != -1:
+        j = i
+        while j < end and source[j] == "`":
+            j += 1
+        if j - i == length:
+            return i
+        i = source.find("`", j, end)
+    return -1
+
+
+def _align_multiline_code(source: str, content: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Anchors for a code span that crosses lines: each line break became a space and the
+    next line's indentation (or container prefix) was dropped."""
+    anchors: list[tuple[int, int]] = []
+    j, expected = start, -1
+    for k, ch in enumerate(content):
+        if ch == " " and j < end and source[j] == "\n":
+            pos = j
+            j += 1
+            if k + 1 < len(content):
+                nxt = source.find(content[k + 1], j, end)
+                j = nxt if nxt != -1 else j
+        else:
+            found = source.find(ch, j, end)
+            pos = found if found != -1 else j
+            j = pos + 1
+        if pos != expected:
+            anchors.append((k, pos))
+        expected = pos + 1
+    return anchors or [(0, start)]
 
 
 def _raw_href(source: str, start: int, end: int) -> str:

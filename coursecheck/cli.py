@@ -61,11 +61,29 @@ def _csv(values: list[str] | None) -> list[str]:
     return out
 
 
-def _check_parser() -> argparse.ArgumentParser:
+def _epilog_with_plugin_commands() -> str:
+    """EPILOG, with the subcommands plugins add (built-in plugins included) in its list."""
+    extra = plugin_commands()
+    if not extra:
+        return EPILOG
+    width = 19
+    lines = [f"  {name.ljust(width)}{help_text}" for name, (help_text, _fn) in sorted(extra.items())]
+    marker = "\nexit codes:"
+    head, _, tail = EPILOG.partition(marker)
+    return head.rstrip("\n") + "\n" + "\n".join(lines) + "\n" + marker + tail
+
+
+def _check_parser(
+    prog: str = "coursecheck", description: str = DESCRIPTION, *, for_help: bool = False
+) -> argparse.ArgumentParser:
+    epilog = None
+    if prog == "coursecheck":
+        # Listing plugin commands loads the plugins: only worth it when help is printed.
+        epilog = _epilog_with_plugin_commands() if for_help else EPILOG
     parser = argparse.ArgumentParser(
-        prog="coursecheck",
-        description=DESCRIPTION,
-        epilog=EPILOG,
+        prog=prog,
+        description=description,
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders to report on (default: the whole course)")
@@ -152,8 +170,9 @@ def _use_color(choice: str, stream: object) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def cmd_check(argv: list[str]) -> int:
-    args = _check_parser().parse_args(argv)
+def cmd_check(argv: list[str], *, prog: str = "coursecheck", description: str = DESCRIPTION) -> int:
+    wants_help = any(a in ("-h", "--help") for a in argv)
+    args = _check_parser(prog, description, for_help=wants_help).parse_args(argv)
     prepared, code = checkrun.prepare(args)
     if prepared is None:
         return code
@@ -316,12 +335,15 @@ def cmd_rules(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def rules_table(rules: list) -> str:
-    """The README's rule table, generated from the rules' own docs."""
+def rules_table(rules: list, link_base: str = "docs/rules.md") -> str:
+    """The README's rule table, generated from the rules' own docs (ids link to their page)."""
+    from coursecheck.report.sarif import github_anchor
+
     lines = ["| Rule | Default | Fix | What it finds |", "|---|---|---|---|"]
     for r in sorted(rules, key=lambda r: r.id):
         summary = r.summary.replace("|", "\\|")
-        lines.append(f"| `{r.id}` | {r.level} | {'yes' if r.fixable else ''} | {summary} |")
+        rule_id = f"[`{r.id}`]({link_base}#{github_anchor(r.id)})" if link_base else f"`{r.id}`"
+        lines.append(f"| {rule_id} | {r.level} | {'yes' if r.fixable else ''} | {summary} |")
     return "\n".join(lines)
 
 

@@ -649,7 +649,12 @@ def _report_command(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    return cmd_check(["--format", "markdown", *argv])
+    return cmd_check(
+        ["--format", "markdown", *argv],
+        prog="coursecheck report",
+        description="Write the Markdown verification report: must-haves with their evidence, findings by "
+        "rule, statistics, the prerequisite graph (the same as `coursecheck --format markdown`).",
+    )
 
 
 @hookimpl

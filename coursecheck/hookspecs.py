@@ -161,3 +161,27 @@ def coursecheck_rule_kinds() -> list[Any] | None:
     unique: when two plugins define the same name, the first registered keeps it. The
     user guide is ``docs/declarative-rules.md``.
     """
+
+
+@hookspec
+def coursecheck_musthaves(config: Config) -> list[tuple[Any, ...]] | None:
+    """Must-haves declared somewhere else than the TOML config (planning documents, a
+    spreadsheet export...), merged with the config's ``[[truth]]``, ``[[artifact]]``,
+    ``[[key-link]]``, ``[[requirement]]`` and ``[[human-check]]`` tables.
+
+    Return ``(kind, table, file, line)`` tuples, or ``(kind, table, file, line, key_lines)``:
+
+    * ``kind``: ``truth``, ``artifact``, ``key-link``, ``requirement`` or ``human-check``;
+    * ``table``: the keys a TOML table of that kind takes (``min-lines``, not ``min_lines``);
+    * ``file``, ``line``: where it was declared, shown in configuration errors and as the
+      "declared here" location of a finding (``file`` relative to the working folder, or
+      absolute);
+    * ``key_lines``: optional ``{key: line}`` for errors about a single key.
+
+    The tables are validated and evaluated exactly like TOML ones, after them (a
+    ``[[requirement]]`` may name a contributed artifact, and the other way round). Called once
+    per run, before the configuration is validated. A plugin that raises here, or returns
+    something else, makes the run stop with a configuration error naming the plugin: the
+    must-haves it should have declared would otherwise be silently missing. The planning
+    importer in ``plugins/coursecheck-planning`` is a complete example.
+    """

@@ -31,9 +31,11 @@ from typing import Any
 
 import jmespath
 import jmespath.exceptions
+import regex
 
 from coursecheck import hookimpl
-from coursecheck.config import Config, did_you_mean
+from coursecheck.config import Config, ConfigProblem, did_you_mean
+from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
 from coursecheck.globs import compile_glob, invalid_glob
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
 from coursecheck.match import SCOPE_GROUPS, TermMatcher, coverage, resolve_scopes
@@ -171,9 +173,40 @@ def read_entries(config: Config) -> tuple[MustHaves, list[tuple[str, int, str]]]
     return model, problems
 
 
+class _TimedPattern:
+    """A user pattern compiled with the ``regex`` module, matched with a time limit: a
+    catastrophic pattern fails its must-have instead of hanging the run."""
+
+    def __init__(self, pattern: str, flags: int) -> None:
+        self.pattern = pattern
+        self._compiled = regex.compile(pattern, flags | regex.VERSION0)
+
+    def finditer(self, text: str) -> list[Any]:
+        try:
+            return list(self._compiled.finditer(text, timeout=REGEX_TIMEOUT))
+        except TimeoutError:
+            raise PatternTimeout(self.pattern) from None
+
+    def search(self, text: str) -> Any:
+        try:
+            return self._compiled.search(text, timeout=REGEX_TIMEOUT)
+        except TimeoutError:
+            raise PatternTimeout(self.pattern) from None
+
+
 @lru_cache(maxsize=512)
-def _regex(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    return re.compile(pattern, flags)
+def _regex(pattern: str, flags: int = 0) -> _TimedPattern:
+    return _TimedPattern(pattern, flags)
+
+
+def _timed_out(entry: Entry, exc: PatternTimeout) -> Outcome:
+    """A FAILED outcome for a must-have whose pattern ran past the time limit."""
+    problem = (
+        f"[[{entry.kind}]] '{entry.id}': pattern /{exc.pattern}/ took longer than {REGEX_TIMEOUT:g} s "
+        "(catastrophic backtracking?); simplify it"
+    )
+    verdict = Verdict(entry.kind, entry.id, str(entry.raw.get("text", entry.id)), FAILED, problem, {"timeout": True})
+    return Outcome(entry, verdict, problem=problem)
 
 
 @lru_cache(maxsize=256)
@@ -187,18 +220,40 @@ def _jmespath(expression: str) -> Any:
 
 
 def validate(config: Config) -> list[tuple[str, int, str]]:
-    model, problems = read_entries(config)
+    """Problems of the must-haves declared in the TOML config (``coursecheck_configure``)."""
+    return [(key, line, message) for key, line, message, entry in _validate(config) if not _contributed(entry)]
+
+
+def validate_contributed(config: Config) -> list[ConfigProblem]:
+    """Problems of the must-haves plugins contributed, at their own file and line."""
+    return [
+        ConfigProblem(entry.file, line, key, message)
+        for key, line, message, entry in _validate(config)
+        if entry is not None and _contributed(entry)
+    ]
+
+
+def _contributed(entry: Entry | None) -> bool:
+    return entry is not None and isinstance(entry.raw, Contributed)
+
+
+def _validate(config: Config) -> list[tuple[str, int, str, Entry | None]]:
+    model, shape_problems = read_entries(config)
+    problems: list[tuple[str, int, str, Entry | None]] = [(k, n, m, None) for k, n, m in shape_problems]
     ids: dict[str, dict[str, Entry]] = {}
     for kind in SECTIONS:
         for entry in model.of(kind):
-            problems.extend(_validate_entry(config, entry))
+            problems.extend((k, n, m, entry) for k, n, m in _validate_entry(config, entry))
             seen = ids.setdefault(kind, {})
             if entry.id in seen:
+                first = seen[entry.id]
+                at = f"line {first.line}" if first.file == entry.file else f"{first.file}:{first.line}"
                 problems.append(
                     (
                         f"{kind}[{entry.index}].id",
                         _line(config, entry, "id"),
-                        f"duplicate {kind} id '{entry.id}' (first at line {seen[entry.id].line})",
+                        f"duplicate {kind} id '{entry.id}' (first at {at})",
+                        entry,
                     )
                 )
             else:
@@ -210,11 +265,11 @@ def validate(config: Config) -> list[tuple[str, int, str]]:
             line = _line(config, entry, "satisfied-by")
             if kind not in SECTIONS or not name:
                 problems.append(
-                    (key, line, f"'{ref}' must be KIND:ID with KIND one of {', '.join(s for s in SECTIONS)}")
+                    (key, line, f"'{ref}' must be KIND:ID with KIND one of {', '.join(s for s in SECTIONS)}", entry)
                 )
             elif name not in ids.get(kind, {}):
                 known = list(ids.get(kind, {}))
-                problems.append((key, line, f"no {kind} with id '{name}'{did_you_mean(name, known)}"))
+                problems.append((key, line, f"no {kind} with id '{name}'{did_you_mean(name, known)}", entry))
     return problems
 
 
@@ -311,7 +366,7 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
 def _regex_problem(pattern: str, ignore_case: bool = False) -> str | None:
     try:
         _regex(pattern, re.IGNORECASE if ignore_case else 0)
-    except re.error as exc:
+    except (re.error, regex.error) as exc:
         return f"invalid regular expression {pattern!r}: {exc}"
     return None
 
@@ -939,12 +994,21 @@ def evaluate(course: Course, config: Config) -> list[Outcome]:
     count_diagrams = _diagram_counter(config)
     graph = course_graph(course, config) if model.of("key-link") else None
     for entry in model.of("truth"):
-        outcomes.append(evaluate_truth(course, entry))
+        try:
+            outcomes.append(evaluate_truth(course, entry))
+        except PatternTimeout as exc:
+            outcomes.append(_timed_out(entry, exc))
     for entry in model.of("artifact"):
-        outcomes.append(evaluate_artifact(course, config, entry, count_diagrams))
+        try:
+            outcomes.append(evaluate_artifact(course, config, entry, count_diagrams))
+        except PatternTimeout as exc:
+            outcomes.append(_timed_out(entry, exc))
     for entry in model.of("key-link"):
         assert graph is not None
-        outcomes.append(evaluate_key_link(course, graph, entry))
+        try:
+            outcomes.append(evaluate_key_link(course, graph, entry))
+        except PatternTimeout as exc:
+            outcomes.append(_timed_out(entry, exc))
     for entry in model.of("human-check"):
         outcomes.append(evaluate_human_check(entry))
     by_id = {(o.verdict.kind, o.entry.id): o.verdict for o in outcomes}
@@ -1121,6 +1185,80 @@ def coursecheck_config_sections() -> dict[str, str]:
 @hookimpl
 def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
     return validate(config)
+
+
+# -- must-haves other plugins declare (the coursecheck_musthaves hook) -----------------------
+
+
+class Contributed(dict):  # type: ignore[type-arg]
+    """A must-have table a plugin declared through ``coursecheck_musthaves``, merged into
+    ``config.sections`` after the TOML tables. Marked so that a second engine on the same
+    Config replaces the contributions instead of adding them twice."""
+
+
+def merge_contributed(config: Config, plugin_manager: Any) -> list[ConfigProblem]:
+    """Ask every plugin for its must-haves and append them to the config's sections, with
+    origins (file, line) for error messages; returns the problems with what they returned."""
+    from coursecheck.plugins import Notification, call_each
+
+    notes: list[Notification] = []
+    problems: list[ConfigProblem] = []
+    added: dict[str, list[tuple[dict[str, Any], str, int, dict[str, int]]]] = {}
+    expected = "a list of (kind, table, file, line[, key_lines]) tuples"
+    for name, items in call_each(
+        plugin_manager, "coursecheck_musthaves", notes, lambda v: isinstance(v, (list, tuple)), expected, config=config
+    ):
+        for item in items:
+            shaped = isinstance(item, (tuple, list)) and len(item) in (4, 5)
+            kind, table, file, line, key_lines = (*item, {})[:5] if shaped else (None, None, None, None, None)
+            if not (
+                kind in SECTIONS
+                and isinstance(table, dict)
+                and isinstance(file, str)
+                and isinstance(line, int)
+                and isinstance(key_lines, dict)
+            ):
+                shown = repr(item)
+                shown = shown if len(shown) <= 80 else shown[:79] + "…"
+                problems.append(
+                    ConfigProblem(
+                        config.display_path,
+                        0,
+                        "",
+                        f"plugin '{name}' returned {shown} from coursecheck_musthaves; expected {expected}",
+                    )
+                )
+                continue
+            added.setdefault(kind, []).append((table, file, line, key_lines))
+    problems.extend(ConfigProblem(config.display_path, 0, "", note.message) for note in notes)
+    for kind in SECTIONS:
+        current = config.sections.get(kind)
+        if current is not None and not isinstance(current, list):
+            continue  # not an array of tables: validate() reports it
+        had_contributions = any(isinstance(t, Contributed) for t in current or [])
+        own = [t for t in current or [] if not isinstance(t, Contributed)]
+        tables = list(own)
+        for table, file, line, key_lines in added.get(kind, []):
+            index = len(tables)
+            tables.append(Contributed(table))
+            config.origins[(kind, index)] = (file, line)
+            for key in table:
+                key_line = key_lines.get(key)
+                config.origins[(kind, index, key)] = (file, key_line if isinstance(key_line, int) else line)
+        if tables:
+            config.sections[kind] = tables
+        elif had_contributions:
+            config.sections.pop(kind, None)
+    return problems
+
+
+@hookimpl
+def coursecheck_config_rules(config: Config, plugin_manager: Any) -> list[ConfigProblem]:
+    # Called once per run before the configuration is validated: the moment to gather the
+    # must-haves other plugins declare, so that validate() and evaluate() see them. Their
+    # problems are returned here because only a ConfigProblem carries its own file.
+    problems = merge_contributed(config, plugin_manager)
+    return problems or validate_contributed(config)
 
 
 @hookimpl

@@ -265,3 +265,21 @@ def test_coursecheck_never_writes_into_the_course(course, cli):
     run_cli(cli, root, "--format", "json")
     after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     assert before == after
+
+
+def test_catastrophic_regex_in_a_must_have_is_bounded_and_reported(course):
+    config = DEFAULT_CONFIG + textwrap.dedent(
+        """
+        [[truth]]
+        id = "evil"
+        text = "a pattern that backtracks forever"
+        pattern = '(x+x+)+y'
+        """
+    )
+    root = course({"content/a.md": "# A\n\n" + "x" * 3000 + "\n"}, config)
+    result = check(root, select=["musthave"])
+    (finding,) = result.active
+    assert finding.rule_id == "musthave/truth"
+    assert "took longer than 1 s" in finding.message and "(x+x+)+y" in finding.message
+    (verdict,) = result.extra["verdicts"]
+    assert verdict.status == "FAILED"

@@ -762,6 +762,10 @@ def _parse_examples(
 # -- the rule at work -------------------------------------------------------------------
 
 
+STATS_KEY = "declarative.stats"
+TRIPPED_KEY = "declarative.tripped"
+
+
 @dataclass(slots=True)
 class RuleStats:
     """What a user rule saw in one run: feeds the no-op report."""
@@ -810,9 +814,12 @@ class UserRule:
         return not (self.spec.exclude and matches(relpath, self.spec.exclude))
 
     def stats(self, ctx: RuleContext) -> RuleStats:
-        if ctx.course is None:
+        if ctx.summary is not None:  # per-file stage: kept with the file's summary (cached)
+            table = ctx.summary.setdefault(STATS_KEY, {})
+        elif ctx.course is None:
             return RuleStats()
-        table = ctx.course.cache.setdefault("declarative.stats", {})
+        else:
+            table = ctx.course.cache.setdefault(STATS_KEY, {})
         return table.setdefault(self.spec.id, RuleStats())
 
     # -- entry point for the engine -------------------------------------------------------
@@ -831,6 +838,8 @@ class UserRule:
                 self.kind.check_course(self, subject, ctx)
         except PatternTimeout as exc:
             self.tripped = exc.pattern
+            if ctx.summary is not None:  # the no-op report may run in another process
+                ctx.summary.setdefault(TRIPPED_KEY, []).append(self.spec.id)
             doc = subject if isinstance(subject, Document) else None
             message = (
                 f"pattern {exc.pattern!r} of rule {self.spec.id} took longer than {REGEX_TIMEOUT:g} s"
@@ -856,12 +865,17 @@ class UserRule:
 
     def scope_text(self, doc: Document, ctx: RuleContext, scopes: tuple[Scope, ...] | None = None) -> ScopeText:
         scopes = scopes or self.spec.scopes
-        cache: dict[Any, ScopeText] = {}
+        # Shared by the rules checking the same document one after the other; only the
+        # latest document is kept (documents come and go: ids of dead ones are reused).
+        cache: dict[Any, Any] = {}
         if ctx.course is not None:
             cache = ctx.course.cache.setdefault("declarative.scope-text", {})
-        text = cache.get((id(doc), scopes))
+        if cache.get("doc") is not doc:
+            cache.clear()
+            cache["doc"] = doc
+        text = cache.get(scopes)
         if text is None:
-            text = cache[(id(doc), scopes)] = ScopeText.of(scope_segments(doc, scopes))
+            text = cache[scopes] = ScopeText.of(scope_segments(doc, scopes))
         self.stats(ctx).scoped += len(text.text)
         return text
 

@@ -11,12 +11,17 @@ import re
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from coursecheck import __version__, suppress
+from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
+from coursecheck.cache import FileCache, code_fingerprint
+from coursecheck.cache import usable_dir as cache_usable
 from coursecheck.config import (
     ALWAYS_EXCLUDED,
     Config,
@@ -29,10 +34,14 @@ from coursecheck.config import (
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
+from coursecheck.records import DocumentRecord, read_text, record_fields
 from coursecheck.rules import Rule, RuleContext
 from coursecheck.text import DecodeError, LineIndex, Span, decode_source, normalize_newlines
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+# Below this many files worker processes cost more than they save (measured: benchmarks/run.py).
+PARALLEL_MIN_FILES = 200
+MAX_JOBS = 8
 _NATURAL = re.compile(r"(\d+)")
 
 
@@ -83,6 +92,25 @@ class RunOptions:
     # pre-commit passes every staged file: skip those outside the course's globs, and report
     # the whole course when the config itself is among them (it changes every file's check).
     force_exclude: bool = False
+    # The per-file cache (off for library calls unless asked; the CLI turns it on).
+    cache: bool = False
+    cache_dir: Path | None = None  # default: <root>/.coursecheck-cache
+    jobs: int = 0  # worker processes for the per-file stage; 0: as many as CPUs (when it pays)
+    # Keep full parsed documents for the course stage when there are at most this many files
+    # (None: always); above it, records re-parse on demand (bounded memory on big courses).
+    keep_documents: int | None = 400
+
+
+@dataclass(slots=True)
+class FileResult:
+    """What the per-file stage makes of one file (what the cache stores)."""
+
+    relpath: str
+    role: str
+    fields: dict[str, Any] | None  # the record's parts (coursecheck.records); None: no document
+    findings: list[Finding]
+    summary: dict[str, Any]
+    notes: list[Notification]
 
 
 class Engine:
@@ -123,6 +151,10 @@ class Engine:
             problems.sort(key=lambda p: (p.file != config.display_path, p.file, p.line))
             raise ConfigError(problems)
         self.settings = Settings(config, self.rules)
+        self._cache: FileCache | None = None
+        self._base_key = ""
+        self.course: Course | None = None
+        self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
 
     # -- plugins ----------------------------------------------------------------------
 
@@ -251,26 +283,56 @@ class Engine:
                 else:
                     self.notes.append(Notification(f"{p}: no such file", level="warning"))
 
-        docs: list[Document] = []
         to_load = [*files, *extra_files]
-        course_rule_count = sum(1 for r in self.rules.values() if r.course)
-        total_steps = 2 * len(to_load) + course_rule_count
+        active_rules = [r for r in self.rules.values() if self._selected(r.id) and self.settings.enabled_anywhere(r.id)]
+        course_rule_count = sum(1 for r in active_rules if r.course)
+        total_steps = 2 * len(to_load) + course_rule_count  # each file: read+parse, then check
         step = 0
+
+        # Data files first, whole and in this process: document rules may read them
+        # (the glossary), so they are part of every other file's cache key.
+        data_docs: list[Document] = []
         for rel, role in to_load:
+            if role == "data" or (role == "lesson" and _kind_of(rel) in ("json", "yaml")):
+                doc = self._load(root / rel, rel)
+                if doc is not None:
+                    doc.aliases = []
+                    doc.role = "data" if role == "data" or doc.kind in ("json", "yaml") else "other"
+                    data_docs.append(doc)
+        stage_course = Course(root, [], [d for d in data_docs if d.role == "data"], [], {})
+        data_rels = {d.relpath for d in data_docs}
+        self._cache = self._open_cache()
+        if self._cache is not None:
+            self._base_key = self._cache_base_key(active_rules, data_docs)
+
+        by_rel: dict[str, Document] = {}
+        summaries: dict[str, dict[str, Any]] = {}
+        for doc in data_docs:
+            step += 2
             if progress is not None:
-                step += 1
                 progress(step, total_steps)
-            doc = self._load(root / rel, rel)
-            if doc is None:
+            summary: dict[str, Any] = {}
+            findings.extend(self._check_document(doc, stage_course, active_rules, summary))
+            if summary:
+                summaries[doc.relpath] = summary
+            by_rel[doc.relpath] = doc
+        rest = [(rel, role) for rel, role in to_load if rel not in data_rels]
+        keep = self.options.keep_documents is None or len(rest) <= self.options.keep_documents
+        for result, full in self._per_file_results(rest, stage_course, active_rules):
+            step += 2
+            if progress is not None:
+                progress(step, total_steps)
+            findings.extend(result.findings)
+            self.notes.extend(result.notes)
+            if result.summary:
+                summaries[result.relpath] = result.summary
+            if result.fields is None:
                 continue
-            doc_role = role
-            if role == "lesson" and doc.kind not in ("markdown", "mdx"):
-                doc_role = "data" if doc.kind in ("json", "yaml") else "other"
-            docs.append(doc)
-            doc.aliases = []
-            if doc_role == "lesson":
-                self._identify(doc)
-            doc.role = doc_role
+            record = DocumentRecord(result.fields, self._reload, self._read_text)
+            if full is not None and keep:
+                record._full = full
+            by_rel[result.relpath] = record
+        docs = [by_rel[rel] for rel, _ in to_load if rel in by_rel]
 
         lessons = [d for d in docs if d.lesson_id is not None]
         lessons.sort(key=self._order_key)
@@ -287,30 +349,16 @@ class Engine:
             [d for d in docs if d.role == "other"],
             by_id,
         )
+        course.summaries = summaries
+        self.course = course
 
-        active_rules = [r for r in self.rules.values() if self._selected(r.id) and self.settings.enabled_anywhere(r.id)]
-        step = len(to_load)
-        for doc in docs:
-            if progress is not None:
-                step += 1
-                progress(step, total_steps)
-            findings.extend(doc.problems)
-            for rule in active_rules:
-                if rule.course or doc.kind not in rule.kinds or (rule.lessons_only and doc.lesson_id is None):
-                    continue
-                level, options = self.settings.for_file(rule.id, doc.relpath)
-                if level == "off":
-                    continue
-                ctx = RuleContext(rule, self.config, options, course)
-                findings.extend(self._call(rule, ctx, doc, doc.relpath))
-        step = 2 * len(to_load)
         for rule in active_rules:
             if not rule.course:
                 continue
             if progress is not None:
                 step += 1
                 progress(step, total_steps)
-            level, options = self.settings.base(rule.id)
+            _level, options = self.settings.base(rule.id)
             ctx = RuleContext(
                 rule, self.config, options, course, options_for=lambda rel, r=rule.id: self.settings.for_file(r, rel)[1]
             )
@@ -338,6 +386,126 @@ class Engine:
         ):
             result.report_sections.extend((str(heading), str(body)) for heading, body in sections)
         return result
+
+    # -- the per-file stage (cached, parallel) -----------------------------------------
+
+    def _check_document(
+        self, doc: Document, course: Course, active_rules: list[Rule], summary: dict[str, Any]
+    ) -> list[Finding]:
+        """Parse problems, document rules and course rules' summaries of one file."""
+        findings = list(doc.problems)
+        for rule in active_rules:
+            if doc.kind not in rule.kinds or (rule.lessons_only and doc.lesson_id is None):
+                continue
+            if rule.course and rule.summarize is None:
+                continue
+            level, options = self.settings.for_file(rule.id, doc.relpath)
+            if level == "off" and not rule.course:
+                continue
+            ctx = RuleContext(rule, self.config, options, course)
+            ctx.summary = summary
+            if rule.course:
+                findings.extend(self._summarize(rule, ctx, doc, summary))
+            else:
+                findings.extend(self._call(rule, ctx, doc, doc.relpath))
+        return findings
+
+    def _summarize(self, rule: Rule, ctx: RuleContext, doc: Document, summary: dict[str, Any]) -> list[Finding]:
+        summarize = rule.summarize
+        assert summarize is not None
+
+        def store(subject: Document, context: RuleContext) -> None:
+            data = summarize(subject, context)
+            if data is not None:
+                summary[rule.id] = data
+
+        probe = Rule(rule.id, check=store, plugin=rule.plugin)
+        found = self._call(probe, ctx, doc, doc.relpath)
+        return found
+
+    def _per_file(
+        self, rel: str, role: str, course: Course, active_rules: list[Rule]
+    ) -> tuple[FileResult, Document | None]:
+        """One file's per-file result, from the cache when its key is there."""
+        notes_before = len(self.notes)
+        path = self.config.root / rel
+        raw, problem_doc = self._read(path, rel)
+        key = None
+        if raw is not None and self._cache is not None:
+            key = FileCache.key(self._base_key, rel, role, raw)
+            hit = self._cache.get(key)
+            if isinstance(hit, FileResult) and hit.relpath == rel:
+                return hit, None
+        doc = problem_doc if raw is None else self._parse(path, rel, raw)
+        if doc is None:
+            return FileResult(rel, role, None, [], {}, self.notes[notes_before:]), None
+        doc.aliases = []
+        doc_role = role
+        if role == "lesson" and doc.kind not in ("markdown", "mdx"):
+            doc_role = "data" if doc.kind in ("json", "yaml") else "other"
+        if doc_role == "lesson":
+            self._identify(doc)
+        doc.role = doc_role
+        summary: dict[str, Any] = {}
+        findings = self._check_document(doc, course, active_rules, summary)
+        result = FileResult(rel, doc_role, record_fields(doc), findings, summary, self.notes[notes_before:])
+        del self.notes[notes_before:]  # the caller adds them, cached or not
+        if key is not None and self._cache is not None:
+            self._cache.put(key, result)
+        return result, doc
+
+    def _per_file_results(
+        self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule]
+    ) -> Iterator[tuple[FileResult, Document | None]]:
+        """Per-file results in the order of ``items``: in worker processes when there are
+        enough files to pay for them (fork start-up ~20 ms per worker), else here."""
+        jobs = self.options.jobs or (os.cpu_count() or 1)
+        jobs = min(jobs, MAX_JOBS, max(1, len(items) // 50))
+        if jobs < 2 or len(items) < PARALLEL_MIN_FILES or not _can_fork():
+            for rel, role in items:
+                yield self._per_file(rel, role, course, active_rules)
+            return
+        global _WORKER_STATE
+        _WORKER_STATE = (self, course, active_rules)
+        size = max(1, min(64, len(items) // (jobs * 8)))
+        chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        done = 0
+        try:
+            import multiprocessing
+
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                for chunk_results in pool.map(_work_on_chunk, chunks):
+                    for result in chunk_results:
+                        done += 1
+                        yield result, None
+        except BrokenProcessPool as exc:
+            self.notes.append(
+                Notification(f"a worker process died ({exc}); the remaining files were checked in the main process")
+            )
+            for rel, role in items[done:]:
+                yield self._per_file(rel, role, course, active_rules)
+        finally:
+            _WORKER_STATE = None
+
+    def _open_cache(self) -> FileCache | None:
+        if not self.options.cache:
+            return None
+        folder = self.options.cache_dir or (self.config.root / DEFAULT_CACHE_DIR)
+        if not cache_usable(folder):
+            return None  # a read-only tree: run without a cache
+        return FileCache(folder)
+
+    def _cache_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
+        """Everything besides the file itself that per-file results depend on."""
+        plugins = sorted(
+            ((plugin_name(self.pm, p), p) for p in self.pm.get_plugins()), key=lambda item: str(item[0])
+        )
+        code = code_fingerprint([p for _, p in plugins])
+        c = self.config
+        config_repr = repr((c.course, c.rules, c.overrides, c.plugins, c.extends, c.sections, str(c.root)))
+        rules = "\0".join(sorted(f"{r.id}:{r.plugin}" for r in active_rules))
+        data = "\0".join(f"{d.relpath}\0{d.source}" for d in data_docs)
+        return FileCache.key(code, " ".join(name for name, _ in plugins), config_repr, rules, data)
 
     def _selected(self, rule_id: str) -> bool:
         family = rule_id.split("/", 1)[0]
@@ -381,20 +549,27 @@ class Engine:
     # -- reading and parsing ------------------------------------------------------------
 
     def _load(self, path: Path, rel: str) -> Document | None:
-        kind = _kind_of(rel)
+        raw, problem_doc = self._read(path, rel)
+        return problem_doc if raw is None else self._parse(path, rel, raw)
+
+    def _read(self, path: Path, rel: str) -> tuple[bytes | None, Document | None]:
+        """The file's bytes, or a document carrying the reason it cannot be read."""
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
-                return _problem_doc(
+                return None, _problem_doc(
                     path,
                     rel,
                     "parse/unreadable",
                     f"file is {size / 1048576:.1f} MiB, over the {MAX_FILE_BYTES // 1048576} MiB limit; not checked",
                 )
-            raw = path.read_bytes()
+            return path.read_bytes(), None
         except OSError as exc:
             self.notes.append(Notification(f"{rel}: cannot read: {exc.strerror or exc}", path=rel))
-            return _problem_doc(path, rel, "parse/unreadable", f"cannot read file: {exc.strerror or exc}")
+            return None, _problem_doc(path, rel, "parse/unreadable", f"cannot read file: {exc.strerror or exc}")
+
+    def _parse(self, path: Path, rel: str, raw: bytes) -> Document | None:
+        kind = _kind_of(rel)
         if b"\x00" in raw:
             return _problem_doc(path, rel, "parse/encoding", "file contains NUL bytes (binary?); not checked")
         try:
@@ -428,6 +603,20 @@ class Engine:
     def _parse_impls(self) -> list[tuple[str, Any]]:
         impls = self.pm.hook.coursecheck_parse.get_hookimpls()
         return [(plugin_name(self.pm, i.plugin), i) for i in reversed(impls)]
+
+    def _reload(self, rel: str) -> Document | None:
+        """A record's full Document, parsed again (course rules that read segments)."""
+        self.reparsed += 1
+        doc = self._load(self.config.root / rel, rel)
+        if doc is not None and self.course is not None:
+            record = next((d for d in self.course.documents if d.relpath == rel), None)
+            if record is not None:
+                doc.role, doc.lesson_id, doc.aliases = record.role, record.lesson_id, list(record.aliases)
+                doc.order_index = record.order_index
+        return doc
+
+    def _read_text(self, rel: str) -> str | None:
+        return read_text(self.config.root, rel)
 
     def _identify(self, doc: Document) -> None:
         course = self.config.course
@@ -493,6 +682,22 @@ class Engine:
         out.sort(key=Finding.sort_key)
         _fingerprint(out)
         return out
+
+
+_WORKER_STATE: tuple[Engine, Course, list[Rule]] | None = None
+
+
+def _work_on_chunk(chunk: list[tuple[str, str]]) -> list[FileResult]:
+    """In a worker process (forked: it has the parent's engine, plugins and config)."""
+    assert _WORKER_STATE is not None
+    engine, course, active_rules = _WORKER_STATE
+    return [engine._per_file(rel, role, course, active_rules)[0] for rel, role in chunk]
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def _is_sections(value: Any) -> bool:

@@ -37,6 +37,8 @@ EDGE_KINDS = ("prerequisite", "link", "key-link", "data-reference")
 LESSON_EXTENSIONS = (".md", ".mdx", ".markdown")
 DEFAULT_DATA_KEYS = ("lesson", "lessons", "prerequisites", "relatedLessons", "slug")
 CACHE_KEY = "coursecheck.graph"
+_BY_PATH_KEY = "coursecheck.graph.by-path"
+_SUGGEST_KEY = "coursecheck.graph.suggest"
 
 
 def networkx() -> Any:
@@ -204,23 +206,55 @@ def resolve_lesson(course: Course, ref: str) -> Document | None:
             if doc is not None:
                 return doc
             break
-    for lesson in course.lessons:
-        if _without_extension(lesson.relpath) == bare:
-            return lesson
-    return None
+    by_path = course.cache.get(_BY_PATH_KEY)
+    if by_path is None or len(by_path[0]) != len(course.lessons):
+        # One index per run, not a scan of every lesson per unresolved reference (quadratic
+        # on large courses). The lesson count guards against a Course changed after indexing.
+        index: dict[str, Document] = {}
+        for lesson in course.lessons:
+            index.setdefault(_without_extension(lesson.relpath), lesson)
+        by_path = (course.lessons[:], index)
+        course.cache[_BY_PATH_KEY] = by_path
+    return by_path[1].get(bare)
 
 
 def suggest(course: Course, written: str, limit: int = 3, cutoff: float = 0.6) -> list[str]:
-    best: dict[str, tuple[float, str]] = {}
+    # The same wrong name is often written in many places: compare it with every id once.
+    memo: dict[tuple[str, int, float, int], list[str]] = course.cache.setdefault(_SUGGEST_KEY, {})
+    key = (written, limit, cutoff, len(course.by_id))
+    if key not in memo:
+        memo[key] = _suggest(course, written, limit, cutoff)
+    return list(memo[key])
+
+
+def _suggest(course: Course, written: str, limit: int, cutoff: float) -> list[str]:
     matcher = difflib.SequenceMatcher(b=written.strip())
-    for key, doc in course.by_id.items():
+    # quick_ratio() bounds ratio() from above: compute the costly ratio() best bound first
+    # and stop once no remaining name can enter the answer (same result as trying all).
+    candidates: list[tuple[float, int, str, str]] = []
+    for index, (key, doc) in enumerate(course.by_id.items()):
         matcher.set_seq1(key)
-        if matcher.real_quick_ratio() < cutoff or matcher.quick_ratio() < cutoff:
+        if matcher.real_quick_ratio() < cutoff:
             continue
+        bound = matcher.quick_ratio()
+        if bound >= cutoff:
+            candidates.append((bound, index, key, doc.relpath))
+    candidates.sort(key=lambda c: (-c[0], c[1]))
+    best: dict[str, tuple[float, int, str]] = {}
+    threshold = cutoff
+    for bound, index, key, relpath in candidates:
+        if bound < threshold:
+            break
+        matcher.set_seq1(key)
         score = matcher.ratio()
-        if score >= cutoff and score > best.get(doc.relpath, (0.0, ""))[0]:
-            best[doc.relpath] = (score, key)
-    ranked = sorted(best.values(), key=lambda item: (-item[0], item[1]))
+        if score < cutoff:
+            continue
+        old = best.get(relpath)
+        if old is None or score > old[0] or (score == old[0] and index < old[1]):
+            best[relpath] = (score, index, key)
+            scores = sorted((s for s, _, _ in best.values()), reverse=True)
+            threshold = max(cutoff, scores[0] - 0.15, scores[limit - 1] if len(scores) >= limit else cutoff)
+    ranked = sorted(((score, key) for score, _, key in best.values()), key=lambda item: (-item[0], item[1]))
     # Only names about as close as the closest one: a clear winner is suggested alone.
     floor = ranked[0][0] - 0.15 if ranked else cutoff
     return [key for score, key in ranked[:limit] if score >= floor]

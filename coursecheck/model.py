@@ -265,6 +265,9 @@ class Course:
     cache: dict[str, Any] = field(default_factory=dict)  # for plugins to share derived data
     # What plugins publish for reporters (e.g. "verdicts": list[Verdict]); becomes Result.extra.
     extra: dict[str, Any] = field(default_factory=dict)
+    # Per-file summaries made in the per-file stage (cached with the file's findings):
+    # relpath -> {key: data}; a course rule's ``summarize`` result is under its rule id.
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def documents(self) -> list[Document]:

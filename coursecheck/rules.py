@@ -14,6 +14,36 @@ like ruff's rule docs, with these sections::
 
 A document rule receives ``(doc, ctx)`` for every file it applies to; a course rule
 (``course=True``) receives ``(course, ctx)`` once. Both report through ``ctx``.
+
+Per-file work and course-wide work (what keeps big courses fast)
+----------------------------------------------------------------
+A run has two stages. The *per-file stage* parses each file and runs the document rules;
+it runs in worker processes on big courses and its result is cached by content hash, so
+an unchanged file is neither parsed nor checked again. The *course stage* runs the course
+rules once, on a :class:`~coursecheck.model.Course` whose lessons are lightweight records
+(:mod:`coursecheck.records`): relpath, ids, aliases, order, frontmatter with places,
+headings, links, components, comments and line count are at hand; ``doc.source``,
+``doc.lines``, ``doc.segments`` and ``doc.code_blocks`` are loaded again on first use (a
+re-read or a re-parse of that file).
+
+So a course rule that needs the text of every lesson should not read ``doc.segments``
+in its check: it declares a ``summarize`` step that runs in the per-file stage and returns
+small picklable data (counts, matched offsets...), and reads those summaries back::
+
+    @rule("team/term-count", course=True)
+    def term_count(course, ctx):
+        total = sum(data for data in ctx.summaries().values())
+        ...
+
+    @term_count.summarizer
+    def _count(doc, ctx):            # per file, cached, maybe in another process
+        return len(PATTERN.findall(doc.source))
+
+``ctx.summaries()`` maps relpath -> the data ``summarize`` returned for that file (files
+for which it returned None are absent). A document rule may also leave data for a course
+rule in ``ctx.summary`` (a dict for the file being checked). Summaries, like per-file
+findings, are cached: they may depend only on the file, the config, the plugins and the
+course's data files (which document rules can read through ``ctx.course.data_files``).
 """
 
 from __future__ import annotations
@@ -70,6 +100,14 @@ class Rule:
     fixable: bool = False
     plugin: str = ""  # set when registered
     docs: str = ""
+    # Course rules: ``summarize(doc, ctx) -> picklable data | None``, run per file in the
+    # per-file stage (cached, parallel); the check reads ``ctx.summaries()``.
+    summarize: Callable[..., Any] | None = None
+
+    def summarizer(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Decorator: declare ``fn(doc, ctx)`` as this course rule's per-file summary step."""
+        self.summarize = fn
+        return fn
 
     @property
     def family(self) -> str:
@@ -166,6 +204,16 @@ class RuleContext:
         self.course = course
         self.findings: list[Finding] = []
         self._options_for = options_for
+        # Per-file stage: the summary of the file being checked (see the module docs).
+        self.summary: dict[str, Any] | None = None
+
+    def summaries(self, key: str | None = None) -> dict[str, Any]:
+        """Course stage: relpath -> the per-file summary stored under ``key`` (default: this
+        rule's id, i.e. what its ``summarize`` step returned)."""
+        if self.course is None:
+            return {}
+        key = key or self.rule.id
+        return {rel: data[key] for rel, data in self.course.summaries.items() if key in data}
 
     def options_for(self, relpath: str) -> dict[str, Any]:
         """Options as overridden for one file (course rules read per-file thresholds here)."""

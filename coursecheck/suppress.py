@@ -45,6 +45,8 @@ class Directive:
 def directives(doc: Document) -> list[Directive]:
     found: list[Directive] = []
     open_blocks: list[Directive] = []
+    if not doc.comments:  # most files: do not touch the text (a cached record reads it lazily)
+        return found
     last_line = max(doc.lines.line_count, 1)
     for comment in doc.comments:
         m = _DIRECTIVE.match(comment.text)

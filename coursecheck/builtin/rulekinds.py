@@ -20,6 +20,8 @@ from coursecheck import hookimpl
 from coursecheck.config import ConfigError, load_config
 from coursecheck.declarative import (
     REGEX_TIMEOUT,
+    STATS_KEY,
+    TRIPPED_KEY,
     FieldSpec,
     Hit,
     PatternTimeout,
@@ -646,12 +648,22 @@ def no_op(course: Course, ctx: RuleContext) -> None:
     Correct the scope, globs or terms the message names; `coursecheck test-rules` checks
     every rule against its own examples.
     """
-    table: dict[str, RuleStats] = course.cache.get("declarative.stats", {})
-    rules: dict[str, UserRule] = course.cache.get("declarative.rules", {})
+    # Per-file statistics come with each file's summary (cached, maybe from a worker
+    # process); course-level kinds count in this process.
+    table: dict[str, RuleStats] = {}
+    tripped: set[str] = set()
+    for summary in [*course.summaries.values(), course.cache]:
+        tripped.update(summary.get(TRIPPED_KEY, ()))
+        for rule_id, part in summary.get(STATS_KEY, {}).items():
+            total = table.setdefault(rule_id, RuleStats())
+            total.files += part.files
+            total.scoped += part.scoped
+            total.hits += part.hits
+    rules: dict[str, UserRule] = {**getattr(ctx.rule.check, "registry", {}), **course.cache.get("declarative.rules", {})}
     checked = len(course.documents)
-    for rule_id, stats in table.items():
+    for rule_id, stats in sorted(table.items(), key=lambda item: _definition_order(rules, item[0])):
         user_rule = rules.get(rule_id)
-        if user_rule is None or user_rule.tripped:
+        if user_rule is None or user_rule.tripped or rule_id in tripped:
             continue
         spec = user_rule.spec
         reason = ""
@@ -705,13 +717,23 @@ def coursecheck_config_rules(config: Any, plugin_manager: Any) -> list[Any]:
         # entries naming it do not add "unknown rule" noise.
         out.append(Rule(id=rule_id, check=_never, docs="A declarative rule whose definition has errors."))
     # Last, so that it runs after every course-level user rule.
-    out.append(_no_op_rule())
+    out.append(_no_op_rule(registry))
     return out
 
 
-def _no_op_rule() -> Rule:
-    # A fresh copy per engine: the engine sets ``plugin`` on the object it receives.
-    return Rule(id=no_op.id, check=no_op.check, level=no_op.level, tags=no_op.tags, course=True, docs=no_op.docs)
+def _no_op_rule(registry: dict[str, UserRule]) -> Rule:
+    # A fresh copy per engine: the engine sets ``plugin`` on the object it receives. It
+    # carries this config's user rules (their checks may never run here: cache, workers).
+    def check(subject: Any, ctx: RuleContext) -> None:
+        return no_op.check(subject, ctx)
+
+    check.registry = registry  # type: ignore[attr-defined]
+    return Rule(id=no_op.id, check=check, level=no_op.level, tags=no_op.tags, course=True, docs=no_op.docs)
+
+
+def _definition_order(rules: dict[str, UserRule], rule_id: str) -> tuple[int, str]:
+    order = list(rules)
+    return (order.index(rule_id) if rule_id in rules else len(order), rule_id)
 
 
 def _never(subject: Any, ctx: RuleContext) -> None:

@@ -1,0 +1,152 @@
+"""The content-hash cache of per-file results.
+
+One entry per file and per *everything its per-file result depends on*: the file's bytes,
+its path and role, the coursecheck code, the plugins (names, versions and their files'
+size and mtime), the whole effective config, and the data files of the course (document
+rules may read them, e.g. the glossary). An entry holds the file's per-file findings, its
+lightweight record (see :mod:`coursecheck.records`) and the summaries rules made of it.
+
+Entries live in ``<cache dir>/v<N>/<2 hex>/<62 hex>`` and are written atomically (temporary
+file + rename), so concurrent runs never see half an entry and the last writer wins with an
+equivalent value. An entry that does not unpickle, or was written by another format or
+coursecheck version, is ignored and rewritten (self-healing). The cache is only an
+accelerator: any problem with it (read-only tree, full disk) means "run without it".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from coursecheck import __version__
+
+FORMAT = 1
+DEFAULT_DIR = ".coursecheck-cache"
+_MAGIC = b"coursecheck-cache\0"
+
+
+def code_fingerprint(modules: list[Any]) -> str:
+    """What the code that produces per-file results looks like: the coursecheck version and
+    the size and mtime of every source file of coursecheck and of the given plugin modules
+    (an edited local plugin or an editable install invalidates the cache)."""
+    digest = hashlib.sha256(f"{__version__}\0{sys.version_info[:2]}\0".encode())
+    files: set[str] = set()
+    package = Path(__file__).resolve().parent
+    for path in package.rglob("*.py"):
+        files.add(str(path))
+    for module in modules:
+        file = getattr(module, "__file__", None)
+        if file:
+            files.add(str(Path(file).resolve()))
+        digest.update(f"{getattr(module, '__name__', '')}={getattr(module, '__version__', '')}\0".encode())
+    for file in sorted(files):
+        try:
+            st = os.stat(file)
+        except OSError:
+            continue
+        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+class FileCache:
+    """A folder of pickled per-file results, addressed by key (a hex digest)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.entries = self.folder / f"v{FORMAT}"
+        self.hits = 0
+        self.misses = 0
+        self.writes_failed = 0
+
+    @staticmethod
+    def key(*parts: bytes | str) -> str:
+        digest = hashlib.sha256()
+        for part in parts:
+            data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+            digest.update(len(data).to_bytes(8, "little"))
+            digest.update(data)
+        return digest.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.entries / key[:2] / key[2:]
+
+    def get(self, key: str) -> Any | None:
+        """The value stored under ``key``; None when absent, corrupted or foreign."""
+        try:
+            data = self._path(key).read_bytes()
+        except OSError:
+            self.misses += 1
+            return None
+        header = _MAGIC + __version__.encode() + b"\0"
+        if not data.startswith(header):
+            self.misses += 1
+            return None
+        try:
+            value = pickle.loads(data[len(header) :])
+        except Exception:  # a truncated or garbled entry: recompute and overwrite it
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        """Store ``value`` atomically; failures only mean the next run recomputes."""
+        path = self._path(key)
+        try:
+            data = _MAGIC + __version__.encode() + b"\0" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except Exception:
+            self.writes_failed += 1
+
+
+def usable_dir(folder: Path) -> bool:
+    """Whether the cache can live in ``folder`` (created if needed, writable)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    tag = folder / "CACHEDIR.TAG"
+    if not tag.exists():
+        try:
+            tag.write_text(
+                "Signature: 8a477f597d28d172789f06886806bc55\n# coursecheck's cache; safe to delete.\n",
+                encoding="utf-8",
+            )
+        except OSError:
+            return False
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        try:
+            ignore.write_text("*\n", encoding="utf-8")
+        except OSError:
+            pass
+    return True
+
+
+def clean(folder: Path) -> bool:
+    """Remove the cache folder; True if there was one. Refuses folders that are not caches."""
+    if not folder.is_dir():
+        return False
+    if not (folder / "CACHEDIR.TAG").exists():
+        raise OSError(f"{folder} does not look like a coursecheck cache (no CACHEDIR.TAG); not removed")
+    shutil.rmtree(folder)
+    return True

@@ -1,0 +1,151 @@
+"""What the course-wide stage keeps of each file: a lightweight record, not the parse.
+
+The per-file stage (parse, document rules, summaries) can run in worker processes and be
+served from the cache; what it hands to the course stage is a :class:`DocumentRecord` per
+file: a :class:`~coursecheck.model.Document` whose small parts (relpath, ids, aliases,
+frontmatter with places, headings, links, components, comments, line count) are kept, and
+whose bulky parts (``source``, ``lines``, ``segments``, ``code_blocks``) are loaded on
+first use: the text by re-reading the file, the segments and code blocks by parsing it
+again. Course rules that read only the small parts, or the summaries their ``summarize``
+step made per file (see :mod:`coursecheck.rules`), never cause a parse; a rule that reads
+``doc.segments`` of every lesson still works, at the price of one parse per lesson.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from coursecheck.model import Document
+from coursecheck.text import LineIndex
+
+# The parts of a Document a record keeps (the rest is loaded on demand).
+KEPT = (
+    "path",
+    "relpath",
+    "kind",
+    "frontmatter",
+    "headings",
+    "links",
+    "components",
+    "comments",
+    "data",
+    "data_places",
+    "problems",
+    "has_bom",
+    "role",
+    "lesson_id",
+    "aliases",
+    "order_index",
+)
+
+
+def source_digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def record_fields(doc: Document) -> dict[str, Any]:
+    """The picklable, small description of ``doc`` a record is rebuilt from."""
+    fields = {name: getattr(doc, name) for name in KEPT}
+    fields["line_count"] = doc.line_count
+    fields["digest"] = source_digest(doc.source)
+    return fields
+
+
+# Loads the full Document of a relpath again (parse); the engine provides it.
+Loader = Callable[[str], "Document | None"]
+# Reads the normalised text of a relpath (no parse); None when it cannot.
+TextReader = Callable[[str], "str | None"]
+
+
+class DocumentRecord(Document):
+    """A Document whose text and segments are loaded on first use (see the module doc)."""
+
+    __slots__ = ("_digest", "_full", "_index", "_line_count", "_load", "_read", "_text")
+
+    def __init__(self, fields: dict[str, Any], load: Loader, read: TextReader) -> None:
+        for name in KEPT:
+            object.__setattr__(self, name, fields[name])
+        self._line_count = fields["line_count"]
+        self._digest = fields["digest"]
+        self._load = load
+        self._read = read
+        self._full: Document | None = None
+        self._text: str | None = None
+        self._index: LineIndex | None = None
+
+    # -- loaded on demand -----------------------------------------------------------------
+
+    def full(self) -> Document:
+        """The complete parsed Document (parsed again on first call)."""
+        if self._full is None:
+            loaded = self._load(self.relpath)
+            if loaded is None:
+                loaded = Document(self.path, self.relpath, self.kind, self.source, self.lines)
+            self._full = loaded
+        return self._full
+
+    def _source(self) -> str:
+        if self._text is None:
+            text = self._read(self.relpath) if self._full is None else self._full.source
+            if text is None or source_digest(text) != self._digest:
+                # The file changed (or a parser plugin rewrote the text): take the parse's.
+                text = self.full().source
+            self._text = text
+        return self._text
+
+    @property  # type: ignore[override]
+    def source(self) -> str:
+        return self._source()
+
+    @property  # type: ignore[override]
+    def lines(self) -> LineIndex:
+        if self._index is None:
+            self._index = self._full.lines if self._full is not None else LineIndex(self._source())
+        return self._index
+
+    @property  # type: ignore[override]
+    def segments(self) -> list:
+        return self.full().segments
+
+    @property  # type: ignore[override]
+    def code_blocks(self) -> list:
+        return self.full().code_blocks
+
+    @property
+    def line_count(self) -> int:
+        return self._line_count
+
+    @property
+    def loaded(self) -> bool:
+        return self._full is not None
+
+    def __repr__(self) -> str:
+        return f"DocumentRecord({self.relpath!r}, kind={self.kind!r}, lesson_id={self.lesson_id!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**{name: getattr(self, name) for name in KEPT}, "line_count": self._line_count, "digest": self._digest}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state, _no_load, _no_read)  # type: ignore[misc]
+
+
+def _no_load(relpath: str) -> Document | None:
+    return None
+
+
+def _no_read(relpath: str) -> str | None:
+    return None
+
+
+def read_text(root: Path, relpath: str) -> str | None:
+    """The file's text as the engine hands it to parsers (BOM removed, LF newlines)."""
+    from coursecheck.text import DecodeError, decode_source, normalize_newlines
+
+    try:
+        text, _ = decode_source((root / relpath).read_bytes())
+    except (OSError, DecodeError):
+        return None
+    return normalize_newlines(text)

@@ -1,38 +1,48 @@
-"""Benchmark: coursecheck against the floor (a bare markdown-it-py parse of the same files).
+"""Benchmark: coursecheck against the floor (a bare markdown-it-py parse of the same files),
+against itself (cache, one changed file, course size, lesson length) and against
+markdownlint-cli2 when it is installed.
 
 Prints ratios measured in one run, so machine speed cancels out:
 
     python benchmarks/run.py                       # the demo course, replicated to 500 and 5,000 lessons
-    python benchmarks/run.py --corpus PATH --config CONFIG   # a real course, replicated
-    python benchmarks/run.py --sizes 200 --repeat 3
+    python benchmarks/run.py --corpus PATH         # a real course's lessons, replicated
+    python benchmarks/run.py --corpus PATH --config CONFIG.toml   # ... checked with that config
+    python benchmarks/run.py --sizes 500 --repeat 3
+    python benchmarks/run.py --markdownlint /tmp/mdl/node_modules/.bin/markdownlint-cli2
 
 It builds a course in a temporary folder by copying the lessons of the source course under
-numbered module folders (content identical, paths unique), then times, in the same process:
-a bare single-process markdown-it-py parse of every lesson (the floor); a full coursecheck
-check (no cache) of the same files. Not part of the test suite: run it by hand or in a
-scheduled job.
+numbered module folders (content identical, paths unique). Every check runs in a fresh
+process (``--child``) that reports its own wall time (config, plugins, the run) and peak
+memory (resident set size of the main process and of its largest worker). Figures:
+
+* cold check, one process, no cache, vs the bare single-process parse (target <= 1.5x);
+* cold check, worker processes, empty cache, vs the bare parse (target <= 1.0x with 2 CPUs);
+* warm re-run vs cold (target <= 5 %); one changed lesson vs cold (target <= 3 %), both the
+  whole course and pre-commit style (the changed file given as PATH);
+* time per file at the largest vs the smallest size (target <= 1.2x);
+* one lesson repeated 8x vs the lesson (target <= 8.8x);
+* peak memory (target <= 400 MB); markdownlint-cli2 (default rules) on the same files.
+
+Not part of the test suite: run it by hand or in a scheduled job.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
+import json
+import multiprocessing
 import os
+import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
-
-from markdown_it import MarkdownIt
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-
-from coursecheck.config import load_config  # noqa: E402
-from coursecheck.engine import Engine, RunOptions  # noqa: E402
 
 DEMO_CONFIG = """
 [course]
@@ -55,7 +65,7 @@ def source_lessons(corpus: Path | None) -> tuple[list[Path], Path | None]:
     return lessons, data
 
 
-def build_course(target: Path, lessons: list[Path], data: Path | None, size: int) -> list[Path]:
+def build_course(target: Path, lessons: list[Path], data: Path | None, size: int, config: str) -> list[Path]:
     content = target / "content"
     written: list[Path] = []
     i = 0
@@ -69,72 +79,270 @@ def build_course(target: Path, lessons: list[Path], data: Path | None, size: int
         i += 1
     if data is not None and data.is_dir():
         shutil.copytree(data, target / "data")
-    (target / ".coursecheck.toml").write_text(DEMO_CONFIG, encoding="utf-8")
+    (target / ".coursecheck.toml").write_text(config, encoding="utf-8")
     return written
 
 
-def time_bare_parse(files: list[Path]) -> float:
-    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+# -- the floor --------------------------------------------------------------------------
+
+
+def _bare_parse_file(path: Path) -> int:
+    from markdown_it import MarkdownIt
+
+    global _MD
+    if _MD is None:
+        _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    return len(_MD.parse(path.read_text(encoding="utf-8")))
+
+
+_MD = None
+
+
+def time_bare_parse(files: list[Path], processes: int = 1) -> float:
     started = time.perf_counter()
-    for path in files:
-        md.parse(path.read_text(encoding="utf-8"))
+    if processes == 1:
+        for path in files:
+            _bare_parse_file(path)
+    else:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            pool.map(_bare_parse_file, files, chunksize=max(1, len(files) // (processes * 8)))
     return time.perf_counter() - started
 
 
-def time_check(root: Path) -> tuple[float, int]:
-    config = load_config(root / ".coursecheck.toml", root)
+# -- a check in a fresh process -----------------------------------------------------------
+
+
+def child(args: argparse.Namespace) -> int:
+    """``--child ROOT``: one check, printed as JSON (time, findings, memory, cache)."""
     started = time.perf_counter()
-    result = Engine(config, RunOptions(entry_points=False)).run()
-    return time.perf_counter() - started, len(result.findings)
+    from coursecheck.config import load_config
+    from coursecheck.engine import Engine, RunOptions
+
+    root = Path(args.child)
+    config = load_config(root / ".coursecheck.toml", root)
+    options = RunOptions(
+        entry_points=False,
+        cache=args.cache_dir is not None,
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        jobs=args.jobs,
+        paths=[Path(p) for p in args.paths],
+    )
+    engine = Engine(config, options)
+    run_started = time.perf_counter()
+    result = engine.run()
+    done = time.perf_counter()
+    cache = engine._cache
+    print(
+        json.dumps(
+            {
+                "elapsed": done - started,
+                "run": done - run_started,
+                "findings": len(result.findings),
+                "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                "reparsed": engine.reparsed,
+                "hits": cache.hits if cache else 0,
+                "misses": cache.misses if cache else 0,
+            }
+        )
+    )
+    return 0
 
 
-def peak_memory_mb(root: Path) -> float:
-    tracemalloc.start()
-    time_check(root)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 1e6
+def check(root: Path, *, jobs: int, cache_dir: Path | None, paths: list[Path] = ()) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(root), "--jobs", str(jobs)]
+    if cache_dir is not None:
+        cmd += ["--cache-dir", str(cache_dir)]
+    cmd += [str(p) for p in paths]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"check failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def median_check(repeat: int, root: Path, **kwargs) -> dict:
+    runs = [check(root, **kwargs) for _ in range(repeat)]
+    runs.sort(key=lambda r: r["elapsed"])
+    return runs[len(runs) // 2]
+
+
+def markdownlint(binary: str, root: Path) -> tuple[float, float] | None:
+    """Seconds and peak MB of markdownlint-cli2 (default rules) on the course's lessons."""
+    wrapper = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "subprocess.run(sys.argv[1:], capture_output=True, cwd=sys.argv[-1] if False else None); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, binary, "content/**/*.{md,mdx}", "#node_modules"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        check=False,
+    )
+    try:
+        seconds, mb = done.stdout.split()
+        return float(seconds), float(mb)
+    except ValueError:
+        return None
+
+
+def find_markdownlint(given: str | None) -> str | None:
+    for candidate in (given, shutil.which("markdownlint-cli2"), "/tmp/mdl/node_modules/.bin/markdownlint-cli2"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+# -- the measurements ---------------------------------------------------------------------
+
+
+def measure_size(args, lessons, data, config: str, size: int, tmp: Path, mdl: str | None) -> dict:
+    root = tmp / f"course-{size}"
+    files = build_course(root, lessons, data, size, config)
+    bare = statistics.median(time_bare_parse(files) for _ in range(args.repeat))
+    bare2 = statistics.median(time_bare_parse(files, 2) for _ in range(args.repeat))
+    serial = median_check(args.repeat, root, jobs=1, cache_dir=None)
+    cache_dir = tmp / f"cache-{size}"
+    colds = []
+    for _ in range(args.repeat):
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        colds.append(check(root, jobs=0, cache_dir=cache_dir))
+    colds.sort(key=lambda r: r["elapsed"])
+    cold = colds[len(colds) // 2]
+    warm = median_check(args.repeat, root, jobs=0, cache_dir=cache_dir)
+    changed_file = files[len(files) // 2]
+    original = changed_file.read_text(encoding="utf-8")
+    changes = []
+    pre_commit = []
+    for i in range(args.repeat):
+        changed_file.write_text(original + f"\nОдна новая строка {i}.\n", encoding="utf-8")
+        changes.append(check(root, jobs=0, cache_dir=cache_dir))
+        changed_file.write_text(original + f"\nЕщё одна строка {i}.\n", encoding="utf-8")
+        pre_commit.append(check(root, jobs=0, cache_dir=cache_dir, paths=[changed_file]))
+    changed_file.write_text(original, encoding="utf-8")
+    changes.sort(key=lambda r: r["elapsed"])
+    pre_commit.sort(key=lambda r: r["elapsed"])
+    one = changes[len(changes) // 2]
+    staged = pre_commit[len(pre_commit) // 2]
+    out = {
+        "size": size,
+        "bare": bare,
+        "bare2": bare2,
+        "serial": serial,
+        "cold": cold,
+        "warm": warm,
+        "one": one,
+        "staged": staged,
+    }
+    print(
+        f"{size:>6} lessons: bare markdown-it-py parse {bare:.2f}s ({bare / size * 1000:.1f} ms/lesson; "
+        f"{bare2:.2f}s with 2 processes)\n"
+        f"  cold, 1 process, no cache   {serial['elapsed']:7.2f}s  {serial['elapsed'] / bare:5.2f}x bare "
+        f"({serial['findings']} findings; target <= 1.5x)\n"
+        f"  cold, workers, empty cache  {cold['elapsed']:7.2f}s  {cold['elapsed'] / bare:5.2f}x bare, "
+        f"{cold['elapsed'] / bare2:5.2f}x bare on 2 processes (target <= 1.0x)\n"
+        f"  warm re-run                 {warm['elapsed']:7.2f}s  {warm['elapsed'] / cold['elapsed']:6.1%} of cold "
+        f"(target <= 5 %; {warm['hits']} hits, {warm['reparsed']} re-parsed)\n"
+        f"  one lesson changed          {one['elapsed']:7.2f}s  {one['elapsed'] / cold['elapsed']:6.1%} of cold "
+        f"(target <= 3 %; {one['misses']} misses)\n"
+        f"  ... pre-commit (that PATH)  {staged['elapsed']:7.2f}s  {staged['elapsed'] / cold['elapsed']:6.1%} of cold\n"
+        f"  peak memory: main {max(r['rss_main_mb'] for r in (serial, cold)):.0f} MB (1 process: "
+        f"{serial['rss_main_mb']:.0f} MB), largest worker {cold['rss_worker_mb']:.0f} MB (target <= 400 MB)"
+    )
+    if mdl is not None:
+        measured = markdownlint(mdl, root)
+        if measured is not None:
+            seconds, mb = measured
+            out["markdownlint"] = seconds
+            print(
+                f"  markdownlint-cli2 (default rules): {seconds:.2f}s, {mb:.0f} MB; coursecheck cold is "
+                f"{seconds / cold['elapsed']:.2f}x faster (1 process: {seconds / serial['elapsed']:.2f}x; "
+                "target >= 2.5x)"
+            )
+    return out
+
+
+def measure_length(args, lessons: list[Path], config: str, tmp: Path) -> None:
+    """One lesson repeated 8 times vs the lesson itself (40 copies each, one process)."""
+    lesson = sorted(lessons, key=lambda p: p.stat().st_size)[len(lessons) // 2]
+    text = lesson.read_text(encoding="utf-8")
+    head, body = "", text
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 4)
+        if end != -1:
+            head, body = text[: end + 5], text[end + 5 :]
+    times = {}
+    for factor in (1, 8):
+        root = tmp / f"length-{factor}"
+        src = tmp / f"length-src-{factor}" / lesson.name
+        src.parent.mkdir(parents=True, exist_ok=True)
+        src.write_text(head + "\n".join([body] * factor), encoding="utf-8")
+        build_course(root, [src], None, 40, config)
+        times[factor] = median_check(args.repeat, root, jobs=1, cache_dir=None)["run"]
+    print(
+        f"lesson length: {lesson.name} x8 costs {times[8] / times[1]:.2f}x the lesson "
+        f"({times[1] / 40 * 1000:.1f} vs {times[8] / 40 * 1000:.1f} ms per file; target <= 8.8x)"
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, help="folder of a real course's lessons (default: the demo course)")
+    parser.add_argument("--config", type=Path, help="config to check with (default: course globs, default rules)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 5000], help="lesson counts to build")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median is printed)")
-    parser.add_argument("--memory", action="store_true", help="also measure peak Python memory (slow: tracemalloc)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (the median is printed)")
+    parser.add_argument("--markdownlint", help="markdownlint-cli2 executable (default: on PATH or /tmp/mdl)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--jobs", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        return child(args)
     lessons, data = source_lessons(args.corpus)
     if not lessons:
         print("no lessons found", file=sys.stderr)
         return 2
+    config = DEMO_CONFIG
+    if args.config is not None:
+        # The course section is the benchmark's (its folders); the rest is the given config.
+        given = args.config.read_text(encoding="utf-8")
+        config = DEMO_CONFIG + "\n" + _without_course_section(given)
+    mdl = find_markdownlint(args.markdownlint)
     print(
-        f"source: {args.corpus or 'demo course'} ({len(lessons)} lessons); {os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
+        f"source: {args.corpus or 'demo course'} ({len(lessons)} lessons); config: {args.config or 'default rules'}; "
+        f"{os.cpu_count()} CPUs; Python {sys.version.split()[0]}; markdownlint-cli2: {mdl or 'not found'}"
     )
-    per_file: dict[int, float] = {}
-    for size in args.sizes:
-        with tempfile.TemporaryDirectory(prefix="coursecheck-bench-") as tmp:
-            root = Path(tmp)
-            files = build_course(root, lessons, data, size)
-            bare = statistics.median(time_bare_parse(files) for _ in range(args.repeat))
-            runs = []
-            findings = 0
-            for _ in range(args.repeat):
-                gc.collect()
-                elapsed, findings = time_check(root)
-                runs.append(elapsed)
-            full = statistics.median(runs)
-            per_file[size] = full / size
-            print(
-                f"{size:>6} lessons: bare markdown-it-py parse {bare:7.2f}s ({bare / size * 1000:.1f} ms/lesson); "
-                f"coursecheck cold check {full:7.2f}s ({full / size * 1000:.1f} ms/lesson, {findings} findings); "
-                f"ratio {full / bare:.2f}x"
-            )
-            if args.memory:
-                print(f"        peak Python memory during a check: {peak_memory_mb(root):.0f} MB")
-    if len(per_file) >= 2:
-        small, large = min(per_file), max(per_file)
-        print(f"time per file at {large} vs {small} lessons: {per_file[large] / per_file[small]:.2f}x")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="coursecheck-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        for size in args.sizes:
+            results.append(measure_size(args, lessons, data, config, size, tmp, mdl))
+            shutil.rmtree(tmp / f"course-{size}", ignore_errors=True)
+            shutil.rmtree(tmp / f"cache-{size}", ignore_errors=True)
+        if len(results) >= 2:
+            small, large = results[0], results[-1]
+            for label, key in (("1 process", "serial"), ("workers", "cold")):
+                ratio = (large[key]["elapsed"] / large["size"]) / (small[key]["elapsed"] / small["size"])
+                print(
+                    f"time per file at {large['size']} vs {small['size']} lessons ({label}): {ratio:.2f}x (target <= 1.2x)"
+                )
+        measure_length(args, lessons, config, tmp)
     return 0
+
+
+def _without_course_section(text: str) -> str:
+    out, skipping = [], False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and not stripped.startswith("[["):
+            skipping = stripped == "[course]"
+        elif stripped.startswith("[["):
+            skipping = False
+        if not skipping:
+            out.append(line)
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":

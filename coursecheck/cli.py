@@ -15,7 +15,7 @@ from coursecheck.fsutil import atomic_write
 from coursecheck.report import ReportOptions
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("check", "rules", "rule", "init")
+COMMANDS = ("check", "rules", "rule", "init", "cache")
 
 DESCRIPTION = """\
 A declarative linter for course repositories (Markdown/MDX lessons, glossaries, quizzes).
@@ -32,6 +32,7 @@ commands:
   rules              list every rule with its level and summary
   rule ID            print a rule's documentation
   init               inspect this repository and write a starter .coursecheck.toml
+  cache clean        remove the per-file cache (ROOT/.coursecheck-cache or --cache-dir)
 
 exit codes:
   0  no findings at or above the fail level
@@ -137,6 +138,13 @@ def _check_parser(
         "-q", "--quiet", action="store_true", help="print findings only; the summary only if the run fails"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="print source lines and plugin tracebacks")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the per-file cache (.coursecheck-cache/)"
+    )
+    parser.add_argument("--cache-dir", type=Path, help="where the per-file cache lives (default: ROOT/.coursecheck-cache)")
+    parser.add_argument(
+        "-j", "--jobs", type=int, default=0, help="worker processes for parsing (default: the CPUs, when it pays)"
+    )
     parser.add_argument("-V", "--version", action="version", version=f"coursecheck {__version__}")
     checkrun.add_arguments(parser)
     return parser
@@ -197,6 +205,9 @@ def cmd_check(argv: list[str], *, prog: str = "coursecheck", description: str = 
         fail_level=args.fail_level,
         entry_points=not args.no_plugins,
         force_exclude=args.force_exclude,
+        cache=not args.no_cache,
+        cache_dir=args.cache_dir,
+        jobs=max(args.jobs, 0),
     )
     try:
         engine = Engine(config, options)
@@ -386,6 +397,33 @@ def cmd_init(argv: list[str]) -> int:
     return write_starter_config(args.root, force=args.force, to_stdout=args.stdout)
 
 
+def cmd_cache(argv: list[str]) -> int:
+    from coursecheck import cache
+
+    parser = argparse.ArgumentParser(prog="coursecheck cache", description="Manage the per-file cache.")
+    parser.add_argument("action", choices=["clean"], help="clean: remove the cache folder")
+    parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
+    parser.add_argument("--root", type=Path, help="project root (default: the config's folder)")
+    parser.add_argument("--cache-dir", type=Path, help="the cache folder (default: ROOT/.coursecheck-cache)")
+    args = parser.parse_args(argv)
+    folder = args.cache_dir
+    if folder is None:
+        root = args.root
+        if root is None:
+            config, code = _load(args.config)
+            if config is None:
+                return code
+            root = config.root
+        folder = Path(root) / cache.DEFAULT_DIR
+    try:
+        removed = cache.clean(folder)
+    except OSError as exc:
+        print(f"coursecheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"removed {folder}" if removed else f"no cache at {folder}")
+    return EXIT_OK
+
+
 def plugin_commands() -> dict[str, tuple[str, object]]:
     """Subcommands contributed by plugins (``coursecheck_commands`` hook)."""
     from coursecheck.plugins import call_each, make_plugin_manager
@@ -422,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_rule(argv)
         if command == "init":
             return cmd_init(argv)
+        if command == "cache":
+            return cmd_cache(argv)
         return cmd_check(argv)
     except KeyboardInterrupt:
         print("coursecheck: interrupted", file=sys.stderr)

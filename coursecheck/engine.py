@@ -350,6 +350,7 @@ class Engine:
             by_id,
         )
         course.summaries = summaries
+        course.store = self._cache
         self.course = course
 
         for rule in active_rules:
@@ -424,7 +425,7 @@ class Engine:
         return found
 
     def _per_file(
-        self, rel: str, role: str, course: Course, active_rules: list[Rule]
+        self, rel: str, role: str, course: Course, active_rules: list[Rule], *, lookup: bool = True
     ) -> tuple[FileResult, Document | None]:
         """One file's per-file result, from the cache when its key is there."""
         notes_before = len(self.notes)
@@ -433,12 +434,14 @@ class Engine:
         key = None
         if raw is not None and self._cache is not None:
             key = FileCache.key(self._base_key, rel, role, raw)
-            hit = self._cache.get(key)
+            hit = self._cache.get(key) if lookup else None
             if isinstance(hit, FileResult) and hit.relpath == rel:
                 return hit, None
         doc = problem_doc if raw is None else self._parse(path, rel, raw)
         if doc is None:
-            return FileResult(rel, role, None, [], {}, self.notes[notes_before:]), None
+            result = FileResult(rel, role, None, [], {}, self.notes[notes_before:])
+            del self.notes[notes_before:]
+            return result, None
         doc.aliases = []
         doc_role = role
         if role == "lesson" and doc.kind not in ("markdown", "mdx"):
@@ -457,13 +460,40 @@ class Engine:
     def _per_file_results(
         self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule]
     ) -> Iterator[tuple[FileResult, Document | None]]:
-        """Per-file results in the order of ``items``: in worker processes when there are
-        enough files to pay for them (fork start-up ~20 ms per worker), else here."""
+        """Per-file results in the order of ``items``. Cache hits are served here; the
+        misses go to worker processes when there are enough of them to pay for the workers
+        (fork start-up, pickling results), else they are checked here too."""
         jobs = self.options.jobs or (os.cpu_count() or 1)
+        if self._cache is not None:
+            misses: list[int] = []
+            results: list[tuple[FileResult, Document | None] | None] = []
+            for index, (rel, role) in enumerate(items):
+                path = self.config.root / rel
+                raw, _ = self._read(path, rel)
+                hit = None
+                if raw is not None:
+                    hit = self._cache.get(FileCache.key(self._base_key, rel, role, raw))
+                if isinstance(hit, FileResult) and hit.relpath == rel:
+                    results.append((hit, None))
+                else:
+                    results.append(None)
+                    misses.append(index)
+            computed = self._compute([items[i] for i in misses], course, active_rules, jobs)
+            for index, value in zip(misses, computed, strict=True):
+                results[index] = value
+            for value in results:
+                assert value is not None
+                yield value
+            return
+        yield from self._compute(items, course, active_rules, jobs)
+
+    def _compute(
+        self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule], jobs: int
+    ) -> Iterator[tuple[FileResult, Document | None]]:
         jobs = min(jobs, MAX_JOBS, max(1, len(items) // 50))
         if jobs < 2 or len(items) < PARALLEL_MIN_FILES or not _can_fork():
             for rel, role in items:
-                yield self._per_file(rel, role, course, active_rules)
+                yield self._per_file(rel, role, course, active_rules, lookup=False)
             return
         global _WORKER_STATE
         _WORKER_STATE = (self, course, active_rules)
@@ -483,7 +513,7 @@ class Engine:
                 Notification(f"a worker process died ({exc}); the remaining files were checked in the main process")
             )
             for rel, role in items[done:]:
-                yield self._per_file(rel, role, course, active_rules)
+                yield self._per_file(rel, role, course, active_rules, lookup=False)
         finally:
             _WORKER_STATE = None
 
@@ -691,7 +721,7 @@ def _work_on_chunk(chunk: list[tuple[str, str]]) -> list[FileResult]:
     """In a worker process (forked: it has the parent's engine, plugins and config)."""
     assert _WORKER_STATE is not None
     engine, course, active_rules = _WORKER_STATE
-    return [engine._per_file(rel, role, course, active_rules)[0] for rel, role in chunk]
+    return [engine._per_file(rel, role, course, active_rules, lookup=False)[0] for rel, role in chunk]
 
 
 def _can_fork() -> bool:

@@ -17,6 +17,7 @@ References that resolve to no lesson are kept in :attr:`CourseGraph.unresolved`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import posixpath
 import re
@@ -39,6 +40,7 @@ DEFAULT_DATA_KEYS = ("lesson", "lessons", "prerequisites", "relatedLessons", "sl
 CACHE_KEY = "coursecheck.graph"
 _BY_PATH_KEY = "coursecheck.graph.by-path"
 _SUGGEST_KEY = "coursecheck.graph.suggest"
+_IDS_KEY = "coursecheck.graph.ids"
 
 
 def networkx() -> Any:
@@ -117,12 +119,16 @@ class CourseGraph:
     references: list[Reference] = field(default_factory=list)
     _prerequisites: nx.DiGraph | None = None
     _display_form: int | None = None
+    _unresolved: tuple[int, list[Reference]] | None = None
 
     # -- queries --------------------------------------------------------------------------
 
     @property
     def unresolved(self) -> list[Reference]:
-        return [r for r in self.references if not r.resolved]
+        # Computed once (rules ask per lesson); recomputed if references were added since.
+        if self._unresolved is None or self._unresolved[0] != len(self.references):
+            self._unresolved = (len(self.references), [r for r in self.references if not r.resolved])
+        return self._unresolved[1]
 
     def node_of(self, doc: Document) -> str:
         return doc.relpath
@@ -223,7 +229,20 @@ def suggest(course: Course, written: str, limit: int = 3, cutoff: float = 0.6) -
     memo: dict[tuple[str, int, float, int], list[str]] = course.cache.setdefault(_SUGGEST_KEY, {})
     key = (written, limit, cutoff, len(course.by_id))
     if key not in memo:
-        memo[key] = _suggest(course, written, limit, cutoff)
+        stored_key = None
+        if course.store is not None:  # between runs: the answer depends on the ids only
+            ids = course.cache.get(_IDS_KEY)
+            if ids is None or ids[0] != len(course.by_id):
+                digest = hashlib.sha256("\0".join(f"{k}\0{d.relpath}" for k, d in course.by_id.items()).encode())
+                ids = course.cache[_IDS_KEY] = (len(course.by_id), digest.hexdigest())
+            stored_key = hashlib.sha256(f"graph.suggest\0{ids[1]}\0{written}\0{limit}\0{cutoff}".encode()).hexdigest()
+            stored = course.store.get(stored_key)
+            if isinstance(stored, list):
+                memo[key] = stored
+        if key not in memo:
+            memo[key] = _suggest(course, written, limit, cutoff)
+            if stored_key is not None:
+                course.store.put(stored_key, memo[key])
     return list(memo[key])
 
 

@@ -268,6 +268,10 @@ class Course:
     # Per-file summaries made in the per-file stage (cached with the file's findings):
     # relpath -> {key: data}; a course rule's ``summarize`` result is under its rule id.
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A store kept between runs (the cache folder: ``get(key)``/``put(key, value)``, keys hex
+    # digests), or None (no cache): for course-level results that are costly and depend on
+    # little (e.g. suggestions that depend on the set of lesson ids only).
+    store: Any = None
 
     @property
     def documents(self) -> list[Document]:
@@ -283,10 +287,17 @@ class Course:
         return None
 
     def document(self, relpath: str) -> Document | None:
-        for doc in self.documents:
-            if doc.relpath == relpath:
-                return doc
-        return None
+        documents = self.documents
+        index = self.cache.get(_INDEX_KEY)
+        if index is None or index[0] != len(documents):  # rebuilt when files were added
+            index = (len(documents), {})
+            for doc in documents:
+                index[1].setdefault(doc.relpath, doc)
+            self.cache[_INDEX_KEY] = index
+        return index[1].get(relpath)
+
+
+_INDEX_KEY = "coursecheck.model.by-relpath"
 
 
 def _reference_forms(ref: str) -> Iterator[str]:

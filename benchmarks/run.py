@@ -131,7 +131,6 @@ def child(args: argparse.Namespace) -> int:
     run_started = time.perf_counter()
     result = engine.run()
     done = time.perf_counter()
-    cache = engine._cache
     print(
         json.dumps(
             {
@@ -141,8 +140,8 @@ def child(args: argparse.Namespace) -> int:
                 "rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
                 "reparsed": engine.reparsed,
-                "hits": cache.hits if cache else 0,
-                "misses": cache.misses if cache else 0,
+                "hits": engine.cache_hits,
+                "misses": engine.cache_misses,
             }
         )
     )

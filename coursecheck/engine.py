@@ -42,6 +42,7 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 # Below this many files worker processes cost more than they save (measured: benchmarks/run.py).
 PARALLEL_MIN_FILES = 200
 MAX_JOBS = 8
+FILES_PER_JOB = 50  # a worker is worth starting for this many files
 _NATURAL = re.compile(r"(\d+)")
 
 
@@ -154,6 +155,7 @@ class Engine:
         self._cache: FileCache | None = None
         self._base_key = ""
         self.course: Course | None = None
+        self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
 
     # -- plugins ----------------------------------------------------------------------
@@ -475,9 +477,11 @@ class Engine:
                     hit = self._cache.get(FileCache.key(self._base_key, rel, role, raw))
                 if isinstance(hit, FileResult) and hit.relpath == rel:
                     results.append((hit, None))
+                    self.cache_hits += 1
                 else:
                     results.append(None)
                     misses.append(index)
+                    self.cache_misses += 1
             computed = self._compute([items[i] for i in misses], course, active_rules, jobs)
             for index, value in zip(misses, computed, strict=True):
                 results[index] = value
@@ -490,7 +494,7 @@ class Engine:
     def _compute(
         self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule], jobs: int
     ) -> Iterator[tuple[FileResult, Document | None]]:
-        jobs = min(jobs, MAX_JOBS, max(1, len(items) // 50))
+        jobs = min(jobs, MAX_JOBS, max(1, len(items) // FILES_PER_JOB))
         if jobs < 2 or len(items) < PARALLEL_MIN_FILES or not _can_fork():
             for rel, role in items:
                 yield self._per_file(rel, role, course, active_rules, lookup=False)

@@ -1,0 +1,229 @@
+"""The per-file cache: hits, misses, invalidation (including course-wide findings in other
+files), self-healing, concurrent runs, --no-cache and `coursecheck cache clean`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import where
+
+from coursecheck.cache import FileCache
+from coursecheck.config import load_config
+from coursecheck.engine import Engine, Result, RunOptions
+
+LESSON_A = """---
+title: Введение
+---
+
+# Введение
+
+Текст урока.
+"""
+
+LESSON_B = """---
+title: Продолжение
+prerequisites: ["module-1/02-setup"]
+---
+
+# Продолжение
+
+Смотрите [настройку](/course/01-module-1/02-setup).
+"""
+
+FILES = {
+    "content/01-module-1/01-intro.md": LESSON_A,
+    "content/01-module-1/03-next.md": LESSON_B,
+}
+
+
+def run(root: Path, cache_dir: Path | None, **kwargs) -> tuple[Result, Engine]:
+    config = load_config(root / ".coursecheck.toml", root)
+    options = RunOptions(entry_points=False, cache=cache_dir is not None, cache_dir=cache_dir, **kwargs)
+    engine = Engine(config, options)
+    return engine.run(), engine
+
+
+def dump(result: Result) -> list[dict]:
+    return [f.as_dict() for f in result.findings]
+
+
+def test_second_run_is_served_from_the_cache_with_identical_findings(course, tmp_path):
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    cold, engine = run(root, cache_dir)
+    assert (engine.cache_hits, engine.cache_misses) == (0, 2)
+    warm, engine = run(root, cache_dir)
+    assert (engine.cache_hits, engine.cache_misses) == (2, 0)
+    assert engine.reparsed == 0  # the graph rules read records only
+    assert dump(warm) == dump(cold) == dump(run(root, None)[0])
+    assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 3, 17) in where(warm.findings)
+
+
+def test_an_edit_in_one_lesson_changes_course_findings_in_another(course, tmp_path):
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    before, _ = run(root, cache_dir)
+    unresolved = [f for f in where(before.findings, "graph/unresolved-reference")]
+    assert unresolved == [
+        ("graph/unresolved-reference", "content/01-module-1/03-next.md", 3, 17),
+        ("graph/unresolved-reference", "content/01-module-1/03-next.md", 8, 22),
+    ]
+    # Lesson A is renamed to what B asks for: B is unchanged (served from the cache), but
+    # its course-wide findings go away.
+    (root / "content/01-module-1/01-intro.md").rename(root / "content/01-module-1/02-setup.md")
+    after, engine = run(root, cache_dir)
+    assert engine.cache_hits == 1 and engine.cache_misses == 1
+    assert where(after.findings, "graph/unresolved-reference") == []
+    # ... and come back when it is renamed again.
+    (root / "content/01-module-1/02-setup.md").rename(root / "content/01-module-1/01-intro.md")
+    again, engine = run(root, cache_dir)
+    assert engine.cache_hits == 2
+    assert where(again.findings, "graph/unresolved-reference") == unresolved
+
+
+def test_an_edit_invalidates_that_file_only(course, tmp_path):
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    path = root / "content/01-module-1/01-intro.md"
+    path.write_text(LESSON_A.replace("# Введение", "# Введение\n# Второй заголовок"), encoding="utf-8")
+    result, engine = run(root, cache_dir)
+    assert (engine.cache_hits, engine.cache_misses) == (1, 1)
+    assert dump(result) == dump(run(root, None)[0])
+
+
+def test_a_config_change_invalidates_every_file(course, tmp_path):
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    first, _ = run(root, cache_dir)
+    assert where(first.findings, "core/heading-increment") == []
+    config = root / ".coursecheck.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[rules]\n"graph" = "off"\n', encoding="utf-8")
+    second, engine = run(root, cache_dir)
+    assert engine.cache_hits == 0
+    assert where(second.findings, "graph/unresolved-reference") == []
+
+
+def test_a_data_file_change_invalidates_lessons(course, tmp_path):
+    # Document rules may read the course's data files (the glossary): they are in every key.
+    root = course({**FILES, "data/quiz.json": '{"lesson": "module-1/01-intro"}'})
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    (root / "data/quiz.json").write_text('{"lesson": "module-1/09-nothing"}', encoding="utf-8")
+    result, engine = run(root, cache_dir)
+    assert engine.cache_hits == 0
+    assert where(result.findings, "graph/missing-data-reference") == [
+        ("graph/missing-data-reference", "data/quiz.json", 1, 12)
+    ]
+
+
+def test_a_corrupted_entry_is_ignored_and_rewritten(course, tmp_path):
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    cold, _ = run(root, cache_dir)
+    entries = sorted(p for p in (cache_dir / "v1").rglob("*") if p.is_file())
+    assert len(entries) >= 2  # two files (and the graph's suggestions)
+    for i, entry in enumerate(entries):
+        if i % 2:
+            entry.write_bytes(entry.read_bytes()[:40])  # truncated
+        else:
+            entry.write_bytes(b"coursecheck-cache\0garbage")
+    healed, engine = run(root, cache_dir)
+    assert (engine.cache_hits, engine.cache_misses) == (0, 2)
+    assert dump(healed) == dump(cold)
+    warm, engine = run(root, cache_dir)
+    assert engine.cache_hits == 2 and dump(warm) == dump(cold)
+
+
+def test_an_entry_of_another_version_is_a_miss(tmp_path):
+    cache = FileCache(tmp_path)
+    key = FileCache.key("x")
+    cache.put(key, {"a": 1})
+    assert cache.get(key) == {"a": 1}
+    path = tmp_path / "v1" / key[:2] / key[2:]
+    path.write_bytes(path.read_bytes().replace(b"\0", b"\0x", 1))  # other version header
+    assert cache.get(key) is None
+
+
+def test_pre_commit_paths_report_course_findings_about_them_from_the_cache(course, tmp_path):
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    b = root / "content/01-module-1/03-next.md"
+    result, engine = run(root, cache_dir, paths=[b])
+    assert engine.cache_hits == 2
+    assert {f.path for f in result.active} == {"content/01-module-1/03-next.md"}
+    assert len(where(result.findings, "graph/unresolved-reference")) == 2
+    only_a, _ = run(root, cache_dir, paths=[root / "content/01-module-1/01-intro.md"])
+    assert where(only_a.findings, "graph/unresolved-reference") == []
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    extra = [] if args[:1] == ("cache",) else ["--no-plugins"]
+    return subprocess.run(
+        [sys.executable, "-m", "coursecheck", *args, *extra],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_concurrent_runs_do_not_corrupt_the_cache(course, tmp_path):
+    files = dict(FILES)
+    for i in range(30):
+        files[f"content/02-module-2/{i:02d}-extra.md"] = f"# Урок {i}\n\nТекст [ссылка](/course/module-9/x-{i}).\n"
+    root = course(files)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "coursecheck", "--no-plugins", "--format", "json"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [p.communicate()[0] for p in procs]
+    findings = [json.loads(out)["findings"] for out in outputs]
+    assert all(f == findings[0] for f in findings) and len(findings[0]) >= 30
+    warm, engine = run(root, root / ".coursecheck-cache")
+    assert engine.cache_hits == 32 and engine.cache_misses == 0
+    assert [f.as_dict() for f in warm.findings] == findings[0]
+    assert not [p for p in (root / ".coursecheck-cache").rglob("*.tmp")]  # no temp files left
+
+
+def test_no_cache_flag_and_cache_clean(course):
+    root = course(FILES)
+    done = _cli(root, "--no-cache")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert not (root / ".coursecheck-cache").exists()
+    assert _cli(root).returncode == 1
+    assert (root / ".coursecheck-cache" / "CACHEDIR.TAG").is_file()
+    cleaned = _cli(root, "cache", "clean")
+    assert cleaned.returncode == 0 and "removed" in cleaned.stdout
+    assert not (root / ".coursecheck-cache").exists()
+    again = _cli(root, "cache", "clean")
+    assert again.returncode == 0 and "no cache" in again.stdout
+
+
+def test_cache_clean_refuses_a_folder_that_is_not_a_cache(course, tmp_path):
+    root = course(FILES)
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "file.txt").write_text("keep me", encoding="utf-8")
+    done = _cli(root, "cache", "clean", "--cache-dir", str(other))
+    assert done.returncode == 2 and "does not look like a coursecheck cache" in done.stderr
+    assert (other / "file.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_an_unwritable_cache_folder_means_running_without_cache(course, tmp_path):
+    root = course(FILES)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    result, engine = run(root, blocker / "cache")
+    assert engine._cache is None
+    assert dump(result) == dump(run(root, None)[0])

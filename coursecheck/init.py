@@ -98,7 +98,7 @@ def survey(root: Path) -> Survey:
         s.internal_links.extend(link.href for link in doc.links if link.href.startswith("/"))
     if s.lessons:
         common = os.path.commonpath([os.path.dirname(p) or "." for p in s.lessons])
-        s.content_base = "" if common == "." else Path(common).as_posix()
+        s.content_base = "" if common in ("", ".") else Path(common).as_posix()
         exts = sorted({p.rsplit(".", 1)[1] for p in s.lessons})
         pattern = "*." + exts[0] if len(exts) == 1 else "*.{" + ",".join(exts) + "}"
         s.content_globs = [f"{s.content_base}/**/{pattern}" if s.content_base else f"**/{pattern}"]

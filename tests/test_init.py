@@ -42,3 +42,13 @@ def test_init_order_from_frontmatter_when_files_are_not_numbered(tmp_path, cli):
     assert code == 0
     assert 'order = "frontmatter"' in out
     assert 'content = ["docs/**/*.md"]' in out
+
+
+def test_init_on_a_docs_site_with_lessons_in_several_top_folders(tmp_path, cli):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "blog").mkdir()
+    (tmp_path / "docs" / "intro.md").write_text("---\ntitle: Введение\n---\n# Введение\n", encoding="utf-8")
+    (tmp_path / "blog" / "post.md").write_text("---\ntitle: Пост\n---\n# Пост\n", encoding="utf-8")
+    code, out, _ = cli(tmp_path, "init", "--stdout")
+    assert code == 0
+    assert 'content = ["**/*.md"]' in out

@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from coursecheck.model import Course, Document
 from coursecheck.text import Span
@@ -464,7 +465,8 @@ def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterato
         written = doc.source[_offset(doc, link.href_span) : _offset(doc, link.href_span, end=True)]
         if not written.strip():
             written = link.href
-        candidate = lesson_href(written, settings)
+        # Resolve what the link means: a percent-encoded route names the same lesson.
+        candidate = lesson_href(unquote(written), settings)
         if candidate is None:
             continue
         path, sure = candidate

@@ -255,6 +255,11 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     condensed = nx.condensation(rest)
     order = {d.relpath: d.order_index or 0 for d in course.lessons}
     start_name = cg.display(course.document(starts[0]))  # type: ignore[arg-type]
+    behind_counts = _reachable_counts(condensed)
+    broken_by_source: dict[int, list[str]] = {}
+    for r in cg.unresolved:
+        if r.kind == "prerequisite":
+            broken_by_source.setdefault(id(r.source), []).append(r.written)
     for c in condensed.nodes:
         if condensed.in_degree(c):
             continue
@@ -262,11 +267,8 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
         doc = course.document(members[0])
         if doc is None:
             continue
-        behind = set()
-        for m in members:
-            behind |= nx.descendants(rest, m)
-        behind -= set(members)
-        broken = [r.written for r in cg.unresolved if r.source is doc and r.kind == "prerequisite"]
+        behind = range(behind_counts[c])  # only its size is reported
+        broken = broken_by_source.get(id(doc), [])
         if broken:
             why = f"its prerequisite '{broken[0]}' names no lesson and no lesson links to it"
         elif len(members) > 1:
@@ -285,6 +287,36 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
             doc=doc,
             anchor=doc.relpath,
         )
+
+
+def _reachable_counts(condensed: Any) -> dict[int, int]:
+    """For each source of a condensation (a DAG of strongly connected components; sources
+    have no way in): how many lessons of other components it reaches. One pass in reverse
+    topological order, each component's reach a bit set (an int): no walk per lesson."""
+    nx = networkx()
+    reach: dict[int, int] = {}
+    for c in reversed(list(nx.topological_sort(condensed))):
+        bits = 1 << c
+        for succ in condensed.successors(c):
+            bits |= reach[succ]
+        reach[c] = bits
+    sizes = {c: len(condensed.nodes[c]["members"]) for c in condensed.nodes}
+    single = all(n == 1 for n in sizes.values())
+    counts: dict[int, int] = {}
+    for c in condensed.nodes:
+        if condensed.in_degree(c):
+            continue
+        bits = reach[c] & ~(1 << c)
+        if single:
+            counts[c] = bits.bit_count()
+            continue
+        total = 0
+        while bits:
+            low = bits & -bits
+            total += sizes[low.bit_length() - 1]
+            bits ^= low
+        counts[c] = total
+    return counts
 
 
 def _lesson_place(doc: Document, field_name: str) -> Span:

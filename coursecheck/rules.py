@@ -249,11 +249,15 @@ class RuleContext:
         anchor: str = "",
         related: Iterable[tuple[str, Span, str]] = (),
         level: str | None = None,
+        snippet: str | None = None,
     ) -> Finding:
-        """Report at a span already known (e.g. a frontmatter place)."""
-        snippet = ""
-        if doc is not None and 1 <= span.line <= doc.lines.line_count:
-            snippet = doc.lines.line_text(span.line)
+        """Report at a span already known (e.g. a frontmatter place). ``snippet``: the
+        text of the span's line when the rule has it (a course rule keeps it in its summary,
+        so the file is not read again); by default it is taken from ``doc``."""
+        if snippet is None:
+            snippet = ""
+            if doc is not None and 1 <= span.line <= doc.lines.line_count:
+                snippet = doc.lines.line_text(span.line)
         finding = Finding(
             self.rule.id,
             message,

@@ -23,10 +23,11 @@ from typing import Any
 from coursecheck import glossary as gl
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
-from coursecheck.globs import invalid_glob
-from coursecheck.match import Coverage, TermMatcher, coverage, resolve_scopes
-from coursecheck.model import Course
+from coursecheck.globs import invalid_glob, matches
+from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
+from coursecheck.model import Course, Document
 from coursecheck.rules import Option, Rule, RuleContext, rule
+from coursecheck.text import Span
 
 TERM_SECTION = "term"
 TERM_KEYS: dict[str, Any] = {
@@ -195,14 +196,40 @@ def _matcher(req: Requirement) -> TermMatcher:
     return TermMatcher(*req.forms, inflect=inflect, case_sensitive=req.case_sensitive)
 
 
+COVERAGE_RULE = "terminology/coverage"
+
+
+def _requirement_occurrences(
+    doc: Document, req: Requirement, matcher: TermMatcher, scope_names: tuple[str, ...]
+) -> list[tuple[Span, str]]:
+    return [(doc.span(start, end), text) for start, end, text in occurrences(doc, matcher, scope_names)]
+
+
 def measure(course: Course, config: Config) -> list[tuple[Requirement, Coverage]]:
-    """Coverage of every ``[[term]]`` requirement (cached per run)."""
+    """Coverage of every ``[[term]]`` requirement (cached per run). The occurrences of each
+    lesson come from the coverage rule's per-file summary (a lesson without one, e.g. when
+    the rule did not run, is searched here)."""
     cached = course.cache.get("term-coverage")
     if cached is not None:
         return cached
     results = []
-    for req in requirements(config):
-        results.append((req, coverage(course, _matcher(req), req.files or None, req.scope)))
+    for k, req in enumerate(requirements(config)):
+        matcher = _matcher(req)
+        scope_names = resolve_scopes(req.scope)
+        cov = Coverage(matcher.forms, scope_names)
+        for doc in course.lessons:
+            if req.files and not matches(doc.relpath, req.files):
+                continue
+            cov.checked.append(doc.relpath)
+            summary = course.summaries.get(doc.relpath, {}).get(COVERAGE_RULE)
+            found = (
+                summary.get(k, []) if summary is not None else _requirement_occurrences(doc, req, matcher, scope_names)
+            )
+            for span, text in found:
+                cov.total += 1
+                cov.per_file[doc.relpath] = cov.per_file.get(doc.relpath, 0) + 1
+                cov.locations.append((doc.relpath, span, text))
+        results.append((req, cov))
     course.cache["term-coverage"] = results
     course.extra["term-coverage"] = [
         {
@@ -222,6 +249,11 @@ def measure(course: Course, config: Config) -> list[tuple[Requirement, Coverage]
         for req, cov in results
     ]
     return results
+
+
+def _line_text(doc: Document, span: Span) -> str:
+    """What ``RuleContext.report`` would take as the finding's snippet."""
+    return doc.lines.line_text(span.line) if 1 <= span.line <= doc.lines.line_count else ""
 
 
 @rule("terminology/coverage", level="error", course=True)
@@ -303,14 +335,13 @@ def unused_term(course: Course, ctx: RuleContext) -> None:
     """
     glossary = gl.load(ctx.config, course)
     scopes = _scopes(ctx)
-    for entry in glossary.entries:
-        if not entry.forms:
-            continue
-        matcher = entry.matcher()
-        used = any(
-            True for doc in course.lessons for seg in doc.iter_segments(scopes) for _ in matcher.finditer(seg.text)
-        )
-        if used:
+    summaries = ctx.summaries()
+    used: set[int] = set()
+    for doc in course.lessons:
+        found = summaries.get(doc.relpath)
+        used.update(found if found is not None else _used_entries(doc, glossary, scopes))
+    for i, entry in enumerate(glossary.entries):
+        if not entry.forms or i in used:
             continue
         forms = " / ".join(entry.forms)
         ctx.report_span(
@@ -361,13 +392,20 @@ def used_before_introduction(course: Course, ctx: RuleContext) -> None:
     glossary = gl.load(ctx.config, course)
     scopes = _scopes(ctx)
     mode = ctx.options.get("introduced-by", "pair")
-    for entry in glossary.entries:
+    summaries = ctx.summaries()
+    per_lesson: list[tuple[Document, FirstUses]] = []
+    for doc in course.lessons:
+        firsts = summaries.get(doc.relpath)
+        per_lesson.append((doc, firsts if firsts is not None else _first_uses(doc, glossary, scopes)))
+    for i, entry in enumerate(glossary.entries):
         if not entry.forms:
             continue
-        per_lesson = [(doc, gl.uses(doc, entry, scopes)) for doc in course.lessons]
-        intro = None
+        intro: tuple[Document, Span] | None = None
         if mode == "pair":
-            intro = next(((doc, u) for doc, found in per_lesson for u in found if u.paired), None)
+            intro = next(
+                ((doc, firsts[i][3]) for doc, firsts in per_lesson if i in firsts and firsts[i][3] is not None),
+                None,
+            )  # type: ignore[assignment]
         intro_doc = intro[0] if intro else None
         if intro_doc is None:
             related = [course.resolve(r) for r in entry.related]
@@ -376,20 +414,19 @@ def used_before_introduction(course: Course, ctx: RuleContext) -> None:
         if intro_doc is None or intro_doc.order_index is None:
             continue
         how = "gives it with its pair" if intro else "is its first related lesson in the glossary"
-        intro_span = intro_doc.span(intro[1].start, intro[1].end) if intro else None
-        for doc, found in per_lesson:
-            if doc.order_index is None or doc.order_index >= intro_doc.order_index or not found:
+        intro_span = intro[1] if intro else None
+        for doc, firsts in per_lesson:
+            if doc.order_index is None or doc.order_index >= intro_doc.order_index or i not in firsts:
                 continue
-            first = found[0]
+            span, text, line_text, _paired = firsts[i]
             related_places = [(intro_doc.relpath, intro_span, "introduced here")] if intro_span else []
-            ctx.report(
-                doc,
-                first.start,
-                first.end,
-                f"«{first.text}» ({entry.label}) is used before the lesson that introduces it: "
-                f"{intro_doc.relpath} {how}",
+            ctx.report_span(
+                doc.relpath,
+                span,
+                f"«{text}» ({entry.label}) is used before the lesson that introduces it: {intro_doc.relpath} {how}",
                 anchor=entry.forms[0],
                 related=related_places,
+                snippet=line_text,
             )
 
 
@@ -421,6 +458,71 @@ def glossary_entry(course: Course, ctx: RuleContext) -> None:
             if problem.message.startswith("glossary not loaded"):
                 continue
         ctx.report_span(problem.path, problem.span, problem.message, doc=doc, anchor=problem.message)
+
+
+# -- per-file summaries (the per-file stage: cached, parallel) ---------------------------------
+
+
+@coverage_rule.summarizer
+def _summarize_coverage(doc: Document, ctx: RuleContext) -> dict[int, list[tuple[Span, str]]] | None:
+    """Occurrences (span, matched text) of each ``[[term]]`` whose files globs take this
+    lesson, keyed by the requirement's position."""
+    if doc.lesson_id is None:
+        return None
+    out: dict[int, list[tuple[Span, str]]] = {}
+    for k, req in enumerate(requirements(ctx.config)):
+        if req.files and not matches(doc.relpath, req.files):
+            continue
+        found = _requirement_occurrences(doc, req, _matcher(req), resolve_scopes(req.scope))
+        if found:
+            out[k] = found
+    return out
+
+
+def _used_entries(doc: Document, glossary: gl.Glossary, scopes: tuple[str, ...]) -> list[int]:
+    """Positions of the glossary entries with at least one use in ``doc``."""
+    used = []
+    for i, entry in enumerate(glossary.entries):
+        if not entry.forms:
+            continue
+        matcher = entry.matcher()
+        if any(True for seg in doc.iter_segments(scopes) for _ in matcher.finditer(seg.text)):
+            used.append(i)
+    return used
+
+
+@unused_term.summarizer
+def _summarize_used(doc: Document, ctx: RuleContext) -> list[int] | None:
+    if doc.lesson_id is None:
+        return None
+    return _used_entries(doc, gl.load(ctx.config, ctx.course), _scopes(ctx))  # type: ignore[arg-type]
+
+
+# entry position -> (first use's span, its text, its line's text, the first paired use's span)
+FirstUses = dict[int, tuple[Span, str, str, "Span | None"]]
+
+
+def _first_uses(doc: Document, glossary: gl.Glossary, scopes: tuple[str, ...]) -> FirstUses:
+    out: FirstUses = {}
+    for i, entry in enumerate(glossary.entries):
+        if not entry.forms:
+            continue
+        found = gl.uses(doc, entry, scopes)
+        if not found:
+            continue
+        first = found[0]
+        span = doc.span(first.start, first.end)
+        paired = next((u for u in found if u.paired), None)
+        paired_span = doc.span(paired.start, paired.end) if paired is not None else None
+        out[i] = (span, first.text, _line_text(doc, span), paired_span)
+    return out
+
+
+@used_before_introduction.summarizer
+def _summarize_first_uses(doc: Document, ctx: RuleContext) -> FirstUses | None:
+    if doc.lesson_id is None:
+        return None
+    return _first_uses(doc, gl.load(ctx.config, ctx.course), _scopes(ctx))  # type: ignore[arg-type]
 
 
 @hookimpl

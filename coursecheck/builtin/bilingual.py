@@ -20,6 +20,7 @@ from coursecheck import hookimpl
 from coursecheck.match import TermMatcher, english_plurals, resolve_scopes, same_word
 from coursecheck.model import Course, Document, Edit, Fix
 from coursecheck.rules import Option, Rule, RuleContext, rule
+from coursecheck.text import Span
 
 # -- homoglyphs ------------------------------------------------------------------------------
 
@@ -310,24 +311,39 @@ def forbidden_translation(doc: Document, ctx: RuleContext) -> None:
                 )
 
 
+# A use of a rendering: (source span, matched text, the text of its line) -- what a finding
+# needs, kept in the per-file summary so the course stage reads no file.
+RenderingUse = tuple[Span, str, str]
+
+
 @dataclass(slots=True)
 class _Rendering:
     label: str
     source: str  # "glossary" | "variants" | "pair"
-    uses: list[tuple[Document, int, int, str]] = field(default_factory=list)
+    uses: list[tuple[Document, Span, str, str]] = field(default_factory=list)
+    count: int = 0  # uses (the glossary's own form is counted, not listed)
+    lesson_names: set[str] = field(default_factory=set)
 
     @property
     def lessons(self) -> int:
-        return len({d.relpath for d, *_ in self.uses})
+        return len(self.lesson_names)
+
+    def add(self, doc: Document, found: list[RenderingUse]) -> None:
+        if not found:
+            return
+        self.count += len(found)
+        self.lesson_names.add(doc.relpath)
+        self.uses.extend((doc, span, text, line) for span, text, line in found)
 
 
-def _count(course: Course, matcher: TermMatcher, scopes: tuple[str, ...]) -> list[tuple[Document, int, int, str]]:
+def _count(doc: Document, matcher: TermMatcher, scopes: tuple[str, ...]) -> list[RenderingUse]:
     out = []
-    for doc in course.lessons:
-        for seg in doc.iter_segments(scopes):
-            for m in matcher.finditer(seg.text):
-                s, e = seg.range(m.start, m.end)
-                out.append((doc, s, e, m.text))
+    for seg in doc.iter_segments(scopes):
+        for m in matcher.finditer(seg.text):
+            s, e = seg.range(m.start, m.end)
+            span = doc.span(s, e)
+            line = doc.lines.line_text(span.line) if 1 <= span.line <= doc.lines.line_count else ""
+            out.append((span, m.text, line))
     return out
 
 
@@ -335,8 +351,9 @@ _PAREN = re.compile(r"\(([^()\n]+)\)")
 _CYR_WORDS_BEFORE = re.compile(r"((?:[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*\s+)*[А-Яа-яЁё]+(?:-[А-Яа-яЁё]+)*)\s*$")
 
 
-def _pair_renderings(course: Course, entry: gl.GlossaryEntry, primary_form: str) -> dict[str, str]:
-    """Renderings found as «X (english)» where X is not the glossary's form: label -> text."""
+def _pair_renderings(doc: Document, entry: gl.GlossaryEntry, primary_form: str) -> dict[str, str]:
+    """Renderings found in ``doc`` as «X (english)» where X is not the glossary's form:
+    label -> text."""
     english = [f for f in (entry.english, entry.term) if f and gl.script_of(f) == "Latin"]
     if entry.abbreviation:
         english.append(entry.abbreviation)
@@ -346,25 +363,51 @@ def _pair_renderings(course: Course, entry: gl.GlossaryEntry, primary_form: str)
     size = len(primary_form.split())
     canonical = entry.matcher(primary_form)
     found: dict[str, str] = {}
-    for doc in course.lessons:
-        for seg in doc.iter_segments(("prose",)):
-            if "(" not in seg.text:
+    for seg in doc.iter_segments(("prose",)):
+        if "(" not in seg.text:
+            continue
+        for m in _PAREN.finditer(seg.text):
+            first_item = m.group(1).split(",")[0].strip().lower()
+            if first_item not in wanted:
                 continue
-            for m in _PAREN.finditer(seg.text):
-                first_item = m.group(1).split(",")[0].strip().lower()
-                if first_item not in wanted:
-                    continue
-                before = _CYR_WORDS_BEFORE.search(seg.text, max(0, m.start() - 200), m.start())
-                if before is None:
-                    continue
-                words = before.group(1).split()
-                if len(words) < size:
-                    continue
-                candidate = " ".join(words[-size:])
-                if any(c.start == 0 and c.end == len(candidate) for c in canonical.finditer(candidate)):
-                    continue
-                found.setdefault(candidate.lower(), candidate)
+            before = _CYR_WORDS_BEFORE.search(seg.text, max(0, m.start() - 200), m.start())
+            if before is None:
+                continue
+            words = before.group(1).split()
+            if len(words) < size:
+                continue
+            candidate = " ".join(words[-size:])
+            if any(c.start == 0 and c.end == len(candidate) for c in canonical.finditer(candidate)):
+                continue
+            found.setdefault(candidate.lower(), candidate)
     return found
+
+
+@dataclass(slots=True)
+class _EntryRenderings:
+    """One lesson's renderings of one glossary entry (the rule's per-file summary)."""
+
+    main: int  # uses of the glossary's own form(s) (counted only: never reported)
+    variants: dict[str, list[RenderingUse]]  # each configured variant -> its uses
+    pairs: dict[str, str]  # «X (english)» found here: label -> text
+    pair_uses: dict[str, list[RenderingUse]]  # the uses of each pair text found here
+
+
+def _renderings(doc: Document, glossary: gl.Glossary, primary: str) -> dict[int, _EntryRenderings]:
+    scopes = resolve_scopes("prose")
+    out: dict[int, _EntryRenderings] = {}
+    for i, entry in enumerate(glossary.entries):
+        primary_forms = entry.forms_in(primary)
+        if not primary_forms:
+            continue
+        canonical = entry.matcher(*primary_forms)
+        main = sum(1 for seg in doc.iter_segments(scopes) for _ in canonical.finditer(seg.text))
+        variants = {v: _count(doc, entry.matcher(v), scopes) for v in entry.variants}
+        pairs = _pair_renderings(doc, entry, primary_forms[0])
+        pair_uses = {text: _count(doc, entry.matcher(text), scopes) for text in pairs.values()}
+        if main or pairs or any(variants.values()):
+            out[i] = _EntryRenderings(main, {v: u for v, u in variants.items() if u}, pairs, pair_uses)
+    return out
 
 
 @rule(
@@ -400,34 +443,64 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
     glossary = gl.load(ctx.config, course)
     scopes = resolve_scopes("prose")
     primary = _primary_script(ctx)
-    for entry in glossary.entries:
+    summaries = ctx.summaries()
+    per_lesson: list[tuple[Document, dict[int, _EntryRenderings]]] = []
+    for doc in course.lessons:
+        found = summaries.get(doc.relpath)
+        per_lesson.append((doc, found if found is not None else _renderings(doc, glossary, primary)))
+    for i, entry in enumerate(glossary.entries):
         primary_forms = entry.forms_in(primary)
         if not primary_forms:
             continue
-        main = _Rendering(primary_forms[0], "glossary", _count(course, entry.matcher(*primary_forms), scopes))
+        main = _Rendering(primary_forms[0], "glossary")
+        for doc, found in per_lesson:
+            if i in found and found[i].main:
+                main.count += found[i].main
+                main.lesson_names.add(doc.relpath)
         others = [_Rendering(v, "variants") for v in entry.variants]
         if ctx.options.get("detect-pairs", True):
             known = {o.label.lower() for o in others}
-            for label, text in _pair_renderings(course, entry, primary_forms[0]).items():
+            pairs: dict[str, str] = {}
+            for _doc, found in per_lesson:
+                if i in found:
+                    for label, text in found[i].pairs.items():
+                        pairs.setdefault(label, text)
+            for label, text in pairs.items():
                 if label not in known and not any(same_word(text, v) for v in entry.variants):
                     others.append(_Rendering(text, "pair"))
         for other in others:
-            other.uses = _count(course, entry.matcher(other.label), scopes)
-        used = [r for r in [main, *others] if r.uses]
-        if len(used) < 2 or not main.uses:
+            for doc, found in per_lesson:
+                here = found.get(i)
+                if other.source == "variants":
+                    uses = here.variants.get(other.label, []) if here is not None else []
+                elif here is not None and other.label in here.pair_uses:
+                    uses = here.pair_uses[other.label]
+                else:
+                    # A rendering found as a pair in another lesson: searched here (a parse).
+                    uses = _count(doc, entry.matcher(other.label), scopes)
+                other.add(doc, uses)
+        used = [r for r in [main, *others] if r.count]
+        if len(used) < 2 or not main.count:
             continue
         counts = ", ".join(
-            f"«{r.label.lower()}» {len(r.uses)}× in {r.lessons} lesson{'s' if r.lessons != 1 else ''}" for r in used
+            f"«{r.label.lower()}» {r.count}× in {r.lessons} lesson{'s' if r.lessons != 1 else ''}" for r in used
         )
         for other in used[1:]:
-            for doc, start, end, text in other.uses:
-                ctx.report(
-                    doc,
-                    start,
-                    end,
+            for doc, span, text, line in other.uses:
+                ctx.report_span(
+                    doc.relpath,
+                    span,
                     f"«{text}» renders {entry.label} differently from the glossary: {counts}; write «{main.label.lower()}»",
                     anchor=f"{entry.forms[0]}:{text.lower()}",
+                    snippet=line,
                 )
+
+
+@inconsistent_rendering.summarizer
+def _summarize_renderings(doc: Document, ctx: RuleContext) -> dict[int, _EntryRenderings] | None:
+    if doc.lesson_id is None:
+        return None
+    return _renderings(doc, gl.load(ctx.config, ctx.course), _primary_script(ctx))  # type: ignore[arg-type]
 
 
 @rule("bilingual/glossary-script", level="error", course=True, fixable=True)

@@ -51,7 +51,42 @@ def record_fields(doc: Document) -> dict[str, Any]:
     fields = {name: getattr(doc, name) for name in KEPT}
     fields["line_count"] = doc.line_count
     fields["digest"] = source_digest(doc.source)
+    fields["index_lines"] = doc.lines.line_count
+    fields["line_texts"] = _kept_lines(doc)
     return fields
+
+
+def _kept_lines(doc: Document) -> dict[int, str]:
+    """The text of the lines course findings point at (frontmatter, headings, links,
+    components, comments): a finding's snippet is then taken without reading the file."""
+    wanted: set[int] = set()
+    if doc.frontmatter is not None:
+        wanted.update(range(doc.frontmatter.span.line, doc.frontmatter.span.end_line + 1))
+    for item in (*doc.headings, *doc.links, *doc.components, *doc.comments):
+        wanted.add(item.span.line)
+    lines = doc.lines
+    return {n: lines.line_text(n) for n in sorted(wanted) if 1 <= n <= lines.line_count}
+
+
+class _RecordLines:
+    """A record's ``lines`` before its text is loaded: the kept line texts and the line
+    count answer snippets; anything else loads the file's full :class:`LineIndex`."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: DocumentRecord) -> None:
+        self._record = record
+
+    @property
+    def line_count(self) -> int:
+        return self._record._index_lines
+
+    def line_text(self, line: int) -> str:
+        kept = self._record._line_texts.get(line)
+        return kept if kept is not None else self._record._full_index().line_text(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._record._full_index(), name)
 
 
 # Loads the full Document of a relpath again (parse); the engine provides it.
@@ -63,13 +98,15 @@ TextReader = Callable[[str], "str | None"]
 class DocumentRecord(Document):
     """A Document whose text and segments are loaded on first use (see the module doc)."""
 
-    __slots__ = ("_digest", "_full", "_index", "_line_count", "_load", "_read", "_text")
+    __slots__ = ("_digest", "_full", "_index", "_index_lines", "_line_count", "_line_texts", "_load", "_read", "_text")
 
     def __init__(self, fields: dict[str, Any], load: Loader, read: TextReader) -> None:
         for name in KEPT:
             object.__setattr__(self, name, fields[name])
         self._line_count = fields["line_count"]
         self._digest = fields["digest"]
+        self._index_lines = fields.get("index_lines")
+        self._line_texts: dict[int, str] = fields.get("line_texts") or {}
         self._load = load
         self._read = read
         self._full: Document | None = None
@@ -100,11 +137,16 @@ class DocumentRecord(Document):
     def source(self) -> str:
         return self._source()
 
-    @property  # type: ignore[override]
-    def lines(self) -> LineIndex:
+    def _full_index(self) -> LineIndex:
         if self._index is None:
             self._index = self._full.lines if self._full is not None else LineIndex(self._source())
         return self._index
+
+    @property  # type: ignore[override]
+    def lines(self) -> LineIndex:
+        if self._index is None and self._full is None and self._index_lines is not None:
+            return _RecordLines(self)  # type: ignore[return-value]
+        return self._full_index()
 
     @property  # type: ignore[override]
     def segments(self) -> list:
@@ -126,7 +168,13 @@ class DocumentRecord(Document):
         return f"DocumentRecord({self.relpath!r}, kind={self.kind!r}, lesson_id={self.lesson_id!r})"
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**{name: getattr(self, name) for name in KEPT}, "line_count": self._line_count, "digest": self._digest}
+        return {
+            **{name: getattr(self, name) for name in KEPT},
+            "line_count": self._line_count,
+            "digest": self._digest,
+            "index_lines": self._index_lines,
+            "line_texts": self._line_texts,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state, _no_load, _no_read)  # type: ignore[misc]

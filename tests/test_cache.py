@@ -227,3 +227,90 @@ def test_an_unwritable_cache_folder_means_running_without_cache(course, tmp_path
     result, engine = run(root, blocker / "cache")
     assert engine._cache is None
     assert dump(result) == dump(run(root, None)[0])
+
+
+# -- course rules that read lesson text do it in summaries (the per-file stage) ---------------
+
+GLOSSARY_CONFIG = """
+[course]
+content = ["content/**/*.{md,mdx}"]
+data = ["data/*.{json,yaml,yml}"]
+id = "{path}"
+aliases = ["{dir|unnumbered}/{stem}", "/course/{path}"]
+
+[glossary]
+file = "data/glossary.json"
+fields = { term = "term", english = "termEn" }
+
+[[term]]
+term = "Том"
+min-occurrences = 3
+"""
+
+TERM_FILES = {
+    "content/01-a.md": "---\ntitle: А\n---\n\n# Один\n\nСначала создадим том.\n",
+    "content/02-b.md": "---\ntitle: Б\n---\n\n# Два\n\nТом (volume) хранит данные.\n",
+    "content/03-c.md": "---\ntitle: В\n---\n\n# Три\n\nСоберём имидж (image). Образ (image) неизменяем.\n",
+    "content/04-d.md": "---\ntitle: Г\n---\n\n# Четыре\n\nЕщё раз имидж и образ.\n",
+    "data/glossary.json": json.dumps(
+        [
+            {"term": "Том", "termEn": "Volume"},
+            {"term": "Образ", "termEn": "Image"},
+            {"term": "Оркестратор", "termEn": "Orchestrator"},
+        ],
+        ensure_ascii=False,
+    ),
+}
+TEXT_RULES = ["terminology", "bilingual/inconsistent-rendering"]
+
+
+def test_text_reading_course_rules_run_from_cached_summaries_without_reading_lessons(course, tmp_path):
+    root = course(TERM_FILES, config=GLOSSARY_CONFIG)
+    cache_dir = tmp_path / "cache"
+    cold, _ = run(root, cache_dir, select=TEXT_RULES)
+    expected = [
+        ("terminology/coverage", ".coursecheck.toml", 13, 8),
+        ("terminology/unused-term", "data/glossary.json", 1, 86),
+        ("terminology/used-before-introduction", "content/01-a.md", 7, 18),
+        ("bilingual/inconsistent-rendering", "content/03-c.md", 7, 9),
+        # «имидж» was found as a pair in 03-c; its plain use in 04-d counts too.
+        ("bilingual/inconsistent-rendering", "content/04-d.md", 7, 9),
+    ]
+    assert sorted(where(cold.findings)) == sorted(expected)
+    warm, engine = run(root, cache_dir, select=TEXT_RULES)
+    assert engine.cache_hits == 4 and engine.cache_misses == 0  # the lessons (data files are read whole)
+    assert dump(warm) == dump(cold) == dump(run(root, None, select=TEXT_RULES)[0])
+    # Snippets and positions came from the summaries and records. The one exception: a pair
+    # rendering («имидж (image)» in 03-c) is searched again in the lessons that did not
+    # find it themselves (a parse each).
+    loaded = sorted(d.relpath for d in engine.course.lessons if d._text is not None or d.loaded)
+    assert loaded == ["content/01-a.md", "content/02-b.md", "content/04-d.md"]
+    (root / "content/03-c.md").write_text("---\ntitle: В\n---\n\n# Три\n\nОбраз (image).\n", encoding="utf-8")
+    _, engine = run(root, cache_dir, select=TEXT_RULES)
+    assert engine.reparsed == 0
+    # Only the edited lesson, parsed in this run (and kept whole: a small course), is loaded.
+    assert [d.relpath for d in engine.course.lessons if d._text is not None or d.loaded] == ["content/03-c.md"]
+    by_rule = {f.rule_id: f for f in warm.findings}
+    assert by_rule["terminology/used-before-introduction"].snippet == "Сначала создадим том."
+
+
+def test_an_edit_in_one_lesson_changes_text_findings_in_another_through_summaries(course, tmp_path):
+    root = course(TERM_FILES, config=GLOSSARY_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir, select=TEXT_RULES)
+    # Lesson B stops pairing «том»: A is served from the cache, its finding goes away.
+    (root / "content/02-b.md").write_text("---\ntitle: Б\n---\n\n# Два\n\nТом хранит данные.\n", encoding="utf-8")
+    after, engine = run(root, cache_dir, select=TEXT_RULES)
+    assert engine.cache_hits == 3 and engine.cache_misses == 1
+    assert where(after.findings, "terminology/used-before-introduction") == []
+    # Lesson C drops the other rendering: D's finding (cached lesson) goes away too.
+    (root / "content/03-c.md").write_text("---\ntitle: В\n---\n\n# Три\n\nОбраз (image).\n", encoding="utf-8")
+    (root / "content/04-d.md").write_text("---\ntitle: Г\n---\n\n# Четыре\n\nОбраз.\n", encoding="utf-8")
+    again, _ = run(root, cache_dir, select=TEXT_RULES)
+    assert where(again.findings, "bilingual/inconsistent-rendering") == []
+    # ... and a lesson that starts using the unused term clears unused-term.
+    (root / "content/01-a.md").write_text(TERM_FILES["content/01-a.md"] + "\nОркестратор.\n", encoding="utf-8")
+    last, engine = run(root, cache_dir, select=TEXT_RULES)
+    assert engine.cache_misses == 1
+    assert where(last.findings, "terminology/unused-term") == []
+    assert dump(last) == dump(run(root, None, select=TEXT_RULES)[0])

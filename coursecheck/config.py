@@ -651,13 +651,24 @@ class Settings:
     def __init__(self, config: Config, rules: dict[str, Any]) -> None:
         self.config = config
         self.rules = rules
-        self._cache: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+        # Keyed by the overrides that apply, not by file: files with the same overrides share
+        # one (level, options) per rule (memory stays flat on big courses).
+        self._cache: dict[tuple[str, tuple[int, ...] | None], tuple[str, dict[str, Any]]] = {}
+        self._applying: dict[str, tuple[int, ...]] = {}
 
     def base(self, rule_id: str) -> tuple[str, dict[str, Any]]:
         return self.for_file(rule_id, None)
 
+    def _overrides_for(self, relpath: str) -> tuple[int, ...]:
+        applying = self._applying.get(relpath)
+        if applying is None:
+            applying = tuple(i for i, o in enumerate(self.config.overrides) if matches(relpath, o.files))
+            self._applying[relpath] = applying
+        return applying
+
     def for_file(self, rule_id: str, relpath: str | None) -> tuple[str, dict[str, Any]]:
-        key = (rule_id, relpath or "")
+        applying = None if relpath is None else self._overrides_for(relpath)
+        key = (rule_id, applying)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
@@ -666,8 +677,8 @@ class Settings:
         options = rule.defaults()
         family = rule_id.split("/", 1)[0]
         layers = [self.config.rules]
-        if relpath is not None:
-            layers += [o.rules for o in self.config.overrides if matches(relpath, o.files)]
+        if applying is not None:
+            layers += [self.config.overrides[i].rules for i in applying]
         for layer in layers:
             for name in (family, rule_id):
                 setting = layer.get(name)

@@ -5,6 +5,7 @@ The engine knows no rule: it asks the plugins for rules, parsers and reporters.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
@@ -14,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,6 +254,10 @@ class Engine:
     def run(self, progress: Callable[[int, int], None] | None = None) -> Result:
         """Check the course. ``progress(done, total)``, if given, is called as files are parsed
         and checked and as course rules run (the CLI draws a progress bar with it)."""
+        with _fewer_collections():
+            return self._run(progress)
+
+    def _run(self, progress: Callable[[int, int], None] | None) -> Result:
         started = time.perf_counter()
         root = self.config.root
         files, walk_problems = self.discover()
@@ -726,6 +732,22 @@ def _work_on_chunk(chunk: list[tuple[str, str]]) -> list[FileResult]:
     assert _WORKER_STATE is not None
     engine, course, active_rules = _WORKER_STATE
     return [engine._per_file(rel, role, course, active_rules, lookup=False)[0] for rel, role in chunk]
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Parsing allocates millions of short-lived objects (markdown-it tokens): with the default
+    thresholds the cyclic garbage collector runs thousands of times per run and rescans the
+    growing set of records (measured: ~20 % of a cold run's CPU time). Collect less often."""
+    before = gc.get_threshold()
+    if before[0] == 0:  # the collector is off: leave it so
+        yield
+        return
+    gc.set_threshold(max(before[0], 50_000), max(before[1], 20), before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _can_fork() -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,7 @@ _LETTER_SCRIPT = regex.compile(r"(\p{Script=Cyrillic})|(\p{Script=Latin})|(\p{L}
 _PATH_PART = re.compile(r"^([^\[\]]+)?((?:\[\d*\])*)$")
 
 
+@lru_cache(maxsize=8192)  # asked for the same few term forms at every use
 def script_of(text: str) -> str:
     """ "Cyrillic", "Latin", "mixed" (letters of both), "other" or "" (no letters)."""
     seen = set()
@@ -540,6 +542,11 @@ def is_paired(text: str, start: int, end: int, entry: GlossaryEntry) -> bool:
 def uses(doc: Document, entry: GlossaryEntry, scopes: tuple[str, ...] | frozenset[str]) -> list[Use]:
     """Every use of the term's own forms (not its variants) in ``doc``, in source order."""
     matcher = entry.matcher()
+    # A gate: one search over the document's segments joined by newlines (a use inside a
+    # segment is also a match there: the term regex has only word-boundary lookarounds, and
+    # a newline is not a word character). Most terms are absent from most lessons.
+    if matcher.regex is None or matcher.regex.search(_joined(doc, scopes)) is None:
+        return []
     found: list[Use] = []
     for seg in doc.iter_segments(scopes):
         for m in matcher.finditer(seg.text):
@@ -547,6 +554,24 @@ def uses(doc: Document, entry: GlossaryEntry, scopes: tuple[str, ...] | frozense
             found.append(Use(doc, start, end, m.text, is_paired(seg.text, m.start, m.end, entry)))
     found.sort(key=lambda u: u.start)
     return found
+
+
+_JOINED: dict[tuple[int, frozenset[str]], tuple[Document, int, str]] = {}
+_JOINED_MAX = 8  # documents kept (rules ask for every term of one document in a row)
+
+
+def _joined(doc: Document, scopes: tuple[str, ...] | frozenset[str]) -> str:
+    """The text of ``doc``'s segments in ``scopes``, joined by newlines (cached per document)."""
+    key = (id(doc), frozenset(scopes))
+    segments = doc.segments
+    cached = _JOINED.get(key)
+    if cached is not None and cached[0] is doc and cached[1] == len(segments):
+        return cached[2]
+    text = "\n".join(seg.text for seg in segments if seg.scope in key[1])
+    if len(_JOINED) >= _JOINED_MAX:
+        _JOINED.clear()
+    _JOINED[key] = (doc, len(segments), text)
+    return text
 
 
 def pairable(entry: GlossaryEntry) -> bool:

@@ -12,6 +12,7 @@ only terminators are rewritten. The BOM is dropped and counts as no column.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
 
 
@@ -25,6 +26,11 @@ class Span:
     end_column: int
     column_utf16: int
     end_column_utf16: int
+
+    def __reduce__(self) -> tuple[type[Span], tuple[int, ...]]:
+        # Pickled as constructor arguments: the cache restores tens of thousands of spans,
+        # and a slotted dataclass's default restore is several times slower.
+        return Span, (self.line, self.column, self.end_line, self.end_column, self.column_utf16, self.end_column_utf16)
 
     @classmethod
     def point(cls, line: int, column: int = 1) -> Span:
@@ -90,15 +96,18 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
 def _utf16_len(text: str) -> int:
     # Astral-plane characters take two UTF-16 code units.
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text) + len(_ASTRAL.findall(text))
 
 
 class LineIndex:
     """Maps offsets in an LF-normalised text to (line, column) and back."""
 
-    __slots__ = ("_ascii", "_starts", "text")
+    __slots__ = ("_bmp", "_starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -109,7 +118,8 @@ class LineIndex:
             starts.append(pos + 1)
             pos = find("\n", pos + 1)
         self._starts = starts
-        self._ascii = text.isascii()
+        # Without astral-plane characters UTF-16 columns are code-point columns.
+        self._bmp = text.isascii() or _ASTRAL.search(text) is None
 
     @property
     def line_count(self) -> int:
@@ -130,7 +140,7 @@ class LineIndex:
         line = bisect.bisect_right(self._starts, offset)
         start = self._starts[line - 1]
         column = offset - start + 1
-        if self._ascii:
+        if self._bmp:
             return line, column, column
         return line, column, _utf16_len(self.text[start:offset]) + 1
 

@@ -94,6 +94,8 @@ class _Finder:
         # stops, every key is tried.
         self.keys = [(name, re.compile(key, flags)) for key, name in groups.items()]
         self.matchers: dict[str, TermMatcher] = {}
+        # Forms no gate word guards: the only ones to try where the gate finds nothing.
+        self.ungated = {form: needs for form, needs in self.needs.items() if not needs}
 
     def _key(self, word: str) -> str | None:
         if self.inflect and _CYRILLIC_WORD.fullmatch(word):
@@ -104,12 +106,14 @@ class _Finder:
         return re.escape(word) if len(word) >= 3 or not self.inflect else None
 
     def finditer(self, text: str) -> list[Match]:
+        if not self.ungated and (self.gate is None or self.gate.search(text) is None):
+            return []  # the common case: no gate word in the segment
         hit: set[str] = set()
         if self.gate is not None:
             for m in self.gate.finditer(text):
                 hit.update(name for name, key in self.keys if key.match(text, m.start()))
         found: list[Match] = []
-        for form, needs in self.needs.items():
+        for form, needs in (self.needs if hit else self.ungated).items():
             if not needs <= hit:
                 continue
             matcher = self.matchers.get(form)

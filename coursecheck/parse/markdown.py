@@ -29,7 +29,7 @@ from coursecheck.model import (
     Prop,
     Segment,
 )
-from coursecheck.parse.mdx import prepass
+from coursecheck.parse.mdx import blank_out, prepass
 from coursecheck.parse.yamlpos import YamlProblem, load_with_places
 from coursecheck.text import LineIndex
 
@@ -100,9 +100,11 @@ def _get(data: Any, path: tuple[Any, ...]) -> Any:
     return data
 
 
+_ALNUM = re.compile(r"[^\W_]")  # what str.isalnum() accepts, one character
+
+
 def _has_words(source: str, start: int, end: int) -> bool:
-    gap = source[start:end]
-    return any(ch.isalnum() for ch in gap) if gap and not gap.isspace() else False
+    return start < end and _ALNUM.search(source, start, end) is not None
 
 
 _MARKUP_TOKENS = frozenset({"em_open", "em_close", "strong_open", "strong_close", "s_open", "s_close"})
@@ -353,7 +355,7 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
     pre = prepass(text, mdx=mdx, body_start=body_start)
     masked = pre.masked
     if body_start:
-        head = "".join("\n" if ch == "\n" else " " for ch in text[:body_start])
+        head = blank_out(text[:body_start])
         masked = head + masked[body_start:]
     for offset, code, message in pre.problems:
         rule = "parse/unterminated-fence" if code == "unterminated-fence" else "parse/mdx-syntax"

@@ -213,10 +213,33 @@ def _after_blank_line(text: str, i: int, body_start: int) -> bool:
     return prev_start < body_start or not text[prev_start:prev_end].strip()
 
 
-def _mask(buf: list[str], text: str, start: int, end: int) -> None:
-    for k in range(start, end):
-        if text[k] != "\n":
-            buf[k] = " "
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def blank_out(text: str) -> str:
+    """``text`` with every character but newlines replaced by a space (same length, same lines)."""
+    return _NOT_NEWLINE.sub(" ", text)
+
+
+def _mask(buf: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+    # Ranges come in increasing, non-overlapping order; the masked text is built once at the end.
+    buf.append((start, end))
+
+
+def _apply_masks(text: str, ranges: list[tuple[int, int]]) -> str:
+    if not ranges:
+        return text
+    pieces: list[str] = []
+    done = 0
+    for start, end in ranges:
+        start = max(start, done)
+        if end <= start:
+            continue
+        pieces.append(text[done:start])
+        pieces.append(blank_out(text[start:end]))
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def _find_code_span_end(text: str, i: int) -> int:
@@ -244,7 +267,7 @@ def _find_code_span_end(text: str, i: int) -> int:
 def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
     """Scan ``text`` from ``body_start`` (after frontmatter). With ``mdx=False`` (plain
     Markdown) only fences and HTML comments are recorded and nothing is masked."""
-    buf = list(text) if mdx else None
+    buf: list[tuple[int, int]] | None = [] if mdx else None
     out = PrePass(masked=text)
     n = len(text)
     i = body_start
@@ -348,5 +371,5 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
             continue
         i += 1
     if buf is not None:
-        out.masked = "".join(buf)
+        out.masked = _apply_masks(text, buf)
     return out

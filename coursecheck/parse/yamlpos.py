@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from typing import TYPE_CHECKING, Any
 
 from coursecheck.text import LineIndex, Span
+
+if TYPE_CHECKING:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import Node, ScalarNode
+
+# ruamel.yaml is imported on first use: a warm run served from the cache parses no YAML.
 
 _TAG = "tag:yaml.org,2002:"
 
@@ -31,6 +33,8 @@ class YamlProblem(Exception):
 
 @lru_cache(maxsize=1)
 def _composer() -> YAML:
+    from ruamel.yaml import YAML
+
     try:
         return YAML(typ="safe", pure=False)  # the C parser, when ruamel.yaml.clib is installed
     except Exception:  # pragma: no cover - platforms without the C extension
@@ -43,6 +47,9 @@ def load_with_places(text: str, index: LineIndex, base_offset: int) -> tuple[Any
     Returns plain data and a map from key paths to spans: ``(*path, "#key")`` for a key,
     ``path`` for a value or list item. Raises :class:`YamlProblem` with the file offset.
     """
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
     base_line, _, _ = index.position(base_offset)
 
     def offset_of(mark: Any) -> int:

@@ -314,3 +314,54 @@ def test_an_edit_in_one_lesson_changes_text_findings_in_another_through_summarie
     assert engine.cache_misses == 1
     assert where(last.findings, "terminology/unused-term") == []
     assert dump(last) == dump(run(root, None, select=TEXT_RULES)[0])
+
+
+TRUTH_CONFIG = """
+[course]
+content = ["content/**/*.{md,mdx}"]
+id = "{path}"
+
+[[truth]]
+id = "lag"
+text = "lag is taught"
+term = "lag"
+min-occurrences = 2
+min-files = 2
+
+[[truth]]
+id = "offsets"
+text = "offsets are taught"
+pattern = 'stor\\w+'
+files = ["content/0[12]-*.md"]
+scope = "prose"
+"""
+
+TRUTH_FILES = {
+    "content/01-a.md": "# A\n\nThe lag grows.\n",
+    "content/02-b.md": "# B\n\nOffsets are stored; the lag shrinks.\n\n`offset` in code\n",
+}
+
+
+def test_truths_are_measured_in_summaries_and_follow_edits(course, tmp_path):
+    root = course(TRUTH_FILES, config=TRUTH_CONFIG)
+    cache_dir = tmp_path / "cache"
+    # keep_documents=0: the course stage holds records only (as on a course of > 400 files).
+    cold, _ = run(root, cache_dir, select=["musthave"], keep_documents=0)
+    verdicts = {v.id: v for v in cold.extra["verdicts"]}
+    assert verdicts["lag"].measures["lines"] == {"content/01-a.md": [3], "content/02-b.md": [3]}
+    assert verdicts["offsets"].measures["lines"] == {"content/02-b.md": [3]}
+    assert where(cold.findings) == []
+    warm, engine = run(root, cache_dir, select=["musthave"], keep_documents=0)
+    assert engine.cache_hits == 2 and engine.reparsed == 0
+    assert [v.evidence for v in warm.extra["verdicts"]] == [v.evidence for v in cold.extra["verdicts"]]
+    # An edit in lesson B fails the term truth, reported at the config (A came from the cache).
+    (root / "content/02-b.md").write_text("# B\n\nOffsets are stored.\n", encoding="utf-8")
+    after, engine = run(root, cache_dir, select=["musthave"], keep_documents=0)
+    assert engine.cache_hits == 1 and engine.reparsed == 0
+    assert where(after.findings) == [("musthave/truth", ".coursecheck.toml", 6, 1)]
+    assert dump(after) == dump(run(root, None, select=["musthave"], keep_documents=0)[0])
+    # A changed declaration is measured again, not taken from a summary made for the old one.
+    config = root / ".coursecheck.toml"
+    config.write_text(TRUTH_CONFIG.replace("stor\\w+", "gr\\w+"), encoding="utf-8")
+    changed, _ = run(root, cache_dir, select=["musthave"], keep_documents=0)
+    assert {v.id: v for v in changed.extra["verdicts"]}["offsets"].measures["lines"] == {"content/01-a.md": [3]}

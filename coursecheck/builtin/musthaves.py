@@ -36,9 +36,9 @@ import regex
 from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem, did_you_mean
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
-from coursecheck.globs import compile_glob, invalid_glob
+from coursecheck.globs import compile_glob, invalid_glob, matches
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
-from coursecheck.match import SCOPE_GROUPS, TermMatcher, coverage, resolve_scopes
+from coursecheck.match import SCOPE_GROUPS, TermMatcher, occurrences, resolve_scopes
 from coursecheck.model import FAILED, NEEDS_HUMAN, SCOPES, VERIFIED, Course, Document, Verdict
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.text import LineIndex, Span
@@ -493,10 +493,50 @@ def _scopes(entry: Entry) -> tuple[str, tuple[str, ...]]:
     return ",".join(names), resolve_scopes(names)
 
 
+TRUTH_RULE = "musthave/truth"
+
+
+def _truth_signature(entry: Entry) -> str:
+    return repr(sorted(entry.raw.items(), key=lambda item: item[0]))
+
+
+def _truth_hits(doc: Document, entry: Entry, memo: dict[str, Any]) -> list[Span]:
+    """The spans of a term or pattern truth's occurrences in ``doc`` (segment order)."""
+    _scope_name, scopes = _scopes(entry)
+    if "term" in entry.raw:
+        key = "term\0" + _truth_signature(entry)
+        matcher = memo.get(key)
+        if matcher is None:
+            terms = [t for t in entry.strings("term") if t.strip()]
+            # Inflection defaults to on for Russian terms, as for the terminology family's [[term]].
+            inflect = entry.get("inflect", any(_CYRILLIC.search(t) for t in terms))
+            matcher = memo[key] = TermMatcher(
+                *terms, case_sensitive=entry.get("case-sensitive", False), inflect=inflect
+            )
+        return [doc.span(start, end) for start, end, _text in occurrences(doc, matcher, resolve_scopes(scopes))]
+    rx = _regex(entry.raw["pattern"], 0 if entry.get("case-sensitive", True) else re.IGNORECASE)
+    out = []
+    for seg in doc.iter_segments(scopes):
+        for m in rx.finditer(seg.text):
+            if m.end() > m.start():
+                out.append(doc.span(*seg.range(m.start(), m.end())))
+    return out
+
+
+def _truth_hits_of(course: Course, doc: Document, entry: Entry) -> list[Span]:
+    """From the truth rule's per-file summary when it has this truth (as declared now),
+    else measured here (a parse of a lesson the course stage holds as a record)."""
+    summary = course.summaries.get(doc.relpath, {}).get(TRUTH_RULE)
+    found = summary.get(entry.id) if summary is not None else None
+    if found is not None and found[0] == _truth_signature(entry) and found[1] is not None:
+        return found[1]
+    return _truth_hits(doc, entry, course.cache.setdefault("musthave.truth-matchers", {}))
+
+
 def evaluate_truth(course: Course, entry: Entry) -> Outcome:
     docs = _truth_documents(course, entry)
     unit = "lesson"
-    scope_name, scopes = _scopes(entry)
+    scope_name, _segment_scopes = _scopes(entry)
     max_occurrences = entry.get("max-occurrences")
     # A truth with only a maximum is a ban: zero occurrences satisfy it.
     min_occurrences = entry.get("min-occurrences", 0 if max_occurrences is not None else 1)
@@ -515,23 +555,16 @@ def evaluate_truth(course: Course, entry: Entry) -> Outcome:
     else:
         if "term" in entry.raw:
             terms = [t for t in entry.strings("term") if t.strip()]
-            # Inflection defaults to on for Russian terms, as for the terminology family's [[term]].
-            inflect = entry.get("inflect", any(_CYRILLIC.search(t) for t in terms))
-            matcher = TermMatcher(*terms, case_sensitive=entry.get("case-sensitive", False), inflect=inflect)
             what = " / ".join(f"'{t}'" for t in terms)
-            # The terminology family's counting: one meaning of "an occurrence" everywhere.
-            measured = coverage(course, matcher, entry.strings("files") or None, scopes)
-            for relpath, span, _text in measured.locations:
-                per_file.setdefault(relpath, []).append((span.line, span))
+            # The terminology family's counting (its lessons, its globs): one meaning of "an occurrence".
+            globs = entry.strings("files")
+            measured_docs = [d for d in course.lessons if not globs or matches(d.relpath, globs)]
         else:
-            rx = _regex(entry.raw["pattern"], 0 if entry.get("case-sensitive", True) else re.IGNORECASE)
             what = f"/{entry.raw['pattern']}/"
-            for doc in docs:
-                for seg in doc.iter_segments(scopes):
-                    for m in rx.finditer(seg.text):
-                        if m.end() > m.start():
-                            span = doc.span(*seg.range(m.start(), m.end()))
-                            per_file.setdefault(doc.relpath, []).append((span.line, span))
+            measured_docs = docs
+        for doc in measured_docs:
+            for span in _truth_hits_of(course, doc, entry):
+                per_file.setdefault(doc.relpath, []).append((span.line, span))
     for hits in per_file.values():
         hits.sort(key=lambda h: (h[1].line, h[1].column))
     occurrences = sum(len(h) for h in per_file.values())
@@ -1074,6 +1107,32 @@ def truth(course: Course, ctx: RuleContext) -> None:
     glob). The message says what was found and what was needed.
     """
     _report("truth", course, ctx)
+
+
+@truth.summarizer
+def _summarize_truths(doc: Document, ctx: RuleContext) -> dict[str, tuple[str, list[Span] | None]] | None:
+    """Per lesson: the occurrences of each term or pattern truth that measures it, keyed by
+    id with the truth's declaration (a stale summary is not used). A pattern that runs out
+    of time is left to the course stage (None), which reports it."""
+    if doc.lesson_id is None or ctx.course is None:
+        return None
+    model, _ = read_entries(ctx.config)
+    memo = ctx.course.cache.setdefault("musthave.truth-matchers", {})
+    out: dict[str, tuple[str, list[Span] | None]] = {}
+    for entry in model.of("truth"):
+        if "heading" in entry.raw or not ("term" in entry.raw or "pattern" in entry.raw):
+            continue
+        globs = [p for p in entry.strings("files") if p.strip()] if "pattern" in entry.raw else entry.strings("files")
+        if "pattern" in entry.raw and globs and not any(_glob(p).match(doc.relpath) for p in globs):
+            continue
+        if "term" in entry.raw and globs and not matches(doc.relpath, globs):
+            continue
+        try:
+            hits: list[Span] | None = _truth_hits(doc, entry, memo)
+        except PatternTimeout:
+            hits = None
+        out[entry.id] = (_truth_signature(entry), hits)
+    return out
 
 
 @rule("musthave/artifact", level="error", course=True, tags=("musthaves",))

@@ -486,6 +486,9 @@ def _used_entries(doc: Document, glossary: gl.Glossary, scopes: tuple[str, ...])
         if not entry.forms:
             continue
         matcher = entry.matcher()
+        # The gate of glossary.uses: one search in the joined segments (most terms are absent).
+        if matcher.regex is None or matcher.regex.search(gl._joined(doc, scopes)) is None:
+            continue
         if any(True for seg in doc.iter_segments(scopes) for _ in matcher.finditer(seg.text)):
             used.append(i)
     return used

@@ -33,25 +33,49 @@ _MAGIC = b"coursecheck-cache\0"
 
 def code_fingerprint(modules: list[Any]) -> str:
     """What the code that produces per-file results looks like: the coursecheck version and
-    the size and mtime of every source file of coursecheck and of the given plugin modules
-    (an edited local plugin or an editable install invalidates the cache)."""
+    the content of every source file of coursecheck and of the given plugin modules (an edited
+    local plugin or an editable install invalidates the cache).
+
+    Files are named relative to their package and hashed by content, not by path and mtime:
+    the same code imported from a checkout and from an installed copy (a test runner beside
+    the CLI) shares a cache, and a fresh clone does not invalidate it.
+    """
     digest = hashlib.sha256(f"{__version__}\0{sys.version_info[:2]}\0".encode())
-    files: set[str] = set()
+    files: dict[str, Path] = {}
     package = Path(__file__).resolve().parent
     for path in package.rglob("*.py"):
-        files.add(str(path))
+        files[f"coursecheck/{path.relative_to(package).as_posix()}"] = path
     for module in modules:
         file = getattr(module, "__file__", None)
         if file:
-            files.add(str(Path(file).resolve()))
+            files[f"{getattr(module, '__name__', '')}:{Path(file).name}"] = Path(file)
         digest.update(f"{getattr(module, '__name__', '')}={getattr(module, '__version__', '')}\0".encode())
-    for file in sorted(files):
-        try:
-            st = os.stat(file)
-        except OSError:
-            continue
-        digest.update(f"{file}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    for name in sorted(files):
+        content = _content_digest(str(files[name]))
+        if content:
+            digest.update(f"{name}\0{content}\0".encode())
     return digest.hexdigest()
+
+
+def _content_digest(path: str) -> str:
+    """sha256 of a source file, remembered per (path, size, mtime) for the process."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ""
+    key = (path, st.st_size, st.st_mtime_ns)
+    cached = _DIGESTS.get(key)
+    if cached is None:
+        try:
+            with open(path, "rb") as handle:
+                cached = hashlib.sha256(handle.read()).hexdigest()
+        except OSError:
+            return ""
+        _DIGESTS[key] = cached
+    return cached
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
 class FileCache:

@@ -16,6 +16,7 @@ from coursecheck import baseline, fix, progress
 if TYPE_CHECKING:
     from coursecheck.config import Config
     from coursecheck.engine import Engine, Result, RunOptions
+    from coursecheck.shard import ShardArtifact
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -67,13 +68,27 @@ def prepare(args: argparse.Namespace) -> tuple[Prepared | None, int]:
     return out, EXIT_OK
 
 
-def run(engine: Engine, args: argparse.Namespace) -> Result:
-    """The engine's run, with a progress bar when stderr is a terminal and the run is long."""
+def run(engine: Engine, args: argparse.Namespace, artifacts: list[ShardArtifact] | None = None) -> Result:
+    """The engine's run (or its merge of shard ``artifacts``), with a progress bar when
+    stderr is a terminal and the run is long."""
     bar = None
     if not args.no_progress and progress.wanted(sys.stderr, quiet=args.quiet):
         bar = progress.ProgressBar(sys.stderr)
     try:
+        if artifacts is not None:
+            return engine.merge(artifacts, progress=bar)
         return engine.run(progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def run_shard(engine: Engine, args: argparse.Namespace, index: int, total: int) -> ShardArtifact:
+    bar = None
+    if not args.no_progress and progress.wanted(sys.stderr, quiet=args.quiet):
+        bar = progress.ProgressBar(sys.stderr)
+    try:
+        return engine.run_shard(index, total, progress=bar)
     finally:
         if bar is not None:
             bar.close()

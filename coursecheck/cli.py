@@ -11,11 +11,11 @@ from pathlib import Path
 from coursecheck import __version__, checkrun
 from coursecheck.config import ConfigError, find_config, load_config
 from coursecheck.engine import Engine, RunOptions
-from coursecheck.fsutil import atomic_write
+from coursecheck.fsutil import atomic_write, atomic_write_bytes
 from coursecheck.report import ReportOptions
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("check", "rules", "rule", "init", "cache")
+COMMANDS = ("check", "rules", "rule", "init", "cache", "merge")
 
 DESCRIPTION = """\
 A declarative linter for course repositories (Markdown/MDX lessons, glossaries, quizzes).
@@ -33,6 +33,7 @@ commands:
   rule ID            print a rule's documentation
   init               inspect this repository and write a starter .coursecheck.toml
   cache clean        remove the per-file cache (ROOT/.coursecheck-cache or --cache-dir)
+  merge SHARDS...    the course-wide stage and the reports of a sharded run (--shard K/N)
 
 exit codes:
   0  no findings at or above the fail level
@@ -52,6 +53,19 @@ examples:
   coursecheck --write-baseline cc-baseline.json   accept today's findings; then
   coursecheck --baseline cc-baseline.json         fail only on new ones
   coursecheck --format github              GitHub Actions annotations
+  coursecheck --shard 2/3 -o shard-2.ccshard        one CI job of three; then
+  coursecheck merge shard-*.ccshard -f sarif -o cc.sarif   the reports of the whole course
+"""
+
+MERGE_DESCRIPTION = """\
+Merge the artifacts of a sharded run into the reports of the whole course.
+
+Each CI job runs `coursecheck check --shard K/N -o shard-K.ccshard` (the per-file stage on
+its share of the files); a last job, on the same commit, downloads the N artifacts and runs
+`coursecheck merge shard-*.ccshard` with the usual output options. The merge refuses
+artifacts made by another coursecheck, other plugins, another config or rule selection, or
+from other file contents; it runs the course-wide rules and writes the same findings and
+reports (text, JSON, SARIF, Markdown) as an unsharded run.
 """
 
 
@@ -75,7 +89,7 @@ def _epilog_with_plugin_commands() -> str:
 
 
 def _check_parser(
-    prog: str = "coursecheck", description: str = DESCRIPTION, *, for_help: bool = False
+    prog: str = "coursecheck", description: str = DESCRIPTION, *, for_help: bool = False, merging: bool = False
 ) -> argparse.ArgumentParser:
     epilog = None
     if prog == "coursecheck":
@@ -87,7 +101,14 @@ def _check_parser(
         epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("paths", nargs="*", type=Path, help="files or folders to report on (default: the whole course)")
+    if merging:
+        parser.add_argument(
+            "shards", nargs="+", type=Path, help="the artifacts of `coursecheck check --shard K/N -o FILE`, all N"
+        )
+    else:
+        parser.add_argument(
+            "paths", nargs="*", type=Path, help="files or folders to report on (default: the whole course)"
+        )
     parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
     parser.add_argument(
         "--root", type=Path, help="project root the config's globs are relative to (default: the config file's folder)"
@@ -146,6 +167,13 @@ def _check_parser(
         "-j", "--jobs", type=int, default=0, help="worker processes for parsing (default: the CPUs, when it pays)"
     )
     parser.add_argument("-V", "--version", action="version", version=f"coursecheck {__version__}")
+    if not merging:
+        parser.add_argument(
+            "--shard",
+            metavar="K/N",
+            help="check only shard K of N (per-file rules) and write its artifact to --output; "
+            "`coursecheck merge` makes the reports",
+        )
     checkrun.add_arguments(parser)
     return parser
 
@@ -178,9 +206,47 @@ def _use_color(choice: str, stream: object) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def cmd_check(argv: list[str], *, prog: str = "coursecheck", description: str = DESCRIPTION) -> int:
+def cmd_merge(argv: list[str]) -> int:
+    return cmd_check(argv, prog="coursecheck merge", description=MERGE_DESCRIPTION, merging=True)
+
+
+def _shard_usage(args: argparse.Namespace, merging: bool) -> str | None:
+    """Why these flags do not go with --shard / merge (None: they do)."""
+    if merging:
+        args.paths, args.shard = [], None
+        if args.fix or args.diff:
+            return "merge cannot fix files; run `coursecheck --fix` on the checkout"
+        return None
+    if args.shard is None:
+        return None
+    if args.paths:
+        return "--shard checks its share of the whole course; give no PATHS"
+    if args.output is None:
+        return "--shard needs --output FILE: where to write the shard's artifact"
+    if args.format != "text":
+        return "--shard writes an artifact, not a report; give --format to `coursecheck merge`"
+    if args.fix or args.diff or args.baseline is not None or args.write_baseline is not None or args.run_build:
+        return "--fix, --diff, --baseline, --write-baseline and --run-build go with `coursecheck merge`, not --shard"
+    return None
+
+
+def cmd_check(
+    argv: list[str], *, prog: str = "coursecheck", description: str = DESCRIPTION, merging: bool = False
+) -> int:
     wants_help = any(a in ("-h", "--help") for a in argv)
-    args = _check_parser(prog, description, for_help=wants_help).parse_args(argv)
+    args = _check_parser(prog, description, for_help=wants_help, merging=merging).parse_args(argv)
+    shard_spec: tuple[int, int] | None = None
+    problem = _shard_usage(args, merging)
+    if problem is None and args.shard is not None:
+        from coursecheck.shard import parse_spec
+
+        try:
+            shard_spec = parse_spec(args.shard)
+        except ValueError as exc:
+            problem = str(exc)
+    if problem is not None:
+        print(f"coursecheck: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     prepared, code = checkrun.prepare(args)
     if prepared is None:
         return code
@@ -239,7 +305,21 @@ def cmd_check(argv: list[str], *, prog: str = "coursecheck", description: str = 
     if timestamp is None:
         print(f"coursecheck: error: --timestamp {args.timestamp!r} is not an ISO 8601 date and time", file=sys.stderr)
         return EXIT_USAGE
-    result, code = checkrun.after_run(checkrun.run(engine, args), args, prepared, config, options)
+    if shard_spec is not None:
+        return _write_shard(engine, args, shard_spec)
+    artifacts = None
+    if merging:
+        artifacts = _load_shards(engine, args.shards)
+        if artifacts is None:
+            return EXIT_USAGE
+    from coursecheck.shard import ShardError
+
+    try:
+        ran = checkrun.run(engine, args, artifacts)
+    except ShardError as exc:
+        print(f"coursecheck: error: {exc}; nothing was merged", file=sys.stderr)
+        return EXIT_USAGE
+    result, code = checkrun.after_run(ran, args, prepared, config, options)
     if result is None:
         return code
     build_failed = False
@@ -290,6 +370,48 @@ def cmd_check(argv: list[str], *, prog: str = "coursecheck", description: str = 
     if args.strict_internal and result.internal_errors:
         return EXIT_INTERNAL
     return EXIT_FINDINGS if result.failed or build_failed else EXIT_OK
+
+
+def _write_shard(engine: Engine, args: argparse.Namespace, spec: tuple[int, int]) -> int:
+    from coursecheck import shard
+
+    index, total = spec
+    artifact = checkrun.run_shard(engine, args, index, total)
+    try:
+        atomic_write_bytes(args.output, shard.dumps(artifact))
+    except OSError as exc:
+        print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.quiet:
+        found = sum(len(r.findings) for r in artifact.results)
+        print(
+            f"coursecheck: shard {index}/{total}: checked {len(artifact.files)} files "
+            f"({found} per-file findings so far); wrote {args.output}. "
+            "`coursecheck merge` with all the shards makes the reports",
+            file=sys.stderr,
+        )
+    for note in engine.notes:
+        print(f"coursecheck: {note.level}: {note.message}", file=sys.stderr)
+    if args.strict_internal and any(n.level == "error" for n in engine.notes):
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def _load_shards(engine: Engine, paths: list[Path]) -> list | None:
+    """The artifacts, or None after saying why one cannot be used."""
+    from coursecheck import shard
+
+    # Classes of the loaded plugins may appear in their summaries; nothing else may.
+    allowed = {getattr(p, "__name__", "") for p in engine.pm.get_plugins()}
+    allowed |= {type(p).__module__ for p in engine.pm.get_plugins()}
+    out = []
+    for path in paths:
+        try:
+            out.append(shard.load(path, allowed))
+        except shard.ShardError as exc:
+            print(f"coursecheck: error: {exc}", file=sys.stderr)
+            return None
+    return out
 
 
 def report_timestamp(given: str) -> str | None:
@@ -462,6 +584,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_init(argv)
         if command == "cache":
             return cmd_cache(argv)
+        if command == "merge":
+            return cmd_merge(argv)
         return cmd_check(argv)
     except KeyboardInterrupt:
         print("coursecheck: interrupted", file=sys.stderr)

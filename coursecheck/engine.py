@@ -38,6 +38,7 @@ from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
 from coursecheck.records import DocumentRecord, read_text, record_fields
 from coursecheck.rules import Rule, RuleContext
+from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest
 from coursecheck.text import DecodeError, LineIndex, Span, decode_source, normalize_newlines
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -159,6 +160,7 @@ class Engine:
         self.course: Course | None = None
         self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
+        self._merging: list[ShardArtifact] | None = None  # merge(): per-file results from shards
 
     # -- plugins ----------------------------------------------------------------------
 
@@ -292,21 +294,12 @@ class Engine:
                     self.notes.append(Notification(f"{p}: no such file", level="warning"))
 
         to_load = [*files, *extra_files]
-        active_rules = [r for r in self.rules.values() if self._selected(r.id) and self.settings.enabled_anywhere(r.id)]
+        active_rules = self._active_rules()
         course_rule_count = sum(1 for r in active_rules if r.course)
         total_steps = 2 * len(to_load) + course_rule_count  # each file: read+parse, then check
         step = 0
 
-        # Data files first, whole and in this process: document rules may read them
-        # (the glossary), so they are part of every other file's cache key.
-        data_docs: list[Document] = []
-        for rel, role in to_load:
-            if role == "data" or (role == "lesson" and _kind_of(rel) in ("json", "yaml")):
-                doc = self._load(root / rel, rel)
-                if doc is not None:
-                    doc.aliases = []
-                    doc.role = "data" if role == "data" or doc.kind in ("json", "yaml") else "other"
-                    data_docs.append(doc)
+        data_docs = self._load_data_docs(to_load)
         stage_course = Course(root, [], [d for d in data_docs if d.role == "data"], [], {})
         data_rels = {d.relpath for d in data_docs}
         self._cache = self._open_cache()
@@ -326,7 +319,11 @@ class Engine:
             by_rel[doc.relpath] = doc
         rest = [(rel, role) for rel, role in to_load if rel not in data_rels]
         keep = self.options.keep_documents is None or len(rest) <= self.options.keep_documents
-        for result, full in self._per_file_results(rest, stage_course, active_rules):
+        if self._merging is not None:
+            per_file = self._merged_results(rest, active_rules, data_docs)
+        else:
+            per_file = self._per_file_results(rest, stage_course, active_rules)
+        for result, full in per_file:
             step += 2
             if progress is not None:
                 progress(step, total_steps)
@@ -395,6 +392,128 @@ class Engine:
         ):
             result.report_sections.extend((str(heading), str(body)) for heading, body in sections)
         return result
+
+    def _load_data_docs(self, to_load: list[tuple[str, str]]) -> list[Document]:
+        """Data files first, whole and in this process: document rules may read them
+        (the glossary), so they are part of every other file's cache key."""
+        data_docs: list[Document] = []
+        for rel, role in to_load:
+            if role == "data" or (role == "lesson" and _kind_of(rel) in ("json", "yaml")):
+                doc = self._load(self.config.root / rel, rel)
+                if doc is not None:
+                    doc.aliases = []
+                    doc.role = "data" if role == "data" or doc.kind in ("json", "yaml") else "other"
+                    data_docs.append(doc)
+        return data_docs
+
+    # -- sharding (coursecheck.shard) -------------------------------------------------
+
+    def _active_rules(self) -> list[Rule]:
+        return [r for r in self.rules.values() if self._selected(r.id) and self.settings.enabled_anywhere(r.id)]
+
+    def run_key(self, active_rules: list[Rule], data_docs: list[Document]) -> dict[str, str]:
+        """What the per-file results depend on besides the files, part by part (a merge
+        names the part that differs): as the cache's base key, without the project's path."""
+        plugins = sorted(((plugin_name(self.pm, p), p) for p in self.pm.get_plugins()), key=lambda i: str(i[0]))
+        c = self.config
+        return {
+            "coursecheck and plugins": FileCache.key(
+                code_fingerprint([p for _, p in plugins]), " ".join(name for name, _ in plugins)
+            ),
+            "config": FileCache.key(repr((c.course, c.rules, c.overrides, c.plugins, c.extends, c.sections))),
+            "rules selected": FileCache.key("\0".join(sorted(f"{r.id}:{r.plugin}" for r in active_rules))),
+            "data files": FileCache.key("\0".join(f"{d.relpath}\0{d.source}" for d in data_docs)),
+        }
+
+    def run_shard(self, index: int, total: int, progress: Callable[[int, int], None] | None = None) -> ShardArtifact:
+        """The per-file stage for the files of shard ``index`` of ``total``."""
+        with _fewer_collections():
+            files, _walk_problems = self.discover()  # the merge reports them
+            active_rules = self._active_rules()
+            data_docs = self._load_data_docs(files)
+            data_rels = {d.relpath for d in data_docs}
+            rest = [(rel, role) for rel, role in files if rel not in data_rels]
+            sizes = {rel: _size(self.config.root / rel) for rel, _ in rest}
+            mine = set(assign(sizes, total)[index - 1])
+            items = [(rel, role) for rel, role in rest if rel in mine]
+            stage_course = Course(self.config.root, [], [d for d in data_docs if d.role == "data"], [], {})
+            self._cache = self._open_cache()
+            if self._cache is not None:
+                self._base_key = self._cache_base_key(active_rules, data_docs)
+            listed: list[tuple[str, str, str]] = []
+            results: list[FileResult] = []
+            for n, (result, _full) in enumerate(self._per_file_results(items, stage_course, active_rules), 1):
+                listed.append((result.relpath, items[n - 1][1], _digest_of(self.config.root / result.relpath)))
+                results.append(result)
+                if progress is not None:
+                    progress(n, len(items))
+            return ShardArtifact(index, total, self.run_key(active_rules, data_docs), listed, results)
+
+    def merge(
+        self, artifacts: list[ShardArtifact], progress: Callable[[int, int], None] | None = None
+    ) -> Result:
+        """The course stage on the shards' per-file results: the Result an unsharded run
+        would give. Raises ShardError when the artifacts do not belong together or to
+        this checkout."""
+        if not artifacts:
+            raise ShardError("no shard artifacts given")
+        total = artifacts[0].total
+        seen: dict[int, int] = {}
+        for a in artifacts:
+            if a.total != total:
+                raise ShardError(f"shard {a.index}/{a.total} is from a split into {a.total}, not {total}")
+            seen[a.index] = seen.get(a.index, 0) + 1
+        twice = sorted(k for k, count in seen.items() if count > 1)
+        missing = [k for k in range(1, total + 1) if k not in seen]
+        if twice:
+            raise ShardError(f"shard {twice[0]}/{total} given more than once")
+        if missing:
+            raise ShardError(
+                f"missing shard{'s' if len(missing) > 1 else ''} {', '.join(f'{k}/{total}' for k in missing)}"
+            )
+        self._merging = sorted(artifacts, key=lambda a: a.index)
+        try:
+            return self.run(progress)
+        finally:
+            self._merging = None
+
+    def _merged_results(
+        self, items: list[tuple[str, str]], active_rules: list[Rule], data_docs: list[Document]
+    ) -> Iterator[tuple[FileResult, Document | None]]:
+        """The shards' results for ``items``, after checking they are this checkout's."""
+        assert self._merging is not None
+        key = self.run_key(active_rules, data_docs)
+        for a in self._merging:
+            for part, value in key.items():
+                if a.run_key.get(part) != value:
+                    raise ShardError(
+                        f"shard {a.index}/{a.total} was made with different {part} than this merge; "
+                        "run every shard and the merge on the same commit with the same options"
+                    )
+        by_rel: dict[str, tuple[str, str, FileResult, int]] = {}
+        for a in self._merging:
+            for (rel, role, digest), result in zip(a.files, a.results, strict=True):
+                if rel in by_rel:
+                    raise ShardError(f"{rel} is in shard {by_rel[rel][3]}/{a.total} and in shard {a.index}/{a.total}")
+                by_rel[rel] = (role, digest, result, a.index)
+        wanted = {rel for rel, _ in items}
+        missing = sorted(wanted - set(by_rel))
+        extra = sorted(set(by_rel) - wanted)
+        if missing or extra:
+            said = [f"not in any shard: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"] if missing else []
+            if extra:
+                said.append(f"in a shard but not in this checkout: {', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}")
+            raise ShardError(
+                "the shards do not cover this checkout's files (" + "; ".join(said) + "); "
+                "run every shard and the merge on the same commit"
+            )
+        for rel, role in items:
+            shard_role, digest, result, index = by_rel[rel]
+            if shard_role != role or digest != _digest_of(self.config.root / rel):
+                raise ShardError(f"{rel} has changed since shard {index}/{self._merging[0].total} checked it")
+            if result.fields is not None:
+                result.fields["path"] = self.config.root / rel
+            yield result, None
 
     # -- the per-file stage (cached, parallel) -----------------------------------------
 
@@ -778,6 +897,23 @@ def _problem_doc(path: Path, rel: str, rule_id: str, message: str, line: int = 1
     doc = Document(path, rel, "text", "", LineIndex(""))
     doc.problems.append(Finding(rule_id, message, rel, Span.point(line, column)))
     return doc
+
+
+def _digest_of(path: Path) -> str:
+    """What a shard saw of a file, to tell the merge it is the same file ('' unreadable)."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return "too big"
+        return file_digest(path.read_bytes())
+    except OSError:
+        return ""
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _kind_of(rel: str) -> str:

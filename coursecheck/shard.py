@@ -112,9 +112,7 @@ class ShardArtifact:
 
 def dumps(artifact: ShardArtifact) -> bytes:
     header = json.dumps(artifact.header(), sort_keys=True).encode("utf-8")
-    body = pickle.dumps(
-        (artifact.files, artifact.results, artifact.notes), protocol=pickle.HIGHEST_PROTOCOL
-    )
+    body = pickle.dumps((artifact.files, artifact.results, artifact.notes), protocol=pickle.HIGHEST_PROTOCOL)
     return MAGIC + header + b"\n" + zlib.compress(body, 6)
 
 
@@ -125,7 +123,9 @@ def load(path: Path, allowed_modules: set[str] = frozenset()) -> ShardArtifact: 
     except OSError as exc:
         raise ShardError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not data.startswith(MAGIC):
-        raise ShardError(f"{path}: not a coursecheck shard artifact (written by `coursecheck check --shard K/N -o FILE`)")
+        raise ShardError(
+            f"{path}: not a coursecheck shard artifact (written by `coursecheck check --shard K/N -o FILE`)"
+        )
     header_line, sep, body = data[len(MAGIC) :].partition(b"\n")
     try:
         header = json.loads(header_line)

@@ -21,7 +21,9 @@ memory (resident set size of the main process and of its largest worker). Figure
   whole course and pre-commit style (the changed file given as PATH);
 * time per file at the largest vs the smallest size (target <= 1.2x);
 * one lesson repeated 8x vs the lesson (target <= 8.8x);
-* peak memory (target <= 400 MB); markdownlint-cli2 (default rules) on the same files.
+* peak memory (target <= 400 MB); markdownlint-cli2 (default rules) on the same files;
+* ``--shard K/N`` for each of N shards (default 3) and the merge: shard balance, the
+  largest shard's time over the mean (target <= 1.2).
 
 Not part of the test suite: run it by hand or in a scheduled job.
 """
@@ -252,6 +254,8 @@ def measure_size(args, lessons, data, config: str, size: int, tmp: Path, mdl: st
         f"  peak memory: main {max(r['rss_main_mb'] for r in (serial, cold)):.0f} MB (1 process: "
         f"{serial['rss_main_mb']:.0f} MB), largest worker {cold['rss_worker_mb']:.0f} MB (target <= 400 MB)"
     )
+    if args.shards > 1:
+        out["shards"] = measure_shards(root, files, args.shards, tmp / f"shards-{size}")
     if mdl is not None:
         measured = markdownlint(mdl, root)
         if measured is not None:
@@ -263,6 +267,47 @@ def measure_size(args, lessons, data, config: str, size: int, tmp: Path, mdl: st
                 "target >= 2.5x)"
             )
     return out
+
+
+def measure_shards(root: Path, files: list[Path], total: int, folder: Path) -> dict:
+    """``--shard K/N`` for every K (one process each, no cache, one after the other so they
+    do not share the CPUs), then ``merge``: balance planned (weights) and measured (time)."""
+    from coursecheck import shard
+
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    base = [sys.executable, "-m", "coursecheck"]
+    flags = ["--no-cache", "--no-plugins", "-q", "--no-progress"]
+    times = []
+    for k in range(1, total + 1):
+        started = time.perf_counter()
+        cmd = [*base, *flags, "-j", "1", "--shard", f"{k}/{total}", "-o", str(folder / f"{k}.ccshard")]
+        done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False, env=env)
+        if done.returncode != 0:
+            raise SystemExit(f"shard {k}/{total} failed: {done.stderr[-2000:]}")
+        times.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    artifacts = [str(folder / f"{k}.ccshard") for k in range(1, total + 1)]
+    done = subprocess.run(
+        [*base, "merge", *flags, *artifacts, "-f", "json", "-o", str(folder / "merged.json")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"merge failed: {done.stderr[-2000:]}")
+    merge = time.perf_counter() - started
+    sizes = {str(p.relative_to(root)): p.stat().st_size for p in files}
+    planned = shard.balance(sizes, total)
+    measured = max(times) / statistics.mean(times)
+    print(
+        f"  {total} shards: {', '.join(f'{t:.2f}s' for t in times)}; balance (largest / mean) "
+        f"{measured:.2f} measured, {planned:.3f} by weight (target <= 1.2); merge {merge:.2f}s; "
+        f"slowest shard + merge {max(times) + merge:.2f}s"
+    )
+    return {"times": times, "planned": planned, "measured": measured, "merge": merge}
 
 
 def measure_length(args, lessons: list[Path], config: str, tmp: Path) -> None:
@@ -295,6 +340,9 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 5000], help="lesson counts to build")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (the median is printed)")
     parser.add_argument("--markdownlint", help="markdownlint-cli2 executable (default: on PATH or /tmp/mdl)")
+    parser.add_argument(
+        "--shards", type=int, default=3, help="also time --shard K/N for each K and the merge (0: skip)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)

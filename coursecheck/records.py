@@ -53,6 +53,8 @@ def record_fields(doc: Document) -> dict[str, Any]:
     fields["digest"] = source_digest(doc.source)
     fields["index_lines"] = doc.lines.line_count
     fields["line_texts"] = _kept_lines(doc)
+    # (language, line) of each code block: the JSON report's outline, without a parse.
+    fields["code_outline"] = [(block.language, block.span.line) for block in doc.code_blocks]
     return fields
 
 
@@ -98,7 +100,18 @@ TextReader = Callable[[str], "str | None"]
 class DocumentRecord(Document):
     """A Document whose text and segments are loaded on first use (see the module doc)."""
 
-    __slots__ = ("_digest", "_full", "_index", "_index_lines", "_line_count", "_line_texts", "_load", "_read", "_text")
+    __slots__ = (
+        "_code_outline",
+        "_digest",
+        "_full",
+        "_index",
+        "_index_lines",
+        "_line_count",
+        "_line_texts",
+        "_load",
+        "_read",
+        "_text",
+    )
 
     def __init__(self, fields: dict[str, Any], load: Loader, read: TextReader) -> None:
         for name in KEPT:
@@ -107,6 +120,7 @@ class DocumentRecord(Document):
         self._digest = fields["digest"]
         self._index_lines = fields.get("index_lines")
         self._line_texts: dict[int, str] = fields.get("line_texts") or {}
+        self._code_outline: list[tuple[str, int]] | None = fields.get("code_outline")
         self._load = load
         self._read = read
         self._full: Document | None = None
@@ -157,6 +171,13 @@ class DocumentRecord(Document):
         return self.full().code_blocks
 
     @property
+    def code_outline(self) -> list[tuple[str, int]]:
+        """(language, line) of each code block (kept: no parse needed)."""
+        if self._code_outline is None or self._full is not None:
+            return [(block.language, block.span.line) for block in self.code_blocks]
+        return self._code_outline
+
+    @property
     def line_count(self) -> int:
         return self._line_count
 
@@ -174,6 +195,7 @@ class DocumentRecord(Document):
             "digest": self._digest,
             "index_lines": self._index_lines,
             "line_texts": self._line_texts,
+            "code_outline": self._code_outline,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -12,6 +12,13 @@ if TYPE_CHECKING:
     from coursecheck.engine import Result
 
 
+def _code_outline(doc: Any) -> list[tuple[str, int]]:
+    outline = getattr(doc, "code_outline", None)  # a record keeps it: no parse
+    if outline is not None:
+        return outline
+    return [(block.language, block.span.line) for block in doc.code_blocks]
+
+
 def document_outline(result: Result) -> list[dict[str, Any]]:
     """Per-file facts scripts often want: lesson id, lines, components with their lines."""
     course = result.course
@@ -34,7 +41,7 @@ def document_outline(result: Result) -> list[dict[str, Any]]:
                     {"name": c.name, "line": c.span.line, "column": c.span.column, "props": sorted(c.props)}
                     for c in doc.components
                 ],
-                "code_blocks": [{"language": c.language, "line": c.span.line} for c in doc.code_blocks],
+                "code_blocks": [{"language": language, "line": line} for language, line in _code_outline(doc)],
                 "links": [
                     {"href": link.href, "line": link.span.line, "column": link.span.column} for link in doc.links
                 ],

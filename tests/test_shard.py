@@ -237,3 +237,72 @@ def test_an_empty_shard_merges(cli, tmp_path: Path) -> None:
     code, out, err = cli(root, "merge", *map(str, shards), "--no-cache", "-f", "json")
     assert code == code_whole == 1, err
     assert out == out_whole
+
+
+def _run_steps(steps: list[dict], cwd: Path, env: dict[str, str], matrix: dict[str, str]) -> dict[str, int]:
+    """The job's `run:` steps as GitHub's runner runs them (bash -eo pipefail), with
+    `${{ matrix.X }}` substituted; the install step is skipped (coursecheck is installed)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    outcomes: dict[str, int] = {}
+    for step in steps:
+        if "run" not in step or step["run"].startswith("pip install"):
+            continue
+        script = step["run"]
+        for key, value in matrix.items():
+            script = script.replace("${{ matrix." + key + " }}", value)
+        assert "${{" not in script, script
+        done = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        outcomes[step.get("id") or step["name"]] = done.returncode
+    return outcomes
+
+
+def test_the_sharded_workflow_runs_on_the_demo_course(cli, tmp_path: Path) -> None:
+    import json
+
+    from ruamel.yaml import YAML
+
+    workflow_path = REPO / "docs" / "examples" / "github-sharded.yml"
+    text = workflow_path.read_text(encoding="utf-8")
+    assert f"```yaml\n{text}```" in (REPO / "docs" / "sharding.md").read_text(encoding="utf-8")
+    jobs = YAML(typ="safe").load(text)["jobs"]
+    root = demo_copy(tmp_path / "repo")
+    downloaded = root / "shards"  # download-artifact with merge-multiple: every file in one folder
+    shard_job = jobs["shard"]
+    upload = next(s for s in shard_job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    for k in shard_job["strategy"]["matrix"]["shard"]:
+        outcomes = _run_steps(shard_job["steps"], root, {"CI": "true"}, {"shard": str(k)})
+        assert set(outcomes.values()) == {0}, outcomes
+        produced = root / upload["with"]["path"].replace("${{ matrix.shard }}", str(k))
+        downloaded.mkdir(exist_ok=True)
+        produced.rename(downloaded / produced.name)
+    merge_job = jobs["merge"]
+    assert merge_job["needs"] == "shard"
+    download = next(s for s in merge_job["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact@"))
+    assert download["with"]["path"] == "shards" and download["with"]["merge-multiple"] is True
+    summary = tmp_path / "summary.md"
+    outcomes = _run_steps(merge_job["steps"], root, {"CI": "true", "GITHUB_STEP_SUMMARY": str(summary)}, {})
+    assert outcomes["check"] == 1  # the demo's defects; continue-on-error lets the upload run
+    assert outcomes["Verification report in the job summary"] == 0
+    assert outcomes["Fail on findings"] == 1
+    assert "status: gaps_found" in summary.read_text(encoding="utf-8")
+    # The uploaded SARIF is the unsharded run's (apart from the time it was made).
+    code, _, err = cli(root, "-f", "sarif", "-o", str(tmp_path / "whole.sarif"))
+    assert code == 1, err
+    merged = json.loads((root / "coursecheck.sarif").read_text(encoding="utf-8"))
+    whole = json.loads((tmp_path / "whole.sarif").read_text(encoding="utf-8"))
+    for log in (merged, whole):
+        for invocation in log["runs"][0]["invocations"]:
+            invocation.pop("endTimeUtc", None)
+    assert merged == whole
+    assert merged["runs"][0]["results"]

@@ -462,7 +462,7 @@ def _prerequisites_of(course: Course, doc: Document, settings: GraphSettings) ->
 def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterator[Reference]:
     for link in doc.links:
         # The href as written (markdown-it percent-encodes non-ASCII characters in link.href).
-        written = doc.source[_offset(doc, link.href_span) : _offset(doc, link.href_span, end=True)]
+        written = _written(doc, link.href_span)
         if not written.strip():
             written = link.href
         # Resolve what the link means: a percent-encoded route names the same lesson.
@@ -478,6 +478,16 @@ def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterato
         if target is doc:
             continue  # a link within the lesson
         yield Reference("link", doc, written.strip(), link.href_span, target, where="link")
+
+
+def _written(doc: Document, span: Span) -> str:
+    """The text of ``span``. A one-line span is cut from its line (a record keeps the text of
+    its links' lines): the file is not read again in the course stage."""
+    if span.line == span.end_line and 1 <= span.line <= doc.lines.line_count:
+        line = doc.lines.line_text(span.line)
+        if 1 <= span.column <= span.end_column <= len(line) + 1:
+            return line[span.column - 1 : span.end_column - 1]
+    return doc.source[_offset(doc, span) : _offset(doc, span, end=True)]
 
 
 def _offset(doc: Document, span: Span, end: bool = False) -> int:

@@ -89,6 +89,10 @@ class PatternTimeout(Exception):
     def __init__(self, pattern: str) -> None:
         super().__init__(pattern)
         self.pattern = pattern
+        # The outcome depends on the machine's speed: a course stage that meets one is not stored.
+        from coursecheck import coursecache
+
+        coursecache.timing_dependent()
 
 
 # -- fields ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coursecheck import __version__, suppress
+from coursecheck import __version__, coursecache, suppress
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from coursecheck.cache import FileCache, code_fingerprint
 from coursecheck.cache import usable_dir as cache_usable
@@ -161,6 +161,7 @@ class Engine:
         self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
         self._merging: list[ShardArtifact] | None = None  # merge(): per-file results from shards
+        self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key (the course stage's key)
 
     # -- plugins ----------------------------------------------------------------------
 
@@ -358,17 +359,7 @@ class Engine:
         course.store = self._cache
         self.course = course
 
-        for rule in active_rules:
-            if not rule.course:
-                continue
-            if progress is not None:
-                step += 1
-                progress(step, total_steps)
-            _level, options = self.settings.base(rule.id)
-            ctx = RuleContext(
-                rule, self.config, options, course, options_for=lambda rel, r=rule.id: self.settings.for_file(r, rel)[1]
-            )
-            findings.extend(self._call(rule, ctx, course, ""))
+        findings.extend(self._course_stage(course, active_rules, to_load, progress, step, total_steps))
 
         if progress is not None:
             progress(total_steps, total_steps)
@@ -515,6 +506,84 @@ class Engine:
                 result.fields["path"] = self.config.root / rel
             yield result, None
 
+    # -- the course stage (course rules; stored between runs, coursecheck.coursecache) ----
+
+    def _course_stage(
+        self,
+        course: Course,
+        active_rules: list[Rule],
+        to_load: list[tuple[str, str]],
+        progress: Callable[[int, int], None] | None,
+        step: int,
+        total_steps: int,
+    ) -> list[Finding]:
+        """The course rules' findings: from the cache when neither the checked files, the
+        config, the data files nor any file the rules read outside them has changed."""
+        course_rules = [r for r in active_rules if r.course]
+        key = self._course_key(course_rules, to_load)
+        if key is not None:
+            assert self._cache is not None
+            stored = coursecache.unpack(self._cache.get(key))
+            if stored is not None:
+                if progress is not None:
+                    progress(step + len(course_rules), total_steps)
+                course.extra.update(stored[1])
+                return stored[0]
+            reads = coursecache.start_recording(course)
+        notes_before = len(self.notes)
+        findings: list[Finding] = []
+        try:
+            for rule in course_rules:
+                if progress is not None:
+                    step += 1
+                    progress(step, total_steps)
+                _level, options = self.settings.base(rule.id)
+                ctx = RuleContext(
+                    rule,
+                    self.config,
+                    options,
+                    course,
+                    options_for=lambda rel, r=rule.id: self.settings.for_file(r, rel)[1],
+                )
+                findings.extend(self._call(rule, ctx, course, ""))
+        finally:
+            if key is not None:
+                coursecache.stop_recording(course)
+        if key is not None and len(self.notes) == notes_before:
+            packed = coursecache.pack(reads, findings, course.extra)
+            if packed is not None:
+                assert self._cache is not None
+                self._cache.put(key, packed)
+        return findings
+
+    def _course_key(self, course_rules: list[Rule], to_load: list[tuple[str, str]]) -> str | None:
+        """The cache key of the course stage, or None when it is not stored: no cache, a
+        file without a per-file key (unreadable, or from a shard), or a course rule whose
+        reads outside the checked files are not recorded (a plugin's)."""
+        if self._cache is None or self._merging is not None or not course_rules:
+            return None
+        course = self.course
+        assert course is not None
+        if not all(coursecache.trusted(r) for r in course_rules):
+            return None
+        data_rels = {d.relpath for d in course.data_files}  # their content is in the base key
+        parts: list[str] = []
+        for rel, role in to_load:
+            file_key = "data" if rel in data_rels else self._file_keys.get(rel)
+            if file_key is None:
+                return None
+            parts.append(f"{rel}\0{role}\0{file_key}")
+        rules = "\0".join(f"{r.id}:{r.plugin}" for r in course_rules)
+        return FileCache.key(
+            "course stage",
+            str(coursecache.FORMAT),
+            self._base_key,
+            coursecache.config_bytes(self.config),
+            repr(sorted(self.config.origins.items(), key=repr)),
+            rules,
+            "\0\0".join(parts),
+        )
+
     # -- the per-file stage (cached, parallel) -----------------------------------------
 
     def _check_document(
@@ -598,8 +667,10 @@ class Engine:
                 path = self.config.root / rel
                 raw, _ = self._read(path, rel)
                 hit = None
+                self._file_keys.pop(rel, None)
                 if raw is not None:
-                    hit = self._cache.get(FileCache.key(self._base_key, rel, role, raw))
+                    key = self._file_keys[rel] = FileCache.key(self._base_key, rel, role, raw)
+                    hit = self._cache.get(key)
                 if isinstance(hit, FileResult) and hit.relpath == rel:
                     results.append((hit, None))
                     self.cache_hits += 1

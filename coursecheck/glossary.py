@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import regex
 
+from coursecheck import coursecache
 from coursecheck.match import AMBIGUOUS_CHOICES, TermMatcher
 from coursecheck.parse.data import data_place, parse_data
 from coursecheck.text import DecodeError, Span, decode_source, normalize_newlines
@@ -344,7 +345,8 @@ def _load_file(glossary: Glossary, config: Config, course: Course, file: str, se
     if doc is None:
         path = config.root / file
         try:
-            text, has_bom = decode_source(path.read_bytes())
+            # Recorded: a glossary outside the checked files is part of the course stage's cache key.
+            text, has_bom = decode_source(coursecache.read_bytes(course, path))
         except (OSError, DecodeError) as exc:
             glossary.problems.append(GlossaryProblem(relpath, Span.point(1, 1), f"cannot read the glossary: {exc}"))
             return

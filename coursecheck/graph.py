@@ -24,9 +24,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from coursecheck.coursecache import path_kind
 from coursecheck.model import Course, Document
 from coursecheck.text import Span
 
@@ -424,12 +426,17 @@ def _endpoint(course: Course, written: str) -> str | None:
         return None
     if course.document(path) is not None:
         return path
-    target = course.root / path
-    if target.is_dir():
+    kind = path_kind(course, course.root / path)  # recorded: the course stage's cache key
+    if kind == "dir":
         return path.rstrip("/") + "/"
-    if target.is_file():
+    if kind == "file":
         return path
     return None
+
+
+def _exists(course: Course, path: Path) -> bool:
+    kind = path_kind(course, path)  # recorded: the course stage's cache key
+    return kind in ("file", "dir", "other")
 
 
 def _title(doc: Document) -> str:
@@ -473,7 +480,7 @@ def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterato
         target = _resolve_link(course, doc, path)
         if target is None and not sure:
             continue
-        if target is None and not path.startswith("/") and (course.root / doc.relpath).parent.joinpath(path).exists():
+        if target is None and not path.startswith("/") and _exists(course, (course.root / doc.relpath).parent / path):
             continue  # a relative link to an existing non-lesson file or folder
         if target is doc:
             continue  # a link within the lesson

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conftest import where
 
+from coursecheck import coursecache
 from coursecheck.cache import FileCache
 from coursecheck.config import load_config
 from coursecheck.engine import Engine, Result, RunOptions
@@ -264,7 +265,7 @@ TERM_FILES = {
 TEXT_RULES = ["terminology", "bilingual/inconsistent-rendering"]
 
 
-def test_text_reading_course_rules_run_from_cached_summaries_without_reading_lessons(course, tmp_path):
+def test_text_reading_course_rules_run_from_cached_summaries_without_reading_lessons(course, tmp_path, monkeypatch):
     root = course(TERM_FILES, config=GLOSSARY_CONFIG)
     cache_dir = tmp_path / "cache"
     cold, _ = run(root, cache_dir, select=TEXT_RULES)
@@ -277,7 +278,14 @@ def test_text_reading_course_rules_run_from_cached_summaries_without_reading_les
         ("bilingual/inconsistent-rendering", "content/04-d.md", 7, 9),
     ]
     assert sorted(where(cold.findings)) == sorted(expected)
-    warm, engine = run(root, cache_dir, select=TEXT_RULES)
+    # Nothing changed: the course stage itself comes from the cache, no lesson is loaded.
+    stored, engine = run(root, cache_dir, select=TEXT_RULES)
+    assert dump(stored) == dump(cold)
+    assert [d.relpath for d in engine.course.lessons if d._text is not None or d.loaded] == []
+    # The course rules run again (as after an edit elsewhere) on the cached summaries.
+    with monkeypatch.context() as patched:
+        patched.setattr(coursecache, "unpack", lambda stored: None)
+        warm, engine = run(root, cache_dir, select=TEXT_RULES)
     assert engine.cache_hits == 4 and engine.cache_misses == 0  # the lessons (data files are read whole)
     assert dump(warm) == dump(cold) == dump(run(root, None, select=TEXT_RULES)[0])
     # Snippets and positions came from the summaries and records. The one exception: a pair
@@ -365,3 +373,153 @@ def test_truths_are_measured_in_summaries_and_follow_edits(course, tmp_path):
     config.write_text(TRUTH_CONFIG.replace("stor\\w+", "gr\\w+"), encoding="utf-8")
     changed, _ = run(root, cache_dir, select=["musthave"], keep_documents=0)
     assert {v.id: v for v in changed.extra["verdicts"]}["offsets"].measures["lines"] == {"content/01-a.md": [3]}
+
+
+# -- the course stage, stored between runs (coursecheck.coursecache) ------------------------
+
+MUSTHAVE_CONFIG = """
+[course]
+content = ["content/**/*.md"]
+data = ["data/*.json"]
+id = "{path}"
+aliases = ["{dir|unnumbered}/{stem}", "/course/{path}"]
+
+[[artifact]]
+path = "labs/notes.md"
+provides = "Lab notes"
+min-lines = 3
+contains = ["Prometheus"]
+
+[[key-link]]
+id = "intro-to-lab"
+from = "module-1/01-intro"
+to = "labs/"
+via = "the intro points at the labs folder"
+verify = "inside"
+"""
+
+MUSTHAVE_FILES = {
+    **FILES,
+    "data/quiz.json": json.dumps([{"lesson": "module-1/01-intro"}]),
+    "labs/notes.md": "# Notes\n\nPrometheus scrapes.\n",
+}
+COURSE_RULES = ["graph", "musthave"]
+
+
+def test_an_unchanged_course_serves_the_course_stage_from_the_cache(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    cold, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert ("musthave/key-link", "content/01-module-1/01-intro.md", 2, 1) in where(cold.findings)
+    calls: list[str] = []
+    original = Engine._call
+
+    def counting(self, rule, ctx, subject, relpath):
+        if rule.course:
+            calls.append(rule.id)
+        return original(self, rule, ctx, subject, relpath)
+
+    Engine._call = counting
+    try:
+        warm, _ = run(root, cache_dir, select=COURSE_RULES)
+    finally:
+        Engine._call = original
+    assert calls == []  # no course rule ran
+    assert dump(warm) == dump(cold) == dump(run(root, None, select=COURSE_RULES)[0])
+    assert warm.extra.keys() == cold.extra.keys() and repr(warm.extra["verdicts"]) == repr(cold.extra["verdicts"])
+
+
+def _artifact_finding(result: Result) -> list[str]:
+    return [f.message for f in result.findings if f.rule_id == "musthave/artifact"]
+
+
+def _course_findings(result: Result) -> list[tuple[str, str, int, int]]:
+    return sorted(where(f for f in result.findings if f.rule_id.startswith(("graph/", "musthave/"))))
+
+
+def test_course_findings_follow_an_edit_to_a_lesson(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    before, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 3, 17) in _course_findings(before)
+    # The missing prerequisite appears: the finding in the other lesson goes away.
+    (root / "content/01-module-1/02-setup.md").write_text("---\ntitle: Настройка\n---\n\n# Настройка\n", "utf-8")
+    after, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert not any(f[0] == "graph/unresolved-reference" for f in _course_findings(after))
+    # And an edit to the lesson itself (the prerequisite written wrong again) brings it back.
+    (root / "content/01-module-1/03-next.md").write_text(LESSON_B.replace('02-setup"]', '02-setp"]'), "utf-8")
+    again, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 3, 17) in _course_findings(again)
+    assert dump(again) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+def test_course_findings_follow_an_edit_to_a_data_file(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    before, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert not any(f[0] == "graph/missing-data-reference" for f in _course_findings(before))
+    (root / "data/quiz.json").write_text(json.dumps([{"lesson": "module-1/09-gone"}]), "utf-8")
+    after, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert ("graph/missing-data-reference", "data/quiz.json", 1, 13) in _course_findings(after)
+    assert dump(after) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+def test_course_findings_follow_files_outside_the_checked_set(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    before, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert _artifact_finding(before) == []
+    # labs/notes.md is no lesson (outside the content globs): the artifact reads it from disk.
+    (root / "labs/notes.md").write_text("# Notes\n\nGrafana only.\n", "utf-8")
+    edited, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert len(_artifact_finding(edited)) == 1 and "Prometheus" in _artifact_finding(edited)[0]
+    assert dump(edited) == dump(run(root, None, select=COURSE_RULES)[0])
+    # Removed: the artifact is missing; the key link still finds the labs/ folder...
+    (root / "labs/notes.md").unlink()
+    removed, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert len(_artifact_finding(removed)) == 1 and _artifact_finding(removed) != _artifact_finding(edited)
+    assert dump(removed) == dump(run(root, None, select=COURSE_RULES)[0])
+    # ...until the folder itself goes (a question about a path, not a read, is recorded too).
+    (root / "labs").rmdir()
+    gone, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert ("musthave/key-link", ".coursecheck.toml", 14, 1) in where(gone.findings)
+    assert dump(gone) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+def test_course_findings_follow_an_edit_to_the_config(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    before, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert _artifact_finding(before) == []
+    config = root / ".coursecheck.toml"
+    config.write_text(config.read_text("utf-8").replace("min-lines = 3", "min-lines = 30"), "utf-8")
+    stricter, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert len(_artifact_finding(stricter)) == 1
+    # A comment line moves every finding that points into the config: a new key.
+    config.write_text("# moved\n" + config.read_text("utf-8"), "utf-8")
+    moved, _ = run(root, cache_dir, select=COURSE_RULES)
+    lines = {f.span.line for f in stricter.findings if f.path == ".coursecheck.toml"}
+    assert {f.span.line for f in moved.findings if f.path == ".coursecheck.toml"} == {n + 1 for n in lines}
+    assert dump(moved) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+def test_a_plugin_course_rule_keeps_the_course_stage_running(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    engine = Engine(load_config(root / ".coursecheck.toml", root), RunOptions(entry_points=False))
+    graph_rule = engine.rules["graph/orphan-lesson"]
+    assert coursecache.trusted(graph_rule)
+    from coursecheck.rules import Rule
+
+    assert not coursecache.trusted(Rule("team/reads-anything", check=lambda course, ctx: None, course=True))
+    run(root, cache_dir, select=COURSE_RULES)
+    key_count = sum(1 for _ in (cache_dir / "v1").rglob("*") if _.is_file())
+    # A timed-out pattern makes the stage's outcome depend on the machine: it is not stored.
+    before = coursecache._events
+    coursecache.timing_dependent()
+    assert coursecache._events == before + 1
+    reads = coursecache.Reads()
+    assert coursecache.pack(reads, [], {}) is not None
+    coursecache.timing_dependent()
+    assert coursecache.pack(reads, [], {}) is None
+    assert key_count > 0

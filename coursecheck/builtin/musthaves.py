@@ -35,6 +35,7 @@ import regex
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem, did_you_mean
+from coursecheck.coursecache import path_kind, read_bytes
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
 from coursecheck.globs import compile_glob, invalid_glob, matches
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
@@ -453,10 +454,10 @@ def _open(course: Course, written: str) -> _File | None:
     if not rel or rel.startswith("/") or ".." in rel.split("/"):
         return None
     path = course.root / rel
-    if not path.is_file():
+    if path_kind(course, path) != "file":  # recorded, as the read below: the course stage's cache key
         return None
     try:
-        raw = path.read_bytes()
+        raw = read_bytes(course, path)
         text = raw.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
     except (OSError, UnicodeDecodeError) as exc:
         return _File(rel, None, None, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
@@ -816,7 +817,7 @@ def _end(course: Course, written: str) -> _End | None:
     if file is not None:
         return _End(written, file=file)
     rel = written.strip().removeprefix("./")
-    if rel and not rel.startswith("/") and ".." not in rel.split("/") and (course.root / rel).is_dir():
+    if rel and not rel.startswith("/") and ".." not in rel.split("/") and path_kind(course, course.root / rel) == "dir":
         return _End(written, folder=rel.rstrip("/") + "/")
     return None
 

@@ -289,7 +289,7 @@ def measure_shards(root: Path, files: list[Path], total: int, folder: Path) -> d
     started = time.perf_counter()
     artifacts = [str(folder / f"{k}.ccshard") for k in range(1, total + 1)]
     done = subprocess.run(
-        [*base, "merge", *flags, *artifacts, "-f", "json", "-o", str(folder / "merged.json")],
+        [*base, "merge", *flags, *artifacts, "-o", str(folder / "merged.txt")],
         cwd=root,
         capture_output=True,
         text=True,

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import regex
 
-from coursecheck.config import ConfigProblem, did_you_mean
+from coursecheck.config import ConfigProblem, did_you_mean, shipped_pack, shipped_pack_names
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import TermMatcher, stem
 from coursecheck.model import Course, Document, Finding, Fix, Segment
@@ -806,7 +807,7 @@ class UserRule:
             tags=("declarative", self.kind.name, *self.spec.tags),
             course=self.course,
             kinds=ALL_KINDS if "file" in scope_names else DOCUMENT_KINDS,
-            plugin=f"declarative ({self.spec.where[0]})",
+            plugin=f"declarative ({shown_origin(self.spec.where[0])})",
             docs=self.documentation(),
         )
 
@@ -934,7 +935,7 @@ class UserRule:
             self.summary(),
             "",
             "## What it does",
-            f"A declarative `{self.kind.name}` rule defined at `{spec.where[0]}:{spec.where[1]}`. "
+            f"A declarative `{self.kind.name}` rule defined {_definition(spec)}. "
             f"{self.kind.describe(spec)}. Scope: {scope}."
             + (f" Files: {', '.join(spec.files)}." if spec.files else "")
             + (f" Except: {', '.join(spec.exclude)}." if spec.exclude else ""),
@@ -961,6 +962,30 @@ class UserRule:
         if self._example_results is None:
             self._example_results = run_examples(self, config)
         return self._example_results
+
+
+def _definition(spec: RuleSpec) -> str:
+    shown = shown_origin(spec.where[0])
+    return f"in {shown}, line {spec.where[1]}" if shown.startswith("pack ") else f"at `{shown}:{spec.where[1]}`"
+
+
+@functools.lru_cache(maxsize=64)
+def shown_origin(file: str) -> str:
+    """A definition's file as rule docs and SARIF show it: a shipped pack by its name (not
+    where this machine installed it), a file under the working folder relative to it."""
+    if file.startswith("("):  # "(defaults)": no file
+        return file
+    path = Path(file).resolve()  # origins are relative to the working folder
+    for name in shipped_pack_names():
+        pack = shipped_pack(name)
+        if pack is not None and path == pack.resolve():
+            return f"pack {name}"
+    if Path(file).is_absolute():
+        try:
+            return path.relative_to(Path.cwd().resolve()).as_posix()
+        except ValueError:
+            return file
+    return file
 
 
 def definition_place(config: Config, spec: RuleSpec) -> tuple[str, Span]:

@@ -15,12 +15,15 @@ accelerator: any problem with it (read-only tree, full disk) means "run without 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +87,7 @@ class FileCache:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.entries = self.folder / f"v{FORMAT}"
+        self._entries = str(self.entries)  # entry paths joined as strings: thousands per run
         self.hits = 0
         self.misses = 0
         self.writes_failed = 0
@@ -103,7 +107,8 @@ class FileCache:
     def get(self, key: str) -> Any | None:
         """The value stored under ``key``; None when absent, corrupted or foreign."""
         try:
-            data = self._path(key).read_bytes()
+            with open(os.path.join(self._entries, key[:2], key[2:]), "rb") as handle:
+                data = handle.read()
         except OSError:
             self.misses += 1
             return None
@@ -117,6 +122,8 @@ class FileCache:
             self.misses += 1
             return None
         self.hits += 1
+        if _freezing and self.hits % FREEZE_EVERY == 0:
+            gc.freeze()
         return value
 
     def put(self, key: str, value: Any) -> None:
@@ -138,6 +145,31 @@ class FileCache:
                 raise
         except Exception:
             self.writes_failed += 1
+
+
+# Entries restored between two freezes of the collector (see freezing_loaded).
+FREEZE_EVERY = 256
+_freezing = False
+
+
+@contextmanager
+def freezing_loaded() -> Iterator[None]:
+    """During a run: what the cache restores (records, findings, summaries: millions of
+    objects on a big course) lives until the run ends, yet every collection of the older
+    generations would scan it again (measured: ~0.5 s of a 3.5 s warm re-run at 5,000
+    lessons). Every few hundred entries the objects alive are moved out of the collector's
+    reach (``gc.freeze``); at the end they are handed back (``gc.unfreeze``). Left alone
+    when the collector is off or the process froze objects itself."""
+    global _freezing
+    if _freezing or not gc.isenabled() or gc.get_freeze_count():
+        yield
+        return
+    _freezing = True
+    try:
+        yield
+    finally:
+        _freezing = False
+        gc.unfreeze()
 
 
 def usable_dir(folder: Path) -> bool:

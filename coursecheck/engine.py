@@ -22,7 +22,7 @@ from typing import Any
 
 from coursecheck import __version__, coursecache, suppress
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
-from coursecheck.cache import FileCache, code_fingerprint
+from coursecheck.cache import FileCache, code_fingerprint, freezing_loaded
 from coursecheck.cache import usable_dir as cache_usable
 from coursecheck.config import (
     ALWAYS_EXCLUDED,
@@ -935,7 +935,8 @@ def _fewer_collections() -> Iterator[None]:
         return
     gc.set_threshold(max(before[0], 50_000), max(before[1], 20), before[2])
     try:
-        yield
+        with freezing_loaded():
+            yield
     finally:
         gc.set_threshold(*before)
 

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})([^\n]*)$", re.M)
 _ESM_START = re.compile(r"(?:import\s*[\w{*'\"]|export\s+(?:const|let|var|function|default|class|async|\{|\*))")
-_INTERESTING = re.compile(r"[`{<\\\n]")
+# What the scan stops at. A line break matters only where a fence or ESM may open on the
+# next line (checked there); the others are skipped by the regex engine.
+_LINE_OPENER = r"\n(?= {0,3}(?:```|~~~)|import|export)"
+_INTERESTING = re.compile(r"[`{<\\]|" + _LINE_OPENER)
+_INTERESTING_MARKDOWN = re.compile(r"[`\\]|<!--|" + _LINE_OPENER)  # no JSX nor expressions
 _TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
 _ATTR_NAME = re.compile(r"[A-Za-z_$][\w:$.-]*")
 _AUTOLINK = re.compile(r"<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>")
@@ -75,54 +80,69 @@ class _Unterminated(Exception):
         self.what = what
 
 
+# Where a JS string or expression scan must stop and look: everything else is skipped by
+# the regex engine, not a Python loop (template literals in props hold whole diagrams).
+_STRING_STOP = {
+    '"': re.compile(r'["\\\n]'),
+    "'": re.compile(r"['\\\n]"),
+    "`": re.compile(r"[`\\]|\$\{"),
+}
+_EXPRESSION_STOP = re.compile(r"[\"'`/{}]")
+
+
 def _skip_js_string(text: str, i: int, quote: str) -> int:
     """``i`` is just after the opening quote; returns the offset after the closing one."""
-    n = len(text)
-    while i < n:
+    stop = _STRING_STOP[quote].search
+    while True:
+        m = stop(text, i)
+        if m is None:
+            raise _Unterminated("template literal" if quote == "`" else "string literal")
+        i = m.start()
         ch = text[i]
         if ch == "\\":
             i += 2
-            continue
-        if ch == quote:
+        elif ch == quote:
             return i + 1
-        if ch == "\n" and quote != "`":
+        elif ch == "\n":
             raise _Unterminated("string literal")
-        if quote == "`" and ch == "$" and i + 1 < n and text[i + 1] == "{":
+        else:  # "${" in a template literal
             i = _skip_js_expression(text, i + 2)
-            continue
-        i += 1
-    raise _Unterminated("template literal" if quote == "`" else "string literal")
 
 
 def _skip_js_expression(text: str, i: int) -> int:
     """``i`` is just after a ``{``; returns the offset after the matching ``}``."""
     n = len(text)
     depth = 1
-    while i < n:
+    stop = _EXPRESSION_STOP.search
+    while True:
+        m = stop(text, i)
+        if m is None:
+            raise _Unterminated("expression")
+        i = m.start()
         ch = text[i]
         if ch in "\"'`":
             i = _skip_js_string(text, i + 1, ch)
             continue
-        if ch == "/" and i + 1 < n:
-            nxt = text[i + 1]
+        if ch == "/":
+            nxt = text[i + 1 : i + 2]
             if nxt == "*":
                 close = text.find("*/", i + 2)
                 if close == -1:
                     raise _Unterminated("comment")
                 i = close + 2
-                continue
-            if nxt == "/":
+            elif nxt == "/":
                 close = text.find("\n", i)
                 i = n if close == -1 else close
-                continue
+            else:
+                i += 1
+            continue
         if ch == "{":
             depth += 1
-        elif ch == "}":
+        else:
             depth -= 1
             if depth == 0:
                 return i + 1
         i += 1
-    raise _Unterminated("expression")
 
 
 def _parse_tag(text: str, start: int) -> RawComponent | None:
@@ -213,12 +233,11 @@ def _after_blank_line(text: str, i: int, body_start: int) -> bool:
     return prev_start < body_start or not text[prev_start:prev_end].strip()
 
 
-_NOT_NEWLINE = re.compile(r"[^\n]")
-
-
 def blank_out(text: str) -> str:
     """``text`` with every character but newlines replaced by a space (same length, same lines)."""
-    return _NOT_NEWLINE.sub(" ", text)
+    if "\n" not in text:
+        return " " * len(text)
+    return "\n".join([" " * len(line) for line in text.split("\n")])
 
 
 def _mask(buf: list[tuple[int, int]], text: str, start: int, end: int) -> None:
@@ -264,6 +283,11 @@ def _find_code_span_end(text: str, i: int) -> int:
         k = e
 
 
+@lru_cache(maxsize=64)
+def _fence_closer(marker: str) -> re.Pattern[str]:
+    return re.compile(r"^ {0,3}" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
+
+
 def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
     """Scan ``text`` from ``body_start`` (after frontmatter). With ``mdx=False`` (plain
     Markdown) only fences and HTML comments are recorded and nothing is masked."""
@@ -272,13 +296,14 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
     n = len(text)
     i = body_start
     line_start = True
+    interesting = _INTERESTING.search if mdx else _INTERESTING_MARKDOWN.search
     while i < n:
         if line_start:
             line_start = False
             m = _FENCE_OPEN.match(text, i)
             if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
                 marker = m.group(2)
-                closer = re.compile(r"^ {0,3}" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
+                closer = _fence_closer(marker)
                 content_start = m.end() + 1
                 cm = closer.search(text, min(content_start, n))
                 if cm:
@@ -295,7 +320,7 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                 _mask(buf, text, i, end)
                 i = end
                 continue
-        m = _INTERESTING.search(text, i)
+        m = interesting(text, i)
         if not m:
             break
         i = m.start()

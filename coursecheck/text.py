@@ -96,6 +96,7 @@ def normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_NEWLINE = re.compile("\n")
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 
 
@@ -111,13 +112,7 @@ class LineIndex:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        starts = [0]
-        find = text.find
-        pos = find("\n")
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = find("\n", pos + 1)
-        self._starts = starts
+        self._starts = [0, *[m.end() for m in _NEWLINE.finditer(text)]]
         # Without astral-plane characters UTF-16 columns are code-point columns.
         self._bmp = text.isascii() or _ASTRAL.search(text) is None
 
@@ -128,6 +123,11 @@ class LineIndex:
     def line_start(self, line: int) -> int:
         """Offset of the first character of 1-based ``line``."""
         return self._starts[line - 1]
+
+    def line_end(self, line: int) -> int:
+        """Offset just past the last character of 1-based ``line`` (its newline excluded)."""
+        starts = self._starts
+        return starts[line] - 1 if line < len(starts) else len(self.text)
 
     def line_text(self, line: int) -> str:
         start = self._starts[line - 1]

@@ -198,3 +198,41 @@ def test_unterminated_constructs_are_findings_not_exceptions():
     doc = parse("Текст\n\n```bash\necho\n")
     (problem,) = doc.problems
     assert (problem.rule_id, problem.span.line, problem.span.column) == ("parse/unterminated-fence", 3, 1)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "a",
+        "a\n",
+        "  ",
+        "  \n",
+        "\n\n  ",
+        "x\n\n\n",
+        "\t a\n\tb",
+        " \t\tx\n  \n \t",
+        "  \t  - item\n    \tcode\n>\tquote\n",
+        "# Заголовок\n\n      \n        masked JSX line\n```\n  code\n```\n   ",
+    ],
+)
+def test_block_state_line_markers_are_the_librarys(src):
+    # The parser computes markdown-it-py's line markers its own (faster) way; they must be
+    # exactly the library's, or every block position would shift.
+    from markdown_it.rules_block.state_block import StateBlock
+
+    from coursecheck.parse.markdown import _LineMarkedState, _markdown_it
+
+    md = _markdown_it(True)
+    ours, library = _LineMarkedState(src, md, {}, []), StateBlock(src, md, {}, [])
+    for name in ("bMarks", "eMarks", "tShift", "sCount", "bsCount", "lineMax", "line", "src"):
+        assert getattr(ours, name) == getattr(library, name), name
+
+
+def test_fence_and_indented_code_anchors():
+    # A top-level fence is the source as written (one anchor per line); a fence in a list
+    # item loses the item's indentation: each line is still found at its column.
+    doc = parse("Текст\n\n```py\n  x = 1\ny\n```\n\n- пункт\n\n  ```py\n    z = 2\n  ```\n", mdx=False)
+    top, nested = (b.segment for b in doc.code_blocks)
+    assert top.text == "  x = 1\ny" and top.anchors == [(0, 13), (2, 15), (8, 21)]
+    assert doc.lines.position(top.offset(top.text.index("x")))[:2] == (4, 3)
+    assert doc.lines.position(nested.offset(nested.text.index("z")))[:2] == (11, 5)

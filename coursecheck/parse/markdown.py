@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
+from markdown_it.parser_block import ParserBlock
+from markdown_it.rules_block.state_block import StateBlock
 from markdown_it.token import Token
 
 from coursecheck.model import (
@@ -36,9 +39,60 @@ from coursecheck.text import LineIndex
 _FM_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
 
 
+class _LineMarkedState(StateBlock):
+    """markdown-it-py's block state with its line markers computed per line by string
+    methods: the library scans each line's leading whitespace one character at a time, and
+    the MDX pre-pass leaves many lines indented by masked JSX (about a tenth of a parse).
+    The markers are the library's own (``tests/test_positions.py`` compares them)."""
+
+    def __init__(self, src: str, md: MarkdownIt, env: Any, tokens: list[Token]) -> None:
+        super().__init__("", md, env, tokens)  # everything but the markers of ``src``
+        self.src = src
+        lines = src.split("\n")
+        if not lines[-1].strip(" \t"):
+            lines.pop()  # after the last newline: nothing, or blanks the library gives no line
+        length = len(src)
+        begins = list(accumulate([len(line) + 1 for line in lines], initial=0))
+        begins[-1] = length  # the library's fake last line
+        ends = [begin + len(line) for begin, line in zip(begins, lines, strict=False)]
+        ends.append(length)
+        shifts = [len(line) - len(line.lstrip(" \t")) for line in lines]
+        if "\t" in src:
+            counts = [_expanded_width(line[:shift]) for line, shift in zip(lines, shifts, strict=True)]
+        else:
+            counts = shifts[:]
+        shifts.append(0)
+        counts.append(0)
+        self.bMarks, self.eMarks, self.tShift, self.sCount = begins, ends, shifts, counts
+        self.bsCount = [0] * len(begins)
+        self.lineMax = len(lines)
+
+
+def _expanded_width(indent: str) -> int:
+    """Columns of leading spaces and tabs, tabs to the next multiple of 4 (as markdown-it)."""
+    if "\t" not in indent:
+        return len(indent)
+    width = 0
+    for ch in indent:
+        width += 4 - width % 4 if ch == "\t" else 1
+    return width
+
+
+class _ParserBlock(ParserBlock):
+    def parse(self, src: str, md: MarkdownIt, env: Any, outTokens: list[Token]) -> list[Token] | None:
+        if not src:
+            return None
+        state = _LineMarkedState(src, md, env, outTokens)
+        self.tokenize(state, state.line, state.lineMax)
+        return state.tokens
+
+
 @lru_cache(maxsize=2)
 def _markdown_it(mdx: bool) -> MarkdownIt:
     md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    block = _ParserBlock()
+    block.ruler = md.block.ruler  # the same rules, enabled as above
+    md.block = block
     if mdx:
         # MDX has no indented code and no raw HTML: JSX was masked by the pre-pass, and a
         # line left indented by masking must not turn into a code block.
@@ -113,6 +167,8 @@ _MARKUP_TOKENS = frozenset({"em_open", "em_close", "strong_open", "strong_close"
 class _Aligner:
     """Finds inline children in the source, moving forward from a cursor."""
 
+    __slots__ = ("cursor", "end", "source")
+
     def __init__(self, source: str, start: int, end: int) -> None:
         self.source = source
         self.cursor = start
@@ -146,41 +202,43 @@ class _Aligner:
         return anchors
 
 
-def _block_region(index: LineIndex, token_map: list[int] | None) -> tuple[int, int]:
-    if not token_map:
-        return 0, len(index.text)
-    start = index.line_start(token_map[0] + 1)
-    last = min(token_map[1], index.line_count)
-    end = index.line_start(last) + len(index.line_text(last))
-    return start, end
-
-
 def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligner) -> Segment:
     """Build the text segment of an inline token; record links and inline code."""
+    children = token.children or ()
+    if len(children) == 1 and children[0].type == "text" and children[0].content:
+        # Most inline tokens are one plain text (a list item, a table cell, a heading).
+        content = children[0].content
+        return Segment(scope, content, aligner.take(content), info)
     text_parts: list[str] = []
     anchors: list[tuple[int, int]] = []
     length = 0
     link_stack: list[tuple[str, int, int]] = []  # (href, start offset, text length at open)
     source = aligner.source  # the masked text markdown-it-py parsed (same offsets)
-
-    def add(piece: str, piece_anchors: list[tuple[int, int]]) -> None:
-        nonlocal length
-        for k, off in piece_anchors:
-            anchors.append((length + k, off))
-        text_parts.append(piece)
-        length += len(piece)
-
-    children = token.children or []
+    find = source.find
     for child in children:
         kind = child.type
         if kind == "text":
-            if child.content:
-                add(child.content, aligner.take(child.content))
-        elif kind in ("softbreak", "hardbreak"):
-            pos = source.find("\n", aligner.cursor, aligner.end)
+            content = child.content
+            if content:
+                # The common case inline (what _Aligner.take does first): the text itself
+                # is next in the source, with only markup before it.
+                cursor = aligner.cursor
+                pos = find(content, cursor, aligner.end)
+                if pos != -1 and (pos == cursor or _ALNUM.search(source, cursor, pos) is None):
+                    aligner.cursor = pos + len(content)
+                    anchors.append((length, pos))
+                else:
+                    for k, off in aligner.take(content):
+                        anchors.append((length + k, off))
+                text_parts.append(content)
+                length += len(content)
+        elif kind == "softbreak" or kind == "hardbreak":
+            pos = find("\n", aligner.cursor, aligner.end)
             pos = aligner.cursor if pos == -1 else pos
-            aligner.cursor = pos + 1 if pos != -1 else aligner.cursor
-            add("\n", [(0, pos)])
+            aligner.cursor = pos + 1
+            anchors.append((length, pos))
+            text_parts.append("\n")
+            length += 1
         elif kind == "code_inline":
             # Find the backtick runs, not the content: the content may be a lone space,
             # and CommonMark turns newlines into spaces and strips one space at each end.
@@ -200,7 +258,9 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
                     doc.segments.append(Segment("inline_code", child.content, anchors_, ""))
                 aligner.cursor = closing + len(fence)
             # A gap in the prose: a pattern must not match across the code span.
-            add(" ", [(0, start)])
+            anchors.append((length, start))
+            text_parts.append(" ")
+            length += 1
         elif kind == "link_open":
             bracket = source.find("[", aligner.cursor, aligner.end)
             open_at = bracket if bracket != -1 else aligner.cursor
@@ -323,7 +383,28 @@ def _code_segment(doc: Document, token: Token, language: str, masked: str) -> Co
         lines.pop()
     anchors: list[tuple[int, int]] = []
     pos = 0
-    for k, line in enumerate(lines):
+    if content and content_first <= index.line_count:
+        content_start = index.line_start(content_first)
+        if masked.startswith(content, content_start) and (
+            content[-1] == "\n" or content_start + len(content) == len(masked)
+        ):
+            # The content is the source as written (a fence outside containers): every
+            # line is found where it starts; the anchors are those of the general case.
+            offset = content_start
+            for line in lines:
+                anchors.append((pos, offset))
+                if line[:1] == " ":
+                    lead = len(line) - len(line.lstrip(" "))
+                    if lead < len(line):
+                        anchors.append((pos + lead, offset + lead))
+                pos += len(line) + 1
+                offset += len(line) + 1
+            lines_done = True
+        else:
+            lines_done = False
+    else:
+        lines_done = False
+    for k, line in enumerate(() if lines_done else lines):
         line_no = content_first + k
         if line_no > index.line_count:
             break
@@ -342,9 +423,7 @@ def _code_segment(doc: Document, token: Token, language: str, masked: str) -> Co
     text = "\n".join(lines)
     if not anchors:
         anchors = [(0, index.line_start(min(content_first, index.line_count)))]
-    start = index.line_start(first + 1)
-    end_line = min(last, index.line_count)
-    span = doc.span(start, index.line_start(end_line) + len(index.line_text(end_line)))
+    span = doc.span(index.line_start(first + 1), index.line_end(min(last, index.line_count)))
     return CodeBlock(language, Segment("code", text, anchors, language), span)
 
 
@@ -389,29 +468,37 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
     tokens = _markdown_it(mdx).parse(masked)
     # Several inline tokens can share a line (table cells): continue from the last cursor.
     cursors: dict[int, int] = {}
-    for i, token in enumerate(tokens):
+    line_count = index.line_count
+    line_start_of, line_end_of = index.line_start, index.line_end
+    parent: Token | None = None  # the token before
+    for token in tokens:
         kind = token.type
         if kind == "inline":
-            start, end = _block_region(index, token.map)
-            first_line = token.map[0] if token.map else 0
+            token_map = token.map
+            if token_map:
+                first_line = token_map[0]
+                start = line_start_of(first_line + 1)
+                end = line_end_of(min(token_map[1], line_count))
+            else:
+                first_line, start, end = 0, 0, len(masked)
             aligner = _Aligner(masked, max(start, cursors.get(first_line, start)), end)
-            parent = tokens[i - 1] if i else None
             if parent is not None and parent.type == "heading_open":
                 level = int(parent.tag[1])
                 seg = _inline(doc, token, "heading", str(level), aligner)
                 line_start = start
                 text_start = seg.anchors[0][1] if seg.text else line_start
-                line_end = index.line_start(token.map[0] + 1) + len(index.line_text(token.map[0] + 1))
+                line_end = index.line_end(token.map[0] + 1)
                 doc.headings.append(Heading(level, seg.text, doc.span(text_start, line_end), line_start))
             else:
                 seg = _inline(doc, token, "prose", "", aligner)
             cursors[first_line] = aligner.cursor
-            if seg.text.strip():
+            if seg.text and not seg.text.isspace():
                 doc.segments.append(seg)
         elif kind in ("fence", "code_block"):
             language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else ""
             doc.code_blocks.append(_code_segment(doc, token, language, masked))
             doc.segments.append(doc.code_blocks[-1].segment)
+        parent = token
     doc.segments.sort(key=lambda s: s.anchors[0][1] if s.anchors else 0)
     doc.links.sort(key=lambda link: (link.span.line, link.span.column))
     return doc

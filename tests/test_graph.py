@@ -310,3 +310,44 @@ def test_demo_course_graph_defects_at_the_lines_its_readme_lists():
         ("graph/unresolved-reference", course + "02-module-2/02-container-networking.mdx", 8, 17),
         ("graph/missing-data-reference", "examples/course/data/glossary.json", 84, 17),
     ]
+
+
+def _suggest_by_trying_all(by_id: dict, written: str, limit: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The plain definition the fast search must agree with: difflib's ratio() against
+    every id, the best id per lesson, names about as close as the closest one."""
+    import difflib
+
+    matcher = difflib.SequenceMatcher(b=written.strip())
+    best: dict[str, tuple[float, int, str]] = {}
+    for index, (key, doc) in enumerate(by_id.items()):
+        matcher.set_seq1(key)
+        score = matcher.ratio()
+        old = best.get(doc.relpath)
+        if score >= cutoff and (old is None or score > old[0]):
+            best[doc.relpath] = (score, index, key)
+    ranked = sorted(((s, k) for s, _, k in best.values()), key=lambda item: (-item[0], item[1]))
+    floor = ranked[0][0] - 0.15 if ranked else cutoff
+    return [k for s, k in ranked[:limit] if s >= floor]
+
+
+def test_suggestions_equal_trying_every_id_with_difflib():
+    import random
+    from types import SimpleNamespace
+
+    from coursecheck import graph
+    from coursecheck.model import Course
+
+    rng = random.Random(11)
+    words = ["intro", "docker", "сети", "тома", "compose", "registry", "images", "слои", "lab", "🐳"]
+    by_id = {}
+    for n in range(400):
+        module, lesson = n // 10 + 1, n % 10 + 1
+        stem = "-".join(rng.sample(words, 2))
+        doc = SimpleNamespace(relpath=f"content/{module:02d}/{lesson:02d}-{stem}.md")
+        for key in (f"module-{module}/{lesson:02d}-{stem}", f"/course/{module:02d}/{lesson:02d}-{stem}"):
+            by_id.setdefault(key, doc)
+    by_id["x" * 300] = SimpleNamespace(relpath="content/long.md")  # ids longer than 255 letters
+    course = Course(Path("."), [], [], [], by_id)
+    written = [*rng.sample(list(by_id), 30), "module-3/04-docker-сети", "", "x" * 290, "модуль-1/01", "a" * 400]
+    for text in written + [w[:-2] + "zz" for w in written if len(w) > 3]:
+        assert graph._suggest(course, text, 3, 0.6) == _suggest_by_trying_all(by_id, text), text

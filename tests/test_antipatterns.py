@@ -291,3 +291,35 @@ def engine_for_fuzz(tmp_path_factory):
     config = DEFAULT_CONFIG + '\n[frontmatter.fields.order]\ntype = "integer"\nrequired = true\nmin = 1\n'
     (root / ".coursecheck.toml").write_text(config, encoding="utf-8")
     return Engine(load_config(root / ".coursecheck.toml", root), RunOptions(entry_points=False))
+
+
+def test_lowercased_gate_is_exact_for_its_characters():
+    # Case-insensitive phrase gates run case-sensitively on lowercased text when the text
+    # holds only _LOWER_SAFE characters and the keys only ASCII and Cyrillic: there, a
+    # character matches a key character ignoring case exactly when their lowercases are
+    # equal, and lowercasing keeps each character one character and a word character or not.
+    import re
+
+    from coursecheck.builtin.antipatterns import _KEY_CHARS, _NOT_LOWER_SAFE
+
+    safe = "".join(chr(c) for c in range(0x110000) if not _NOT_LOWER_SAFE.match(chr(c)))
+    assert "İ" not in safe and "\u212a" not in safe and "ı" not in safe and "ᲀ" not in safe
+    for c in safe:
+        assert len(c.lower()) == 1 and c.lower().isalnum() == c.isalnum(), c
+    keys = "".join(chr(c) for c in range(0x110000) if _KEY_CHARS.fullmatch(chr(c)))
+    for k in keys:
+        ignoring_case = set(re.findall(re.escape(k), safe, re.IGNORECASE))
+        assert ignoring_case == {c for c in safe if c.lower() == k.lower()}, k
+
+
+@pytest.mark.parametrize("odd", ["", "Температура 5 \u212a, ı.\n\n"])
+def test_placeholder_ignores_case_with_and_without_unsafe_characters(tmp_path, odd):
+    # Characters outside the lowercase-safe set (Kelvin sign, dotless i) make the lesson be
+    # searched ignoring case the slow way; either way mixed case matches at the same place.
+    lesson = FM + "\n" + odd + "Этот раздел — ЗаГлУшКа.\n\nLorem IPSUM dolor.\n"
+    first = 5 if not odd else 7
+    got, _ = run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder")
+    assert got == [
+        ("anti-patterns/placeholder", "content/a.md", first, 15),
+        ("anti-patterns/placeholder", "content/a.md", first + 2, 1),
+    ]

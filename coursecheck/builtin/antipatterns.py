@@ -10,8 +10,10 @@ Russian inflection), so ``TODO`` is not found in ``TODOS`` and «заглушк�
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from functools import lru_cache
+from itertools import accumulate
 from typing import Any
 
 from coursecheck import hookimpl
@@ -59,6 +61,14 @@ _SCOPES_OPTION = Option(
 
 # Not after a letter or digit of any script: TermMatcher's left word boundary.
 _LEFT = r"(?<![^\W_])"
+# A case-insensitive gate is run, where that is exact, as a case-sensitive one on lowercased
+# text (Python's re is several times slower with IGNORECASE on Cyrillic text): when the
+# gate's keys are written in ASCII and Cyrillic and the text holds only characters of
+# _LOWER_SAFE, a character matches a key letter ignoring case exactly when their
+# lowercases are equal, and lowercasing keeps lengths and word boundaries (tested).
+_KEY_CHARS = re.compile(r"[\x00-\x7f\u0400-\u04ff]*")
+_LOWER_SAFE_RANGES = "\x00-\xff\u0400-\u04ff\u2000-\u206f\u2190-\u23ff\u2500-\u27bf\U0001f000-\U0001faff"
+_NOT_LOWER_SAFE = re.compile(f"[^{_LOWER_SAFE_RANGES}]")
 _CYRILLIC_WORD = re.compile(r"[А-Яа-яЁё]+")
 
 
@@ -96,6 +106,36 @@ class _Finder:
         self.matchers: dict[str, TermMatcher] = {}
         # Forms no gate word guards: the only ones to try where the gate finds nothing.
         self.ungated = {form: needs for form, needs in self.needs.items() if not needs}
+        self.lower_gate: re.Pattern[str] | None = None
+        self.lower_keys = self.keys
+        if not case_sensitive and groups and all(_KEY_CHARS.fullmatch(key) for key in groups):
+            self.lower_gate = re.compile(f"{_LEFT}(?:{'|'.join(key.lower() for key in groups)})")
+            self.lower_keys = [(name, re.compile(key.lower())) for key, name in groups.items()]
+        # Case-sensitive keys that are plain words: absent from a text when no word is in it.
+        self.literals: tuple[str, ...] | None = None
+        if case_sensitive and all(re.fullmatch(r"[^\W_]+", key) for key in groups):
+            self.literals = tuple(groups)
+
+    def _gate(self, text: str) -> tuple[re.Pattern[str] | None, list[tuple[str, re.Pattern[str]]], str]:
+        """The gate, its keys and the text to run them on (lowercased where that is exact)."""
+        if self.lower_gate is not None and _NOT_LOWER_SAFE.search(text) is None:
+            return self.lower_gate, self.lower_keys, text.lower()
+        return self.gate, self.keys, text
+
+    def candidates(self, texts: list[str]) -> set[int] | None:
+        """Indexes of the texts where :meth:`finditer` may find something (None: any):
+        one gate search over the texts joined, instead of one per text."""
+        if self.ungated:
+            return None
+        if self.gate is None:
+            return set()
+        joined = "\n".join(texts)  # no key spans a line break; "\n" is a word boundary
+        if self.literals is not None and not any(word in joined for word in self.literals):
+            return set()
+        gate, _, haystack = self._gate(joined)
+        assert gate is not None
+        starts = list(accumulate([len(text) + 1 for text in texts[:-1]], initial=0))
+        return {bisect_right(starts, m.start()) - 1 for m in gate.finditer(haystack)}
 
     def _key(self, word: str) -> str | None:
         if self.inflect and _CYRILLIC_WORD.fullmatch(word):
@@ -106,12 +146,13 @@ class _Finder:
         return re.escape(word) if len(word) >= 3 or not self.inflect else None
 
     def finditer(self, text: str) -> list[Match]:
-        if not self.ungated and (self.gate is None or self.gate.search(text) is None):
+        gate, keys, haystack = self._gate(text)
+        if not self.ungated and (gate is None or gate.search(haystack) is None):
             return []  # the common case: no gate word in the segment
         hit: set[str] = set()
-        if self.gate is not None:
-            for m in self.gate.finditer(text):
-                hit.update(name for name, key in self.keys if key.match(text, m.start()))
+        if gate is not None:
+            for m in gate.finditer(haystack):
+                hit.update(name for name, key in keys if key.match(haystack, m.start()))
         found: list[Match] = []
         for form, needs in (self.needs if hit else self.ungated).items():
             if not needs <= hit:
@@ -231,7 +272,11 @@ def todo(doc: Document, ctx: RuleContext) -> None:
     tracker or an MDX comment (`{/* ... */}`), which readers do not see.
     """
     matcher = _markers(tuple(ctx.options["markers"]), ctx.options["case-sensitive"])
-    for segment in _segments(doc, ctx.options["scopes"]):
+    segments = list(_segments(doc, ctx.options["scopes"]))
+    searched = matcher.candidates([segment.text for segment in segments])
+    for i, segment in enumerate(segments):
+        if searched is not None and i not in searched:
+            continue
         for m in matcher.finditer(segment.text):
             start, end = segment.range(m.start, m.end)
             shown = _context(segment.text, m.start, m.end)
@@ -284,8 +329,14 @@ def placeholder(doc: Document, ctx: RuleContext) -> None:
     """
     phrases = _phrases(tuple(ctx.options["phrases"]))
     patterns = _patterns(tuple(ctx.options["patterns"]))
-    for segment in _segments(doc, ctx.options["scopes"]):
-        found = [(m.start, m.end, m.text) for m in phrases.finditer(segment.text)]
+    segments = list(_segments(doc, ctx.options["scopes"]))
+    searched = phrases.candidates([segment.text for segment in segments])
+    for i, segment in enumerate(segments):
+        if not patterns and searched is not None and i not in searched:
+            continue
+        found = []
+        if searched is None or i in searched:
+            found = [(m.start, m.end, m.text) for m in phrases.finditer(segment.text)]
         for pattern in patterns:
             found += [(m.start(), m.end(), m.group()) for m in pattern.finditer(segment.text) if m.end() > m.start()]
         for m_start, m_end, matched in sorted(found):

@@ -15,6 +15,7 @@ accelerator: any problem with it (read-only tree, full disk) means "run without 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import os
@@ -130,6 +131,7 @@ class FileCache:
         """Store ``value`` atomically; failures only mean the next run recomputes."""
         path = self._path(key)
         try:
+            value = _packed(value)
             data = _MAGIC + __version__.encode() + b"\0" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
@@ -145,6 +147,17 @@ class FileCache:
                 raise
         except Exception:
             self.writes_failed += 1
+
+
+def _packed(value: Any) -> Any:
+    """A per-file result with its record's bulky parts pickled on their own: restored only
+    when a course rule or a reporter reads them (``coursecheck.records.pack_fields``)."""
+    fields = getattr(value, "fields", None)
+    if not isinstance(fields, dict) or not dataclasses.is_dataclass(value):
+        return value
+    from coursecheck.records import pack_fields
+
+    return dataclasses.replace(value, fields=pack_fields(fields))
 
 
 # Entries restored between two freezes of the collector (see freezing_loaded).

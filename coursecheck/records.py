@@ -14,6 +14,7 @@ step made per file (see :mod:`coursecheck.rules`), never cause a parse; a rule t
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,30 @@ KEPT = (
     "aliases",
     "order_index",
 )
+
+
+# Parts a record may be handed still pickled (``fields[PACKED]``: one bytes object per
+# group), each group restored on first use of one of its parts. The cache stores entries
+# so: a warm run whose course stage comes from the cache restores none of them (most of an
+# entry's restore time), a course stage restores the groups its rules read.
+PACKED = "packed"
+PACKED_GROUPS = (
+    ("frontmatter", "links"),  # read by most course rules (graph, order)
+    ("headings", "components", "data_places"),
+    ("line_texts", "code_outline"),  # snippets of course findings, the JSON outline
+)
+
+
+def pack_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with the parts of :data:`PACKED_GROUPS` pickled (a record restores them on
+    first use); unchanged when a part is missing."""
+    if PACKED in fields or not all(name in fields for group in PACKED_GROUPS for name in group):
+        return fields
+    packed = {name: value for name, value in fields.items() if not any(name in group for group in PACKED_GROUPS)}
+    packed[PACKED] = [
+        pickle.dumps(tuple(fields[name] for name in group), protocol=pickle.HIGHEST_PROTOCOL) for group in PACKED_GROUPS
+    ]
+    return packed
 
 
 def source_digest(text: str) -> str:
@@ -84,7 +109,7 @@ class _RecordLines:
         return self._record._index_lines
 
     def line_text(self, line: int) -> str:
-        kept = self._record._line_texts.get(line)
+        kept = self._record._kept_lines().get(line)
         return kept if kept is not None else self._record._full_index().line_text(line)
 
     def __getattr__(self, name: str) -> Any:
@@ -95,6 +120,30 @@ class _RecordLines:
 Loader = Callable[[str], "Document | None"]
 # Reads the normalised text of a relpath (no parse); None when it cannot.
 TextReader = Callable[[str], "str | None"]
+
+
+_PACKED_NAMES = {name for group in PACKED_GROUPS for name in group}
+_LINE_TEXTS_GROUP = next(i for i, group in enumerate(PACKED_GROUPS) if "line_texts" in group)
+# The slots of Document a record may restore late (their descriptors, to bypass the properties).
+_SLOTS = {name: Document.__dict__[name] for name in _PACKED_NAMES if name in Document.__dict__}
+
+
+def _packed_part(name: str) -> property:
+    """A Document part that a record restores from its packed group on first use."""
+    slot = _SLOTS[name]
+    group = next(i for i, names in enumerate(PACKED_GROUPS) if name in names)
+
+    def get(self: DocumentRecord) -> Any:
+        if self._packed is not None:
+            self._unpack(group)
+        return slot.__get__(self, DocumentRecord)
+
+    def set(self: DocumentRecord, value: Any) -> None:
+        if self._packed is not None:
+            self._unpack(group)
+        slot.__set__(self, value)
+
+    return property(get, set)
 
 
 class DocumentRecord(Document):
@@ -109,18 +158,23 @@ class DocumentRecord(Document):
         "_line_count",
         "_line_texts",
         "_load",
+        "_packed",
         "_read",
         "_text",
     )
 
     def __init__(self, fields: dict[str, Any], load: Loader, read: TextReader) -> None:
+        packed = fields.get(PACKED)
+        self._packed: list[bytes | None] | None = list(packed) if packed is not None else None
         for name in KEPT:
-            object.__setattr__(self, name, fields[name])
+            if packed is None or name not in _PACKED_NAMES:
+                object.__setattr__(self, name, fields[name])
         self._line_count = fields["line_count"]
         self._digest = fields["digest"]
         self._index_lines = fields.get("index_lines")
-        self._line_texts: dict[int, str] = fields.get("line_texts") or {}
-        self._code_outline: list[tuple[str, int]] | None = fields.get("code_outline")
+        if packed is None:
+            self._line_texts: dict[int, str] = fields.get("line_texts") or {}
+            self._code_outline: list[tuple[str, int]] | None = fields.get("code_outline")
         self._load = load
         self._read = read
         self._full: Document | None = None
@@ -128,6 +182,31 @@ class DocumentRecord(Document):
         self._index: LineIndex | None = None
 
     # -- loaded on demand -----------------------------------------------------------------
+
+    def _unpack(self, group: int) -> None:
+        assert self._packed is not None
+        blob = self._packed[group]
+        if blob is None:
+            return
+        self._packed[group] = None
+        for name, value in zip(PACKED_GROUPS[group], pickle.loads(blob), strict=True):
+            if name == "line_texts":
+                self._line_texts = value or {}
+            elif name == "code_outline":
+                self._code_outline = value
+            else:
+                _SLOTS[name].__set__(self, value)
+
+    def _kept_lines(self) -> dict[int, str]:
+        if self._packed is not None:
+            self._unpack(_LINE_TEXTS_GROUP)
+        return self._line_texts
+
+    frontmatter = _packed_part("frontmatter")  # type: ignore[assignment]
+    links = _packed_part("links")  # type: ignore[assignment]
+    headings = _packed_part("headings")  # type: ignore[assignment]
+    components = _packed_part("components")  # type: ignore[assignment]
+    data_places = _packed_part("data_places")  # type: ignore[assignment]
 
     def full(self) -> Document:
         """The complete parsed Document (parsed again on first call)."""
@@ -173,6 +252,8 @@ class DocumentRecord(Document):
     @property
     def code_outline(self) -> list[tuple[str, int]]:
         """(language, line) of each code block (kept: no parse needed)."""
+        if self._packed is not None:
+            self._unpack(_LINE_TEXTS_GROUP)
         if self._code_outline is None or self._full is not None:
             return [(block.language, block.span.line) for block in self.code_blocks]
         return self._code_outline
@@ -194,7 +275,7 @@ class DocumentRecord(Document):
             "line_count": self._line_count,
             "digest": self._digest,
             "index_lines": self._index_lines,
-            "line_texts": self._line_texts,
+            "line_texts": self._kept_lines(),
             "code_outline": self._code_outline,
         }
 

@@ -523,3 +523,32 @@ def test_a_plugin_course_rule_keeps_the_course_stage_running(course, tmp_path):
     coursecache.timing_dependent()
     assert coursecache.pack(reads, [], {}) is None
     assert key_count > 0
+
+
+def test_cached_records_restore_their_bulky_parts_only_when_read(course, tmp_path):
+    from coursecheck.records import PACKED, PACKED_GROUPS, DocumentRecord, pack_fields, record_fields
+
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    cold, _ = run(root, cache_dir)
+    warm, engine = run(root, cache_dir)
+    assert dump(warm) == dump(cold)
+    # The course stage came from the cache: no record restored any packed group.
+    lessons = engine.course.lessons
+    assert lessons and all(d._packed is not None and all(d._packed) for d in lessons)
+    # A record from packed fields reads like one from plain fields, part by part.
+    doc = engine._load(root / "content/01-module-1/03-next.md", "content/01-module-1/03-next.md")
+    plain = record_fields(doc)
+    packed = pack_fields(plain)
+    assert PACKED in packed and not any(name in packed for group in PACKED_GROUPS for name in group)
+    a = DocumentRecord(plain, engine._reload, engine._read_text)
+    b = DocumentRecord(packed, engine._reload, engine._read_text)
+    assert b._packed is not None and all(b._packed)
+    assert b.frontmatter == a.frontmatter and b._packed[1] is not None  # only its group restored
+    assert b.headings == a.headings and b.links == a.links and b.components == a.components
+    assert b.lines.line_text(3) == a.lines.line_text(3) == 'prerequisites: ["module-1/02-setup"]'
+    assert b.code_outline == a.code_outline and b.data_places == a.data_places
+    assert b.__getstate__() == a.__getstate__()
+    c = DocumentRecord(packed, engine._reload, engine._read_text)
+    c.headings = []  # a write restores the group first, then replaces the part
+    assert c.headings == [] and c.components == a.components

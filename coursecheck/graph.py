@@ -284,7 +284,8 @@ class _IdLetters:
         return total.to_bytes(len(self.keys), "little")
 
 
-_AT_MOST = [bytes(min(value, cap) for value in range(256)) for cap in range(256)]
+# _AT_MOST[cap][value] == min(value, cap); built from slices (a generator per byte cost ~30 ms per start-up).
+_AT_MOST = [bytes(range(cap)) + bytes([cap]) * (256 - cap) for cap in range(256)]
 
 
 def _id_letters(course: Course) -> _IdLetters:

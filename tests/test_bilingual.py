@@ -304,3 +304,21 @@ def test_demo_course_defects_of_both_families_and_nothing_else():
         ("terminology/unused-term", "examples/course/data/glossary.json", 104, 13),  # 11c
         ("bilingual/duplicate-term", "examples/course/data/glossary.json", 112, 13),  # 11d
     ]
+
+
+def test_quick_mixed_script_test_covers_both_scripts():
+    # mixed-script skips a lesson when may_mix_scripts says no: its ranges must hold every
+    # letter the regex module calls Latin or Cyrillic, so no mixed word is ever skipped.
+    import re
+
+    import regex
+
+    from coursecheck.builtin import bilingual
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    for script, ranges in (("Latin", bilingual._LATIN_RANGES), ("Cyrillic", bilingual._CYRILLIC_RANGES)):
+        outside = re.compile(f"[^{ranges}]")
+        missing = [f"U+{ord(c):04X}" for c in regex.findall(rf"\p{{Script={script}}}", every) if outside.match(c)]
+        assert missing == [], script
+    assert not bilingual.may_mix_scripts("обычный текст\nи Docker, и «kafka»")
+    assert bilingual.may_mix_scripts("Dоcker") and bilingual.may_mix_scripts("контeйнер")

@@ -327,11 +327,12 @@ class Course:
         return None
 
     def document(self, relpath: str) -> Document | None:
-        documents = self.documents
+        # Counted, not listed: rules call this per lesson (a list per call is quadratic).
+        count = len(self.lessons) + len(self.data_files) + len(self.others)
         index = self.cache.get(_INDEX_KEY)
-        if index is None or index[0] != len(documents):  # rebuilt when files were added
-            index = (len(documents), {})
-            for doc in documents:
+        if index is None or index[0] != count:  # rebuilt when files were added
+            index = (count, {})
+            for doc in self.documents:
                 index[1].setdefault(doc.relpath, doc)
             self.cache[_INDEX_KEY] = index
         return index[1].get(relpath)

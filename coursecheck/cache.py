@@ -85,9 +85,10 @@ _DIGESTS: dict[tuple[str, int, int], str] = {}
 class FileCache:
     """A folder of pickled per-file results, addressed by key (a hex digest)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, name: str = "", keep: int | None = None) -> None:
         self.folder = Path(folder)
-        self.entries = self.folder / f"v{FORMAT}"
+        self.entries = self.folder / f"v{FORMAT}{name}"
+        self.keep = keep  # at most this many entries (the newest written); None: no limit
         self._entries = str(self.entries)  # entry paths joined as strings: thousands per run
         self.hits = 0
         self.misses = 0
@@ -125,6 +126,11 @@ class FileCache:
         self.hits += 1
         if _freezing and self.hits % FREEZE_EVERY == 0:
             gc.freeze()
+        if self.keep is not None:  # a bounded folder keeps the entries used last
+            try:
+                os.utime(os.path.join(self._entries, key[:2], key[2:]))
+            except OSError:
+                pass
         return value
 
     def put(self, key: str, value: Any) -> None:
@@ -139,6 +145,8 @@ class FileCache:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
                 os.replace(tmp, path)
+                if self.keep is not None:
+                    self._prune()
             except BaseException:
                 try:
                     os.unlink(tmp)
@@ -147,6 +155,30 @@ class FileCache:
                 raise
         except Exception:
             self.writes_failed += 1
+
+    def course_stages(self) -> FileCache:
+        """Where stored course stages live: beside the per-file entries, the newest
+        :data:`COURSE_STAGES_KEPT` only (one is written per state of the course, and a
+        5,000-lesson course's is megabytes)."""
+        return FileCache(self.folder, name="-course", keep=COURSE_STAGES_KEPT)
+
+    def _prune(self) -> None:
+        entries = []
+        for path in self.entries.glob("*/[!.]*"):  # not another writer's temporary file
+            try:
+                entries.append((path.stat().st_mtime_ns, path))
+            except OSError:
+                pass
+        assert self.keep is not None
+        entries.sort(reverse=True)
+        for _mtime, path in entries[self.keep :]:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
+COURSE_STAGES_KEPT = 8
 
 
 def _packed(value: Any) -> Any:

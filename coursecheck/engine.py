@@ -523,7 +523,7 @@ class Engine:
         key = self._course_key(course_rules, to_load)
         if key is not None:
             assert self._cache is not None
-            stored = coursecache.unpack(self._cache.get(key))
+            stored = coursecache.unpack(self._cache.course_stages().get(key))
             if stored is not None:
                 if progress is not None:
                     progress(step + len(course_rules), total_steps)
@@ -553,7 +553,7 @@ class Engine:
             packed = coursecache.pack(reads, findings, course.extra)
             if packed is not None:
                 assert self._cache is not None
-                self._cache.put(key, packed)
+                self._cache.course_stages().put(key, packed)
         return findings
 
     def _course_key(self, course_rules: list[Rule], to_load: list[tuple[str, str]]) -> str | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from conftest import where
 
 from coursecheck import coursecache
-from coursecheck.cache import FileCache
+from coursecheck.cache import COURSE_STAGES_KEPT, FileCache
 from coursecheck.config import load_config
 from coursecheck.engine import Engine, Result, RunOptions
 
@@ -552,3 +552,17 @@ def test_cached_records_restore_their_bulky_parts_only_when_read(course, tmp_pat
     c = DocumentRecord(packed, engine._reload, engine._read_text)
     c.headings = []  # a write restores the group first, then replaces the part
     assert c.headings == [] and c.components == a.components
+
+
+def test_only_the_newest_course_stages_are_kept(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    lesson = root / "content/01-module-1/01-intro.md"
+    for i in range(COURSE_STAGES_KEPT + 3):
+        lesson.write_text(LESSON_A + f"\nВерсия {i}.\n", "utf-8")
+        result, _ = run(root, cache_dir, select=COURSE_RULES)
+    stages = FileCache(cache_dir).course_stages().entries
+    assert len([p for p in stages.rglob("*") if p.is_file()]) == COURSE_STAGES_KEPT
+    # The newest is among them: an unchanged re-run needs no course rule.
+    again, engine = run(root, cache_dir, select=COURSE_RULES)
+    assert dump(again) == dump(result) and engine.course.cache.get("coursecheck.graph") is None

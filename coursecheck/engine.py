@@ -161,6 +161,7 @@ class Engine:
         self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
         self._merging: list[ShardArtifact] | None = None  # merge(): per-file results from shards
+        self._inputs: str | None = None  # see _inputs_key
         self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key (the course stage's key)
 
     # -- plugins ----------------------------------------------------------------------
@@ -215,7 +216,9 @@ class Engine:
                     if item.id in self.rules:
                         file, line = self.config.where()
                         problems.append(
-                            ConfigProblem(file, line, item.id, f"rule id is already used by '{self.rules[item.id].plugin}'")
+                            ConfigProblem(
+                                file, line, item.id, f"rule id is already used by '{self.rules[item.id].plugin}'"
+                            )
                         )
                         continue
                     item.plugin = item.plugin or name
@@ -413,7 +416,7 @@ class Engine:
             ),
             "config": FileCache.key(repr((c.course, c.rules, c.overrides, c.plugins, c.extends, c.sections))),
             "rules selected": FileCache.key("\0".join(sorted(f"{r.id}:{r.plugin}" for r in active_rules))),
-            "data files": FileCache.key("\0".join(f"{d.relpath}\0{d.source}" for d in data_docs)),
+            "data files": FileCache.key("\0".join(f"{d.relpath}\0{d.source}" for d in data_docs), self._inputs_key()),
         }
 
     def run_shard(self, index: int, total: int, progress: Callable[[int, int], None] | None = None) -> ShardArtifact:
@@ -440,9 +443,7 @@ class Engine:
                     progress(n, len(items))
             return ShardArtifact(index, total, self.run_key(active_rules, data_docs), listed, results)
 
-    def merge(
-        self, artifacts: list[ShardArtifact], progress: Callable[[int, int], None] | None = None
-    ) -> Result:
+    def merge(self, artifacts: list[ShardArtifact], progress: Callable[[int, int], None] | None = None) -> Result:
         """The course stage on the shards' per-file results: the Result an unsharded run
         would give. Raises ShardError when the artifacts do not belong together or to
         this checkout."""
@@ -491,9 +492,13 @@ class Engine:
         missing = sorted(wanted - set(by_rel))
         extra = sorted(set(by_rel) - wanted)
         if missing or extra:
-            said = [f"not in any shard: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"] if missing else []
+            said = (
+                [f"not in any shard: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"] if missing else []
+            )
             if extra:
-                said.append(f"in a shard but not in this checkout: {', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}")
+                said.append(
+                    f"in a shard but not in this checkout: {', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}"
+                )
             raise ShardError(
                 "the shards do not cover this checkout's files (" + "; ".join(said) + "); "
                 "run every shard and the merge on the same commit"
@@ -727,15 +732,37 @@ class Engine:
 
     def _cache_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
         """Everything besides the file itself that per-file results depend on."""
-        plugins = sorted(
-            ((plugin_name(self.pm, p), p) for p in self.pm.get_plugins()), key=lambda item: str(item[0])
-        )
+        plugins = sorted(((plugin_name(self.pm, p), p) for p in self.pm.get_plugins()), key=lambda item: str(item[0]))
         code = code_fingerprint([p for _, p in plugins])
         c = self.config
         config_repr = repr((c.course, c.rules, c.overrides, c.plugins, c.extends, c.sections, str(c.root)))
         rules = "\0".join(sorted(f"{r.id}:{r.plugin}" for r in active_rules))
         data = "\0".join(f"{d.relpath}\0{d.source}" for d in data_docs)
-        return FileCache.key(code, " ".join(name for name, _ in plugins), config_repr, rules, data)
+        return FileCache.key(code, " ".join(name for name, _ in plugins), config_repr, rules, data, self._inputs_key())
+
+    def _inputs_key(self) -> str:
+        """The bytes of the files plugins declare their document rules read besides the
+        checked ones (``coursecheck_inputs``: e.g. a glossary outside the data globs)."""
+        if self._inputs is None:
+            named: set[str] = set()
+            for _name, value in call_each(
+                self.pm,
+                "coursecheck_inputs",
+                self.notes,
+                lambda v: isinstance(v, (list, tuple)),
+                "a list of paths",
+                config=self.config,
+            ):
+                named.update(str(item) for item in value)
+            parts = []
+            for rel in sorted(named):
+                try:
+                    content = (self.config.root / rel).read_bytes()
+                except OSError as exc:
+                    content = f"unreadable: {exc.strerror or exc}".encode()
+                parts.append(FileCache.key(rel, content))
+            self._inputs = FileCache.key(*parts)
+        return self._inputs
 
     def _selected(self, rule_id: str) -> bool:
         family = rule_id.split("/", 1)[0]

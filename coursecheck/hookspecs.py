@@ -45,6 +45,18 @@ def coursecheck_config_sections() -> dict[str, str]:
 
 
 @hookspec
+def coursecheck_inputs(config: Config) -> list[str] | None:
+    """Files outside the checked set whose content this plugin's *document* rules (or
+    ``summarize`` steps) read, relative to the project root (e.g. a glossary file named
+    in the config but not among the course's data files).
+
+    Their bytes are part of every file's cache key and of a shard's run key: change one
+    and every file is checked again (course rules record their own reads instead; see
+    :mod:`coursecheck.coursecache`).
+    """
+
+
+@hookspec
 def coursecheck_rules() -> list[Rule]:
     """The rules this plugin provides (see :mod:`coursecheck.rules` for how to declare one).
 

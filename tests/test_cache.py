@@ -566,3 +566,27 @@ def test_only_the_newest_course_stages_are_kept(course, tmp_path):
     # The newest is among them: an unchanged re-run needs no course rule.
     again, engine = run(root, cache_dir, select=COURSE_RULES)
     assert dump(again) == dump(result) and engine.course.cache.get("coursecheck.graph") is None
+
+
+def test_a_glossary_outside_the_data_globs_is_in_every_key(course, tmp_path):
+    # Document rules (bilingual/missing-pair here) read the glossary file even when it is not
+    # one of the course's data files: the terminology plugin declares it (coursecheck_inputs).
+    config = GLOSSARY_CONFIG.replace('file = "data/glossary.json"', 'file = "glossary/terms.json"')
+    files = {rel: text for rel, text in TERM_FILES.items() if not rel.startswith("data/")}
+    files["glossary/terms.json"] = json.dumps([{"term": "Том", "termEn": "Volume"}], ensure_ascii=False)
+    root = course(files, config=config)
+    cache_dir = tmp_path / "cache"
+    before, _ = run(root, cache_dir, select=["bilingual/missing-pair"])
+    assert where(before.active) == [("bilingual/missing-pair", "content/01-a.md", 7, 18)]
+    (root / "glossary/terms.json").write_text(
+        json.dumps([{"term": "Том", "termEn": "Volume"}, {"term": "Образ", "termEn": "Image"}], ensure_ascii=False),
+        encoding="utf-8",
+    )
+    after, engine = run(root, cache_dir, select=["bilingual/missing-pair"])
+    assert engine.cache_hits == 0
+    assert dump(after) == dump(run(root, None, select=["bilingual/missing-pair"])[0])
+    assert where(after.active) == [
+        ("bilingual/missing-pair", "content/01-a.md", 7, 18),
+        ("bilingual/missing-pair", "content/03-c.md", 7, 16),  # «Образ» is a glossary term now
+        ("bilingual/missing-pair", "content/04-d.md", 7, 17),
+    ]

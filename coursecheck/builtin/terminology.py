@@ -138,6 +138,14 @@ def _validate_terms(config: Config) -> list[tuple[str, int, str]]:
 
 
 @hookimpl
+def coursecheck_inputs(config: Config) -> list[str]:
+    # The glossary file is read by document rules (bilingual, terminology summaries) even
+    # when it is not among the course's data files.
+    file = (config.sections.get(gl.SECTION) or {}).get("file")
+    return [file.strip()] if isinstance(file, str) and file.strip() else []
+
+
+@hookimpl
 def coursecheck_config_sections() -> dict[str, str]:
     return {
         gl.SECTION: gl.SECTION_HELP,

@@ -23,7 +23,8 @@ import pickle
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,8 @@ class FileCache:
         self.hits = 0
         self.misses = 0
         self.writes_failed = 0
+        self.used: set[str] = set()  # keys read or written by this process
+        self.opened_ns = time.time_ns()  # entries written since are another run's too: kept
 
     @staticmethod
     def key(*parts: bytes | str) -> str:
@@ -124,6 +127,7 @@ class FileCache:
             self.misses += 1
             return None
         self.hits += 1
+        self.used.add(key)
         if _freezing and self.hits % FREEZE_EVERY == 0:
             gc.freeze()
         if self.keep is not None:  # a bounded folder keeps the entries used last
@@ -145,6 +149,7 @@ class FileCache:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
                 os.replace(tmp, path)
+                self.used.add(key)
                 if self.keep is not None:
                     self._prune()
             except BaseException:
@@ -155,6 +160,48 @@ class FileCache:
                 raise
         except Exception:
             self.writes_failed += 1
+
+    def sweep(self, used: Iterable[str], written: int, files: int) -> int:
+        """Delete the entries no recent run used, so the folder does not grow with every
+        edit and config change (entries are addressed by content: an edited file's old
+        entry is never read again). Runs only once more than ``max(SWEEP_AFTER, 2 x files)``
+        entries were written since the last sweep (a count kept in the folder); keeps the
+        entries of ``used`` (this run's keys, workers' included), those this process read
+        or wrote, and any written since this cache was opened (a concurrent run's).
+        Returns how many entries were deleted."""
+        counter = self.entries / ".written"
+        try:
+            before = int(counter.read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            before = 0
+        total = before + written
+        if total <= max(SWEEP_AFTER, 2 * files):
+            if written:
+                _write_quietly(counter, str(total))
+            return 0
+        keep = self.used | set(used)
+        removed = 0
+        try:
+            folders = [entry for entry in os.scandir(self.entries) if entry.is_dir() and len(entry.name) == 2]
+        except OSError:
+            return 0
+        for folder in folders:
+            try:
+                entries = list(os.scandir(folder.path))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith(".") or folder.name + entry.name in keep:
+                    continue
+                try:
+                    if entry.stat().st_mtime_ns >= self.opened_ns:
+                        continue
+                    os.unlink(entry.path)
+                    removed += 1
+                except OSError:
+                    pass
+        _write_quietly(counter, "0")
+        return removed
 
     def course_stages(self) -> FileCache:
         """Where stored course stages live: beside the per-file entries, the newest
@@ -179,6 +226,19 @@ class FileCache:
 
 
 COURSE_STAGES_KEPT = 8
+# Entries written since the last sweep before the next one (see FileCache.sweep).
+SWEEP_AFTER = 2000
+
+
+def _write_quietly(path: Path, text: str) -> None:
+    """Replace ``path`` atomically; a failure only delays the next sweep."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _packed(value: Any) -> Any:

@@ -162,6 +162,7 @@ class Engine:
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
         self._merging: list[ShardArtifact] | None = None  # merge(): per-file results from shards
         self._inputs: str | None = None  # see _inputs_key
+        self.swept = 0  # cache entries deleted at the end of the run (FileCache.sweep)
         self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key (the course stage's key)
 
     # -- plugins ----------------------------------------------------------------------
@@ -366,6 +367,8 @@ class Engine:
 
         if progress is not None:
             progress(total_steps, total_steps)
+        if self._cache is not None and self._merging is None:
+            self.swept = self._cache.sweep(self._file_keys.values(), self.cache_misses, len(to_load))
         findings = self._finish(findings, docs, reported)
         fail_level = self.options.fail_level or self.config.fail_level
         result = Result(

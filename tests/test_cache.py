@@ -4,6 +4,7 @@ files), self-healing, concurrent runs, --no-cache and `coursecheck cache clean`.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -590,3 +591,54 @@ def test_a_glossary_outside_the_data_globs_is_in_every_key(course, tmp_path):
         ("bilingual/missing-pair", "content/03-c.md", 7, 16),  # «Образ» is a glossary term now
         ("bilingual/missing-pair", "content/04-d.md", 7, 17),
     ]
+
+
+def _entries(cache_dir: Path) -> set[str]:
+    return {p.parent.name + p.name for p in (cache_dir / "v1").glob("*/[!.]*")}
+
+
+def test_entries_no_run_uses_any_more_are_swept(course, tmp_path, monkeypatch):
+    from coursecheck import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "SWEEP_AFTER", 3)  # a sweep once 3+ entries were written
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    _, engine = run(root, cache_dir)
+    first = _entries(cache_dir)
+    assert set(engine._file_keys.values()) <= first and engine.swept == 0
+    lesson = root / "content/01-module-1/03-next.md"
+    original = lesson.read_text(encoding="utf-8")
+    stale: set[str] = set()
+    for n in range(1, 4):  # three edits: each leaves the previous version's entry behind
+        before = dict(engine._file_keys)
+        lesson.write_text(original + f"\nEdit {n}.\n", encoding="utf-8")
+        _, engine = run(root, cache_dir)
+        stale.add(before["content/01-module-1/03-next.md"])
+    current = set(engine._file_keys.values())
+    # Written: 2 + 1 + 1 = 4 > max(3, 2 x 2 files) only at the third edit: then swept.
+    assert engine.swept >= 2
+    left = _entries(cache_dir)
+    assert current <= left and not (stale & left)
+    # What remains serves the next run whole.
+    result, engine = run(root, cache_dir)
+    assert (engine.cache_hits, engine.cache_misses, engine.swept) == (2, 0, 0)
+    assert dump(result) == dump(run(root, None)[0])
+
+
+def test_a_sweep_keeps_entries_written_by_a_concurrent_run(course, tmp_path, monkeypatch):
+    from coursecheck import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "SWEEP_AFTER", 0)
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    folder = cache_dir / "v1" / "ab"
+    folder.mkdir(parents=True, exist_ok=True)
+    old, fresh = folder / ("0" * 62), folder / ("1" * 62)
+    old.write_bytes(b"an entry of an older course state")
+    os.utime(old, ns=(1, 1))
+    store = cache_module.FileCache(cache_dir)
+    fresh.write_bytes(b"written by another run after this one opened the cache")
+    assert store.sweep([], written=10, files=2) >= 1
+    assert not old.exists() and fresh.exists()
+    assert (cache_dir / "v1" / ".written").read_text(encoding="ascii") == "0"

@@ -125,6 +125,24 @@ def test_symlink_loop_and_dangling_link(course):
     assert where(result.active, "parse/unreadable") == [("parse/unreadable", "content/dangling.md", 1, 1)]
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+@pytest.mark.parametrize("cache", [True, False])
+def test_a_named_pipe_is_reported_not_read(course, tmp_path, cache):
+    # Reading a FIFO blocks until someone writes to it: the run must not hang on one.
+    import subprocess
+    import sys
+
+    root = course(GOOD)
+    os.mkfifo(root / "content" / "pipe.md")
+    args = [sys.executable, "-m", "coursecheck", "--no-progress"]
+    args += ["--cache-dir", str(tmp_path / "cache")] if cache else ["--no-cache"]
+    done = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=120)
+    assert (
+        "content/pipe.md:1:1: error parse/unreadable not a regular file (a FIFO, socket or device); not checked"
+        in done.stdout
+    ), done.stdout + done.stderr
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

@@ -21,18 +21,26 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("fixes, baselines, pre-commit")
-    group.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what remains")
-    group.add_argument(
-        "--diff", action="store_true", help="print the safe fixes as a unified diff; write nothing (exit 1 if any)"
-    )
+def add_arguments(parser: argparse.ArgumentParser, *, merging: bool = False) -> None:
+    """The options around the run; ``merging``: only those `coursecheck merge` takes (it
+    neither fixes files nor takes PATHS)."""
+    group = parser.add_argument_group("baselines" if merging else "fixes, baselines, pre-commit")
+    if merging:
+        parser.set_defaults(fix=False, diff=False, force_exclude=False)
+    else:
+        group.add_argument("--fix", action="store_true", help="apply the safe fixes, then report what remains")
+        group.add_argument(
+            "--diff", action="store_true", help="print the safe fixes as a unified diff; write nothing (exit 1 if any)"
+        )
     group.add_argument(
         "--baseline", type=Path, metavar="FILE", help="findings listed in FILE are suppressed: only new ones fail"
     )
     group.add_argument(
         "--write-baseline", type=Path, metavar="FILE", help="record the current findings in FILE (then they pass)"
     )
+    if merging:
+        group.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+        return
     group.add_argument(
         "--force-exclude",
         action="store_true",

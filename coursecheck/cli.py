@@ -162,7 +162,9 @@ def _check_parser(
     parser.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the per-file cache (.coursecheck-cache/)"
     )
-    parser.add_argument("--cache-dir", type=Path, help="where the per-file cache lives (default: ROOT/.coursecheck-cache)")
+    parser.add_argument(
+        "--cache-dir", type=Path, help="where the per-file cache lives (default: ROOT/.coursecheck-cache)"
+    )
     parser.add_argument(
         "-j", "--jobs", type=int, default=0, help="worker processes for parsing (default: the CPUs, when it pays)"
     )
@@ -174,7 +176,7 @@ def _check_parser(
             help="check only shard K of N (per-file rules) and write its artifact to --output; "
             "`coursecheck merge` makes the reports",
         )
-    checkrun.add_arguments(parser)
+    checkrun.add_arguments(parser, merging=merging)
     return parser
 
 
@@ -214,8 +216,6 @@ def _shard_usage(args: argparse.Namespace, merging: bool) -> str | None:
     """Why these flags do not go with --shard / merge (None: they do)."""
     if merging:
         args.paths, args.shard = [], None
-        if args.fix or args.diff:
-            return "merge cannot fix files; run `coursecheck --fix` on the checkout"
         return None
     if args.shard is None:
         return None

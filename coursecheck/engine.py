@@ -411,7 +411,7 @@ class Engine:
 
     def run_key(self, active_rules: list[Rule], data_docs: list[Document]) -> dict[str, str]:
         """What the per-file results depend on besides the files, part by part (a merge
-        names the part that differs): as the cache's base key, without the project's path."""
+        names the part that differs); the cache's base key adds the project's path."""
         plugins = sorted(((plugin_name(self.pm, p), p) for p in self.pm.get_plugins()), key=lambda i: str(i[0]))
         c = self.config
         return {
@@ -735,14 +735,9 @@ class Engine:
         return FileCache(folder)
 
     def _cache_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
-        """Everything besides the file itself that per-file results depend on."""
-        plugins = sorted(((plugin_name(self.pm, p), p) for p in self.pm.get_plugins()), key=lambda item: str(item[0]))
-        code = code_fingerprint([p for _, p in plugins])
-        c = self.config
-        config_repr = repr((c.course, c.rules, c.overrides, c.plugins, c.extends, c.sections, str(c.root)))
-        rules = "\0".join(sorted(f"{r.id}:{r.plugin}" for r in active_rules))
-        data = "\0".join(f"{d.relpath}\0{d.source}" for d in data_docs)
-        return FileCache.key(code, " ".join(name for name, _ in plugins), config_repr, rules, data, self._inputs_key())
+        """Everything besides the file itself that per-file results depend on: the run key
+        (code, plugins, config, rules, data files) and the project root (one cache per tree)."""
+        return FileCache.key(*self.run_key(active_rules, data_docs).values(), str(self.config.root))
 
     def _inputs_key(self) -> str:
         """The bytes of the files plugins declare their document rules read besides the

@@ -5,14 +5,23 @@ the data files, and a few of them look at files *outside* the checked set: must-
 artifacts (``labs/monitoring/dashboard.json``), key links to folders, relative links to
 files that are not lessons. So the key of a stored course stage has two parts:
 
-* a key over what every run knows before the course rules run: the per-file cache key of
-  each checked file (its bytes, path and role, the code, the plugins, the config, the
-  data files), the config files' bytes (findings point at their lines) and the course
+* a key over what every run knows before the course rules run: the *view* of each checked
+  file (what course rules see of it: its record's frontmatter, headings, links, components
+  with their positions and the text of their lines, and the summaries rules made of it;
+  see :func:`coursecheck.records.view_digest`), the code, the plugins, the config, the
+  data files, the config files' bytes (findings point at their lines) and the course
   rules that run;
-* the reads outside the checked set, *recorded* while the rules ran: a course rule reads a
-  file with :func:`read_bytes` and asks whether a path is a file or a folder with
-  :func:`path_kind`; each answer is stored with the entry, and the entry is used only if
-  every recorded question gets the same answer now.
+* the reads *recorded* while the rules ran, each stored with its answer; the entry is used
+  only if every recorded question gets the same answer now:
+
+  - outside the checked set: a course rule reads a file with :func:`read_bytes` and asks
+    whether a path is a file or a folder with :func:`path_kind`;
+  - of a checked file, what its view leaves out: its text (read or parsed again), its line
+    count (:mod:`coursecheck.records` records these reads).
+
+  So an edit that changes nothing a course rule looked at (a typo fixed in a paragraph, a
+  sentence added at the end) reuses the stored course findings; one that moves a link
+  down a line or changes a frontmatter value runs the course rules again.
 
 Only course rules whose code records its reads are trusted: coursecheck's own rules and
 declarative rules of the built-in kinds. With any other course rule active (a plugin's,
@@ -31,26 +40,39 @@ from pathlib import Path
 from typing import Any
 
 from coursecheck.model import Document
+from coursecheck.records import outside_view_value
 
 _RECORDER_KEY = "coursecheck.coursecache.reads"
-FORMAT = 1
+FORMAT = 2
 
 
 class Reads:
     """The questions course rules asked about files outside the checked set, and the answers."""
 
-    __slots__ = ("answers", "events", "volatile")
+    __slots__ = ("answers", "events", "records", "volatile")
 
     def __init__(self) -> None:
         self.answers: dict[tuple[str, str], str] = {}
+        # Parts of checked files' records outside their views that rules read
+        # (coursecheck.records.track_reads): (what, relpath) -> value.
+        self.records: dict[tuple[str, str], Any] = {}
         self.volatile = False
         self.events = _events
 
-    def still_true(self) -> bool:
-        """Whether every recorded question gets the same answer now."""
+    def still_true(self, course: Any = None) -> bool:
+        """Whether every recorded question gets the same answer now (``course``: the run's
+        course, whose records answer the questions about checked files)."""
         for (op, path), answer in self.answers.items():
             if _ANSWER[op](Path(path)) != answer:
                 return False
+        if self.records:
+            if course is None:
+                return False
+            by_rel = {doc.relpath: doc for doc in (*course.lessons, *course.data_files, *course.others)}
+            for (what, rel), value in self.records.items():
+                doc = by_rel.get(rel)
+                if doc is None or outside_view_value(doc, what) != value:
+                    return False
         return True
 
 
@@ -186,24 +208,33 @@ def pack(reads: Reads, findings: list[Any], extra: dict[str, Any]) -> bytes | No
         return None
     buffer = io.BytesIO()
     try:
-        _NoDocuments(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump((FORMAT, reads.answers, findings, extra))
+        _NoDocuments(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(
+            (FORMAT, reads.answers, reads.records, findings, extra)
+        )
     except Exception:
         return None
     return buffer.getvalue()
 
 
-def unpack(stored: Any) -> tuple[list[Any], dict[str, Any]] | None:
-    """Findings and published results of a stored course stage, if still valid."""
+def unpack(stored: Any, course: Any = None) -> tuple[list[Any], dict[str, Any]] | None:
+    """Findings and published results of a stored course stage, if still valid for
+    ``course`` (the run's course: its records answer the recorded reads of checked files)."""
     if not isinstance(stored, bytes):
         return None
     try:
-        form, answers, findings, extra = pickle.loads(stored)
+        form, answers, record_reads, findings, extra = pickle.loads(stored)
     except Exception:
         return None
-    if form != FORMAT or not isinstance(answers, dict) or not isinstance(findings, list):
+    if (
+        form != FORMAT
+        or not isinstance(answers, dict)
+        or not isinstance(record_reads, dict)
+        or not isinstance(findings, list)
+    ):
         return None
     reads = Reads()
     reads.answers = answers
-    if not reads.still_true():
+    reads.records = record_reads
+    if not reads.still_true(course):
         return None
     return findings, extra

@@ -37,7 +37,8 @@ from coursecheck.config import (
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
-from coursecheck.records import DocumentRecord, read_text, record_fields
+from coursecheck import records
+from coursecheck.records import DocumentRecord, read_text, record_fields, view_digest
 from coursecheck.rules import Rule, RuleContext
 from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest
 from coursecheck.text import DecodeError, LineIndex, Span, decode_source, normalize_newlines
@@ -116,6 +117,9 @@ class FileResult:
     findings: list[Finding]
     summary: dict[str, Any]
     notes: list[Notification]
+    # What the course stage sees of the file without a recorded read (records.view_digest):
+    # the stored course stage is keyed on it, not on the bytes.
+    view: str = ""
 
 
 class Engine:
@@ -164,7 +168,8 @@ class Engine:
         self._merging: list[ShardArtifact] | None = None  # merge(): per-file results from shards
         self._inputs: str | None = None  # see _inputs_key
         self.swept = 0  # cache entries deleted at the end of the run (FileCache.sweep)
-        self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key (the course stage's key)
+        self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key
+        self._views: dict[str, str] = {}  # relpath -> FileResult.view (the course stage's key)
 
     # -- plugins ----------------------------------------------------------------------
 
@@ -335,6 +340,7 @@ class Engine:
                 progress(step, total_steps)
             findings.extend(result.findings)
             self.notes.extend(result.notes)
+            self._views[result.relpath] = result.view
             if result.summary:
                 summaries[result.relpath] = result.summary
             if result.fields is None:
@@ -532,13 +538,14 @@ class Engine:
         key = self._course_key(course_rules, to_load)
         if key is not None:
             assert self._cache is not None
-            stored = coursecache.unpack(self._cache.course_stages().get(key))
+            stored = coursecache.unpack(self._cache.course_stages().get(key), course)
             if stored is not None:
                 if progress is not None:
                     progress(step + len(course_rules), total_steps)
                 course.extra.update(stored[1])
                 return stored[0]
             reads = coursecache.start_recording(course)
+            reads.records = records.track_reads()
         notes_before = len(self.notes)
         findings: list[Finding] = []
         try:
@@ -558,6 +565,7 @@ class Engine:
         finally:
             if key is not None:
                 coursecache.stop_recording(course)
+                records.stop_tracking()
         if key is not None and len(self.notes) == notes_before:
             packed = coursecache.pack(reads, findings, course.extra)
             if packed is not None:
@@ -568,7 +576,11 @@ class Engine:
     def _course_key(self, course_rules: list[Rule], to_load: list[tuple[str, str]]) -> str | None:
         """The cache key of the course stage, or None when it is not stored: no cache, a
         file without a per-file key (unreadable, or from a shard), or a course rule whose
-        reads outside the checked files are not recorded (a plugin's)."""
+        reads outside the checked files are not recorded (a plugin's).
+
+        A file takes part by its *view* (what course rules see of it without a recorded
+        read: records.view_digest), not by its bytes: an edit that changes no link, heading,
+        frontmatter value, summary or position of them reuses the stored course findings."""
         if self._cache is None or self._merging is not None or not course_rules:
             return None
         course = self.course
@@ -581,7 +593,7 @@ class Engine:
             file_key = "data" if rel in data_rels else self._file_keys.get(rel)
             if file_key is None:
                 return None
-            parts.append(f"{rel}\0{role}\0{file_key}")
+            parts.append(f"{rel}\0{role}\0{self._views.get(rel) or file_key}")
         rules = "\0".join(f"{r.id}:{r.plugin}" for r in course_rules)
         return FileCache.key(
             "course stage",
@@ -656,7 +668,10 @@ class Engine:
         doc.role = doc_role
         summary: dict[str, Any] = {}
         findings = self._check_document(doc, course, active_rules, summary)
-        result = FileResult(rel, doc_role, record_fields(doc), findings, summary, self.notes[notes_before:])
+        fields = record_fields(doc)
+        result = FileResult(
+            rel, doc_role, fields, findings, summary, self.notes[notes_before:], view_digest(fields, summary)
+        )
         del self.notes[notes_before:]  # the caller adds them, cached or not
         if key is not None and self._cache is not None:
             self._cache.put(key, result)

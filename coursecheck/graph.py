@@ -557,8 +557,8 @@ def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterato
 def _written(doc: Document, span: Span) -> str:
     """The text of ``span``. A one-line span is cut from its line (a record keeps the text of
     its links' lines): the file is not read again in the course stage."""
-    if span.line == span.end_line and 1 <= span.line <= doc.lines.line_count:
-        line = doc.lines.line_text(span.line)
+    if span.line == span.end_line:
+        line = doc.lines.text_at(span.line)
         if 1 <= span.column <= span.end_column <= len(line) + 1:
             return line[span.column - 1 : span.end_column - 1]
     return doc.source[_offset(doc, span) : _offset(doc, span, end=True)]

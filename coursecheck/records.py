@@ -95,6 +95,62 @@ def _kept_lines(doc: Document) -> dict[int, str]:
     return {n: lines.line_text(n) for n in sorted(wanted) if 1 <= n <= lines.line_count}
 
 
+# While the course stage runs, the parts of records outside their *view* (see
+# :func:`view_digest`) that course rules read: ``(what, relpath) -> value`` with ``what`` one
+# of "line_count", "index_lines" (the line index's count) and "digest" (the text, read or
+# parsed again). A stored course stage is reused only if each still has that value.
+_outside_view: dict[tuple[str, str], Any] | None = None
+
+
+def track_reads() -> dict[tuple[str, str], Any]:
+    """Start recording reads outside records' views; returns the (live) record."""
+    global _outside_view
+    _outside_view = {}
+    return _outside_view
+
+
+def stop_tracking() -> None:
+    global _outside_view
+    _outside_view = None
+
+
+def _note(what: str, relpath: str, value: Any) -> None:
+    if _outside_view is not None:
+        _outside_view[(what, relpath)] = value
+
+
+# The record fields a course stage sees of every file without asking (its *view*): all but
+# these, which change with any edit (the text's digest) or any added line (the counts); a
+# course rule that reads them is recorded (above).
+_OUTSIDE_VIEW = frozenset({"digest", "line_count", "index_lines"})
+
+
+def view_digest(fields: dict[str, Any], summary: dict[str, Any]) -> str:
+    """A digest of what the course stage can see of a file without a recorded read: its
+    record's parts (frontmatter, headings, links, ... with their positions, and the text of
+    the lines they are on) and the summaries rules made of it. An edit that changes none of
+    them (a typo in a paragraph, a line added at the end) leaves it unchanged."""
+    digest = hashlib.sha256()
+    for name in sorted(fields):
+        if name not in _OUTSIDE_VIEW:
+            data = pickle.dumps((name, fields[name]), protocol=pickle.HIGHEST_PROTOCOL)
+            digest.update(len(data).to_bytes(8, "little"))
+            digest.update(data)
+    digest.update(pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL))
+    return digest.hexdigest()
+
+
+def outside_view_value(record: Document, what: str) -> Any:
+    """The current value of a read recorded by :func:`_note` (None: not a record)."""
+    if not isinstance(record, DocumentRecord):
+        return None
+    if what == "line_count":
+        return record._line_count
+    if what == "index_lines":
+        return record._index_lines
+    return record._digest
+
+
 class _RecordLines:
     """A record's ``lines`` before its text is loaded: the kept line texts and the line
     count answer snippets; anything else loads the file's full :class:`LineIndex`."""
@@ -106,11 +162,16 @@ class _RecordLines:
 
     @property
     def line_count(self) -> int:
+        _note("index_lines", self._record.relpath, self._record._index_lines)
         return self._record._index_lines
 
     def line_text(self, line: int) -> str:
         kept = self._record._kept_lines().get(line)
         return kept if kept is not None else self._record._full_index().line_text(line)
+
+    def text_at(self, line: int) -> str:
+        kept = self._record._kept_lines().get(line)
+        return kept if kept is not None else self._record._full_index().text_at(line)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._record._full_index(), name)
@@ -210,6 +271,7 @@ class DocumentRecord(Document):
 
     def full(self) -> Document:
         """The complete parsed Document (parsed again on first call)."""
+        _note("digest", self.relpath, self._digest)
         if self._full is None:
             loaded = self._load(self.relpath)
             if loaded is None:
@@ -218,6 +280,7 @@ class DocumentRecord(Document):
         return self._full
 
     def _source(self) -> str:
+        _note("digest", self.relpath, self._digest)
         if self._text is None:
             text = self._read(self.relpath) if self._full is None else self._full.source
             if text is None or source_digest(text) != self._digest:
@@ -231,13 +294,16 @@ class DocumentRecord(Document):
         return self._source()
 
     def _full_index(self) -> LineIndex:
+        _note("digest", self.relpath, self._digest)
         if self._index is None:
             self._index = self._full.lines if self._full is not None else LineIndex(self._source())
         return self._index
 
     @property  # type: ignore[override]
     def lines(self) -> LineIndex:
-        if self._index is None and self._full is None and self._index_lines is not None:
+        # Kept lines first, even when the parse is at hand (a cold run's records): a course
+        # rule that only takes its findings' snippets then reads nothing outside the view.
+        if self._index is None and self._index_lines is not None:
             return _RecordLines(self)  # type: ignore[return-value]
         return self._full_index()
 
@@ -260,6 +326,7 @@ class DocumentRecord(Document):
 
     @property
     def line_count(self) -> int:
+        _note("line_count", self.relpath, self._line_count)
         return self._line_count
 
     @property

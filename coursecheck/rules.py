@@ -255,9 +255,7 @@ class RuleContext:
         text of the span's line when the rule has it (a course rule keeps it in its summary,
         so the file is not read again); by default it is taken from ``doc``."""
         if snippet is None:
-            snippet = ""
-            if doc is not None and 1 <= span.line <= doc.lines.line_count:
-                snippet = doc.lines.line_text(span.line)
+            snippet = doc.lines.text_at(span.line) if doc is not None else ""
         finding = Finding(
             self.rule.id,
             message,

@@ -129,6 +129,10 @@ class LineIndex:
         starts = self._starts
         return starts[line] - 1 if line < len(starts) else len(self.text)
 
+    def text_at(self, line: int) -> str:
+        """The text of 1-based ``line``; "" when the text has no such line."""
+        return self.line_text(line) if 1 <= line <= len(self._starts) else ""
+
     def line_text(self, line: int) -> str:
         start = self._starts[line - 1]
         end = self._starts[line] - 1 if line < len(self._starts) else len(self.text)

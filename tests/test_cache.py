@@ -285,7 +285,7 @@ def test_text_reading_course_rules_run_from_cached_summaries_without_reading_les
     assert [d.relpath for d in engine.course.lessons if d._text is not None or d.loaded] == []
     # The course rules run again (as after an edit elsewhere) on the cached summaries.
     with monkeypatch.context() as patched:
-        patched.setattr(coursecache, "unpack", lambda stored: None)
+        patched.setattr(coursecache, "unpack", lambda stored, course=None: None)
         warm, engine = run(root, cache_dir, select=TEXT_RULES)
     assert engine.cache_hits == 4 and engine.cache_misses == 0  # the lessons (data files are read whole)
     assert dump(warm) == dump(cold) == dump(run(root, None, select=TEXT_RULES)[0])
@@ -454,6 +454,73 @@ def test_course_findings_follow_an_edit_to_a_lesson(course, tmp_path):
     assert dump(again) == dump(run(root, None, select=COURSE_RULES)[0])
 
 
+def _course_rules_called(root: Path, cache_dir: Path) -> tuple[Result, list[str]]:
+    calls: list[str] = []
+    original = Engine._call
+
+    def counting(self, rule, ctx, subject, relpath):
+        if rule.course:
+            calls.append(rule.id)
+        return original(self, rule, ctx, subject, relpath)
+
+    Engine._call = counting
+    try:
+        result, _ = run(root, cache_dir, select=COURSE_RULES)
+    finally:
+        Engine._call = original
+    return result, calls
+
+
+def test_an_edit_no_course_rule_can_see_reuses_the_stored_course_stage(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    before, _ = run(root, cache_dir, select=COURSE_RULES)
+    # A paragraph added at the end: no link, heading or frontmatter value moved, and no
+    # course rule read this lesson's text, so the course findings cannot change.
+    lesson = root / "content/01-module-1/03-next.md"
+    lesson.write_text(LESSON_B + "\nЕщё один абзац.\n", "utf-8")
+    after, calls = _course_rules_called(root, cache_dir)
+    assert calls == []
+    assert ("musthave/key-link", "content/01-module-1/01-intro.md", 2, 1) in where(after.findings)
+    assert dump(after) == dump(before) == dump(run(root, None, select=COURSE_RULES)[0])
+    # The must-haves read the text of the intro (the key link's lesson): a word changed in
+    # its paragraph runs the course rules again (the read was recorded with the text's digest).
+    intro = root / "content/01-module-1/01-intro.md"
+    intro.write_text(LESSON_A.replace("Текст урока.", "Исправленный текст урока."), "utf-8")
+    edited, calls = _course_rules_called(root, cache_dir)
+    assert "musthave/key-link" in calls
+    assert dump(edited) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+def test_an_edit_that_moves_a_link_runs_the_course_rules_again(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    before, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 8, 22) in _course_findings(before)
+    lesson = root / "content/01-module-1/03-next.md"
+    lesson.write_text(LESSON_B.replace("# Продолжение\n", "# Продолжение\n\nНовый абзац.\n"), "utf-8")
+    after, calls = _course_rules_called(root, cache_dir)
+    assert "graph/unresolved-reference" in calls
+    assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 10, 22) in _course_findings(after)
+    assert dump(after) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+def test_a_course_rule_that_read_a_line_count_runs_again_when_it_changes(course, tmp_path):
+    # The artifact is a checked lesson: the must-have reads its record's line count, which
+    # is not part of what the stored course stage is keyed on; the read is recorded.
+    config = MUSTHAVE_CONFIG.replace('path = "labs/notes.md"', 'path = "content/01-module-1/01-intro.md"')
+    config = config.replace("min-lines = 3", "min-lines = 10").replace('contains = ["Prometheus"]', "")
+    root = course(MUSTHAVE_FILES, config=config)
+    cache_dir = tmp_path / "cache"
+    short, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert len(_artifact_finding(short)) == 1 and "need ≥ 10" in _artifact_finding(short)[0]
+    (root / "content/01-module-1/01-intro.md").write_text(LESSON_A + "\nОдна.\n\nДве.\n\nТри.\n", "utf-8")
+    long_enough, calls = _course_rules_called(root, cache_dir)
+    assert "musthave/artifact" in calls
+    assert _artifact_finding(long_enough) == []
+    assert dump(long_enough) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
 def test_course_findings_follow_an_edit_to_a_data_file(course, tmp_path):
     root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
     cache_dir = tmp_path / "cache"
@@ -560,7 +627,8 @@ def test_only_the_newest_course_stages_are_kept(course, tmp_path):
     cache_dir = tmp_path / "cache"
     lesson = root / "content/01-module-1/01-intro.md"
     for i in range(COURSE_STAGES_KEPT + 3):
-        lesson.write_text(LESSON_A + f"\nВерсия {i}.\n", "utf-8")
+        # A heading is part of what course rules see: each version is a course stage of its own.
+        lesson.write_text(LESSON_A + f"\n## Версия {i}\n", "utf-8")
         result, _ = run(root, cache_dir, select=COURSE_RULES)
     stages = FileCache(cache_dir).course_stages().entries
     assert len([p for p in stages.rglob("*") if p.is_file()]) == COURSE_STAGES_KEPT

@@ -369,7 +369,7 @@ def _count(doc: Document, matcher: TermMatcher, scopes: tuple[str, ...]) -> list
         for m in matcher.finditer(seg.text):
             s, e = seg.range(m.start, m.end)
             span = doc.span(s, e)
-            line = doc.lines.line_text(span.line) if 1 <= span.line <= doc.lines.line_count else ""
+            line = doc.lines.text_at(span.line)
             out.append((span, m.text, line))
     return out
 

@@ -261,7 +261,7 @@ def measure(course: Course, config: Config) -> list[tuple[Requirement, Coverage]
 
 def _line_text(doc: Document, span: Span) -> str:
     """What ``RuleContext.report`` would take as the finding's snippet."""
-    return doc.lines.line_text(span.line) if 1 <= span.line <= doc.lines.line_count else ""
+    return doc.lines.text_at(span.line)
 
 
 @rule("terminology/coverage", level="error", course=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coursecheck import __version__, coursecache, suppress
+from coursecheck import __version__, coursecache, records, suppress
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from coursecheck.cache import FileCache, code_fingerprint, freezing_loaded
 from coursecheck.cache import usable_dir as cache_usable
@@ -37,7 +37,6 @@ from coursecheck.config import (
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
-from coursecheck import records
 from coursecheck.records import DocumentRecord, read_text, record_fields, view_digest
 from coursecheck.rules import Rule, RuleContext
 from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest

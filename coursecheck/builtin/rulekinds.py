@@ -659,7 +659,10 @@ def no_op(course: Course, ctx: RuleContext) -> None:
             total.files += part.files
             total.scoped += part.scoped
             total.hits += part.hits
-    rules: dict[str, UserRule] = {**getattr(ctx.rule.check, "registry", {}), **course.cache.get("declarative.rules", {})}
+    rules: dict[str, UserRule] = {
+        **getattr(ctx.rule.check, "registry", {}),
+        **course.cache.get("declarative.rules", {}),
+    }
     checked = len(course.documents)
     for rule_id, stats in sorted(table.items(), key=lambda item: _definition_order(rules, item[0])):
         user_rule = rules.get(rule_id)

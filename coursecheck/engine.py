@@ -37,8 +37,17 @@ from coursecheck.config import (
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
-from coursecheck.records import DocumentRecord, read_text, record_fields, view_digest
+from coursecheck.records import (
+    PACKED,
+    DocumentRecord,
+    empty_groups,
+    pack_fields,
+    read_text,
+    record_fields,
+    view_digest,
+)
 from coursecheck.rules import Rule, RuleContext
+from coursecheck.runindex import RunIndex, Signature, restore, signature
 from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest
 from coursecheck.text import DecodeError, LineIndex, Span, decode_source, normalize_newlines
 
@@ -332,7 +341,7 @@ class Engine:
         if self._merging is not None:
             per_file = self._merged_results(rest, active_rules, data_docs)
         else:
-            per_file = self._per_file_results(rest, stage_course, active_rules)
+            per_file = self._per_file_results(rest, stage_course, active_rules, use_index=True)
         for result, full in per_file:
             step += 2
             if progress is not None:
@@ -677,38 +686,84 @@ class Engine:
         return result, doc
 
     def _per_file_results(
-        self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule]
+        self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule], *, use_index: bool = False
     ) -> Iterator[tuple[FileResult, Document | None]]:
-        """Per-file results in the order of ``items``. Cache hits are served here; the
-        misses go to worker processes when there are enough of them to pay for the workers
-        (fork start-up, pickling results), else they are checked here too."""
+        """Per-file results in the order of ``items``. Cache hits are served here (with
+        ``use_index``, files unchanged since the last run straight from the run index,
+        without reading them: see coursecheck.runindex); the misses go to worker processes
+        when there are enough of them to pay for the workers (fork start-up, pickling
+        results), else they are checked here too."""
         jobs = self.options.jobs or (os.cpu_count() or 1)
-        if self._cache is not None:
-            misses: list[int] = []
-            results: list[tuple[FileResult, Document | None] | None] = []
-            root = str(self.config.root)
-            for index, (rel, role) in enumerate(items):
-                raw = _raw_bytes(os.path.join(root, rel))
-                hit = None
-                self._file_keys.pop(rel, None)
-                if raw is not None:
-                    key = self._file_keys[rel] = FileCache.key(self._base_key, rel, role, raw)
-                    hit = self._cache.get(key)
-                if isinstance(hit, FileResult) and hit.relpath == rel:
-                    results.append((hit, None))
-                    self.cache_hits += 1
-                else:
-                    results.append(None)
-                    misses.append(index)
-                    self.cache_misses += 1
-            computed = self._compute([items[i] for i in misses], course, active_rules, jobs)
-            for index, value in zip(misses, computed, strict=True):
-                results[index] = value
-            for value in results:
-                assert value is not None
-                yield value
+        if self._cache is None:
+            yield from self._compute(items, course, active_rules, jobs)
             return
-        yield from self._compute(items, course, active_rules, jobs)
+        index = None
+        if use_index:
+            index = RunIndex(self._cache.folder, self.config.root, self._base_key, time.time_ns())
+        misses: list[int] = []
+        signatures: dict[int, Signature | None] = {}
+        results: list[tuple[FileResult, Document | None] | None] = []
+        root = str(self.config.root)
+        for position, (rel, role) in enumerate(items):
+            path = os.path.join(root, rel)
+            self._file_keys.pop(rel, None)
+            sig = None
+            if index is not None:
+                sig = signatures[position] = signature(path)  # before the read: see runindex
+                known = index.lookup(rel, role, sig)
+                if known is not None and sig is not None:
+                    key, small = known
+                    hit = restore(small, self._group_fetcher(rel, role, key, course, active_rules))
+                    if isinstance(hit, FileResult) and hit.relpath == rel:
+                        self._file_keys[rel] = key
+                        index.keep(rel, role, sig, key, small)
+                        results.append((hit, None))
+                        self.cache_hits += 1
+                        continue
+            raw = _raw_bytes(path)
+            hit = None
+            if raw is not None:
+                key = self._file_keys[rel] = FileCache.key(self._base_key, rel, role, raw)
+                hit = self._cache.get(key)
+            if isinstance(hit, FileResult) and hit.relpath == rel:
+                results.append((hit, None))
+                self.cache_hits += 1
+                if index is not None:
+                    index.record(rel, role, sig, self._file_keys[rel], hit)
+            else:
+                results.append(None)
+                misses.append(position)
+                self.cache_misses += 1
+        computed = self._compute([items[i] for i in misses], course, active_rules, jobs)
+        for position, value in zip(misses, computed, strict=True):
+            results[position] = value
+            rel, role = items[position]
+            key = self._file_keys.get(rel)
+            if index is not None and key is not None:
+                index.record(rel, role, signatures.get(position), key, value[0])
+        if index is not None:
+            index.save()
+        for value in results:
+            assert value is not None
+            yield value
+
+    def _group_fetcher(
+        self, rel: str, role: str, key: str, course: Course, active_rules: list[Rule]
+    ) -> Callable[[], list[bytes | None]]:
+        """How a record served from the run index gets its packed groups when a course rule
+        first reads one: from its cache entry, or (the entry was swept or cleaned) by
+        checking the file again, which also stores the entry again."""
+
+        def fetch() -> list[bytes | None]:
+            assert self._cache is not None
+            hit = self._cache.get(key)
+            if not (isinstance(hit, FileResult) and hit.relpath == rel and hit.fields is not None):
+                hit, _full = self._per_file(rel, role, course, active_rules, lookup=False)
+            fields = pack_fields(hit.fields) if hit.fields is not None else {}
+            groups = fields.get(PACKED)
+            return list(groups) if isinstance(groups, list) else empty_groups()
+
+        return fetch
 
     def _compute(
         self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule], jobs: int

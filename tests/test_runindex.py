@@ -1,0 +1,139 @@
+"""The run index: a warm re-run takes unchanged files' keys and results from it without
+reading them; any change to a file, the config or the index itself falls back to reading."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from test_cache import COURSE_RULES, MUSTHAVE_CONFIG, MUSTHAVE_FILES, dump, run
+
+from coursecheck import engine as engine_module
+from coursecheck import runindex
+from coursecheck.runindex import RunIndex
+
+
+@pytest.fixture
+def trusting(monkeypatch):
+    """Files written by the test a moment ago are trusted (no racy-timestamp margin)."""
+    monkeypatch.setattr(runindex, "RACY_NS", -(10**15))
+
+
+@pytest.fixture
+def reads(monkeypatch):
+    """The files each run reads to hash them (relative paths)."""
+    seen: list[str] = []
+    original = engine_module._raw_bytes
+
+    def counting(path: str):
+        seen.append(path)
+        return original(path)
+
+    monkeypatch.setattr(engine_module, "_raw_bytes", counting)
+    return seen
+
+
+def _rel(root: Path, paths: list[str]) -> list[str]:
+    return sorted(Path(p).relative_to(root).as_posix() for p in paths)
+
+
+def test_a_warm_run_reads_no_unchanged_file(course, tmp_path, trusting, reads):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    cold, _ = run(root, cache_dir)
+    assert _rel(root, reads) == ["content/01-module-1/01-intro.md", "content/01-module-1/03-next.md"]
+    reads.clear()
+    warm, engine = run(root, cache_dir)
+    assert reads == [] and engine.cache_hits == 2
+    assert dump(warm) == dump(cold) == dump(run(root, None)[0])
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(course, tmp_path, trusting, reads):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir, select=COURSE_RULES)
+    lesson = root / "content/01-module-1/03-next.md"
+    before = os.stat(lesson)
+    # Same length, same modification time (as `cp -p` or `rsync -t` leave it): the change
+    # time differs, so the file is read again.
+    lesson.write_bytes(lesson.read_bytes().replace(b"02-setup", b"02-setux"))
+    os.utime(lesson, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(lesson).st_size == before.st_size
+    reads.clear()
+    edited, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert _rel(root, reads) == ["content/01-module-1/03-next.md"]
+    assert dump(edited) == dump(run(root, None, select=COURSE_RULES)[0])
+    assert any("02-setux" in f.message for f in edited.findings)
+
+
+def test_records_from_the_index_restore_their_parts_when_the_course_stage_runs(course, tmp_path, trusting):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir, select=COURSE_RULES)
+    # A heading added to the intro changes what course rules see: they run again, on the
+    # next lesson's record served from the index (its links restored from its cache entry).
+    intro = root / "content/01-module-1/01-intro.md"
+    intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
+    after, engine = run(root, cache_dir, select=COURSE_RULES)
+    assert engine.course.cache.get("coursecheck.graph") is not None  # the course stage ran
+    expected = dump(run(root, None, select=COURSE_RULES)[0])
+    assert dump(after) == expected
+    assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 3, 17) in [
+        (f["rule"], f["path"], f["line"], f["column"]) for f in expected
+    ]
+    # The per-file entries are gone (cleaned by hand) but the index is not: a record parses
+    # its file again for its parts, and the findings are the same.
+    shutil.rmtree(cache_dir / "v1")
+    intro.write_text(intro.read_text("utf-8") + "\n## И ещё\n", "utf-8")
+    again, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert dump(again) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+def test_a_damaged_or_foreign_index_is_ignored(course, tmp_path, trusting, reads):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    cold, engine = run(root, cache_dir)
+    index = RunIndex(cache_dir, root, engine._base_key, 0)
+    assert index.old.keys() == {"content/01-module-1/01-intro.md", "content/01-module-1/03-next.md"}
+    index.path.write_bytes(index.path.read_bytes()[:40])
+    reads.clear()
+    damaged, _ = run(root, cache_dir)
+    assert len(reads) == 2 and dump(damaged) == dump(cold)
+    # Rewritten by that run: the next one reads nothing...
+    reads.clear()
+    run(root, cache_dir)
+    assert reads == []
+    # ... until the config changes (another base key): the index is not used.
+    config = root / ".coursecheck.toml"
+    config.write_text(config.read_text("utf-8") + '\n[rules."graph/orphan-lesson"]\nlevel = "off"\n', "utf-8")
+    reads.clear()
+    changed, _ = run(root, cache_dir)
+    assert len(reads) == 2 and not any(f.rule_id == "graph/orphan-lesson" for f in changed.findings)
+
+
+def test_a_file_written_just_before_a_run_is_read_again_next_time(course, tmp_path, reads):
+    # No `trusting`: the lessons were written moments ago, within the racy-timestamp margin,
+    # so the index does not vouch for them (they may change again within the same tick).
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    reads.clear()
+    run(root, cache_dir)
+    assert len(reads) == 2
+
+
+def test_only_signatures_older_than_the_margin_are_entered(tmp_path):
+    index = RunIndex(tmp_path, tmp_path, "base", started_ns=10 * runindex.RACY_NS)
+    old = runindex.RACY_NS
+    index.record("a.md", "lesson", (10, old, old, 1), "key-a", None)
+    index.record("b.md", "lesson", (10, old, 9 * runindex.RACY_NS + 1, 2), "key-b", None)  # changed lately
+    index.record("c.md", "lesson", None, "key-c", None)  # not a regular file
+    assert list(index.new) == ["a.md"]
+    index.save()
+    again = RunIndex(tmp_path, tmp_path, "base", started_ns=0)
+    assert again.lookup("a.md", "lesson", (10, old, old, 1)) == ("key-a", index.new["a.md"][3])
+    assert again.lookup("a.md", "other", (10, old, old, 1)) is None
+    assert again.lookup("a.md", "lesson", (11, old, old, 1)) is None
+    assert RunIndex(tmp_path, tmp_path, "another base", started_ns=0).old == {}

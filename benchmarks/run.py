@@ -18,7 +18,9 @@ memory (resident set size of the main process and of its largest worker). Figure
 * cold check, one process, no cache, vs the bare single-process parse (target <= 1.5x);
 * cold check, worker processes, empty cache, vs the bare parse (target <= 1.0x with 2 CPUs);
 * warm re-run vs cold (target <= 5 %); one changed lesson vs cold (target <= 3 %), both the
-  whole course and pre-commit style (the changed file given as PATH);
+  whole course and pre-commit style (the changed file given as PATH), for a sentence added
+  at the end of a lesson (course rules see no change: their stored findings are reused) and
+  for a paragraph inserted at its top (every link below moves: the course rules run again);
 * time per file at the largest vs the smallest size (target <= 1.2x);
 * one lesson repeated 8x vs the lesson (target <= 8.8x);
 * peak memory (target <= 400 MB); markdownlint-cli2 (default rules) on the same files;
@@ -224,7 +226,17 @@ def measure_size(args, lessons, data, config: str, size: int, tmp: Path, mdl: st
         changes.append(check(root, jobs=0, cache_dir=cache_dir))
         changed_file.write_text(original + f"\nЕщё одна строка {i}.\n", encoding="utf-8")
         pre_commit.append(check(root, jobs=0, cache_dir=cache_dir, paths=[changed_file]))
+    # The same lesson with a paragraph inserted at the top of its body: every link, heading
+    # and term below it moves down, so what course rules see changes and they run again.
+    moved_runs = []
+    for i in range(args.repeat):
+        # i + 1 paragraphs: each run moves the links by a different number of lines.
+        paragraphs = "\n\n".join(f"Новый абзац {n}." for n in range(i + 1))
+        changed_file.write_text(_insert_paragraph(original, paragraphs), encoding="utf-8")
+        moved_runs.append(check(root, jobs=0, cache_dir=cache_dir))
     changed_file.write_text(original, encoding="utf-8")
+    moved_runs.sort(key=lambda r: r["elapsed"])
+    moved = moved_runs[len(moved_runs) // 2]
     changes.sort(key=lambda r: r["elapsed"])
     pre_commit.sort(key=lambda r: r["elapsed"])
     one = changes[len(changes) // 2]
@@ -238,6 +250,7 @@ def measure_size(args, lessons, data, config: str, size: int, tmp: Path, mdl: st
         "warm": warm,
         "one": one,
         "staged": staged,
+        "moved": moved,
     }
     print(
         f"{size:>6} lessons: bare markdown-it-py parse {bare:.2f}s ({bare / size * 1000:.1f} ms/lesson; "
@@ -249,8 +262,10 @@ def measure_size(args, lessons, data, config: str, size: int, tmp: Path, mdl: st
         f"  warm re-run                 {warm['elapsed']:7.2f}s  {warm['elapsed'] / cold['elapsed']:6.1%} of cold "
         f"(target <= 5 %; {warm['hits']} hits, {warm['reparsed']} re-parsed)\n"
         f"  one lesson changed          {one['elapsed']:7.2f}s  {one['elapsed'] / cold['elapsed']:6.1%} of cold "
-        f"(target <= 3 %; {one['misses']} misses)\n"
+        f"(target <= 3 %; {one['misses']} misses; a sentence added at the end)\n"
         f"  ... pre-commit (that PATH)  {staged['elapsed']:7.2f}s  {staged['elapsed'] / cold['elapsed']:6.1%} of cold\n"
+        f"  ... links moved (course rules run again) {moved['elapsed']:5.2f}s  "
+        f"{moved['elapsed'] / cold['elapsed']:6.1%} of cold (a paragraph inserted at the top)\n"
         f"  peak memory: main {max(r['rss_main_mb'] for r in (serial, cold)):.0f} MB (1 process: "
         f"{serial['rss_main_mb']:.0f} MB), largest worker {cold['rss_worker_mb']:.0f} MB (target <= 400 MB)"
     )
@@ -380,6 +395,16 @@ def main() -> int:
                 )
         measure_length(args, lessons, config, tmp)
     return 0
+
+
+def _insert_paragraph(text: str, paragraph: str) -> str:
+    """``text`` with ``paragraph`` inserted after its frontmatter (or at the top)."""
+    lines = text.split("\n")
+    at = 0
+    if lines and lines[0].strip() == "---":
+        closing = next((n for n in range(1, len(lines)) if lines[n].strip() == "---"), None)
+        at = 0 if closing is None else closing + 1
+    return "\n".join([*lines[:at], "", paragraph, "", *lines[at:]])
 
 
 def _without_course_section(text: str) -> str:

@@ -141,7 +141,7 @@ class FileCache:
         """Store ``value`` atomically; failures only mean the next run recomputes."""
         path = self._path(key)
         try:
-            value = _packed(value)
+            value = packed_result(value)
             data = _MAGIC + __version__.encode() + b"\0" + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
@@ -241,7 +241,7 @@ def _write_quietly(path: Path, text: str) -> None:
         pass
 
 
-def _packed(value: Any) -> Any:
+def packed_result(value: Any) -> Any:
     """A per-file result with its record's bulky parts pickled on their own: restored only
     when a course rule or a reporter reads them (``coursecheck.records.pack_fields``)."""
     fields = getattr(value, "fields", None)

@@ -37,15 +37,7 @@ from coursecheck.config import (
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
-from coursecheck.records import (
-    PACKED,
-    DocumentRecord,
-    empty_groups,
-    pack_fields,
-    read_text,
-    record_fields,
-    view_digest,
-)
+from coursecheck.records import DocumentRecord, read_text, record_fields, view_digest
 from coursecheck.rules import Rule, RuleContext
 from coursecheck.runindex import RunIndex, Signature, restore, signature
 from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest
@@ -713,7 +705,7 @@ class Engine:
                 known = index.lookup(rel, role, sig)
                 if known is not None and sig is not None:
                     key, small = known
-                    hit = restore(small, self._group_fetcher(rel, role, key, course, active_rules))
+                    hit = restore(small)
                     if isinstance(hit, FileResult) and hit.relpath == rel:
                         self._file_keys[rel] = key
                         index.keep(rel, role, sig, key, small)
@@ -746,24 +738,6 @@ class Engine:
         for value in results:
             assert value is not None
             yield value
-
-    def _group_fetcher(
-        self, rel: str, role: str, key: str, course: Course, active_rules: list[Rule]
-    ) -> Callable[[], list[bytes | None]]:
-        """How a record served from the run index gets its packed groups when a course rule
-        first reads one: from its cache entry, or (the entry was swept or cleaned) by
-        checking the file again, which also stores the entry again."""
-
-        def fetch() -> list[bytes | None]:
-            assert self._cache is not None
-            hit = self._cache.get(key)
-            if not (isinstance(hit, FileResult) and hit.relpath == rel and hit.fields is not None):
-                hit, _full = self._per_file(rel, role, course, active_rules, lookup=False)
-            fields = pack_fields(hit.fields) if hit.fields is not None else {}
-            groups = fields.get(PACKED)
-            return list(groups) if isinstance(groups, list) else empty_groups()
-
-        return fetch
 
     def _compute(
         self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule], jobs: int

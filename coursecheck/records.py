@@ -67,15 +67,6 @@ def pack_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return packed
 
 
-def empty_groups() -> list[bytes | None]:
-    """Packed groups of a record with no parts (a file that could not be checked again)."""
-    empty = {"frontmatter": None, "data_places": None, "line_texts": {}, "code_outline": None}
-    return [
-        pickle.dumps(tuple(empty.get(name, []) for name in group), protocol=pickle.HIGHEST_PROTOCOL)
-        for group in PACKED_GROUPS
-    ]
-
-
 def source_digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -235,8 +226,7 @@ class DocumentRecord(Document):
 
     def __init__(self, fields: dict[str, Any], load: Loader, read: TextReader) -> None:
         packed = fields.get(PACKED)
-        # A list of pickled groups, or a sequence that fetches them on first use (runindex).
-        self._packed: Any = list(packed) if isinstance(packed, (list, tuple)) else packed
+        self._packed: list[bytes | None] | None = list(packed) if packed is not None else None
         for name in KEPT:
             if packed is None or name not in _PACKED_NAMES:
                 object.__setattr__(self, name, fields[name])

@@ -83,8 +83,8 @@ def test_records_from_the_index_restore_their_parts_when_the_course_stage_runs(c
     assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 3, 17) in [
         (f["rule"], f["path"], f["line"], f["column"]) for f in expected
     ]
-    # The per-file entries are gone (cleaned by hand) but the index is not: a record parses
-    # its file again for its parts, and the findings are the same.
+    # The per-file entries are gone (cleaned by hand) but the index is not: it holds the
+    # records' parts too, and the findings are the same.
     shutil.rmtree(cache_dir / "v1")
     intro.write_text(intro.read_text("utf-8") + "\n## И ещё\n", "utf-8")
     again, _ = run(root, cache_dir, select=COURSE_RULES)

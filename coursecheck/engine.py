@@ -708,7 +708,7 @@ class Engine:
                     hit = restore(small)
                     if isinstance(hit, FileResult) and hit.relpath == rel:
                         self._file_keys[rel] = key
-                        index.keep(rel, role, sig, key, small)
+                        index.keep(rel)
                         results.append((hit, None))
                         self.cache_hits += 1
                         continue
@@ -727,12 +727,17 @@ class Engine:
                 misses.append(position)
                 self.cache_misses += 1
         computed = self._compute([items[i] for i in misses], course, active_rules, jobs)
-        for position, value in zip(misses, computed, strict=True):
-            results[position] = value
-            rel, role = items[position]
-            key = self._file_keys.get(rel)
-            if index is not None and key is not None:
-                index.record(rel, role, signatures.get(position), key, value[0])
+        try:
+            for position, value in zip(misses, computed, strict=True):
+                results[position] = value
+                rel, role = items[position]
+                key = self._file_keys.get(rel)
+                if index is not None and key is not None:
+                    index.record(rel, role, signatures.get(position), key, value[0])
+        except BaseException:
+            if index is not None:
+                index.discard()
+            raise
         if index is not None:
             index.save()
         for value in results:

@@ -55,72 +55,122 @@ def signature(path: str) -> Signature | None:
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
+_MAGIC = b"coursecheck-index\0"
+
+
 class RunIndex:
-    """The index of one project's last run (see the module doc)."""
+    """The index of one project's last run (see the module doc).
+
+    The file is the magic bytes, the pickled results one after another, then a header
+    (format, coursecheck version, base key, and per file: role, signature, key and where
+    its result lies) and the header's length in 8 bytes. A run reads it whole and unpickles
+    a file's result in place; a run that changes anything writes the results of the files
+    it read as it goes (memory stays flat on a cold run), then those carried over, then the
+    header, and renames the file into place.
+    """
 
     def __init__(self, folder: Path, root: Path, base_key: str, started_ns: int) -> None:
         digest = hashlib.sha256(str(root).encode("utf-8", "surrogatepass")).hexdigest()
         self.path = Path(folder) / f"v{FORMAT}-index" / digest
         self.base_key = base_key
         self.started_ns = started_ns
-        # relpath -> (role, signature, key, result pickled as in its cache entry)
-        self.old: dict[str, tuple[str, Signature, str, bytes]] = {}
-        self.new: dict[str, tuple[str, Signature, str, bytes]] = {}
-        self.changed = False
+        # relpath -> (role, signature, key, offset and length of its pickled result)
+        self.old: dict[str, tuple[str, Signature, str, int, int]] = {}
+        self.new: dict[str, tuple[str, Signature, str, int, int]] = {}
+        self._data = memoryview(b"")
+        self._kept: list[str] = []
+        self._changed = False
+        self._handle: Any = None
+        self._tmp = ""
+        self._offset = 0
         self._load()
 
     def _load(self) -> None:
         try:
             data = self.path.read_bytes()
-            form, version, base_key, entries = pickle.loads(data)
+            if not data.startswith(_MAGIC):
+                raise ValueError("not an index")
+            length = int.from_bytes(data[-8:], "little")
+            form, version, base_key, entries = pickle.loads(data[-8 - length : -8])
         except Exception:  # absent, damaged or foreign: the run reads the files
-            self.changed = True
+            self._changed = True
             return
         if form != FORMAT or version != __version__ or base_key != self.base_key or not isinstance(entries, dict):
-            self.changed = True
+            self._changed = True
             return
         self.old = entries
+        self._data = memoryview(data)
 
-    def lookup(self, rel: str, role: str, sig: Signature | None) -> tuple[str, bytes] | None:
-        """(key, pickled small result) when ``rel`` is unchanged since the index was made."""
+    def lookup(self, rel: str, role: str, sig: Signature | None) -> tuple[str, memoryview] | None:
+        """(key, pickled result) when ``rel`` is unchanged since the index was made."""
         known = self.old.get(rel)
         if known is None or sig is None or known[0] != role or known[1] != sig:
             return None
-        return known[2], known[3]
+        offset, length = known[3], known[4]
+        return known[2], self._data[offset : offset + length]
 
-    def keep(self, rel: str, role: str, sig: Signature, key: str, small: bytes) -> None:
-        """Carry an entry into the new index unchanged."""
-        self.new[rel] = (role, sig, key, small)
+    def keep(self, rel: str) -> None:
+        """Carry ``rel``'s entry (just looked up) into the new index unchanged."""
+        self._kept.append(rel)
 
     def record(self, rel: str, role: str, sig: Signature | None, key: str, result: Any) -> None:
         """Enter a file read this run (its key computed from the bytes just read)."""
-        self.changed = True
+        self._changed = True
         if sig is None or max(sig[1], sig[2]) >= self.started_ns - RACY_NS:
             return  # racy (or not a regular file): read again next time
-        small = small_result(result)
-        if small is not None:
-            self.new[rel] = (role, sig, key, small)
+        payload = small_result(result)
+        if payload is not None:
+            self._write(rel, role, sig, key, payload)
+
+    def _write(self, rel: str, role: str, sig: Signature, key: str, payload: bytes | memoryview) -> None:
+        if self._handle is False:
+            return  # the temporary file could not be made: no new index this run
+        try:
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd, self._tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=self.path.parent)
+                self._handle = os.fdopen(fd, "wb")
+                self._handle.write(_MAGIC)
+                self._offset = len(_MAGIC)
+            self._handle.write(payload)
+        except Exception:
+            self.discard()
+            self._handle = False
+            return
+        self.new[rel] = (role, sig, key, self._offset, len(payload))
+        self._offset += len(payload)
 
     def save(self) -> None:
         """Write the new index atomically when anything changed (quietly: an accelerator)."""
-        if not self.changed and self.new.keys() == self.old.keys():
+        if not self._changed and len(self._kept) == len(self.old):
+            self.discard()
+            return
+        for rel in self._kept:
+            role, sig, key, offset, length = self.old[rel]
+            self._write(rel, role, sig, key, self._data[offset : offset + length])
+        if not self._handle:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            data = pickle.dumps((FORMAT, __version__, self.base_key, self.new), protocol=pickle.HIGHEST_PROTOCOL)
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            header = pickle.dumps((FORMAT, __version__, self.base_key, self.new), protocol=pickle.HIGHEST_PROTOCOL)
+            self._handle.write(header)
+            self._handle.write(len(header).to_bytes(8, "little"))
+            self._handle.close()
+            os.replace(self._tmp, self.path)
+            self._handle = None
         except Exception:
+            self.discard()
+
+    def discard(self) -> None:
+        """Drop the new index being written (a run that stopped half-way)."""
+        handle, self._handle = self._handle, None
+        try:
+            if handle:
+                handle.close()
+            if self._tmp:
+                os.unlink(self._tmp)
+        except OSError:
             pass
+        self._tmp = ""
 
 
 def small_result(result: Any) -> bytes | None:
@@ -132,7 +182,7 @@ def small_result(result: Any) -> bytes | None:
         return None
 
 
-def restore(data: bytes) -> Any | None:
+def restore(data: bytes | memoryview) -> Any | None:
     """A per-file result from its index form; None when the bytes do not unpickle."""
     try:
         return pickle.loads(data)

@@ -4,6 +4,7 @@ reading them; any change to a file, the config or the index itself falls back to
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -48,6 +49,9 @@ def test_a_warm_run_reads_no_unchanged_file(course, tmp_path, trusting, reads):
     warm, engine = run(root, cache_dir)
     assert reads == [] and engine.cache_hits == 2
     assert dump(warm) == dump(cold) == dump(run(root, None)[0])
+    # One index file, no temporary file left beside it.
+    index = RunIndex(cache_dir, root, engine._base_key, 0)
+    assert [p.name for p in index.path.parent.iterdir()] == [index.path.name]
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_still_seen(course, tmp_path, trusting, reads):
@@ -133,7 +137,8 @@ def test_only_signatures_older_than_the_margin_are_entered(tmp_path):
     assert list(index.new) == ["a.md"]
     index.save()
     again = RunIndex(tmp_path, tmp_path, "base", started_ns=0)
-    assert again.lookup("a.md", "lesson", (10, old, old, 1)) == ("key-a", index.new["a.md"][3])
+    key, stored = again.lookup("a.md", "lesson", (10, old, old, 1))
+    assert key == "key-a" and runindex.restore(stored) is None and bytes(stored) == pickle.dumps(None, protocol=5)
     assert again.lookup("a.md", "other", (10, old, old, 1)) is None
     assert again.lookup("a.md", "lesson", (11, old, old, 1)) is None
     assert RunIndex(tmp_path, tmp_path, "another base", started_ns=0).old == {}

@@ -710,3 +710,18 @@ def test_a_sweep_keeps_entries_written_by_a_concurrent_run(course, tmp_path, mon
     assert store.sweep([], written=10, files=2) >= 1
     assert not old.exists() and fresh.exists()
     assert (cache_dir / "v1" / ".written").read_text(encoding="ascii") == "0"
+
+
+def test_a_course_stage_that_published_a_document_is_not_stored(tmp_path):
+    from coursecheck.model import Document, Finding
+    from coursecheck.records import DocumentRecord
+    from coursecheck.text import LineIndex, Span
+
+    reads = coursecache.Reads()
+    finding = Finding("graph/orphan-lesson", "m", "a.md", Span.point(1, 1))
+    stored = coursecache.pack(reads, [finding], {"counts": {"a.md": 1}})
+    assert stored is not None and coursecache.unpack(stored)[0][0].as_dict() == finding.as_dict()
+    doc = Document(tmp_path / "a.md", "a.md", "markdown", "", LineIndex(""))
+    assert coursecache.pack(reads, [], {"nested": [1, {"doc": doc}]}) is None
+    record = DocumentRecord.__new__(DocumentRecord)  # a subclass is refused too
+    assert coursecache.pack(reads, [], {"record": record}) is None

@@ -40,6 +40,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from coursecheck.fsutil import read_regular_bytes
 from coursecheck.model import Document
 from coursecheck.records import outside_view_value
 
@@ -99,7 +100,7 @@ def read_bytes(course: Any, path: Path) -> bytes:
     """``path.read_bytes()``, recorded (raises OSError as it does)."""
     reads = _recorder(course)
     try:
-        data = path.read_bytes()
+        data = read_regular_bytes(path)
     except OSError as exc:
         if reads is not None:
             reads.answers[("bytes", str(path))] = _error(exc)
@@ -148,7 +149,7 @@ def _kind(path: Path) -> str:
 
 def _bytes_answer(path: Path) -> str:
     try:
-        return _digest(path.read_bytes())
+        return _digest(read_regular_bytes(path))
     except OSError as exc:
         return _error(exc)
 

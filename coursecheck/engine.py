@@ -34,6 +34,7 @@ from coursecheck.config import (
     expand_template,
     validate_against,
 )
+from coursecheck.fsutil import read_regular_bytes
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
@@ -804,7 +805,7 @@ class Engine:
             parts = []
             for rel in sorted(named):
                 try:
-                    content = (self.config.root / rel).read_bytes()
+                    content = read_regular_bytes(self.config.root / rel)
                 except OSError as exc:
                     content = f"unreadable: {exc.strerror or exc}".encode()
                 parts.append(FileCache.key(rel, content))

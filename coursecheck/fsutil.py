@@ -1,8 +1,11 @@
-"""Writing files safely: never a half-written report or lesson."""
+"""Reading and writing files safely: never a run blocked on a named pipe, never a
+half-written report or lesson."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -52,3 +55,15 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def read_regular_bytes(path: Path | str) -> bytes:
+    """The bytes of a regular file (symbolic links followed); OSError for anything else:
+    reading a named pipe (FIFO) blocks until something writes to it."""
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device)", str(path))
+    with open(path, "rb") as handle:
+        return handle.read()

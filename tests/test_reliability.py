@@ -143,6 +143,25 @@ def test_a_named_pipe_is_reported_not_read(course, tmp_path, cache):
     ), done.stdout + done.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_named_pipe_named_as_an_artifact_is_reported_not_read(course, tmp_path):
+    import subprocess
+    import sys
+
+    root = course(GOOD)
+    config = root / ".coursecheck.toml"
+    config.write_text(
+        config.read_text("utf-8") + '\n[[artifact]]\npath = "labs/pipe.json"\nprovides = "a dashboard"\n', "utf-8"
+    )
+    (root / "labs").mkdir()
+    os.mkfifo(root / "labs" / "pipe.json")
+    for cache in (["--cache-dir", str(tmp_path / "cache")], ["--no-cache"]):
+        args = [sys.executable, "-m", "coursecheck", "--no-progress", *cache]
+        done = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=120)
+        out = done.stdout + done.stderr
+        assert "artifact 'labs/pipe.json' is missing: labs/pipe.json: not a regular file" in out, out
+
+
 @pytest.mark.parametrize(
     ("config", "message"),
     [

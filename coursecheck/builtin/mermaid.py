@@ -27,6 +27,7 @@ from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
+from coursecheck.fsutil import read_regular_bytes
 from coursecheck.model import Document, Segment
 from coursecheck.parse.markdown import parse_markdown
 from coursecheck.rules import Option, Rule, RuleContext, rule
@@ -445,7 +446,7 @@ def coursecheck_init_sections(survey: Any) -> str | None:
 
 def _count_in_file(path: Path, relpath: str, components: Iterable[str]) -> int:
     try:
-        text, _ = decode_source(path.read_bytes())
+        text, _ = decode_source(read_regular_bytes(path))
     except (OSError, DecodeError):
         return 0
     doc = parse_markdown(path, relpath, normalize_newlines(text), mdx=relpath.endswith(".mdx"))

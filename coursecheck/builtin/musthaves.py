@@ -454,7 +454,10 @@ def _open(course: Course, written: str) -> _File | None:
     if not rel or rel.startswith("/") or ".." in rel.split("/"):
         return None
     path = course.root / rel
-    if path_kind(course, path) != "file":  # recorded, as the read below: the course stage's cache key
+    kind = path_kind(course, path)  # recorded, as the read below: the course stage's cache key
+    if kind == "other":  # reading a named pipe would block the run
+        return _File(rel, None, None, "not a regular file (a FIFO, socket or device)")
+    if kind != "file":
         return None
     try:
         raw = read_bytes(course, path)

@@ -256,8 +256,10 @@ class RuleContext:
         so the file is not read again); by default it is taken from ``doc``."""
         if snippet is None:
             snippet = ""
-            if doc is not None and 1 <= span.line <= doc.lines.line_count:
-                snippet = doc.lines.line_text(span.line)
+            if doc is not None:
+                lines = doc.lines  # a record makes a new view per access: once per finding
+                if 1 <= span.line <= lines.line_count:
+                    snippet = lines.line_text(span.line)
         finding = Finding(
             self.rule.id,
             message,

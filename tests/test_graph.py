@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
+import pytest
 from conftest import DEFAULT_CONFIG, REPO, check, lint, where, write_files
 
 from coursecheck.config import Config, CourseConfig, load_config
 from coursecheck.engine import Engine, RunOptions
-from coursecheck.graph import course_graph, lesson_href, settings_from
+from coursecheck.graph import course_graph, lesson_href, networkx, settings_from
 
 
 def lesson(title: str, prerequisites: list[str] | None = None, body: str = "Текст урока.\n") -> str:
@@ -201,6 +203,70 @@ def test_configured_start_lessons(tmp_path):
     config = DEFAULT_CONFIG + '\n[graph]\nstart = ["m/01-a", "n/01-c"]\n'
     files = chain(**{"content/02-n/01-c.md": lesson("C", [])})
     assert where(lint(tmp_path, files, config=config, select=["graph/orphan-lesson"])) == []
+
+
+def _orphans_by_condensing_everything(course, cg):
+    """What graph/orphan-lesson reports, computed the straightforward way: condense the whole
+    subgraph of unreached lessons and count each source's reach with a walk per source."""
+    nx = networkx()
+    paths = cg.learning_paths()
+    starts = [d.relpath for d in cg.start_lessons()]
+    reached = set(starts).union(*(nx.descendants(paths, s) for s in starts))
+    rest = paths.subgraph([d.relpath for d in course.lessons if d.relpath not in reached])
+    condensed = nx.condensation(rest)
+    order = {d.relpath: d.order_index for d in course.lessons}
+    broken = {r.source.relpath for r in cg.unresolved if r.kind == "prerequisite"}
+    start = cg.display(course.document(starts[0]))
+    out = set()
+    for c in condensed.nodes:
+        if condensed.in_degree(c):
+            continue
+        members = sorted(condensed.nodes[c]["members"], key=order.__getitem__)
+        behind = set().union(*(nx.descendants(rest, m) for m in members)) - set(members)
+        if members[0] in broken:
+            first_broken = next(
+                r.written for r in cg.unresolved if r.kind == "prerequisite" and r.source.relpath == members[0]
+            )
+            why = f"its prerequisite '{first_broken}' names no lesson and no lesson links to it"
+        elif len(members) > 1:
+            others = ", ".join(cg.display(course.document(m)) for m in members[1:])
+            why = f"only {others} lead to it, and nothing leads to them"
+        else:
+            why = "it lists no prerequisite and no lesson links to it"
+        more = (
+            f"; {len(behind)} more lesson{'s' if len(behind) != 1 else ''} reachable only through it" if behind else ""
+        )
+        out.add((members[0], f"lesson cannot be reached from the course start '{start}': {why}{more}"))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_orphan_lessons_match_condensing_the_whole_unreached_graph(tmp_path, seed):
+    # The rule condenses only the unreached lessons that have paths between them (isolated
+    # ones are sources of their own): generated courses with chains, cycles, links, broken
+    # prerequisites and isolated lessons must give what condensing everything gives.
+    rng = random.Random(seed)
+    names = [(m, i) for m in range(1, 5) for i in range(1, 16)]
+    files = {}
+    for m, i in names:
+        prerequisites = None if rng.random() < 0.3 else []
+        body = "Текст урока.\n"
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            pm, pi = rng.choice(names)
+            if prerequisites is not None and rng.random() < 0.8:
+                prerequisites.append(f"m{pm}/{pi:02d}-l" if rng.random() < 0.9 else f"m{pm}/{pi:02d}-missing")
+            else:
+                body += f"См. [урок](/course/{pm:02d}-m{pm}/{pi:02d}-l).\n"
+        files[f"content/{m:02d}-m{m}/{i:02d}-l.md"] = lesson(f"L{m}.{i}", prerequisites, body)
+    root = tmp_path
+    write_files(root, files)
+    (root / ".coursecheck.toml").write_text(DEFAULT_CONFIG, encoding="utf-8")
+    result = check(root, select=["graph"])
+    course = result.course
+    expected = _orphans_by_condensing_everything(course, course_graph(course, result.config))
+    found = {(f.path, f.message) for f in result.findings if f.rule_id == "graph/orphan-lesson"}
+    assert found == expected
+    assert any("more lesson" in message for _, message in expected)  # the generator makes reach
 
 
 # -- graph/redundant-prerequisite -------------------------------------------------------------

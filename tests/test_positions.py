@@ -236,3 +236,27 @@ def test_fence_and_indented_code_anchors():
     assert top.text == "  x = 1\ny" and top.anchors == [(0, 13), (2, 15), (8, 21)]
     assert doc.lines.position(top.offset(top.text.index("x")))[:2] == (4, 3)
     assert doc.lines.position(nested.offset(nested.text.index("z")))[:2] == (11, 5)
+
+
+def test_a_pickled_span_comes_back_as_an_equal_frozen_span():
+    # Spans are restored by a faster path than Span(...) (the cache holds many): the result
+    # must be a real Span, equal, with the same hash, still frozen, also through the shard
+    # loader's unpickler (which loads classes only).
+    import dataclasses
+    import io
+    import pickle
+
+    from coursecheck.shard import _SafeUnpickler
+    from coursecheck.text import Span
+
+    span = Span(3, 7, 4, 2, 8, 2)
+    for restored in (
+        pickle.loads(pickle.dumps(span, protocol=pickle.HIGHEST_PROTOCOL)),
+        _SafeUnpickler(io.BytesIO(pickle.dumps([span])), set()).load()[0],
+    ):
+        assert type(restored) is Span
+        assert restored == span and hash(restored) == hash(span)
+        assert (restored.line, restored.column, restored.end_line, restored.end_column) == (3, 7, 4, 2)
+        assert (restored.column_utf16, restored.end_column_utf16) == (8, 2)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            restored.line = 1  # type: ignore[misc]

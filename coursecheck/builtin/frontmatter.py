@@ -672,26 +672,28 @@ def duplicate_order(course: Course, ctx: RuleContext) -> None:
     Give each lesson of the module its own order (usually the file name's prefix).
     """
     order_field = ctx.config.course.order_field
-    seen: dict[tuple[str, float], Document] = {}
+    # (module, order) -> the first lesson with it: its file name and the place of its order.
+    seen: dict[tuple[str, float], tuple[str, Span]] = {}
     for doc in sorted(course.lessons, key=lambda d: d.relpath):
         order = _order_of(doc, order_field)
         if order is None:
             continue
+        fm = doc.frontmatter
+        assert fm is not None
         key = (_module(doc), order)
-        first = seen.setdefault(key, doc)
-        if first is doc:
+        first = seen.get(key)
+        if first is None:
+            seen[key] = (doc.relpath, fm.place(order_field))
             continue
-        assert doc.frontmatter is not None and first.frontmatter is not None
-        first_name = first.relpath.rsplit("/", 1)[-1]
+        first_relpath, first_place = first
+        number = _num(order)
         ctx.report_span(
             doc.relpath,
-            doc.frontmatter.place(order_field),
-            f"{order_field} {_num(order)} is already used by {first_name} in {_folder_name(key[0])}",
+            fm.place(order_field),
+            f"{order_field} {number} is already used by {first_relpath.rsplit('/', 1)[-1]} in {_folder_name(key[0])}",
             doc=doc,
-            anchor=f"{order_field}={_num(order)}",
-            related=[
-                (first.relpath, first.frontmatter.place(order_field), f"first lesson with {order_field} {_num(order)}")
-            ],
+            anchor=f"{order_field}={number}",
+            related=[(first_relpath, first_place, f"first lesson with {order_field} {number}")],
         )
 
 

@@ -238,36 +238,34 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     ## How to fix
     Add the lesson's `prerequisites`, or link to it from the lesson before it.
     """
-    nx = networkx()
     cg = course_graph(course, ctx.config)
     field_name = cg.settings.prerequisites_field
     if not any(d.frontmatter is not None and field_name in d.frontmatter.data for d in course.lessons):
         return  # a course that declares no prerequisites has no graph to be cut off from
-    paths = cg.learning_paths()
+    nexts = cg.learning_successors()
     starts = [d.relpath for d in cg.start_lessons()]
     reached: set[str] = set(starts)
-    for s in starts:
-        reached |= nx.descendants(paths, s)
+    stack = list(starts)
+    while stack:
+        for after in nexts[stack.pop()]:
+            if after not in reached:
+                reached.add(after)
+                stack.append(after)
     unreached = [d.relpath for d in course.lessons if d.relpath not in reached]
     if not unreached:
         return
-    rest = paths.subgraph(unreached)
-    condensed = nx.condensation(rest)
     order = {d.relpath: d.order_index or 0 for d in course.lessons}
     start_name = cg.display(course.document(starts[0]))  # type: ignore[arg-type]
-    behind_counts = _reachable_counts(condensed)
     broken_by_source: dict[int, list[str]] = {}
     for r in cg.unresolved:
         if r.kind == "prerequisite":
             broken_by_source.setdefault(id(r.source), []).append(r.written)
-    for c in condensed.nodes:
-        if condensed.in_degree(c):
-            continue
-        members = sorted(condensed.nodes[c]["members"], key=order.__getitem__)
+    for members, behind_count in _unreached_sources(nexts, unreached):
+        members = sorted(members, key=order.__getitem__)
         doc = course.document(members[0])
         if doc is None:
             continue
-        behind = range(behind_counts[c])  # only its size is reported
+        behind = range(behind_count)  # only its size is reported
         broken = broken_by_source.get(id(doc), [])
         if broken:
             why = f"its prerequisite '{broken[0]}' names no lesson and no lesson links to it"
@@ -287,6 +285,45 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
             doc=doc,
             anchor=doc.relpath,
         )
+
+
+def _unreached_sources(nexts: dict[str, list[str]], unreached: list[str]) -> list[tuple[list[str], int]]:
+    """Where the unreached part of the course begins: the sources of the condensation of the
+    learning paths among ``unreached`` lessons, each as (its lessons, how many other
+    unreached lessons it reaches), in the order of ``unreached``.
+
+    The same as condensing the whole subgraph, but usually far cheaper: an unreached lesson
+    with no path to or from another unreached one (most of them, in a course whose graph
+    is broken) is a component of its own, a source reaching nothing; only the lessons with
+    such paths are condensed (by networkx)."""
+    among = set(unreached)
+    inner: dict[str, list[str]] = {}
+    entered: set[str] = set()
+    for lesson in unreached:
+        after = [n for n in nexts[lesson] if n in among]
+        if after:
+            inner[lesson] = after
+            entered.update(after)
+    connected = [lesson for lesson in unreached if lesson in inner or lesson in entered]
+    found: dict[str, tuple[list[str], int]] = {}
+    if connected:
+        rest = networkx().DiGraph()
+        rest.add_nodes_from(connected)
+        rest.add_edges_from((a, b) for a, after in inner.items() for b in after)
+        condensed = networkx().condensation(rest)
+        behind_counts = _reachable_counts(condensed)
+        position = {lesson: i for i, lesson in enumerate(connected)}
+        for c in condensed.nodes:
+            if not condensed.in_degree(c):
+                members = list(condensed.nodes[c]["members"])
+                found[min(members, key=position.__getitem__)] = (members, behind_counts[c])
+    out = []
+    for lesson in unreached:
+        if lesson in found:
+            out.append(found[lesson])
+        elif lesson not in inner and lesson not in entered:
+            out.append(([lesson], 0))
+    return out
 
 
 def _reachable_counts(condensed: Any) -> dict[int, int]:

@@ -115,16 +115,22 @@ class RunIndex:
 
     def record(self, rel: str, role: str, sig: Signature | None, key: str, result: Any) -> None:
         """Enter a file read this run (its key computed from the bytes just read)."""
-        self._changed = True
         if sig is None or max(sig[1], sig[2]) >= self.started_ns - RACY_NS:
             return  # racy (or not a regular file): read again next time
         payload = small_result(result)
         if payload is not None:
+            self._changed = True
             self._write(rel, role, sig, key, payload)
 
     def _write(self, rel: str, role: str, sig: Signature, key: str, payload: bytes | memoryview) -> None:
+        offset = self._write_run(payload)
+        if offset is not None:
+            self.new[rel] = (role, sig, key, offset, len(payload))
+
+    def _write_run(self, payload: bytes | memoryview) -> int | None:
+        """Append ``payload`` to the new index: where it starts (None: it cannot be written)."""
         if self._handle is False:
-            return  # the temporary file could not be made: no new index this run
+            return None  # the temporary file could not be made: no new index this run
         try:
             if self._handle is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,18 +142,35 @@ class RunIndex:
         except Exception:
             self.discard()
             self._handle = False
-            return
-        self.new[rel] = (role, sig, key, self._offset, len(payload))
+            return None
+        offset = self._offset
         self._offset += len(payload)
+        return offset
 
     def save(self) -> None:
-        """Write the new index atomically when anything changed (quietly: an accelerator)."""
-        if not self._changed and len(self._kept) == len(self.old):
+        """Write the new index atomically when it would hold anything new (quietly: an
+        accelerator). Entries it no longer vouches for (a file edited moments ago, still
+        within the racy margin, or removed) are left until then, up to a tenth of them: a
+        stale signature never matches the file again, so such an entry is never used."""
+        dropped = len(self.old) - len(self._kept)
+        if not self._changed and dropped <= len(self.old) // 10:
             self.discard()
             return
-        for rel in self._kept:
-            role, sig, key, offset, length = self.old[rel]
-            self._write(rel, role, sig, key, self._data[offset : offset + length])
+        # The kept results lie mostly one after another in the old file: copied in runs.
+        kept = sorted(self._kept, key=lambda rel: self.old[rel][3])
+        start = 0
+        while start < len(kept):
+            end = start + 1
+            while end < len(kept) and self.old[kept[end]][3] == self.old[kept[end - 1]][3] + self.old[kept[end - 1]][4]:
+                end += 1
+            first, last = self.old[kept[start]], self.old[kept[end - 1]]
+            base = self._write_run(self._data[first[3] : last[3] + last[4]])
+            if base is None:
+                return
+            for rel in kept[start:end]:
+                role, sig, key, offset, length = self.old[rel]
+                self.new[rel] = (role, sig, key, base + offset - first[3], length)
+            start = end
         if not self._handle:
             return
         try:

@@ -52,6 +52,15 @@ def test_a_warm_run_reads_no_unchanged_file(course, tmp_path, trusting, reads):
     # One index file, no temporary file left beside it.
     index = RunIndex(cache_dir, root, engine._base_key, 0)
     assert [p.name for p in index.path.parent.iterdir()] == [index.path.name]
+    # An edit: only that file is read; the new index copies the other results over.
+    lesson = root / "content/01-module-1/03-next.md"
+    lesson.write_text(lesson.read_text("utf-8") + "\n## Ещё\n", "utf-8")
+    reads.clear()
+    edited, _ = run(root, cache_dir)
+    assert _rel(root, reads) == ["content/01-module-1/03-next.md"]
+    reads.clear()
+    again, _ = run(root, cache_dir)
+    assert reads == [] and dump(again) == dump(edited) == dump(run(root, None)[0])
 
 
 def test_an_edit_that_keeps_size_and_mtime_is_still_seen(course, tmp_path, trusting, reads):

@@ -38,7 +38,7 @@ from coursecheck.fsutil import read_regular_bytes
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
-from coursecheck.records import DocumentRecord, read_text, record_fields, view_digest
+from coursecheck.records import DocumentRecord, pack_fields, read_text, record_fields, view_digest
 from coursecheck.rules import Rule, RuleContext
 from coursecheck.runindex import RunIndex, Signature, restore, signature
 from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest
@@ -670,9 +670,14 @@ class Engine:
         summary: dict[str, Any] = {}
         findings = self._check_document(doc, course, active_rules, summary)
         fields = record_fields(doc)
-        result = FileResult(
-            rel, doc_role, fields, findings, summary, self.notes[notes_before:], view_digest(fields, summary)
-        )
+        view = ""
+        if self._cache is not None:
+            # Packed here rather than by the cache: the view is a digest of the packed bytes
+            # (pickling each span again for it cost ~0.25 ms per file), and a worker's result
+            # travels packed to the main process.
+            fields = pack_fields(fields)
+            view = view_digest(fields, summary)
+        result = FileResult(rel, doc_role, fields, findings, summary, self.notes[notes_before:], view)
         del self.notes[notes_before:]  # the caller adds them, cached or not
         if key is not None and self._cache is not None:
             self._cache.put(key, result)

@@ -41,6 +41,9 @@ FORMAT = 1
 # its run is not trusted.
 RACY_NS = 2_000_000_000
 
+# Indexes kept in a cache folder (the newest): one per project root using it.
+INDEXES_KEPT = 8
+
 Signature = tuple[int, int, int, int]
 
 
@@ -182,6 +185,25 @@ class RunIndex:
             self._handle = None
         except Exception:
             self.discard()
+            return
+        self._prune()
+
+    def _prune(self) -> None:
+        """Keep the :data:`INDEXES_KEPT` indexes written last (one per project root: a cache
+        folder shared by many checkouts would otherwise keep one for each)."""
+        entries = []
+        try:
+            for entry in os.scandir(self.path.parent):
+                if not entry.name.startswith("."):
+                    entries.append((entry.stat().st_mtime_ns, entry.path))
+        except OSError:
+            return
+        entries.sort(reverse=True)
+        for _mtime, path in entries[INDEXES_KEPT:]:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def discard(self) -> None:
         """Drop the new index being written (a run that stopped half-way)."""

@@ -151,3 +151,16 @@ def test_only_signatures_older_than_the_margin_are_entered(tmp_path):
     assert again.lookup("a.md", "other", (10, old, old, 1)) is None
     assert again.lookup("a.md", "lesson", (11, old, old, 1)) is None
     assert RunIndex(tmp_path, tmp_path, "another base", started_ns=0).old == {}
+
+
+def test_a_shared_cache_folder_keeps_the_newest_indexes(tmp_path, trusting):
+    folder = tmp_path / "cache"
+    written = []
+    for n in range(runindex.INDEXES_KEPT + 3):
+        index = RunIndex(folder, tmp_path / f"checkout-{n}", "base", started_ns=10**18)
+        index.record("a.md", "lesson", (1, 1, 1, 1), "key", None)
+        index.save()
+        os.utime(index.path, ns=(n * 10**9, n * 10**9))  # written in this order
+        written.append(index.path.name)
+    kept = sorted(p.name for p in index.path.parent.iterdir())
+    assert kept == sorted(written[-runindex.INDEXES_KEPT :])

@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -1102,6 +1103,7 @@ def _kind_of(rel: str) -> str:
     return "text"
 
 
+@lru_cache(maxsize=1 << 16)  # each path is sorted twice a run (discovery, lesson order)
 def _natural_key(path: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in _NATURAL.split(path))
 

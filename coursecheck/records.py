@@ -90,6 +90,7 @@ def source_digest(text: str) -> str:
 def record_fields(doc: Document) -> dict[str, Any]:
     """The picklable, small description of ``doc`` a record is rebuilt from."""
     fields = {name: getattr(doc, name) for name in KEPT}
+    fields["path"] = str(doc.path)  # a Path on first use: restoring 5,000 Paths took ~40 ms
     fields["line_count"] = doc.line_count
     fields["digest"] = source_digest(doc.source)
     fields["index_lines"] = doc.lines.line_count
@@ -201,6 +202,7 @@ TextReader = Callable[[str], "str | None"]
 
 _PACKED_NAMES = {name for group in PACKED_GROUPS for name in group}
 _LINE_TEXTS_GROUP = next(i for i, group in enumerate(PACKED_GROUPS) if "line_texts" in group)
+_PATH_SLOT = Document.__dict__["path"]
 # The slots of Document a record may restore late (their descriptors, to bypass the properties).
 _SLOTS = {name: Document.__dict__[name] for name in _PACKED_NAMES if name in Document.__dict__}
 
@@ -278,6 +280,18 @@ class DocumentRecord(Document):
         if self._packed is not None:
             self._unpack(_LINE_TEXTS_GROUP)
         return self._line_texts
+
+    @property  # type: ignore[override]
+    def path(self) -> Path:
+        value = _PATH_SLOT.__get__(self, DocumentRecord)
+        if isinstance(value, str):
+            value = Path(value)
+            _PATH_SLOT.__set__(self, value)
+        return value
+
+    @path.setter
+    def path(self, value: Path | str) -> None:
+        _PATH_SLOT.__set__(self, value)
 
     frontmatter = _packed_part("frontmatter")  # type: ignore[assignment]
     links = _packed_part("links")  # type: ignore[assignment]

@@ -220,7 +220,8 @@ def test_block_state_line_markers_are_the_librarys(src):
     # exactly the library's, or every block position would shift.
     from markdown_it.rules_block.state_block import StateBlock
 
-    from coursecheck.parse.markdown import _LineMarkedState, _markdown_it
+    from coursecheck.parse.mdit import _LineMarkedState
+    from coursecheck.parse.mdit import markdown_it as _markdown_it
 
     md = _markdown_it(True)
     ours, library = _LineMarkedState(src, md, {}, []), StateBlock(src, md, {}, [])

@@ -407,11 +407,7 @@ MUSTHAVE_FILES = {
 COURSE_RULES = ["graph", "musthave"]
 
 
-def test_an_unchanged_course_serves_the_course_stage_from_the_cache(course, tmp_path):
-    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
-    cache_dir = tmp_path / "cache"
-    cold, _ = run(root, cache_dir, select=COURSE_RULES)
-    assert ("musthave/key-link", "content/01-module-1/01-intro.md", 2, 1) in where(cold.findings)
+def _course_rules_called(root: Path, cache_dir: Path) -> tuple[Result, list[str]]:
     calls: list[str] = []
     original = Engine._call
 
@@ -422,9 +418,18 @@ def test_an_unchanged_course_serves_the_course_stage_from_the_cache(course, tmp_
 
     Engine._call = counting
     try:
-        warm, _ = run(root, cache_dir, select=COURSE_RULES)
+        result, _ = run(root, cache_dir, select=COURSE_RULES)
     finally:
         Engine._call = original
+    return result, calls
+
+
+def test_an_unchanged_course_serves_the_course_stage_from_the_cache(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    cold, _ = run(root, cache_dir, select=COURSE_RULES)
+    assert ("musthave/key-link", "content/01-module-1/01-intro.md", 2, 1) in where(cold.findings)
+    warm, calls = _course_rules_called(root, cache_dir)
     assert calls == []  # no course rule ran
     assert dump(warm) == dump(cold) == dump(run(root, None, select=COURSE_RULES)[0])
     assert warm.extra.keys() == cold.extra.keys() and repr(warm.extra["verdicts"]) == repr(cold.extra["verdicts"])
@@ -452,23 +457,6 @@ def test_course_findings_follow_an_edit_to_a_lesson(course, tmp_path):
     again, _ = run(root, cache_dir, select=COURSE_RULES)
     assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 3, 17) in _course_findings(again)
     assert dump(again) == dump(run(root, None, select=COURSE_RULES)[0])
-
-
-def _course_rules_called(root: Path, cache_dir: Path) -> tuple[Result, list[str]]:
-    calls: list[str] = []
-    original = Engine._call
-
-    def counting(self, rule, ctx, subject, relpath):
-        if rule.course:
-            calls.append(rule.id)
-        return original(self, rule, ctx, subject, relpath)
-
-    Engine._call = counting
-    try:
-        result, _ = run(root, cache_dir, select=COURSE_RULES)
-    finally:
-        Engine._call = original
-    return result, calls
 
 
 def test_an_edit_no_course_rule_can_see_reuses_the_stored_course_stage(course, tmp_path):

@@ -762,6 +762,7 @@ class Engine:
         global _WORKER_STATE
         _WORKER_STATE = (self, course, active_rules)
         import coursecheck.parse.mdit  # noqa: F401  (imported once, before the workers fork)
+
         size = max(1, min(64, len(items) // (jobs * 8)))
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         done = 0

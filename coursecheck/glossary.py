@@ -240,7 +240,8 @@ def validate_config(config: Config) -> list[tuple[str, int, str]]:
         if not isinstance(file, str) or not file.strip():
             bad((SECTION, "file"), "must be a path (a string)")
         elif not (config.root / file).is_file():
-            bad((SECTION, "file"), f"no such file: {file} (relative to the project root {config.root})")
+            what = "not a regular file" if (config.root / file).exists() else "no such file"
+            bad((SECTION, "file"), f"{what}: {file} (relative to the project root {config.root})")
         elif not file.lower().endswith((".json", ".yaml", ".yml")):
             bad((SECTION, "file"), "must be a .json, .yaml or .yml file")
     entries = section.get("entries", "")

@@ -160,6 +160,12 @@ def test_a_named_pipe_named_as_an_artifact_is_reported_not_read(course, tmp_path
         done = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=120)
         out = done.stdout + done.stderr
         assert "artifact 'labs/pipe.json' is missing: labs/pipe.json: not a regular file" in out, out
+    # A glossary file that is a pipe (or a folder) is a config error saying so.
+    os.mkfifo(root / "labs" / "glossary.json")
+    config.write_text(config.read_text("utf-8") + '\n[glossary]\nfile = "labs/glossary.json"\n', "utf-8")
+    args = [sys.executable, "-m", "coursecheck", "--no-progress", "--no-cache"]
+    done = subprocess.run(args, cwd=root, capture_output=True, text=True, timeout=120)
+    assert "glossary.file: not a regular file: labs/glossary.json" in done.stdout + done.stderr, done.stderr
 
 
 @pytest.mark.parametrize(

@@ -164,3 +164,38 @@ def test_a_shared_cache_folder_keeps_the_newest_indexes(tmp_path, trusting):
         written.append(index.path.name)
     kept = sorted(p.name for p in index.path.parent.iterdir())
     assert kept == sorted(written[-runindex.INDEXES_KEPT :])
+
+
+def test_random_edits_to_the_demo_course_give_what_an_uncached_run_gives(tmp_path, trusting):
+    """Edits of every kind (lines inserted, deleted or changed, sentences appended, a file
+    touched without a change), each followed by a cached run (run index, stored course
+    stage keyed on views) and an uncached one: the same findings, fingerprints included."""
+    import random
+
+    from conftest import REPO
+
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "examples", root / "examples")
+    shutil.copy(REPO / ".coursecheck.toml", root / ".coursecheck.toml")
+    cache_dir = tmp_path / "cache"
+    lessons = sorted(p for p in (root / "examples/course/content").rglob("*") if p.suffix in (".md", ".mdx"))
+    rng = random.Random(8)
+    run(root, cache_dir)
+    for step in range(14):
+        lesson = rng.choice(lessons)
+        lines = lesson.read_text("utf-8").split("\n")
+        at = rng.randrange(len(lines))
+        kind = step % 5
+        if kind == 0:
+            lines.insert(at, f"Вставленная строка {step}, см. [урок](../01-module-1/01-what-is-a-container).")
+        elif kind == 1 and len(lines) > 1:
+            del lines[at]
+        elif kind == 2:
+            lines[at] = lines[at].replace("е", "ё", 1) + " "
+        elif kind == 3:
+            lines.append(f"Ещё одно предложение {step}.")
+        lesson.write_text("\n".join(lines), "utf-8")
+        if kind == 4:
+            os.utime(lesson)  # touched, not changed
+        cached, _ = run(root, cache_dir)
+        assert dump(cached) == dump(run(root, None)[0]), f"step {step}: {kind=} in {lesson.name}"

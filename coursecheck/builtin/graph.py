@@ -359,7 +359,7 @@ def _reachable_counts(condensed: Any) -> dict[int, int]:
 def _lesson_place(doc: Document, field_name: str) -> Span:
     fm = doc.frontmatter
     if fm is None:
-        return doc.span(0, 0)
+        return Span.point(1, 1)  # the file's start (without reading its text)
     for key in (field_name, "title"):
         if (key, "#key") in fm.places:
             return fm.places[(key, "#key")]

@@ -336,8 +336,12 @@ class Hit:
     start: int
     end: int
     text: str
-    segment: Segment
+    segment: Segment | None
     match: Any = None  # the regex match, for kinds that expand groups
+    # A hit a course-level rule takes from a file's summary: where it is and its line's
+    # text, so that reporting it reads nothing of the file (see UserRule.summarize).
+    span: Span | None = None
+    line: str | None = None
 
 
 def fold(text: str) -> str:
@@ -776,7 +780,7 @@ class RuleStats:
     """What a user rule saw in one run: feeds the no-op report."""
 
     files: int = 0  # files the rule applied to
-    scoped: int = 0  # characters of scope text it read
+    scoped: int = 0  # non-empty scope texts it read
     hits: int = 0
 
 
@@ -809,7 +813,40 @@ class UserRule:
             kinds=ALL_KINDS if "file" in scope_names else DOCUMENT_KINDS,
             plugin=f"declarative ({shown_origin(self.spec.where[0])})",
             docs=self.documentation(),
+            summarize=self.summarize if self.course and self.kind.scoped and self._matchers() else None,
         )
+
+    def _matchers(self) -> list[Matcher]:
+        """The matchers of the rule's compiled state, in a stable order (a course-level kind
+        asks for hits of these)."""
+        found: list[Matcher] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Matcher):
+                found.append(value)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    walk(item)
+
+        for value in self.spec.state.values():
+            walk(value)
+        return found
+
+    def summarize(self, doc: Document, ctx: RuleContext) -> dict[str, Any] | None:
+        """Per file, in the per-file stage (cached, maybe in a worker): the hits of each of
+        the rule's matchers with their spans and lines. The course-level check then takes
+        them from the summary instead of reading every lesson's text again: the stored
+        course stage stays valid across edits that change no hit."""
+        if self.tripped or not self.applies_to(doc.relpath):
+            return None
+        try:
+            found = [
+                [(h.start, h.end, h.text, span := doc.span(h.start, h.end), doc.lines.text_at(span.line)) for h in hits]
+                for hits in (self.hits(doc, ctx, matcher, count=False) for matcher in self._matchers())
+            ]
+        except PatternTimeout:
+            return None  # the course-level check meets the timeout itself and reports it
+        return {"hits": found}
 
     def applies_to(self, relpath: str) -> bool:
         if self.ignore_globs:
@@ -881,11 +918,18 @@ class UserRule:
         text = cache.get(scopes)
         if text is None:
             text = cache[scopes] = ScopeText.of(scope_segments(doc, scopes))
-        self.stats(ctx).scoped += len(text.text)
+        # Counted per text, not per character: the count goes into the file's summary, which
+        # keys the stored course stage; a character count would change with every edit.
+        self.stats(ctx).scoped += 1 if text.text else 0
         return text
 
     def hits(self, doc: Document, ctx: RuleContext, matcher: Matcher, *, count: bool = True) -> list[Hit]:
         """Occurrences of ``matcher`` in the rule's scopes of ``doc``, in document order."""
+        summarized = self._summarized(doc, ctx, matcher)
+        if summarized is not None:
+            if count:
+                self.stats(ctx).hits += len(summarized)
+            return summarized
         text = self.scope_text(doc, ctx)
         out: list[Hit] = []
         for start, end, found, m in matcher.finditer(text.text, text.folded if matcher.needles else None):
@@ -897,6 +941,20 @@ class UserRule:
         if count:
             self.stats(ctx).hits += len(out)
         return out
+
+    def _summarized(self, doc: Document, ctx: RuleContext, matcher: Matcher) -> list[Hit] | None:
+        """The hits of ``matcher`` in ``doc`` from its summary, in the course stage."""
+        if ctx.summary is not None or ctx.course is None:
+            return None  # the per-file stage: computed from the document
+        summary = ctx.course.summaries.get(doc.relpath, {}).get(self.spec.id)
+        if not isinstance(summary, dict):
+            return None
+        matchers = self._matchers()
+        index = next((i for i, m in enumerate(matchers) if m is matcher), None)
+        stored = summary.get("hits")
+        if index is None or not isinstance(stored, list) or len(stored) != len(matchers):
+            return None
+        return [Hit(start, end, text, None, span=span, line=line) for start, end, text, span, line in stored[index]]
 
     def values(self, doc: Document | None, **values: Any) -> dict[str, Any]:
         return {"rule": self.spec.id, "file": doc.relpath if doc else "", **values}
@@ -917,6 +975,8 @@ class UserRule:
         anchor = str(values.get("match", "")) or text
         if isinstance(where, Span):
             return ctx.report_span(doc.relpath, where, text, doc=doc, fix=fix, anchor=anchor)
+        if isinstance(where, Hit) and where.span is not None:
+            return ctx.report_span(doc.relpath, where.span, text, doc=doc, fix=fix, anchor=anchor, snippet=where.line)
         start, end = (where.start, where.end) if isinstance(where, Hit) else where
         return ctx.report(doc, start, end, text, fix=fix, anchor=anchor)
 

@@ -407,7 +407,7 @@ MUSTHAVE_FILES = {
 COURSE_RULES = ["graph", "musthave"]
 
 
-def _course_rules_called(root: Path, cache_dir: Path) -> tuple[Result, list[str]]:
+def _course_rules_called(root: Path, cache_dir: Path, **options) -> tuple[Result, list[str]]:
     calls: list[str] = []
     original = Engine._call
 
@@ -418,7 +418,7 @@ def _course_rules_called(root: Path, cache_dir: Path) -> tuple[Result, list[str]
 
     Engine._call = counting
     try:
-        result, _ = run(root, cache_dir, select=COURSE_RULES)
+        result, _ = run(root, cache_dir, **({"select": COURSE_RULES} | options))
     finally:
         Engine._call = original
     return result, calls
@@ -713,3 +713,38 @@ def test_a_course_stage_that_published_a_document_is_not_stored(tmp_path):
     assert coursecache.pack(reads, [], {"nested": [1, {"doc": doc}]}) is None
     record = DocumentRecord.__new__(DocumentRecord)  # a subclass is refused too
     assert coursecache.pack(reads, [], {"record": record}) is None
+
+
+CONSISTENCY_CONFIG = (
+    MUSTHAVE_CONFIG.split("[[artifact]]")[0]
+    + """
+[[rule]]
+id = "team/backend"
+kind = "consistency"
+variants = ["бэкенд", "бэкэнд"]
+"""
+)
+
+
+def test_a_course_level_declarative_rule_takes_its_hits_from_summaries(course, tmp_path):
+    files = {
+        **FILES,
+        "content/01-module-1/01-intro.md": LESSON_A + "\nБэкенд принимает запрос, бэкенд отвечает.\n",
+        "content/01-module-1/03-next.md": LESSON_B + "\nЗапрос уходит на бэкэнд.\n",
+    }
+    root = course(files, config=CONSISTENCY_CONFIG)
+    cache_dir = tmp_path / "cache"
+    before, _ = run(root, cache_dir)
+    assert ("team/backend", "content/01-module-1/03-next.md", 10, 18) in where(before.findings)
+    # A sentence without the term added at the end: the rule's hits are in the summaries,
+    # unchanged, so no course rule reads the lessons again and the stored stage is used.
+    intro = root / "content/01-module-1/01-intro.md"
+    intro.write_text(intro.read_text("utf-8") + "\nЕщё одна фраза.\n", "utf-8")
+    after, calls = _course_rules_called(root, cache_dir, select=[])
+    assert calls == [] and dump(after) == dump(before) == dump(run(root, None)[0])
+    # A third use of the minority spelling turns the majority: the finding moves.
+    intro.write_text(intro.read_text("utf-8") + "\nНо бэкэнд, бэкэнд и бэкэнд.\n", "utf-8")
+    turned, _ = run(root, cache_dir)
+    assert ("team/backend", "content/01-module-1/03-next.md", 10, 18) not in where(turned.findings)
+    assert sum(1 for f in where(turned.findings) if f[0] == "team/backend") == 2
+    assert dump(turned) == dump(run(root, None)[0])

@@ -209,6 +209,11 @@ class FileCache:
         5,000-lesson course's is megabytes)."""
         return FileCache(self.folder, name="-course", keep=COURSE_STAGES_KEPT)
 
+    def latest_course_stages(self) -> FileCache:
+        """Per course layout (its files, config and rules), the key of the course stage
+        stored last: the stage an edit that moved lines can take findings from."""
+        return FileCache(self.folder, name="-course-latest", keep=COURSE_STAGES_KEPT)
+
     def _prune(self) -> None:
         entries = []
         for path in self.entries.glob("*/[!.]*"):  # not another writer's temporary file

@@ -33,6 +33,7 @@ not stored either.
 
 from __future__ import annotations
 
+import copy
 import copyreg
 import hashlib
 import io
@@ -45,7 +46,7 @@ from coursecheck.model import Document
 from coursecheck.records import outside_view_value
 
 _RECORDER_KEY = "coursecheck.coursecache.reads"
-FORMAT = 2
+FORMAT = 3
 
 
 class Reads:
@@ -214,32 +215,66 @@ def _without_documents(buffer: io.BytesIO) -> pickle.Pickler:
     return pickler
 
 
-def pack(reads: Reads, findings: list[Any], extra: dict[str, Any]) -> bytes | None:
+class Stage:
+    """A course stage as stored: per course rule, its findings and what it published; the
+    recorded reads; and each checked file's view and per-file cache key (which say, in a
+    later run, which files changed and where their earlier records are)."""
+
+    __slots__ = ("file_keys", "outcomes", "reads", "views")
+
+    def __init__(
+        self,
+        reads: Reads,
+        outcomes: dict[str, tuple[list[Any], dict[str, Any]]],
+        views: dict[str, str],
+        file_keys: dict[str, str],
+    ) -> None:
+        self.reads = reads
+        self.outcomes = outcomes
+        self.views = views
+        self.file_keys = file_keys
+
+    def findings(self) -> list[Any]:
+        return [f for found, _extra in self.outcomes.values() for f in found]
+
+    def extra(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for _found, published in self.outcomes.values():
+            out.update(published)
+        return out
+
+
+def pack(stage: Stage) -> bytes | None:
     """The stored form of a course stage (None when it cannot or must not be stored)."""
+    reads = stage.reads
     if reads.volatile or reads.events != _events:
         return None
     buffer = io.BytesIO()
     try:
-        _without_documents(buffer).dump((FORMAT, reads.answers, reads.records, findings, extra))
+        _without_documents(buffer).dump(
+            (FORMAT, reads.answers, reads.records, stage.outcomes, stage.views, stage.file_keys)
+        )
     except Exception:
         return None
     return buffer.getvalue()
 
 
-def unpack(stored: Any, course: Any = None) -> tuple[list[Any], dict[str, Any]] | None:
-    """Findings and published results of a stored course stage, if still valid for
+def unpack(stored: Any, course: Any = None) -> Stage | None:
+    """A stored course stage, if its recorded reads still get the same answers for
     ``course`` (the run's course: its records answer the recorded reads of checked files)."""
     if not isinstance(stored, bytes):
         return None
     try:
-        form, answers, record_reads, findings, extra = pickle.loads(stored)
+        form, answers, record_reads, outcomes, views, file_keys = pickle.loads(stored)
     except Exception:
         return None
     if (
         form != FORMAT
         or not isinstance(answers, dict)
         or not isinstance(record_reads, dict)
-        or not isinstance(findings, list)
+        or not isinstance(outcomes, dict)
+        or not isinstance(views, dict)
+        or not isinstance(file_keys, dict)
     ):
         return None
     reads = Reads()
@@ -247,4 +282,38 @@ def unpack(stored: Any, course: Any = None) -> tuple[list[Any], dict[str, Any]] 
     reads.records = record_reads
     if not reads.still_true(course):
         return None
-    return findings, extra
+    return Stage(reads, outcomes, views, file_keys)
+
+
+def relocate(
+    outcome: tuple[list[Any], dict[str, Any]], moves: dict[str, Any], documents: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any]] | None:
+    """A relocatable rule's stored outcome with its findings in the files of ``moves``
+    (relpath -> :class:`coursecheck.records.LineMove`) moved with their lines; None when one
+    cannot be moved (it carries a fix: its edits' offsets would be stale). A snippet whose
+    line was not a kept line is taken again from ``documents`` (relpath -> record)."""
+    found, published = outcome
+    out = []
+    for finding in found:
+        move = moves.get(finding.path)
+        related = finding.related
+        if related and any(path in moves for path, _span, _message in related):
+            related = [
+                (path, moves[path].span(span) if path in moves else span, message) for path, span, message in related
+            ]
+        if move is None and related is finding.related:
+            out.append(finding)
+            continue
+        if finding.fix is not None:
+            return None
+        span = finding.span if move is None else move.span(finding.span)
+        snippet = finding.snippet
+        if move is not None and snippet and not move.kept(finding.span.line):
+            doc = documents.get(finding.path)
+            snippet = doc.lines.text_at(span.line) if doc is not None else snippet
+        moved = copy.copy(finding)
+        moved.span = span
+        moved.related = related
+        moved.snippet = snippet
+        out.append(moved)
+    return out, published

@@ -39,7 +39,7 @@ from coursecheck.fsutil import read_regular_bytes
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
-from coursecheck.records import DocumentRecord, pack_fields, read_text, record_fields, view_digest
+from coursecheck.records import DocumentRecord, LineMove, pack_fields, read_text, record_fields, view_digest
 from coursecheck.rules import Rule, RuleContext
 from coursecheck.runindex import RunIndex, Signature, restore, signature
 from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest
@@ -172,6 +172,7 @@ class Engine:
         self.swept = 0  # cache entries deleted at the end of the run (FileCache.sweep)
         self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key
         self._views: dict[str, str] = {}  # relpath -> FileResult.view (the course stage's key)
+        self.relocated = 0  # course rules whose stored findings the last run moved (not ran)
 
     # -- plugins ----------------------------------------------------------------------
 
@@ -534,27 +535,55 @@ class Engine:
         step: int,
         total_steps: int,
     ) -> list[Finding]:
-        """The course rules' findings: from the cache when neither the checked files, the
-        config, the data files nor any file the rules read outside them has changed."""
+        """The course rules' findings: from the cache when neither the checked files' views,
+        the config, the data files nor any file the rules read outside them has changed.
+
+        After an edit that moved things in some files without changing their shape
+        (records.shape), relocatable rules' stored findings are moved with their lines
+        instead of running the rules again (the others run)."""
         course_rules = [r for r in active_rules if r.course]
-        key = self._course_key(course_rules, to_load)
-        if key is not None:
+        keys = self._course_keys(course_rules, to_load)
+        previous: coursecache.Stage | None = None
+        moves: dict[str, LineMove] | None = None
+        documents: dict[str, Document] = {}
+        if keys is not None:
             assert self._cache is not None
-            stored = coursecache.unpack(self._cache.course_stages().get(key), course)
+            key, layout = keys
+            stages, latest = self._cache.course_stages(), self._cache.latest_course_stages()
+            stored = coursecache.unpack(stages.get(key), course)
             if stored is not None:
                 if progress is not None:
                     progress(step + len(course_rules), total_steps)
-                course.extra.update(stored[1])
-                return stored[0]
+                if latest.get(layout) != key:
+                    latest.put(layout, key)
+                course.extra.update(stored.extra())
+                return stored.findings()
+            last_key = latest.get(layout)
+            if isinstance(last_key, str):
+                previous = coursecache.unpack(stages.get(last_key), course)
+            if previous is not None:
+                documents = {d.relpath: d for d in (*course.lessons, *course.data_files, *course.others)}
+                relocatable = {r.id for r in course_rules if r.relocatable}
+                moves = self._line_moves(previous, documents, relocatable)
             reads = coursecache.start_recording(course)
             reads.records = records.track_reads()
         notes_before = len(self.notes)
         findings: list[Finding] = []
+        outcomes: dict[str, tuple[list[Finding], dict[str, Any]]] = {}
+        relocated = 0
         try:
             for rule in course_rules:
                 if progress is not None:
                     step += 1
                     progress(step, total_steps)
+                if moves is not None and previous is not None and rule.relocatable and rule.id in previous.outcomes:
+                    moved = coursecache.relocate(previous.outcomes[rule.id], moves, documents)
+                    if moved is not None:
+                        outcomes[rule.id] = moved
+                        findings.extend(moved[0])
+                        course.extra.update(moved[1])
+                        relocated += 1
+                        continue
                 _level, options = self.settings.base(rule.id)
                 ctx = RuleContext(
                     rule,
@@ -563,22 +592,65 @@ class Engine:
                     course,
                     options_for=lambda rel, r=rule.id: self.settings.for_file(r, rel)[1],
                 )
-                findings.extend(self._call(rule, ctx, course, ""))
+                before = dict(course.extra)
+                found = self._call(rule, ctx, course, "")
+                published = {name: value for name, value in course.extra.items() if before.get(name) is not value}
+                outcomes[rule.id] = (found, published)
+                findings.extend(found)
         finally:
-            if key is not None:
+            if keys is not None:
                 coursecache.stop_recording(course)
                 records.stop_tracking()
-        if key is not None and len(self.notes) == notes_before:
-            packed = coursecache.pack(reads, findings, course.extra)
+        if keys is not None and len(self.notes) == notes_before:
+            self.relocated = relocated
+            if previous is not None and relocated:
+                # The moved findings rest on what the earlier run's rules read.
+                reads.answers = {**previous.reads.answers, **reads.answers}
+                reads.records = {**previous.reads.records, **reads.records}
+            views = {rel: self._views.get(rel) or "" for rel, _role in to_load if rel in self._views}
+            file_keys = {rel: self._file_keys[rel] for rel in views if rel in self._file_keys}
+            packed = coursecache.pack(coursecache.Stage(reads, outcomes, views, file_keys))
             if packed is not None:
                 assert self._cache is not None
-                self._cache.course_stages().put(key, packed)
+                self._cache.course_stages().put(keys[0], packed)
+                self._cache.latest_course_stages().put(keys[1], keys[0])
         return findings
 
-    def _course_key(self, course_rules: list[Rule], to_load: list[tuple[str, str]]) -> str | None:
-        """The cache key of the course stage, or None when it is not stored: no cache, a
-        file without a per-file key (unreadable, or from a shard), or a course rule whose
-        reads outside the checked files are not recorded (a plugin's).
+    def _line_moves(
+        self, previous: coursecache.Stage, documents: dict[str, Document], relocatable: set[str]
+    ) -> dict[str, LineMove] | None:
+        """For the files whose view changed since ``previous`` was stored: how their lines
+        moved, if each still has the shape it had (None otherwise: the course rules run).
+
+        The shape takes in the summaries of the ``relocatable`` rules only: the others run
+        again anyway, and a relocatable rule reads its own summaries only (rules.py)."""
+        assert self._cache is not None
+        if previous.views.keys() != self._views.keys():
+            return None
+        moves: dict[str, LineMove] = {}
+        for rel, view in self._views.items():
+            if previous.views[rel] == view:
+                continue
+            old = self._cache.get(previous.file_keys.get(rel, ""))
+            new = documents.get(rel)
+            if not isinstance(old, FileResult) or old.fields is None or not isinstance(new, DocumentRecord):
+                return None
+            # The earlier record, as stored: nothing to load or read again (its file changed).
+            old_record = DocumentRecord(old.fields, lambda _rel: None, lambda _rel: None)
+            summary = self.course.summaries.get(rel, {}) if self.course is not None else {}
+            old_summary = {name: data for name, data in old.summary.items() if name in relocatable}
+            summary = {name: data for name, data in summary.items() if name in relocatable}
+            if records.shape(old_record, old_summary) != records.shape(new, summary):
+                return None
+            moves[rel] = LineMove.between(old_record, new)
+        return moves
+
+    def _course_keys(self, course_rules: list[Rule], to_load: list[tuple[str, str]]) -> tuple[str, str] | None:
+        """The cache keys of the course stage: the key it is stored under, and the key of
+        the course's *layout* (the same without the files' views), under which the key of
+        the last stage stored for it is kept. None when the stage is not stored: no cache,
+        a file without a per-file key (unreadable, or from a shard), or a course rule
+        whose reads outside the checked files are not recorded (a plugin's).
 
         A file takes part by its *view* (what course rules see of it without a recorded
         read: records.view_digest), not by its bytes: an edit that changes no link, heading,
@@ -590,22 +662,23 @@ class Engine:
         if not all(coursecache.trusted(r) for r in course_rules):
             return None
         data_rels = {d.relpath for d in course.data_files}  # their content is in the base key
-        parts: list[str] = []
+        files: list[str] = []
+        views: list[str] = []
         for rel, role in to_load:
             file_key = "data" if rel in data_rels else self._file_keys.get(rel)
             if file_key is None:
                 return None
-            parts.append(f"{rel}\0{role}\0{self._views.get(rel) or file_key}")
-        rules = "\0".join(f"{r.id}:{r.plugin}" for r in course_rules)
-        return FileCache.key(
-            "course stage",
+            files.append(f"{rel}\0{role}")
+            views.append(self._views.get(rel) or file_key)
+        common = (
             str(coursecache.FORMAT),
             self._base_key,
             coursecache.config_bytes(self.config),
             repr(sorted(self.config.origins.items(), key=repr)),
-            rules,
-            "\0\0".join(parts),
+            "\0".join(f"{r.id}:{r.plugin}:{r.relocatable}" for r in course_rules),
+            "\0\0".join(files),
         )
+        return FileCache.key("course stage", *common, "\0".join(views)), FileCache.key("course layout", *common)
 
     # -- the per-file stage (cached, parallel) -----------------------------------------
 

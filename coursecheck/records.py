@@ -13,14 +13,17 @@ step made per file (see :mod:`coursecheck.rules`), never cause a parse; a rule t
 
 from __future__ import annotations
 
+import bisect
+import copyreg
 import hashlib
+import io
 import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from coursecheck.model import Document
-from coursecheck.text import LineIndex
+from coursecheck.model import Document, Heading, Segment
+from coursecheck.text import LineIndex, Span
 
 # The parts of a Document a record keeps (the rest is loaded on demand).
 KEPT = (
@@ -155,6 +158,99 @@ def view_digest(fields: dict[str, Any], summary: dict[str, Any]) -> str:
             digest.update(data)
     digest.update(pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL))
     return digest.hexdigest()
+
+
+# -- shapes: what course rules see of a file, but where ----------------------------------
+
+
+def shape(record: DocumentRecord, summary: dict[str, Any]) -> bytes:
+    """What course rules see of a file *except where it is*: its view (see
+    :func:`view_digest`) with every line number told relative to the kept lines (the lines
+    its frontmatter, headings, links, components and comments are on), the kept lines'
+    texts without their numbers, and no source offsets.
+
+    Two versions of a file with the same shape differ only in where those lines are: a
+    paragraph inserted above a heading moves it down, and changes its view but not its
+    shape. The findings of a *relocatable* course rule (see :mod:`coursecheck.rules`) are
+    then the same, moved with their lines (:class:`LineMove`)."""
+    kept = sorted(record._kept_lines())
+    encode = _LineEncoder(kept)
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = encode.table()
+    outline = record._code_outline or []
+    parts = [(name, getattr(record, name)) for name in KEPT if name not in _NOT_IN_SHAPE]
+    parts.append(("line_texts", [record._kept_lines()[n] for n in kept]))
+    parts.append(("code_outline", [(language, encode.line(line)) for language, line in outline]))
+    pickler.dump((parts, summary))
+    return buffer.getvalue()
+
+
+# Not in a shape: where the file is (its relpath is), and its place in the course order
+# (set by the course stage from the order fields and paths, which are in the shape).
+_NOT_IN_SHAPE = frozenset({"path", "order_index"})
+
+
+class _LineEncoder:
+    """Line numbers as (index of the last kept line at or above, lines below it); lines
+    above the first kept one as (-1, line)."""
+
+    __slots__ = ("kept",)
+
+    def __init__(self, kept: list[int]) -> None:
+        self.kept = kept
+
+    def line(self, number: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.kept, number) - 1
+        return (i, number - self.kept[i]) if i >= 0 else (-1, number)
+
+    def table(self) -> dict[type, Any]:
+        line = self.line
+
+        def span(value: Span) -> tuple[Any, ...]:
+            return tuple, ((line(value.line), value.column, line(value.end_line), value.end_column),)
+
+        table: dict[type, Any] = dict(copyreg.dispatch_table)
+        pending: list[type] = [Span]
+        while pending:
+            cls = pending.pop()
+            table[cls] = span
+            pending.extend(cls.__subclasses__())
+        # Source offsets move with every line above them: left out (columns stay).
+        table[Heading] = lambda h: (tuple, ((h.level, h.text, h.span),))
+        table[Segment] = lambda s: (tuple, ((s.scope, s.text, [i for i, _ in s.anchors], s.info),))
+        return table
+
+
+class LineMove:
+    """Where the lines of a file went between two versions of the same shape: each kept
+    line to the kept line of the same index, a line below it by the same distance, a line
+    above the first kept line stays."""
+
+    __slots__ = ("_new", "_old", "_old_set")
+
+    def __init__(self, old_kept: list[int], new_kept: list[int]) -> None:
+        self._old = old_kept
+        self._new = new_kept
+        self._old_set = frozenset(old_kept)
+
+    @classmethod
+    def between(cls, old: DocumentRecord, new: DocumentRecord) -> LineMove:
+        return cls(sorted(old._kept_lines()), sorted(new._kept_lines()))
+
+    def line(self, number: int) -> int:
+        i = bisect.bisect_right(self._old, number) - 1
+        return number if i < 0 else self._new[i] + number - self._old[i]
+
+    def kept(self, number: int) -> bool:
+        """Whether ``number`` is a kept line (its text is the same at its new number)."""
+        return number in self._old_set
+
+    def span(self, span: Span) -> Span:
+        line, end_line = self.line(span.line), self.line(span.end_line)
+        if line == span.line and end_line == span.end_line:
+            return span
+        return Span(line, span.column, end_line, span.end_column, span.column_utf16, span.end_column_utf16)
 
 
 def outside_view_value(record: Document, what: str) -> Any:

@@ -44,6 +44,27 @@ for which it returned None are absent). A document rule may also leave data for 
 rule in ``ctx.summary`` (a dict for the file being checked). Summaries, like per-file
 findings, are cached: they may depend only on the file, the config, the plugins and the
 course's data files (which document rules can read through ``ctx.course.data_files``).
+
+Course rules whose findings move with their lines
+-------------------------------------------------
+The course stage's findings are stored between runs and reused while nothing a course rule
+can see has changed (:mod:`coursecheck.coursecache`). An edit that only moves things (a
+paragraph inserted at the top of a lesson moves every heading and link below it) changes
+what course rules see, so they run again: at 5,000 lessons that is most of a second.
+
+A course rule declared with ``relocatable=True`` promises that it reads line numbers and
+source offsets only to report them: which findings it makes, their messages, anchors,
+columns and what it publishes do not depend on where a lesson's elements are, only on what
+they are. For such a rule, after an edit that changes where things are in some files but
+not their *shape* (:func:`coursecheck.records.shape`: the view without line numbers and
+offsets), coursecheck does not run it: it takes the stored findings and moves those in the
+edited files with their lines. A rule that quotes a line number in a message ("links to X
+(line 12)"), orders findings by line, or measures distances between lines must not declare
+it. A relocatable rule reads no summaries but its own (``ctx.summaries()``): only those are
+compared between the two versions. Findings that carry a fix are never moved (the rule
+runs again). The stored course stage is used only when every course rule's reads are
+recorded (:func:`coursecheck.coursecache.trusted`: coursecheck's own rules today), so a
+plugin's course rule gains nothing from the flag yet.
 """
 
 from __future__ import annotations
@@ -103,6 +124,9 @@ class Rule:
     # Course rules: ``summarize(doc, ctx) -> picklable data | None``, run per file in the
     # per-file stage (cached, parallel); the check reads ``ctx.summaries()``.
     summarize: Callable[..., Any] | None = None
+    # Course rules: the rule reads line numbers and offsets only to report them (see
+    # "Course rules whose findings move with their lines" above).
+    relocatable: bool = False
 
     def summarizer(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Decorator: declare ``fn(doc, ctx)`` as this course rule's per-file summary step."""
@@ -167,6 +191,7 @@ def rule(
     kinds: Iterable[str] = DOCUMENT_KINDS,
     lessons_only: bool = False,
     fixable: bool = False,
+    relocatable: bool = False,
 ) -> Callable[[Callable[..., Any]], Rule]:
     """Declare a rule. The decorated function becomes a :class:`Rule`."""
 
@@ -181,6 +206,7 @@ def rule(
             kinds=tuple(kinds),
             lessons_only=lessons_only,
             fixable=fixable,
+            relocatable=relocatable,
             docs=inspect.getdoc(fn) or "",
         )
 

@@ -480,11 +480,51 @@ def test_an_edit_no_course_rule_can_see_reuses_the_stored_course_stage(course, t
     assert dump(edited) == dump(run(root, None, select=COURSE_RULES)[0])
 
 
-def test_an_edit_that_moves_a_link_runs_the_course_rules_again(course, tmp_path):
+def test_an_edit_that_moves_a_link_moves_the_stored_findings_of_relocatable_rules(course, tmp_path):
     root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
     cache_dir = tmp_path / "cache"
     before, _ = run(root, cache_dir, select=COURSE_RULES)
     assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 8, 22) in _course_findings(before)
+    lesson = root / "content/01-module-1/03-next.md"
+    lesson.write_text(LESSON_B.replace("# Продолжение\n", "# Продолжение\n\nНовый абзац.\n"), "utf-8")
+    after, calls = _course_rules_called(root, cache_dir)
+    # The link moved two lines down and is otherwise the same: the graph rules (relocatable)
+    # do not run, their finding moves with its line; the must-haves (not relocatable) run.
+    assert not [c for c in calls if c.startswith("graph/")]
+    assert "musthave/key-link" in calls
+    assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 10, 22) in _course_findings(after)
+    assert dump(after) == dump(run(root, None, select=COURSE_RULES)[0])
+    # Moved again from the stage the moving run stored.
+    lesson.write_text(LESSON_B.replace("# Продолжение\n", "# Продолжение\n\nОдин.\n\nДва.\n\nТри.\n"), "utf-8")
+    again, calls = _course_rules_called(root, cache_dir)
+    assert not [c for c in calls if c.startswith("graph/")]
+    assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 14, 22) in _course_findings(again)
+    assert dump(again) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+def test_an_edit_that_changes_a_link_runs_the_relocatable_rules(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir, select=COURSE_RULES)
+    lesson = root / "content/01-module-1/03-next.md"
+    # Moved down, and its target corrected: not the same shape, the graph rules run.
+    edited = LESSON_B.replace("# Продолжение\n", "# Продолжение\n\nНовый абзац.\n").replace(
+        "(/course/01-module-1/02-setup)", "(/course/01-module-1/01-intro)"
+    )
+    assert edited != LESSON_B.replace("# Продолжение\n", "# Продолжение\n\nНовый абзац.\n")
+    lesson.write_text(edited, "utf-8")
+    after, calls = _course_rules_called(root, cache_dir)
+    assert "graph/unresolved-reference" in calls
+    assert not any(f[0] == "graph/unresolved-reference" and f[2] == 10 for f in _course_findings(after))
+    assert dump(after) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+def test_moving_needs_the_earlier_record_of_the_edited_file(course, tmp_path):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir, select=COURSE_RULES)
+    for entry in FileCache(cache_dir).entries.glob("*/*"):
+        entry.unlink()  # per-file results gone (the run index still serves unchanged files)
     lesson = root / "content/01-module-1/03-next.md"
     lesson.write_text(LESSON_B.replace("# Продолжение\n", "# Продолжение\n\nНовый абзац.\n"), "utf-8")
     after, calls = _course_rules_called(root, cache_dir)
@@ -575,9 +615,9 @@ def test_a_plugin_course_rule_keeps_the_course_stage_running(course, tmp_path):
     coursecache.timing_dependent()
     assert coursecache._events == before + 1
     reads = coursecache.Reads()
-    assert coursecache.pack(reads, [], {}) is not None
+    assert coursecache.pack(_stage(reads, [], {})) is not None
     coursecache.timing_dependent()
-    assert coursecache.pack(reads, [], {}) is None
+    assert coursecache.pack(_stage(reads, [], {})) is None
     assert key_count > 0
 
 
@@ -707,12 +747,18 @@ def test_a_course_stage_that_published_a_document_is_not_stored(tmp_path):
 
     reads = coursecache.Reads()
     finding = Finding("graph/orphan-lesson", "m", "a.md", Span.point(1, 1))
-    stored = coursecache.pack(reads, [finding], {"counts": {"a.md": 1}})
-    assert stored is not None and coursecache.unpack(stored)[0][0].as_dict() == finding.as_dict()
+    stored = coursecache.pack(_stage(reads, [finding], {"counts": {"a.md": 1}}))
+    unpacked = coursecache.unpack(stored)
+    assert unpacked is not None and [f.as_dict() for f in unpacked.findings()] == [finding.as_dict()]
+    assert unpacked.extra() == {"counts": {"a.md": 1}}
     doc = Document(tmp_path / "a.md", "a.md", "markdown", "", LineIndex(""))
-    assert coursecache.pack(reads, [], {"nested": [1, {"doc": doc}]}) is None
+    assert coursecache.pack(_stage(reads, [], {"nested": [1, {"doc": doc}]})) is None
     record = DocumentRecord.__new__(DocumentRecord)  # a subclass is refused too
-    assert coursecache.pack(reads, [], {"record": record}) is None
+    assert coursecache.pack(_stage(reads, [], {"record": record})) is None
+
+
+def _stage(reads: coursecache.Reads, findings: list, published: dict) -> coursecache.Stage:
+    return coursecache.Stage(reads, {"graph/orphan-lesson": (findings, published)}, {"a.md": "view"}, {})
 
 
 CONSISTENCY_CONFIG = (

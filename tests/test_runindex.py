@@ -168,8 +168,9 @@ def test_a_shared_cache_folder_keeps_the_newest_indexes(tmp_path, trusting):
 
 def test_random_edits_to_the_demo_course_give_what_an_uncached_run_gives(tmp_path, trusting):
     """Edits of every kind (lines inserted, deleted or changed, sentences appended, a file
-    touched without a change), each followed by a cached run (run index, stored course
-    stage keyed on views) and an uncached one: the same findings, fingerprints included."""
+    touched without a change, paragraphs inserted), each followed by a cached run (run
+    index, stored course stage keyed on views, findings of relocatable rules moved with
+    their lines) and an uncached one: the same findings, fingerprints included."""
     import random
 
     from conftest import REPO
@@ -181,12 +182,12 @@ def test_random_edits_to_the_demo_course_give_what_an_uncached_run_gives(tmp_pat
     lessons = sorted(p for p in (root / "examples/course/content").rglob("*") if p.suffix in (".md", ".mdx"))
     rng = random.Random(8)
     run(root, cache_dir)
-    reused = 0
-    for step in range(14):
+    reused = moved = 0
+    for step in range(24):
         lesson = rng.choice(lessons)
         lines = lesson.read_text("utf-8").split("\n")
         at = rng.randrange(len(lines))
-        kind = step % 5
+        kind = step % 6
         if kind == 0:
             lines.insert(at, f"Вставленная строка {step}, см. [урок](../01-module-1/01-what-is-a-container).")
         elif kind == 1 and len(lines) > 1:
@@ -195,12 +196,15 @@ def test_random_edits_to_the_demo_course_give_what_an_uncached_run_gives(tmp_pat
             lines[at] = lines[at].replace("е", "ё", 1) + " "
         elif kind == 3:
             lines.append(f"Ещё одно предложение {step}.")
+        elif kind == 5:
+            lines[at:at] = ["", f"Новый абзац {step}.", ""]
         lesson.write_text("\n".join(lines), "utf-8")
         if kind == 4:
             os.utime(lesson)  # touched, not changed
         cached, engine = run(root, cache_dir)
-        reused += engine.course.cache.get("coursecheck.graph") is None  # no course rule ran
+        reused += engine.course.cache.get("coursecheck.graph") is None and not engine.relocated  # no rule ran
+        moved += engine.relocated > 0
         assert dump(cached) == dump(run(root, None)[0]), f"step {step}: {kind=} in {lesson.name}"
     # Some of those edits were invisible to the course rules (the stored stage was used),
-    # others were not: both paths were compared.
-    assert 0 < reused < 14
+    # some only moved lines (stored findings moved), others neither: all paths compared.
+    assert 0 < reused and 0 < moved and reused + moved < 24

@@ -650,7 +650,7 @@ def order_prefix(doc: Document, ctx: RuleContext) -> None:
     )
 
 
-@rule("frontmatter/duplicate-order", level="error", course=True, tags=("frontmatter", "order"))
+@rule("frontmatter/duplicate-order", level="error", course=True, relocatable=True, tags=("frontmatter", "order"))
 def duplicate_order(course: Course, ctx: RuleContext) -> None:
     """Two lessons of one module have the same `order`.
 
@@ -697,7 +697,7 @@ def duplicate_order(course: Course, ctx: RuleContext) -> None:
         )
 
 
-@rule("frontmatter/duplicate-prefix", level="warning", course=True, tags=("frontmatter", "order"))
+@rule("frontmatter/duplicate-prefix", level="warning", course=True, relocatable=True, tags=("frontmatter", "order"))
 def duplicate_prefix(course: Course, ctx: RuleContext) -> None:
     """Two lesson files of one module share a numeric prefix.
 

@@ -44,7 +44,7 @@ def _ordinal(doc: Document, course: Course) -> str:
     return f"lesson {(doc.order_index or 0) + 1} of {len(course.lessons)}"
 
 
-@rule("graph/unresolved-reference", level="error", course=True, tags=("graph", "links"))
+@rule("graph/unresolved-reference", level="error", course=True, relocatable=True, tags=("graph", "links"))
 def unresolved_reference(course: Course, ctx: RuleContext) -> None:
     """A prerequisite or internal link names no lesson of the course.
 
@@ -92,7 +92,7 @@ def unresolved_reference(course: Course, ctx: RuleContext) -> None:
             )
 
 
-@rule("graph/missing-data-reference", level="error", course=True, tags=("graph", "data"))
+@rule("graph/missing-data-reference", level="error", course=True, relocatable=True, tags=("graph", "data"))
 def missing_data_reference(course: Course, ctx: RuleContext) -> None:
     """A data file (glossary, quiz) names a lesson that does not exist.
 
@@ -129,7 +129,7 @@ def missing_data_reference(course: Course, ctx: RuleContext) -> None:
         )
 
 
-@rule("graph/prerequisite-cycle", level="error", course=True, tags=("graph", "prerequisites"))
+@rule("graph/prerequisite-cycle", level="error", course=True, relocatable=True, tags=("graph", "prerequisites"))
 def prerequisite_cycle(course: Course, ctx: RuleContext) -> None:
     """Lessons require each other in a circle.
 
@@ -182,7 +182,7 @@ def prerequisite_cycle(course: Course, ctx: RuleContext) -> None:
         )
 
 
-@rule("graph/later-prerequisite", level="warning", course=True, tags=("graph", "prerequisites"))
+@rule("graph/later-prerequisite", level="warning", course=True, relocatable=True, tags=("graph", "prerequisites"))
 def later_prerequisite(course: Course, ctx: RuleContext) -> None:
     """A prerequisite comes later in course order than the lesson that needs it.
 
@@ -215,7 +215,7 @@ def later_prerequisite(course: Course, ctx: RuleContext) -> None:
             )
 
 
-@rule("graph/orphan-lesson", level="warning", course=True, tags=("graph",))
+@rule("graph/orphan-lesson", level="warning", course=True, relocatable=True, tags=("graph",))
 def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     """A lesson no learner can reach from the course start by prerequisites or links.
 
@@ -366,7 +366,7 @@ def _lesson_place(doc: Document, field_name: str) -> Span:
     return fm.span
 
 
-@rule("graph/redundant-prerequisite", level="note", course=True, tags=("graph", "prerequisites"))
+@rule("graph/redundant-prerequisite", level="note", course=True, relocatable=True, tags=("graph", "prerequisites"))
 def redundant_prerequisite(course: Course, ctx: RuleContext) -> None:
     """A prerequisite is already implied by another prerequisite of the same lesson.
 

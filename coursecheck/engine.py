@@ -343,7 +343,8 @@ class Engine:
                 progress(step, total_steps)
             findings.extend(result.findings)
             self.notes.extend(result.notes)
-            self._views[result.relpath] = result.view
+            # No view (no record, or no cache): the file's bytes stand for it.
+            self._views[result.relpath] = result.view or self._file_keys.get(result.relpath, "")
             if result.summary:
                 summaries[result.relpath] = result.summary
             if result.fields is None:
@@ -601,15 +602,14 @@ class Engine:
             if keys is not None:
                 coursecache.stop_recording(course)
                 records.stop_tracking()
+        self.relocated = relocated
         if keys is not None and len(self.notes) == notes_before:
-            self.relocated = relocated
             if previous is not None and relocated:
                 # The moved findings rest on what the earlier run's rules read.
                 reads.answers = {**previous.reads.answers, **reads.answers}
                 reads.records = {**previous.reads.records, **reads.records}
-            views = {rel: self._views.get(rel) or "" for rel, _role in to_load if rel in self._views}
-            file_keys = {rel: self._file_keys[rel] for rel in views if rel in self._file_keys}
-            packed = coursecache.pack(coursecache.Stage(reads, outcomes, views, file_keys))
+            file_keys = {rel: self._file_keys[rel] for rel in self._views if rel in self._file_keys}
+            packed = coursecache.pack(coursecache.Stage(reads, outcomes, dict(self._views), file_keys))
             if packed is not None:
                 assert self._cache is not None
                 self._cache.course_stages().put(keys[0], packed)

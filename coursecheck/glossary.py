@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from coursecheck import coursecache
-from coursecheck.match import AMBIGUOUS_CHOICES, TermMatcher
+from coursecheck.match import AMBIGUOUS_CHOICES, TermMatcher, segment_matches
 from coursecheck.parse.data import data_place, parse_data
 from coursecheck.text import DecodeError, Span, decode_source, normalize_newlines
 
@@ -544,37 +544,44 @@ def is_paired(text: str, start: int, end: int, entry: GlossaryEntry) -> bool:
 
 def uses(doc: Document, entry: GlossaryEntry, scopes: tuple[str, ...] | frozenset[str]) -> list[Use]:
     """Every use of the term's own forms (not its variants) in ``doc``, in source order."""
-    matcher = entry.matcher()
-    # A gate: one search over the document's segments joined by newlines (a use inside a
-    # segment is also a match there: the term regex has only word-boundary lookarounds, and
-    # a newline is not a word character). Most terms are absent from most lessons.
-    if matcher.regex is None or matcher.regex.search(_joined(doc, scopes)) is None:
-        return []
-    found: list[Use] = []
-    for seg in doc.iter_segments(scopes):
-        for m in matcher.finditer(seg.text):
-            start, end = seg.range(m.start, m.end)
-            found.append(Use(doc, start, end, m.text, is_paired(seg.text, m.start, m.end, entry)))
-    found.sort(key=lambda u: u.start)
+    wanted = frozenset(scopes)
+    memo = _uses_memo(doc)
+    known = memo.get((id(entry), wanted))
+    if known is None:
+        # Several rules ask for the same term in the same lesson (terminology's unused-term
+        # and used-before-introduction, bilingual's missing-pair): found once per scope set;
+        # a narrower set is cut from a wider one already found.
+        wider = next(
+            (v for (entry_id, have), v in memo.items() if entry_id == id(entry) and have > wanted and v[0] is entry),
+            None,
+        )
+        if wider is not None:
+            known = (entry, [(scope, use) for scope, use in wider[1] if scope in wanted])
+        else:
+            known = (entry, _find_uses(doc, entry, wanted))
+        memo[(id(entry), wanted)] = known
+    return [use for _scope, use in known[1]]
+
+
+def _find_uses(doc: Document, entry: GlossaryEntry, scopes: frozenset[str]) -> list[tuple[str, Use]]:
+    found: list[tuple[str, Use]] = []
+    for seg, m in segment_matches(doc, entry.matcher(), scopes):
+        start, end = seg.range(m.start, m.end)
+        found.append((seg.scope, Use(doc, start, end, m.text, is_paired(seg.text, m.start, m.end, entry))))
+    found.sort(key=lambda item: item[1].start)
     return found
 
 
-_JOINED: dict[tuple[int, frozenset[str]], tuple[Document, int, str]] = {}
-_JOINED_MAX = 8  # documents kept (rules ask for every term of one document in a row)
+# The uses found in the document checked last: (document, its segment count, (id(entry),
+# scopes) -> (entry, [(segment scope, use)])). Rules check one document after another.
+_USES: list[Any] = [None, 0, {}]
 
 
-def _joined(doc: Document, scopes: tuple[str, ...] | frozenset[str]) -> str:
-    """The text of ``doc``'s segments in ``scopes``, joined by newlines (cached per document)."""
-    key = (id(doc), frozenset(scopes))
-    segments = doc.segments
-    cached = _JOINED.get(key)
-    if cached is not None and cached[0] is doc and cached[1] == len(segments):
-        return cached[2]
-    text = "\n".join(seg.text for seg in segments if seg.scope in key[1])
-    if len(_JOINED) >= _JOINED_MAX:
-        _JOINED.clear()
-    _JOINED[key] = (doc, len(segments), text)
-    return text
+def _uses_memo(doc: Document) -> dict[tuple[int, frozenset[str]], tuple[GlossaryEntry, list[tuple[str, Use]]]]:
+    segments = len(doc.segments)
+    if _USES[0] is not doc or _USES[1] != segments:
+        _USES[:] = [doc, segments, {}]
+    return _USES[2]
 
 
 def pairable(entry: GlossaryEntry) -> bool:

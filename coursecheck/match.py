@@ -30,6 +30,7 @@ so that "an occurrence" means the same everywhere:
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from coursecheck.globs import matches
 
 if TYPE_CHECKING:
-    from coursecheck.model import Course, Document
+    from coursecheck.model import Course, Document, Segment
     from coursecheck.text import Span
 
 # Not preceded / followed by a letter or digit of any script (underscore does not count).
@@ -378,11 +379,63 @@ class Coverage:
 
 def occurrences(doc: Document, matcher: TermMatcher, scopes: Iterable[str]) -> Iterator[tuple[int, int, str]]:
     """``(source start, source end, matched text)`` of a term in ``doc``'s segments of ``scopes``."""
-    wanted = frozenset(scopes)
-    for seg in doc.iter_segments(wanted):
+    for seg, m in segment_matches(doc, matcher, frozenset(scopes)):
+        start, end = seg.range(m.start, m.end)
+        yield start, end, m.text
+
+
+def segment_matches(
+    doc: Document, matcher: TermMatcher, scopes: tuple[str, ...] | frozenset[str]
+) -> Iterator[tuple[Segment, Match]]:
+    """``matcher``'s matches in each of ``doc``'s segments in ``scopes``, segment by segment
+    (what ``matcher.finditer(seg.text)`` gives for every segment), searching only the
+    segments where the term's regex matches the segments joined by newlines.
+
+    A match inside a segment is a match of the regex in the joined text, or overlaps one
+    (the term regex has only word-boundary lookarounds, and a newline is not a word
+    character); a joined match that runs over a segment's end makes every segment it
+    touches a candidate. Most terms are absent from most lessons, and present ones from
+    most segments: a lesson has hundreds."""
+    if matcher.regex is None:
+        return
+    joined, starts = _joined(doc, scopes)
+    candidates: set[int] = set()
+    for m in matcher.regex.finditer(joined):
+        first = bisect.bisect_right(starts, m.start()) - 1
+        last = bisect.bisect_right(starts, max(m.end() - 1, m.start())) - 1
+        candidates.update(range(first, last + 1))
+    if not candidates:
+        return
+    segments = [seg for seg in doc.segments if seg.scope in scopes]
+    for index in sorted(candidates):
+        seg = segments[index]
         for m in matcher.finditer(seg.text):
-            start, end = seg.range(m.start, m.end)
-            yield start, end, m.text
+            yield seg, m
+
+
+_JOINED: dict[tuple[int, frozenset[str]], tuple[Document, int, tuple[str, list[int]]]] = {}
+_JOINED_MAX = 8  # documents kept (rules ask for every term of one document in a row)
+
+
+def _joined(doc: Document, scopes: tuple[str, ...] | frozenset[str]) -> tuple[str, list[int]]:
+    """The text of ``doc``'s segments in ``scopes``, joined by newlines, and where each
+    segment starts in it (cached per document)."""
+    key = (id(doc), frozenset(scopes))
+    segments = doc.segments
+    cached = _JOINED.get(key)
+    if cached is not None and cached[0] is doc and cached[1] == len(segments):
+        return cached[2]
+    texts = [seg.text for seg in segments if seg.scope in key[1]]
+    starts = []
+    at = 0
+    for text in texts:
+        starts.append(at)
+        at += len(text) + 1
+    joined = ("\n".join(texts), starts)
+    if len(_JOINED) >= _JOINED_MAX:
+        _JOINED.clear()
+    _JOINED[key] = (doc, len(segments), joined)
+    return joined
 
 
 def coverage(

@@ -236,3 +236,32 @@ def test_terms_command_prints_coverage_and_forms(cli):
     code, out, _ = cli(REPO, "terms")
     assert code == 0
     assert "«Том» (Volume): 34 in 4 lessons; forms: volumes 10, том 9, тома 7" in out
+
+
+def _each_segment(doc, matcher, scopes):
+    return [(seg.text, m) for seg in doc.segments if seg.scope in scopes for m in matcher.finditer(seg.text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A match across two segments (a list item ends with "foo", the next starts with
+        # "bar") is not a match in either, but must not hide "bar baz" inside the second.
+        "# Урок\n\n- foo\n- bar baz\n\nТекст: foo bar, Bar  Baz и ещё bar\nbaz.\n",
+        "# Урок\n\nНичего нет.\n",
+        "# Foo\n\nbar baz `foo bar` и **foo** bar\n",
+    ],
+)
+def test_segment_matches_finds_what_each_segment_gives(tmp_path, text):
+    from coursecheck.match import TermMatcher, segment_matches
+    from coursecheck.parse.markdown import parse_markdown
+
+    doc = parse_markdown(tmp_path / "a.md", "a.md", text, mdx=False)
+    matcher = TermMatcher("foo bar", "bar baz")
+    for scopes in (frozenset({"prose"}), frozenset({"prose", "heading", "inline_code"})):
+        got = [(seg.text, m) for seg, m in segment_matches(doc, matcher, scopes)]
+        assert got == _each_segment(doc, matcher, scopes)
+    if text.startswith("# Урок\n\n- foo"):
+        found = [(seg.text, m.text) for seg, m in segment_matches(doc, matcher, frozenset({"prose"}))]
+        assert ("bar baz", "bar baz") in found and ("foo", "foo") not in found
+        assert [t for _s, t in found].count("Bar  Baz") == 1

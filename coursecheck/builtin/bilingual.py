@@ -356,21 +356,13 @@ class _Rendering:
         self.uses.extend((doc, span, text, line) for span, text, line in found)
 
 
-def _absent(doc: Document, matcher: TermMatcher, scopes: tuple[str, ...]) -> bool:
-    """The gate of glossary.uses: no match in the joined segments means none in any segment."""
-    return matcher.regex is None or matcher.regex.search(gl._joined(doc, scopes)) is None
-
-
 def _count(doc: Document, matcher: TermMatcher, scopes: tuple[str, ...]) -> list[RenderingUse]:
     out: list[RenderingUse] = []
-    if _absent(doc, matcher, scopes):
-        return out
-    for seg in doc.iter_segments(scopes):
-        for m in matcher.finditer(seg.text):
-            s, e = seg.range(m.start, m.end)
-            span = doc.span(s, e)
-            line = doc.lines.text_at(span.line)
-            out.append((span, m.text, line))
+    for seg, m in gl.segment_matches(doc, matcher, scopes):
+        s, e = seg.range(m.start, m.end)
+        span = doc.span(s, e)
+        line = doc.lines.text_at(span.line)
+        out.append((span, m.text, line))
     return out
 
 
@@ -428,9 +420,7 @@ def _renderings(doc: Document, glossary: gl.Glossary, primary: str) -> dict[int,
         if not primary_forms:
             continue
         canonical = entry.matcher(*primary_forms)
-        main = 0
-        if not _absent(doc, canonical, scopes):
-            main = sum(1 for seg in doc.iter_segments(scopes) for _ in canonical.finditer(seg.text))
+        main = sum(1 for _ in gl.segment_matches(doc, canonical, scopes))
         variants = {v: _count(doc, entry.matcher(v), scopes) for v in entry.variants}
         pairs = _pair_renderings(doc, entry, primary_forms[0])
         pair_uses = {text: _count(doc, entry.matcher(text), scopes) for text in pairs.values()}

@@ -489,17 +489,9 @@ def _summarize_coverage(doc: Document, ctx: RuleContext) -> dict[int, list[tuple
 
 def _used_entries(doc: Document, glossary: gl.Glossary, scopes: tuple[str, ...]) -> list[int]:
     """Positions of the glossary entries with at least one use in ``doc``."""
-    used = []
-    for i, entry in enumerate(glossary.entries):
-        if not entry.forms:
-            continue
-        matcher = entry.matcher()
-        # The gate of glossary.uses: one search in the joined segments (most terms are absent).
-        if matcher.regex is None or matcher.regex.search(gl._joined(doc, scopes)) is None:
-            continue
-        if any(True for seg in doc.iter_segments(scopes) for _ in matcher.finditer(seg.text)):
-            used.append(i)
-    return used
+    # glossary.uses, not a search of its own: used-before-introduction asks for the same
+    # uses of the same lesson, and they are found once.
+    return [i for i, entry in enumerate(glossary.entries) if entry.forms and gl.uses(doc, entry, scopes)]
 
 
 @unused_term.summarizer

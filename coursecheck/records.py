@@ -105,11 +105,13 @@ def record_fields(doc: Document) -> dict[str, Any]:
 
 def _kept_lines(doc: Document) -> dict[int, str]:
     """The text of the lines course findings point at (frontmatter, headings, links,
-    components, comments): a finding's snippet is then taken without reading the file."""
+    components, comments, code blocks' opening fences): a finding's snippet is then taken
+    without reading the file. A shape (:func:`shape`) tells other lines by their distance
+    from the kept line above them."""
     wanted: set[int] = set()
     if doc.frontmatter is not None:
         wanted.update(range(doc.frontmatter.span.line, doc.frontmatter.span.end_line + 1))
-    for item in (*doc.headings, *doc.links, *doc.components, *doc.comments):
+    for item in (*doc.headings, *doc.links, *doc.components, *doc.comments, *doc.code_blocks):
         wanted.add(item.span.line)
     lines = doc.lines
     return {n: lines.line_text(n) for n in sorted(wanted) if 1 <= n <= lines.line_count}

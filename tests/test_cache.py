@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import where
 
 from coursecheck import coursecache
@@ -794,3 +795,72 @@ def test_a_course_level_declarative_rule_takes_its_hits_from_summaries(course, t
     assert ("team/backend", "content/01-module-1/03-next.md", 10, 18) not in where(turned.findings)
     assert sum(1 for f in where(turned.findings) if f[0] == "team/backend") == 2
     assert dump(turned) == dump(run(root, None)[0])
+
+
+SHAPED = """---
+title: Форма
+---
+
+# Форма
+
+Вступление.
+
+## Раздел
+
+Смотрите [урок](/course/a/b) и <Note type="info">
+текст
+</Note>
+
+```bash
+echo hi
+```
+"""
+
+
+@pytest.mark.parametrize(
+    ("edit", "same_shape"),
+    [
+        (lambda t: t.replace("Вступление.\n", "Вступление.\n\nНовый абзац.\n\nЕщё один.\n"), True),
+        (lambda t: t.replace("# Форма\n", "# Форма\n\nАбзац сверху.\n"), True),
+        (lambda t: t + "\nВ конце.\n", True),
+        (lambda t: t.replace("(/course/a/b)", "(/course/a/c)"), False),  # a link's target
+        (lambda t: t.replace("## Раздел", "## Другой раздел"), False),  # a heading's text
+        (
+            lambda t: t.replace('<Note type="info">\nтекст\n', '<Note type="info">\nтекст\nещё\n'),
+            True,
+        ),  # inside a component's body
+        (lambda t: t.replace('type="info"', 'type="warning"'), False),  # a prop's value
+        (lambda t: t.replace("title: Форма\n", "title: Форма\norder: 2\n"), False),  # frontmatter
+        (lambda t: t.replace("```bash", "Абзац.\n\n```bash"), True),  # the code block moves
+    ],
+)
+def test_a_files_shape_is_its_view_without_where_things_are(tmp_path, edit, same_shape):
+    from coursecheck.parse.markdown import parse_markdown
+    from coursecheck.records import DocumentRecord, LineMove, pack_fields, record_fields, shape
+
+    def record(text):
+        doc = parse_markdown(tmp_path / "a.mdx", "a.mdx", text, mdx=True)
+        return DocumentRecord(pack_fields(record_fields(doc)), lambda _r: None, lambda _r: text)
+
+    old, new = record(SHAPED), record(edit(SHAPED))
+    assert (shape(old, {}) == shape(new, {})) is same_shape
+    if same_shape:
+        move = LineMove.between(old, new)
+        # Each element of the old version maps to where it is in the new one.
+        assert [move.span(h.span) for h in old.headings] == [h.span for h in new.headings]
+        assert [move.span(link.href_span) for link in old.links] == [link.href_span for link in new.links]
+        assert [move.span(c.span) for c in old.components] == [c.span for c in new.components]
+        assert move.line(1) == 1 and move.kept(1)
+
+
+def test_a_summary_with_positions_is_part_of_the_shape(tmp_path):
+    from coursecheck.parse.markdown import parse_markdown
+    from coursecheck.records import DocumentRecord, pack_fields, record_fields, shape
+    from coursecheck.text import Span
+
+    doc = parse_markdown(tmp_path / "a.md", "a.md", SHAPED, mdx=False)
+    rec = DocumentRecord(pack_fields(record_fields(doc)), lambda _r: None, lambda _r: SHAPED)
+    # A span on a kept line (the heading's) is told relative to it; one between kept lines
+    # by its distance from the kept line above.
+    assert shape(rec, {"r": Span.point(6, 3)}) != shape(rec, {"r": Span.point(8, 3)})
+    assert shape(rec, {"r": [1, 2]}) != shape(rec, {"r": [1, 3]})

@@ -637,10 +637,10 @@ class Engine:
                 return None
             # The earlier record, as stored: nothing to load or read again (its file changed).
             old_record = DocumentRecord(old.fields, lambda _rel: None, lambda _rel: None)
-            summary = self.course.summaries.get(rel, {}) if self.course is not None else {}
-            old_summary = {name: data for name, data in old.summary.items() if name in relocatable}
-            summary = {name: data for name, data in summary.items() if name in relocatable}
-            if records.shape(old_record, old_summary) != records.shape(new, summary):
+            summaries = self.course.summaries.get(rel, {}) if self.course is not None else {}
+            if records.shape(old_record, _only(old.summary, relocatable)) != records.shape(
+                new, _only(summaries, relocatable)
+            ):
                 return None
             moves[rel] = LineMove.between(old_record, new)
         return moves
@@ -1106,6 +1106,11 @@ def _can_fork() -> bool:
     import multiprocessing
 
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _only(summary: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """The parts of a file's summary made by the rules ``names``."""
+    return {name: data for name, data in summary.items() if name in names}
 
 
 def _is_sections(value: Any) -> bool:

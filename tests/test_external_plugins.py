@@ -66,6 +66,26 @@ def _run(args: list[str], cwd: Path, timeout: int = 60, offline: bool = True) ->
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def _see_this_interpreters_packages(python: Path) -> None:
+    """``system_site_packages`` gives the new venv the *base* interpreter's packages: when this
+    suite itself runs in a virtual environment (the README's way), coursecheck is not there.
+    A ``.pth`` file in the new venv adds this interpreter's site-packages after its own."""
+    import site
+    import sysconfig
+
+    folders = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages()}
+    found = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # An "import" line of a .pth file runs: addsitedir also processes the .pth files there
+    # (an editable install of coursecheck is one).
+    lines = [f"import site; site.addsitedir({folder!r})" for folder in sorted(folders)]
+    Path(found, "coursecheck-suite.pth").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def env_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("plugins-venv")
@@ -75,6 +95,7 @@ def env_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     except Exception as exc:  # pragma: no cover - platforms without venv
         pytest.skip(f"cannot create a virtual environment: {exc}")
     python = target / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    _see_this_interpreters_packages(python)
     broken = base / "broken"
     write_files(
         broken,

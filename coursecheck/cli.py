@@ -11,6 +11,7 @@ from pathlib import Path
 from coursecheck import __version__, checkrun
 from coursecheck.config import ConfigError, find_config, load_config
 from coursecheck.engine import Engine, RunOptions
+from coursecheck.escape import display, display_keep_lines, say
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
 from coursecheck.report import ReportOptions
 
@@ -183,7 +184,7 @@ def _check_parser(
 def _load(config_path: Path | None) -> tuple[object, int]:
     cwd = Path.cwd()
     if config_path is not None and not config_path.is_file():
-        print(f"coursecheck: error: config file {config_path} not found", file=sys.stderr)
+        say(f"coursecheck: error: config file {config_path} not found")
         return None, EXIT_USAGE
     path = config_path or find_config(cwd)
     try:
@@ -195,9 +196,9 @@ def _load(config_path: Path | None) -> tuple[object, int]:
 
 def _print_config_error(exc: ConfigError) -> None:
     for problem in exc.problems:
-        print(f"{problem}", file=sys.stderr)
+        say(f"{problem}")
     n = len(exc.problems)
-    print(f"coursecheck: {n} configuration error{'s' if n != 1 else ''}; nothing was checked", file=sys.stderr)
+    say(f"coursecheck: {n} configuration error{'s' if n != 1 else ''}; nothing was checked")
 
 
 def _use_color(choice: str, stream: object) -> bool:
@@ -245,7 +246,7 @@ def cmd_check(
         except ValueError as exc:
             problem = str(exc)
     if problem is not None:
-        print(f"coursecheck: error: {problem}", file=sys.stderr)
+        say(f"coursecheck: error: {problem}")
         return EXIT_USAGE
     prepared, code = checkrun.prepare(args)
     if prepared is None:
@@ -255,14 +256,13 @@ def cmd_check(
         return code
     if args.root is not None:
         if not args.root.is_dir():
-            print(f"coursecheck: error: --root {args.root} is not a folder", file=sys.stderr)
+            say(f"coursecheck: error: --root {args.root} is not a folder")
             return EXIT_USAGE
         config.root = args.root.resolve()
     if config.path is None and not args.quiet:
-        print(
+        say(
             "coursecheck: no .coursecheck.toml found; checking **/*.md and **/*.mdx with defaults "
-            "(run `coursecheck init` to write a config)",
-            file=sys.stderr,
+            "(run `coursecheck init` to write a config)"
         )
     options = RunOptions(
         paths=list(args.paths),
@@ -289,21 +289,20 @@ def cmd_check(
         from coursecheck.config import did_you_mean
 
         for r in unknown:
-            print(f"coursecheck: error: unknown rule or family '{r}'{did_you_mean(r, engine.rules)}", file=sys.stderr)
+            say(f"coursecheck: error: unknown rule or family '{r}'{did_you_mean(r, engine.rules)}")
         return EXIT_USAGE
     reporters = engine.reporters()
     if args.format not in reporters:
         from coursecheck.config import did_you_mean
 
-        print(
+        say(
             f"coursecheck: error: unknown format '{args.format}'{did_you_mean(args.format, reporters)} "
-            f"(available: {', '.join(sorted(reporters))})",
-            file=sys.stderr,
+            f"(available: {', '.join(sorted(reporters))})"
         )
         return EXIT_USAGE
     timestamp = report_timestamp(args.timestamp)
     if timestamp is None:
-        print(f"coursecheck: error: --timestamp {args.timestamp!r} is not an ISO 8601 date and time", file=sys.stderr)
+        say(f"coursecheck: error: --timestamp {args.timestamp!r} is not an ISO 8601 date and time")
         return EXIT_USAGE
     if shard_spec is not None:
         return _write_shard(engine, args, shard_spec)
@@ -317,7 +316,7 @@ def cmd_check(
     try:
         ran = checkrun.run(engine, args, artifacts)
     except ShardError as exc:
-        print(f"coursecheck: error: {exc}; nothing was merged", file=sys.stderr)
+        say(f"coursecheck: error: {exc}; nothing was merged")
         return EXIT_USAGE
     result, code = checkrun.after_run(ran, args, prepared, config, options)
     if result is None:
@@ -329,7 +328,7 @@ def cmd_check(
         try:
             build = run_build(config)
         except BuildError as exc:
-            print(f"coursecheck: error: {exc}", file=sys.stderr)
+            say(f"coursecheck: error: {exc}")
             return EXIT_USAGE
         result.extra["build"] = build
         build_failed = not build.passed
@@ -344,29 +343,28 @@ def cmd_check(
     try:
         text = reporters[args.format](result, report_options)
     except Exception as exc:  # a third-party reporter must not lose the run silently
-        print(f"coursecheck: error: reporter '{args.format}' crashed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        say(f"coursecheck: error: reporter '{args.format}' crashed: {type(exc).__name__}: {exc}")
         return EXIT_INTERNAL
     if args.output is not None:
         try:
             atomic_write(args.output, text)
         except OSError as exc:
-            print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE
         if args.format != "text" and not args.quiet:
             counts = result.counts()
-            print(
+            say(
                 f"coursecheck: wrote {args.output} ({len(result.files)} files; "
                 f"{counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes; "
-                f"{result.duration:.2f}s)",
-                file=sys.stderr,
+                f"{result.duration:.2f}s)"
             )
     else:
         sys.stdout.write(text)
     if args.format != "text":
         for note in result.notifications:
-            print(f"coursecheck: {note.level}: {note.message}", file=sys.stderr)
+            say(f"coursecheck: {note.level}: {note.message}")
     for warning in report_options.warnings:
-        print(f"coursecheck: warning: {warning}", file=sys.stderr)
+        say(f"coursecheck: warning: {warning}")
     if args.strict_internal and result.internal_errors:
         return EXIT_INTERNAL
     return EXIT_FINDINGS if result.failed or build_failed else EXIT_OK
@@ -380,18 +378,17 @@ def _write_shard(engine: Engine, args: argparse.Namespace, spec: tuple[int, int]
     try:
         atomic_write_bytes(args.output, shard.dumps(artifact))
     except OSError as exc:
-        print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
         return EXIT_USAGE
     if not args.quiet:
         found = sum(len(r.findings) for r in artifact.results)
-        print(
+        say(
             f"coursecheck: shard {index}/{total}: checked {len(artifact.files)} files "
             f"({found} per-file findings so far); wrote {args.output}. "
-            "`coursecheck merge` with all the shards makes the reports",
-            file=sys.stderr,
+            "`coursecheck merge` with all the shards makes the reports"
         )
     for note in engine.notes:
-        print(f"coursecheck: {note.level}: {note.message}", file=sys.stderr)
+        say(f"coursecheck: {note.level}: {note.message}")
     if args.strict_internal and any(n.level == "error" for n in engine.notes):
         return EXIT_INTERNAL
     return EXIT_OK
@@ -409,7 +406,7 @@ def _load_shards(engine: Engine, paths: list[Path]) -> list | None:
         try:
             out.append(shard.load(path, allowed))
         except shard.ShardError as exc:
-            print(f"coursecheck: error: {exc}", file=sys.stderr)
+            say(f"coursecheck: error: {exc}")
             return None
     return out
 
@@ -463,18 +460,20 @@ def cmd_rules(argv: list[str]) -> int:
     for r in rules:
         level, _ = engine.settings.base(r.id)
         fix = " (fix)" if r.fixable else ""
-        print(f"{r.id.ljust(width)}  {level:<7}  {r.summary}{fix}")
+        say(f"{r.id.ljust(width)}  {level:<7}  {r.summary}{fix}", sys.stdout)
     print(f"\n{len(rules)} rules. `coursecheck rule ID` shows one rule's documentation.")
     return EXIT_OK
 
 
 def rules_table(rules: list, link_base: str = "docs/rules.md") -> str:
     """The README's rule table, generated from the rules' own docs (ids link to their page)."""
+    from coursecheck.escape import markdown_without_html
     from coursecheck.report.sarif import github_anchor
 
     lines = ["| Rule | Default | Fix | What it finds |", "|---|---|---|---|"]
     for r in sorted(rules, key=lambda r: r.id):
-        summary = r.summary.replace("|", "\\|")
+        # A declarative rule's summary is the repository's Markdown: no raw HTML, one cell.
+        summary = markdown_without_html(display(r.summary)).replace("|", "\\|")
         rule_id = f"[`{r.id}`]({link_base}#{github_anchor(r.id)})" if link_base else f"`{r.id}`"
         lines.append(f"| {rule_id} | {r.level} | {'yes' if r.fixable else ''} | {summary} |")
     return "\n".join(lines)
@@ -488,21 +487,24 @@ def cmd_rule(argv: list[str]) -> int:
     if rule is None:
         from coursecheck.config import did_you_mean
 
-        print(f"coursecheck: error: unknown rule '{args.id}'{did_you_mean(args.id, engine.rules)}", file=sys.stderr)
+        say(f"coursecheck: error: unknown rule '{args.id}'{did_you_mean(args.id, engine.rules)}")
         return EXIT_USAGE
     level, options = engine.settings.base(rule.id)
-    print(f"# {rule.id}\n")
-    print(
+    # A declarative rule's id, tags and docs are the repository's text: each line escaped.
+    say(f"# {rule.id}", sys.stdout)
+    print()
+    say(
         f"Default level: {rule.level} (here: {level}). Plugin: {rule.plugin}."
         + (" Has a fix." if rule.fixable else "")
-        + (f" Tags: {', '.join(rule.tags)}." if rule.tags else "")
+        + (f" Tags: {', '.join(rule.tags)}." if rule.tags else ""),
+        sys.stdout,
     )
     print()
-    print(rule.full_docs())
+    print(display_keep_lines(rule.full_docs()))
     if options:
         print("\nIn this configuration:")
         for key, value in options.items():
-            print(f"  {key} = {value!r}")
+            say(f"  {key} = {value!r}", sys.stdout)
     return EXIT_OK
 
 
@@ -540,9 +542,9 @@ def cmd_cache(argv: list[str]) -> int:
     try:
         removed = cache.clean(folder)
     except OSError as exc:
-        print(f"coursecheck: error: {exc}", file=sys.stderr)
+        say(f"coursecheck: error: {exc}")
         return EXIT_USAGE
-    print(f"removed {folder}" if removed else f"no cache at {folder}")
+    say(f"removed {folder}" if removed else f"no cache at {folder}", sys.stdout)
     return EXIT_OK
 
 
@@ -588,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_merge(argv)
         return cmd_check(argv)
     except KeyboardInterrupt:
-        print("coursecheck: interrupted", file=sys.stderr)
+        say("coursecheck: interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_OK
@@ -597,11 +599,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in coursecheck itself: say so, without a traceback
         if os.environ.get("COURSECHECK_DEBUG"):
             raise
-        print(
-            f"coursecheck: internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in coursecheck; please report it. Set COURSECHECK_DEBUG=1 to see the traceback.",
-            file=sys.stderr,
-        )
+        say(f"coursecheck: internal error: {type(exc).__name__}: {exc}")
+        say("This is a bug in coursecheck; please report it. Set COURSECHECK_DEBUG=1 to see the traceback.")
         return EXIT_INTERNAL
 
 

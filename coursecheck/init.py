@@ -8,6 +8,7 @@ through the ``coursecheck_init_sections`` hook.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from coursecheck.config import expand_template
+from coursecheck.escape import display, say
 from coursecheck.fsutil import atomic_write
 from coursecheck.parse.markdown import parse_markdown
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
@@ -149,8 +151,14 @@ def _guess_ids(s: Survey) -> None:
         s.aliases.append(prefix + "{path}")
 
 
+def _toml_string(value: str) -> str:
+    """A TOML basic string: a JSON string is one, once DEL is escaped too (file names are the
+    repository's, and may hold quotes, line breaks or control characters)."""
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "]"
+    return "[" + ", ".join(_toml_string(v) for v in values) + "]"
 
 
 def render_config(s: Survey, plugin_sections: list[str]) -> str:
@@ -171,10 +179,10 @@ def render_config(s: Survey, plugin_sections: list[str]) -> str:
     lines.append("")
     if s.fields:
         used = ", ".join(f"{k} ({n}/{len(s.lessons)})" for k, n in s.fields.most_common())
-        lines.append(f"# Frontmatter fields in use: {used}")
+        lines.append(f"# Frontmatter fields in use: {display(used)}")  # one comment line whatever the keys hold
     if s.components:
         comps = ", ".join(f"{k} ({n})" for k, n in s.components.most_common())
-        lines.append(f"# MDX components in use: {comps}")
+        lines.append(f"# MDX components in use: {display(comps)}")
     lines += ["", "[rules]", '# "family/rule" = "error" | "warning" | "note" | "off", or a table with options', ""]
     for section in plugin_sections:
         if section.strip():
@@ -185,7 +193,7 @@ def render_config(s: Survey, plugin_sections: list[str]) -> str:
 def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = False) -> int:
     target = root / ".coursecheck.toml"
     if target.exists() and not force and not to_stdout:
-        print(f"coursecheck init: {target} already exists; use --force to overwrite", file=sys.stderr)
+        say(f"coursecheck init: {target} already exists; use --force to overwrite")
         return 2
     s = survey(root)
     sections = _plugin_sections(s)
@@ -194,10 +202,9 @@ def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = F
         sys.stdout.write(text)
         return 0
     atomic_write(target, text)
-    print(
+    say(
         f"coursecheck init: wrote {target} ({len(s.lessons)} lessons under {s.content_base or '.'}, "
-        f"{len(s.data_files)} data files). Run `coursecheck` to check the course.",
-        file=sys.stderr,
+        f"{len(s.data_files)} data files). Run `coursecheck` to check the course."
     )
     return 0
 

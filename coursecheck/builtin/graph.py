@@ -15,6 +15,7 @@ from typing import Any
 from coursecheck import hookimpl
 from coursecheck.builtin.musthaves import config_relpath
 from coursecheck.config import Config, did_you_mean
+from coursecheck.escape import say
 from coursecheck.graph import (
     EDGE_KINDS,
     GRAPH_KEYS,
@@ -502,10 +503,9 @@ def graph_command(argv: list[str]) -> int:
     kinds = [k.strip() for k in args.edges.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in EDGE_KINDS]
     if unknown:
-        print(
+        say(
             f"coursecheck graph: error: unknown edge kind '{unknown[0]}'{did_you_mean(unknown[0], EDGE_KINDS)} "
-            f"(kinds: {', '.join(EDGE_KINDS)})",
-            file=sys.stderr,
+            f"(kinds: {', '.join(EDGE_KINDS)})"
         )
         return EXIT_USAGE
     config, code = _load(args.config)
@@ -514,7 +514,7 @@ def graph_command(argv: list[str]) -> int:
     assert isinstance(config, Config)
     if args.root is not None:
         if not args.root.is_dir():
-            print(f"coursecheck graph: error: --root {args.root} is not a folder", file=sys.stderr)
+            say(f"coursecheck graph: error: --root {args.root} is not a folder")
             return EXIT_USAGE
         config.root = args.root.resolve()
     try:
@@ -530,7 +530,7 @@ def graph_command(argv: list[str]) -> int:
         try:
             atomic_write(args.output, text)
         except OSError as exc:
-            print(f"coursecheck graph: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            say(f"coursecheck graph: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE
     else:
         sys.stdout.write(text)

@@ -35,6 +35,7 @@ from coursecheck.declarative import (
     parse_rules,
     static_noop,
 )
+from coursecheck.escape import say
 from coursecheck.model import Course, Document
 from coursecheck.plugins import call_each
 from coursecheck.rules import Rule, RuleContext, rule
@@ -790,19 +791,15 @@ def cmd_test_rules(argv: list[str]) -> int:
         path = Path(entry) if entry.endswith(".toml") or "/" in entry else shipped_pack(entry)
         if path is None or not path.is_file():
             hint = did_you_mean(entry, shipped_pack_names())
-            print(
-                f"coursecheck: error: no rule pack '{entry}'{hint} (shipped: {', '.join(shipped_pack_names())})",
-                file=sys.stderr,
-            )
+            say(f"coursecheck: error: no rule pack '{entry}'{hint} (shipped: {', '.join(shipped_pack_names())})")
             return 2
         targets.append(path)
     if not targets:
         found = args.config or find_config(cwd)
         if found is None:
-            print(
+            say(
                 "coursecheck: error: no .coursecheck.toml found; name packs to test, e.g. "
-                "`coursecheck test-rules ru-en-tech`",
-                file=sys.stderr,
+                "`coursecheck test-rules ru-en-tech`"
             )
             return 2
         targets.append(found)
@@ -834,13 +831,13 @@ def cmd_test_rules(argv: list[str]) -> int:
                 if args.strict:
                     problems.append(message)
                 else:
-                    print(f"{head}: warning: {message}")
+                    say(f"{head}: warning: {message}", sys.stdout)
             if problems:
                 failed += 1
                 for problem in problems:
-                    print(f"{head}: FAIL {problem}")
+                    say(f"{head}: FAIL {problem}", sys.stdout)
             elif args.verbose:
-                print(f"{head}: ok ({len(results)} examples)")
+                say(f"{head}: ok ({len(results)} examples)", sys.stdout)
     verdict = "FAILED" if failed else "passed"
     extra = f", {untested} without examples" if untested else ""
     print(

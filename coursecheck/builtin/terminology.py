@@ -23,6 +23,7 @@ from typing import Any
 from coursecheck import glossary as gl
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
+from coursecheck.escape import say
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
@@ -577,35 +578,38 @@ def terms_command(argv: list[str]) -> int:
         result = engine.run()
         resolve_scopes(args.scope)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        for problem in exc.problems:
+            say(problem)
         return 2
     except ValueError as exc:
-        print(f"coursecheck terms: {exc}", file=sys.stderr)
+        say(f"coursecheck terms: {exc}")
         return 2
     course = result.course
     if course is None:
         return 2
     from coursecheck.match import morphology
 
-    print(f"Inflection: {morphology()}")
+    say(f"Inflection: {morphology()}", sys.stdout)
     reqs = measure(course, config)
     if reqs:
         print("\nRequired terms ([[term]]):")
         for req, cov in reqs:
             met = cov.total >= req.min_occurrences and cov.lessons >= req.min_lessons
-            print(
+            say(
                 f"  {'ok  ' if met else 'FAIL'} {req.term}: {cov.describe()} (scope {'+'.join(cov.scopes)}; "
-                f"required >= {req.min_occurrences} in >= {req.min_lessons})"
+                f"required >= {req.min_occurrences} in >= {req.min_lessons})",
+                sys.stdout,
             )
             for rel, n in cov.per_file.items():
-                print(f"         {n:4d}  {rel}")
+                say(f"         {n:4d}  {rel}", sys.stdout)
     rows = glossary_forms(course, config, args.scope)
     if rows:
-        print(f"\nGlossary terms (scope {args.scope}):")
+        print()
+        say(f"Glossary terms (scope {args.scope}):", sys.stdout)
         for row in rows:
             cov = row["coverage"]
             forms = ", ".join(f"{form} {n}" for form, n in row["forms"].most_common())
-            print(f"  {row['entry'].label}: {cov.total} in {cov.lessons} lessons; forms: {forms or '-'}")
+            say(f"  {row['entry'].label}: {cov.total} in {cov.lessons} lessons; forms: {forms or '-'}", sys.stdout)
     return 0
 
 

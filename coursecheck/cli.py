@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from coursecheck import __version__, checkrun
-from coursecheck.config import ConfigError, find_config, load_config
+from coursecheck.config import ConfigError, discover_config, load_config
 from coursecheck.engine import Engine, RunOptions
 from coursecheck.escape import display, display_keep_lines, say
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
@@ -181,12 +181,22 @@ def _check_parser(
     return parser
 
 
-def _load(config_path: Path | None) -> tuple[object, int]:
+def _load(config_path: Path | None, *, say_defaults: bool = False) -> tuple[object, int]:
+    """The config (``--config``, else discovered from the current folder); ``say_defaults``:
+    say where discovery looked when it found none and the defaults are used."""
     cwd = Path.cwd()
     if config_path is not None and not config_path.is_file():
         say(f"coursecheck: error: config file {config_path} not found")
         return None, EXIT_USAGE
-    path = config_path or find_config(cwd)
+    path = config_path
+    if path is None:
+        discovery = discover_config(cwd)
+        path = discovery.path
+        if path is None and say_defaults:
+            say(
+                f"coursecheck: {discovery.describe()}; checking **/*.md and **/*.mdx with defaults "
+                "(run `coursecheck init` to write a config)"
+            )
     try:
         return load_config(path, cwd, strict=False), EXIT_OK
     except ConfigError as exc:
@@ -251,7 +261,7 @@ def cmd_check(
     prepared, code = checkrun.prepare(args)
     if prepared is None:
         return code
-    config, code = _load(args.config)
+    config, code = _load(args.config, say_defaults=not args.quiet)
     if config is None:
         return code
     if args.root is not None:
@@ -259,11 +269,6 @@ def cmd_check(
             say(f"coursecheck: error: --root {args.root} is not a folder")
             return EXIT_USAGE
         config.root = args.root.resolve()
-    if config.path is None and not args.quiet:
-        say(
-            "coursecheck: no .coursecheck.toml found; checking **/*.md and **/*.mdx with defaults "
-            "(run `coursecheck init` to write a config)"
-        )
     options = RunOptions(
         paths=list(args.paths),
         select=_csv(args.select),

@@ -771,7 +771,7 @@ def user_rules_of(rules: dict[str, Rule]) -> list[UserRule]:
 
 def cmd_test_rules(argv: list[str]) -> int:
     from coursecheck.cli import _print_config_error
-    from coursecheck.config import did_you_mean, find_config, shipped_pack, shipped_pack_names
+    from coursecheck.config import did_you_mean, discover_config, shipped_pack, shipped_pack_names
     from coursecheck.engine import Engine, RunOptions
 
     parser = argparse.ArgumentParser(
@@ -795,10 +795,11 @@ def cmd_test_rules(argv: list[str]) -> int:
             return 2
         targets.append(path)
     if not targets:
-        found = args.config or find_config(cwd)
+        discovery = discover_config(cwd)
+        found = args.config or discovery.path
         if found is None:
             say(
-                "coursecheck: error: no .coursecheck.toml found; name packs to test, e.g. "
+                f"coursecheck: error: {discovery.describe()}; name packs to test, e.g. "
                 "`coursecheck test-rules ru-en-tech`"
             )
             return 2

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 from coursecheck import __version__, checkrun
@@ -13,6 +14,7 @@ from coursecheck.config import ConfigError, discover_config, load_config
 from coursecheck.engine import Engine, RunOptions
 from coursecheck.escape import display, display_keep_lines, say
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
+from coursecheck.plugins import ISOLATED_ENV, isolated_by_env
 from coursecheck.report import ReportOptions
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -70,6 +72,53 @@ reports (text, JSON, SARIF, Markdown) as an unsharded run.
 """
 
 
+NO_PLUGINS_HELP = (
+    "load no plugin but coursecheck's own: neither installed plugin packages (entry points) nor the "
+    "config's plugins = [...]; the built-in rules, shipped packs and the config's [[rule]] definitions still run"
+)
+ISOLATED_HELP = (
+    f"for untrusted branches (CI on pull requests, a contributor's branch): --no-plugins, and never run "
+    f"[report] build (--run-build is ignored, with a notice); the same as {ISOLATED_ENV}=1"
+)
+
+
+def add_plugin_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-plugins`` and ``--isolated``, for every command that loads a config."""
+    parser.add_argument("--no-plugins", action="store_true", help=NO_PLUGINS_HELP)
+    parser.add_argument("--isolated", action="store_true", help=ISOLATED_HELP)
+
+
+@dataclass(slots=True)
+class PluginChoice:
+    """Which plugins a run loads, from ``--no-plugins``, ``--isolated`` and the environment."""
+
+    isolated: bool = False  # also: never run [report] build
+    off_by: str = ""  # what turned plugins off ("" : they are on)
+
+    @property
+    def plugins(self) -> bool:
+        return not self.off_by
+
+    def run_options(self) -> dict[str, object]:
+        return {"entry_points": self.plugins, "local_plugins": self.plugins, "plugins_off_by": self.off_by}
+
+
+def plugin_choice(args: argparse.Namespace) -> PluginChoice:
+    if getattr(args, "isolated", False):
+        return PluginChoice(True, "--isolated")
+    if isolated_by_env():
+        return PluginChoice(True, f"{ISOLATED_ENV}={os.environ.get(ISOLATED_ENV, '')}")
+    if getattr(args, "no_plugins", False):
+        return PluginChoice(False, "--no-plugins")
+    return PluginChoice()
+
+
+def _plugins_wanted(argv: list[str]) -> bool:
+    """Whether installed plugins may be loaded before the arguments are parsed (to list the
+    subcommands they add)."""
+    return not (isolated_by_env() or any(a in ("--isolated", "--no-plugins") for a in argv))
+
+
 def _csv(values: list[str] | None) -> list[str]:
     out: list[str] = []
     for value in values or []:
@@ -77,9 +126,9 @@ def _csv(values: list[str] | None) -> list[str]:
     return out
 
 
-def _epilog_with_plugin_commands() -> str:
+def _epilog_with_plugin_commands(entry_points: bool = True) -> str:
     """EPILOG, with the subcommands plugins add (built-in plugins included) in its list."""
-    extra = plugin_commands()
+    extra = plugin_commands(entry_points)
     if not extra:
         return EPILOG
     width = 19
@@ -90,12 +139,17 @@ def _epilog_with_plugin_commands() -> str:
 
 
 def _check_parser(
-    prog: str = "coursecheck", description: str = DESCRIPTION, *, for_help: bool = False, merging: bool = False
+    prog: str = "coursecheck",
+    description: str = DESCRIPTION,
+    *,
+    for_help: bool = False,
+    merging: bool = False,
+    entry_points: bool = True,
 ) -> argparse.ArgumentParser:
     epilog = None
     if prog == "coursecheck":
         # Listing plugin commands loads the plugins: only worth it when help is printed.
-        epilog = _epilog_with_plugin_commands() if for_help else EPILOG
+        epilog = _epilog_with_plugin_commands(entry_points) if for_help else EPILOG
     parser = argparse.ArgumentParser(
         prog=prog,
         description=description,
@@ -153,9 +207,7 @@ def _check_parser(
         help="run the [report] build command and put its result in the Markdown report",
     )
     parser.add_argument("--strict-internal", action="store_true", help="exit 3 when a plugin or rule crashed")
-    parser.add_argument(
-        "--no-plugins", action="store_true", help="do not load plugins installed as packages (entry points)"
-    )
+    add_plugin_arguments(parser)
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print findings only; the summary only if the run fails"
     )
@@ -245,7 +297,9 @@ def cmd_check(
     argv: list[str], *, prog: str = "coursecheck", description: str = DESCRIPTION, merging: bool = False
 ) -> int:
     wants_help = any(a in ("-h", "--help") for a in argv)
-    args = _check_parser(prog, description, for_help=wants_help, merging=merging).parse_args(argv)
+    parser = _check_parser(prog, description, for_help=wants_help, merging=merging, entry_points=_plugins_wanted(argv))
+    args = parser.parse_args(argv)
+    plugins = plugin_choice(args)
     shard_spec: tuple[int, int] | None = None
     problem = _shard_usage(args, merging)
     if problem is None and args.shard is not None:
@@ -274,11 +328,11 @@ def cmd_check(
         select=_csv(args.select),
         ignore=_csv(args.ignore),
         fail_level=args.fail_level,
-        entry_points=not args.no_plugins,
         force_exclude=args.force_exclude,
         cache=not args.no_cache,
         cache_dir=args.cache_dir,
         jobs=max(args.jobs, 0),
+        **plugins.run_options(),  # type: ignore[arg-type]
     )
     try:
         engine = Engine(config, options)
@@ -327,7 +381,15 @@ def cmd_check(
     if result is None:
         return code
     build_failed = False
-    if args.run_build:
+    if args.run_build and plugins.isolated:
+        from coursecheck.plugins import Notification
+
+        result.notifications.append(
+            Notification(
+                f"{plugins.off_by}: the [report] build command was not run (--run-build ignored)", level="warning"
+            )
+        )
+    elif args.run_build:
         from coursecheck.report.build import BuildError, run_build
 
         try:
@@ -442,12 +504,13 @@ def _engine_for_docs(argv: list[str], prog: str) -> tuple[Engine | None, argpars
             "--format", choices=("text", "markdown"), default="text", help="markdown prints the README rule table"
         )
     parser.add_argument("-c", "--config", type=Path, help="config file (its plugins are loaded)")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
     config, code = _load(args.config)
     if config is None:
         return None, None, code
     try:
-        return Engine(config), args, EXIT_OK
+        return Engine(config, RunOptions(**plugin_choice(args).run_options())), args, EXIT_OK  # type: ignore[arg-type]
     except ConfigError as exc:
         _print_config_error(exc)
         return None, None, EXIT_USAGE
@@ -522,8 +585,10 @@ def cmd_init(argv: list[str]) -> int:
     parser.add_argument("--force", action="store_true", help="overwrite an existing .coursecheck.toml")
     parser.add_argument("--stdout", action="store_true", help="print the config instead of writing it")
     parser.add_argument("root", nargs="?", type=Path, default=Path("."), help="repository root (default: .)")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
-    return write_starter_config(args.root, force=args.force, to_stdout=args.stdout)
+    plugins = plugin_choice(args)
+    return write_starter_config(args.root, force=args.force, to_stdout=args.stdout, entry_points=plugins.plugins)
 
 
 def cmd_cache(argv: list[str]) -> int:
@@ -553,13 +618,14 @@ def cmd_cache(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def plugin_commands() -> dict[str, tuple[str, object]]:
-    """Subcommands contributed by plugins (``coursecheck_commands`` hook)."""
+def plugin_commands(entry_points: bool = True) -> dict[str, tuple[str, object]]:
+    """Subcommands contributed by plugins (``coursecheck_commands`` hook); ``entry_points``:
+    installed plugins' too (not when the run is isolated)."""
     from coursecheck.plugins import call_each, make_plugin_manager
 
     notes: list = []
     try:
-        pm, notes = make_plugin_manager([], None)
+        pm, notes = make_plugin_manager([], None, entry_points=entry_points)
     except Exception:
         return {}
     commands: dict[str, tuple[str, object]] = {}
@@ -577,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         command = argv.pop(0)
     elif argv and not argv[0].startswith("-") and not Path(argv[0]).exists():
-        extra = plugin_commands().get(argv[0])
+        extra = plugin_commands(_plugins_wanted(argv)).get(argv[0])
         if extra is not None:
             argv.pop(0)
     try:

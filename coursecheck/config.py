@@ -46,12 +46,18 @@ COURSE_KEYS = {
 }
 
 
+# ConfigProblem.kind of the problems a plugin that was not loaded may explain (plugins off).
+UNKNOWN_RULE = "unknown-rule"
+UNKNOWN_SECTION = "unknown-section"
+
+
 @dataclass(slots=True)
 class ConfigProblem:
     file: str
     line: int
     key: str
     message: str
+    kind: str = ""  # UNKNOWN_RULE, UNKNOWN_SECTION, or "" for any other problem
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -663,9 +669,9 @@ def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, 
     problems: list[ConfigProblem] = []
     families = {r.split("/", 1)[0] for r in rules}
 
-    def bad(key: tuple[Any, ...], message: str) -> None:
+    def bad(key: tuple[Any, ...], message: str, kind: str = "") -> None:
         file, line = config.where(*key)
-        problems.append(ConfigProblem(file, line, ".".join(str(k) for k in key), message))
+        problems.append(ConfigProblem(file, line, ".".join(str(k) for k in key), message, kind))
 
     def check_setting(rule_id: str, setting: RuleSetting, key: tuple[Any, ...]) -> None:
         if rule_id in families:
@@ -675,7 +681,7 @@ def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, 
         rule = rules.get(rule_id)
         if rule is None:
             candidates = list(rules) if "/" in rule_id else [*rules, *families]
-            bad(key, f"unknown rule{did_you_mean(rule_id, candidates)} (see `coursecheck rules`)")
+            bad(key, f"unknown rule{did_you_mean(rule_id, candidates)} (see `coursecheck rules`)", UNKNOWN_RULE)
             return
         for name, value in setting.options.items():
             opt = rule.option(name)
@@ -698,7 +704,7 @@ def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, 
     for key in config.sections:
         if key not in sections:
             known = sorted([*CORE_KEYS, *sections])
-            bad((key,), f"unknown top-level key{did_you_mean(key, known)} (known: {', '.join(known)})")
+            bad((key,), f"unknown top-level key{did_you_mean(key, known)} (known: {', '.join(known)})", UNKNOWN_SECTION)
     return problems
 
 

@@ -190,13 +190,13 @@ def render_config(s: Survey, plugin_sections: list[str]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = False) -> int:
+def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = False, entry_points: bool = True) -> int:
     target = root / ".coursecheck.toml"
     if target.exists() and not force and not to_stdout:
         say(f"coursecheck init: {target} already exists; use --force to overwrite")
         return 2
     s = survey(root)
-    sections = _plugin_sections(s)
+    sections = _plugin_sections(s, entry_points)
     text = render_config(s, sections)
     if to_stdout:
         sys.stdout.write(text)
@@ -209,11 +209,12 @@ def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = F
     return 0
 
 
-def _plugin_sections(s: Survey) -> list[str]:
+def _plugin_sections(s: Survey, entry_points: bool = True) -> list[str]:
+    """Starter sections from the plugins (installed ones too, unless ``entry_points`` is off)."""
     from coursecheck.plugins import call_each, make_plugin_manager
 
     try:
-        pm, notes = make_plugin_manager([], None)
+        pm, notes = make_plugin_manager([], None, entry_points=entry_points)
     except Exception:  # init must work even if a third-party plugin is broken
         return []
     results = call_each(pm, "coursecheck_init_sections", notes, lambda v: isinstance(v, str), "TOML text", survey=s)

@@ -478,7 +478,7 @@ FORMATS = {"mermaid": to_mermaid, "dot": to_dot, "json": to_json}
 
 
 def graph_command(argv: list[str]) -> int:
-    from coursecheck.cli import EXIT_OK, EXIT_USAGE, _load, _print_config_error
+    from coursecheck.cli import EXIT_OK, EXIT_USAGE, _load, _print_config_error, add_plugin_arguments, plugin_choice
     from coursecheck.config import ConfigError
     from coursecheck.engine import Engine, RunOptions
     from coursecheck.fsutil import atomic_write
@@ -498,7 +498,7 @@ def graph_command(argv: list[str]) -> int:
     parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
-    parser.add_argument("--no-plugins", action="store_true", help="do not load plugins installed as packages")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.edges.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in EDGE_KINDS]
@@ -518,7 +518,8 @@ def graph_command(argv: list[str]) -> int:
             return EXIT_USAGE
         config.root = args.root.resolve()
     try:
-        engine = Engine(config, RunOptions(select=["graph"], entry_points=not args.no_plugins))
+        options = RunOptions(select=["graph"], **plugin_choice(args).run_options())  # type: ignore[arg-type]
+        engine = Engine(config, options)
     except ConfigError as exc:
         _print_config_error(exc)
         return EXIT_USAGE

@@ -770,7 +770,7 @@ def user_rules_of(rules: dict[str, Rule]) -> list[UserRule]:
 
 
 def cmd_test_rules(argv: list[str]) -> int:
-    from coursecheck.cli import _print_config_error
+    from coursecheck.cli import _print_config_error, add_plugin_arguments, plugin_choice
     from coursecheck.config import did_you_mean, discover_config, shipped_pack, shipped_pack_names
     from coursecheck.engine import Engine, RunOptions
 
@@ -783,7 +783,9 @@ def cmd_test_rules(argv: list[str]) -> int:
     parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
     parser.add_argument("--strict", action="store_true", help="also fail on rules that have no examples")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every rule, passed ones too")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
+    plugins = plugin_choice(args)
 
     cwd = Path.cwd()
     targets: list[Path] = []
@@ -808,10 +810,12 @@ def cmd_test_rules(argv: list[str]) -> int:
     failed = tested = examples = untested = 0
     for target in targets:
         try:
-            engine = Engine(load_config(target, cwd), RunOptions())
+            engine = Engine(load_config(target, cwd), RunOptions(**plugins.run_options()))  # type: ignore[arg-type]
         except ConfigError as exc:
             _print_config_error(exc)
             return 2
+        for note in engine.notes:  # what --isolated / --no-plugins left out, among others
+            say(f"coursecheck: {note.level}: {note.message}")
         for user_rule in sorted(user_rules_of(engine.rules), key=lambda r: r.id):
             tested += 1
             file, line = user_rule.spec.where

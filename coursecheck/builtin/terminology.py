@@ -559,7 +559,8 @@ def terms_command(argv: list[str]) -> int:
     import argparse
     from pathlib import Path
 
-    from coursecheck.config import ConfigError, find_config, load_config
+    from coursecheck.cli import _load, _print_config_error, add_plugin_arguments, plugin_choice
+    from coursecheck.config import ConfigError
     from coursecheck.engine import Engine, RunOptions
 
     parser = argparse.ArgumentParser(
@@ -569,21 +570,30 @@ def terms_command(argv: list[str]) -> int:
     parser.add_argument("--config", type=Path, help="config file (default: the nearest .coursecheck.toml)")
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("--scope", default="all", help=f"where glossary terms count: {SCOPE_HELP}")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
+    config, code = _load(args.config)
+    if config is None:
+        return code
+    assert isinstance(config, Config)
     try:
-        config = load_config(args.config or find_config(Path.cwd()), Path.cwd())
         if args.root is not None:
             config.root = args.root.resolve()
-        engine = Engine(config, RunOptions(select=["terminology/coverage"], entry_points=False))
+        # Installed plugins are never loaded here: term coverage is built in.
+        choice = plugin_choice(args).run_options()
+        choice["entry_points"] = False
+        options = RunOptions(select=["terminology/coverage"], **choice)  # type: ignore[arg-type]
+        engine = Engine(config, options)
         result = engine.run()
         resolve_scopes(args.scope)
     except ConfigError as exc:
-        for problem in exc.problems:
-            say(problem)
+        _print_config_error(exc)
         return 2
     except ValueError as exc:
         say(f"coursecheck terms: {exc}")
         return 2
+    for note in result.notifications:  # what --isolated left out, a crashed plugin...
+        say(f"coursecheck terms: {note.level}: {note.message}")
     course = result.course
     if course is None:
         return 2

@@ -31,8 +31,9 @@ from coursecheck.report.github import escape_data, escape_property
 FORGED = "x\n::error file=x,line=1::forged"
 HOSTILE = f"{FORGED} ::stop-commands::tok \x1b]0;title\x07 \x1b[2J ##[error]legacy \u202e"
 # ... and how text and GitHub outputs show it.
-SHOWN = "x\\n::error file=x,line=1::forged ::stop-commands::tok \\x1b]0;title\\x07 \\x1b[2J ##\\[error]legacy \\u202e"
-SHOWN_GITHUB = "x%0A::error file=x,line=1::forged ::stop-commands::tok \\x1b]0;title\\x07 \\x1b[2J ##\\[error]legacy \\u202e"
+SHOWN_REST = " ::stop-commands::tok \\x1b]0;title\\x07 \\x1b[2J ##\\[error]legacy \\u202e"
+SHOWN = "x\\n::error file=x,line=1::forged" + SHOWN_REST
+SHOWN_GITHUB = "x%0A::error file=x,line=1::forged" + SHOWN_REST
 
 CONFIG = """
 [course]
@@ -179,7 +180,8 @@ def test_github_output_escapes_as_the_toolkit_and_shows_controls(tmp_path, cli):
     assert code == 1
     assert out.splitlines()[:3] == [
         "::error file=content/a.md,line=2,col=17,endColumn=126,title=graph/unresolved-reference::"
-        f"prerequisite '{SHOWN_GITHUB}' names no lesson of the course; did you mean 'bx%0A::error file=x,line=1::forged'?",
+        f"prerequisite '{SHOWN_GITHUB}' names no lesson of the course; "
+        "did you mean 'bx%0A::error file=x,line=1::forged'?",
         "::warning file=%3A%3Aerror%3A%3Ax.md,line=1,col=1,endColumn=2,title=parse/unterminated-fence::"
         "code fence ``` is never closed",
         "::warning file=content/bx%0A%3A%3Aerror file=x%2Cline=1%3A%3Aforged.md,line=1,col=1,endColumn=2,"
@@ -298,7 +300,9 @@ def _report_course(root: Path) -> Path:
     return _course(
         root,
         {
-            'content/m<1>"]/l"]<i>.md': '---\nprerequisites: ["x\\"] --> y[\\"<b>", "a\\nb|c"]\n---\n# A\n\nTODO|pipe\n',
+            'content/m<1>"]/l"]<i>.md': (
+                '---\nprerequisites: ["x\\"] --> y[\\"<b>", "a\\nb|c"]\n---\n# A\n\nTODO|pipe\n'
+            ),
             "content/b.md": '---\nprerequisites: ["../m<1>\\"]/l\\"]<i>"]\n---\n# B\n\ntext\n',
         },
         REPORT_CONFIG,

@@ -23,9 +23,10 @@ COMMANDS = ("check", "rules", "rule", "init", "cache", "merge")
 DESCRIPTION = """\
 A declarative linter for course repositories (Markdown/MDX lessons, glossaries, quizzes).
 
-coursecheck reads .coursecheck.toml (found upward from the current folder, or
-[tool.coursecheck] in pyproject.toml), checks the course it describes, and prints the
-findings as path:line:column: level rule-id message.
+coursecheck reads .coursecheck.toml (found upward from the current folder up to the
+repository root, or [tool.coursecheck] in pyproject.toml), checks the course it describes,
+and prints the findings as path:line:column: level rule-id message. On an untrusted branch,
+use --isolated: the config's plugins run code (docs/security.md).
 """
 
 EPILOG = """\

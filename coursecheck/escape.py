@@ -29,7 +29,7 @@ from __future__ import annotations
 import sys
 from typing import IO, Any
 
-import regex
+import regex  # type: ignore[import-untyped]
 
 # Cc except tab, and every Cf, Zl, Zp, Cs character.
 _UNSAFE = regex.compile(r"[^\P{Cc}\t]|[\p{Cf}\p{Zl}\p{Zp}\p{Cs}]")
@@ -68,7 +68,7 @@ def _unmask(text: str) -> str:
     """``text`` with its default-ignorable characters (variation selectors, fillers...)
     escaped when they are all that keeps it from holding a command prefix: the runner's
     string search may be culture-sensitive, and such a search skips them."""
-    if text.isascii():
+    if text.isascii() or _IGNORABLE.search(text) is None:
         return text
     bare = _IGNORABLE.sub("", text)
     if bare != text and (_LOG_COMMAND.search(bare) or starts_command(bare)):

@@ -168,6 +168,19 @@ def _utf16(ch: str) -> list[int]:
     return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
+# -- TOML -------------------------------------------------------------------------------------
+
+
+def toml_string(value: object) -> str:
+    """A TOML basic string holding ``value`` exactly, for the config ``coursecheck init``
+    writes from the repository's file names and frontmatter keys: a JSON string is one, once
+    DEL is escaped too (TOML allows no raw control character in a basic string). No quote,
+    line break or control character can end the string or start a line of TOML."""
+    import json
+
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 # -- Markdown ---------------------------------------------------------------------------------
 
 

@@ -8,7 +8,6 @@ through the ``coursecheck_init_sections`` hook.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from coursecheck.config import expand_template
-from coursecheck.escape import display, say
+from coursecheck.escape import display, say, toml_string
 from coursecheck.fsutil import atomic_write
 from coursecheck.parse.markdown import parse_markdown
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
@@ -151,14 +150,9 @@ def _guess_ids(s: Survey) -> None:
         s.aliases.append(prefix + "{path}")
 
 
-def _toml_string(value: str) -> str:
-    """A TOML basic string: a JSON string is one, once DEL is escaped too (file names are the
-    repository's, and may hold quotes, line breaks or control characters)."""
-    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
 def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join(_toml_string(v) for v in values) + "]"
+    """File names are the repository's: they may hold quotes, line breaks, control characters."""
+    return "[" + ", ".join(toml_string(v) for v in values) + "]"
 
 
 def render_config(s: Survey, plugin_sections: list[str]) -> str:

@@ -364,3 +364,30 @@ def test_sarif_help_of_a_declarative_rule_has_no_raw_html(tmp_path, cli):
     help_markdown = rules["team/todo"]["help"]["markdown"]
     assert help_markdown.startswith("Finds &lt;img src=x onerror=alert(1)> TODO `<kept>` marks.\n")
     assert "More &lt;script>alert(1)&lt;/script> text." in help_markdown
+
+
+# -- the config `coursecheck init` writes -----------------------------------------------------
+
+
+def test_init_writes_repository_names_as_toml_strings(tmp_path, cli):
+    """A file name or frontmatter key can end no string and start no line of the starter
+    config (here: an injected [report] build command)."""
+    from coursecheck.config import tomllib
+
+    inject = 'x"\n[report]\nbuild = "touch pwned"\n#'
+    key = 'k"]\n[report]\nbuild = "touch pwned"\n["'
+    for i in range(3):
+        (tmp_path / "content").mkdir(exist_ok=True)
+        (tmp_path / "content" / f"0{i}-lesson.md").write_text(
+            f"---\ntitle: Урок {i}\n{json.dumps(key)}: 1\n---\n# Урок\n", encoding="utf-8"
+        )
+    data = tmp_path / "data" / f"{inject}glossary.json"
+    data.parent.mkdir()
+    data.write_text('[{"term": "Docker", "definition": "d"}]', encoding="utf-8")
+    code, out, err = cli(tmp_path, "init", "--stdout")
+    assert code == 0, err
+    config = tomllib.loads(out)
+    assert "report" not in config
+    assert config["glossary"]["file"] == f"data/{inject}glossary.json"
+    assert key in config["frontmatter"]["fields"]
+    assert "# Frontmatter fields in use: " in out and "\\n[report]" in out  # the comment stays one line

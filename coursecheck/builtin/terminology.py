@@ -23,7 +23,7 @@ from typing import Any
 from coursecheck import glossary as gl
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
-from coursecheck.escape import say
+from coursecheck.escape import say, toml_string
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
@@ -182,7 +182,10 @@ def coursecheck_init_sections(survey: Any) -> str | None:
         if "related" in fields and not (isinstance(related, list) and related and isinstance(related[0], dict)):
             fields["related"] = "relatedLessons[]"
         mapping = ", ".join(f'{role} = "{path}"' for role, path in fields.items())
-        return f'[glossary]\n# The course\'s own glossary; see docs/glossary-and-terms.md\nfile = "{rel}"\nfields = {{ {mapping} }}'
+        return (
+            "[glossary]\n# The course's own glossary; see docs/glossary-and-terms.md\n"
+            f"file = {toml_string(rel)}\nfields = {{ {mapping} }}"  # the file's name is the repository's
+        )
     return None
 
 

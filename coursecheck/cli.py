@@ -511,10 +511,13 @@ def _engine_for_docs(argv: list[str], prog: str) -> tuple[Engine | None, argpars
     if config is None:
         return None, None, code
     try:
-        return Engine(config, RunOptions(**plugin_choice(args).run_options())), args, EXIT_OK  # type: ignore[arg-type]
+        engine = Engine(config, RunOptions(**plugin_choice(args).run_options()))  # type: ignore[arg-type]
     except ConfigError as exc:
         _print_config_error(exc)
         return None, None, EXIT_USAGE
+    for note in engine.notes:  # what --isolated left out, a plugin that failed to load...
+        say(f"coursecheck: {note.level}: {note.message}")
+    return engine, args, EXIT_OK
 
 
 def cmd_rules(argv: list[str]) -> int:

@@ -196,6 +196,13 @@ def test_every_command_that_loads_a_config_honours_isolation(tmp_path, cli, monk
     assert code in (0, 1), out + err
 
 
+@pytest.mark.parametrize("command", [["rules"], ["rule", "house/todo"], ["graph"], ["terms"], ["test-rules"]])
+def test_subcommands_say_what_isolation_left_out(tmp_path, cli, command):
+    repo, _marker = _isolated_course(tmp_path)
+    _code, _out, err = cli(repo, *command, "--isolated")
+    assert "--isolated: not loaded: the config's plugin evil.py; their rules did not run" in err
+
+
 def test_merge_of_isolated_shards_loads_no_plugin(tmp_path, cli):
     repo, marker = _isolated_course(tmp_path)
     code, _out, err = cli(repo, "--isolated", "--no-cache", "--shard", "1/1", "-o", "s.ccshard")

@@ -524,6 +524,8 @@ def graph_command(argv: list[str]) -> int:
         _print_config_error(exc)
         return EXIT_USAGE
     result = engine.run()
+    for note in result.notifications:  # what --isolated left out, a crashed plugin...
+        say(f"coursecheck graph: {note.level}: {note.message}")
     course = result.course
     assert course is not None
     text = FORMATS[args.format](course_graph(course, config), kinds)

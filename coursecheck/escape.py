@@ -26,6 +26,7 @@ that holds ``##[`` anywhere; those are the two shapes :func:`line` removes.
 
 from __future__ import annotations
 
+import bisect
 import sys
 from typing import IO, Any
 
@@ -184,6 +185,9 @@ def toml_string(value: object) -> str:
 # -- Markdown ---------------------------------------------------------------------------------
 
 
+MARKDOWN_PARSED = 20_000  # characters of Markdown parsed to tell code from text
+
+
 def markdown_without_html(markdown: str) -> str:
     """Markdown someone else wrote (a declarative rule's docs, from the repository's config)
     with no raw HTML left: every ``<`` outside code becomes ``&lt;``, so no tag, comment or
@@ -192,9 +196,12 @@ def markdown_without_html(markdown: str) -> str:
     Code blocks come from markdown-it-py's parse; code spans from a scan of each line. The
     result is parsed again: should it still hold HTML (a code span the scan saw that the
     parser does not, e.g. one split over lines), every ``<`` outside code blocks is escaped,
-    and if even that is not enough, every ``<``."""
+    and if even that is not enough, every ``<``. Docs longer than ``MARKDOWN_PARSED`` (rule docs
+    are a few hundred characters) get every ``<`` escaped without a parse: bounded time."""
     if "<" not in markdown:
         return markdown
+    if len(markdown) > MARKDOWN_PARSED:
+        return markdown.replace("<", "&lt;")
     lines = markdown.split("\n")
     code_lines = _code_block_lines(markdown)
     candidate = "\n".join(
@@ -234,19 +241,31 @@ def _has_html(markdown: str) -> bool:
 def _escape_outside_code_spans(text: str) -> str:
     """``<`` outside the code spans of one line. A run of backticks opens a span closed by
     the next run of the same length; a backslash before an opening run escapes its first
-    backtick (inside a span, backslashes are literal)."""
-    runs = [(m.start(), m.end()) for m in regex.finditer(r"`+", text)]
+    backtick (inside a span, backslashes are literal). Linear in the line's length: the next
+    run of a length is found by bisection in the list of runs of that length."""
+    runs: list[tuple[int, int]] = []  # (start, end) of each backtick run, an escaped first backtick left out
+    escaped: list[bool] = []
+    for m in regex.finditer(r"`+", text):
+        at = m.start()
+        while at > 0 and text[at - 1] == "\\":
+            at -= 1
+        runs.append((m.start(), m.end()))
+        escaped.append((m.start() - at) % 2 == 1)
+    by_length: dict[int, list[int]] = {}
+    for index, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(index)
     parts: list[str] = []
     at = i = 0
     while i < len(runs):
         start, end = runs[i]
-        backslashes = start - len(text[:start].rstrip("\\"))
-        if backslashes % 2:
+        if escaped[i]:
             start += 1
-        closer = next((j for j in range(i + 1, len(runs)) if runs[j][1] - runs[j][0] == end - start), None)
-        if start == end or closer is None:
+        candidates = by_length.get(end - start, [])
+        k = bisect.bisect_right(candidates, i)
+        if start == end or k == len(candidates):
             i += 1
             continue
+        closer = candidates[k]
         parts.append(text[at:start].replace("<", "&lt;"))
         parts.append(text[start : runs[closer][1]])
         at = runs[closer][1]

@@ -391,3 +391,10 @@ def test_init_writes_repository_names_as_toml_strings(tmp_path, cli):
     assert config["glossary"]["file"] == f"data/{inject}glossary.json"
     assert key in config["frontmatter"]["fields"]
     assert "# Frontmatter fields in use: " in out and "\\n[report]" in out  # the comment stays one line
+
+
+def test_markdown_without_html_is_bounded_on_long_docs():
+    from coursecheck.escape import MARKDOWN_PARSED
+
+    long = "<a>`" * (MARKDOWN_PARSED // 4 + 1)  # beyond the parsed length: every '<' escaped, no parse
+    assert markdown_without_html(long) == long.replace("<", "&lt;")

@@ -78,8 +78,9 @@ NO_PLUGINS_HELP = (
     "config's plugins = [...]; the built-in rules, shipped packs and the config's [[rule]] definitions still run"
 )
 ISOLATED_HELP = (
-    f"for untrusted branches (CI on pull requests, a contributor's branch): --no-plugins, and never run "
-    f"[report] build (--run-build is ignored, with a notice); the same as {ISOLATED_ENV}=1"
+    f"for untrusted branches (CI on pull requests, a contributor's branch): --no-plugins, never run "
+    f"[report] build (--run-build is ignored, with a notice), and use no cache folder inside the checkout "
+    f"(only a --cache-dir given); the same as {ISOLATED_ENV}=1"
 )
 
 
@@ -330,7 +331,9 @@ def cmd_check(
         ignore=_csv(args.ignore),
         fail_level=args.fail_level,
         force_exclude=args.force_exclude,
-        cache=not args.no_cache,
+        # Isolated, the cache folder inside the checkout (which a branch can commit) is not
+        # used; a --cache-dir the user names is.
+        cache=not args.no_cache and not (plugins.isolated and args.cache_dir is None),
         cache_dir=args.cache_dir,
         jobs=max(args.jobs, 0),
         **plugins.run_options(),  # type: ignore[arg-type]
@@ -340,6 +343,18 @@ def cmd_check(
     except ConfigError as exc:
         _print_config_error(exc)
         return EXIT_USAGE
+    if plugins.isolated and not args.no_cache and args.cache_dir is None:
+        from coursecheck.cache import DEFAULT_DIR
+        from coursecheck.plugins import Notification
+
+        if (config.root / DEFAULT_DIR).exists():
+            engine.notes.append(
+                Notification(
+                    f"{plugins.off_by}: the cache folder {DEFAULT_DIR}/ in the checkout was neither read nor written "
+                    "(--cache-dir DIR names one to use)",
+                    level="warning",
+                )
+            )
     unknown = [
         r
         for r in [*options.select, *options.ignore]

@@ -286,6 +286,26 @@ def test_help_says_what_the_flags_turn_off(tmp_path, cli):
         "still run"
     ) in flat
     assert (
-        "--isolated for untrusted branches (CI on pull requests, a contributor's branch): --no-plugins, and never "
-        "run [report] build (--run-build is ignored, with a notice); the same as COURSECHECK_ISOLATED=1"
+        "--isolated for untrusted branches (CI on pull requests, a contributor's branch): --no-plugins, never run "
+        "[report] build (--run-build is ignored, with a notice), and use no cache folder inside the checkout (only "
+        "a --cache-dir given); the same as COURSECHECK_ISOLATED=1"
     ) in flat
+
+
+def test_isolated_leaves_the_cache_folder_of_the_checkout_alone(tmp_path, cli):
+    repo, _marker = _isolated_course(tmp_path)
+    planted = repo / ".coursecheck-cache"
+    planted.mkdir()
+    (planted / "planted").write_bytes(b"whatever a branch committed")
+    code, out, err = cli(repo, "--isolated")
+    assert sorted(p.name for p in planted.rglob("*")) == ["planted"]  # neither read nor written
+    assert (
+        "coursecheck: warning: --isolated: the cache folder .coursecheck-cache/ in the checkout was neither read nor "
+        "written (--cache-dir DIR names one to use)"
+    ) in out.splitlines()
+    assert code == 0, out + err
+    own = tmp_path / "my-cache"
+    cli(repo, "--isolated", "--cache-dir", str(own))
+    assert any(own.rglob("*"))  # a cache the user names is used
+    cli(repo, "--no-plugins")
+    assert len(list(planted.rglob("*"))) > 1  # control: without isolation the cache is written there

@@ -16,7 +16,7 @@ import pytest
 
 from coursecheck import config as config_module
 from coursecheck import plugins as plugins_module
-from coursecheck.config import discover_config
+from coursecheck.config import discover_config, repository_root
 from coursecheck.plugins import isolated_by_env
 
 MARKER_PLUGIN = """\
@@ -82,6 +82,8 @@ def test_discovery_walks_up_inside_the_repository_only(tmp_path):
 
 
 def test_outside_a_repository_only_the_current_folder_is_searched(tmp_path, cli):
+    if repository_root(tmp_path.resolve()) is not None:
+        pytest.skip("the temporary folder is inside a git repository")
     marker = tmp_path / "plugin-ran"
     _config_with_plugin(tmp_path, marker)
     sub = tmp_path / "sub"
@@ -96,6 +98,8 @@ def test_outside_a_repository_only_the_current_folder_is_searched(tmp_path, cli)
 
 
 def test_outside_a_repository_a_config_of_another_user_is_refused(tmp_path, cli, monkeypatch):
+    if repository_root(tmp_path.resolve()) is not None:
+        pytest.skip("the temporary folder is inside a git repository")
     marker = tmp_path / "plugin-ran"
     config = _config_with_plugin(tmp_path, marker)
     owner = config.stat().st_uid

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coursecheck import baseline, fix, progress
+from coursecheck.escape import diff_for_display, say
 
 if TYPE_CHECKING:
     from coursecheck.config import Config
@@ -59,19 +60,18 @@ def prepare(args: argparse.Namespace) -> tuple[Prepared | None, int]:
     """Check the flags before anything runs: a bad baseline is a usage error, not a late surprise."""
     out = Prepared()
     if args.write_baseline is not None and args.paths:
-        print(
-            "coursecheck: error: --write-baseline records the whole course; run it without PATHS",
-            file=sys.stderr,
+        say(
+            "coursecheck: error: --write-baseline records the whole course; run it without PATHS"
         )
         return None, EXIT_USAGE
     if args.fix and args.write_baseline is not None:
-        print("coursecheck: error: use --fix and --write-baseline in separate runs", file=sys.stderr)
+        say("coursecheck: error: use --fix and --write-baseline in separate runs")
         return None, EXIT_USAGE
     if args.baseline is not None:
         try:
             out.entries = baseline.load(args.baseline)
         except baseline.BaselineError as exc:
-            print(f"coursecheck: error: {exc}", file=sys.stderr)
+            say(f"coursecheck: error: {exc}")
             return None, EXIT_USAGE
     return out, EXIT_OK
 
@@ -118,18 +118,17 @@ def after_run(
         if args.output is not None:
             from coursecheck.fsutil import atomic_write
 
-            atomic_write(args.output, text)
+            atomic_write(args.output, text)  # the exact patch
         else:
-            sys.stdout.write(text)
+            sys.stdout.write(diff_for_display(text))
         fixed = plan.fixed
         if fixed:
-            print(
+            say(
                 f"coursecheck: {_plural(len(fixed), 'fix', 'fixes')} in {_plural(len(plan.files), 'file')} "
-                "would be applied by --fix",
-                file=sys.stderr,
+                "would be applied by --fix"
             )
         else:
-            print("coursecheck: no safe fixes to apply", file=sys.stderr)
+            say("coursecheck: no safe fixes to apply")
         return None, EXIT_FINDINGS if fixed else EXIT_OK
     if args.fix:
         result = _fix(result, args, config, options)
@@ -137,17 +136,16 @@ def after_run(
         try:
             count = baseline.write(args.write_baseline, result)
         except OSError as exc:
-            print(f"coursecheck: error: cannot write {args.write_baseline}: {exc.strerror or exc}", file=sys.stderr)
+            say(f"coursecheck: error: cannot write {args.write_baseline}: {exc.strerror or exc}")
             return None, EXIT_USAGE
-        print(f"coursecheck: wrote baseline {args.write_baseline} ({_plural(count, 'finding')})", file=sys.stderr)
+        say(f"coursecheck: wrote baseline {args.write_baseline} ({_plural(count, 'finding')})")
         baseline.apply(result, baseline.load(args.write_baseline), str(args.write_baseline))
     elif prepared.entries is not None:  # a baseline just written replaces the one given
         applied = baseline.apply(result, prepared.entries, str(args.baseline), partial=bool(args.paths))
         if applied.stale and not args.quiet:
-            print(
+            say(
                 f"coursecheck: {_plural(len(applied.stale), 'baseline entry', 'baseline entries')} in "
-                f"{args.baseline} matched no finding (fixed?); `--write-baseline {args.baseline}` drops them",
-                file=sys.stderr,
+                f"{args.baseline} matched no finding (fixed?); `--write-baseline {args.baseline}` drops them"
             )
     return result, EXIT_OK
 
@@ -159,15 +157,14 @@ def _fix(result: Result, args: argparse.Namespace, config: Config, options: RunO
     _print_skipped(plan, args.quiet)
     written = fix.write_fixes(plan)
     for relpath, why in written.failed:
-        print(f"coursecheck: not fixed: {relpath}: {why}", file=sys.stderr)
+        say(f"coursecheck: not fixed: {relpath}: {why}")
     count = sum(len(f.fixed) for f in written.written)
     for file_fix in written.written:
         for line in fix.describe(file_fix):
-            print(f"fixed {line}", file=sys.stderr)
+            say(f"fixed {line}")
     if count or not args.quiet:
-        print(
-            f"coursecheck: fixed {_plural(count, 'finding')} in {_plural(len(written.written), 'file')}",
-            file=sys.stderr,
+        say(
+            f"coursecheck: fixed {_plural(count, 'finding')} in {_plural(len(written.written), 'file')}"
         )
     if not written.written:
         return result
@@ -177,23 +174,21 @@ def _fix(result: Result, args: argparse.Namespace, config: Config, options: RunO
 
 def _print_skipped(plan: fix.FixPlan, quiet: bool) -> None:
     for relpath, why in plan.skipped_files:
-        print(f"coursecheck: not fixed: {relpath}: {why}", file=sys.stderr)
+        say(f"coursecheck: not fixed: {relpath}: {why}")
     if quiet:
         return
     unsafe = [f for f, why in plan.skipped if why == fix.UNSAFE]
     if unsafe:
-        print(
+        say(
             f"coursecheck: {_plural(len(unsafe), 'finding has a fix', 'findings have fixes')} "
-            "that may change meaning; not applied (see `coursecheck rule ID`)",
-            file=sys.stderr,
+            "that may change meaning; not applied (see `coursecheck rule ID`)"
         )
     for finding, why in plan.skipped:
         if why == fix.UNSAFE:
             continue
-        print(
+        say(
             f"coursecheck: not fixed: {finding.path}:{finding.span.line}:{finding.span.column}: "
-            f"{finding.rule_id}: {why}",
-            file=sys.stderr,
+            f"{finding.rule_id}: {why}"
         )
 
 

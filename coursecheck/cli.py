@@ -6,12 +6,15 @@ import argparse
 import os
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 from coursecheck import __version__, checkrun
-from coursecheck.config import ConfigError, find_config, load_config
+from coursecheck.config import ConfigError, discover_config, load_config
 from coursecheck.engine import Engine, RunOptions
+from coursecheck.escape import display, display_keep_lines, say
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
+from coursecheck.plugins import ISOLATED_ENV, isolated_by_env
 from coursecheck.report import ReportOptions
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -20,9 +23,10 @@ COMMANDS = ("check", "rules", "rule", "init", "cache", "merge")
 DESCRIPTION = """\
 A declarative linter for course repositories (Markdown/MDX lessons, glossaries, quizzes).
 
-coursecheck reads .coursecheck.toml (found upward from the current folder, or
-[tool.coursecheck] in pyproject.toml), checks the course it describes, and prints the
-findings as path:line:column: level rule-id message.
+coursecheck reads .coursecheck.toml (found upward from the current folder up to the
+repository root, or [tool.coursecheck] in pyproject.toml), checks the course it describes,
+and prints the findings as path:line:column: level rule-id message. On an untrusted branch,
+use --isolated: the config's plugins run code (docs/security.md).
 """
 
 EPILOG = """\
@@ -69,6 +73,54 @@ reports (text, JSON, SARIF, Markdown) as an unsharded run.
 """
 
 
+NO_PLUGINS_HELP = (
+    "load no plugin but coursecheck's own: neither installed plugin packages (entry points) nor the "
+    "config's plugins = [...]; the built-in rules, shipped packs and the config's [[rule]] definitions still run"
+)
+ISOLATED_HELP = (
+    f"for untrusted branches (CI on pull requests, a contributor's branch): --no-plugins, never run "
+    f"[report] build (--run-build is ignored, with a notice), and use no cache folder inside the checkout "
+    f"(only a --cache-dir given); the same as {ISOLATED_ENV}=1"
+)
+
+
+def add_plugin_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-plugins`` and ``--isolated``, for every command that loads a config."""
+    parser.add_argument("--no-plugins", action="store_true", help=NO_PLUGINS_HELP)
+    parser.add_argument("--isolated", action="store_true", help=ISOLATED_HELP)
+
+
+@dataclass(slots=True)
+class PluginChoice:
+    """Which plugins a run loads, from ``--no-plugins``, ``--isolated`` and the environment."""
+
+    isolated: bool = False  # also: never run [report] build
+    off_by: str = ""  # what turned plugins off ("" : they are on)
+
+    @property
+    def plugins(self) -> bool:
+        return not self.off_by
+
+    def run_options(self) -> dict[str, object]:
+        return {"entry_points": self.plugins, "local_plugins": self.plugins, "plugins_off_by": self.off_by}
+
+
+def plugin_choice(args: argparse.Namespace) -> PluginChoice:
+    if getattr(args, "isolated", False):
+        return PluginChoice(True, "--isolated")
+    if isolated_by_env():
+        return PluginChoice(True, f"{ISOLATED_ENV}={os.environ.get(ISOLATED_ENV, '')}")
+    if getattr(args, "no_plugins", False):
+        return PluginChoice(False, "--no-plugins")
+    return PluginChoice()
+
+
+def _plugins_wanted(argv: list[str]) -> bool:
+    """Whether installed plugins may be loaded before the arguments are parsed (to list the
+    subcommands they add)."""
+    return not (isolated_by_env() or any(a in ("--isolated", "--no-plugins") for a in argv))
+
+
 def _csv(values: list[str] | None) -> list[str]:
     out: list[str] = []
     for value in values or []:
@@ -76,9 +128,9 @@ def _csv(values: list[str] | None) -> list[str]:
     return out
 
 
-def _epilog_with_plugin_commands() -> str:
+def _epilog_with_plugin_commands(entry_points: bool = True) -> str:
     """EPILOG, with the subcommands plugins add (built-in plugins included) in its list."""
-    extra = plugin_commands()
+    extra = plugin_commands(entry_points)
     if not extra:
         return EPILOG
     width = 19
@@ -89,12 +141,17 @@ def _epilog_with_plugin_commands() -> str:
 
 
 def _check_parser(
-    prog: str = "coursecheck", description: str = DESCRIPTION, *, for_help: bool = False, merging: bool = False
+    prog: str = "coursecheck",
+    description: str = DESCRIPTION,
+    *,
+    for_help: bool = False,
+    merging: bool = False,
+    entry_points: bool = True,
 ) -> argparse.ArgumentParser:
     epilog = None
     if prog == "coursecheck":
         # Listing plugin commands loads the plugins: only worth it when help is printed.
-        epilog = _epilog_with_plugin_commands() if for_help else EPILOG
+        epilog = _epilog_with_plugin_commands(entry_points) if for_help else EPILOG
     parser = argparse.ArgumentParser(
         prog=prog,
         description=description,
@@ -152,9 +209,7 @@ def _check_parser(
         help="run the [report] build command and put its result in the Markdown report",
     )
     parser.add_argument("--strict-internal", action="store_true", help="exit 3 when a plugin or rule crashed")
-    parser.add_argument(
-        "--no-plugins", action="store_true", help="do not load plugins installed as packages (entry points)"
-    )
+    add_plugin_arguments(parser)
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print findings only; the summary only if the run fails"
     )
@@ -180,12 +235,22 @@ def _check_parser(
     return parser
 
 
-def _load(config_path: Path | None) -> tuple[object, int]:
+def _load(config_path: Path | None, *, say_defaults: bool = False) -> tuple[object, int]:
+    """The config (``--config``, else discovered from the current folder); ``say_defaults``:
+    say where discovery looked when it found none and the defaults are used."""
     cwd = Path.cwd()
     if config_path is not None and not config_path.is_file():
-        print(f"coursecheck: error: config file {config_path} not found", file=sys.stderr)
+        say(f"coursecheck: error: config file {config_path} not found")
         return None, EXIT_USAGE
-    path = config_path or find_config(cwd)
+    path = config_path
+    if path is None:
+        discovery = discover_config(cwd)
+        path = discovery.path
+        if path is None and say_defaults:
+            say(
+                f"coursecheck: {discovery.describe()}; checking **/*.md and **/*.mdx with defaults "
+                "(run `coursecheck init` to write a config)"
+            )
     try:
         return load_config(path, cwd, strict=False), EXIT_OK
     except ConfigError as exc:
@@ -195,9 +260,9 @@ def _load(config_path: Path | None) -> tuple[object, int]:
 
 def _print_config_error(exc: ConfigError) -> None:
     for problem in exc.problems:
-        print(f"{problem}", file=sys.stderr)
+        say(f"{problem}")
     n = len(exc.problems)
-    print(f"coursecheck: {n} configuration error{'s' if n != 1 else ''}; nothing was checked", file=sys.stderr)
+    say(f"coursecheck: {n} configuration error{'s' if n != 1 else ''}; nothing was checked")
 
 
 def _use_color(choice: str, stream: object) -> bool:
@@ -234,7 +299,9 @@ def cmd_check(
     argv: list[str], *, prog: str = "coursecheck", description: str = DESCRIPTION, merging: bool = False
 ) -> int:
     wants_help = any(a in ("-h", "--help") for a in argv)
-    args = _check_parser(prog, description, for_help=wants_help, merging=merging).parse_args(argv)
+    parser = _check_parser(prog, description, for_help=wants_help, merging=merging, entry_points=_plugins_wanted(argv))
+    args = parser.parse_args(argv)
+    plugins = plugin_choice(args)
     shard_spec: tuple[int, int] | None = None
     problem = _shard_usage(args, merging)
     if problem is None and args.shard is not None:
@@ -245,41 +312,49 @@ def cmd_check(
         except ValueError as exc:
             problem = str(exc)
     if problem is not None:
-        print(f"coursecheck: error: {problem}", file=sys.stderr)
+        say(f"coursecheck: error: {problem}")
         return EXIT_USAGE
     prepared, code = checkrun.prepare(args)
     if prepared is None:
         return code
-    config, code = _load(args.config)
+    config, code = _load(args.config, say_defaults=not args.quiet)
     if config is None:
         return code
     if args.root is not None:
         if not args.root.is_dir():
-            print(f"coursecheck: error: --root {args.root} is not a folder", file=sys.stderr)
+            say(f"coursecheck: error: --root {args.root} is not a folder")
             return EXIT_USAGE
         config.root = args.root.resolve()
-    if config.path is None and not args.quiet:
-        print(
-            "coursecheck: no .coursecheck.toml found; checking **/*.md and **/*.mdx with defaults "
-            "(run `coursecheck init` to write a config)",
-            file=sys.stderr,
-        )
     options = RunOptions(
         paths=list(args.paths),
         select=_csv(args.select),
         ignore=_csv(args.ignore),
         fail_level=args.fail_level,
-        entry_points=not args.no_plugins,
         force_exclude=args.force_exclude,
-        cache=not args.no_cache,
+        # Isolated, the cache folder inside the checkout (which a branch can commit) is not
+        # used; a --cache-dir the user names is.
+        cache=not args.no_cache and not (plugins.isolated and args.cache_dir is None),
         cache_dir=args.cache_dir,
         jobs=max(args.jobs, 0),
+        **plugins.run_options(),  # type: ignore[arg-type]
     )
     try:
         engine = Engine(config, options)
     except ConfigError as exc:
         _print_config_error(exc)
         return EXIT_USAGE
+    if plugins.isolated and not args.no_cache and args.cache_dir is None:
+        from coursecheck.cache import DEFAULT_DIR
+        from coursecheck.plugins import Notification
+
+        if (config.root / DEFAULT_DIR).exists():
+            engine.notes.append(
+                Notification(
+                    f"{plugins.off_by}: the cache folder {DEFAULT_DIR}/ in the checkout was neither read nor written "
+                    "(--cache-dir DIR names one to use)",
+                    level="warning",
+                )
+            )
     unknown = [
         r
         for r in [*options.select, *options.ignore]
@@ -289,21 +364,20 @@ def cmd_check(
         from coursecheck.config import did_you_mean
 
         for r in unknown:
-            print(f"coursecheck: error: unknown rule or family '{r}'{did_you_mean(r, engine.rules)}", file=sys.stderr)
+            say(f"coursecheck: error: unknown rule or family '{r}'{did_you_mean(r, engine.rules)}")
         return EXIT_USAGE
     reporters = engine.reporters()
     if args.format not in reporters:
         from coursecheck.config import did_you_mean
 
-        print(
+        say(
             f"coursecheck: error: unknown format '{args.format}'{did_you_mean(args.format, reporters)} "
-            f"(available: {', '.join(sorted(reporters))})",
-            file=sys.stderr,
+            f"(available: {', '.join(sorted(reporters))})"
         )
         return EXIT_USAGE
     timestamp = report_timestamp(args.timestamp)
     if timestamp is None:
-        print(f"coursecheck: error: --timestamp {args.timestamp!r} is not an ISO 8601 date and time", file=sys.stderr)
+        say(f"coursecheck: error: --timestamp {args.timestamp!r} is not an ISO 8601 date and time")
         return EXIT_USAGE
     if shard_spec is not None:
         return _write_shard(engine, args, shard_spec)
@@ -317,19 +391,27 @@ def cmd_check(
     try:
         ran = checkrun.run(engine, args, artifacts)
     except ShardError as exc:
-        print(f"coursecheck: error: {exc}; nothing was merged", file=sys.stderr)
+        say(f"coursecheck: error: {exc}; nothing was merged")
         return EXIT_USAGE
     result, code = checkrun.after_run(ran, args, prepared, config, options)
     if result is None:
         return code
     build_failed = False
-    if args.run_build:
+    if args.run_build and plugins.isolated:
+        from coursecheck.plugins import Notification
+
+        result.notifications.append(
+            Notification(
+                f"{plugins.off_by}: the [report] build command was not run (--run-build ignored)", level="warning"
+            )
+        )
+    elif args.run_build:
         from coursecheck.report.build import BuildError, run_build
 
         try:
             build = run_build(config)
         except BuildError as exc:
-            print(f"coursecheck: error: {exc}", file=sys.stderr)
+            say(f"coursecheck: error: {exc}")
             return EXIT_USAGE
         result.extra["build"] = build
         build_failed = not build.passed
@@ -344,29 +426,28 @@ def cmd_check(
     try:
         text = reporters[args.format](result, report_options)
     except Exception as exc:  # a third-party reporter must not lose the run silently
-        print(f"coursecheck: error: reporter '{args.format}' crashed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        say(f"coursecheck: error: reporter '{args.format}' crashed: {type(exc).__name__}: {exc}")
         return EXIT_INTERNAL
     if args.output is not None:
         try:
             atomic_write(args.output, text)
         except OSError as exc:
-            print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE
         if args.format != "text" and not args.quiet:
             counts = result.counts()
-            print(
+            say(
                 f"coursecheck: wrote {args.output} ({len(result.files)} files; "
                 f"{counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes; "
-                f"{result.duration:.2f}s)",
-                file=sys.stderr,
+                f"{result.duration:.2f}s)"
             )
     else:
         sys.stdout.write(text)
     if args.format != "text":
         for note in result.notifications:
-            print(f"coursecheck: {note.level}: {note.message}", file=sys.stderr)
+            say(f"coursecheck: {note.level}: {note.message}")
     for warning in report_options.warnings:
-        print(f"coursecheck: warning: {warning}", file=sys.stderr)
+        say(f"coursecheck: warning: {warning}")
     if args.strict_internal and result.internal_errors:
         return EXIT_INTERNAL
     return EXIT_FINDINGS if result.failed or build_failed else EXIT_OK
@@ -380,18 +461,17 @@ def _write_shard(engine: Engine, args: argparse.Namespace, spec: tuple[int, int]
     try:
         atomic_write_bytes(args.output, shard.dumps(artifact))
     except OSError as exc:
-        print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
         return EXIT_USAGE
     if not args.quiet:
         found = sum(len(r.findings) for r in artifact.results)
-        print(
+        say(
             f"coursecheck: shard {index}/{total}: checked {len(artifact.files)} files "
             f"({found} per-file findings so far); wrote {args.output}. "
-            "`coursecheck merge` with all the shards makes the reports",
-            file=sys.stderr,
+            "`coursecheck merge` with all the shards makes the reports"
         )
     for note in engine.notes:
-        print(f"coursecheck: {note.level}: {note.message}", file=sys.stderr)
+        say(f"coursecheck: {note.level}: {note.message}")
     if args.strict_internal and any(n.level == "error" for n in engine.notes):
         return EXIT_INTERNAL
     return EXIT_OK
@@ -409,7 +489,7 @@ def _load_shards(engine: Engine, paths: list[Path]) -> list | None:
         try:
             out.append(shard.load(path, allowed))
         except shard.ShardError as exc:
-            print(f"coursecheck: error: {exc}", file=sys.stderr)
+            say(f"coursecheck: error: {exc}")
             return None
     return out
 
@@ -440,15 +520,19 @@ def _engine_for_docs(argv: list[str], prog: str) -> tuple[Engine | None, argpars
             "--format", choices=("text", "markdown"), default="text", help="markdown prints the README rule table"
         )
     parser.add_argument("-c", "--config", type=Path, help="config file (its plugins are loaded)")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
     config, code = _load(args.config)
     if config is None:
         return None, None, code
     try:
-        return Engine(config), args, EXIT_OK
+        engine = Engine(config, RunOptions(**plugin_choice(args).run_options()))  # type: ignore[arg-type]
     except ConfigError as exc:
         _print_config_error(exc)
         return None, None, EXIT_USAGE
+    for note in engine.notes:  # what --isolated left out, a plugin that failed to load...
+        say(f"coursecheck: {note.level}: {note.message}")
+    return engine, args, EXIT_OK
 
 
 def cmd_rules(argv: list[str]) -> int:
@@ -463,18 +547,20 @@ def cmd_rules(argv: list[str]) -> int:
     for r in rules:
         level, _ = engine.settings.base(r.id)
         fix = " (fix)" if r.fixable else ""
-        print(f"{r.id.ljust(width)}  {level:<7}  {r.summary}{fix}")
+        say(f"{r.id.ljust(width)}  {level:<7}  {r.summary}{fix}", sys.stdout)
     print(f"\n{len(rules)} rules. `coursecheck rule ID` shows one rule's documentation.")
     return EXIT_OK
 
 
 def rules_table(rules: list, link_base: str = "docs/rules.md") -> str:
     """The README's rule table, generated from the rules' own docs (ids link to their page)."""
+    from coursecheck.escape import markdown_without_html
     from coursecheck.report.sarif import github_anchor
 
     lines = ["| Rule | Default | Fix | What it finds |", "|---|---|---|---|"]
     for r in sorted(rules, key=lambda r: r.id):
-        summary = r.summary.replace("|", "\\|")
+        # A declarative rule's summary is the repository's Markdown: no raw HTML, one cell.
+        summary = markdown_without_html(display(r.summary)).replace("|", "\\|")
         rule_id = f"[`{r.id}`]({link_base}#{github_anchor(r.id)})" if link_base else f"`{r.id}`"
         lines.append(f"| {rule_id} | {r.level} | {'yes' if r.fixable else ''} | {summary} |")
     return "\n".join(lines)
@@ -488,21 +574,24 @@ def cmd_rule(argv: list[str]) -> int:
     if rule is None:
         from coursecheck.config import did_you_mean
 
-        print(f"coursecheck: error: unknown rule '{args.id}'{did_you_mean(args.id, engine.rules)}", file=sys.stderr)
+        say(f"coursecheck: error: unknown rule '{args.id}'{did_you_mean(args.id, engine.rules)}")
         return EXIT_USAGE
     level, options = engine.settings.base(rule.id)
-    print(f"# {rule.id}\n")
-    print(
+    # A declarative rule's id, tags and docs are the repository's text: each line escaped.
+    say(f"# {rule.id}", sys.stdout)
+    print()
+    say(
         f"Default level: {rule.level} (here: {level}). Plugin: {rule.plugin}."
         + (" Has a fix." if rule.fixable else "")
-        + (f" Tags: {', '.join(rule.tags)}." if rule.tags else "")
+        + (f" Tags: {', '.join(rule.tags)}." if rule.tags else ""),
+        sys.stdout,
     )
     print()
-    print(rule.full_docs())
+    print(display_keep_lines(rule.full_docs()))
     if options:
         print("\nIn this configuration:")
         for key, value in options.items():
-            print(f"  {key} = {value!r}")
+            say(f"  {key} = {value!r}", sys.stdout)
     return EXIT_OK
 
 
@@ -515,8 +604,10 @@ def cmd_init(argv: list[str]) -> int:
     parser.add_argument("--force", action="store_true", help="overwrite an existing .coursecheck.toml")
     parser.add_argument("--stdout", action="store_true", help="print the config instead of writing it")
     parser.add_argument("root", nargs="?", type=Path, default=Path("."), help="repository root (default: .)")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
-    return write_starter_config(args.root, force=args.force, to_stdout=args.stdout)
+    plugins = plugin_choice(args)
+    return write_starter_config(args.root, force=args.force, to_stdout=args.stdout, entry_points=plugins.plugins)
 
 
 def cmd_cache(argv: list[str]) -> int:
@@ -540,19 +631,20 @@ def cmd_cache(argv: list[str]) -> int:
     try:
         removed = cache.clean(folder)
     except OSError as exc:
-        print(f"coursecheck: error: {exc}", file=sys.stderr)
+        say(f"coursecheck: error: {exc}")
         return EXIT_USAGE
-    print(f"removed {folder}" if removed else f"no cache at {folder}")
+    say(f"removed {folder}" if removed else f"no cache at {folder}", sys.stdout)
     return EXIT_OK
 
 
-def plugin_commands() -> dict[str, tuple[str, object]]:
-    """Subcommands contributed by plugins (``coursecheck_commands`` hook)."""
+def plugin_commands(entry_points: bool = True) -> dict[str, tuple[str, object]]:
+    """Subcommands contributed by plugins (``coursecheck_commands`` hook); ``entry_points``:
+    installed plugins' too (not when the run is isolated)."""
     from coursecheck.plugins import call_each, make_plugin_manager
 
     notes: list = []
     try:
-        pm, notes = make_plugin_manager([], None)
+        pm, notes = make_plugin_manager([], None, entry_points=entry_points)
     except Exception:
         return {}
     commands: dict[str, tuple[str, object]] = {}
@@ -570,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         command = argv.pop(0)
     elif argv and not argv[0].startswith("-") and not Path(argv[0]).exists():
-        extra = plugin_commands().get(argv[0])
+        extra = plugin_commands(_plugins_wanted(argv)).get(argv[0])
         if extra is not None:
             argv.pop(0)
     try:
@@ -588,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_merge(argv)
         return cmd_check(argv)
     except KeyboardInterrupt:
-        print("coursecheck: interrupted", file=sys.stderr)
+        say("coursecheck: interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_OK
@@ -597,11 +689,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in coursecheck itself: say so, without a traceback
         if os.environ.get("COURSECHECK_DEBUG"):
             raise
-        print(
-            f"coursecheck: internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in coursecheck; please report it. Set COURSECHECK_DEBUG=1 to see the traceback.",
-            file=sys.stderr,
-        )
+        say(f"coursecheck: internal error: {type(exc).__name__}: {exc}")
+        say("This is a bug in coursecheck; please report it. Set COURSECHECK_DEBUG=1 to see the traceback.")
         return EXIT_INTERNAL
 
 

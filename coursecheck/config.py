@@ -9,6 +9,7 @@ plugin sections against what the loaded plugins declare (:func:`validate_against
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -45,12 +46,18 @@ COURSE_KEYS = {
 }
 
 
+# ConfigProblem.kind of the problems a plugin that was not loaded may explain (plugins off).
+UNKNOWN_RULE = "unknown-rule"
+UNKNOWN_SECTION = "unknown-section"
+
+
 @dataclass(slots=True)
 class ConfigProblem:
     file: str
     line: int
     key: str
     message: str
+    kind: str = ""  # UNKNOWN_RULE, UNKNOWN_SECTION, or "" for any other problem
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -194,22 +201,99 @@ class TomlLocator:
 # -- loading -----------------------------------------------------------------------------
 
 
-def find_config(start: Path) -> Path | None:
-    """The nearest ``.coursecheck.toml`` (or a pyproject.toml with ``[tool.coursecheck]``)."""
-    start = start.resolve()
+@dataclass(slots=True)
+class Discovery:
+    """Where config discovery looked, and what it found."""
+
+    path: Path | None  # the config used; None: none found (defaults)
+    searched: list[Path]  # folders looked in, nearest first
+    repository: Path | None  # the repository root that bounds the search (None: not in one)
+    refused: list[tuple[Path, str]] = field(default_factory=list)  # configs not used, and why
+
+    def describe(self) -> str:
+        """Where discovery looked, for the message that says no config was found."""
+        names = ", ".join(CONFIG_NAMES) + " or [tool.coursecheck] in pyproject.toml"
+        if self.repository is None:
+            where = f"in {self.searched[0]} only: it is not inside a git repository"
+        elif len(self.searched) == 1:
+            where = f"in {self.searched[0]}, the repository root"
+        else:
+            where = f"in {self.searched[0]} and its parents up to the repository root {self.repository}"
+        refused = "".join(f"; not used: {path}, {why}" for path, why in self.refused)
+        return f"no .coursecheck.toml found (looked for {names} {where}{refused})"
+
+
+def repository_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds ``.git`` (a folder, or the file of a
+    worktree or submodule); None outside any repository."""
     for folder in (start, *start.parents):
-        for name in CONFIG_NAMES:
-            candidate = folder / name
-            if candidate.is_file():
-                return candidate
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                if "coursecheck" in tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}):
-                    return pyproject
-            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
-                pass
+        if (folder / ".git").exists():
+            return folder
     return None
+
+
+def _current_uid() -> int | None:
+    geteuid = getattr(os, "geteuid", None)  # absent on Windows: no ownership check there
+    return geteuid() if geteuid is not None else None
+
+
+def _foreign_owner(path: Path) -> str | None:
+    """Why ``path`` may not configure a run outside a repository (owned by another user), or None."""
+    uid = _current_uid()
+    if uid is None:
+        return None
+    try:
+        owner = path.stat().st_uid
+    except OSError:
+        return None
+    return None if owner == uid else f"owned by another user (uid {owner}); pass it with --config to use it"
+
+
+def discover_config(start: Path) -> Discovery:
+    """The config of the repository ``start`` is in: the nearest ``.coursecheck.toml``
+    (``coursecheck.toml``, or a pyproject.toml with ``[tool.coursecheck]``) at or above
+    ``start``, up to the repository root (the nearest folder holding ``.git``) and never
+    above it: a config in a parent folder outside the repository (a shared /tmp, another
+    user's home) could load plugins, which run code. Outside any repository only ``start``
+    itself is searched, and a config there is used only if the current user owns it (as
+    git does with ``safe.directory``)."""
+    start = start.resolve()
+    repository = repository_root(start)
+    folders = [start]
+    if repository is not None:
+        folders += list(start.parents)[: len(start.parents) - len(repository.parents)]
+    found = Discovery(None, folders, repository)
+    for folder in folders:
+        candidate = _config_in(folder)
+        if candidate is None:
+            continue
+        why = _foreign_owner(candidate) if repository is None else None
+        if why is not None:
+            found.refused.append((candidate, why))
+            continue
+        found.path = candidate
+        break
+    return found
+
+
+def _config_in(folder: Path) -> Path | None:
+    for name in CONFIG_NAMES:
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            if "coursecheck" in tomllib.loads(pyproject.read_text("utf-8")).get("tool", {}):
+                return pyproject
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+            pass
+    return None
+
+
+def find_config(start: Path) -> Path | None:
+    """The config :func:`discover_config` finds from ``start`` (None: none)."""
+    return discover_config(start).path
 
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -585,9 +669,9 @@ def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, 
     problems: list[ConfigProblem] = []
     families = {r.split("/", 1)[0] for r in rules}
 
-    def bad(key: tuple[Any, ...], message: str) -> None:
+    def bad(key: tuple[Any, ...], message: str, kind: str = "") -> None:
         file, line = config.where(*key)
-        problems.append(ConfigProblem(file, line, ".".join(str(k) for k in key), message))
+        problems.append(ConfigProblem(file, line, ".".join(str(k) for k in key), message, kind))
 
     def check_setting(rule_id: str, setting: RuleSetting, key: tuple[Any, ...]) -> None:
         if rule_id in families:
@@ -597,7 +681,7 @@ def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, 
         rule = rules.get(rule_id)
         if rule is None:
             candidates = list(rules) if "/" in rule_id else [*rules, *families]
-            bad(key, f"unknown rule{did_you_mean(rule_id, candidates)} (see `coursecheck rules`)")
+            bad(key, f"unknown rule{did_you_mean(rule_id, candidates)} (see `coursecheck rules`)", UNKNOWN_RULE)
             return
         for name, value in setting.options.items():
             opt = rule.option(name)
@@ -620,7 +704,7 @@ def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, 
     for key in config.sections:
         if key not in sections:
             known = sorted([*CORE_KEYS, *sections])
-            bad((key,), f"unknown top-level key{did_you_mean(key, known)} (known: {', '.join(known)})")
+            bad((key,), f"unknown top-level key{did_you_mean(key, known)} (known: {', '.join(known)})", UNKNOWN_SECTION)
     return problems
 
 

@@ -28,6 +28,8 @@ from coursecheck.cache import FileCache, code_fingerprint, freezing_loaded
 from coursecheck.cache import usable_dir as cache_usable
 from coursecheck.config import (
     ALWAYS_EXCLUDED,
+    UNKNOWN_RULE,
+    UNKNOWN_SECTION,
     Config,
     ConfigError,
     ConfigProblem,
@@ -38,7 +40,14 @@ from coursecheck.config import (
 from coursecheck.fsutil import read_regular_bytes
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
-from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
+from coursecheck.plugins import (
+    Notification,
+    PluginError,
+    call_each,
+    installed_plugin_names,
+    make_plugin_manager,
+    plugin_name,
+)
 from coursecheck.records import DocumentRecord, LineMove, pack_fields, read_text, record_fields, view_digest
 from coursecheck.rules import Rule, RuleContext
 from coursecheck.runindex import RunIndex, Signature, restore, signature
@@ -96,7 +105,11 @@ class RunOptions:
     select: list[str] = field(default_factory=list)  # rule ids or families
     ignore: list[str] = field(default_factory=list)
     fail_level: str | None = None
-    entry_points: bool = True
+    entry_points: bool = True  # load installed plugins (the ``coursecheck`` entry points)
+    local_plugins: bool = True  # load the config's ``plugins = [...]``
+    # What turned plugins off (``--isolated``, ``--no-plugins``...), for the notification that
+    # says which were not loaded; "" when they are on.
+    plugins_off_by: str = ""
     # pre-commit passes every staged file: skip those outside the course's globs, and report
     # the whole course when the config itself is among them (it changes every file's check).
     force_exclude: bool = False
@@ -131,12 +144,15 @@ class Engine:
         self.notes: list[Notification] = []
         try:
             self.pm, notes = make_plugin_manager(
-                config.plugins, config.path.parent if config.path else None, entry_points=self.options.entry_points
+                config.plugins if self.options.local_plugins else [],
+                config.path.parent if config.path else None,
+                entry_points=self.options.entry_points,
             )
         except PluginError as exc:
             file, line = config.where("plugins")
             raise ConfigError([ConfigProblem(file, line, "plugins", str(exc))]) from None
         self.notes.extend(notes)
+        skipped = self._skipped_plugins()
         self.rules = self._collect_rules()
         config_problems = self._collect_config_rules()
         sections: dict[str, str] = {}
@@ -144,7 +160,10 @@ class Engine:
             self.pm, "coursecheck_config_sections", self.notes, lambda v: isinstance(v, dict), "a dict"
         ):
             sections.update(value)
-        problems = [*config.problems, *config_problems, *validate_against(config, self.rules, sections)]
+        checked = validate_against(config, self.rules, sections)
+        if skipped:
+            checked = self._without_plugin_settings(checked, skipped)
+        problems = [*config.problems, *config_problems, *checked]
         for name, value in call_each(
             self.pm, "coursecheck_configure", self.notes, lambda v: isinstance(v, list), "a list", config=config
         ):
@@ -175,6 +194,49 @@ class Engine:
         self.relocated = 0  # course rules whose stored findings the last run moved (not ran)
 
     # -- plugins ----------------------------------------------------------------------
+
+    def _skipped_plugins(self) -> list[str]:
+        """The plugins this run does not load that it otherwise would (the config's and the
+        installed ones), said in a notification: their rules do not run, and that must not
+        pass for a clean result. Only when the user turned plugins off (``plugins_off_by``):
+        a library call that leaves out entry points hears nothing."""
+        if not self.options.plugins_off_by:
+            return []
+        skipped: list[str] = []
+        if not self.options.local_plugins:
+            skipped += [f"the config's plugin {spec}" for spec in self.config.plugins]
+        if not self.options.entry_points:
+            skipped += [f"installed plugin {name}" for name in installed_plugin_names()]
+        if skipped:
+            by = self.options.plugins_off_by
+            self.notes.append(
+                Notification(f"{by}: not loaded: {', '.join(skipped)}; their rules did not run", level="warning")
+            )
+        return skipped
+
+    def _without_plugin_settings(self, problems: list[ConfigProblem], skipped: list[str]) -> list[ConfigProblem]:
+        """Settings of rules and sections only a plugin that was not loaded can provide are
+        no config error when plugins are off: they are ignored, and a notification names
+        them. (A rule of a family the loaded rules have is still checked: a typo.)"""
+        families = {r.split("/", 1)[0] for r in self.rules}
+        kept: list[ConfigProblem] = []
+        ignored: list[str] = []
+        for problem in problems:
+            setting = re.match(r"(?:overrides\.\d+\.)?rules\.(.+)", problem.key)
+            family = setting.group(1).split("/", 1)[0] if setting else ""
+            if problem.kind == UNKNOWN_SECTION or (problem.kind == UNKNOWN_RULE and family not in families):
+                ignored.append(problem.key)
+            else:
+                kept.append(problem)
+        if ignored:
+            self.notes.append(
+                Notification(
+                    f"{self.options.plugins_off_by}: settings for rules and sections no "
+                    f"loaded plugin provides were not checked and have no effect: {', '.join(ignored)}",
+                    level="warning",
+                )
+            )
+        return kept
 
     def _collect_rules(self) -> dict[str, Rule]:
         rules: dict[str, Rule] = {}

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from coursecheck.coursecache import path_kind
+from coursecheck.escape import display, json_text, mermaid_label
 from coursecheck.model import Course, Document
 from coursecheck.text import Span
 
@@ -654,7 +655,8 @@ def _label(cg: CourseGraph, node: str) -> str:
 
 
 def _quote_mermaid(text: str) -> str:
-    return text.replace('"', "#quot;")
+    """A quoted label's text: one line, nothing that closes the label or opens HTML."""
+    return mermaid_label(text)
 
 
 def to_mermaid(cg: CourseGraph, kinds: Iterable[str] = EDGE_KINDS) -> str:
@@ -727,7 +729,8 @@ def problem_prerequisites(cg: CourseGraph) -> set[tuple[str, str]]:
 
 
 def _dot_id(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A quoted DOT id: one line (control characters shown as escapes), no CI log command."""
+    return '"' + display(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def to_dot(cg: CourseGraph, kinds: Iterable[str] = EDGE_KINDS) -> str:
@@ -801,4 +804,5 @@ def to_json(cg: CourseGraph, kinds: Iterable[str] = EDGE_KINDS) -> str:
         for r in cg.unresolved
         if r.kind in kinds and r.source is not None
     ]
-    return json.dumps({"nodes": nodes, "edges": edges, "unresolved": unresolved}, ensure_ascii=False, indent=2) + "\n"
+    graph = json.dumps({"nodes": nodes, "edges": edges, "unresolved": unresolved}, ensure_ascii=False, indent=2)
+    return json_text(graph) + "\n"

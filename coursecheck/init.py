@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from coursecheck.config import expand_template
+from coursecheck.escape import display, say, toml_string
 from coursecheck.fsutil import atomic_write
 from coursecheck.parse.markdown import parse_markdown
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
@@ -150,7 +151,8 @@ def _guess_ids(s: Survey) -> None:
 
 
 def _toml_list(values: list[str]) -> str:
-    return "[" + ", ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "]"
+    """File names are the repository's: they may hold quotes, line breaks, control characters."""
+    return "[" + ", ".join(toml_string(v) for v in values) + "]"
 
 
 def render_config(s: Survey, plugin_sections: list[str]) -> str:
@@ -171,10 +173,10 @@ def render_config(s: Survey, plugin_sections: list[str]) -> str:
     lines.append("")
     if s.fields:
         used = ", ".join(f"{k} ({n}/{len(s.lessons)})" for k, n in s.fields.most_common())
-        lines.append(f"# Frontmatter fields in use: {used}")
+        lines.append(f"# Frontmatter fields in use: {display(used)}")  # one comment line whatever the keys hold
     if s.components:
         comps = ", ".join(f"{k} ({n})" for k, n in s.components.most_common())
-        lines.append(f"# MDX components in use: {comps}")
+        lines.append(f"# MDX components in use: {display(comps)}")
     lines += ["", "[rules]", '# "family/rule" = "error" | "warning" | "note" | "off", or a table with options', ""]
     for section in plugin_sections:
         if section.strip():
@@ -182,31 +184,31 @@ def render_config(s: Survey, plugin_sections: list[str]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = False) -> int:
+def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = False, entry_points: bool = True) -> int:
     target = root / ".coursecheck.toml"
     if target.exists() and not force and not to_stdout:
-        print(f"coursecheck init: {target} already exists; use --force to overwrite", file=sys.stderr)
+        say(f"coursecheck init: {target} already exists; use --force to overwrite")
         return 2
     s = survey(root)
-    sections = _plugin_sections(s)
+    sections = _plugin_sections(s, entry_points)
     text = render_config(s, sections)
     if to_stdout:
         sys.stdout.write(text)
         return 0
     atomic_write(target, text)
-    print(
+    say(
         f"coursecheck init: wrote {target} ({len(s.lessons)} lessons under {s.content_base or '.'}, "
-        f"{len(s.data_files)} data files). Run `coursecheck` to check the course.",
-        file=sys.stderr,
+        f"{len(s.data_files)} data files). Run `coursecheck` to check the course."
     )
     return 0
 
 
-def _plugin_sections(s: Survey) -> list[str]:
+def _plugin_sections(s: Survey, entry_points: bool = True) -> list[str]:
+    """Starter sections from the plugins (installed ones too, unless ``entry_points`` is off)."""
     from coursecheck.plugins import call_each, make_plugin_manager
 
     try:
-        pm, notes = make_plugin_manager([], None)
+        pm, notes = make_plugin_manager([], None, entry_points=entry_points)
     except Exception:  # init must work even if a third-party plugin is broken
         return []
     results = call_each(pm, "coursecheck_init_sections", notes, lambda v: isinstance(v, str), "TOML text", survey=s)

@@ -105,6 +105,23 @@ def _entry_points() -> Iterator[Any]:
     yield from entry_points(group=ENTRY_POINT_GROUP)
 
 
+def installed_plugin_names() -> list[str]:
+    """The names of the installed plugins (entry points), read from package metadata: none
+    of their code is imported."""
+    return sorted({ep.name for ep in _entry_points()})
+
+
+ISOLATED_ENV = "COURSECHECK_ISOLATED"
+
+
+def isolated_by_env() -> bool:
+    """Whether ``COURSECHECK_ISOLATED`` asks for the isolated mode: any value but empty,
+    ``0``, ``false``, ``no`` or ``off`` does (a value not understood errs on the safe side)."""
+    import os
+
+    return os.environ.get(ISOLATED_ENV, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 def load_local_plugin(spec: str, config_dir: Path | None) -> ModuleType:
     """Import ``spec``: a path to a ``.py`` file (relative to the config) or a module name
     importable from the config's folder. Raises :class:`PluginError` with a clear message."""

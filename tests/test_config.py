@@ -122,6 +122,7 @@ def test_per_glob_overrides(tmp_path):
 
 
 def test_config_in_pyproject(tmp_path):
+    (tmp_path / ".git").mkdir()  # a repository: discovery walks up to its root
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\n\n[tool.coursecheck.course]\ncontent = ["docs/**/*.md"]\nbogus = 1\n', encoding="utf-8"
     )
@@ -134,6 +135,7 @@ def test_config_in_pyproject(tmp_path):
 
 
 def test_discovery_walks_upward_and_prefers_coursecheck_toml(tmp_path):
+    (tmp_path / ".git").write_text("gitdir: elsewhere\n", encoding="utf-8")  # a worktree's .git is a file
     (tmp_path / "pyproject.toml").write_text("[tool.coursecheck]\n", encoding="utf-8")
     (tmp_path / ".coursecheck.toml").write_text("", encoding="utf-8")
     deep = tmp_path / "a" / "b"

@@ -32,6 +32,7 @@ from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
+from coursecheck.escape import toml_string
 from coursecheck.model import Course, Document
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.text import Span
@@ -758,7 +759,8 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _toml_key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    # A frontmatter key is the repository's: quoted, it can hold nothing that ends the header.
+    return name if _BARE_KEY.match(name) else toml_string(name)
 
 
 def _toml_value(value: Any) -> str:
@@ -766,8 +768,7 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return str(value)
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{text}"'
+    return toml_string(value)
 
 
 def _infer_type(values: list[Any]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from coursecheck import hookimpl
 from coursecheck.builtin.musthaves import config_relpath
 from coursecheck.config import Config, did_you_mean
+from coursecheck.escape import say
 from coursecheck.graph import (
     EDGE_KINDS,
     GRAPH_KEYS,
@@ -477,7 +478,7 @@ FORMATS = {"mermaid": to_mermaid, "dot": to_dot, "json": to_json}
 
 
 def graph_command(argv: list[str]) -> int:
-    from coursecheck.cli import EXIT_OK, EXIT_USAGE, _load, _print_config_error
+    from coursecheck.cli import EXIT_OK, EXIT_USAGE, _load, _print_config_error, add_plugin_arguments, plugin_choice
     from coursecheck.config import ConfigError
     from coursecheck.engine import Engine, RunOptions
     from coursecheck.fsutil import atomic_write
@@ -497,15 +498,14 @@ def graph_command(argv: list[str]) -> int:
     parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
-    parser.add_argument("--no-plugins", action="store_true", help="do not load plugins installed as packages")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.edges.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in EDGE_KINDS]
     if unknown:
-        print(
+        say(
             f"coursecheck graph: error: unknown edge kind '{unknown[0]}'{did_you_mean(unknown[0], EDGE_KINDS)} "
-            f"(kinds: {', '.join(EDGE_KINDS)})",
-            file=sys.stderr,
+            f"(kinds: {', '.join(EDGE_KINDS)})"
         )
         return EXIT_USAGE
     config, code = _load(args.config)
@@ -514,15 +514,18 @@ def graph_command(argv: list[str]) -> int:
     assert isinstance(config, Config)
     if args.root is not None:
         if not args.root.is_dir():
-            print(f"coursecheck graph: error: --root {args.root} is not a folder", file=sys.stderr)
+            say(f"coursecheck graph: error: --root {args.root} is not a folder")
             return EXIT_USAGE
         config.root = args.root.resolve()
     try:
-        engine = Engine(config, RunOptions(select=["graph"], entry_points=not args.no_plugins))
+        options = RunOptions(select=["graph"], **plugin_choice(args).run_options())  # type: ignore[arg-type]
+        engine = Engine(config, options)
     except ConfigError as exc:
         _print_config_error(exc)
         return EXIT_USAGE
     result = engine.run()
+    for note in result.notifications:  # what --isolated left out, a crashed plugin...
+        say(f"coursecheck graph: {note.level}: {note.message}")
     course = result.course
     assert course is not None
     text = FORMATS[args.format](course_graph(course, config), kinds)
@@ -530,7 +533,7 @@ def graph_command(argv: list[str]) -> int:
         try:
             atomic_write(args.output, text)
         except OSError as exc:
-            print(f"coursecheck graph: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+            say(f"coursecheck graph: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE
     else:
         sys.stdout.write(text)

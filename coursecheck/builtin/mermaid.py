@@ -27,6 +27,7 @@ from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
+from coursecheck.escape import toml_string
 from coursecheck.fsutil import read_regular_bytes
 from coursecheck.model import Document, Segment
 from coursecheck.parse.markdown import parse_markdown
@@ -429,7 +430,7 @@ def coursecheck_init_sections(survey: Any) -> str | None:
     entries = sorted(f"{name}.chart" for name, counter in props.items() if counter.get("chart"))
     parts: list[str] = []
     if entries:
-        listed = ", ".join(f'"{e}"' for e in entries)
+        listed = ", ".join(toml_string(e) for e in entries)
         parts.append(
             "# MDX components whose `chart` prop holds a Mermaid diagram (fenced ```mermaid blocks count too).\n"
             f"[mermaid]\ncomponents = [{listed}]"

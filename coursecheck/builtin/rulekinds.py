@@ -35,6 +35,7 @@ from coursecheck.declarative import (
     parse_rules,
     static_noop,
 )
+from coursecheck.escape import say
 from coursecheck.model import Course, Document
 from coursecheck.plugins import call_each
 from coursecheck.rules import Rule, RuleContext, rule
@@ -769,8 +770,8 @@ def user_rules_of(rules: dict[str, Rule]) -> list[UserRule]:
 
 
 def cmd_test_rules(argv: list[str]) -> int:
-    from coursecheck.cli import _print_config_error
-    from coursecheck.config import did_you_mean, find_config, shipped_pack, shipped_pack_names
+    from coursecheck.cli import _print_config_error, add_plugin_arguments, plugin_choice
+    from coursecheck.config import did_you_mean, discover_config, shipped_pack, shipped_pack_names
     from coursecheck.engine import Engine, RunOptions
 
     parser = argparse.ArgumentParser(
@@ -782,7 +783,9 @@ def cmd_test_rules(argv: list[str]) -> int:
     parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
     parser.add_argument("--strict", action="store_true", help="also fail on rules that have no examples")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every rule, passed ones too")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
+    plugins = plugin_choice(args)
 
     cwd = Path.cwd()
     targets: list[Path] = []
@@ -790,19 +793,16 @@ def cmd_test_rules(argv: list[str]) -> int:
         path = Path(entry) if entry.endswith(".toml") or "/" in entry else shipped_pack(entry)
         if path is None or not path.is_file():
             hint = did_you_mean(entry, shipped_pack_names())
-            print(
-                f"coursecheck: error: no rule pack '{entry}'{hint} (shipped: {', '.join(shipped_pack_names())})",
-                file=sys.stderr,
-            )
+            say(f"coursecheck: error: no rule pack '{entry}'{hint} (shipped: {', '.join(shipped_pack_names())})")
             return 2
         targets.append(path)
     if not targets:
-        found = args.config or find_config(cwd)
+        discovery = discover_config(cwd)
+        found = args.config or discovery.path
         if found is None:
-            print(
-                "coursecheck: error: no .coursecheck.toml found; name packs to test, e.g. "
-                "`coursecheck test-rules ru-en-tech`",
-                file=sys.stderr,
+            say(
+                f"coursecheck: error: {discovery.describe()}; name packs to test, e.g. "
+                "`coursecheck test-rules ru-en-tech`"
             )
             return 2
         targets.append(found)
@@ -810,10 +810,12 @@ def cmd_test_rules(argv: list[str]) -> int:
     failed = tested = examples = untested = 0
     for target in targets:
         try:
-            engine = Engine(load_config(target, cwd), RunOptions())
+            engine = Engine(load_config(target, cwd), RunOptions(**plugins.run_options()))  # type: ignore[arg-type]
         except ConfigError as exc:
             _print_config_error(exc)
             return 2
+        for note in engine.notes:  # what --isolated / --no-plugins left out, among others
+            say(f"coursecheck: {note.level}: {note.message}")
         for user_rule in sorted(user_rules_of(engine.rules), key=lambda r: r.id):
             tested += 1
             file, line = user_rule.spec.where
@@ -834,13 +836,13 @@ def cmd_test_rules(argv: list[str]) -> int:
                 if args.strict:
                     problems.append(message)
                 else:
-                    print(f"{head}: warning: {message}")
+                    say(f"{head}: warning: {message}", sys.stdout)
             if problems:
                 failed += 1
                 for problem in problems:
-                    print(f"{head}: FAIL {problem}")
+                    say(f"{head}: FAIL {problem}", sys.stdout)
             elif args.verbose:
-                print(f"{head}: ok ({len(results)} examples)")
+                say(f"{head}: ok ({len(results)} examples)", sys.stdout)
     verdict = "FAILED" if failed else "passed"
     extra = f", {untested} without examples" if untested else ""
     print(

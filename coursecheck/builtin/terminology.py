@@ -23,6 +23,7 @@ from typing import Any
 from coursecheck import glossary as gl
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
+from coursecheck.escape import say, toml_string
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
@@ -181,7 +182,10 @@ def coursecheck_init_sections(survey: Any) -> str | None:
         if "related" in fields and not (isinstance(related, list) and related and isinstance(related[0], dict)):
             fields["related"] = "relatedLessons[]"
         mapping = ", ".join(f'{role} = "{path}"' for role, path in fields.items())
-        return f'[glossary]\n# The course\'s own glossary; see docs/glossary-and-terms.md\nfile = "{rel}"\nfields = {{ {mapping} }}'
+        return (
+            "[glossary]\n# The course's own glossary; see docs/glossary-and-terms.md\n"
+            f"file = {toml_string(rel)}\nfields = {{ {mapping} }}"  # the file's name is the repository's
+        )
     return None
 
 
@@ -558,7 +562,8 @@ def terms_command(argv: list[str]) -> int:
     import argparse
     from pathlib import Path
 
-    from coursecheck.config import ConfigError, find_config, load_config
+    from coursecheck.cli import _load, _print_config_error, add_plugin_arguments, plugin_choice
+    from coursecheck.config import ConfigError
     from coursecheck.engine import Engine, RunOptions
 
     parser = argparse.ArgumentParser(
@@ -568,44 +573,56 @@ def terms_command(argv: list[str]) -> int:
     parser.add_argument("--config", type=Path, help="config file (default: the nearest .coursecheck.toml)")
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("--scope", default="all", help=f"where glossary terms count: {SCOPE_HELP}")
+    add_plugin_arguments(parser)
     args = parser.parse_args(argv)
+    config, code = _load(args.config)
+    if config is None:
+        return code
+    assert isinstance(config, Config)
     try:
-        config = load_config(args.config or find_config(Path.cwd()), Path.cwd())
         if args.root is not None:
             config.root = args.root.resolve()
-        engine = Engine(config, RunOptions(select=["terminology/coverage"], entry_points=False))
+        # Installed plugins are never loaded here: term coverage is built in.
+        choice = plugin_choice(args).run_options()
+        choice["entry_points"] = False
+        options = RunOptions(select=["terminology/coverage"], **choice)  # type: ignore[arg-type]
+        engine = Engine(config, options)
         result = engine.run()
         resolve_scopes(args.scope)
     except ConfigError as exc:
-        print(exc, file=sys.stderr)
+        _print_config_error(exc)
         return 2
     except ValueError as exc:
-        print(f"coursecheck terms: {exc}", file=sys.stderr)
+        say(f"coursecheck terms: {exc}")
         return 2
+    for note in result.notifications:  # what --isolated left out, a crashed plugin...
+        say(f"coursecheck terms: {note.level}: {note.message}")
     course = result.course
     if course is None:
         return 2
     from coursecheck.match import morphology
 
-    print(f"Inflection: {morphology()}")
+    say(f"Inflection: {morphology()}", sys.stdout)
     reqs = measure(course, config)
     if reqs:
         print("\nRequired terms ([[term]]):")
         for req, cov in reqs:
             met = cov.total >= req.min_occurrences and cov.lessons >= req.min_lessons
-            print(
+            say(
                 f"  {'ok  ' if met else 'FAIL'} {req.term}: {cov.describe()} (scope {'+'.join(cov.scopes)}; "
-                f"required >= {req.min_occurrences} in >= {req.min_lessons})"
+                f"required >= {req.min_occurrences} in >= {req.min_lessons})",
+                sys.stdout,
             )
             for rel, n in cov.per_file.items():
-                print(f"         {n:4d}  {rel}")
+                say(f"         {n:4d}  {rel}", sys.stdout)
     rows = glossary_forms(course, config, args.scope)
     if rows:
-        print(f"\nGlossary terms (scope {args.scope}):")
+        print()
+        say(f"Glossary terms (scope {args.scope}):", sys.stdout)
         for row in rows:
             cov = row["coverage"]
             forms = ", ".join(f"{form} {n}" for form, n in row["forms"].most_common())
-            print(f"  {row['entry'].label}: {cov.total} in {cov.lessons} lessons; forms: {forms or '-'}")
+            say(f"  {row['entry'].label}: {cov.total} in {cov.lessons} lessons; forms: {forms or '-'}", sys.stdout)
     return 0
 
 

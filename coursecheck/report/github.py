@@ -5,9 +5,14 @@ line, shown in the job log and on the pull request's diff::
 
     ::error file=content/01-intro.mdx,line=8,col=17,endColumn=52,title=graph/unresolved-reference::prerequisite ...
 
-Escaping follows GitHub's workflow-command rules: in the message ``%``, CR and LF become
-``%25``, ``%0D`` and ``%0A``; property values (file, title) also escape ``:`` and ``,``
-(``%3A``, ``%2C``), which would otherwise end the value. Levels map to ``error``,
+Every value from the repository (path, rule id, message) is escaped as GitHub's toolkit
+escapes workflow commands (``escapeData`` and ``escapeProperty`` in actions/toolkit
+``packages/core/src/command.ts``): in the message ``%``, CR and LF become ``%25``, ``%0D``
+and ``%0A``; property values (file, title) also escape ``:`` and ``,`` (``%3A``, ``%2C``),
+which would otherwise end the value. Before that, the other control and format characters
+(ESC, BEL, DEL, C1, bidi controls, U+2028...) are shown as escapes such as ``\\x1b``
+(:func:`coursecheck.escape.controls`): the log viewer would act on them. Each line starts with
+the command coursecheck chose and holds one command, so the runner reads no other. Levels map to ``error``,
 ``warning`` and ``notice``. Suppressed findings are left out. A plain summary line ends the
 output. GitHub shows only the first annotations of each level per step (the rest stay in the
 log), so the most severe findings come first.
@@ -18,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from coursecheck import hookimpl
+from coursecheck.escape import controls, inert
 from coursecheck.model import LEVEL_RANK, Finding
 from coursecheck.report import ReportOptions
 
@@ -28,13 +34,25 @@ COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
 
 
 def escape_data(text: str) -> str:
-    """A workflow command's message: ``%`` first, so the escapes themselves stay intact."""
+    """A workflow command's message, as the toolkit's ``escapeData``: ``%`` first, so the
+    escapes themselves stay intact."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:
-    """A workflow command's property value: the message escapes plus ``:`` and ``,``."""
+    """A workflow command's property value, as the toolkit's ``escapeProperty``: the message
+    escapes plus ``:`` and ``,``."""
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def data(value: object) -> str:
+    """Repository text as a command's message: control characters shown, then toolkit-escaped."""
+    return escape_data(inert(controls(value, keep_line_breaks=True)))
+
+
+def prop(value: object) -> str:
+    """Repository text as a command's property value."""
+    return escape_property(inert(controls(value, keep_line_breaks=True)))
 
 
 def annotation(finding: Finding) -> str:
@@ -51,8 +69,8 @@ def annotation(finding: Finding) -> str:
         elif span.end_line > span.line:
             properties.append(("endLine", str(span.end_line)))
     properties.append(("title", finding.rule_id))
-    props = ",".join(f"{key}={escape_property(value)}" for key, value in properties)
-    return f"::{command} {props}::{escape_data(finding.message)}"
+    props = ",".join(f"{key}={prop(value)}" for key, value in properties)
+    return f"::{command} {props}::{data(finding.message)}"
 
 
 def _plural(n: int, word: str) -> str:
@@ -66,7 +84,7 @@ def render(result: Result, options: ReportOptions) -> str:
     lines = [annotation(f) for f in findings]
     for note in result.notifications:
         command = "error" if note.level == "error" else "warning"
-        lines.append(f"::{command} title=coursecheck::{escape_data(note.message)}")
+        lines.append(f"::{command} title=coursecheck::{data(note.message)}")
     counts = result.counts()
     suppressed = sum(1 for f in result.findings if f.suppression is not None)
     parts = [_plural(counts["error"], "error"), _plural(counts["warning"], "warning"), _plural(counts["note"], "note")]

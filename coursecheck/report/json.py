@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from coursecheck import hookimpl
+from coursecheck.escape import json_text
 from coursecheck.report import ReportOptions
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ def render(result: Result, options: ReportOptions) -> str:
         ],
         **({"extra": result.extra} if result.extra else {}),
     }
-    return json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n"
+    # json_text: the same JSON, with nothing in it a terminal or CI log would act on.
+    return json_text(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n"
 
 
 @hookimpl

@@ -34,6 +34,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from coursecheck import hookimpl
+from coursecheck.escape import display, json_text, line, markdown_without_html
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.model import FAILED, LEVEL_RANK, NEEDS_HUMAN, VERIFIED, Finding, Verdict
 from coursecheck.report import ReportOptions
@@ -66,14 +67,16 @@ _SPECIAL = re.compile(r"[\\`*\[\]<|~$]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|&(?=#?
 
 def text(value: object) -> str:
     """Plain text in Markdown (a sentence, a table cell): one line, punctuation that Markdown
-    or GitHub would interpret (emphasis, links, HTML, math, mentions, table pipes) escaped."""
+    or GitHub would interpret (emphasis, links, HTML, math, mentions, table pipes) escaped,
+    control characters shown as escapes (``\\x1b``: the report may be printed on a terminal)."""
     flat = " ".join(str(value).split())
-    return _SPECIAL.sub(lambda m: "\\" + m.group(), flat)
+    return display(_SPECIAL.sub(lambda m: "\\" + m.group(), flat))
 
 
 def code(value: object, *, table: bool = True) -> str:
-    """An inline code span that survives backticks in the text, and pipes inside tables."""
-    flat = " ".join(str(value).split())
+    """An inline code span that survives backticks in the text, and pipes inside tables; one
+    line, its control characters shown as escapes and no CI log command in it."""
+    flat = display(" ".join(str(value).split()))
     longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if flat.startswith("`") or flat.endswith("`") else ""
@@ -83,10 +86,12 @@ def code(value: object, *, table: bool = True) -> str:
 
 
 def fenced(body: str, info: str = "") -> list[str]:
-    """A fenced block whose fence is longer than any backtick run inside it."""
-    longest = max((len(run) for run in re.findall(r"`{3,}", body)), default=2)
+    """A fenced block whose fence is longer than any backtick run inside it; each line's
+    control characters shown as escapes, and no line a CI log command."""
+    lines = [line(display(row)) for row in body.rstrip("\n").split("\n")]
+    longest = max((len(run) for run in re.findall(r"`{3,}", "\n".join(lines))), default=2)
     fence = "`" * (longest + 1)
-    return [f"{fence}{info}", *body.rstrip("\n").split("\n"), fence]
+    return [f"{fence}{info}", *lines, fence]
 
 
 def table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
@@ -102,7 +107,7 @@ def yaml_scalar(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(json.dumps(str(v), ensure_ascii=False) for v in value) + "]"
+        return "[" + ", ".join(json_text(json.dumps(str(v), ensure_ascii=False)) for v in value) + "]"
     s = str(value)
     if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_./ -]*[A-Za-z0-9_./]|[A-Za-z0-9]", s) and s.lower() not in (
         "true",
@@ -115,7 +120,7 @@ def yaml_scalar(value: object) -> str:
         "~",
     ):
         return s
-    return json.dumps(s, ensure_ascii=False)
+    return json_text(json.dumps(s, ensure_ascii=False))  # a JSON string is a YAML double-quoted one
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:
@@ -438,7 +443,9 @@ def _findings_by_rule(
             parts.append(f"{hidden:,} suppressed")
         out += [f"### {code(rule_id, table=False)}: {', '.join(parts)}", ""]
         if rule_docs.get(rule_id):  # the rule's own summary line: Markdown written by its author
-            out += [f"*{' '.join(rule_docs[rule_id].split()).strip('*_ ')}*", ""]
+            # (a declarative rule's is the repository's: shown without raw HTML or controls)
+            summary = markdown_without_html(display(" ".join(rule_docs[rule_id].split()).strip("*_ ")))
+            out += [f"*{summary}*", ""]
         if not shown:
             continue
         rows = [

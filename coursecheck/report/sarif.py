@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from coursecheck import hookimpl
+from coursecheck.escape import json_text, markdown_without_html
 from coursecheck.model import LEVEL_RANK, Finding
 from coursecheck.report import ReportOptions
 from coursecheck.rules import Rule
@@ -172,6 +173,8 @@ def _sentence(text: str) -> str:
 
 def rule_descriptor(rule: Rule, limits: UploadLimits = GITHUB_LIMITS) -> dict[str, Any]:
     docs = rule.full_docs()
+    if "declarative" in rule.tags:  # the repository's Markdown: GitHub renders help.markdown
+        docs = markdown_without_html(docs)
     summary = _sentence(rule.summary)
     what = _section(docs, "What it does")
     full = summary + ("\n\n" + markdown_to_text(what) if what else "")
@@ -424,7 +427,8 @@ def _root_uri(result: Result) -> str:
 
 
 def _dump(log: dict[str, Any]) -> str:
-    return json.dumps(log, ensure_ascii=False, indent=2) + "\n"
+    # json_text: the same JSON, with nothing in it a terminal or CI log would act on.
+    return json_text(json.dumps(log, ensure_ascii=False, indent=2)) + "\n"
 
 
 def render(result: Result, options: ReportOptions, limits: UploadLimits = GITHUB_LIMITS) -> str:

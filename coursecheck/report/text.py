@@ -1,10 +1,16 @@
-"""The terminal format: ``path:line:col: level rule-id message``, then a summary."""
+"""The terminal format: ``path:line:col: level rule-id message``, then a summary.
+
+Every field that comes from the repository (paths, rule ids of declarative rules, messages,
+source lines, plugin notifications) is shown through :mod:`coursecheck.escape`: one line per
+finding whatever the text holds, no terminal control sequence, no GitHub workflow command.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from coursecheck import hookimpl
+from coursecheck.escape import display, line, path
 from coursecheck.report import ReportOptions
 
 if TYPE_CHECKING:
@@ -27,16 +33,18 @@ def render(result: Result, options: ReportOptions) -> str:
     for f in result.findings:
         if f.suppression is not None and not options.show_suppressed:
             continue
-        where = f"{f.path}:{f.span.line}:{f.span.column}" if f.path else result.config_path
+        where = f"{path(f.path)}:{f.span.line}:{f.span.column}" if f.path else path(result.config_path)
         level = _paint(f.level, f.level, options)
         suffix = " (suppressed)" if f.suppression is not None else ""
-        lines.append(f"{where}: {level} {_paint(f.rule_id, 'dim', options)} {f.message}{suffix}")
+        rule_id = _paint(display(f.rule_id), "dim", options)
+        lines.append(line(f"{where}: {level} {rule_id} {display(f.message)}{suffix}"))
         if options.verbose and f.snippet.strip():
-            lines.append(f"    | {f.snippet.rstrip()}")
+            # The source line as it is (tabs kept), its control characters shown as escapes.
+            lines.append(line(f"    | {display(f.snippet.rstrip())}"))
     for note in result.notifications:
-        lines.append(f"coursecheck: {note.level}: {note.message}")
+        lines.append(line(f"coursecheck: {display(note.level)}: {display(note.message)}"))
         if options.verbose and note.exception:
-            lines.extend("    " + line for line in note.exception.rstrip().splitlines())
+            lines.extend(line("    " + display(row)) for row in note.exception.rstrip().split("\n"))
     counts = result.counts()
     suppressed = sum(1 for f in result.findings if f.suppression is not None)
     parts = [_plural(counts["error"], "error"), _plural(counts["warning"], "warning"), _plural(counts["note"], "note")]

@@ -67,13 +67,21 @@ def prepare(args: argparse.Namespace) -> tuple[Prepared | None, int]:
     if args.fix and args.write_baseline is not None:
         print("coursecheck: error: use --fix and --write-baseline in separate runs", file=sys.stderr)
         return None, EXIT_USAGE
-    if args.baseline is not None:
-        try:
-            out.entries = baseline.load(args.baseline)
-        except baseline.BaselineError as exc:
-            print(f"coursecheck: error: {exc}", file=sys.stderr)
-            return None, EXIT_USAGE
     return out, EXIT_OK
+
+
+def load_baseline(args: argparse.Namespace, prepared: Prepared, root: Path) -> int:
+    """Read ``--baseline FILE`` before the run (a bad one is a usage error, not a late
+    surprise). A baseline inside the project root is the repository's: it is not read
+    through a link that leads out of the root or into .git."""
+    if args.baseline is None:
+        return EXIT_OK
+    try:
+        prepared.entries = baseline.load(args.baseline, root)
+    except baseline.BaselineError as exc:
+        print(f"coursecheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def run(engine: Engine, args: argparse.Namespace, artifacts: list[ShardArtifact] | None = None) -> Result:
@@ -89,6 +97,13 @@ def run(engine: Engine, args: argparse.Namespace, artifacts: list[ShardArtifact]
     finally:
         if bar is not None:
             bar.close()
+        if engine.removed_leftovers and not args.quiet:
+            names = ", ".join(engine.removed_leftovers[:5]) + (" ..." if len(engine.removed_leftovers) > 5 else "")
+            print(
+                f"coursecheck: removed {_plural(len(engine.removed_leftovers), 'temporary file')} "
+                f"left by an interrupted write: {names}",
+                file=sys.stderr,
+            )
 
 
 def run_shard(engine: Engine, args: argparse.Namespace, index: int, total: int) -> ShardArtifact:
@@ -118,9 +133,15 @@ def after_run(
         if args.output is not None:
             from coursecheck.fsutil import atomic_write
 
-            atomic_write(args.output, text)
+            try:
+                atomic_write(args.output, text, root=config.root)
+            except OSError as exc:
+                print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+                return None, EXIT_USAGE
         else:
-            sys.stdout.write(text)
+            from coursecheck.cli import write_stdout
+
+            write_stdout(text)
         fixed = plan.fixed
         if fixed:
             print(
@@ -135,12 +156,12 @@ def after_run(
         result = _fix(result, args, config, options)
     if args.write_baseline is not None:
         try:
-            count = baseline.write(args.write_baseline, result)
+            count = baseline.write(args.write_baseline, result, config.root)
         except OSError as exc:
             print(f"coursecheck: error: cannot write {args.write_baseline}: {exc.strerror or exc}", file=sys.stderr)
             return None, EXIT_USAGE
         print(f"coursecheck: wrote baseline {args.write_baseline} ({_plural(count, 'finding')})", file=sys.stderr)
-        baseline.apply(result, baseline.load(args.write_baseline), str(args.write_baseline))
+        baseline.apply(result, baseline.load(args.write_baseline, config.root), str(args.write_baseline))
     elif prepared.entries is not None:  # a baseline just written replaces the one given
         applied = baseline.apply(result, prepared.entries, str(args.baseline), partial=bool(args.paths))
         if applied.stale and not args.quiet:

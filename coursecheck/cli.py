@@ -186,6 +186,16 @@ def _load(config_path: Path | None) -> tuple[object, int]:
         print(f"coursecheck: error: config file {config_path} not found", file=sys.stderr)
         return None, EXIT_USAGE
     path = config_path or find_config(cwd)
+    if config_path is None and path is not None:
+        # A config the repository holds may be a link: not one leading out of its folder
+        # (the project root) or into .git. A config given with --config is the user's.
+        from coursecheck.fsutil import OutsideRoot, contained
+
+        try:
+            contained(path.parent, path.name)
+        except OutsideRoot as exc:
+            print(f"coursecheck: error: {path}: {exc.describe()}; give a config with --config", file=sys.stderr)
+            return None, EXIT_USAGE
     try:
         return load_config(path, cwd, strict=False), EXIT_OK
     except ConfigError as exc:
@@ -258,6 +268,9 @@ def cmd_check(
             print(f"coursecheck: error: --root {args.root} is not a folder", file=sys.stderr)
             return EXIT_USAGE
         config.root = args.root.resolve()
+    code = checkrun.load_baseline(args, prepared, config.root)
+    if code != EXIT_OK:
+        return code
     if config.path is None and not args.quiet:
         print(
             "coursecheck: no .coursecheck.toml found; checking **/*.md and **/*.mdx with defaults "
@@ -348,7 +361,7 @@ def cmd_check(
         return EXIT_INTERNAL
     if args.output is not None:
         try:
-            atomic_write(args.output, text)
+            atomic_write(args.output, text, root=config.root)
         except OSError as exc:
             print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE
@@ -361,7 +374,7 @@ def cmd_check(
                 file=sys.stderr,
             )
     else:
-        sys.stdout.write(text)
+        write_stdout(text)
     if args.format != "text":
         for note in result.notifications:
             print(f"coursecheck: {note.level}: {note.message}", file=sys.stderr)
@@ -378,7 +391,7 @@ def _write_shard(engine: Engine, args: argparse.Namespace, spec: tuple[int, int]
     index, total = spec
     artifact = checkrun.run_shard(engine, args, index, total)
     try:
-        atomic_write_bytes(args.output, shard.dumps(artifact))
+        atomic_write_bytes(args.output, shard.dumps(artifact), root=engine.config.root)
     except OSError as exc:
         print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -603,6 +616,15 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def write_stdout(text: str) -> None:
+    """``text`` on standard output; a lone surrogate (a file name that is not UTF-8, should
+    one reach a reporter) is written escaped instead of stopping the run."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        sys.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def wrap(text: str) -> str:

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from coursecheck.fsutil import OutsideRoot, contained, outside_problem, shown
 from coursecheck.globs import invalid_glob, matches
 
 if sys.version_info >= (3, 11):
@@ -355,7 +356,10 @@ def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = Tr
         )
         extends = []
     for entry in extends:
-        pack_path = _pack_path(entry, path.parent)
+        pack_path, refused = _pack_path(entry, path.parent)
+        if refused:
+            problems.append(ConfigProblem(display, locator.line("extends"), "extends", refused))
+            continue
         if pack_path is None:
             hint = did_you_mean(entry, shipped_pack_names())
             known = ", ".join(shipped_pack_names()) or "none"
@@ -385,11 +389,20 @@ def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = Tr
     return config
 
 
-def _pack_path(entry: str, base: Path) -> Path | None:
+def _pack_path(entry: str, base: Path) -> tuple[Path | None, str]:
+    """The file of a rule pack (None: unknown), or why it is refused: a pack given as a path
+    is a file inside the config's folder (the project root), reached without a link that
+    leads out of it or into .git. Shipped packs are named, not given as paths."""
     if entry.endswith(".toml") or "/" in entry or "\\" in entry:
-        candidate = (base / entry).resolve()
-        return candidate if candidate.is_file() else None
-    return shipped_pack(entry)
+        why = outside_problem(base, entry)
+        if why is not None:
+            return None, f"rule pack {why}; give a shipped pack by its name, or a .toml file inside the project"
+        try:
+            candidate = Path(contained(base, entry))
+        except OutsideRoot as exc:
+            return None, f"rule pack '{shown(entry)}': {exc.describe()}"
+        return (candidate if candidate.is_file() else None), ""
+    return shipped_pack(entry), ""
 
 
 def _display(path: Path, cwd: Path) -> str:

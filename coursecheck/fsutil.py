@@ -88,9 +88,14 @@ def encodable(name: str) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=64)
 def real_root(root: str) -> str:
-    """The project root with its own links resolved (a checkout under /tmp -> /private/tmp)."""
+    """The project root (an absolute path) with its own links resolved (a checkout under
+    /tmp -> /private/tmp)."""
+    return _real_root(os.path.abspath(root))
+
+
+@functools.lru_cache(maxsize=64)
+def _real_root(root: str) -> str:
     return os.path.realpath(root)
 
 
@@ -113,6 +118,20 @@ def lexically_inside(root: Path | str, path: Path | str) -> bool:
     return _inside(os.path.normpath(os.path.abspath(root)), absolute)
 
 
+def outside_problem(root: Path | str, written: str) -> str | None:
+    """Why a path written in the config (relative to ``root``) is refused, or None: an
+    absolute path, '..' that leaves the root, a path into .git. (A link on the way that
+    leads out is the repository's doing, not the config's: reading refuses it.)"""
+    p = written.strip().replace("\\", "/")
+    if p.startswith("/") or re.match(r"^[A-Za-z]:/", p):
+        return f"'{shown(written)}' is an absolute path; write it relative to the project root (it must stay inside it)"
+    if not lexically_inside(root, p):
+        return f"'{shown(written)}' leads outside the project root; only files inside it are read"
+    if any(part in PRIVATE_DIRS for part in os.path.normpath(p).split(os.sep)):
+        return f"'{shown(written)}' is inside .git (version-control data, which may hold credentials); not read"
+    return None
+
+
 def contained(root: Path | str, path: Path | str, *, parents_checked: bool = False) -> str:
     """The real path of ``path`` (absolute, or relative to ``root``) if it stays inside
     ``root`` and out of its ``.git`` folder; raises :class:`OutsideRoot` naming the link that
@@ -123,7 +142,7 @@ def contained(root: Path | str, path: Path | str, *, parents_checked: bool = Fal
     (a file found by walking a checked folder without following links); only the file
     itself is looked at, one ``lstat`` instead of one per component.
     """
-    root = str(root)
+    root = os.path.abspath(root)
     joined = os.path.join(root, str(path))
     if parents_checked:
         try:
@@ -215,9 +234,16 @@ def write_target(path: Path, root: Path | None = None, links: str = "follow") ->
     path = Path(path)
     if links == "refuse" and path.is_symlink():
         raise LinkRefused(errno.EPERM, "is a symbolic link; not written through", str(path))
-    if root is not None and lexically_inside(root, path):
-        # The repository chose what is at this path: its links may only lead inside it.
-        return Path(contained(root, os.path.abspath(path)))
+    absolute = os.path.abspath(path)  # a path given on the command line: relative to the working folder
+    if root is not None and lexically_inside(root, absolute):
+        # The repository chose what is at this path: its links may only lead inside it (and
+        # not into .git: a link to .git/hooks/pre-commit would make a report run as code).
+        try:
+            return Path(contained(root, absolute))
+        except OutsideRoot as exc:
+            if exc.link or not exc.private:
+                raise
+            return Path(absolute)  # .git/... as the user typed it, no link on the way
     if path.is_symlink():  # a path the user named outside the project: as they set it up
         return path.resolve()
     return path

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from coursecheck.config import expand_template
-from coursecheck.fsutil import atomic_write
+from coursecheck.fsutil import atomic_write, read_inside
 from coursecheck.parse.markdown import parse_markdown
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
@@ -74,7 +74,9 @@ def survey(root: Path) -> Survey:
                     s.data_files.append(prefix + name)
     for rel in markdown_files:
         try:
-            text, _ = decode_source((root / rel).read_bytes())
+            # A lesson that is a link out of the repository (or into .git) is not surveyed:
+            # its frontmatter would end up in the config written here.
+            text, _ = decode_source(read_inside(root, rel, parents_checked=True))
         except (OSError, DecodeError):
             continue
         text = normalize_newlines(text)
@@ -184,7 +186,7 @@ def render_config(s: Survey, plugin_sections: list[str]) -> str:
 
 def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = False) -> int:
     target = root / ".coursecheck.toml"
-    if target.exists() and not force and not to_stdout:
+    if os.path.lexists(target) and not force and not to_stdout:
         print(f"coursecheck init: {target} already exists; use --force to overwrite", file=sys.stderr)
         return 2
     s = survey(root)
@@ -193,7 +195,11 @@ def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = F
     if to_stdout:
         sys.stdout.write(text)
         return 0
-    atomic_write(target, text)
+    try:
+        atomic_write(target, text, root=root)
+    except OSError as exc:
+        print(f"coursecheck init: error: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(
         f"coursecheck init: wrote {target} ({len(s.lessons)} lessons under {s.content_base or '.'}, "
         f"{len(s.data_files)} data files). Run `coursecheck` to check the course.",

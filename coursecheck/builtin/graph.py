@@ -528,7 +528,7 @@ def graph_command(argv: list[str]) -> int:
     text = FORMATS[args.format](course_graph(course, config), kinds)
     if args.output is not None:
         try:
-            atomic_write(args.output, text)
+            atomic_write(args.output, text, root=config.root)
         except OSError as exc:
             print(f"coursecheck graph: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_USAGE

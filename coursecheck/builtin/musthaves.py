@@ -457,6 +457,8 @@ def _open(course: Course, written: str) -> _File | None:
     kind = path_kind(course, path)  # recorded, as the read below: the course stage's cache key
     if kind == "other":  # reading a named pipe would block the run
         return _File(rel, None, None, "not a regular file (a FIFO, socket or device)")
+    if kind == "outside":  # a link out of the root or into .git: never read (parse/outside-root)
+        return _File(rel, None, None, "a symbolic link on the way leads outside the project root or into .git; not read")
     if kind != "file":
         return None
     try:

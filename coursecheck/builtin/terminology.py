@@ -23,6 +23,7 @@ from typing import Any
 from coursecheck import glossary as gl
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
+from coursecheck.fsutil import read_inside
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
@@ -168,7 +169,8 @@ def coursecheck_init_sections(survey: Any) -> str | None:
         if "glossary" not in name or not name.endswith(".json"):
             continue
         try:
-            data = json.loads((survey.root / rel).read_text("utf-8"))
+            # Not through a link out of the repository: its fields would go into the config.
+            data = json.loads(read_inside(survey.root, rel, parents_checked=True).decode("utf-8"))
         except (OSError, ValueError, UnicodeDecodeError):
             continue
         if not (isinstance(data, list) and data and all(isinstance(e, dict) for e in data)):

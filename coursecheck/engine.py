@@ -324,7 +324,10 @@ class Engine:
                 absolute = p if p.is_absolute() else Path.cwd() / p
                 rel = _relpath(absolute, root)
                 if rel is not None and not encodable(rel):
-                    findings.append(_file_name_problem(rel))
+                    problem = _file_name_problem(rel)
+                    if not any(f.path == problem.path and f.rule_id == FILE_NAME for f in findings):
+                        findings.append(problem)
+                    reported.add(problem.path)
                     continue
                 if rel is None:
                     if not self.options.force_exclude:

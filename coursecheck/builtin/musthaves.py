@@ -458,7 +458,9 @@ def _open(course: Course, written: str) -> _File | None:
     if kind == "other":  # reading a named pipe would block the run
         return _File(rel, None, None, "not a regular file (a FIFO, socket or device)")
     if kind == "outside":  # a link out of the root or into .git: never read (parse/outside-root)
-        return _File(rel, None, None, "a symbolic link on the way leads outside the project root or into .git; not read")
+        return _File(
+            rel, None, None, "a symbolic link on the way leads outside the project root or into .git; not read"
+        )
     if kind != "file":
         return None
     try:

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 from coursecheck import __version__, checkrun
-from coursecheck.config import ConfigError, find_config, load_config
+from coursecheck.config import Config, ConfigError, find_config, load_config
 from coursecheck.engine import Engine, RunOptions
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
 from coursecheck.report import ReportOptions
@@ -263,6 +263,7 @@ def cmd_check(
     config, code = _load(args.config)
     if config is None:
         return code
+    assert isinstance(config, Config)
     if args.root is not None:
         if not args.root.is_dir():
             print(f"coursecheck: error: --root {args.root} is not a folder", file=sys.stderr)

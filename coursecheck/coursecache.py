@@ -125,7 +125,7 @@ def path_kind(course: Any, path: Path) -> str:
     not looked at."""
     root = getattr(course, "root", None)
     kind = _kind(path, root)
-    if kind == "outside":
+    if kind == "outside" and root is not None:
         try:
             contained(root, path)
         except OutsideRoot as exc:

@@ -162,9 +162,9 @@ def settings_problems(config: Config) -> list[ConfigProblem]:
             if "root" in section and isinstance(section["root"], str) and _outside(config, section["root"], None):
                 continue  # the root is reported
             base = _plan_root_as_written(config)
-        why = _outside(config, written, base)
-        if why:
-            bad((key,), why)
+        refused = _outside(config, written, base)
+        if refused:
+            bad((key,), refused)
     for pattern in section.get("plans", []) if _type_ok(section.get("plans", []), (list,)) else []:
         why = invalid_glob(pattern)
         if why:

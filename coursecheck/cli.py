@@ -180,7 +180,10 @@ def _check_parser(
     return parser
 
 
-def _load(config_path: Path | None) -> tuple[object, int]:
+def _load(config_path: Path | None, root: Path | None = None) -> tuple[object, int]:
+    """The config (``--config`` or the nearest one), or None and an exit code after saying
+    why. A config given with ``--config`` from outside both the project root (``--root``)
+    and the working folder (a CI checkout) is the user's own: trusted (Config.trusted)."""
     cwd = Path.cwd()
     if config_path is not None and not config_path.is_file():
         print(f"coursecheck: error: config file {config_path} not found", file=sys.stderr)
@@ -196,8 +199,15 @@ def _load(config_path: Path | None) -> tuple[object, int]:
         except OutsideRoot as exc:
             print(f"coursecheck: error: {path}: {exc.describe()}; give a config with --config", file=sys.stderr)
             return None, EXIT_USAGE
+    from coursecheck.fsutil import is_inside
+
+    trusted = (
+        config_path is not None
+        and root is not None
+        and not any(is_inside(folder, config_path) for folder in (root, cwd))
+    )
     try:
-        return load_config(path, cwd, strict=False), EXIT_OK
+        return load_config(path, cwd, strict=False, trusted=trusted), EXIT_OK
     except ConfigError as exc:
         _print_config_error(exc)
         return None, EXIT_USAGE
@@ -260,7 +270,7 @@ def cmd_check(
     prepared, code = checkrun.prepare(args)
     if prepared is None:
         return code
-    config, code = _load(args.config)
+    config, code = _load(args.config, args.root)
     if config is None:
         return code
     assert isinstance(config, Config)

@@ -107,6 +107,10 @@ class Config:
     # Shape problems found while loading, reported together with those found once plugins
     # are loaded (so a user sees every error at once).
     problems: list[ConfigProblem] = field(default_factory=list)
+    # The user's own config, given with --config from outside the project root (--root): the
+    # paths it writes (packs, a plan root) are taken as written. A config inside the root is
+    # the repository's, as untrusted as its other files: its paths must stay inside the root.
+    trusted: bool = False
 
     def where(self, *key: Any) -> tuple[str, int]:
         """(file, line) that set ``key``, or its nearest parent; for plugin error messages."""
@@ -324,12 +328,14 @@ def _record_origins(
                 _record_origins(v, (*key, i), locator, display, origins, inner, (*target, j))
 
 
-def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = True) -> Config:
+def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = True, trusted: bool = False) -> Config:
     """Load ``path`` (or defaults when None) with its ``extends`` packs, check its shape.
 
     TOML syntax errors always raise :class:`ConfigError`. Other problems raise too when
     ``strict``; otherwise they are kept in ``config.problems`` for the engine to report
-    together with rule and plugin problems.
+    together with rule and plugin problems. ``trusted``: the user's own config from outside
+    the project (see :attr:`Config.trusted`); otherwise a pack given as a path must be a file
+    inside the config's folder.
     """
     cwd = cwd or Path.cwd()
     if path is None:
@@ -356,7 +362,7 @@ def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = Tr
         )
         extends = []
     for entry in extends:
-        pack_path, refused = _pack_path(entry, path.parent)
+        pack_path, refused = _pack_path(entry, path.parent, trusted)
         if refused:
             problems.append(ConfigProblem(display, locator.line("extends"), "extends", refused))
             continue
@@ -381,7 +387,7 @@ def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = Tr
     own = {k: v for k, v in data.items() if k != "extends"}
     merged = _merge(merged, own)
     _record_origins(own, (), locator, display, origins, merged)
-    config = Config(path, path.parent, extends=list(extends), origins=origins)
+    config = Config(path, path.parent, extends=list(extends), origins=origins, trusted=trusted)
     problems.extend(_check_shape(config, merged))
     if problems and strict:
         raise ConfigError(problems)
@@ -389,10 +395,14 @@ def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = Tr
     return config
 
 
-def _pack_path(entry: str, base: Path) -> tuple[Path | None, str]:
+def _pack_path(entry: str, base: Path, trusted: bool = False) -> tuple[Path | None, str]:
     """The file of a rule pack (None: unknown), or why it is refused: a pack given as a path
     is a file inside the config's folder (the project root), reached without a link that
-    leads out of it or into .git. Shipped packs are named, not given as paths."""
+    leads out of it or into .git, unless the config is ``trusted`` (the user's). Shipped
+    packs are named, not given as paths."""
+    if trusted and (entry.endswith(".toml") or "/" in entry or "\\" in entry):
+        candidate = (base / entry).resolve()
+        return (candidate if candidate.is_file() else None), ""
     if entry.endswith(".toml") or "/" in entry or "\\" in entry:
         why = outside_problem(base, entry)
         if why is not None:

@@ -111,6 +111,11 @@ def _private(root_real: str, real: str) -> bool:
     return any(part in PRIVATE_DIRS for part in rel.split(os.sep))
 
 
+def is_inside(root: Path | str, path: Path | str) -> bool:
+    """Whether ``path``, links resolved, is inside ``root`` (links resolved too)."""
+    return _inside(real_root(str(root)), os.path.realpath(os.path.abspath(path)))
+
+
 def lexically_inside(root: Path | str, path: Path | str) -> bool:
     """Whether ``path`` as written (absolute, or relative to ``root``; ``..`` taken as written,
     links not resolved) names a place inside ``root``."""

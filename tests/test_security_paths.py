@@ -572,3 +572,18 @@ def test_contained_names_the_link_that_leads_out(attack):
     os.symlink(outside / "nowhere", repo / "dangling")
     with pytest.raises(fsutil.OutsideRoot):
         fsutil.contained(repo, "dangling")  # a dangling link out is refused too: never written through
+
+
+def test_a_config_of_the_users_own_from_outside_the_project_names_paths_as_written(attack, cli):
+    repo, outside = attack
+    (outside / "team.toml").write_text('[rules]\n"anti-patterns/todo" = "error"\n', encoding="utf-8")
+    (outside / "cc.toml").write_text(
+        f'extends = ["{outside / "team.toml"}"]\n[course]\ncontent = ["content/**/*.md"]\n', encoding="utf-8"
+    )
+    # --config from outside the root and the working folder (CI's own file): trusted.
+    code, _out, err = cli(repo, "--no-cache", "--config", str(outside / "cc.toml"), "--root", str(repo))
+    assert code == 0, err
+    # The same config inside the checkout is the repository's, even when --root is narrower.
+    (repo / "cc.toml").write_text((outside / "cc.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    code, _out, err = cli(repo, "--no-cache", "--config", "cc.toml", "--root", "content")
+    assert code == 2 and "cc.toml:1: extends: rule pack" in err and "is an absolute path" in err

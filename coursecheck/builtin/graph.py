@@ -508,7 +508,7 @@ def graph_command(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    config, code = _load(args.config)
+    config, code = _load(args.config, args.root)
     if config is None:
         return code
     assert isinstance(config, Config)

@@ -572,7 +572,11 @@ def terms_command(argv: list[str]) -> int:
     parser.add_argument("--scope", default="all", help=f"where glossary terms count: {SCOPE_HELP}")
     args = parser.parse_args(argv)
     try:
-        config = load_config(args.config or find_config(Path.cwd()), Path.cwd())
+        from coursecheck.fsutil import is_inside
+
+        trusted = args.config is not None and args.root is not None
+        trusted = trusted and not any(is_inside(folder, args.config) for folder in (args.root, Path.cwd()))
+        config = load_config(args.config or find_config(Path.cwd()), Path.cwd(), trusted=trusted)
         if args.root is not None:
             config.root = args.root.resolve()
         engine = Engine(config, RunOptions(select=["terminology/coverage"], entry_points=False))

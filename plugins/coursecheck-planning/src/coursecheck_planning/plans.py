@@ -253,6 +253,8 @@ def _outside(config: Config, written: str, base: Path | None) -> str:
     """Why ``written`` (a path relative to ``base``, default the config's folder) is refused:
     it must name a place inside the project root, outside .git, reached without a link
     that leads out (the plans and requirements of another tree are not this course's)."""
+    if getattr(config, "trusted", False):
+        return ""  # the user's own config, from outside the project: its paths as written
     base = _config_folder(config) if base is None else base
     if os.path.isabs(written):
         return outside_problem(config.root, written) or ""
@@ -304,7 +306,8 @@ def _requirement_texts(config: Config) -> dict[str, str]:
         return {}
     try:
         # The default file may be a link the repository committed: never one leading out.
-        path = Path(contained(config.root, path))
+        boundary = plan_root(config) if getattr(config, "trusted", False) else config.root
+        path = Path(contained(boundary, path))
     except OutsideRoot:
         return {}
     if not path.is_file():
@@ -351,7 +354,8 @@ def load(config: Config) -> Loaded:
     for path in files:
         display = _display(path)
         try:
-            real = Path(contained(config.root, path))
+            # Inside the project root; for the user's own config, inside the plan root it chose.
+            real = Path(contained(root if getattr(config, "trusted", False) else config.root, path))
         except OutsideRoot as exc:
             out.problems.append(ConfigProblem(display, 0, "", exc.describe()))
             continue

@@ -118,9 +118,10 @@ def is_inside(root: Path | str, path: Path | str) -> bool:
 
 def lexically_inside(root: Path | str, path: Path | str) -> bool:
     """Whether ``path`` as written (absolute, or relative to ``root``; ``..`` taken as written,
-    links not resolved) names a place inside ``root``."""
+    links on the way not resolved) names a place inside ``root`` (as written, or with its
+    own links resolved: /tmp/x and /private/tmp/x are the same root)."""
     absolute = os.path.normpath(os.path.join(os.path.abspath(root), path))
-    return _inside(os.path.normpath(os.path.abspath(root)), absolute)
+    return _inside(os.path.normpath(os.path.abspath(root)), absolute) or _inside(real_root(str(root)), absolute)
 
 
 def outside_problem(root: Path | str, written: str) -> str | None:

@@ -587,3 +587,17 @@ def test_a_config_of_the_users_own_from_outside_the_project_names_paths_as_writt
     (repo / "cc.toml").write_text((outside / "cc.toml").read_text(encoding="utf-8"), encoding="utf-8")
     code, _out, err = cli(repo, "--no-cache", "--config", "cc.toml", "--root", "content")
     assert code == 2 and "cc.toml:1: extends: rule pack" in err and "is an absolute path" in err
+
+
+def test_init_neither_surveys_nor_writes_through_links_leading_out(attack, cli):
+    repo, outside = attack
+    (outside / "secret.md").write_text(f"---\n{TOKEN}: x\ntitle: y\n---\n# S\n", encoding="utf-8")
+    os.symlink(outside / "secret.md", repo / "content" / "02-notes.md")
+    code, out, err = cli(repo, "init", "--stdout")
+    assert code == 0, err
+    assert TOKEN not in out and "title" in out
+    before = (outside / "bashrc").read_bytes()
+    os.symlink(outside / "bashrc", repo / ".coursecheck.toml")
+    code, _out, err = cli(repo, "init", "--force")
+    assert code == 2 and "cannot write" in err and "leading outside the project root" in err
+    assert (outside / "bashrc").read_bytes() == before

@@ -22,6 +22,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import os
+import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -143,12 +145,26 @@ def link_refusal(root: Path, relpath: str) -> str:
     except OutsideRoot as exc:
         return f"{exc.describe(relpath)}; not written"
     if path.is_symlink():
-        try:
-            target = Path(real).relative_to(Path(contained(root, "."))).as_posix()
-        except ValueError:
-            target = shown(str(real))
+        target = _link_target(root, relpath, real)
         return f"is a symbolic link; --fix does not write through links: fix {target}, the file it points to, instead"
     return ""
+
+
+def _link_target(root: Path, relpath: str, real: str) -> str:
+    """The file a link inside the root points to, as the course names it: the link's own
+    relative target taken from its folder (``01-real.md`` beside it), else its real path."""
+    try:
+        written = os.readlink(root / relpath)
+    except OSError:
+        written = ""
+    if written and not os.path.isabs(written):
+        named = posixpath.normpath(posixpath.join(posixpath.dirname(relpath), Path(written).as_posix()))
+        if not named.startswith("../") and named != "..":
+            return shown(named)
+    try:
+        return shown(Path(real).relative_to(Path(contained(root, "."))).as_posix())
+    except ValueError:
+        return shown(real)
 
 
 def _fix_file(

@@ -601,3 +601,20 @@ def test_init_neither_surveys_nor_writes_through_links_leading_out(attack, cli):
     code, _out, err = cli(repo, "init", "--force")
     assert code == 2 and "cannot write" in err and "leading outside the project root" in err
     assert (outside / "bashrc").read_bytes() == before
+
+
+def test_must_haves_naming_git_are_config_errors(attack, cli):
+    repo, _ = attack
+    configure(
+        repo,
+        '\n[[artifact]]\npath = ".git/config"\ncontains = ["ghs_"]\n\n'
+        '[[key-link]]\nfrom = ".git/config"\nto = "content/01-intro.md"\n',
+    )
+    lines = (repo / ".coursecheck.toml").read_text(encoding="utf-8").splitlines()
+    artifact_line = lines.index('path = ".git/config"') + 1
+    link_line = lines.index('from = ".git/config"') + 1
+    code, out, err = cli(repo, "--no-cache")
+    assert code == 2
+    assert f".coursecheck.toml:{artifact_line}: artifact[0].path: '.git/config' is inside .git" in err
+    assert f".coursecheck.toml:{link_line}: key-link[0].from: '.git/config' is inside .git" in err
+    assert TOKEN not in out + err

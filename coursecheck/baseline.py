@@ -13,11 +13,12 @@ is used for matching; ``rule``, ``path``, ``line`` and ``message`` are there for
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coursecheck.fsutil import atomic_write
+from coursecheck.fsutil import OutsideRoot, atomic_write, contained, lexically_inside
 from coursecheck.model import Suppression
 
 if TYPE_CHECKING:
@@ -66,15 +67,23 @@ def render(result: Result) -> str:
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
-def write(path: Path, result: Result) -> int:
-    """Write the baseline of ``result``'s unsuppressed findings; returns how many it holds."""
-    atomic_write(path, render(result))
+def write(path: Path, result: Result, root: Path | None = None) -> int:
+    """Write the baseline of ``result``'s unsuppressed findings; returns how many it holds.
+    ``root``: the project root; a path inside it is not written through a link leading out."""
+    atomic_write(path, render(result), root=root)
     return len(result.active)
 
 
-def load(path: Path) -> list[Entry]:
+def load(path: Path, root: Path | None = None) -> list[Entry]:
+    """The entries of a baseline file. ``root``: the project root; a baseline inside it (the
+    repository's) is not read through a link that leads out of it or into .git."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        where: Path | str = path
+        if root is not None and lexically_inside(root, os.path.abspath(path)):
+            where = contained(root, os.path.abspath(path))
+        text = Path(where).read_text(encoding="utf-8")
+    except OutsideRoot as exc:
+        raise BaselineError(f"baseline {path}: {exc.describe()}") from None
     except FileNotFoundError:
         raise BaselineError(f"baseline {path} not found (write one with --write-baseline {path})") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -60,20 +60,26 @@ def prepare(args: argparse.Namespace) -> tuple[Prepared | None, int]:
     """Check the flags before anything runs: a bad baseline is a usage error, not a late surprise."""
     out = Prepared()
     if args.write_baseline is not None and args.paths:
-        say(
-            "coursecheck: error: --write-baseline records the whole course; run it without PATHS"
-        )
+        say("coursecheck: error: --write-baseline records the whole course; run it without PATHS")
         return None, EXIT_USAGE
     if args.fix and args.write_baseline is not None:
         say("coursecheck: error: use --fix and --write-baseline in separate runs")
         return None, EXIT_USAGE
-    if args.baseline is not None:
-        try:
-            out.entries = baseline.load(args.baseline)
-        except baseline.BaselineError as exc:
-            say(f"coursecheck: error: {exc}")
-            return None, EXIT_USAGE
     return out, EXIT_OK
+
+
+def load_baseline(args: argparse.Namespace, prepared: Prepared, root: Path) -> int:
+    """Read ``--baseline FILE`` before the run (a bad one is a usage error, not a late
+    surprise). A baseline inside the project root is the repository's: it is not read
+    through a link that leads out of the root or into .git."""
+    if args.baseline is None:
+        return EXIT_OK
+    try:
+        prepared.entries = baseline.load(args.baseline, root)
+    except baseline.BaselineError as exc:
+        say(f"coursecheck: error: {exc}")
+        return EXIT_USAGE
+    return EXIT_OK
 
 
 def run(engine: Engine, args: argparse.Namespace, artifacts: list[ShardArtifact] | None = None) -> Result:
@@ -89,6 +95,12 @@ def run(engine: Engine, args: argparse.Namespace, artifacts: list[ShardArtifact]
     finally:
         if bar is not None:
             bar.close()
+        if engine.removed_leftovers and not args.quiet:
+            names = ", ".join(engine.removed_leftovers[:5]) + (" ..." if len(engine.removed_leftovers) > 5 else "")
+            say(
+                f"coursecheck: removed {_plural(len(engine.removed_leftovers), 'temporary file')} "
+                f"left by an interrupted write: {names}"
+            )
 
 
 def run_shard(engine: Engine, args: argparse.Namespace, index: int, total: int) -> ShardArtifact:
@@ -118,7 +130,11 @@ def after_run(
         if args.output is not None:
             from coursecheck.fsutil import atomic_write
 
-            atomic_write(args.output, text)  # the exact patch
+            try:
+                atomic_write(args.output, text, root=config.root)  # the exact patch
+            except OSError as exc:
+                say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
+                return None, EXIT_USAGE
         else:
             sys.stdout.write(diff_for_display(text))
         fixed = plan.fixed
@@ -134,12 +150,12 @@ def after_run(
         result = _fix(result, args, config, options)
     if args.write_baseline is not None:
         try:
-            count = baseline.write(args.write_baseline, result)
+            count = baseline.write(args.write_baseline, result, config.root)
         except OSError as exc:
             say(f"coursecheck: error: cannot write {args.write_baseline}: {exc.strerror or exc}")
             return None, EXIT_USAGE
         say(f"coursecheck: wrote baseline {args.write_baseline} ({_plural(count, 'finding')})")
-        baseline.apply(result, baseline.load(args.write_baseline), str(args.write_baseline))
+        baseline.apply(result, baseline.load(args.write_baseline, config.root), str(args.write_baseline))
     elif prepared.entries is not None:  # a baseline just written replaces the one given
         applied = baseline.apply(result, prepared.entries, str(args.baseline), partial=bool(args.paths))
         if applied.stale and not args.quiet:
@@ -163,9 +179,7 @@ def _fix(result: Result, args: argparse.Namespace, config: Config, options: RunO
         for line in fix.describe(file_fix):
             say(f"fixed {line}")
     if count or not args.quiet:
-        say(
-            f"coursecheck: fixed {_plural(count, 'finding')} in {_plural(len(written.written), 'file')}"
-        )
+        say(f"coursecheck: fixed {_plural(count, 'finding')} in {_plural(len(written.written), 'file')}")
     if not written.written:
         return result
     # Report what remains: the files changed, so check them again.

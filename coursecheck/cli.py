@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursecheck import __version__, checkrun
-from coursecheck.config import ConfigError, discover_config, load_config
+from coursecheck.config import Config, ConfigError, discover_config, load_config
 from coursecheck.engine import Engine, RunOptions
 from coursecheck.escape import display, display_keep_lines, say
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
@@ -235,9 +235,12 @@ def _check_parser(
     return parser
 
 
-def _load(config_path: Path | None, *, say_defaults: bool = False) -> tuple[object, int]:
-    """The config (``--config``, else discovered from the current folder); ``say_defaults``:
-    say where discovery looked when it found none and the defaults are used."""
+def _load(config_path: Path | None, root: Path | None = None, *, say_defaults: bool = False) -> tuple[object, int]:
+    """The config (``--config``, else discovered from the current folder), or None and an
+    exit code after saying why; ``say_defaults``: say where discovery looked when it found
+    none and the defaults are used. A config given with ``--config`` from outside both the
+    project root (``root``, ``--root``) and the working folder (a CI checkout) is the user's
+    own: trusted (Config.trusted)."""
     cwd = Path.cwd()
     if config_path is not None and not config_path.is_file():
         say(f"coursecheck: error: config file {config_path} not found")
@@ -251,8 +254,25 @@ def _load(config_path: Path | None, *, say_defaults: bool = False) -> tuple[obje
                 f"coursecheck: {discovery.describe()}; checking **/*.md and **/*.mdx with defaults "
                 "(run `coursecheck init` to write a config)"
             )
+    if config_path is None and path is not None:
+        # A config the repository holds may be a link: not one leading out of its folder
+        # (the project root) or into .git. A config given with --config is the user's.
+        from coursecheck.fsutil import OutsideRoot, contained
+
+        try:
+            contained(path.parent, path.name)
+        except OutsideRoot as exc:
+            say(f"coursecheck: error: {path}: {exc.describe()}; give a config with --config")
+            return None, EXIT_USAGE
+    from coursecheck.fsutil import is_inside
+
+    trusted = (
+        config_path is not None
+        and root is not None
+        and not any(is_inside(folder, config_path) for folder in (root, cwd))
+    )
     try:
-        return load_config(path, cwd, strict=False), EXIT_OK
+        return load_config(path, cwd, strict=False, trusted=trusted), EXIT_OK
     except ConfigError as exc:
         _print_config_error(exc)
         return None, EXIT_USAGE
@@ -317,14 +337,18 @@ def cmd_check(
     prepared, code = checkrun.prepare(args)
     if prepared is None:
         return code
-    config, code = _load(args.config, say_defaults=not args.quiet)
+    config, code = _load(args.config, args.root, say_defaults=not args.quiet)
     if config is None:
         return code
+    assert isinstance(config, Config)
     if args.root is not None:
         if not args.root.is_dir():
             say(f"coursecheck: error: --root {args.root} is not a folder")
             return EXIT_USAGE
         config.root = args.root.resolve()
+    code = checkrun.load_baseline(args, prepared, config.root)
+    if code != EXIT_OK:
+        return code
     options = RunOptions(
         paths=list(args.paths),
         select=_csv(args.select),
@@ -430,7 +454,7 @@ def cmd_check(
         return EXIT_INTERNAL
     if args.output is not None:
         try:
-            atomic_write(args.output, text)
+            atomic_write(args.output, text, root=config.root)
         except OSError as exc:
             say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE
@@ -442,7 +466,7 @@ def cmd_check(
                 f"{result.duration:.2f}s)"
             )
     else:
-        sys.stdout.write(text)
+        write_stdout(text)
     if args.format != "text":
         for note in result.notifications:
             say(f"coursecheck: {note.level}: {note.message}")
@@ -459,7 +483,7 @@ def _write_shard(engine: Engine, args: argparse.Namespace, spec: tuple[int, int]
     index, total = spec
     artifact = checkrun.run_shard(engine, args, index, total)
     try:
-        atomic_write_bytes(args.output, shard.dumps(artifact))
+        atomic_write_bytes(args.output, shard.dumps(artifact), root=engine.config.root)
     except OSError as exc:
         say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
         return EXIT_USAGE
@@ -692,6 +716,15 @@ def main(argv: list[str] | None = None) -> int:
         say(f"coursecheck: internal error: {type(exc).__name__}: {exc}")
         say("This is a bug in coursecheck; please report it. Set COURSECHECK_DEBUG=1 to see the traceback.")
         return EXIT_INTERNAL
+
+
+def write_stdout(text: str) -> None:
+    """``text`` on standard output; a lone surrogate (a file name that is not UTF-8, should
+    one reach a reporter) is written escaped instead of stopping the run."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        sys.stdout.write(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def wrap(text: str) -> str:

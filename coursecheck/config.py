@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from coursecheck.fsutil import OutsideRoot, contained, outside_problem, shown
 from coursecheck.globs import invalid_glob, matches
 
 if sys.version_info >= (3, 11):
@@ -113,6 +114,10 @@ class Config:
     # Shape problems found while loading, reported together with those found once plugins
     # are loaded (so a user sees every error at once).
     problems: list[ConfigProblem] = field(default_factory=list)
+    # The user's own config, given with --config from outside the project root (--root): the
+    # paths it writes (packs, a plan root) are taken as written. A config inside the root is
+    # the repository's, as untrusted as its other files: its paths must stay inside the root.
+    trusted: bool = False
 
     def where(self, *key: Any) -> tuple[str, int]:
         """(file, line) that set ``key``, or its nearest parent; for plugin error messages."""
@@ -407,12 +412,14 @@ def _record_origins(
                 _record_origins(v, (*key, i), locator, display, origins, inner, (*target, j))
 
 
-def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = True) -> Config:
+def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = True, trusted: bool = False) -> Config:
     """Load ``path`` (or defaults when None) with its ``extends`` packs, check its shape.
 
     TOML syntax errors always raise :class:`ConfigError`. Other problems raise too when
     ``strict``; otherwise they are kept in ``config.problems`` for the engine to report
-    together with rule and plugin problems.
+    together with rule and plugin problems. ``trusted``: the user's own config from outside
+    the project (see :attr:`Config.trusted`); otherwise a pack given as a path must be a file
+    inside the config's folder.
     """
     cwd = cwd or Path.cwd()
     if path is None:
@@ -439,7 +446,10 @@ def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = Tr
         )
         extends = []
     for entry in extends:
-        pack_path = _pack_path(entry, path.parent)
+        pack_path, refused = _pack_path(entry, path.parent, trusted)
+        if refused:
+            problems.append(ConfigProblem(display, locator.line("extends"), "extends", refused))
+            continue
         if pack_path is None:
             hint = did_you_mean(entry, shipped_pack_names())
             known = ", ".join(shipped_pack_names()) or "none"
@@ -461,7 +471,7 @@ def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = Tr
     own = {k: v for k, v in data.items() if k != "extends"}
     merged = _merge(merged, own)
     _record_origins(own, (), locator, display, origins, merged)
-    config = Config(path, path.parent, extends=list(extends), origins=origins)
+    config = Config(path, path.parent, extends=list(extends), origins=origins, trusted=trusted)
     problems.extend(_check_shape(config, merged))
     if problems and strict:
         raise ConfigError(problems)
@@ -469,11 +479,24 @@ def load_config(path: Path | None, cwd: Path | None = None, *, strict: bool = Tr
     return config
 
 
-def _pack_path(entry: str, base: Path) -> Path | None:
-    if entry.endswith(".toml") or "/" in entry or "\\" in entry:
+def _pack_path(entry: str, base: Path, trusted: bool = False) -> tuple[Path | None, str]:
+    """The file of a rule pack (None: unknown), or why it is refused: a pack given as a path
+    is a file inside the config's folder (the project root), reached without a link that
+    leads out of it or into .git, unless the config is ``trusted`` (the user's). Shipped
+    packs are named, not given as paths."""
+    if trusted and (entry.endswith(".toml") or "/" in entry or "\\" in entry):
         candidate = (base / entry).resolve()
-        return candidate if candidate.is_file() else None
-    return shipped_pack(entry)
+        return (candidate if candidate.is_file() else None), ""
+    if entry.endswith(".toml") or "/" in entry or "\\" in entry:
+        why = outside_problem(base, entry)
+        if why is not None:
+            return None, f"rule pack {why}; give a shipped pack by its name, or a .toml file inside the project"
+        try:
+            candidate = Path(contained(base, entry))
+        except OutsideRoot as exc:
+            return None, f"rule pack '{shown(entry)}': {exc.describe()}"
+        return (candidate if candidate.is_file() else None), ""
+    return shipped_pack(entry), ""
 
 
 def _display(path: Path, cwd: Path) -> str:

@@ -41,11 +41,12 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from coursecheck.fsutil import read_regular_bytes
+from coursecheck.fsutil import OutsideRoot, contained, lexically_inside, read_regular_bytes
 from coursecheck.model import Document
 from coursecheck.records import outside_view_value
 
 _RECORDER_KEY = "coursecheck.coursecache.reads"
+_REFUSED_KEY = "coursecheck.coursecache.refused"
 FORMAT = 3
 
 
@@ -65,8 +66,9 @@ class Reads:
     def still_true(self, course: Any = None) -> bool:
         """Whether every recorded question gets the same answer now (``course``: the run's
         course, whose records answer the questions about checked files)."""
+        root = getattr(course, "root", None)
         for (op, path), answer in self.answers.items():
-            if _ANSWER[op](Path(path)) != answer:
+            if _ANSWER[op](Path(path), root) != answer:
                 return False
         if self.records:
             if course is None:
@@ -98,11 +100,16 @@ def stop_recording(course: Any) -> None:
 
 
 def read_bytes(course: Any, path: Path) -> bytes:
-    """``path.read_bytes()``, recorded (raises OSError as it does)."""
+    """``path.read_bytes()``, recorded (raises OSError as it does). A path that leaves the
+    course's root or leads into its .git folder, through a link or as written, is not read:
+    :class:`~coursecheck.fsutil.OutsideRoot` (an OSError) is raised, and the link is noted
+    for the run's ``parse/outside-root`` findings (:func:`refused_links`)."""
     reads = _recorder(course)
     try:
-        data = read_regular_bytes(path)
+        data = _read_contained(path, getattr(course, "root", None))
     except OSError as exc:
+        if isinstance(exc, OutsideRoot):
+            _refuse(course, exc)
         if reads is not None:
             reads.answers[("bytes", str(path))] = _error(exc)
         raise
@@ -112,8 +119,17 @@ def read_bytes(course: Any, path: Path) -> bytes:
 
 
 def path_kind(course: Any, path: Path) -> str:
-    """``"file"``, ``"dir"``, ``"other"`` or ``"missing"`` (symbolic links followed), recorded."""
-    kind = _kind(path)
+    """``"file"``, ``"dir"``, ``"other"`` or ``"missing"`` (symbolic links followed), recorded;
+    ``"outside"`` for a path that leaves the course's root or leads into its .git folder
+    (through a link, which is noted as :func:`read_bytes` notes it, or as written), which is
+    not looked at."""
+    root = getattr(course, "root", None)
+    kind = _kind(path, root)
+    if kind == "outside" and root is not None:
+        try:
+            contained(root, path)
+        except OutsideRoot as exc:
+            _refuse(course, exc)
     reads = _recorder(course)
     if reads is not None:
         reads.answers[("kind", str(path))] = kind
@@ -137,7 +153,33 @@ def timing_dependent() -> None:
 _events = 0
 
 
-def _kind(path: Path) -> str:
+def _refuse(course: Any, exc: OutsideRoot) -> None:
+    """Note a link that leads out (paths written outside the root are the caller's to report)."""
+    cache = getattr(course, "cache", None)
+    if exc.link and isinstance(cache, dict):
+        cache.setdefault(_REFUSED_KEY, {}).setdefault(exc.link, exc.describe(exc.link))
+
+
+def refused_links(course: Any) -> dict[str, str]:
+    """The links course rules met that lead out of the root (link relpath -> why), for the
+    engine's ``parse/outside-root`` findings."""
+    cache = getattr(course, "cache", None)
+    found = cache.get(_REFUSED_KEY) if isinstance(cache, dict) else None
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def _read_contained(path: Path, root: Path | None) -> bytes:
+    return read_regular_bytes(path if root is None else contained(root, path))
+
+
+def _kind(path: Path, root: Path | None = None) -> str:
+    if root is not None:
+        if not lexically_inside(root, path):
+            return "outside"
+        try:
+            path = Path(contained(root, path))
+        except OutsideRoot:
+            return "outside"
     try:
         if path.is_file():
             return "file"
@@ -148,9 +190,9 @@ def _kind(path: Path) -> str:
         return _error(exc)
 
 
-def _bytes_answer(path: Path) -> str:
+def _bytes_answer(path: Path, root: Path | None = None) -> str:
     try:
-        return _digest(read_regular_bytes(path))
+        return _digest(_read_contained(path, root))
     except OSError as exc:
         return _error(exc)
 

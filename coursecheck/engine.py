@@ -37,7 +37,15 @@ from coursecheck.config import (
     expand_template,
     validate_against,
 )
-from coursecheck.fsutil import read_regular_bytes
+from coursecheck.fsutil import (
+    OutsideRoot,
+    contained,
+    encodable,
+    is_temp_name,
+    read_inside,
+    remove_leftover_temps,
+    shown,
+)
 from coursecheck.globs import compile_glob, literal_base, matches
 from coursecheck.model import LEVEL_RANK, Course, Document, Finding
 from coursecheck.plugins import (
@@ -60,6 +68,8 @@ PARALLEL_MIN_FILES = 200
 MAX_JOBS = 8
 FILES_PER_JOB = 50  # a worker is worth starting for this many files
 _NATURAL = re.compile(r"(\d+)")
+OUTSIDE_ROOT = "parse/outside-root"
+FILE_NAME = "parse/file-name"
 
 
 @dataclass(slots=True)
@@ -192,6 +202,10 @@ class Engine:
         self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key
         self._views: dict[str, str] = {}  # relpath -> FileResult.view (the course stage's key)
         self.relocated = 0  # course rules whose stored findings the last run moved (not ran)
+        # Temporary files of killed writes seen by discovery (folder -> names), and those removed.
+        self._leftovers: dict[str, list[str]] = {}
+        self.removed_leftovers: list[str] = []
+        self._walk_refused: set[str] = set()  # links discovery reported (parse/outside-root)
 
     # -- plugins ----------------------------------------------------------------------
 
@@ -312,20 +326,41 @@ class Engine:
     # -- discovery ----------------------------------------------------------------------
 
     def discover(self) -> tuple[list[tuple[str, str]], list[Finding]]:
-        """``(relpath, role)`` for every file of the course, role lesson | data."""
+        """``(relpath, role)`` for every file of the course, role lesson | data.
+
+        Every path returned has its folders checked: real folders inside the root, reached
+        without following a link that leaves it (see :func:`_walk`); the file itself may be
+        a link, which reading checks (:meth:`_read`). A file whose name is not UTF-8 is not
+        returned but reported (``parse/file-name``): its name could not be written into a
+        report, a fingerprint or a cache key."""
         root = self.config.root
         course = self.config.course
         exclude = [*ALWAYS_EXCLUDED, *course.exclude]
         found: dict[str, str] = {}
         problems: list[Finding] = []
+        badly_named: set[str] = set()
+        walk = _Walk(root, problems)
         for role, patterns in (("lesson", course.content), ("data", course.data)):
             for pattern in patterns:
                 rx = compile_glob(pattern)
-                base = root / literal_base(pattern)
-                for rel in _walk(root, base, problems):
+                for rel in walk.files(literal_base(pattern)):
                     if rx.match(rel) and not matches(rel, exclude) and rel not in found:
-                        found[rel] = role
+                        if encodable(rel):
+                            found[rel] = role
+                        elif rel not in badly_named:
+                            badly_named.add(rel)
+                            problems.append(_file_name_problem(rel))
+        self._leftovers = walk.leftovers
         return sorted(found.items(), key=lambda item: _natural_key(item[0])), problems
+
+    def _remove_leftovers(self) -> None:
+        """Remove the temporary files a killed ``--fix`` left beside the course's files
+        (coursecheck.fsutil.remove_leftover_temps: nothing else is touched)."""
+        for folder, names in self._leftovers.items():
+            for name in remove_leftover_temps(folder, names):
+                rel = os.path.relpath(os.path.join(folder, name), self.config.root)
+                self.removed_leftovers.append(shown(Path(rel).as_posix()))
+        self._leftovers = {}
 
     # -- the run ------------------------------------------------------------------------
 
@@ -339,6 +374,8 @@ class Engine:
         started = time.perf_counter()
         root = self.config.root
         files, walk_problems = self.discover()
+        self._remove_leftovers()
+        self._walk_refused = {f.path for f in walk_problems if f.rule_id == OUTSIDE_ROOT}
         findings: list[Finding] = list(walk_problems)
         course_files = {rel for rel, _ in files}
         reported: set[str] | None = None
@@ -348,6 +385,12 @@ class Engine:
             for p in self.options.paths:
                 absolute = p if p.is_absolute() else Path.cwd() / p
                 rel = _relpath(absolute, root)
+                if rel is not None and not encodable(rel):
+                    problem = _file_name_problem(rel)
+                    if not any(f.path == problem.path and f.rule_id == FILE_NAME for f in findings):
+                        findings.append(problem)
+                    reported.add(problem.path)
+                    continue
                 if rel is None:
                     if not self.options.force_exclude:
                         self.notes.append(
@@ -513,7 +556,7 @@ class Engine:
             listed: list[tuple[str, str, str]] = []
             results: list[FileResult] = []
             for n, (result, _full) in enumerate(self._per_file_results(items, stage_course, active_rules), 1):
-                listed.append((result.relpath, items[n - 1][1], _digest_of(self.config.root / result.relpath)))
+                listed.append((result.relpath, items[n - 1][1], _digest_of(self.config.root, result.relpath)))
                 results.append(result)
                 if progress is not None:
                     progress(n, len(items))
@@ -581,7 +624,7 @@ class Engine:
             )
         for rel, role in items:
             shard_role, digest, result, index = by_rel[rel]
-            if shard_role != role or digest != _digest_of(self.config.root / rel):
+            if shard_role != role or digest != _digest_of(self.config.root, rel):
                 raise ShardError(f"{rel} has changed since shard {index}/{self._merging[0].total} checked it")
             if result.fields is not None:
                 result.fields["path"] = self.config.root / rel
@@ -665,6 +708,12 @@ class Engine:
                 coursecache.stop_recording(course)
                 records.stop_tracking()
         self.relocated = relocated
+        # Links leading out of the root that the rules met (artifacts, key links, the
+        # glossary, relative links): stored with the stage, as a rule's findings are.
+        earlier = previous.outcomes.get(OUTSIDE_ROOT, ([], {}))[0] if previous is not None and relocated else []
+        refused = self._refused_findings(course, earlier)
+        findings.extend(refused)
+        outcomes[OUTSIDE_ROOT] = (refused, {})
         if keys is not None and len(self.notes) == notes_before:
             if previous is not None and relocated:
                 # The moved findings rest on what the earlier run's rules read.
@@ -677,6 +726,22 @@ class Engine:
                 self._cache.course_stages().put(keys[0], packed)
                 self._cache.latest_course_stages().put(keys[1], keys[0])
         return findings
+
+    def _refused_findings(self, course: Course, earlier: list[Finding]) -> list[Finding]:
+        """A ``parse/outside-root`` finding per link the course rules refused to follow
+        (coursecache.refused_links), and those of ``earlier`` (relocated rules' links), except
+        links discovery reported already (a lesson or data file that is such a link)."""
+        reported = set(self._walk_refused) | {
+            p.path
+            for doc in (*course.lessons, *course.data_files, *course.others)
+            for p in getattr(doc, "problems", ())
+            if p.rule_id == OUTSIDE_ROOT
+        }
+        out: dict[str, Finding] = {f.path: f for f in earlier if f.path not in reported}
+        for link, why in coursecache.refused_links(course).items():
+            if link not in reported and link not in out:
+                out[link] = Finding(OUTSIDE_ROOT, why, link, Span.point(1, 1))
+        return [out[link] for link in sorted(out)]
 
     def _line_moves(
         self, previous: coursecache.Stage, documents: dict[str, Document], relocatable: set[str]
@@ -854,7 +919,7 @@ class Engine:
                         results.append((hit, None))
                         self.cache_hits += 1
                         continue
-            raw = _raw_bytes(path)
+            raw = _raw_bytes(root, path)
             hit = None
             if raw is not None:
                 key = self._file_keys[rel] = FileCache.key(self._base_key, rel, role, raw)
@@ -948,7 +1013,7 @@ class Engine:
             parts = []
             for rel in sorted(named):
                 try:
-                    content = read_regular_bytes(self.config.root / rel)
+                    content = read_inside(self.config.root, rel)
                 except OSError as exc:
                     content = f"unreadable: {exc.strerror or exc}".encode()
                 parts.append(FileCache.key(rel, content))
@@ -1001,9 +1066,16 @@ class Engine:
         return problem_doc if raw is None else self._parse(path, rel, raw)
 
     def _read(self, path: Path, rel: str) -> tuple[bytes | None, Document | None]:
-        """The file's bytes, or a document carrying the reason it cannot be read."""
+        """The file's bytes, or a document carrying the reason it cannot be read.
+
+        ``rel`` comes from discovery, whose folders are checked: only the file itself may be
+        a link, and one that leaves the root or leads into .git is reported, never read."""
         try:
-            st = path.stat()
+            real = contained(self.config.root, rel, parents_checked=True)
+        except OutsideRoot as exc:
+            return None, _problem_doc(path, rel, OUTSIDE_ROOT, exc.describe(rel))
+        try:
+            st = os.stat(real)
             if not stat.S_ISREG(st.st_mode):  # reading a FIFO would block the run
                 return None, _problem_doc(
                     path, rel, "parse/unreadable", "not a regular file (a FIFO, socket or device); not checked"
@@ -1016,7 +1088,7 @@ class Engine:
                     "parse/unreadable",
                     f"file is {size / 1048576:.1f} MiB, over the {MAX_FILE_BYTES // 1048576} MiB limit; not checked",
                 )
-            return path.read_bytes(), None
+            return Path(real).read_bytes(), None
         except OSError as exc:
             self.notes.append(Notification(f"{rel}: cannot read: {exc.strerror or exc}", path=rel))
             return None, _problem_doc(path, rel, "parse/unreadable", f"cannot read file: {exc.strerror or exc}")
@@ -1189,7 +1261,7 @@ def _fingerprint(findings: Iterable[Finding]) -> None:
         what = f.anchor or " ".join(f.snippet.split()) or f.message
         key = (f.rule_id, f.path, what)
         seen[key] += 1
-        digest = hashlib.sha256("\0".join([*key, str(seen[key])]).encode("utf-8")).hexdigest()
+        digest = hashlib.sha256("\0".join([*key, str(seen[key])]).encode("utf-8", "surrogatepass")).hexdigest()
         f.fingerprint = digest[:32]
 
 
@@ -1199,10 +1271,12 @@ def _problem_doc(path: Path, rel: str, rule_id: str, message: str, line: int = 1
     return doc
 
 
-def _raw_bytes(path: str) -> bytes | None:
-    """A file's bytes for its cache key, None when it cannot be read or is too big (the
-    per-file stage then reports why). Plain strings: 5,000 pathlib joins cost ~0.1 s."""
+def _raw_bytes(root: str, path: str) -> bytes | None:
+    """A file's bytes for its cache key, None when it cannot be read, is too big or leads
+    outside the root (the per-file stage then reports why). Plain strings: 5,000 pathlib
+    joins cost ~0.1 s. ``path`` is a discovered file (its folders are checked)."""
     try:
+        path = contained(root, path, parents_checked=True)
         st = os.stat(path)
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
             return None  # a FIFO would block the read
@@ -1212,22 +1286,27 @@ def _raw_bytes(path: str) -> bytes | None:
         return None
 
 
-def _digest_of(path: Path) -> str:
-    """What a shard saw of a file, to tell the merge it is the same file ('' unreadable)."""
+def _digest_of(root: Path, rel: str) -> str:
+    """What a shard saw of a discovered file, to tell the merge it is the same file ('' unreadable)."""
     try:
-        st = path.stat()
+        path = contained(root, rel, parents_checked=True)
+    except OutsideRoot:
+        return "outside the project root"
+    try:
+        st = os.stat(path)
         if not stat.S_ISREG(st.st_mode):
             return "not a regular file"
         if st.st_size > MAX_FILE_BYTES:
             return "too big"
-        return file_digest(path.read_bytes())
+        with open(path, "rb") as handle:
+            return file_digest(handle.read())
     except OSError:
         return ""
 
 
 def _size(path: Path) -> int:
     try:
-        return path.stat().st_size
+        return os.lstat(path).st_size  # a link is not followed: it may lead outside the root
     except OSError:
         return 0
 
@@ -1260,36 +1339,88 @@ def _relpath(path: Path, root: Path) -> str | None:
     return Path(rel).as_posix()
 
 
-def _walk(root: Path, base: Path, problems: list[Finding]) -> Iterable[str]:
-    """Relative POSIX paths of files under ``base``; links to folders are not followed
-    (no symlink loops), unreadable folders are reported."""
-    if base.is_file():
-        rel = _relpath(base, root)
-        if rel is not None:
-            yield rel
-        return
-    if not base.is_dir():
-        return
+class _Walk:
+    """Listing the files under the literal parts of the course's globs.
 
-    def onerror(exc: OSError) -> None:
-        rel = _relpath(Path(exc.filename), root) if exc.filename else None
-        problems.append(
-            Finding(
-                "parse/unreadable",
-                f"cannot read folder: {exc.strerror or exc}",
-                rel or str(exc.filename),
-                Span.point(1, 1),
-                level="warning",
+    The literal part of a glob (``content/course`` of ``content/course/**/*.mdx``) is the
+    repository's: a link there that leaves the root or leads into .git is reported
+    (``parse/outside-root``) and not followed. Below it, links to folders are not followed
+    (no symlink loops, no way out); files that are links are checked when read. Unreadable
+    folders are reported. Temporary files of killed writes are noted (``leftovers``)."""
+
+    def __init__(self, root: Path, problems: list[Finding]) -> None:
+        self.root = root
+        self.problems = problems
+        self.leftovers: dict[str, list[str]] = {}
+        self._refused: set[str] = set()
+
+    def files(self, base_rel: str) -> Iterable[str]:
+        root = self.root
+        base = root / base_rel if base_rel else root
+        try:
+            contained(root, base_rel or ".")
+        except OutsideRoot as exc:
+            where = exc.link or base_rel
+            if where not in self._refused and os.path.lexists(base):
+                self._refused.add(where)
+                self.problems.append(Finding(OUTSIDE_ROOT, exc.describe(where), where, Span.point(1, 1)))
+            return
+        if base_rel and os.path.isfile(base):
+            folder, name = os.path.split(str(base))
+            self._note_leftovers(folder, [n for n in _listdir(folder) if n.startswith(f".{name}.")])
+            yield Path(base_rel).as_posix()
+            return
+        if not base.is_dir():
+            return
+        yield from self._walk(base)
+
+    def _walk(self, base: Path) -> Iterable[str]:
+        root = self.root
+
+        def onerror(exc: OSError) -> None:
+            rel = _relpath(Path(exc.filename), root) if exc.filename else None
+            self.problems.append(
+                Finding(
+                    "parse/unreadable",
+                    f"cannot read folder: {exc.strerror or exc}",
+                    shown(rel or str(exc.filename)),
+                    Span.point(1, 1),
+                    level="warning",
+                )
             )
-        )
 
-    root_str = str(root)
-    for folder, dirnames, filenames in os.walk(base, onerror=onerror):
-        dirnames[:] = sorted(d for d in dirnames if d not in (".git", "node_modules", "__pycache__", ".venv"))
-        rel_folder = os.path.relpath(folder, root_str)
-        prefix = "" if rel_folder == "." else Path(rel_folder).as_posix() + "/"
-        for name in sorted(filenames):
-            yield prefix + name
+        root_str = str(root)
+        for folder, dirnames, filenames in os.walk(base, onerror=onerror):
+            dirnames[:] = sorted(d for d in dirnames if d not in (".git", "node_modules", "__pycache__", ".venv"))
+            rel_folder = os.path.relpath(folder, root_str)
+            prefix = "" if rel_folder == "." else Path(rel_folder).as_posix() + "/"
+            self._note_leftovers(folder, filenames)
+            for name in sorted(filenames):
+                yield prefix + name
+
+    def _note_leftovers(self, folder: str, names: Iterable[str]) -> None:
+        found = [name for name in names if is_temp_name(name)]
+        if found:
+            known = self.leftovers.setdefault(folder, [])
+            known.extend(name for name in found if name not in known)
+
+
+def _listdir(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
+def _file_name_problem(rel: str) -> Finding:
+    """A file whose name is not UTF-8: reported by its escaped name, not checked."""
+    name = shown(rel)
+    return Finding(
+        FILE_NAME,
+        "the file name is not valid UTF-8 (shown with its bad bytes as \\xNN); not checked: rename it",
+        name,
+        Span.point(1, 1),
+    )
 
 
 def run(config: Config, options: RunOptions | None = None) -> Result:

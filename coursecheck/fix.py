@@ -10,7 +10,11 @@ the fixes of one run are turned into new file contents:
   applied to the file's own text read again: its BOM, its line endings (LF, CRLF or CR; a
   replacement's newlines take the file's style) and its mode are kept;
 * edits are applied bottom-up; a fix overlapping one already taken is left for the next run;
-* each file is written atomically (temporary file and rename).
+* each file is written atomically (temporary file and rename), never through a symbolic
+  link: a lesson that is a link is left alone with a message (fix the file it points to),
+  and nothing outside the project root or inside .git is written;
+* a SIGTERM while writing removes the temporary file; one left by ``kill -9`` is removed by
+  the next run (coursecheck.fsutil.remove_leftover_temps).
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import os
+import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from coursecheck.fsutil import atomic_write_bytes
+from coursecheck.fsutil import OutsideRoot, atomic_write_bytes, contained, shown, terminate_cleanly
 from coursecheck.model import Finding
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
@@ -62,6 +68,7 @@ class FileFix:
 @dataclass(slots=True)
 class FixPlan:
     files: list[FileFix] = field(default_factory=list)
+    root: Path | None = None  # the project root: nothing is written outside it
     # (path, why) for files with fixable findings that were left alone.
     skipped_files: list[tuple[str, str]] = field(default_factory=list)
     # Findings whose fix was not taken, and why (unsafe, overlapping, out of range).
@@ -85,7 +92,7 @@ def _diff_lines(text: str) -> list[str]:
 
 def plan_fixes(result: Result) -> FixPlan:
     """Work out the new contents of every file the run's safe fixes change (nothing is written)."""
-    plan = FixPlan()
+    plan = FixPlan(root=result.root)
     by_path: dict[str, list[Finding]] = {}
     broken: set[str] = set()
     for finding in result.findings:
@@ -108,6 +115,10 @@ def plan_fixes(result: Result) -> FixPlan:
             plan.skipped_files.append((relpath, "the file has a parse error; fix that first"))
             continue
         path = result.root / relpath
+        refused = link_refusal(result.root, relpath)
+        if refused:
+            plan.skipped_files.append((relpath, refused))
+            continue
         try:
             raw = path.read_bytes()
             text, has_bom = decode_source(raw)
@@ -122,6 +133,38 @@ def plan_fixes(result: Result) -> FixPlan:
         if file_fix.fixed:
             plan.files.append(file_fix)
     return plan
+
+
+def link_refusal(root: Path, relpath: str) -> str:
+    """Why ``--fix`` leaves ``relpath`` alone because of a link ("" when it does not): the
+    file is a symbolic link (writing it would change the file it points to, which another
+    path names), or a link on the way leads out of the root or into .git."""
+    path = root / relpath
+    try:
+        real = contained(root, relpath)
+    except OutsideRoot as exc:
+        return f"{exc.describe(relpath)}; not written"
+    if path.is_symlink():
+        target = _link_target(root, relpath, real)
+        return f"is a symbolic link; --fix does not write through links: fix {target}, the file it points to, instead"
+    return ""
+
+
+def _link_target(root: Path, relpath: str, real: str) -> str:
+    """The file a link inside the root points to, as the course names it: the link's own
+    relative target taken from its folder (``01-real.md`` beside it), else its real path."""
+    try:
+        written = os.readlink(root / relpath)
+    except OSError:
+        written = ""
+    if written and not os.path.isabs(written):
+        named = posixpath.normpath(posixpath.join(posixpath.dirname(relpath), Path(written).as_posix()))
+        if not named.startswith("../") and named != "..":
+            return shown(named)
+    try:
+        return shown(Path(real).relative_to(Path(contained(root, "."))).as_posix())
+    except ValueError:
+        return shown(real)
 
 
 def _fix_file(
@@ -202,22 +245,32 @@ class Written:
 def write_fixes(plan: FixPlan) -> Written:
     """Write each planned file atomically, unless it changed on disk since the plan was made."""
     out = Written()
-    for file_fix in plan.files:
-        try:
-            current = file_fix.path.read_bytes()
-        except OSError as exc:
-            out.failed.append((file_fix.relpath, f"cannot read it again: {exc.strerror or exc}"))
-            continue
-        if hashlib.sha256(current).hexdigest() != file_fix.digest:
-            out.failed.append((file_fix.relpath, "the file changed since it was checked; not written"))
-            continue
-        try:
-            atomic_write_bytes(file_fix.path, file_fix.data())
-        except OSError as exc:
-            out.failed.append((file_fix.relpath, f"cannot write it: {exc.strerror or exc}"))
-            continue
-        out.written.append(file_fix)
+    with terminate_cleanly():
+        for file_fix in plan.files:
+            _write_one(plan, file_fix, out)
     return out
+
+
+def _write_one(plan: FixPlan, file_fix: FileFix, out: Written) -> None:
+    if plan.root is not None:
+        refused = link_refusal(plan.root, file_fix.relpath)  # again: the tree may have changed
+        if refused:
+            out.failed.append((file_fix.relpath, refused))
+            return
+    try:
+        current = file_fix.path.read_bytes()
+    except OSError as exc:
+        out.failed.append((file_fix.relpath, f"cannot read it again: {exc.strerror or exc}"))
+        return
+    if hashlib.sha256(current).hexdigest() != file_fix.digest:
+        out.failed.append((file_fix.relpath, "the file changed since it was checked; not written"))
+        return
+    try:
+        atomic_write_bytes(file_fix.path, file_fix.data(), root=plan.root, links="refuse")
+    except OSError as exc:
+        out.failed.append((file_fix.relpath, f"cannot write it: {exc.strerror or exc}"))
+        return
+    out.written.append(file_fix)
 
 
 def describe(file_fix: FileFix) -> list[str]:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from coursecheck import coursecache
+from coursecheck.fsutil import OutsideRoot, contained, outside_problem
 from coursecheck.match import AMBIGUOUS_CHOICES, TermMatcher, segment_matches
 from coursecheck.parse.data import data_place, parse_data
 from coursecheck.text import DecodeError, Span, decode_source, normalize_newlines
@@ -239,7 +240,9 @@ def validate_config(config: Config) -> list[tuple[str, int, str]]:
     if file is not None:
         if not isinstance(file, str) or not file.strip():
             bad((SECTION, "file"), "must be a path (a string)")
-        elif not (config.root / file).is_file():
+        elif (why := outside_problem(config.root, file)) is not None:
+            bad((SECTION, "file"), why)
+        elif not _linked_out(config.root, file) and not (config.root / file).is_file():
             what = "not a regular file" if (config.root / file).exists() else "no such file"
             bad((SECTION, "file"), f"{what}: {file} (relative to the project root {config.root})")
         elif not file.lower().endswith((".json", ".yaml", ".yml")):
@@ -286,6 +289,16 @@ def validate_config(config: Config) -> list[tuple[str, int, str]]:
                     f"must be one of {', '.join(AMBIGUOUS_CHOICES)}{did_you_mean(value, AMBIGUOUS_CHOICES)}",
                 )
     return problems
+
+
+def _linked_out(root: Path, file: str) -> bool:
+    """Whether a link on the way to ``file`` leads out of the root (not followed: loading
+    the glossary reports it as parse/outside-root)."""
+    try:
+        contained(root, file)
+    except OutsideRoot:
+        return True
+    return False
 
 
 def config_place(config: Config, *key: Any) -> tuple[str, Span]:

@@ -520,8 +520,10 @@ def _endpoint(course: Course, written: str) -> str | None:
 
 
 def _exists(course: Course, path: Path) -> bool:
+    """Whether a relative link's target exists. One outside the project root (written so, or
+    through a link: parse/outside-root reports the link) is not looked at, and not judged."""
     kind = path_kind(course, path)  # recorded: the course stage's cache key
-    return kind in ("file", "dir", "other")
+    return kind in ("file", "dir", "other", "outside")
 
 
 def _title(doc: Document) -> str:

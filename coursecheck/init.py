@@ -18,7 +18,7 @@ from typing import Any
 
 from coursecheck.config import expand_template
 from coursecheck.escape import display, say, toml_string
-from coursecheck.fsutil import atomic_write
+from coursecheck.fsutil import atomic_write, read_inside
 from coursecheck.parse.markdown import parse_markdown
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
@@ -75,7 +75,9 @@ def survey(root: Path) -> Survey:
                     s.data_files.append(prefix + name)
     for rel in markdown_files:
         try:
-            text, _ = decode_source((root / rel).read_bytes())
+            # A lesson that is a link out of the repository (or into .git) is not surveyed:
+            # its frontmatter would end up in the config written here.
+            text, _ = decode_source(read_inside(root, rel, parents_checked=True))
         except (OSError, DecodeError):
             continue
         text = normalize_newlines(text)
@@ -186,7 +188,7 @@ def render_config(s: Survey, plugin_sections: list[str]) -> str:
 
 def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = False, entry_points: bool = True) -> int:
     target = root / ".coursecheck.toml"
-    if target.exists() and not force and not to_stdout:
+    if os.path.lexists(target) and not force and not to_stdout:
         say(f"coursecheck init: {target} already exists; use --force to overwrite")
         return 2
     s = survey(root)
@@ -195,7 +197,11 @@ def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = F
     if to_stdout:
         sys.stdout.write(text)
         return 0
-    atomic_write(target, text)
+    try:
+        atomic_write(target, text, root=root)
+    except OSError as exc:
+        say(f"coursecheck init: error: cannot write {target}: {exc.strerror or exc}")
+        return 2
     say(
         f"coursecheck init: wrote {target} ({len(s.lessons)} lessons under {s.content_base or '.'}, "
         f"{len(s.data_files)} data files). Run `coursecheck` to check the course."

@@ -487,11 +487,13 @@ def _no_read(relpath: str) -> str | None:
 
 
 def read_text(root: Path, relpath: str) -> str | None:
-    """The file's text as the engine hands it to parsers (BOM removed, LF newlines)."""
+    """The file's text as the engine hands it to parsers (BOM removed, LF newlines); None
+    when it cannot be read, or is a link leading outside the root (never followed)."""
+    from coursecheck.fsutil import read_inside
     from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
     try:
-        text, _ = decode_source((root / relpath).read_bytes())
+        text, _ = decode_source(read_inside(root, relpath, parents_checked=True))
     except (OSError, DecodeError):
         return None
     return normalize_newlines(text)

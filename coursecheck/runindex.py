@@ -48,9 +48,10 @@ Signature = tuple[int, int, int, int]
 
 
 def signature(path: str) -> Signature | None:
-    """(size, mtime ns, ctime ns, inode) of a regular file; None for anything else."""
+    """(size, mtime ns, ctime ns, inode) of a regular file; None for anything else (a link
+    too: it is not followed here, and is read, checked for where it leads, every run)."""
     try:
-        st = os.stat(path)
+        st = os.lstat(path)
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode):

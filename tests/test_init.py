@@ -28,7 +28,7 @@ def test_init_on_the_demo_course_runs_without_edits(tmp_path, cli):
 
 def test_init_on_an_empty_folder(tmp_path, cli):
     code, _out, _err = cli(tmp_path, "init")
-    assert code == 0
+    assert code == 0, _err
     code, out, err = cli(tmp_path)
     assert code == 0, err
     assert "Checked 0 files" in out

@@ -28,9 +28,9 @@ def reads(monkeypatch):
     seen: list[str] = []
     original = engine_module._raw_bytes
 
-    def counting(path: str):
+    def counting(root: str, path: str):
         seen.append(path)
-        return original(path)
+        return original(root, path)
 
     monkeypatch.setattr(engine_module, "_raw_bytes", counting)
     return seen

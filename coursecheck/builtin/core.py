@@ -181,6 +181,68 @@ Correct the syntax at the reported place.
 """,
 )
 
+OUTSIDE_ROOT = _declare(
+    "parse/outside-root",
+    "error",
+    """
+A symbolic link in the course leads outside the project root, or into its `.git` folder.
+
+## What it does
+Reports a link that a lesson, a data file, the folder of a content or data glob, the
+glossary file, a must-have artifact or key link, or a relative link in a lesson goes
+through, when the link's target is outside the project root or inside `.git` (or `.hg`,
+`.svn`). coursecheck does not follow the link: the file behind it is neither read nor
+checked, and its content can appear in no finding or report. The finding is at the link,
+and quotes what the link says. Links that stay inside the project keep working: a lesson
+linked to another file of the course is checked as usual.
+
+## Why it matters
+A course repository is not always yours to trust: CI checks pull requests from forks, and
+`coursecheck` runs in a contributor's branch. A lesson committed as a link to
+`../.git/config` (where a CI checkout keeps the job's token) or to a file of the runner's
+home would otherwise be read, and a rule quoting what it matched would print the secret
+into the log, the SARIF upload or the report. A link out of the repository is also broken
+for everyone who clones it.
+
+## Example
+```console
+$ ln -s ../.git/config content/02-notes.md
+$ coursecheck
+content/02-notes.md:1:1: error parse/outside-root is a symbolic link to '../.git/config', leading into .git (version-control data, which may hold credentials); not followed
+```
+
+## How to fix
+Replace the link with the file itself (`cp --remove-destination "$(readlink -f LINK)"
+LINK`), point it at a file inside the project, or exclude the path with `course.exclude`.
+A course that really lives outside its repository's root: run coursecheck from a root
+that contains it (`--root`).
+""",
+)
+
+FILE_NAME = _declare(
+    "parse/file-name",
+    "error",
+    """
+A file of the course has a name that is not valid UTF-8.
+
+## What it does
+Reports a file the course's globs select whose name holds bytes that are not UTF-8 (a name
+written by an old archive tool in CP1251 or KOI8-R, or on purpose). The name is shown with
+those bytes as `\\xNN` escapes; the file is not checked (its name could not be written
+into a report, a SARIF file or a fingerprint). The rest of the run goes on.
+
+## Why it matters
+Site generators, Git hosting and browsers expect UTF-8 names: such a lesson has no working
+URL, shows as `?` in listings, and breaks tools that read the file list.
+
+## Example
+A lesson unpacked from a zip made on Windows: `content/03-\\xcf\\xf0\\xe8.md` (`При` in CP1251).
+
+## How to fix
+Rename the file to a UTF-8 name (`git mv`, or `convmv -f cp1251 -t utf-8`).
+""",
+)
+
 INTERNAL_ERROR = _declare(
     "core/internal-error",
     "error",
@@ -243,6 +305,8 @@ def coursecheck_rules() -> list[Rule]:
         MDX_SYNTAX,
         UNTERMINATED_FENCE,
         DATA_SYNTAX,
+        OUTSIDE_ROOT,
+        FILE_NAME,
         INTERNAL_ERROR,
         UNUSED_SUPPRESSION,
     ]

@@ -508,7 +508,7 @@ def graph_command(argv: list[str]) -> int:
             f"(kinds: {', '.join(EDGE_KINDS)})"
         )
         return EXIT_USAGE
-    config, code = _load(args.config)
+    config, code = _load(args.config, args.root)
     if config is None:
         return code
     assert isinstance(config, Config)
@@ -531,7 +531,7 @@ def graph_command(argv: list[str]) -> int:
     text = FORMATS[args.format](course_graph(course, config), kinds)
     if args.output is not None:
         try:
-            atomic_write(args.output, text)
+            atomic_write(args.output, text, root=config.root)
         except OSError as exc:
             say(f"coursecheck graph: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE

@@ -37,6 +37,7 @@ from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem, did_you_mean
 from coursecheck.coursecache import path_kind, read_bytes
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
+from coursecheck.fsutil import PRIVATE_DIRS
 from coursecheck.globs import compile_glob, invalid_glob, matches
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
 from coursecheck.match import SCOPE_GROUPS, TermMatcher, occurrences, resolve_scopes
@@ -332,7 +333,7 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
             bad("term", "must name at least one non-empty term")
     elif entry.kind == "artifact":
         path = entry.raw["path"]
-        why = invalid_glob(path)
+        why = invalid_glob(path) or _private_path(path)
         if why:
             bad("path", why)
         for pattern in entry.strings("patterns"):
@@ -347,6 +348,10 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
                     first = str(exc).strip().splitlines()
                     bad(key, f"invalid JMESPath expression {expression!r}: {first[0] if first else exc}")
     elif entry.kind == "key-link":
+        for key in ("from", "to"):
+            why = _private_path(entry.raw[key])
+            if why:
+                bad(key, why)
         methods = entry.strings("verify")
         for method in methods:
             if method not in VERIFY_METHODS:
@@ -362,6 +367,15 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
             if why:
                 bad("pattern", why)
     return problems
+
+
+def _private_path(written: str) -> str | None:
+    """Why a must-have may not name ``written``: a path into .git (version-control data,
+    where a CI checkout keeps its token), which coursecheck never reads."""
+    parts = written.strip().replace("\\", "/").split("/")
+    if any(part in PRIVATE_DIRS for part in parts):
+        return f"'{written}' is inside .git (version-control data, which may hold credentials); not read"
+    return None
 
 
 def _regex_problem(pattern: str, ignore_case: bool = False) -> str | None:
@@ -457,6 +471,8 @@ def _open(course: Course, written: str) -> _File | None:
     kind = path_kind(course, path)  # recorded, as the read below: the course stage's cache key
     if kind == "other":  # reading a named pipe would block the run
         return _File(rel, None, None, "not a regular file (a FIFO, socket or device)")
+    if kind == "outside":  # a link out of the root or into .git: never read (parse/outside-root)
+        return _File(rel, None, None, "leads outside the project root or into .git; not read (see parse/outside-root)")
     if kind != "file":
         return None
     try:

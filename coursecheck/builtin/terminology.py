@@ -24,6 +24,7 @@ from coursecheck import glossary as gl
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.escape import say, toml_string
+from coursecheck.fsutil import read_inside
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
@@ -169,7 +170,8 @@ def coursecheck_init_sections(survey: Any) -> str | None:
         if "glossary" not in name or not name.endswith(".json"):
             continue
         try:
-            data = json.loads((survey.root / rel).read_text("utf-8"))
+            # Not through a link out of the repository: its fields would go into the config.
+            data = json.loads(read_inside(survey.root, rel, parents_checked=True).decode("utf-8"))
         except (OSError, ValueError, UnicodeDecodeError):
             continue
         if not (isinstance(data, list) and data and all(isinstance(e, dict) for e in data)):
@@ -575,7 +577,7 @@ def terms_command(argv: list[str]) -> int:
     parser.add_argument("--scope", default="all", help=f"where glossary terms count: {SCOPE_HELP}")
     add_plugin_arguments(parser)
     args = parser.parse_args(argv)
-    config, code = _load(args.config)
+    config, code = _load(args.config, args.root)
     if config is None:
         return code
     assert isinstance(config, Config)

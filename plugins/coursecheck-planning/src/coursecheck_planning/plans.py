@@ -45,6 +45,7 @@ from typing import Any
 
 from coursecheck.builtin.musthaves import KEYS
 from coursecheck.config import Config, ConfigProblem
+from coursecheck.fsutil import OutsideRoot, contained, outside_problem
 from coursecheck.globs import compile_glob, invalid_glob
 from coursecheck.parse.markdown import parse_markdown
 
@@ -153,6 +154,17 @@ def settings_problems(config: Config) -> list[ConfigProblem]:
                 bad((key,), f"must be an array of tables: [[planning.{key}]]")
         elif not _type_ok(value, spec[0]):
             bad((key,), f"must be {'a list of strings' if spec[0] == (list,) else spec[0][0].__name__}")
+    for key, base in (("root", _config_folder(config)), ("requirements-file", None)):
+        written = section.get(key)
+        if not isinstance(written, str):
+            continue
+        if base is None:  # relative to the plan root, itself inside the project root
+            if "root" in section and isinstance(section["root"], str) and _outside(config, section["root"], None):
+                continue  # the root is reported
+            base = _plan_root_as_written(config)
+        refused = _outside(config, written, base)
+        if refused:
+            bad((key,), refused)
     for pattern in section.get("plans", []) if _type_ok(section.get("plans", []), (list,)) else []:
         why = invalid_glob(pattern)
         if why:
@@ -226,6 +238,40 @@ def _export_pattern(name: str) -> str:
     )
 
 
+def _config_folder(config: Config) -> Path:
+    return config.path.parent if config.path is not None else config.root
+
+
+def _plan_root_as_written(config: Config) -> Path:
+    section = config.sections.get(SECTION) or {}
+    written = section.get("root") if isinstance(section, dict) else None
+    folder = _config_folder(config)
+    return Path(os.path.normpath(folder / written)) if isinstance(written, str) else config.root
+
+
+def _outside(config: Config, written: str, base: Path | None) -> str:
+    """Why ``written`` (a path relative to ``base``, default the config's folder) is refused:
+    it must name a place inside the project root, outside .git, reached without a link
+    that leads out (the plans and requirements of another tree are not this course's)."""
+    if getattr(config, "trusted", False):
+        return ""  # the user's own config, from outside the project: its paths as written
+    base = _config_folder(config) if base is None else base
+    if os.path.isabs(written):
+        return outside_problem(config.root, written) or ""
+    try:
+        relative = os.path.relpath(os.path.normpath(base / written), config.root)
+    except ValueError:
+        relative = written
+    why = outside_problem(config.root, relative)
+    if why is not None:
+        return why.replace(f"'{relative}'", f"'{written}'", 1)
+    try:
+        contained(config.root, relative)
+    except OutsideRoot as exc:
+        return f"'{written}': {exc.describe()}"
+    return ""
+
+
 def plan_root(config: Config) -> Path:
     section = config.sections.get(SECTION) or {}
     written = section.get("root") if isinstance(section, dict) else None
@@ -256,7 +302,15 @@ def _requirement_texts(config: Config) -> dict[str, str]:
     section = config.sections.get(SECTION) or {}
     written = section.get("requirements-file", DEFAULT_REQUIREMENTS_FILE)
     path = plan_root(config) / written if isinstance(written, str) else None
-    if path is None or not path.is_file():
+    if path is None:
+        return {}
+    try:
+        # The default file may be a link the repository committed: never one leading out.
+        boundary = plan_root(config) if getattr(config, "trusted", False) else config.root
+        path = Path(contained(boundary, path))
+    except OutsideRoot:
+        return {}
+    if not path.is_file():
         return {}
     texts: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -299,8 +353,14 @@ def load(config: Config) -> Loaded:
     others: list[Declared] = []
     for path in files:
         display = _display(path)
+        try:
+            # Inside the project root; for the user's own config, inside the plan root it chose.
+            real = Path(contained(root if getattr(config, "trusted", False) else config.root, path))
+        except OutsideRoot as exc:
+            out.problems.append(ConfigProblem(display, 0, "", exc.describe()))
+            continue
         out.plans.append(display)
-        text = path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
+        text = real.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
         doc = parse_markdown(path, display, text, mdx=False)
         plan_id = path.name.removesuffix("-PLAN.md").removesuffix(".md")
 

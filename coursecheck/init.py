@@ -54,6 +54,11 @@ class Survey:
     aliases: list[str] = field(default_factory=list)
     order: str = "path"
     frontmatter: dict[str, dict[str, Any]] = field(default_factory=dict)  # lesson -> data
+    # Files plugins want written beside the config (relpath -> text; e.g. a seeded
+    # vocabulary), when ``write_files`` (not with --stdout). An existing file is never
+    # replaced.
+    files: dict[str, str] = field(default_factory=dict)
+    write_files: bool = True
 
 
 def survey(root: Path) -> Survey:
@@ -188,18 +193,35 @@ def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = F
         print(f"coursecheck init: {target} already exists; use --force to overwrite", file=sys.stderr)
         return 2
     s = survey(root)
+    s.write_files = not to_stdout
     sections = _plugin_sections(s)
     text = render_config(s, sections)
     if to_stdout:
         sys.stdout.write(text)
         return 0
+    written = []
+    for rel, body in sorted(s.files.items()):
+        path = s.root / rel
+        if path.exists() or not _stays_inside(s.root, path):
+            continue
+        atomic_write(path, body)
+        written.append(rel)
     atomic_write(target, text)
+    also = f"; also wrote {', '.join(written)}" if written else ""
     print(
         f"coursecheck init: wrote {target} ({len(s.lessons)} lessons under {s.content_base or '.'}, "
-        f"{len(s.data_files)} data files). Run `coursecheck` to check the course.",
+        f"{len(s.data_files)} data files{also}). Run `coursecheck` to check the course.",
         file=sys.stderr,
     )
     return 0
+
+
+def _stays_inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def _plugin_sections(s: Survey) -> list[str]:

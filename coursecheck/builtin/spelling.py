@@ -60,6 +60,7 @@ class Checking:
     capitalized_latin: bool
     min_length: int
     latin_min_length: int = 5
+    capitalized: bool = False  # also check capitalised words in mid-sentence (names)
 
 
 def checking(ctx_options: dict[str, Any], config: Config) -> Checking:
@@ -70,6 +71,7 @@ def checking(ctx_options: dict[str, Any], config: Config) -> Checking:
         capitalized_latin=bool(ctx_options.get("capitalized-latin", False)) or primary == "Latin",
         min_length=max(1, int(ctx_options.get("min-length", 3))),
         latin_min_length=max(1, int(ctx_options.get("latin-min-length", 5))),
+        capitalized=bool(ctx_options.get("capitalized", False)),
     )
 
 
@@ -109,6 +111,15 @@ def needs_check(word: str, how: Checking) -> bool:
     return False
 
 
+_SENTENCE_END = re.compile(r"(?:^|[.!?…:;]|\n)[\s«»\"“”„()*_\-—–]*$")
+
+
+def _name_like(text: str, at: int, word: str) -> bool:
+    """A Cyrillic word with a capital in mid-sentence: a name («Коровченко», «Теплостанский»)
+    more often than a typo."""
+    return word[:1].isupper() and _SENTENCE_END.search(text, max(0, at - 12), at) is None
+
+
 def unknown_words(
     segments: Iterable[Segment], words: lexicon.Lexicon, how: Checking
 ) -> Iterator[tuple[Segment, int, str]]:
@@ -116,6 +127,8 @@ def unknown_words(
     for seg in segments:
         for at, word in words_in(seg.text):
             if not needs_check(word, how):
+                continue
+            if not how.capitalized and word[:1].isupper() and _name_like(seg.text, at, word):
                 continue
             bare = word.replace(_STRESS, "")
             if not words.known(bare) and not (bare.isupper() and len(bare) > 1):  # an unknown acronym: left alone
@@ -148,6 +161,12 @@ def _language(word: str) -> str:
             "with a capital letter (by default they are taken for names: Kafka, Grafana)",
         ),
         Option("min-length", int, 3, "shortest word (in letters) to check"),
+        Option(
+            "capitalized",
+            bool,
+            False,
+            "also check capitalised words in mid-sentence (by default taken for names: «Коровченко»)",
+        ),
         Option(
             "latin-min-length",
             int,
@@ -337,12 +356,35 @@ def russian_share(docs: Iterable[Document]) -> float:
     return cyrillic / (cyrillic + latin) if cyrillic + latin else 0.0
 
 
+def _content_files(survey: Any) -> list[str]:
+    """The Markdown files the starter config's content globs take (what the first check
+    reads: lessons, and also a README or CHANGELOG the globs match)."""
+    import os
+
+    from coursecheck.globs import matches
+    from coursecheck.init import SKIP_DIRS
+
+    globs = list(getattr(survey, "content_globs", []) or [])
+    if not globs:
+        return list(getattr(survey, "lessons", []) or [])
+    root = survey.root
+    out = []
+    for folder, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        prefix = os.path.relpath(folder, root).replace(os.sep, "/")
+        for name in sorted(filenames):
+            rel = name if prefix == "." else f"{prefix}/{name}"
+            if name.lower().endswith((".md", ".mdx")) and matches(rel, globs):
+                out.append(rel)
+    return out
+
+
 def _lesson_documents(survey: Any) -> Iterator[Document]:
     from coursecheck.fsutil import read_regular_bytes
     from coursecheck.parse.markdown import parse_markdown
     from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
-    for rel in getattr(survey, "lessons", []) or []:
+    for rel in _content_files(survey):
         path = survey.root / rel
         try:
             text, _ = decode_source(read_regular_bytes(path))

@@ -27,6 +27,7 @@ suggested that is not known.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -369,6 +370,50 @@ def edits1(word: str, alphabet: str, *, keep_first: bool = False) -> list[str]:
     return list(out)
 
 
+# What a real typo changes (dictionary suggestions must be one of these edits; any other
+# word one letter away is more often another word than the intended one: «дубайскую» is
+# not «дунайскую»). Letters confused in Russian spelling (unstressed vowels, voicing,
+# ё/е, й/и) and in English (vowels), and neighbouring keys.
+_CONFUSED = {
+    frozenset(pair)
+    for pair in ("ао", "еи", "ея", "иы", "яа", "еэ", "её", "юу", "оё", "зс", "дт", "бп", "гк", "вф", "жш", "йи",
+                 "ьъ", "ae", "ei", "io", "ou", "ua", "ey", "iy", "sz", "ck", "cs")
+}  # fmt: skip
+_ROWS = ("йцукенгшщзхъ", "фывапролджэ", "ячсмитьбю", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_ADJACENT: set[frozenset[str]] = set()
+for _upper, _lower in ((0, 1), (1, 2), (3, 4), (4, 5)):
+    for _row in (_ROWS[_upper], _ROWS[_lower]):
+        _ADJACENT.update(frozenset(p) for p in itertools.pairwise(_row))
+    for _i, _c in enumerate(_ROWS[_lower]):
+        _ADJACENT.update(frozenset((_c, _k)) for _k in _ROWS[_upper][_i : _i + 2])
+_VOWELS = set("аеёиоуыэюяaeiouy")
+
+
+def plausible_edit(typo: str, candidate: str) -> bool:
+    """Whether ``candidate`` differs from ``typo`` by an edit people make when typing or
+    spelling: two letters swapped; a letter confused with a similar one or a neighbouring
+    key; a doubled letter written once or a single one doubled; a missing vowel, «ь», «ъ»
+    or «й»; an extra «ь» or «ъ»."""
+    a, b = typo.lower(), candidate.lower()
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1:
+            return a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        if len(diff) == 1:
+            pair = frozenset((a[diff[0]], b[diff[0]]))
+            return pair in _CONFUSED or pair in _ADJACENT
+        return False
+    longer, shorter, missing = (b, a, True) if len(b) > len(a) else (a, b, False)
+    if len(longer) != len(shorter) + 1:
+        return False
+    i = next((k for k in range(len(shorter)) if longer[k] != shorter[k]), len(shorter))
+    letter = longer[i]
+    doubled = (i > 0 and longer[i - 1] == letter) or (i + 1 < len(longer) and longer[i + 1] == letter)
+    if doubled or letter in "ьъ":
+        return True
+    return missing and (letter in _VOWELS or letter == "й")
+
+
 def match_case(word: str, model: str) -> str:
     """``word`` written in the case of ``model`` (Title, UPPER or lower)."""
     if model.isupper() and len(model) > 1:
@@ -599,17 +644,20 @@ class Lexicon:
                 common = _common_english()[1]
                 close = [c for c in edits1(lower, ENGLISH_LETTERS, keep_first=True) if c in common]
                 close.sort(key=lambda c: -common[c])
+                if len(lower) < 6:
+                    close = []  # short Latin words in Russian prose are names and abbreviations
             else:
                 alphabet = RUSSIAN_LETTERS if kind == "Cyrillic" else ENGLISH_LETTERS
                 close = [c for c in edits1(word.lower(), alphabet, keep_first=True) if self.in_dictionary(c)]
                 root = english_root(lower) if kind == "Cyrillic" else None
                 # Another form of the same stem is no correction («логи» is not «лога»).
-                close = [c for c in close if stem(c) != stem(lower)]
+                close = [c for c in close if stem(c) != stem(lower) or c.replace("е", "ё") == lower]
                 if root is not None:
                     # Jargon from English («топиков»): a neighbour counts only when it is
                     # the same loanword spelled right («аггрегаты» -> «агрегаты»), not
                     # another word one letter away («тупиков»).
                     close = [c for c in close if english_root(c) == root]
+            close = [c for c in close if plausible_edit(lower, c)]
             for candidate in close:
                 if len(out) >= limit:
                     break

@@ -69,7 +69,7 @@ def checking(ctx_options: dict[str, Any], config: Config) -> Checking:
         primary=primary,
         latin=bool(ctx_options.get("latin", True)),
         capitalized_latin=bool(ctx_options.get("capitalized-latin", False)) or primary == "Latin",
-        min_length=max(1, int(ctx_options.get("min-length", 3))),
+        min_length=max(1, int(ctx_options.get("min-length", 5))),
         latin_min_length=max(1, int(ctx_options.get("latin-min-length", 5))),
         capitalized=bool(ctx_options.get("capitalized", False)),
     )
@@ -111,6 +111,7 @@ def needs_check(word: str, how: Checking) -> bool:
     return False
 
 
+_LIST_ITEM = re.compile(r"(?:^|\.)\d+$")
 _SENTENCE_END = re.compile(r"(?:^|[.!?…:;]|\n)[\s«»\"“”„()*_\-—–]*$")
 
 
@@ -125,6 +126,8 @@ def unknown_words(
 ) -> Iterator[tuple[Segment, int, str]]:
     """``(segment, index, word)`` of each word no dictionary, glossary or vocabulary knows."""
     for seg in segments:
+        if seg.scope == "frontmatter" and _LIST_ITEM.search(seg.info):
+            continue  # frontmatter lists hold tags and lesson ids (topics: [promql, cdc])
         for at, word in words_in(seg.text):
             if not needs_check(word, how):
                 continue
@@ -160,7 +163,12 @@ def _language(word: str) -> str:
             "in a course whose primary language is not written in Latin letters, also check Latin words "
             "with a capital letter (by default they are taken for names: Kafka, Grafana)",
         ),
-        Option("min-length", int, 3, "shortest word (in letters) to check"),
+        Option(
+            "min-length",
+            int,
+            5,
+            "shortest word (in letters) to check (short unknown words are mostly slang and abbreviations)",
+        ),
         Option(
             "capitalized",
             bool,
@@ -175,6 +183,13 @@ def _language(word: str) -> str:
             "abbreviations written in lower case: aws, cdc)",
         ),
         Option("suggestions", int, 3, "how many known words to suggest (0: none)"),
+        Option(
+            "without-suggestions",
+            bool,
+            False,
+            "also report unknown words no known word is one edit away from: mostly jargon, names and "
+            "derived words a dictionary lacks (`coursecheck terms --unknown` lists them all)",
+        ),
     ],
 )
 def unknown_word(doc: Document, ctx: RuleContext) -> None:
@@ -189,9 +204,12 @@ def unknown_word(doc: Document, ctx: RuleContext) -> None:
     course vocabulary (`[spelling] accept` files and `words`). Never checked: code, URLs,
     paths, identifiers, JSX and props, frontmatter keys, acronyms, names in Latin letters
     (capitalised) in Russian prose, words mixing scripts (`bilingual/mixed-script`), words
-    shorter than `min-length`. Suggestions come from the glossary and the vocabulary first,
-    then from the dictionary (words one edit away); only known words are suggested, and the
-    first is offered as an unsafe fix.
+    shorter than `min-length`, frontmatter list items (tags, ids). Suggestions come from the
+    glossary and the vocabulary first, then from the dictionary (words one edit away, never
+    the first letter); only known words are suggested, and the first is offered as an unsafe
+    fix. By default a word is reported only when some known word is that close (a likely
+    typo); the rest (jargon, names, derivations a dictionary lacks) are listed by
+    `coursecheck terms --unknown`, or reported with `without-suggestions = true`.
 
     ## Why it matters
     A typo in a lesson costs the course its credibility and breaks search; a term spelled
@@ -213,10 +231,13 @@ def unknown_word(doc: Document, ctx: RuleContext) -> None:
     how = checking(ctx.options, ctx.config)
     limit = max(0, int(ctx.options.get("suggestions", 3)))
     vocabulary = words.accept_files[0] if words.accept_files else "the course vocabulary ([spelling] accept)"
+    report_all = bool(ctx.options.get("without-suggestions", False))
     for seg, at, word in unknown_words(doc.iter_segments(_scopes(ctx)), words, how):
         bare = word.replace(_STRESS, "")
         start, end = seg.range(at, at + len(word))
-        suggestions = words.suggest(bare, limit) if limit else []
+        suggestions = words.suggest(bare, max(limit, 1))[:limit] if limit or not report_all else []
+        if not report_all and not words.suggest(bare, 1):
+            continue  # no known word is close: jargon or a name (`coursecheck terms --unknown` lists it)
         hint = f"; did you mean {', '.join(f'«{s}»' for s in suggestions)}?" if suggestions else ""
         root = lexicon.english_root(bare) if not suggestions else None
         if root is not None:
@@ -404,7 +425,7 @@ def coursecheck_init_sections(survey: Any) -> str | None:
         return None
     from coursecheck.config import Config
 
-    how = Checking("Cyrillic", True, False, 3)
+    how = Checking("Cyrillic", True, False, 5)
     unknown = survey_unknown(docs, lexicon.build(Config(path=None, root=survey.root), None), how)
     seeded = seed_words(unknown)
     header = (
@@ -437,7 +458,7 @@ def print_unknown(course: Any, config: Config, *, minimum: int = 1, plain: bool 
     accept file). Returns how many were printed."""
     out = out or sys.stdout
     words = lexicon.build(config, course)
-    how = Checking(gl.language_script(config.course.languages.get("primary", "ru")) or "Cyrillic", True, False, 3)
+    how = Checking(gl.language_script(config.course.languages.get("primary", "ru")) or "Cyrillic", True, False, 5)
     unknown = [u for u in survey_unknown(course.lessons, words, how) if u.count >= minimum]
     if plain:
         for u in unknown:

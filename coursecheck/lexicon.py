@@ -177,7 +177,9 @@ def russian_derived(word: str) -> bool:
         return True
     lower = word.lower()
     if any(
-        lower.startswith(prefix) and len(lower) - len(prefix) >= 5 and _russian_base(lower[len(prefix) :])
+        lower.startswith(prefix)
+        and len(lower) - len(prefix) >= (5 if len(prefix) > 1 else 7)
+        and _russian_base(lower[len(prefix) :])
         for prefix in _RUSSIAN_PREFIXES
     ):
         return True
@@ -200,6 +202,9 @@ _IROVAT = re.compile(
     r"|иру(?:ет|ется|ют|ются|ем|ешь|ете|я|ющ[а-я]{1,3}|ем[а-я]{1,3}))$"
 )
 _OST = re.compile(r"(.{3,})ност(?:ь|и|ью|ей|ям|ями|ях)$")
+_ADVERB = re.compile(r"(.{4,}щ)е")
+_DIMINUTIVE = re.compile(r"(.{3,}?)(?:ик|чик)(?:|а|у|ом|е|и|ов|ам|ами|ах)")
+_SKIY = re.compile(r"(.{3,}?)ск(?:ий|ая|ое|ие|ого|ой|ому|им|их|ими|ую|ом)")
 _ONNY = re.compile(r"(.{3,}ци)онн(?:ый|ая|ое|ые|ого|ой|ому|ым|ых|ыми|ую)$")
 
 
@@ -219,13 +224,22 @@ def _russian_base(lower: str) -> bool:
     if m is not None and any(russian_known(m.group(1) + "н" + e) for e in ("ый", "ий", "ой")):
         return True
     m = _ONNY.fullmatch(lower)
-    return m is not None and russian_known(m.group(1) + "я")
+    if m is not None and russian_known(m.group(1) + "я"):
+        return True
+    m = _ADVERB.fullmatch(lower)
+    if m is not None and any(russian_known(m.group(1) + e) for e in ("ий", "ый")):
+        return True  # «устрашающе», «угрожающе»
+    m = _DIMINUTIVE.fullmatch(lower)
+    if m is not None and russian_known(m.group(1)):
+        return True  # «плюсик», «сайтики»
+    m = _SKIY.fullmatch(lower)
+    return m is not None and (russian_known(m.group(1)) or russian_known(m.group(1) + "а"))  # «дубайскую»
 
 
 _RUSSIAN_PREFIXES = (
     "не", "за", "по", "вы", "до", "на", "от", "об", "из", "раз", "рас", "под", "над", "пере", "пред",
     "при", "про", "недо", "само", "авто", "анти", "микро", "мульти", "мета", "супер", "псевдо",
-    "гипер", "сверх", "пост", "интер", "контр", "полу",
+    "гипер", "сверх", "пост", "интер", "контр", "полу", "с", "со",
 )  # fmt: skip
 
 
@@ -299,13 +313,27 @@ def english_root(word: str) -> str | None:
     """The English word a Russian word is borrowed from when it is jargon: its Snowball stem,
     transliterated, begins a common English word («деплоится» -> deploy, «топиков» -> topic,
     «дашборд» -> dashboard, one letter off). None for words that read as no English word."""
-    from coursecheck import transliterate
-
     if script(word) != "Cyrillic":
         return None
     root = stem(word)
     if len(root) < 3:
         return None
+    roots = [root] + [
+        root[len(p) :] for p in _JARGON_PREFIXES if root.startswith(p) and len(root) - len(p) >= 3
+    ]  # «доскроллит» is «скролл» with a Russian prefix
+    for candidate in roots:
+        found = _english_reading(candidate)
+        if found is not None:
+            return found
+    return None
+
+
+_JARGON_PREFIXES = ("до", "про", "от", "за", "пере", "по", "вы", "на", "раз", "рас", "у", "под", "при")
+
+
+def _english_reading(root: str) -> str | None:
+    from coursecheck import transliterate
+
     readings = [r.lower() for r in transliterate.transliterations(root, 48)]
     for reading in readings:
         if len(reading) >= 4:
@@ -635,10 +663,15 @@ class Lexicon:
             return []
         lower = _norm(word) if kind == "Cyrillic" else word.lower()
         out: list[str] = []
-        for pool in (self.glossary_words, self.vocabulary_words):
+        for pool, strict in ((self.glossary_words, False), (self.vocabulary_words, True)):
             for candidate in self._close_in(lower, pool, kind):
-                if candidate not in out:
-                    out.append(candidate)
+                if candidate in out or candidate[:1] != lower[:1]:
+                    continue
+                # The course's vocabulary is largely jargon init collected: a word close
+                # to one is more often another form of it than a typo of it.
+                if strict and not plausible_edit(lower, candidate):
+                    continue
+                out.append(candidate)
         if len(out) < limit and len(lower) >= 4:
             if kind == "Latin" and self.backend == "builtin":
                 common = _common_english()[1]

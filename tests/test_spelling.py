@@ -238,9 +238,9 @@ def test_course_vocabulary_accepts_words_inflections_and_prefixes(tmp_path):
     config = SPELLING + '\n[spelling]\naccept = ["vocabulary/accept.txt"]\nwords = ["депло*"]\n'
     files = {
         "vocabulary/accept.txt": "# our words\nдашборд\n\npgoutput\n",
-        "content/a.md": "# A\n\nДашборды, дашбордов, pgoutput, деплоится, деплоить; а дашбаорд — нет.\n",
+        "content/a.md": "# A\n\nДашборды, дашбордов, pgoutput, деплоится, деплоить; а дашбрд — нет.\n",
     }
-    assert lint(tmp_path, files, config=SPELLING, select=["spelling"]) == []  # «дашбаорд»: nothing close
+    assert lint(tmp_path, files, config=SPELLING, select=["spelling"]) == []  # «дашбрд»: nothing close
     findings = lint(tmp_path, files, config=config, select=["spelling"])
     assert where(findings) == [("spelling/unknown-word", "content/a.md", 3, 55)]
     assert "vocabulary/accept.txt" in findings[0].message
@@ -350,3 +350,13 @@ def test_init_stdout_inlines_the_vocabulary_and_english_courses_get_no_spelling(
     (tmp_path / "en" / "01-a.md").write_text("---\ntitle: A\n---\n# A\n\nPlain English text.\n", encoding="utf-8")
     code, out, _err = cli(tmp_path / "en", "init", "--stdout")
     assert code == 0 and "[spelling]" not in out
+
+
+def test_yaspeller_ignore_regions_and_names_are_not_checked(tmp_path):
+    text = (
+        "# A\n\nВывод <!-- yaspeller ignore:start -->«искат ьтакси»<!-- yaspeller ignore:end --> странный.\n\n"
+        "Автор Ильсаф написал, Ильсаф Абдулхаков проверил.\n\nНеобязатальный аргумент.\n"
+    )
+    findings = lint(tmp_path, {"content/a.md": text}, config=SPELLING, select=["spelling"])
+    assert where(findings) == [("spelling/unknown-word", "content/a.md", 7, 1)]
+    assert "«Необязательный»" in findings[0].message

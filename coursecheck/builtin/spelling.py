@@ -115,10 +115,38 @@ _LIST_ITEM = re.compile(r"(?:^|\.)\d+$")
 _SENTENCE_END = re.compile(r"(?:^|[.!?…:;]|\n)[\s«»\"“”„()*_\-—–]*$")
 
 
+_NEXT_CAPITALISED = re.compile(r"[ \u00a0]+[А-ЯЁ][а-яё]")
+
+
 def _name_like(text: str, at: int, word: str) -> bool:
-    """A Cyrillic word with a capital in mid-sentence: a name («Коровченко», «Теплостанский»)
-    more often than a typo."""
-    return word[:1].isupper() and _SENTENCE_END.search(text, max(0, at - 12), at) is None
+    """A Cyrillic word with a capital in mid-sentence, or followed by another capitalised
+    word («Ильсаф Абдулхаков»): a name more often than a typo."""
+    if not word[:1].isupper():
+        return False
+    if _SENTENCE_END.search(text, max(0, at - 12), at) is None:
+        return True
+    return _NEXT_CAPITALISED.match(text, at + len(word)) is not None
+
+
+# yaspeller, the spell checker many Russian documentation repositories use, skips text
+# between these comments; a course annotated for it is not reported again.
+_IGNORE_START = re.compile(r"^\s*yaspeller\s+ignore:start\s*$")
+_IGNORE_END = re.compile(r"^\s*yaspeller\s+ignore:end\s*$")
+
+
+def ignored_ranges(doc: Document) -> list[tuple[int, int]]:
+    """Source ranges between ``<!-- yaspeller ignore:start -->`` and ``ignore:end``."""
+    out: list[tuple[int, int]] = []
+    start: int | None = None
+    for comment in doc.comments:
+        if _IGNORE_START.match(comment.text) and start is None:
+            start = doc.lines.offset(comment.span.end_line, comment.span.end_column)
+        elif _IGNORE_END.match(comment.text) and start is not None:
+            out.append((start, doc.lines.offset(comment.span.line, comment.span.column)))
+            start = None
+    if start is not None:
+        out.append((start, len(doc.source)))
+    return out
 
 
 def unknown_words(
@@ -232,9 +260,12 @@ def unknown_word(doc: Document, ctx: RuleContext) -> None:
     limit = max(0, int(ctx.options.get("suggestions", 3)))
     vocabulary = words.accept_files[0] if words.accept_files else "the course vocabulary ([spelling] accept)"
     report_all = bool(ctx.options.get("without-suggestions", False))
+    ignored = ignored_ranges(doc) if doc.comments else []
     for seg, at, word in unknown_words(doc.iter_segments(_scopes(ctx)), words, how):
         bare = word.replace(_STRESS, "")
         start, end = seg.range(at, at + len(word))
+        if ignored and any(a <= start < b for a, b in ignored):
+            continue
         suggestions = words.suggest(bare, max(limit, 1))[:limit] if limit or not report_all else []
         if not report_all and not words.suggest(bare, 1):
             continue  # no known word is close: jargon or a name (`coursecheck terms --unknown` lists it)

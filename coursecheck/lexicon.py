@@ -328,7 +328,7 @@ def english_root(word: str) -> str | None:
     return None
 
 
-_JARGON_PREFIXES = ("до", "про", "от", "за", "пере", "по", "вы", "на", "раз", "рас", "у", "под", "при")
+_JARGON_PREFIXES = ("до", "про", "от", "за", "пере", "по", "вы", "на", "раз", "рас", "под", "при")
 
 
 def _english_reading(root: str) -> str | None:
@@ -417,6 +417,47 @@ for _upper, _lower in ((0, 1), (1, 2), (3, 4), (4, 5)):
 _VOWELS = set("аеёиоуыэюяaeiouy")
 
 
+_PROPER = frozenset({"Name", "Surn", "Patr", "Geox", "Orgn", "Trad"})
+
+
+@lru_cache(maxsize=16384)
+def proper_noun(word: str) -> bool:
+    """Whether every dictionary reading of ``word`` is a proper name (a person, a place, an
+    organisation): no correction of a word written in lower case."""
+    morph = morph_analyzer()
+    if morph is None:
+        return False
+    parses = [p for p in morph.parse(word.lower()) if p.is_known]
+    return bool(parses) and all(_PROPER & p.tag.grammemes for p in parses)
+
+
+def _strong_edit(typo: str, candidate: str) -> bool:
+    """A doubled letter written once (or a single one doubled), or two letters swapped."""
+    a, b = typo.lower(), candidate.lower()
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    if len(longer) != len(shorter) + 1:
+        return False
+    i = next((k for k in range(len(shorter)) if longer[k] != shorter[k]), len(shorter))
+    if longer[:i] + longer[i + 1 :] != shorter:
+        return False
+    return (i > 0 and longer[i - 1] == longer[i]) or (i + 1 < len(longer) and longer[i + 1] == longer[i])
+
+
+def _ending_only(word: str, candidate: str) -> bool:
+    """Whether ``candidate`` is ``word`` with another ending on the same stem («лога» for
+    «логи»): another form of an unknown word, not a correction of it."""
+    root = stem(word)
+    if stem(candidate) != root:
+        return False
+    first = next(
+        (i for i, (a, b) in enumerate(zip(word, candidate, strict=False)) if a != b), min(len(word), len(candidate))
+    )
+    return first >= len(root)
+
+
 def plausible_edit(typo: str, candidate: str) -> bool:
     """Whether ``candidate`` differs from ``typo`` by an edit people make when typing or
     spelling: two letters swapped; a letter confused with a similar one or a neighbouring
@@ -429,12 +470,16 @@ def plausible_edit(typo: str, candidate: str) -> bool:
             return a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
         if len(diff) == 1:
             pair = frozenset((a[diff[0]], b[diff[0]]))
-            return pair in _CONFUSED or pair in _ADJACENT
+            # A neighbouring key only in a long word: in a short one, a word one key away
+            # is more often another word («урлом» is not «углом»).
+            return pair in _CONFUSED or (pair in _ADJACENT and len(a) >= 8)
         return False
     longer, shorter, missing = (b, a, True) if len(b) > len(a) else (a, b, False)
     if len(longer) != len(shorter) + 1:
         return False
     i = next((k for k in range(len(shorter)) if longer[k] != shorter[k]), len(shorter))
+    if longer[:i] + longer[i + 1 :] != shorter:
+        return False  # more than one edit («фоллбек» is not «фолбэк»)
     letter = longer[i]
     doubled = (i > 0 and longer[i - 1] == letter) or (i + 1 < len(longer) and longer[i + 1] == letter)
     if doubled or letter in "ьъ":
@@ -684,13 +729,16 @@ class Lexicon:
                 close = [c for c in edits1(word.lower(), alphabet, keep_first=True) if self.in_dictionary(c)]
                 root = english_root(lower) if kind == "Cyrillic" else None
                 # Another form of the same stem is no correction («логи» is not «лога»).
-                close = [c for c in close if stem(c) != stem(lower) or c.replace("е", "ё") == lower]
+                close = [c for c in close if not _ending_only(lower, c)]
                 if root is not None:
                     # Jargon from English («топиков»): a neighbour counts only when it is
-                    # the same loanword spelled right («аггрегаты» -> «агрегаты»), not
-                    # another word one letter away («тупиков»).
-                    close = [c for c in close if english_root(c) == root]
+                    # the same loanword spelled right, or the edit is a doubled letter or
+                    # a swap, which are typos whatever the word («аггрегаты» -> «агрегаты»,
+                    # «указаное» -> «указанное»), not another word one letter away («тупиков»).
+                    close = [c for c in close if _strong_edit(lower, c) or english_root(c) == root]
             close = [c for c in close if plausible_edit(lower, c)]
+            if kind == "Cyrillic" and word[:1].islower():
+                close = [c for c in close if not proper_noun(c)]  # «урлом» is not «Уралом»
             for candidate in close:
                 if len(out) >= limit:
                     break

@@ -729,14 +729,15 @@ class Lexicon:
                 close = [c for c in edits1(word.lower(), alphabet, keep_first=True) if self.in_dictionary(c)]
                 root = english_root(lower) if kind == "Cyrillic" else None
                 # Another form of the same stem is no correction («логи» is not «лога»).
-                close = [c for c in close if not _ending_only(lower, c)]
+                typed = word.lower()  # as written: «ё» is a letter an edit may change
+                close = [c for c in close if _strong_edit(typed, c) or not _ending_only(typed, c)]
                 if root is not None:
                     # Jargon from English («топиков»): a neighbour counts only when it is
                     # the same loanword spelled right, or the edit is a doubled letter or
                     # a swap, which are typos whatever the word («аггрегаты» -> «агрегаты»,
                     # «указаное» -> «указанное»), not another word one letter away («тупиков»).
-                    close = [c for c in close if _strong_edit(lower, c) or english_root(c) == root]
-            close = [c for c in close if plausible_edit(lower, c)]
+                    close = [c for c in close if _strong_edit(typed, c) or english_root(c) == root]
+            close = [c for c in close if plausible_edit(word.lower(), c)]
             if kind == "Cyrillic" and word[:1].islower():
                 close = [c for c in close if not proper_noun(c)]  # «урлом» is not «Уралом»
             for candidate in close:

@@ -163,6 +163,8 @@ def russian_known(word: str) -> bool:
     lower = word.lower()
     if morph.word_is_known(lower):
         return True
+    if "ё" in lower and morph.word_is_known(lower.replace("ё", "е")):
+        return True  # «уведомлённых»: the dictionary writes some words with «е» only
     if "-" in lower:
         return all(morph.word_is_known(part) for part in lower.split("-") if part)
     return False

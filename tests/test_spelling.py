@@ -307,14 +307,16 @@ def test_known_typos_stay_unknown_and_derived_words_are_known():
 
 RUSSIAN_LESSON = (
     "---\ntitle: Урок {n}\n---\n# Урок {n}\n\nМы смотрим дашборд и дашборды каждый день. "
-    "Снэпшоты хранятся отдельно, а снэпшот делается ночью. Все аггрегаты пересчитываются.\n"
+    "Снэпшоты хранятся отдельно, а снэпшот делается ночью.{extra}\n"
 )
+TYPO = " Все аггрегаты пересчитываются."
 
 
 def test_init_turns_spelling_on_for_a_russian_course_with_a_seeded_vocabulary(tmp_path, cli):
     for n in (1, 2):
         (tmp_path / "lessons").mkdir(exist_ok=True)
-        (tmp_path / "lessons" / f"0{n}-lesson.md").write_text(RUSSIAN_LESSON.format(n=n), encoding="utf-8")
+        text = RUSSIAN_LESSON.format(n=n, extra=TYPO if n == 1 else "")
+        (tmp_path / "lessons" / f"0{n}-lesson.md").write_text(text, encoding="utf-8")
     code, _out, err = cli(tmp_path, "init")
     assert code == 0, err
     config = (tmp_path / ".coursecheck.toml").read_text(encoding="utf-8")
@@ -322,17 +324,15 @@ def test_init_turns_spelling_on_for_a_russian_course_with_a_seeded_vocabulary(tm
     assert 'accept = ["vocabulary/accept.txt"]' in config
     seeded = (tmp_path / "vocabulary" / "accept.txt").read_text(encoding="utf-8").splitlines()
     words = [w for w in seeded if not w.startswith("#")]
-    assert words == ["дашборд", "снэпшоты"]  # jargon; «аггрегаты» is one edit from «агрегаты»
+    # Jargon used in both lessons; «аггрегаты», used once and one edit from «агрегаты», stays a finding.
+    assert words == ["дашборд", "снэпшоты"]
     code, out, err = cli(tmp_path, "--format", "json")
     found = [
         (f["rule"], f["path"], f["line"], f["column"])
         for f in json.loads(out)["findings"]
         if f["rule"].startswith("spelling")
     ]
-    assert found == [
-        ("spelling/unknown-word", "lessons/01-lesson.md", 6, 102),
-        ("spelling/unknown-word", "lessons/02-lesson.md", 6, 102),
-    ]
+    assert found == [("spelling/unknown-word", "lessons/01-lesson.md", 6, 102)]
     code, out, err = cli(tmp_path, "terms", "--unknown")
     assert code == 0, err
     assert "аггрегаты" in out and "did you mean агрегаты" in out
@@ -342,7 +342,7 @@ def test_init_turns_spelling_on_for_a_russian_course_with_a_seeded_vocabulary(tm
 
 def test_init_stdout_inlines_the_vocabulary_and_english_courses_get_no_spelling(tmp_path, cli):
     (tmp_path / "ru").mkdir()
-    (tmp_path / "ru" / "01-a.md").write_text(RUSSIAN_LESSON.format(n=1), encoding="utf-8")
+    (tmp_path / "ru" / "01-a.md").write_text(RUSSIAN_LESSON.format(n=1, extra=TYPO), encoding="utf-8")
     code, out, _err = cli(tmp_path / "ru", "init", "--stdout")
     assert code == 0 and 'words = ["дашборд", "снэпшоты"]' in out
     assert not (tmp_path / "ru" / "vocabulary").exists()

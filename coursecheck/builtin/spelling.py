@@ -387,13 +387,15 @@ def survey_unknown(docs: Iterable[Document], words: lexicon.Lexicon, how: Checki
 
 
 def seed_words(unknown: list[Unknown]) -> list[Unknown]:
-    """The unknown words ``init`` accepts: those used at least three times (the course's own
-    words), and those with no known word one edit away («аггрегаты» has «агрегаты»: it stays
-    a finding) that are jargon borrowed from English («дашборд», «топиков») or used twice."""
+    """The unknown words ``init`` accepts: those used at least three times or in two lessons
+    (the course's own spelling, not a slip), and those with no known word one edit away
+    («аггрегаты» has «агрегаты»: it stays a finding) that are jargon borrowed from English
+    («дашборд», «топиков») or used twice."""
     return [
         u
         for u in unknown
         if u.count >= SEED_ALWAYS
+        or u.lessons >= 2
         or (not u.suggestions and (u.count >= SEED_MIN_COUNT or lexicon.english_root(u.word) is not None))
     ]
 
@@ -463,7 +465,8 @@ def coursecheck_init_sections(survey: Any) -> str | None:
         "# Spelling: Russian words through pymorphy3's dictionary, English ones through an English word list;\n"
         "# glossary terms are accepted in every inflection. `coursecheck terms --unknown` lists the words\n"
         f"# no dictionary knows, by frequency. init accepted {len(seeded)} of the course's {len(unknown)} unknown\n"
-        f"# words (English jargon or used at least {SEED_MIN_COUNT} times, with no known word one edit away)."
+        f"# words (used {SEED_ALWAYS} times or in 2 lessons; English jargon or used {SEED_MIN_COUNT} times with no\n"
+        "# known word one edit away)."
     )
     rules = '\n\n[rules."spelling/unknown-word"]\nlevel = "note"\n\n[rules."spelling/rejected-word"]\nlevel = "warning"'
     target = survey.root / VOCABULARY_FILE

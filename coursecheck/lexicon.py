@@ -163,8 +163,6 @@ def russian_known(word: str) -> bool:
     lower = word.lower()
     if morph.word_is_known(lower):
         return True
-    if "ё" in lower and morph.word_is_known(lower.replace("ё", "е")):
-        return True  # «уведомлённых»: the dictionary writes some words with «е» only
     if "-" in lower:
         return all(morph.word_is_known(part) for part in lower.split("-") if part)
     return False
@@ -178,6 +176,8 @@ def russian_derived(word: str) -> bool:
     if russian_known(word):
         return True
     lower = word.lower()
+    if "ё" in lower and russian_known(lower.replace("ё", "е")):
+        return True  # «уведомлённых»: the dictionary writes some words with «е» only
     if any(
         lower.startswith(prefix)
         and len(lower) - len(prefix) >= (5 if len(prefix) > 1 else 7)

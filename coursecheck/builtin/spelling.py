@@ -365,6 +365,7 @@ class Unknown:
     lessons: int
     forms: Counter[str]
     suggestions: list[str]
+    same_form_lessons: int = 1  # the most lessons one form is written in
 
 
 def survey_unknown(docs: Iterable[Document], words: lexicon.Lexicon, how: Checking) -> list[Unknown]:
@@ -372,30 +373,33 @@ def survey_unknown(docs: Iterable[Document], words: lexicon.Lexicon, how: Checki
     (English), most frequent first."""
     forms: dict[str, Counter[str]] = {}
     lessons: dict[str, set[str]] = {}
+    form_lessons: dict[str, set[str]] = {}
     for doc in docs:
         for _seg, _at, word in unknown_words(doc.iter_segments(resolve_scopes(["prose", "frontmatter"])), words, how):
             bare = word.replace(_STRESS, "")
             key = stem(bare) if lexicon.script(bare) == "Cyrillic" else bare.lower()
             forms.setdefault(key, Counter())[bare.lower()] += 1
             lessons.setdefault(key, set()).add(doc.relpath)
+            form_lessons.setdefault(bare.lower(), set()).add(doc.relpath)
     out = []
     for key, counter in forms.items():
         word = counter.most_common(1)[0][0]
-        out.append(Unknown(word, sum(counter.values()), len(lessons[key]), counter, words.suggest(word, 3)))
+        same = max(len(form_lessons[f]) for f in counter)
+        out.append(Unknown(word, sum(counter.values()), len(lessons[key]), counter, words.suggest(word, 3), same))
     out.sort(key=lambda u: (-u.count, -u.lessons, u.word))
     return out
 
 
 def seed_words(unknown: list[Unknown]) -> list[Unknown]:
-    """The unknown words ``init`` accepts: those used at least three times or in two lessons
-    (the course's own spelling, not a slip), and those with no known word one edit away
+    """The unknown words ``init`` accepts: those used at least three times or written the
+    same way in two lessons (the course's own spelling, not a slip), and those with no known word one edit away
     («аггрегаты» has «агрегаты»: it stays a finding) that are jargon borrowed from English
     («дашборд», «топиков») or used twice."""
     return [
         u
         for u in unknown
         if u.count >= SEED_ALWAYS
-        or u.lessons >= 2
+        or u.same_form_lessons >= 2
         or (not u.suggestions and (u.count >= SEED_MIN_COUNT or lexicon.english_root(u.word) is not None))
     ]
 

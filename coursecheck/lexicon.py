@@ -484,9 +484,9 @@ def plausible_edit(typo: str, candidate: str) -> bool:
         return False  # more than one edit («фоллбек» is not «фолбэк»)
     letter = longer[i]
     doubled = (i > 0 and longer[i - 1] == letter) or (i + 1 < len(longer) and longer[i + 1] == letter)
-    if doubled or letter in "ьъ":
-        return True
-    return missing and (letter in _VOWELS or letter == "й")
+    if doubled or letter in "ьъ" or len(shorter) >= 7:
+        return True  # in a long word a letter more or less is a slip («отностительно»)
+    return missing and (letter in _VOWELS or letter == "й" or (len(shorter) >= 5 and typo.isascii()))
 
 
 def match_case(word: str, model: str) -> str:
@@ -722,8 +722,13 @@ class Lexicon:
         if len(out) < limit and len(lower) >= 4:
             if kind == "Latin" and self.backend == "builtin":
                 common = _common_english()[1]
-                close = [c for c in edits1(lower, ENGLISH_LETTERS, keep_first=True) if c in common]
-                close.sort(key=lambda c: -common[c])
+                every = english_frequencies()
+                close = [
+                    c
+                    for c in edits1(lower, ENGLISH_LETTERS, keep_first=True)
+                    if c in common or (c in every and _strong_edit(lower, c))  # acessibility
+                ]
+                close.sort(key=lambda c: -every[c])
                 if len(lower) < 6:
                     close = []  # short Latin words in Russian prose are names and abbreviations
             else:

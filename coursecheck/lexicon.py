@@ -484,8 +484,12 @@ def plausible_edit(typo: str, candidate: str) -> bool:
         return False  # more than one edit («фоллбек» is not «фолбэк»)
     letter = longer[i]
     doubled = (i > 0 and longer[i - 1] == letter) or (i + 1 < len(longer) and longer[i + 1] == letter)
-    if doubled or letter in "ьъ" or len(shorter) >= 7:
-        return True  # in a long word a letter more or less is a slip («отностительно»)
+    if doubled or letter in "ьъ":
+        return True
+    if not missing and len(shorter) >= 7 and (i < len(shorter) or letter in _VOWELS):
+        # In a long word an extra letter is a slip («отностительно», «мененджмент»), but
+        # not a consonant at the end: «переключалок» is not «переключало».
+        return True
     return missing and (letter in _VOWELS or letter == "й" or (len(shorter) >= 5 and typo.isascii()))
 
 
@@ -745,6 +749,8 @@ class Lexicon:
                     # «указаное» -> «указанное»), not another word one letter away («тупиков»).
                     close = [c for c in close if _strong_edit(typed, c) or english_root(c) == root]
             close = [c for c in close if plausible_edit(word.lower(), c)]
+            # A doubled letter or a swap first: «указаное» is «указанное» before «указное».
+            close.sort(key=lambda c: not _strong_edit(word.lower(), c))
             if kind == "Cyrillic" and word[:1].islower():
                 close = [c for c in close if not proper_noun(c)]  # «урлом» is not «Уралом»
             for candidate in close:

@@ -88,8 +88,8 @@ def words_in(text: str) -> Iterator[tuple[int, str]]:
         while right > left and token[right - 1] in _EDGE:
             right -= 1
         core = token[left:right]
-        if not core or _WORDLIKE.fullmatch(core) is None:
-            continue
+        if not core or "`" in token or _WORDLIKE.fullmatch(core) is None:
+            continue  # `code` in a title or a prop: not prose
         for part in _PART.finditer(core):
             yield start + left + part.start(), part.group()
 

@@ -18,9 +18,9 @@ A word is *known* when
 ``[spelling] backend = "hunspell"`` asks Hunspell (through pyenchant, with the system's
 ``ru_RU`` and ``en_US`` dictionaries) instead of pymorphy3 and the word list.
 
-Suggestions come from the glossary and the vocabulary first («снапшотов» -> «снэпшотов» when
-the glossary has «снэпшот»), then from the dictionary: words one edit away (a letter
-deleted, doubled, swapped, replaced or inserted) that the dictionary knows. Nothing is
+Suggestions come from the glossary first («снапшотов» -> «снэпшотов» when the glossary has
+«снэпшот»), then from the dictionary: words one edit away that the dictionary knows, by an
+edit people make (:func:`plausible_edit`), then from the course vocabulary. Nothing is
 suggested that is not known.
 """
 
@@ -714,15 +714,7 @@ class Lexicon:
             return []
         lower = _norm(word) if kind == "Cyrillic" else word.lower()
         out: list[str] = []
-        for pool, strict in ((self.glossary_words, False), (self.vocabulary_words, True)):
-            for candidate in self._close_in(lower, pool, kind):
-                if candidate in out or candidate[:1] != lower[:1]:
-                    continue
-                # The course's vocabulary is largely jargon init collected: a word close
-                # to one is more often another form of it than a typo of it.
-                if strict and not plausible_edit(lower, candidate):
-                    continue
-                out.append(candidate)
+        out.extend(self._close_to(lower, self.glossary_words, kind, strict=False))
         if len(out) < limit and len(lower) >= 4:
             if kind == "Latin" and self.backend == "builtin":
                 common = _common_english()[1]
@@ -758,7 +750,21 @@ class Lexicon:
                     break
                 if candidate not in out and not self.rejected.find(candidate):
                     out.append(candidate)
+        # The course's vocabulary last: it is largely jargon init collected, and a word
+        # close to one is more often another form of it than a typo of it.
+        out.extend(c for c in self._close_to(lower, self.vocabulary_words, kind, strict=True) if c not in out)
         return [match_case(c, word) for c in out[:limit]]
+
+    def _close_to(self, lower: str, pool: list[str], kind: str, *, strict: bool) -> list[str]:
+        """Words of ``pool`` close to ``lower`` (same first letter; ``strict``: one plausible edit)."""
+        out: list[str] = []
+        for candidate in self._close_in(lower, pool, kind):
+            if candidate in out or candidate[:1] != lower[:1]:
+                continue
+            if strict and not plausible_edit(lower, candidate):
+                continue
+            out.append(candidate)
+        return out
 
     def _close_in(self, lower: str, pool: list[str], kind: str) -> list[str]:
         out = []

@@ -232,12 +232,16 @@ def unknown_word(doc: Document, ctx: RuleContext) -> None:
     course vocabulary (`[spelling] accept` files and `words`). Never checked: code, URLs,
     paths, identifiers, JSX and props, frontmatter keys, acronyms, names in Latin letters
     (capitalised) in Russian prose, words mixing scripts (`bilingual/mixed-script`), words
-    shorter than `min-length`, frontmatter list items (tags, ids). Suggestions come from the
-    glossary and the vocabulary first, then from the dictionary (words one edit away, never
-    the first letter); only known words are suggested, and the first is offered as an unsafe
-    fix. By default a word is reported only when some known word is that close (a likely
-    typo); the rest (jargon, names, derivations a dictionary lacks) are listed by
-    `coursecheck terms --unknown`, or reported with `without-suggestions = true`.
+    shorter than `min-length`, frontmatter list items (tags, ids), text between yaspeller's
+    `<!-- yaspeller ignore:start -->` and `ignore:end` comments, capitalised words in
+    mid-sentence (names). Suggestions come from the glossary first, then from the dictionary
+    (a word one edit away by an edit people make: swapped letters, a doubled letter, a
+    confused vowel or voiced consonant, a missing vowel, an extra letter in a long word;
+    never the first letter), then from the course vocabulary; only known words are
+    suggested, and the first is offered as an unsafe fix. By default a word is reported only
+    when some known word is that close (a likely typo); the rest (jargon, names, derivations
+    a dictionary lacks) are listed by `coursecheck terms --unknown`, or reported with
+    `without-suggestions = true`.
 
     ## Why it matters
     A typo in a lesson costs the course its credibility and breaks search; a term spelled

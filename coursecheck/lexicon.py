@@ -460,6 +460,35 @@ def _ending_only(word: str, candidate: str) -> bool:
     return first >= len(root)
 
 
+@lru_cache(maxsize=1)
+def _related_letters() -> dict[str, str]:
+    """Letter -> the letters a typo may put in its place (confused or a neighbouring key)."""
+    out: dict[str, set[str]] = {}
+    for pair in (*_CONFUSED, *_ADJACENT):
+        a, b = tuple(pair)
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    return {k: "".join(sorted(v)) for k, v in out.items()}
+
+
+def plausible_edits(typo: str, alphabet: str) -> list[str]:
+    """The words :func:`plausible_edit` accepts, generated directly (far fewer than every
+    word one edit away), in the order of :func:`edits1`, never touching the first letter."""
+    related = _related_letters()
+    out = [c for c in edits1(typo, "", keep_first=True)]  # deletions and swaps (no letters to add)
+    splits = [(typo[:i], typo[i:]) for i in range(1, len(typo) + 1)]
+    for a, b in splits:
+        if b:
+            out.extend(a + c + b[1:] for c in related.get(b[0], "") if c in alphabet)
+    inserted = set(_VOWELS) | set("йьъ")
+    for a, b in splits:
+        letters = {c for c in alphabet if c in inserted or (a and c == a[-1]) or (b and c == b[0])}
+        if typo.isascii() and len(typo) >= 5:
+            letters = set(alphabet)
+        out.extend(a + c + b for c in sorted(letters))
+    return [c for c in dict.fromkeys(out) if c != typo and plausible_edit(typo, c)]
+
+
 def plausible_edit(typo: str, candidate: str) -> bool:
     """Whether ``candidate`` differs from ``typo`` by an edit people make when typing or
     spelling: two letters swapped; a letter confused with a similar one or a neighbouring
@@ -684,6 +713,8 @@ class Lexicon:
     vocabulary_words: list[str] = field(default_factory=list)
     accept_files: list[str] = field(default_factory=list)
     _known: dict[str, bool] = field(default_factory=dict, repr=False)
+    # The spelling rule's verdict per token, per set of its options (see spelling.unknown_words).
+    verdicts: dict[Any, dict[str, Any]] = field(default_factory=dict, repr=False)
     _suggestions: dict[tuple[str, int], list[str]] = field(default_factory=dict, repr=False)
 
     def known(self, word: str) -> bool:
@@ -721,7 +752,7 @@ class Lexicon:
                 every = english_frequencies()
                 close = [
                     c
-                    for c in edits1(lower, ENGLISH_LETTERS, keep_first=True)
+                    for c in plausible_edits(lower, ENGLISH_LETTERS)
                     if c in common or (c in every and _strong_edit(lower, c))  # acessibility
                 ]
                 close.sort(key=lambda c: -every[c])
@@ -729,10 +760,12 @@ class Lexicon:
                     close = []  # short Latin words in Russian prose are names and abbreviations
             else:
                 alphabet = RUSSIAN_LETTERS if kind == "Cyrillic" else ENGLISH_LETTERS
-                close = [c for c in edits1(word.lower(), alphabet, keep_first=True) if self.in_dictionary(c)]
+                typed = word.lower()
+                # The plausible edits first (a few dozen), then the dictionary (slower).
+                close = [c for c in plausible_edits(typed, alphabet) if self.in_dictionary(c)]
                 root = english_root(lower) if kind == "Cyrillic" else None
                 # Another form of the same stem is no correction («логи» is not «лога»).
-                typed = word.lower()  # as written: «ё» is a letter an edit may change
+                # As written: «ё» is a letter an edit may change.
                 close = [c for c in close if _strong_edit(typed, c) or not _ending_only(typed, c)]
                 if root is not None:
                     # Jargon from English («топиков»): a neighbour counts only when it is

@@ -30,6 +30,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from coursecheck import glossary as gl
@@ -75,23 +76,30 @@ def checking(ctx_options: dict[str, Any], config: Config) -> Checking:
     )
 
 
+@lru_cache(maxsize=65536)
+def _token_words(token: str) -> tuple[tuple[int, str], ...]:
+    """``(index in the token, word)`` of a token's words (a token repeats: read once)."""
+    left = 0
+    right = len(token)
+    while left < right and token[left] in _EDGE:
+        left += 1
+    while right > left and token[right - 1] in _EDGE:
+        right -= 1
+    core = token[left:right]
+    if not core or "`" in token or _WORDLIKE.fullmatch(core) is None:
+        return ()  # `code` in a title or a prop, an identifier, a URL: not prose
+    return tuple((left + part.start(), part.group()) for part in _PART.finditer(core))
+
+
 def words_in(text: str) -> Iterator[tuple[int, str]]:
     """``(index, word)`` of the words of ``text`` a spelling check reads (see the module
     docs for what is skipped); a hyphenated word gives each of its parts."""
     for m in _TOKEN.finditer(text):
-        token = m.group()
-        start = m.start()
-        left = 0
-        right = len(token)
-        while left < right and token[left] in _EDGE:
-            left += 1
-        while right > left and token[right - 1] in _EDGE:
-            right -= 1
-        core = token[left:right]
-        if not core or "`" in token or _WORDLIKE.fullmatch(core) is None:
-            continue  # `code` in a title or a prop: not prose
-        for part in _PART.finditer(core):
-            yield start + left + part.start(), part.group()
+        found = _token_words(m.group())
+        if found:
+            start = m.start()
+            for at, word in found:
+                yield start + at, word
 
 
 def needs_check(word: str, how: Checking) -> bool:
@@ -153,17 +161,38 @@ def unknown_words(
     segments: Iterable[Segment], words: lexicon.Lexicon, how: Checking
 ) -> Iterator[tuple[Segment, int, str]]:
     """``(segment, index, word)`` of each word no dictionary, glossary or vocabulary knows."""
+    # Most words of a lesson are common words seen before: each token's verdict (does it
+    # hold a word to report?) is kept for the run, so a word is looked up once.
+    verdicts = words.verdicts.setdefault(how, {})
+    if len(verdicts) > 500_000:  # bounded memory on a huge course: start again
+        verdicts.clear()
     for seg in segments:
         if seg.scope == "frontmatter" and _LIST_ITEM.search(seg.info):
             continue  # frontmatter lists hold tags and lesson ids (topics: [promql, cdc])
-        for at, word in words_in(seg.text):
-            if not needs_check(word, how):
+        text = seg.text
+        for m in _TOKEN.finditer(text):
+            token = m.group()
+            found = verdicts.get(token)
+            if found is None:
+                found = verdicts[token] = _unknown_in_token(token, words, how)
+            if not found:
                 continue
-            if not how.capitalized and word[:1].isupper() and _name_like(seg.text, at, word):
-                continue
-            bare = word.replace(_STRESS, "")
-            if not words.known(bare) and not (bare.isupper() and len(bare) > 1):  # an unknown acronym: left alone
+            for at, word in found:
+                at += m.start()
+                if not how.capitalized and word[:1].isupper() and _name_like(text, at, word):
+                    continue
                 yield seg, at, word
+
+
+def _unknown_in_token(token: str, words: lexicon.Lexicon, how: Checking) -> tuple[tuple[int, str], ...]:
+    out = []
+    for at, word in _token_words(token):
+        if not needs_check(word, how):
+            continue
+        bare = word.replace(_STRESS, "")
+        if not words.known(bare) and not (bare.isupper() and len(bare) > 1):  # an unknown acronym: left alone
+            out.append((at, word))
+    return tuple(out)
 
 
 def _scopes(ctx: RuleContext) -> tuple[str, ...]:

@@ -81,7 +81,7 @@ def _norm(word: str) -> str:
 def english_frequencies() -> dict[str, int]:
     """pyspellchecker's English word list: word -> frequency (empty when not installed)."""
     try:
-        import spellchecker
+        import spellchecker  # type: ignore[import-not-found]
     except ImportError:  # pragma: no cover - a declared dependency
         return {}
     # The list is read directly (0.17 s) rather than through SpellChecker() (0.5 s): only
@@ -247,7 +247,7 @@ _RUSSIAN_PREFIXES = (
 
 @lru_cache(maxsize=4)
 def _hunspell(language: str) -> Any:
-    import enchant  # optional: pip install pyenchant; the system needs libenchant and the dictionary
+    import enchant  # type: ignore[import-not-found]  # optional: pip install pyenchant; the system needs libenchant and the dictionary
 
     return enchant.Dict(language)
 
@@ -857,10 +857,10 @@ def build(config: Config, course: Course | None) -> Lexicon:
                 continue  # reported by the config check
             if key == "accept":
                 lexicon.accept_files.append(relpath)
-            for number, entry in entries:
-                target.add(entry, f"{relpath}:{number}")
-                if key == "accept" and not entry.endswith("*"):
-                    lexicon.vocabulary_words.append(_norm(entry))
+            for number, text in entries:
+                target.add(text, f"{relpath}:{number}")
+                if key == "accept" and not text.endswith("*"):
+                    lexicon.vocabulary_words.append(_norm(text))
     if course is not None:
         course.cache["lexicon"] = lexicon
     return lexicon

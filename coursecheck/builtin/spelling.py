@@ -408,7 +408,10 @@ def survey_unknown(docs: Iterable[Document], words: lexicon.Lexicon, how: Checki
     lessons: dict[str, set[str]] = {}
     form_lessons: dict[str, set[str]] = {}
     for doc in docs:
-        for _seg, _at, word in unknown_words(doc.iter_segments(resolve_scopes(["prose", "frontmatter"])), words, how):
+        ignored = ignored_ranges(doc) if doc.comments else []
+        for seg, at, word in unknown_words(doc.iter_segments(resolve_scopes(["prose", "frontmatter"])), words, how):
+            if ignored and any(a <= seg.offset(at) < b for a, b in ignored):
+                continue
             bare = word.replace(_STRESS, "")
             key = stem(bare) if lexicon.script(bare) == "Cyrillic" else bare.lower()
             forms.setdefault(key, Counter())[bare.lower()] += 1

@@ -26,7 +26,9 @@ memory (resident set size of the main process and of its largest worker). Figure
 * one lesson repeated 8x vs the lesson (target <= 8.8x);
 * peak memory (target <= 400 MB); markdownlint-cli2 (default rules) on the same files;
 * ``--shard K/N`` for each of N shards (default 3) and the merge: shard balance, the
-  largest shard's time over the mean (target <= 1.2).
+  largest shard's time over the mean (target <= 1.2);
+* ``--spelling`` (a separate mode): the cold single-process check with the spelling rules
+  off and on, alternating: what spelling adds to the per-file time (target <= 20 %).
 
 Not part of the test suite: run it by hand or in a scheduled job.
 """
@@ -294,6 +296,33 @@ def measure_size(args, lessons, data, config: str, size: int, tmp: Path, mdl: st
     return out
 
 
+def measure_spelling(args, lessons, data, config: str, size: int, tmp: Path) -> None:
+    """What the spelling rules cost: the cold single-process check (no cache) of the same
+    course with ``spelling/unknown-word`` and ``spelling/rejected-word`` off (the default)
+    and on at note level, alternating (target: spelling <= 20 % of the cold per-file time)."""
+    root = tmp / f"spelling-{size}"
+    build_course(root, lessons, data, size, config)
+    on = (
+        config
+        + '\n[rules."spelling/unknown-word"]\nlevel = "note"\n\n[rules."spelling/rejected-word"]\nlevel = "warning"\n'
+    )
+    offs, ons = [], []
+    for _ in range(args.repeat):
+        (root / ".coursecheck.toml").write_text(config, encoding="utf-8")
+        offs.append(check(root, jobs=1, cache_dir=None))
+        (root / ".coursecheck.toml").write_text(on, encoding="utf-8")
+        ons.append(check(root, jobs=1, cache_dir=None))
+    off = statistics.median(r["elapsed"] for r in offs)
+    with_spelling = statistics.median(r["elapsed"] for r in ons)
+    found = ons[0]["findings"] - offs[0]["findings"]
+    print(
+        f"spelling at {size} lessons, cold, 1 process: off {off:.2f}s ({off / size * 1000:.1f} ms/file), "
+        f"on {with_spelling:.2f}s ({with_spelling / size * 1000:.1f} ms/file): spelling costs "
+        f"{(with_spelling - off) / off:.1%} of the cold per-file time ({found} more findings; target <= 20 %)"
+    )
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def measure_shards(root: Path, files: list[Path], total: int, folder: Path) -> dict:
     """``--shard K/N`` for every K (one process each, no cache, one after the other so they
     do not share the CPUs), then ``merge``: balance planned (weights) and measured (time)."""
@@ -368,6 +397,11 @@ def main() -> int:
     parser.add_argument(
         "--shards", type=int, default=3, help="also time --shard K/N for each K and the merge (0: skip)"
     )
+    parser.add_argument(
+        "--spelling",
+        action="store_true",
+        help="only measure the spelling rules: cold check with them off and on, at each size",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
@@ -392,6 +426,10 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="coursecheck-bench-") as tmp_name:
         tmp = Path(tmp_name)
+        if args.spelling:
+            for size in args.sizes:
+                measure_spelling(args, lessons, data, config, size, tmp)
+            return 0
         for size in args.sizes:
             results.append(measure_size(args, lessons, data, config, size, tmp, mdl))
             shutil.rmtree(tmp / f"course-{size}", ignore_errors=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from coursecheck.config import expand_template
 from coursecheck.escape import display, say, toml_string
-from coursecheck.fsutil import atomic_write, read_inside
+from coursecheck.fsutil import OutsideRoot, atomic_write, read_inside
 from coursecheck.parse.markdown import parse_markdown
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
@@ -55,6 +55,11 @@ class Survey:
     aliases: list[str] = field(default_factory=list)
     order: str = "path"
     frontmatter: dict[str, dict[str, Any]] = field(default_factory=dict)  # lesson -> data
+    # Files plugins want written beside the config (relpath -> text; e.g. a seeded
+    # vocabulary), when ``write_files`` (not with --stdout). An existing file is never
+    # replaced.
+    files: dict[str, str] = field(default_factory=dict)
+    write_files: bool = True
 
 
 def survey(root: Path) -> Survey:
@@ -192,19 +197,31 @@ def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = F
         say(f"coursecheck init: {target} already exists; use --force to overwrite")
         return 2
     s = survey(root)
+    s.write_files = not to_stdout
     sections = _plugin_sections(s, entry_points)
     text = render_config(s, sections)
     if to_stdout:
         sys.stdout.write(text)
         return 0
+    written = []
     try:
+        for rel, body in sorted(s.files.items()):
+            path = s.root / rel
+            if os.path.lexists(path):
+                continue  # a file the author has is never replaced
+            try:
+                atomic_write(path, body, root=root)
+            except OutsideRoot:
+                continue
+            written.append(rel)
         atomic_write(target, text, root=root)
     except OSError as exc:
         say(f"coursecheck init: error: cannot write {target}: {exc.strerror or exc}")
         return 2
+    also = f"; also wrote {', '.join(written)}" if written else ""
     say(
         f"coursecheck init: wrote {target} ({len(s.lessons)} lessons under {s.content_base or '.'}, "
-        f"{len(s.data_files)} data files). Run `coursecheck` to check the course."
+        f"{len(s.data_files)} data files{also}). Run `coursecheck` to check the course."
     )
     return 0
 

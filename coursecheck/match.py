@@ -79,6 +79,13 @@ def _morph() -> Any:
         return None
 
 
+def morph_analyzer() -> Any:
+    """The shared pymorphy3 ``MorphAnalyzer`` (loaded once per process), or None when
+    pymorphy3 is not installed: for other modules that ask the dictionary directly (the
+    spelling rules), so the dictionary is not loaded twice."""
+    return _morph()
+
+
 def morphology() -> str:
     """Which analysers decide inflection: ``"snowball+pymorphy3"`` or ``"snowball"``."""
     return "snowball+pymorphy3" if _morph() is not None else "snowball"

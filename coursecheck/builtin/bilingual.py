@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import regex
 
 from coursecheck import glossary as gl
-from coursecheck import hookimpl
+from coursecheck import hookimpl, lexicon, transliterate
 from coursecheck.match import TermMatcher, english_plurals, resolve_scopes, same_word
-from coursecheck.model import Course, Document, Edit, Fix
+from coursecheck.model import Course, Document, Edit, Fix, Segment
 from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import Span
 
@@ -129,6 +131,144 @@ def _secondary_script(ctx: RuleContext) -> str:
     return gl.language_script(ctx.config.course.languages.get("secondary", "en")) or "Latin"
 
 
+# -- what a mixed word is: homoglyph, slip, jargon or glued ------------------------------------
+
+_RUNS = regex.compile(r"\p{Script=Latin}+|\p{Script=Cyrillic}+|[^\p{Script=Latin}\p{Script=Cyrillic}]+")
+_MAX_CANDIDATES = 256
+# A Russian ending on an English root: «failить», «Dockerом», «commitнуть».
+_ENDING = regex.compile(r"[а-яё]{1,7}")
+_UNIT_BEFORE = re.compile(r"\d[ \u00a0\u202f]?$")
+
+
+@dataclass(slots=True)
+class Reading:
+    """What a word mixing scripts is, and the known word that repairs it (if any)."""
+
+    kind: str  # homoglyph | slip | jargon | glued
+    repair: str | None = None  # a known word (never a word no dictionary knows)
+    method: str = ""  # homoglyph | transliteration | keyboard layout
+    safe: bool = False
+    why_no_repair: str = ""  # protected words: acronym, identifier, unit, short word
+
+
+def _protection(text: str, start: int, word: str) -> str:
+    """Why a word is never repaired by layout or transliteration ("" when it may be)."""
+    before = text[start - 1] if start > 0 else ""
+    after = text[start + len(word)] if start + len(word) < len(text) else ""
+    after2 = text[start + len(word) + 1] if start + len(word) + 1 < len(text) else ""
+    if before.isdigit() or before == "_" or after.isdigit() or after == "_":
+        return "an identifier" if not (before.isdigit() and len(word) <= 4) else "a unit"
+    if (after and after in "./@#$" and after2.isalnum()) or (before and before in "./@#$\\"):
+        return "an identifier"
+    if len(word) <= 4 and _UNIT_BEFORE.search(text, 0, start):
+        return "a unit"
+    if sum(1 for c in word if c.isalpha()) < 3:
+        return "a short word"
+    if word.isupper():
+        return "an acronym"
+    return ""
+
+
+def _candidates(word: str, target: str) -> list[tuple[str, str]]:
+    """``(candidate, method)``: ``word`` with each run of the script other than ``target``
+    read in ``target``'s letters, by transliteration or through the keyboard layout."""
+    runs = [m.group() for m in _RUNS.finditer(word)]
+    source = "Latin" if target == "Cyrillic" else "Cyrillic"
+    out: list[tuple[str, str]] = []
+    for method in ("transliteration", "keyboard layout"):
+        options: list[tuple[str, ...]] = []
+        for run in runs:
+            if _script_name(run[0]) != source or not run[0].isalpha():
+                options.append((run,))
+            elif method == "transliteration":
+                options.append(transliterate.transliterations(run))
+            else:
+                swapped = transliterate.layout_swap(run)
+                options.append((swapped,) if swapped else ())
+        if any(not o for o in options):
+            continue
+        combos = [""]
+        for choice in options:
+            combos = [c + o for c in combos for o in choice][:_MAX_CANDIDATES]
+        out.extend((c, method) for c in combos if c != word)
+    return out
+
+
+def read_mixed(found: MixedWord, text: str, known: Callable[[str], bool], primary: str = "Cyrillic") -> Reading:
+    """Classify a word that mixes Latin and Cyrillic letters (``text`` is the segment it is
+    in, for its neighbours) and find the known word that repairs it: the homoglyph reading
+    when a dictionary knows it; otherwise, unless the word is protected (an acronym, an
+    identifier, a unit, a short word), a transliteration or keyboard-layout reading that a
+    dictionary knows; otherwise a Russian ending on a known English root is jargon, and the
+    rest are words glued together."""
+    word = found.word
+    protected = _protection(text, found.start, word)
+    if found.intended is not None and protected not in ("a unit", "an identifier"):
+        fixed = list(word)
+        for i, _old, new in found.replacements:
+            fixed[i] = new
+        candidate = "".join(fixed)
+        if known(candidate):
+            return Reading("homoglyph", candidate, "homoglyph", found.safe)
+    runs = [m.group() for m in _RUNS.finditer(word)]
+    jargon = (
+        len(runs) == 2
+        and _LATIN.match(runs[0]) is not None
+        and len(runs[0]) >= 2
+        and _ENDING.fullmatch(runs[1]) is not None
+        and known(runs[0])
+    )
+    if jargon and runs[0][0].isupper() and len(runs[0]) >= 4:
+        return Reading("jargon")  # «Dockerом» is Docker with an ending, not «Докером»
+    if not protected:
+        latin = sum(1 for c in word if _LATIN.match(c))
+        cyrillic = sum(1 for c in word if _CYRILLIC.match(c))
+        targets = ["Cyrillic", "Latin"]
+        if latin > cyrillic or (latin == cyrillic and primary == "Latin"):
+            targets.reverse()
+        for target in targets:
+            for candidate, method in _candidates(word, target):
+                if known(candidate):
+                    return Reading("slip", candidate, method, False)
+    if jargon:
+        return Reading("jargon")
+    if found.intended is not None:
+        return Reading("homoglyph", why_no_repair=protected)
+    return Reading("glued", why_no_repair=protected)
+
+
+def _mixed_readings(doc: Document, ctx: RuleContext) -> list[tuple[Segment, MixedWord, Reading]]:
+    """Every word mixing scripts in the rule's scopes, read once per document for the two
+    rules that ask (mixed-script and mixed-jargon)."""
+    try:
+        scopes = resolve_scopes(ctx.options.get("scopes") or ["prose"])
+    except ValueError:
+        scopes = resolve_scopes("prose")
+    segments = list(doc.iter_segments(scopes))
+    if not may_mix_scripts("\n".join([seg.text for seg in segments])):
+        return []
+    if _READINGS[0] is doc and _READINGS[1] == (len(doc.segments), scopes, ctx.config):
+        return _READINGS[2]
+    words = lexicon.build(ctx.config, ctx.course)
+    primary = _primary_script(ctx)
+    out = []
+    for seg in segments:
+        for found in mixed_words(seg.text, primary):
+            if words.accepted.find(found.word) is not None:
+                continue  # the course's vocabulary accepts it
+            out.append((seg, found, read_mixed(found, seg.text, words.known, primary)))
+    _READINGS[:] = [doc, (len(doc.segments), scopes, ctx.config), out]
+    return out
+
+
+# The readings of the document read last: (document, (segment count, scopes, config), readings).
+_READINGS: list[Any] = [None, None, []]
+
+
+def _source_is(doc: Document, start: int, end: int, text: str) -> bool:
+    return doc.source[start:end] == text
+
+
 # -- rules -------------------------------------------------------------------------------------
 
 
@@ -141,75 +281,233 @@ def _secondary_script(ctx: RuleContext) -> str:
         Option(
             "report-glued",
             bool,
-            False,
-            "also report words with real letters of both scripts and no homoglyph reading (slang like «failить»)",
+            True,
+            "also report words with real letters of both scripts that no known word repairs and that are not "
+            "jargon (glued words like «ИмяSubmit»)",
         ),
     ],
 )
 def mixed_script(doc: Document, ctx: RuleContext) -> None:
-    """A word mixes Latin and Cyrillic letters: a homoglyph typed in place of a letter.
+    """A word mixes Latin and Cyrillic letters: a homoglyph, a layout or transliteration slip.
 
     ## What it does
     Finds words in prose and headings (not in code) that contain both Latin and Cyrillic
-    letters, such as `Dоcker` with a Cyrillic «о» or `контeйнер` with a Latin «e». Letters
-    are classified by their Unicode script. When every letter of one script has a
-    look-alike in the other (the Cyrillic/Latin pairs of Unicode's confusables list,
-    UTS #39), the fix replaces those homoglyphs; a word with real letters of both scripts
-    is reported without a fix.
+    letters (letters are classified by their Unicode script) and says what each one is:
+
+    - **a homoglyph** typed in place of a letter: `Dоcker` with a Cyrillic «о», `контeйнер`
+      with a Latin «e`. When every letter of one script has a look-alike in the other
+      (the Cyrillic/Latin pairs of Unicode's confusables list, UTS #39) and the word made
+      of the look-alikes is known (Russian words to pymorphy3's dictionary, English words to
+      the English word list, or the course's glossary and vocabulary), the fix replaces the
+      homoglyphs: safe for exact look-alikes, unsafe for the lower-case pairs к/k, м/m, т/t,
+      н/h, в/b. A reading no dictionary knows gets no fix.
+    - **a keyboard-layout or transliteration slip**: `Migrация`, `normально`, `zaпрос` (a
+      word begun in Latin letters), `Dщcker` (a key typed in the other layout). The repair
+      (`Миграция`, `нормально`, `запрос`, `Docker`) is suggested only when a dictionary
+      knows it, and is marked unsafe. Acronyms (`TСP`), identifiers (next to a digit, `_`,
+      `.`), units (`5кB`) and words shorter than three letters are never repaired this way.
+    - **jargon**, a Russian ending on an English root (`failить`, `Dockerом`): reported by
+      `bilingual/mixed-jargon` instead, at note level.
+    - **glued words** that are none of these (`ИмяSubmit`): reported without a fix (a
+      missing space or hyphen?); `report-glued = false` leaves them alone.
+
+    Words the course's vocabulary accepts (`[spelling] accept`, `words`) are not reported.
 
     ## Why it matters
     The word looks right but is a different string: search, the glossary, spell checkers
     and screen readers miss it, and a student who copies `Dоcker` into a terminal gets
-    "command not found".
+    "command not found". A half-transliterated word is a typo a reader stumbles on.
 
     ## Example
     ```markdown
-    Сам по себе Dоcker — не единственный инструмент.
+    Сам по себе Dоcker — не единственный инструмент. Migrация схемы идёт отдельно.
     ```
-    The «о» is U+043E CYRILLIC SMALL LETTER O.
+    The «о» is U+043E CYRILLIC SMALL LETTER O (fix: `Docker`, safe); `Migrация` is a
+    transliteration slip for `Миграция` (unsafe fix).
 
     ## How to fix
-    Retype the word, or apply the fix (`coursecheck --fix`), which replaces the homoglyph.
+    Retype the word, or apply the fix: `coursecheck --fix` applies the safe homoglyph fixes;
+    the unsafe repairs are shown by `coursecheck --diff` and applied by hand (check the
+    word). A word the course uses on purpose goes into the vocabulary (`[spelling] accept`).
+    """
+    for seg, found, reading in _mixed_readings(doc, ctx):
+        if reading.kind == "jargon":
+            continue  # bilingual/mixed-jargon's
+        start, end = seg.range(found.start, found.start + len(found.word))
+        other = "Latin" if found.intended == "Cyrillic" else "Cyrillic"
+        if reading.kind == "homoglyph" and reading.repair is not None:
+            letters = ", ".join(f"«{old}» (U+{ord(old):04X})" for _, old, _ in found.replacements)
+            edits = []
+            for i, _old, new in found.replacements:
+                s, e = seg.range(found.start + i, found.start + i + 1)
+                edits.append(Edit(doc.span(s, e), new))
+            fix = Fix(f"replace {other} homoglyphs: «{reading.repair}»", edits, safe=reading.safe)
+            message = f"«{found.word}» is a {found.intended} word with {other} {letters}; write «{reading.repair}»"
+            ctx.report(doc, start, end, message, fix=fix, anchor=found.word)
+        elif reading.kind == "slip" and reading.repair is not None:
+            fix = None
+            if _source_is(doc, start, end, found.word):
+                fix = Fix(f"write «{reading.repair}»", [Edit(doc.span(start, end), reading.repair)], safe=False)
+            message = (
+                f"«{found.word}» mixes Latin and Cyrillic letters: a {reading.method} slip for «{reading.repair}»?"
+            )
+            ctx.report(doc, start, end, message, fix=fix, anchor=found.word)
+        elif reading.kind == "homoglyph":
+            letters = ", ".join(f"«{old}» (U+{ord(old):04X})" for _, old, _ in found.replacements)
+            fixed = "".join(
+                dict((i, new) for i, _o, new in found.replacements).get(i, c) for i, c in enumerate(found.word)
+            )
+            why = f"; not repaired: {reading.why_no_repair}" if reading.why_no_repair else ""
+            message = (
+                f"«{found.word}» mixes Latin and Cyrillic letters ({other} {letters}); «{fixed}» is not a known "
+                f"word{why}: retype it"
+            )
+            ctx.report(doc, start, end, message, anchor=found.word)
+        elif ctx.options.get("report-glued", True):
+            why = f" (not repaired: {reading.why_no_repair})" if reading.why_no_repair else ""
+            message = (
+                f"«{found.word}» mixes Latin and Cyrillic letters and no known word repairs it{why}: "
+                "a missing space or hyphen?"
+            )
+            ctx.report(doc, start, end, message, anchor=found.word)
+
+
+@rule(
+    "bilingual/mixed-jargon",
+    level="note",
+    options=[
+        Option("scopes", list, ["prose"], "where to look: prose (with headings), frontmatter, ...", item=str),
+        Option(
+            "accept",
+            list,
+            [],
+            "jargon the course accepts: whole words («failить») or English roots («fail» accepts every ending)",
+            item=str,
+        ),
+    ],
+)
+def mixed_jargon(doc: Document, ctx: RuleContext) -> None:
+    """A Russian ending on an English root: `failить`, `Dockerом`.
+
+    ## What it does
+    Reports words whose first part is an English word in Latin letters (known to the English
+    word list, the glossary or the course vocabulary) and whose rest is a Russian ending in
+    Cyrillic letters: `failить`, `failнулся`, `commitнуть`, `Dockerом`. These are the mixed
+    words `bilingual/mixed-script` leaves to this rule: no homoglyph, keyboard-layout or
+    transliteration reading of them is a known word.
+
+    ## Why it matters
+    Spoken jargon in written text: readers outside the team stumble on it, search misses
+    it, and the glossary cannot count it. Some of it is the course's style; the accept list
+    says which.
+
+    ## Example
+    ```markdown
+    Если коннектор упадёт, задача может failить.
+    ```
+
+    ## How to fix
+    Write a Russian word («завершиться ошибкой»), the English word with a hyphen
+    (`Docker-ом`), or accept the word (`accept = ["fail"]`, or the course vocabulary).
+    """
+    accepted = {a.strip().lower() for a in ctx.options.get("accept") or [] if a.strip()}
+    for seg, found, reading in _mixed_readings(doc, ctx):
+        if reading.kind != "jargon":
+            continue
+        root = _RUNS.match(found.word).group()  # type: ignore[union-attr]
+        if found.word.lower() in accepted or root.lower() in accepted:
+            continue
+        start, end = seg.range(found.start, found.start + len(found.word))
+        message = (
+            f"«{found.word}» puts a Russian ending on the English «{root}»: write a Russian word, "
+            f"«{root}-{found.word[len(root) :]}», or accept it (the rule's `accept` option or the course vocabulary)"
+        )
+        ctx.report(doc, start, end, message, anchor=found.word)
+
+
+# A whole word typed in the other keyboard layout: letters, and inside the word the QWERTY
+# keys of «х ъ ж э б ю ё» ("cj,frf" is «собака»).
+_LAYOUT_LATIN = re.compile(r"[A-Za-z](?:[A-Za-z\[\];',.`]*[A-Za-z])?")
+_LAYOUT_CYRILLIC = re.compile(r"[А-Яа-яЁё]+")
+
+
+def _layout_words(text: str) -> Iterator[tuple[int, str]]:
+    for pattern in (_LAYOUT_LATIN, _LAYOUT_CYRILLIC):
+        for m in pattern.finditer(text):
+            start, end = m.span()
+            before = text[start - 1] if start else ""
+            after = text[end] if end < len(text) else ""
+            if (
+                before.isalnum()
+                or after.isalnum()
+                or (before and before in "_/\\@#$-")
+                or (after and after in "_/\\@-")
+            ):
+                continue  # part of a longer token: a mixed word, an identifier, a path
+            if after == "." and end + 1 < len(text) and text[end + 1].isalnum():
+                continue  # file.txt, example.com
+            yield start, m.group()
+
+
+@rule(
+    "bilingual/wrong-layout",
+    level="off",
+    fixable=True,
+    options=[
+        Option("scopes", list, ["prose"], "where to look: prose (with headings), frontmatter, ...", item=str),
+        Option("min-length", int, 4, "shortest word (in letters) to consider"),
+    ],
+)
+def wrong_layout(doc: Document, ctx: RuleContext) -> None:
+    """A whole word typed in the other keyboard layout: `vbuhfwbz` for «миграция» (opt-in).
+
+    ## What it does
+    Finds words that no dictionary knows and that, read key by key through the other
+    layout (QWERTY <-> ЙЦУКЕН), are a word the dictionary of the other script knows:
+    `vbuhfwbz` -> «миграция», `cj,frf` -> «собака», `Ыудусе` -> `Select`. Inside a Latin
+    word the keys of «х ъ ж э б ю ё» (`[ ] ; ' , . \\``) count as letters. Words shorter than
+    `min-length`, acronyms (all capitals), identifiers and words the glossary or the
+    course vocabulary knows are left alone.
+
+    ## Why it matters
+    A word typed with the wrong layout is unreadable, and it is a slip no reviewer notices
+    in a diff full of English identifiers.
+
+    ## Example
+    ```markdown
+    Запустите vbuhfwbz перед стартом приложения.
+    ```
+
+    ## How to fix
+    Retype the word, or apply the suggested repair (an unsafe fix: check it).
     """
     try:
         scopes = resolve_scopes(ctx.options.get("scopes") or ["prose"])
     except ValueError:
         scopes = resolve_scopes("prose")
-    segments = list(doc.iter_segments(scopes))
-    if not may_mix_scripts("\n".join([seg.text for seg in segments])):
-        return
-    primary = _primary_script(ctx)
-    for seg in segments:
-        for found in mixed_words(seg.text, primary):
-            start, end = seg.range(found.start, found.start + len(found.word))
-            if found.intended is None:
-                if not ctx.options.get("report-glued"):
-                    continue
-                ctx.report(
-                    doc,
-                    start,
-                    end,
-                    f"«{found.word}» mixes Latin and Cyrillic letters (a missing space or hyphen?)",
-                    anchor=found.word,
-                )
+    words = lexicon.build(ctx.config, ctx.course)
+    shortest = max(2, int(ctx.options.get("min-length", 4)))
+    for seg in doc.iter_segments(scopes):
+        for at, word in _layout_words(seg.text):
+            letters = sum(1 for c in word if c.isalpha())
+            if letters < shortest or word.isupper() or any(c.isupper() for c in word[1:]):
                 continue
-            other = "Latin" if found.intended == "Cyrillic" else "Cyrillic"
-            letters = ", ".join(f"«{old}» (U+{ord(old):04X})" for _, old, _ in found.replacements)
-            fixed = list(found.word)
-            edits = []
-            for i, _old, new in found.replacements:
-                fixed[i] = new
-                s, e = seg.range(found.start + i, found.start + i + 1)
-                edits.append(Edit(doc.span(s, e), new))
-            fixed_word = "".join(fixed)
-            fix = Fix(f"replace {other} homoglyphs: «{fixed_word}»", edits, safe=found.safe)
+            if (word.isalpha() and words.known(word)) or words.accepted.find(word) is not None:
+                continue
+            swapped = transliterate.layout_swap(word)
+            if swapped is None or not words.known(swapped):
+                continue
+            start, end = seg.range(at, at + len(word))
+            fix = None
+            if _source_is(doc, start, end, word):
+                fix = Fix(f"write «{swapped}»", [Edit(doc.span(start, end), swapped)], safe=False)
             ctx.report(
                 doc,
                 start,
                 end,
-                f"«{found.word}» is a {found.intended} word with {other} {letters}; write «{fixed_word}»",
+                f"«{word}» looks typed in the other keyboard layout: «{swapped}»?",
                 fix=fix,
-                anchor=found.word,
+                anchor=word,
             )
 
 
@@ -744,6 +1042,8 @@ def abbreviation_mismatch(course: Course, ctx: RuleContext) -> None:
 def coursecheck_rules() -> list[Rule]:
     return [
         mixed_script,
+        mixed_jargon,
+        wrong_layout,
         missing_pair,
         forbidden_translation,
         inconsistent_rendering,

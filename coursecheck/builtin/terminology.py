@@ -576,6 +576,13 @@ def terms_command(argv: list[str]) -> int:
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("--scope", default="all", help=f"where glossary terms count: {SCOPE_HELP}")
     add_plugin_arguments(parser)
+    parser.add_argument(
+        "--unknown",
+        action="store_true",
+        help="list the words no dictionary, glossary or course vocabulary knows, by frequency (to build the vocabulary)",
+    )
+    parser.add_argument("--min-count", type=int, default=1, help="with --unknown: only words used at least this often")
+    parser.add_argument("--plain", action="store_true", help="with --unknown: one word a line (for an accept file)")
     args = parser.parse_args(argv)
     config, code = _load(args.config, args.root)
     if config is None:
@@ -602,6 +609,11 @@ def terms_command(argv: list[str]) -> int:
     course = result.course
     if course is None:
         return 2
+    if args.unknown:
+        from coursecheck.builtin.spelling import print_unknown
+
+        print_unknown(course, config, minimum=args.min_count, plain=args.plain)
+        return 0
     from coursecheck.match import morphology
 
     say(f"Inflection: {morphology()}", sys.stdout)

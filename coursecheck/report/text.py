@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from coursecheck import hookimpl
 from coursecheck.report import ReportOptions
+from coursecheck.text import snippet_display
 
 if TYPE_CHECKING:
     from coursecheck.engine import Result
@@ -32,7 +33,7 @@ def render(result: Result, options: ReportOptions) -> str:
         suffix = " (suppressed)" if f.suppression is not None else ""
         lines.append(f"{where}: {level} {_paint(f.rule_id, 'dim', options)} {f.message}{suffix}")
         if options.verbose and f.snippet.strip():
-            lines.append(f"    | {f.snippet.rstrip()}")
+            lines.append(f"    | {snippet_display(f.snippet, f.snippet_column, f.snippet_cut).rstrip()}")
     for note in result.notifications:
         lines.append(f"coursecheck: {note.level}: {note.message}")
         if options.verbose and note.exception:

@@ -546,21 +546,22 @@ def uses(doc: Document, entry: GlossaryEntry, scopes: tuple[str, ...] | frozense
     """Every use of the term's own forms (not its variants) in ``doc``, in source order."""
     wanted = frozenset(scopes)
     memo = _uses_memo(doc)
-    known = memo.get((id(entry), wanted))
+    found = memo.get(id(entry))
+    if found is None or found[0] is not entry:
+        found = memo[id(entry)] = (entry, {})
+    by_scopes = found[1]
+    known = by_scopes.get(wanted)
     if known is None:
         # Several rules ask for the same term in the same lesson (terminology's unused-term
         # and used-before-introduction, bilingual's missing-pair): found once per scope set;
         # a narrower set is cut from a wider one already found.
-        wider = next(
-            (v for (entry_id, have), v in memo.items() if entry_id == id(entry) and have > wanted and v[0] is entry),
-            None,
-        )
+        wider = next((v for have, v in by_scopes.items() if have > wanted), None)
         if wider is not None:
-            known = (entry, [(scope, use) for scope, use in wider[1] if scope in wanted])
+            known = [(scope, use) for scope, use in wider if scope in wanted]
         else:
-            known = (entry, _find_uses(doc, entry, wanted))
-        memo[(id(entry), wanted)] = known
-    return [use for _scope, use in known[1]]
+            known = _find_uses(doc, entry, wanted)
+        by_scopes[wanted] = known
+    return [use for _scope, use in known]
 
 
 def _find_uses(doc: Document, entry: GlossaryEntry, scopes: frozenset[str]) -> list[tuple[str, Use]]:
@@ -572,12 +573,12 @@ def _find_uses(doc: Document, entry: GlossaryEntry, scopes: frozenset[str]) -> l
     return found
 
 
-# The uses found in the document checked last: (document, its segment count, (id(entry),
-# scopes) -> (entry, [(segment scope, use)])). Rules check one document after another.
+# The uses found in the document checked last: (document, its segment count, id(entry) ->
+# (entry, scopes -> [(segment scope, use)])). Rules check one document after another.
 _USES: list[Any] = [None, 0, {}]
 
 
-def _uses_memo(doc: Document) -> dict[tuple[int, frozenset[str]], tuple[GlossaryEntry, list[tuple[str, Use]]]]:
+def _uses_memo(doc: Document) -> dict[int, tuple[GlossaryEntry, dict[frozenset[str], list[tuple[str, Use]]]]]:
     segments = len(doc.segments)
     if _USES[0] is not doc or _USES[1] != segments:
         _USES[:] = [doc, segments, {}]

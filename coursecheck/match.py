@@ -150,6 +150,23 @@ def same_word(found: str, term_word: str) -> bool:
     return _same_stem(stem(found), stem(term_word))
 
 
+def same_word_keys(word: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """Keys to find the words :func:`same_word` may accept without comparing every pair:
+    ``(filed, wanted)``; ``same_word(found, term_word)`` holds only if a key ``wanted`` by
+    ``found`` is one ``term_word`` is ``filed`` under. ``same_word`` accepts equal normal
+    forms, a shared lemma (a lemma of ``found``, a content lemma of ``term_word``), or Snowball
+    stems that are equal or one letter apart at the end (the shorter one a prefix)."""
+    norm = _norm(word)
+    root = stem(word)
+    filed = {("n", norm), ("s", root), ("p", root[:-1])}
+    wanted = {("n", norm), ("s", root), ("s", root[:-1]), ("p", root)}
+    analysis = _analyse(word)
+    if analysis is not None:
+        filed |= {("m", lemma) for lemma in analysis.content_lemmas}
+        wanted |= {("m", lemma) for lemma in analysis.lemmas}
+    return filed, wanted
+
+
 def is_ambiguous(found: str, term_word: str) -> bool:
     """Whether ``found`` can also be a function word that is not the term ("том" ~ "тот")."""
     a, b = _analyse(found), _analyse(term_word)
@@ -444,7 +461,7 @@ def segment_matches(
         return
     if matcher.keys is not None:
         index = _term_index(doc)
-        if index.usable:
+        if index is not None and index.usable:
             segments = doc.segments
             found = index.starts(matcher.keys, lambda i: segments[i].scope in scopes)
             for i in sorted(found):
@@ -665,14 +682,27 @@ class _TermIndex:
 
 _INDEXES: dict[int, tuple[Document, int, _TermIndex]] = {}
 _INDEXES_MAX = 4  # documents kept (rules ask for every term of one document in a row)
+# The document asked about last and how many times in a row: an index costs a few searches
+# of the text, so it is made for a document asked about several terms in a row (the per-file
+# stage asks about the whole glossary), not for one asked about one term at a time in turn
+# with others (a course rule going through the lessons for each term).
+_STREAK: list[Any] = [None, 0]
+_STREAK_TO_INDEX = 3
 
 
-def _term_index(doc: Document) -> _TermIndex:
-    """The term index of ``doc`` (cached for the last documents asked about)."""
+def _term_index(doc: Document) -> _TermIndex | None:
+    """The term index of ``doc`` (cached for the last documents asked about), or None while
+    a search of the text is cheaper."""
     cached = _INDEXES.get(id(doc))
     segments = doc.segments
     if cached is not None and cached[0] is doc and cached[1] == len(segments):
         return cached[2]
+    if _STREAK[0] is doc:
+        _STREAK[1] += 1
+    else:
+        _STREAK[:] = [doc, 1]
+    if _STREAK[1] < _STREAK_TO_INDEX:
+        return None
     index = _TermIndex(doc)
     if len(_INDEXES) >= _INDEXES_MAX:
         _INDEXES.clear()

@@ -32,7 +32,7 @@ import regex
 from coursecheck import coursecache
 from coursecheck.match import AMBIGUOUS_CHOICES, TermMatcher, segment_matches
 from coursecheck.parse.data import data_place, parse_data
-from coursecheck.text import DecodeError, Span, decode_source, normalize_newlines
+from coursecheck.text import DecodeError, Span, decode_source, normalize_newlines, quote
 
 if TYPE_CHECKING:
     from coursecheck.config import Config
@@ -136,8 +136,8 @@ class GlossaryEntry:
     def label(self) -> str:
         """«Образ» (Image, IMG) — for messages."""
         main = self.term or self.english or self.abbreviation
-        others = [f for f in (self.english, self.abbreviation) if f and f != main]
-        return f"«{main}»" + (f" ({', '.join(others)})" if others else "")
+        others = [quote(f) for f in (self.english, self.abbreviation) if f and f != main]
+        return f"«{quote(main)}»" + (f" ({', '.join(others)})" if others else "")
 
     def place(self, role: str = "term") -> Span:
         for candidate in (role, "term", "english", "entry"):

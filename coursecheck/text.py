@@ -222,6 +222,13 @@ def snippet_window(line: str, span: Span) -> tuple[str, int, bool]:
     return line[first:last], first + 1, last < len(line)
 
 
+def kept_snippet(line: str, span: Span) -> str | tuple[str, int, bool]:
+    """What a rule keeps of a finding's line to report it later (a course rule's summary):
+    the line itself when it is the snippet whole, else its window (:func:`snippet_window`).
+    ``RuleContext.report_span(snippet=...)`` takes either."""
+    return line if len(line) <= SNIPPET_LINE_MAX else snippet_window(line, span)
+
+
 def snippet_display(text: str, column: int, cut: bool) -> str:
     """A snippet as shown to a reader: an ellipsis where its line was cut."""
     return (ELLIPSIS if column > 1 else "") + text + (ELLIPSIS if cut else "")

@@ -21,7 +21,7 @@ from coursecheck import hookimpl
 from coursecheck.match import TermMatcher, english_plurals, resolve_scopes, same_word, same_word_keys
 from coursecheck.model import Course, Document, Edit, Fix
 from coursecheck.rules import Option, Rule, RuleContext, rule
-from coursecheck.text import Span, quote
+from coursecheck.text import Span, kept_snippet, quote
 
 # -- homoglyphs ------------------------------------------------------------------------------
 
@@ -190,7 +190,7 @@ def mixed_script(doc: Document, ctx: RuleContext) -> None:
                     doc,
                     start,
                     end,
-                    f"«{found.word}» mixes Latin and Cyrillic letters (a missing space or hyphen?)",
+                    f"«{quote(found.word)}» mixes Latin and Cyrillic letters (a missing space or hyphen?)",
                     anchor=found.word,
                 )
                 continue
@@ -203,12 +203,12 @@ def mixed_script(doc: Document, ctx: RuleContext) -> None:
                 s, e = seg.range(found.start + i, found.start + i + 1)
                 edits.append(Edit(doc.span(s, e), new))
             fixed_word = "".join(fixed)
-            fix = Fix(f"replace {other} homoglyphs: «{fixed_word}»", edits, safe=found.safe)
+            fix = Fix(f"replace {other} homoglyphs: «{quote(fixed_word)}»", edits, safe=found.safe)
             ctx.report(
                 doc,
                 start,
                 end,
-                f"«{found.word}» is a {found.intended} word with {other} {letters}; write «{fixed_word}»",
+                f"«{quote(found.word)}» is a {found.intended} word with {other} {quote(letters)}; write «{quote(fixed_word)}»",
                 fix=fix,
                 anchor=found.word,
             )
@@ -273,13 +273,13 @@ def missing_pair(doc: Document, ctx: RuleContext) -> None:
         pair = _pair_text(entry, first.text)
         if not pair:
             continue
-        fix = Fix(f"add «({pair})»", [Edit(doc.span(first.end, first.end), f" ({pair})")], safe=False)
+        fix = Fix(f"add «({quote(pair)})»", [Edit(doc.span(first.end, first.end), f" ({pair})")], safe=False)
         ctx.report(
             doc,
             first.start,
             first.end,
-            f"first use of {entry.label} in this lesson gives «{first.text}» without its pair: "
-            f"write «{first.text} ({pair})»",
+            f"first use of {entry.label} in this lesson gives «{quote(first.text)}» without its pair: "
+            f"write «{quote(first.text)} ({quote(pair)})»",
             fix=fix,
             anchor=entry.forms[0],
         )
@@ -334,14 +334,14 @@ def forbidden_translation(doc: Document, ctx: RuleContext) -> None:
 
 # A use of a rendering: (source span, matched text, the text of its line) -- what a finding
 # needs, kept in the per-file summary so the course stage reads no file.
-RenderingUse = tuple[Span, str, str]
+RenderingUse = tuple[Span, str, "str | tuple[str, int, bool] | None"]
 
 
 @dataclass(slots=True)
 class _Rendering:
     label: str
     source: str  # "glossary" | "variants" | "pair"
-    uses: list[tuple[Document, Span, str, str]] = field(default_factory=list)
+    uses: list[tuple[Document, Span, str, Any]] = field(default_factory=list)
     count: int = 0  # uses (the glossary's own form is counted, not listed)
     lesson_names: set[str] = field(default_factory=set)
 
@@ -357,12 +357,16 @@ class _Rendering:
         self.uses.extend((doc, span, text, line) for span, text, line in found)
 
 
-def _count(doc: Document, matcher: TermMatcher, scopes: tuple[str, ...]) -> list[RenderingUse]:
+def _count(doc: Document, matcher: TermMatcher, scopes: tuple[str, ...], snippets: int) -> list[RenderingUse]:
+    """The uses of ``matcher`` in ``doc``; the first ``snippets`` (0: all) with the text of
+    their line. Uses of one rendering in a lesson are reported in order, at most the rule's
+    limit per file: the line of a use past it would never be shown (and a lesson of 10^5
+    uses on one long line would keep 10^5 windows of it)."""
     out: list[RenderingUse] = []
     for seg, m in gl.segment_matches(doc, matcher, scopes):
         s, e = seg.range(m.start, m.end)
         span = doc.span(s, e)
-        line = doc.lines.text_at(span.line)
+        line = kept_snippet(doc.lines.text_at(span.line), span) if not snippets or len(out) < snippets else None
         out.append((span, m.text, line))
     return out
 
@@ -430,7 +434,8 @@ class _EntryRenderings:
     pair_uses: dict[str, list[RenderingUse]]  # the uses of each pair text found here
 
 
-def _renderings(doc: Document, glossary: gl.Glossary, primary: str) -> dict[int, _EntryRenderings]:
+def _renderings(doc: Document, glossary: gl.Glossary, primary: str, snippets: int) -> dict[int, _EntryRenderings]:
+    """The renderings of each entry in ``doc``; ``snippets``: see :func:`_count`."""
     scopes = resolve_scopes("prose")
     out: dict[int, _EntryRenderings] = {}
     for i, entry in enumerate(glossary.entries):
@@ -439,9 +444,9 @@ def _renderings(doc: Document, glossary: gl.Glossary, primary: str) -> dict[int,
             continue
         canonical = entry.matcher(*primary_forms)
         main = sum(1 for _ in gl.segment_matches(doc, canonical, scopes))
-        variants = {v: _count(doc, entry.matcher(v), scopes) for v in entry.variants}
+        variants = {v: _count(doc, entry.matcher(v), scopes, snippets) for v in entry.variants}
         pairs = _pair_renderings(doc, entry, primary_forms[0])
-        pair_uses = {text: _count(doc, entry.matcher(text), scopes) for text in pairs.values()}
+        pair_uses = {text: _count(doc, entry.matcher(text), scopes, snippets) for text in pairs.values()}
         if main or pairs or any(variants.values()):
             out[i] = _EntryRenderings(main, {v: u for v, u in variants.items() if u}, pairs, pair_uses)
     return out
@@ -484,7 +489,7 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
     per_lesson: list[tuple[Document, dict[int, _EntryRenderings]]] = []
     for doc in course.lessons:
         found = summaries.get(doc.relpath)
-        per_lesson.append((doc, found if found is not None else _renderings(doc, glossary, primary)))
+        per_lesson.append((doc, found if found is not None else _renderings(doc, glossary, primary, _kept(ctx, doc))))
     for i, entry in enumerate(glossary.entries):
         primary_forms = entry.forms_in(primary)
         if not primary_forms:
@@ -514,20 +519,20 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
                     uses = here.pair_uses[other.label]
                 else:
                     # A rendering found as a pair in another lesson: searched here (a parse).
-                    uses = _count(doc, entry.matcher(other.label), scopes)
+                    uses = _count(doc, entry.matcher(other.label), scopes, _kept(ctx, doc))
                 other.add(doc, uses)
         used = [r for r in [main, *others] if r.count]
         if len(used) < 2 or not main.count:
             continue
         counts = ", ".join(
-            f"«{r.label.lower()}» {r.count}× in {r.lessons} lesson{'s' if r.lessons != 1 else ''}" for r in used
+            f"«{quote(r.label.lower())}» {r.count}× in {r.lessons} lesson{'s' if r.lessons != 1 else ''}" for r in used
         )
         for other in used[1:]:
             for doc, span, text, line in other.uses:
                 ctx.report_span(
                     doc.relpath,
                     span,
-                    f"«{text}» renders {entry.label} differently from the glossary: {counts}; write «{main.label.lower()}»",
+                    f"«{quote(text)}» renders {entry.label} differently from the glossary: {counts}; write «{quote(main.label.lower())}»",
                     anchor=f"{entry.forms[0]}:{text.lower()}",
                     snippet=line,
                 )
@@ -537,7 +542,13 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
 def _summarize_renderings(doc: Document, ctx: RuleContext) -> dict[int, _EntryRenderings] | None:
     if doc.lesson_id is None:
         return None
-    return _renderings(doc, gl.load(ctx.config, ctx.course), _primary_script(ctx))  # type: ignore[arg-type]
+    return _renderings(doc, gl.load(ctx.config, ctx.course), _primary_script(ctx), _kept(ctx, doc))  # type: ignore[arg-type]
+
+
+def _kept(ctx: RuleContext, doc: Document) -> int:
+    """Uses of one rendering in ``doc`` that keep their line: as many as can be reported."""
+    limit = ctx.limit(doc.relpath)
+    return limit + 1 if limit else 0
 
 
 @rule("bilingual/glossary-script", level="error", course=True, fixable=True)
@@ -573,7 +584,7 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
                 ctx.report_span(
                     entry.path,
                     entry.place(role),
-                    f"glossary {role} «{value}» mixes Latin and Cyrillic letters",
+                    f"glossary {role} «{quote(value)}» mixes Latin and Cyrillic letters",
                     doc=doc,
                     anchor=value,
                 )
@@ -582,8 +593,8 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
             ctx.report_span(
                 entry.path,
                 entry.place("term"),
-                f"swapped glossary entry: the term field holds «{entry.term}» ({secondary}) and the english "
-                f"field «{entry.english}» ({primary})",
+                f"swapped glossary entry: the term field holds «{quote(entry.term)}» ({secondary}) and the english "
+                f"field «{quote(entry.english)}» ({primary})",
                 doc=doc,
                 fix=fix,
                 anchor=entry.term,
@@ -592,7 +603,7 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
             ctx.report_span(
                 entry.path,
                 entry.place("english"),
-                f"the english form «{entry.english}» is written in {primary} letters",
+                f"the english form «{quote(entry.english)}» is written in {primary} letters",
                 doc=doc,
                 anchor=entry.english,
             )
@@ -606,7 +617,7 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
             ctx.report_span(
                 entry.path,
                 entry.place("term"),
-                f"the term field holds «{entry.term}» in {secondary} letters; it should hold the {primary} form",
+                f"the term field holds «{quote(entry.term)}» in {secondary} letters; it should hold the {primary} form",
                 doc=doc,
                 anchor=entry.term,
             )
@@ -713,7 +724,7 @@ def duplicate_term(course: Course, ctx: RuleContext) -> None:
             ctx.report_span(
                 later.path,
                 later.place(role),
-                f"duplicate glossary entry: {role} «{value}» is already defined at {where}",
+                f"duplicate glossary entry: {role} «{quote(value)}» is already defined at {where}",
                 doc=glossary.document,
                 anchor=value,
                 related=[(earlier.path, earlier.place(role), "first definition")],
@@ -792,7 +803,7 @@ def abbreviation_mismatch(course: Course, ctx: RuleContext) -> None:
         ctx.report_span(
             entry.path,
             entry.place("abbreviation"),
-            f"abbreviation «{abbr}» does not fit its expansion «{expansions[0]}»",
+            f"abbreviation «{quote(abbr)}» does not fit its expansion «{quote(expansions[0])}»",
             doc=glossary.document,
             anchor=abbr,
         )

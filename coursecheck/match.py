@@ -456,18 +456,22 @@ def segment_matches(
     (the term regex has only word-boundary lookarounds, and a newline is not a word
     character); a joined match that runs over a segment's end makes every segment it
     touches a candidate. Most terms are absent from most lessons, and present ones from
-    most segments: a lesson has hundreds."""
+    most segments: a lesson has hundreds.
+
+    A document asked about many terms in a row is read once instead (:class:`_TermIndex`):
+    its words give the places where each term's matches can start, and the regex is tried
+    only there."""
     if not matcher._pattern:
         return
     if matcher.keys is not None:
-        index = _term_index(doc)
-        if index is not None and index.usable:
-            segments = doc.segments
-            found = index.starts(matcher.keys, lambda i: segments[i].scope in scopes)
+        term_index = _term_index(doc)
+        if term_index is not None and term_index.usable:
+            all_segments = doc.segments
+            found = term_index.starts(matcher.keys, lambda i: all_segments[i].scope in scopes)
             for i in sorted(found):
-                seg = segments[i]
-                for m in matcher.finditer_at(seg.text, found[i]):
-                    yield seg, m
+                segment = all_segments[i]
+                for hit in matcher.finditer_at(segment.text, found[i]):
+                    yield segment, hit
             return
     assert matcher.regex is not None
     joined, starts = _joined(doc, scopes)
@@ -584,7 +588,7 @@ def _fold_table() -> _FoldTable | None:
     if not _FOLD:
         table = None
         try:
-            import _sre
+            import _sre  # type: ignore[import-not-found]
 
             try:
                 from re import _casefix  # type: ignore[attr-defined]
@@ -637,7 +641,7 @@ class _TermIndex:
         self.places: dict[str, list[tuple[int, int]]] = {}  # folded word -> (segment index, start)
         self._sorted: list[str] | None = None
         self.usable = fold is not None
-        if not self.usable:
+        if fold is None:
             return
         places = self.places
         for index, seg in enumerate(doc.segments):

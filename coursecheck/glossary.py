@@ -21,6 +21,7 @@ point at the right line and column. Used by the terminology and bilingual famili
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -122,15 +123,21 @@ class GlossaryEntry:
     path: str = ""  # where the entry is written (relative to the project root)
     places: dict[str, Span] = field(default_factory=dict)  # role -> span; "entry" -> the entry
     _matchers: dict[Any, TermMatcher] = field(default_factory=dict, repr=False)
+    # The forms, and the fields they were made of (rules ask for them per lesson and term).
+    _forms: tuple[tuple[str, str, str], list[str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def forms(self) -> list[str]:
         """The term's own forms: term, english, abbreviation (variants are not the term)."""
+        made_of = (self.term, self.english, self.abbreviation)
+        if self._forms is not None and self._forms[0] == made_of:
+            return list(self._forms[1])
         out: list[str] = []
-        for form in (self.term, self.english, self.abbreviation):
+        for form in made_of:
             if form.strip() and form.strip().lower() not in (f.lower() for f in out):
                 out.append(form.strip())
-        return out
+        self._forms = (made_of, out)
+        return list(out)
 
     @property
     def label(self) -> str:
@@ -533,13 +540,30 @@ def is_paired(text: str, start: int, end: int, entry: GlossaryEntry) -> bool:
     after = _OPEN_PAREN.match(text, end)
     if after is not None and any(True for _ in matcher.finditer(after.group(1))):
         return True
-    open_at = text.rfind("(", 0, start)
-    if open_at != -1 and ")" not in text[open_at:start] and "\n" not in text[open_at:start]:
+    open_at = _open_paren_before(text, start)
+    if open_at != -1:
         before = text[max(0, open_at - 120) : open_at].rstrip()
         for m in matcher.finditer(before):
             if m.end == len(before):
                 return True
     return False
+
+
+_PAREN_OR_NEWLINE = re.compile(r"[()\n]")
+# The parentheses and newlines of the text looked at last: (text, their offsets, the characters).
+_DELIMITERS: list[Any] = [None, [], ""]
+
+
+def _open_paren_before(text: str, start: int) -> int:
+    """The offset of the last ``(`` before ``start`` with no ``)`` or newline after it (the
+    parenthesis ``start`` is in), or -1. Found by bisection in the text's parentheses and
+    newlines, listed once per text: a term used 10^4 times on one long line does not make
+    each use scan the line back to its start."""
+    if _DELIMITERS[0] is not text:
+        found = list(_PAREN_OR_NEWLINE.finditer(text))
+        _DELIMITERS[:] = [text, [m.start() for m in found], "".join(m.group() for m in found)]
+    at = bisect.bisect_left(_DELIMITERS[1], start) - 1
+    return _DELIMITERS[1][at] if at >= 0 and _DELIMITERS[2][at] == "(" else -1
 
 
 def uses(doc: Document, entry: GlossaryEntry, scopes: tuple[str, ...] | frozenset[str]) -> list[Use]:

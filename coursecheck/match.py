@@ -291,6 +291,7 @@ class TermMatcher:
     def _accepted(self, text: str, raw: Iterable[re.Match[str]]) -> Iterator[Match]:
         """The regex's matches ``raw`` that are the term (inflection confirmed, not excluded)."""
         excluded: list[tuple[int, int]] | None = None
+        excluded_starts: list[int] = []
         exclude_regex = self._exclude()
         for m in raw:
             found = m.group()
@@ -301,7 +302,10 @@ class TermMatcher:
             if exclude_regex is not None:
                 if excluded is None:
                     excluded = [(e.start(), e.end()) for e in exclude_regex.finditer(text)]
-                if any(s <= m.start() and m.end() <= e for s, e in excluded):
+                    excluded_starts = [start for start, _end in excluded]
+                # The phrases do not overlap: only the last one starting before the match can hold it.
+                at = bisect.bisect_right(excluded_starts, m.start()) - 1
+                if at >= 0 and m.end() <= excluded[at][1]:
                     continue
             yield Match(m.start(), m.end(), found)
 

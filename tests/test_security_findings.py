@@ -13,6 +13,7 @@ import hashlib
 import json
 import pickle
 import random
+import re
 import textwrap
 from pathlib import Path
 
@@ -497,3 +498,28 @@ def test_term_matcher_finditer_at_gives_what_finditer_gives():
         "коннектор",
         "коннектор",
     ]
+
+
+def test_the_parenthesis_a_use_is_in_is_found_as_by_scanning_back():
+    from coursecheck.glossary import _open_paren_before
+
+    rnd = random.Random(3)
+    for _ in range(500):
+        text = "".join(rnd.choice("ab (\n)") for _ in range(rnd.randint(0, 25)))
+        for start in range(len(text) + 1):
+            back = text.rfind("(", 0, start)
+            inside = back != -1 and ")" not in text[back:start] and "\n" not in text[back:start]
+            assert _open_paren_before(text, start) == (back if inside else -1), (text, start)
+
+
+def test_excluded_phrases_drop_exactly_the_uses_inside_them():
+    matcher = TermMatcher("том", inflect=True, exclude=["в том числе", "том числе"], ambiguous="count")
+    text = "в том числе том, и том числе; тома в том числе " * 3
+    found = [(m.start, m.text) for m in matcher.finditer(text)]
+    phrases = [(p.start(), p.end()) for p in re.finditer("в том числе|том числе", text)]
+    expected = [
+        (m.start(), m.group())
+        for m in re.finditer(r"(?<![^\W_])тома?(?![^\W_])", text)
+        if not any(s <= m.start() and m.end() <= e for s, e in phrases)
+    ]
+    assert found == expected and len(found) == 6

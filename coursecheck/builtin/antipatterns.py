@@ -348,7 +348,11 @@ def placeholder(doc: Document, ctx: RuleContext) -> None:
             start, end = segment.range(m_start, m_end)
             shown = _context(segment.text, m_start, m_end)
             ctx.report(
-                doc, start, end, f"placeholder «{quote(matched)}» in the {segment.scope}: «{shown}»", anchor=matched.lower()
+                doc,
+                start,
+                end,
+                f"placeholder «{quote(matched)}» in the {segment.scope}: «{shown}»",
+                anchor=matched.lower(),
             )
 
 

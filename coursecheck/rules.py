@@ -348,9 +348,10 @@ class RuleContext:
         related: Iterable[tuple[str, Span, str]] = (),
         level: str | None = None,
     ) -> Finding:
-        """Report at source offsets ``start``..``end`` of ``doc``."""
+        """Report at source offsets ``start``..``end`` of ``doc``. Past the file's limit the
+        finding is only counted: the one returned then has no place (line 1, column 1)."""
         if self._full(doc.relpath) and doc.relpath in self._left_out:
-            # Only counted (see report_span): its place is not needed.
+            # Only counted (see report_span): its place is not needed, nor worth a search.
             return self.report_span(doc.relpath, Span.point(1, 1), message, level=level, snippet="")
         return self.report_span(
             doc.relpath, doc.span(start, end), message, doc=doc, fix=fix, anchor=anchor, related=related, level=level

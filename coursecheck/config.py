@@ -26,6 +26,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 CONFIG_NAMES = (".coursecheck.toml", "coursecheck.toml")
+# Findings one rule reports in one file, at most (more are counted and summed up in one more
+# finding): a repository cannot make a rule keep 10^5 findings, their cache entry and report.
+DEFAULT_MAX_FINDINGS = 200
 LEVEL_NAMES = ("error", "warning", "note", "off")
 CORE_KEYS = {
     "course": "where lessons and data files are, lesson ids, course order, languages",
@@ -34,6 +37,7 @@ CORE_KEYS = {
     "plugins": "local plugin modules or .py files",
     "extends": "rule packs to start from",
     "fail-level": "lowest level that makes the run fail (exit 1)",
+    "max-findings": f"findings reported per rule and file (default {DEFAULT_MAX_FINDINGS}; 0 = no limit)",
 }
 COURSE_KEYS = {
     "content": list,
@@ -76,6 +80,7 @@ class ConfigError(Exception):
 class RuleSetting:
     level: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    max_findings: int | None = None  # `max-findings`: findings reported per file (0 = no limit)
 
 
 @dataclass(slots=True)
@@ -109,6 +114,7 @@ class Config:
     plugins: list[str] = field(default_factory=list)
     extends: list[str] = field(default_factory=list)
     fail_level: str = "error"
+    max_findings: int = DEFAULT_MAX_FINDINGS  # top-level `max-findings` (0 = no limit)
     sections: dict[str, Any] = field(default_factory=dict)  # plugin-owned top-level keys
     origins: dict[tuple[Any, ...], tuple[str, int]] = field(default_factory=dict)
     # Shape problems found while loading, reported together with those found once plugins
@@ -600,6 +606,11 @@ def _check_shape(config: Config, data: dict[str, Any]) -> list[ConfigProblem]:
     else:
         config.fail_level = fail
 
+    if "max-findings" in data:
+        limit = _max_findings(data["max-findings"], ("max-findings",), bad)
+        if limit is not None:
+            config.max_findings = limit
+
     for key, value in data.items():
         if key not in CORE_KEYS:
             config.sections[key] = value
@@ -620,13 +631,21 @@ def _rule_setting(value: Any, key: tuple[Any, ...], bad: Any) -> RuleSetting | N
                 f"must be one of {', '.join(LEVEL_NAMES)}, not '{level}'{did_you_mean(str(level), LEVEL_NAMES)}",
             )
             return None
-        options = {k: v for k, v in value.items() if k != "level"}
+        options = {k: v for k, v in value.items() if k not in ("level", "max-findings")}
         if isinstance(options.get("options"), dict):
             nested = options.pop("options")
             options.update(nested)
-        return RuleSetting(level=level, options=options)
+        limit = _max_findings(value["max-findings"], (*key, "max-findings"), bad) if "max-findings" in value else None
+        return RuleSetting(level=level, options=options, max_findings=limit)
     bad(key, f'must be a level ("error", "warning", "note", "off") or a table, not {type(value).__name__}')
     return None
+
+
+def _max_findings(value: Any, key: tuple[Any, ...], bad: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        bad(key, f"must be a whole number >= 0 (0 = no limit), not {value!r}")
+        return None
+    return value
 
 
 # -- lesson id templates -----------------------------------------------------------------
@@ -699,7 +718,7 @@ def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, 
     def check_setting(rule_id: str, setting: RuleSetting, key: tuple[Any, ...]) -> None:
         if rule_id in families:
             if setting.options:
-                bad(key, "a whole family takes only a level; set options on each rule")
+                bad(key, "a whole family takes only a level and max-findings; set options on each rule")
             return
         rule = rules.get(rule_id)
         if rule is None:
@@ -762,6 +781,7 @@ class Settings:
         # one (level, options) per rule (memory stays flat on big courses).
         self._cache: dict[tuple[str, tuple[int, ...] | None], tuple[str, dict[str, Any]]] = {}
         self._applying: dict[str, tuple[int, ...]] = {}
+        self._limits: dict[tuple[str, tuple[int, ...]], int] = {}
 
     def base(self, rule_id: str) -> tuple[str, dict[str, Any]]:
         return self.for_file(rule_id, None)
@@ -795,6 +815,24 @@ class Settings:
                     options.update(setting.options)
         self._cache[key] = (level, options)
         return level, options
+
+    def max_findings(self, rule_id: str, relpath: str | None) -> int:
+        """Findings ``rule_id`` reports in one file at most (0 = no limit): the top-level
+        ``max-findings``, then ``max-findings`` of the rule's family and of the rule in
+        ``[rules]`` and in each ``[[overrides]]`` that applies to the file, in that order."""
+        applying = () if relpath is None else self._overrides_for(relpath)
+        key = (rule_id, applying)
+        limit = self._limits.get(key)
+        if limit is None:
+            limit = self.config.max_findings
+            family = rule_id.split("/", 1)[0]
+            for layer in [self.config.rules, *(self.config.overrides[i].rules for i in applying)]:
+                for name in (family, rule_id):
+                    setting = layer.get(name)
+                    if setting is not None and setting.max_findings is not None:
+                        limit = setting.max_findings
+            self._limits[key] = limit
+        return limit
 
     def enabled_anywhere(self, rule_id: str) -> bool:
         if self.base(rule_id)[0] != "off":

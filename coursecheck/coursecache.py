@@ -349,13 +349,12 @@ def relocate(
         if finding.fix is not None:
             return None
         span = finding.span if move is None else move.span(finding.span)
-        snippet = finding.snippet
-        if move is not None and snippet and not move.kept(finding.span.line):
-            doc = documents.get(finding.path)
-            snippet = doc.lines.text_at(span.line) if doc is not None else snippet
         moved = copy.copy(finding)
         moved.span = span
         moved.related = related
-        moved.snippet = snippet
+        if move is not None and finding.snippet and not move.kept(finding.span.line):
+            doc = documents.get(finding.path)
+            if doc is not None:
+                moved.set_snippet(doc.lines.text_at(span.line))
         out.append(moved)
     return out, published

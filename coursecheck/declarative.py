@@ -51,7 +51,7 @@ from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import TermMatcher, stem
 from coursecheck.model import Course, Document, Finding, Fix, Segment
 from coursecheck.rules import DOCUMENT_KINDS, Rule, RuleContext
-from coursecheck.text import Span
+from coursecheck.text import Span, quote
 
 if TYPE_CHECKING:
     from coursecheck.config import Config
@@ -516,6 +516,10 @@ def placeholders_in(template: str) -> list[str]:
     return _PLACEHOLDER.findall(template.replace("{{", "").replace("}}", ""))
 
 
+# Placeholders that hold the repository's text (what a rule found), cut in messages.
+_QUOTED_VALUES = frozenset({"match", "value"})
+
+
 def format_message(template: str, values: dict[str, Any]) -> str:
     """Fill ``{name}`` placeholders (``{{`` and ``}}`` are literal braces). Only plain names:
     no attribute access or format specs, so a message cannot reach into Python objects."""
@@ -839,14 +843,19 @@ class UserRule:
         course stage stays valid across edits that change no hit."""
         if self.tripped or not self.applies_to(doc.relpath):
             return None
+        lines: dict[int, str] = {}  # each line a hit is on, once (10^5 hits may share one long line)
         try:
             found = [
-                [(h.start, h.end, h.text, span := doc.span(h.start, h.end), doc.lines.text_at(span.line)) for h in hits]
+                [(h.start, h.end, h.text, span := doc.span(h.start, h.end)) for h in hits]
                 for hits in (self.hits(doc, ctx, matcher, count=False) for matcher in self._matchers())
             ]
         except PatternTimeout:
             return None  # the course-level check meets the timeout itself and reports it
-        return {"hits": found}
+        for hits in found:
+            for *_, span in hits:
+                if span.line not in lines:
+                    lines[span.line] = doc.lines.text_at(span.line)
+        return {"hits": found, "lines": lines}
 
     def applies_to(self, relpath: str) -> bool:
         if self.ignore_globs:
@@ -952,9 +961,13 @@ class UserRule:
         matchers = self._matchers()
         index = next((i for i, m in enumerate(matchers) if m is matcher), None)
         stored = summary.get("hits")
-        if index is None or not isinstance(stored, list) or len(stored) != len(matchers):
+        lines = summary.get("lines")
+        if index is None or not isinstance(stored, list) or len(stored) != len(matchers) or not isinstance(lines, dict):
             return None
-        return [Hit(start, end, text, None, span=span, line=line) for start, end, text, span, line in stored[index]]
+        return [
+            Hit(start, end, text, None, span=span, line=lines.get(span.line, ""))
+            for start, end, text, span in stored[index]
+        ]
 
     def values(self, doc: Document | None, **values: Any) -> dict[str, Any]:
         return {"rule": self.spec.id, "file": doc.relpath if doc else "", **values}
@@ -970,8 +983,11 @@ class UserRule:
         fix: Fix | None = None,
         **values: Any,
     ) -> Finding:
-        """Report at a hit, at source offsets or at a span, with the rule's message filled in."""
-        text = format_message(message or self.spec.message, self.values(doc, **values))
+        """Report at a hit, at source offsets or at a span, with the rule's message filled in.
+        The text it found (``match``, ``value``) is quoted cut to a bounded length
+        (:func:`coursecheck.text.quote`): a match may be a whole line of a lesson."""
+        shown = {k: quote(str(v)) if k in _QUOTED_VALUES and v is not None else v for k, v in values.items()}
+        text = format_message(message or self.spec.message, self.values(doc, **shown))
         anchor = str(values.get("match", "")) or text
         if isinstance(where, Span):
             return ctx.report_span(doc.relpath, where, text, doc=doc, fix=fix, anchor=anchor)

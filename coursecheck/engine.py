@@ -57,7 +57,7 @@ from coursecheck.plugins import (
     plugin_name,
 )
 from coursecheck.records import DocumentRecord, LineMove, pack_fields, read_text, record_fields, view_digest
-from coursecheck.rules import Rule, RuleContext
+from coursecheck.rules import Rule, RuleContext, is_limit_note
 from coursecheck.runindex import RunIndex, Signature, restore, signature
 from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest
 from coursecheck.text import DecodeError, LineIndex, Span, decode_source, normalize_newlines
@@ -533,7 +533,9 @@ class Engine:
             "coursecheck and plugins": FileCache.key(
                 code_fingerprint([p for _, p in plugins]), " ".join(name for name, _ in plugins)
             ),
-            "config": FileCache.key(repr((c.course, c.rules, c.overrides, c.plugins, c.extends, c.sections))),
+            "config": FileCache.key(
+                repr((c.course, c.rules, c.overrides, c.plugins, c.extends, c.sections, c.max_findings))
+            ),
             "rules selected": FileCache.key("\0".join(sorted(f"{r.id}:{r.plugin}" for r in active_rules))),
             "data files": FileCache.key("\0".join(f"{d.relpath}\0{d.source}" for d in data_docs), self._inputs_key()),
         }
@@ -697,6 +699,7 @@ class Engine:
                     options,
                     course,
                     options_for=lambda rel, r=rule.id: self.settings.for_file(r, rel)[1],
+                    max_findings=self._max_findings(rule.id),
                 )
                 before = dict(course.extra)
                 found = self._call(rule, ctx, course, "")
@@ -822,7 +825,7 @@ class Engine:
             level, options = self.settings.for_file(rule.id, doc.relpath)
             if level == "off" and not rule.course:
                 continue
-            ctx = RuleContext(rule, self.config, options, course)
+            ctx = RuleContext(rule, self.config, options, course, max_findings=self._max_findings(rule.id))
             ctx.summary = summary
             if rule.course:
                 findings.extend(self._summarize(rule, ctx, doc, summary))
@@ -1029,14 +1032,17 @@ class Engine:
         return not (rule_id in self.options.ignore or family in self.options.ignore)
 
     def _call(self, rule: Rule, ctx: RuleContext, subject: Any, relpath: str) -> list[Finding]:
+        """Run one rule; its findings, at most the limit per file (``max-findings``) and one
+        more finding per file saying how many were left out (counted as they are reported,
+        so a rule reporting 10^5 findings in one file never holds them)."""
         try:
             returned = rule.check(subject, ctx)
             if returned is not None:
                 for item in returned:
-                    if isinstance(item, Finding):
-                        ctx.findings.append(item)
-                    else:
+                    if not isinstance(item, Finding):
                         raise TypeError(f"rule yielded {type(item).__name__}, not Finding")
+                    if ctx.keep(item):
+                        ctx.findings.append(item)
         except Exception as exc:
             where = f" on {relpath}" if relpath else ""
             message = f"plugin '{rule.plugin}' rule {rule.id} crashed{where}: {type(exc).__name__}: {exc}"
@@ -1044,6 +1050,7 @@ class Engine:
             span = Span.point(1, 1)
             return [
                 *ctx.findings,
+                *ctx.limit_notes(),
                 Finding(
                     "core/internal-error",
                     message + " (the rest of the run went on)",
@@ -1052,7 +1059,11 @@ class Engine:
                     plugin=rule.plugin,
                 ),
             ]
-        return ctx.findings
+        return [*ctx.findings, *ctx.limit_notes()] if ctx.left_out else ctx.findings
+
+    def _max_findings(self, rule_id: str) -> Callable[[str], int]:
+        """The limit of findings ``rule_id`` keeps in a file, by the file's relpath."""
+        return lambda relpath: self.settings.max_findings(rule_id, relpath or None)
 
     def _config_rel(self) -> str:
         if self.config.path is None:
@@ -1181,11 +1192,17 @@ class Engine:
                 f.plugin = rule.plugin
             by_path.setdefault(f.path, []).append(f)
         known = set(self.rules)
+        families = {r.split("/", 1)[0] for r in known}
         unused_rule = self.rules.get("core/unused-suppression")
         for doc in docs:
             doc_findings = by_path.get(doc.relpath, [])
+            # Rules that left findings out here (max-findings): a directive for them may have
+            # been written for a finding that was not kept, so it is not called unused.
+            limited = {f.rule_id for f in doc_findings if is_limit_note(f)}
             for directive, why in suppress.apply(doc, doc_findings, known):
                 if unused_rule is None or not self._selected(unused_rule.id):
+                    continue
+                if limited and _may_cover(directive.rules, limited, known, families):
                     continue
                 level, _ = self.settings.for_file(unused_rule.id, doc.relpath)
                 if level == "off":
@@ -1198,10 +1215,9 @@ class Engine:
                         doc.relpath,
                         span,
                         level=level,
-                        snippet=doc.lines.line_text(span.line),
                         plugin=unused_rule.plugin,
                         anchor=" ".join(directive.rules) + directive.kind,
-                    )
+                    ).set_snippet(doc.lines.line_text(span.line))
                 )
         out = [f for path, items in by_path.items() if reported is None or path in reported for f in items]
         out.sort(key=Finding.sort_key)
@@ -1240,6 +1256,14 @@ def _can_fork() -> bool:
     import multiprocessing
 
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _may_cover(named: tuple[str, ...], limited: set[str], known: set[str], families: set[str]) -> bool:
+    """Whether a suppression naming ``named`` (nothing: every rule) may be meant for a rule
+    in ``limited``, and names no unknown rule (that is reported whatever the limit)."""
+    if any(r not in known and r not in families for r in named):
+        return False
+    return not named or any(r in named or r.split("/", 1)[0] in named for r in limited)
 
 
 def _only(summary: dict[str, Any], names: set[str]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ point at the right line and column. Used by the terminology and bilingual famili
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,7 +34,7 @@ from coursecheck import coursecache
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem
 from coursecheck.match import AMBIGUOUS_CHOICES, TermMatcher, segment_matches
 from coursecheck.parse.data import data_place, parse_data
-from coursecheck.text import DecodeError, Span, decode_source, normalize_newlines
+from coursecheck.text import DecodeError, Span, decode_source, normalize_newlines, quote
 
 if TYPE_CHECKING:
     from coursecheck.config import Config
@@ -123,22 +124,28 @@ class GlossaryEntry:
     path: str = ""  # where the entry is written (relative to the project root)
     places: dict[str, Span] = field(default_factory=dict)  # role -> span; "entry" -> the entry
     _matchers: dict[Any, TermMatcher] = field(default_factory=dict, repr=False)
+    # The forms, and the fields they were made of (rules ask for them per lesson and term).
+    _forms: tuple[tuple[str, str, str], list[str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def forms(self) -> list[str]:
         """The term's own forms: term, english, abbreviation (variants are not the term)."""
+        made_of = (self.term, self.english, self.abbreviation)
+        if self._forms is not None and self._forms[0] == made_of:
+            return list(self._forms[1])
         out: list[str] = []
-        for form in (self.term, self.english, self.abbreviation):
+        for form in made_of:
             if form.strip() and form.strip().lower() not in (f.lower() for f in out):
                 out.append(form.strip())
-        return out
+        self._forms = (made_of, out)
+        return list(out)
 
     @property
     def label(self) -> str:
         """«Образ» (Image, IMG) — for messages."""
         main = self.term or self.english or self.abbreviation
-        others = [f for f in (self.english, self.abbreviation) if f and f != main]
-        return f"«{main}»" + (f" ({', '.join(others)})" if others else "")
+        others = [quote(f) for f in (self.english, self.abbreviation) if f and f != main]
+        return f"«{quote(main)}»" + (f" ({', '.join(others)})" if others else "")
 
     def place(self, role: str = "term") -> Span:
         for candidate in (role, "term", "english", "entry"):
@@ -546,8 +553,8 @@ def is_paired(text: str, start: int, end: int, entry: GlossaryEntry) -> bool:
     after = _OPEN_PAREN.match(text, end)
     if after is not None and any(True for _ in matcher.finditer(after.group(1))):
         return True
-    open_at = text.rfind("(", 0, start)
-    if open_at != -1 and ")" not in text[open_at:start] and "\n" not in text[open_at:start]:
+    open_at = _open_paren_before(text, start)
+    if open_at != -1:
         before = text[max(0, open_at - 120) : open_at].rstrip()
         for m in matcher.finditer(before):
             if m.end == len(before):
@@ -555,25 +562,43 @@ def is_paired(text: str, start: int, end: int, entry: GlossaryEntry) -> bool:
     return False
 
 
+_PAREN_OR_NEWLINE = re.compile(r"[()\n]")
+# The parentheses and newlines of the text looked at last: (text, their offsets, the characters).
+_DELIMITERS: list[Any] = [None, [], ""]
+
+
+def _open_paren_before(text: str, start: int) -> int:
+    """The offset of the last ``(`` before ``start`` with no ``)`` or newline after it (the
+    parenthesis ``start`` is in), or -1. Found by bisection in the text's parentheses and
+    newlines, listed once per text: a term used 10^4 times on one long line does not make
+    each use scan the line back to its start."""
+    if _DELIMITERS[0] is not text:
+        found = list(_PAREN_OR_NEWLINE.finditer(text))
+        _DELIMITERS[:] = [text, [m.start() for m in found], "".join(m.group() for m in found)]
+    at = bisect.bisect_left(_DELIMITERS[1], start) - 1
+    return _DELIMITERS[1][at] if at >= 0 and _DELIMITERS[2][at] == "(" else -1
+
+
 def uses(doc: Document, entry: GlossaryEntry, scopes: tuple[str, ...] | frozenset[str]) -> list[Use]:
     """Every use of the term's own forms (not its variants) in ``doc``, in source order."""
     wanted = frozenset(scopes)
     memo = _uses_memo(doc)
-    known = memo.get((id(entry), wanted))
+    found = memo.get(id(entry))
+    if found is None or found[0] is not entry:
+        found = memo[id(entry)] = (entry, {})
+    by_scopes = found[1]
+    known = by_scopes.get(wanted)
     if known is None:
         # Several rules ask for the same term in the same lesson (terminology's unused-term
         # and used-before-introduction, bilingual's missing-pair): found once per scope set;
         # a narrower set is cut from a wider one already found.
-        wider = next(
-            (v for (entry_id, have), v in memo.items() if entry_id == id(entry) and have > wanted and v[0] is entry),
-            None,
-        )
+        wider = next((v for have, v in by_scopes.items() if have > wanted), None)
         if wider is not None:
-            known = (entry, [(scope, use) for scope, use in wider[1] if scope in wanted])
+            known = [(scope, use) for scope, use in wider if scope in wanted]
         else:
-            known = (entry, _find_uses(doc, entry, wanted))
-        memo[(id(entry), wanted)] = known
-    return [use for _scope, use in known[1]]
+            known = _find_uses(doc, entry, wanted)
+        by_scopes[wanted] = known
+    return [use for _scope, use in known]
 
 
 def _find_uses(doc: Document, entry: GlossaryEntry, scopes: frozenset[str]) -> list[tuple[str, Use]]:
@@ -585,12 +610,12 @@ def _find_uses(doc: Document, entry: GlossaryEntry, scopes: frozenset[str]) -> l
     return found
 
 
-# The uses found in the document checked last: (document, its segment count, (id(entry),
-# scopes) -> (entry, [(segment scope, use)])). Rules check one document after another.
+# The uses found in the document checked last: (document, its segment count, id(entry) ->
+# (entry, scopes -> [(segment scope, use)])). Rules check one document after another.
 _USES: list[Any] = [None, 0, {}]
 
 
-def _uses_memo(doc: Document) -> dict[tuple[int, frozenset[str]], tuple[GlossaryEntry, list[tuple[str, Use]]]]:
+def _uses_memo(doc: Document) -> dict[int, tuple[GlossaryEntry, dict[frozenset[str], list[tuple[str, Use]]]]]:
     segments = len(doc.segments)
     if _USES[0] is not doc or _USES[1] != segments:
         _USES[:] = [doc, segments, {}]

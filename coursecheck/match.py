@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -157,6 +157,23 @@ def same_word(found: str, term_word: str) -> bool:
     return _same_stem(stem(found), stem(term_word))
 
 
+def same_word_keys(word: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """Keys to find the words :func:`same_word` may accept without comparing every pair:
+    ``(filed, wanted)``; ``same_word(found, term_word)`` holds only if a key ``wanted`` by
+    ``found`` is one ``term_word`` is ``filed`` under. ``same_word`` accepts equal normal
+    forms, a shared lemma (a lemma of ``found``, a content lemma of ``term_word``), or Snowball
+    stems that are equal or one letter apart at the end (the shorter one a prefix)."""
+    norm = _norm(word)
+    root = stem(word)
+    filed = {("n", norm), ("s", root), ("p", root[:-1])}
+    wanted = {("n", norm), ("s", root), ("s", root[:-1]), ("p", root)}
+    analysis = _analyse(word)
+    if analysis is not None:
+        filed |= {("m", lemma) for lemma in analysis.content_lemmas}
+        wanted |= {("m", lemma) for lemma in analysis.lemmas}
+    return filed, wanted
+
+
 def is_ambiguous(found: str, term_word: str) -> bool:
     """Whether ``found`` can also be a function word that is not the term ("том" ~ "тот")."""
     a, b = _analyse(found), _analyse(term_word)
@@ -172,20 +189,27 @@ def _same_stem(a: str, b: str) -> bool:
     return long.startswith(short) and len(long) - len(short) <= 1
 
 
-def _word_pattern(word: str, inflect: bool) -> str:
+def _word_pattern(word: str, inflect: bool) -> tuple[str, list[tuple[str, bool]]]:
+    """The regex of one word of a term, and the literal each of its alternatives starts
+    with: ``(literal, True)`` for a stem followed by any Cyrillic ending, ``(literal, False)``
+    for a whole form (what the term index looks up: see :class:`_TermIndex`)."""
     if inflect and _CYRILLIC_WORD.fullmatch(word):
         alternatives = []
+        literals = []
         root = stem(word)
         if len(root) >= 3:
             # The stem then any Cyrillic ending; TermMatcher confirms each candidate.
             alternatives.append(re.escape(root).replace("е", "[её]") + r"[А-Яа-яЁё]*")
+            literals.append((root, True))
         for form in paradigm(word):
             if not (len(root) >= 3 and _norm(form).startswith(root)):
                 alternatives.append(re.escape(form).replace("е", "[её]"))
+                literals.append((form, False))
         if alternatives:
             alternatives.append(re.escape(word))
-            return "(?:" + "|".join(alternatives) + ")"
-    return re.escape(word)
+            literals.append((word, False))
+            return "(?:" + "|".join(alternatives) + ")", literals
+    return re.escape(word), [(word, False)]
 
 
 def english_plurals(form: str) -> list[str]:
@@ -239,28 +263,63 @@ class TermMatcher:
         all_forms = list(self.forms)
         if plurals:
             all_forms += [p for f in self.forms for p in english_plurals(f) if p not in all_forms]
-        self.regex = _alternation(all_forms, inflect, case_sensitive)
+        # Compiled on first use: in a big glossary most terms occur in few lessons, and the
+        # term index (segment_matches) finds them without their regex.
+        self._pattern, self.keys = _alternation(all_forms, inflect)
+        self._regex: re.Pattern[str] | None = None
         self.exclude = tuple(e for e in exclude if e.strip())
-        self._exclude_regex = _alternation(list(self.exclude), False, case_sensitive)
+        self._exclude_pattern = _alternation(list(self.exclude), False)[0]
+        self._exclude_regex: re.Pattern[str] | None = None
         # Cyrillic forms, split into words, to confirm inflected candidates.
         self._term_words = [f.split() for f in self.forms] if inflect else []
 
+    @property
+    def regex(self) -> re.Pattern[str] | None:
+        """The regex of every form (None when there is no form)."""
+        if self._regex is None and self._pattern:
+            self._regex = re.compile(self._pattern, 0 if self.case_sensitive else re.IGNORECASE)
+        return self._regex
+
     def finditer(self, text: str) -> Iterator[Match]:
-        if self.regex is None:
+        regex = self.regex
+        if regex is None:
             return
+        yield from self._accepted(text, regex.finditer(text))
+
+    def finditer_at(self, text: str, starts: Iterable[int]) -> Iterator[Match]:
+        """What :meth:`finditer` gives, when every match of the regex in ``text`` starts at
+        one of ``starts`` (ascending): the regex is tried only there, as ``finditer`` would
+        meet them (a match hides the starts it covers)."""
+        regex = self.regex
+        if regex is None:
+            return
+        yield from self._accepted(text, _matches_at(regex, text, starts))
+
+    def _accepted(self, text: str, raw: Iterable[re.Match[str]]) -> Iterator[Match]:
+        """The regex's matches ``raw`` that are the term (inflection confirmed, not excluded)."""
         excluded: list[tuple[int, int]] | None = None
-        for m in self.regex.finditer(text):
+        excluded_starts: list[int] = []
+        exclude_regex = self._exclude()
+        for m in raw:
             found = m.group()
             if self.inflect:
                 verdict = self._accepts(found)
                 if verdict is None or (verdict == "ambiguous" and _after_preposition(text, m.start())):
                     continue
-            if self._exclude_regex is not None:
+            if exclude_regex is not None:
                 if excluded is None:
-                    excluded = [(e.start(), e.end()) for e in self._exclude_regex.finditer(text)]
-                if any(s <= m.start() and m.end() <= e for s, e in excluded):
+                    excluded = [(e.start(), e.end()) for e in exclude_regex.finditer(text)]
+                    excluded_starts = [start for start, _end in excluded]
+                # The phrases do not overlap: only the last one starting before the match can hold it.
+                at = bisect.bisect_right(excluded_starts, m.start()) - 1
+                if at >= 0 and m.end() <= excluded[at][1]:
                     continue
             yield Match(m.start(), m.end(), found)
+
+    def _exclude(self) -> re.Pattern[str] | None:
+        if self._exclude_regex is None and self._exclude_pattern:
+            self._exclude_regex = re.compile(self._exclude_pattern, 0 if self.case_sensitive else re.IGNORECASE)
+        return self._exclude_regex
 
     def count(self, text: str) -> int:
         return sum(1 for _ in self.finditer(text))
@@ -300,18 +359,24 @@ def _after_preposition(text: str, start: int) -> bool:
     return any(p.tag.POS == "PREP" for p in morph.parse(m.group(1).lower()))
 
 
-def _alternation(forms: Sequence[str], inflect: bool, case_sensitive: bool) -> re.Pattern[str] | None:
+def _alternation(forms: Sequence[str], inflect: bool) -> tuple[str, tuple[_Key, ...] | None]:
+    """The regex of ``forms`` ("" when there is none) and the keys the term index finds
+    their matches by (None when some form cannot be found that way: see :func:`_keys`)."""
     alternatives = []
+    keys: list[_Key] | None = []
     for form in sorted(forms, key=len, reverse=True):
         words = form.split()
         if not words:
             continue
-        body = r"\s+".join(_word_pattern(w, inflect) for w in words)
-        left = _LEFT if _WORD.match(form[0]) else ""
-        right = _RIGHT if _WORD.match(form[-1]) else ""
-        alternatives.append(f"{left}{body}{right}")
-    flags = 0 if case_sensitive else re.IGNORECASE
-    return re.compile("|".join(alternatives), flags) if alternatives else None
+        patterns = [_word_pattern(w, inflect) for w in words]
+        body = r"\s+".join(pattern for pattern, _literals in patterns)
+        left = _WORD.match(form[0]) is not None
+        right = _WORD.match(form[-1]) is not None
+        alternatives.append(f"{_LEFT if left else ''}{body}{_RIGHT if right else ''}")
+        if keys is not None:
+            found = _keys(patterns[0][1], left, right or len(words) > 1)
+            keys = None if found is None else keys + found
+    return "|".join(alternatives), None if keys is None else tuple(dict.fromkeys(keys))
 
 
 def compile_user_regex(pattern: str, *, case_sensitive: bool = True) -> re.Pattern[str]:
@@ -402,9 +467,24 @@ def segment_matches(
     (the term regex has only word-boundary lookarounds, and a newline is not a word
     character); a joined match that runs over a segment's end makes every segment it
     touches a candidate. Most terms are absent from most lessons, and present ones from
-    most segments: a lesson has hundreds."""
-    if matcher.regex is None:
+    most segments: a lesson has hundreds.
+
+    A document asked about many terms in a row is read once instead (:class:`_TermIndex`):
+    its words give the places where each term's matches can start, and the regex is tried
+    only there."""
+    if not matcher._pattern:
         return
+    if matcher.keys is not None:
+        term_index = _term_index(doc)
+        if term_index is not None and term_index.usable:
+            all_segments = doc.segments
+            found = term_index.starts(matcher.keys, lambda i: all_segments[i].scope in scopes)
+            for i in sorted(found):
+                segment = all_segments[i]
+                for hit in matcher.finditer_at(segment.text, found[i]):
+                    yield segment, hit
+            return
+    assert matcher.regex is not None
     joined, starts = _joined(doc, scopes)
     candidates: set[int] = set()
     for m in matcher.regex.finditer(joined):
@@ -443,6 +523,206 @@ def _joined(doc: Document, scopes: tuple[str, ...] | frozenset[str]) -> tuple[st
         _JOINED.clear()
     _JOINED[key] = (doc, len(segments), joined)
     return joined
+
+
+# -- the term index: one pass over a lesson for every term --------------------------------
+#
+# A glossary of 1,000 terms searched with one regex each reads every lesson 1,000 times. The
+# index reads it once: the words of its segments (runs of letters and digits), case-folded
+# as the regex engine compares letters without case, each with where it is. A term is then
+# looked up by the first letters every match of its regex must start with: the literal that
+# begins each alternative of its first word (a stem, a dictionary form, the word itself). A
+# match of the regex starts a word of the text at the place of that literal's first run of
+# letters (the term's left word boundary, or the non-letter before the run in the literal,
+# is in the text too), and that word is the run itself, or starts with it for a stem (or a
+# run that ends the literal where no word boundary follows it). So the words found give
+# every place a match can start; the regex is tried only there (TermMatcher.finditer_at),
+# which gives what a search of the whole segment gives. Texts or terms with characters the
+# fold cannot vouch for, and forms starting with no letter or digit, use the regex on the
+# whole text instead, as before.
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    text: str  # case-folded letters and digits
+    prefix: bool  # a word of the text starting with them (else: a word equal to them)
+    offset: int  # where they are in the literal: the match starts this far before the word
+
+
+def _keys(literals: list[tuple[str, bool]], left: bool, bounded: bool) -> list[_Key] | None:
+    """The keys of one form's first word from the literals its alternatives start with.
+
+    ``left``: the form has the left word boundary; ``bounded``: something that is not a
+    letter or digit follows the first word (a space before the next word, or the right
+    word boundary)."""
+    fold = _fold_table()
+    if fold is None:
+        return None
+    out = []
+    for literal, is_stem in literals:
+        run = _WORD.search(literal)
+        if run is None or (run.start() == 0 and not left) or _has_odd(literal):
+            return None
+        followed = run.end() < len(literal)  # a non-letter of the literal follows the run
+        exact = followed or (not is_stem and bounded)
+        out.append(_Key(run.group().translate(fold), not exact, run.start()))
+    return out
+
+
+_FOLD: list[Any] = []  # [the fold table or None], made on first use
+
+
+class _FoldTable(dict):  # type: ignore[type-arg]
+    """Code point -> the code point standing for every character the regex engine takes
+    for it without case (``re.IGNORECASE``: the same simple lowercase, or one of the extra
+    cases the engine adds, such as ``ſ`` for ``s``); ``ё`` folds to ``е``, as term regexes
+    accept both. Letters and digits fold to letters and digits when their class has one."""
+
+    def __init__(self, tolower: Any, extra: dict[int, tuple[int, ...]]) -> None:
+        super().__init__()
+        self._tolower = tolower
+        self._extra = extra
+
+    def __missing__(self, code: int) -> int:
+        lower = self._tolower(code)
+        same = {lower, *self._extra.get(lower, ())}
+        alnum = [c for c in same if chr(c).isalnum()]
+        folded = min(alnum or same)
+        folded = 0x435 if folded == 0x451 else folded  # ё -> е
+        self[code] = folded
+        return folded
+
+
+def _fold_table() -> _FoldTable | None:
+    """The fold table, or None when this Python does not expose how ``re`` compares
+    letters without case (then every term is searched with its regex)."""
+    if not _FOLD:
+        table = None
+        try:
+            import _sre  # type: ignore[import-not-found]
+
+            try:
+                from re import _casefix  # type: ignore[attr-defined]
+
+                extra = _casefix._EXTRA_CASES
+            except ImportError:  # pragma: no cover - Python 3.10
+                import sre_compile
+
+                extra = sre_compile._ignorecase_fixes  # type: ignore[attr-defined]
+            table = _FoldTable(_sre.unicode_tolower, dict(extra))
+        except (ImportError, AttributeError):  # pragma: no cover - another implementation
+            table = None
+        _FOLD.append(table)
+    return _FOLD[0]
+
+
+@lru_cache(maxsize=4096)
+def _odd(char: str) -> bool:
+    """Whether folding changes whether ``char`` is a letter or digit (U+0345, the Greek
+    iota subscript, is no letter but compares without case as iota): word runs of the text
+    and of its fold would differ, so the index does not vouch for such a text."""
+    fold = _fold_table()
+    return fold is not None and char.isalnum() != chr(fold[ord(char)]).isalnum()
+
+
+def _has_odd(text: str) -> bool:
+    return not text.isascii() and any(_odd(c) for c in set(text))
+
+
+def _matches_at(regex: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
+    """The matches ``regex.finditer(text)`` gives, when every one of them starts at one of
+    ``starts`` (ascending): tried at each start a previous match does not cover."""
+    covered = 0
+    for start in starts:
+        if start < covered:
+            continue
+        m = regex.match(text, start)
+        if m is not None:
+            yield m
+            covered = max(m.end(), start + 1)
+
+
+class _TermIndex:
+    """The words of a document's segments (every scope), case-folded, with their places."""
+
+    __slots__ = ("_sorted", "places", "usable")
+
+    def __init__(self, doc: Document) -> None:
+        fold = _fold_table()
+        self.places: dict[str, list[tuple[int, int]]] = {}  # folded word -> (segment index, start)
+        self._sorted: list[str] | None = None
+        self.usable = fold is not None
+        if fold is None:
+            return
+        places = self.places
+        for index, seg in enumerate(doc.segments):
+            text = seg.text
+            if _has_odd(text):
+                self.usable = False
+                places.clear()
+                return
+            folded = text.translate(fold)
+            for m in _WORD.finditer(folded):
+                # Folding keeps lengths and letters (no odd character): the fold's words are the text's.
+                word = m.group()
+                found = places.get(word)
+                if found is None:
+                    places[word] = [(index, m.start())]
+                else:
+                    found.append((index, m.start()))
+
+    def starts(self, keys: Sequence[_Key], wanted: Callable[[int], bool]) -> dict[int, list[int]]:
+        """Segment index -> where a match of a term with ``keys`` may start in it (ascending),
+        for the segments ``wanted`` takes."""
+        out: dict[int, set[int]] = {}
+        for key in keys:
+            if key.prefix:
+                words = self._sorted
+                if words is None:
+                    words = self._sorted = sorted(self.places)
+                at = bisect.bisect_left(words, key.text)
+                hits: list[list[tuple[int, int]]] = []
+                while at < len(words) and words[at].startswith(key.text):
+                    hits.append(self.places[words[at]])
+                    at += 1
+            else:
+                exact = self.places.get(key.text)
+                hits = [exact] if exact is not None else []
+            for places in hits:
+                for index, start in places:
+                    if wanted(index):
+                        out.setdefault(index, set()).add(max(start - key.offset, 0))
+        return {index: sorted(found) for index, found in out.items()}
+
+
+_INDEXES: dict[int, tuple[Document, int, _TermIndex]] = {}
+_INDEXES_MAX = 4  # documents kept (rules ask for every term of one document in a row)
+# The document asked about last and how many times in a row: an index costs a few searches
+# of the text, so it is made for a document asked about several terms in a row (the per-file
+# stage asks about the whole glossary), not for one asked about one term at a time in turn
+# with others (a course rule going through the lessons for each term).
+_STREAK: list[Any] = [None, 0]
+_STREAK_TO_INDEX = 3
+
+
+def _term_index(doc: Document) -> _TermIndex | None:
+    """The term index of ``doc`` (cached for the last documents asked about), or None while
+    a search of the text is cheaper."""
+    cached = _INDEXES.get(id(doc))
+    segments = doc.segments
+    if cached is not None and cached[0] is doc and cached[1] == len(segments):
+        return cached[2]
+    if _STREAK[0] is doc:
+        _STREAK[1] += 1
+    else:
+        _STREAK[:] = [doc, 1]
+    if _STREAK[1] < _STREAK_TO_INDEX:
+        return None
+    index = _TermIndex(doc)
+    if len(_INDEXES) >= _INDEXES_MAX:
+        _INDEXES.clear()
+    _INDEXES[id(doc)] = (doc, len(segments), index)
+    return index
 
 
 def coverage(

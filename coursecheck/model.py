@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from coursecheck.text import LineIndex, Span
+from coursecheck.text import LineIndex, Span, snippet_window
 
 LEVELS = ("error", "warning", "note")
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
@@ -172,7 +172,7 @@ class Finding:
     span: Span
     level: str = ""  # "" until the engine applies the configured level
     fix: Fix | None = None
-    snippet: str = ""  # the source line, for context and fingerprints
+    snippet: str = ""  # the source line (a window of a long one), for context and fingerprints
     fingerprint: str = ""
     suppression: Suppression | None = None
     related: list[tuple[str, Span, str]] = field(default_factory=list)
@@ -180,9 +180,22 @@ class Finding:
     # Text identifying the finding independently of its line (a matched word, a key);
     # fingerprints use it so a finding keeps its identity when lines shift.
     anchor: str = ""
+    # Where the snippet is in its line: the 1-based column of its first character, and whether
+    # the line goes on after it (a long line's snippet is a window around the finding).
+    snippet_column: int = 1
+    snippet_cut: bool = False
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.path, self.span.line, self.span.column, self.rule_id, self.message)
+
+    def set_snippet(self, snippet: str | tuple[str, int, bool]) -> Finding:
+        """Set the snippet from the text of the span's first line (cut to a window around the
+        finding when the line is long: :func:`coursecheck.text.snippet_window`), or from a
+        window already cut, ``(text, column, cut)``. Returns the finding."""
+        if isinstance(snippet, str):
+            snippet = snippet_window(snippet, self.span)
+        self.snippet, self.snippet_column, self.snippet_cut = snippet
+        return self
 
     def __reduce__(self) -> tuple[type[Finding], tuple[Any, ...]]:
         # Pickled as constructor arguments (fast to restore from the cache and from workers).
@@ -199,6 +212,8 @@ class Finding:
             self.related,
             self.plugin,
             self.anchor,
+            self.snippet_column,
+            self.snippet_cut,
         )
 
     def as_dict(self) -> dict[str, Any]:

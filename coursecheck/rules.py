@@ -76,7 +76,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from coursecheck.model import Document, Edit, Finding, Fix
-from coursecheck.text import Span
+from coursecheck.text import MESSAGE_MAX, SNIPPET_LINE_MAX, Span, bounded_anchor, quote
 
 if TYPE_CHECKING:
     from coursecheck.config import Config
@@ -213,8 +213,35 @@ def rule(
     return decorate
 
 
+# The anchor of the finding that stands for those a rule left out in a file (after its id).
+LIMIT_ANCHOR = ": findings over the limit"
+
+
+def is_limit_note(finding: Finding) -> bool:
+    """Whether ``finding`` says how many findings of its rule were left out in its file."""
+    return finding.anchor == finding.rule_id + LIMIT_ANCHOR
+
+
+def bound(finding: Finding) -> Finding:
+    """Cut what a finding holds of the repository's text to bounded sizes (see "bounded
+    quotes" in :mod:`coursecheck.text`): its snippet to a window, its message and anchor. A
+    finding of ordinary text is returned unchanged."""
+    if len(finding.snippet) > SNIPPET_LINE_MAX and finding.snippet_column == 1 and not finding.snippet_cut:
+        finding.set_snippet(finding.snippet)  # a whole line a rule put there
+    if len(finding.message) > MESSAGE_MAX:
+        finding.message = quote(finding.message, MESSAGE_MAX)
+    finding.anchor = bounded_anchor(finding.anchor)
+    return finding
+
+
 class RuleContext:
-    """What a running rule sees: its options, the config, the course, and ``report``."""
+    """What a running rule sees: its options, the config, the course, and ``report``.
+
+    ``max_findings`` (a number, or a function of the file's relpath; 0 or None = no limit):
+    the findings kept per file. Those reported beyond it are counted, not kept, and
+    :meth:`limit_notes` makes one finding per file that says how many were left out (a rule
+    may report 10^5 findings on one hostile line: memory, the cache entry and the reports
+    stay bounded)."""
 
     def __init__(
         self,
@@ -223,6 +250,7 @@ class RuleContext:
         options: dict[str, Any],
         course: Course | None = None,
         options_for: Callable[[str], dict[str, Any]] | None = None,
+        max_findings: int | Callable[[str], int] | None = None,
     ) -> None:
         self.rule = rule
         self.config = config
@@ -230,6 +258,9 @@ class RuleContext:
         self.course = course
         self.findings: list[Finding] = []
         self._options_for = options_for
+        self._max_findings = max_findings
+        self._kept: dict[str, int] = {}  # relpath -> findings kept
+        self._left_out: dict[str, tuple[int, Finding]] = {}  # relpath -> (how many, the first)
         # Per-file stage: the summary of the file being checked (see the module docs).
         self.summary: dict[str, Any] | None = None
 
@@ -247,6 +278,64 @@ class RuleContext:
             return self.options
         return self._options_for(relpath)
 
+    def limit(self, path: str) -> int:
+        """The findings kept in file ``path`` at most (0 = no limit)."""
+        limit = self._max_findings
+        if callable(limit):
+            return limit(path)
+        return limit or 0
+
+    def keep(self, finding: Finding) -> bool:
+        """Count ``finding`` against its file's limit, bounding what it quotes; whether it
+        is kept. ``report`` calls it; the engine calls it for findings a rule yields."""
+        if self._full(finding.path):
+            self._leave_out(bound(finding))
+            return False
+        bound(finding)
+        self._kept[finding.path] += 1
+        return True
+
+    def _full(self, path: str) -> bool:
+        """Whether file ``path`` has its limit of kept findings."""
+        kept = self._kept.setdefault(path, 0)
+        limit = self.limit(path)
+        return bool(limit) and kept >= limit
+
+    def _leave_out(self, finding: Finding) -> None:
+        count, first = self._left_out.get(finding.path, (0, finding))
+        self._left_out[finding.path] = (count + 1, first)
+
+    @property
+    def left_out(self) -> bool:
+        """Whether findings were left out by the limit (since the last :meth:`limit_notes`)."""
+        return bool(self._left_out)
+
+    def limit_notes(self) -> list[Finding]:
+        """One finding for each file where findings were left out by the limit, at the place of
+        the first left out: how many more there are and how to see them all."""
+        notes = []
+        for path, (count, first) in self._left_out.items():
+            limit = self.limit(path)
+            more = f"{count:,} more finding{'s' if count != 1 else ''} of {self.rule.id}"
+            notes.append(
+                Finding(
+                    self.rule.id,
+                    f"{more} in this file {'are' if count != 1 else 'is'} not reported: at most {limit:,} are "
+                    f"reported per rule and file; to see them all, set "
+                    f'[rules] "{self.rule.id}" = {{ max-findings = 0 }}',
+                    path,
+                    first.span,
+                    level=first.level,
+                    snippet=first.snippet,
+                    plugin=self.rule.plugin,
+                    anchor=self.rule.id + LIMIT_ANCHOR,
+                    snippet_column=first.snippet_column,
+                    snippet_cut=first.snippet_cut,
+                )
+            )
+        self._left_out.clear()
+        return notes
+
     def report(
         self,
         doc: Document,
@@ -259,7 +348,11 @@ class RuleContext:
         related: Iterable[tuple[str, Span, str]] = (),
         level: str | None = None,
     ) -> Finding:
-        """Report at source offsets ``start``..``end`` of ``doc``."""
+        """Report at source offsets ``start``..``end`` of ``doc``. Past the file's limit the
+        finding is only counted: the one returned then has no place (line 1, column 1)."""
+        if self._full(doc.relpath) and doc.relpath in self._left_out:
+            # Only counted (see report_span): its place is not needed, nor worth a search.
+            return self.report_span(doc.relpath, Span.point(1, 1), message, level=level, snippet="")
         return self.report_span(
             doc.relpath, doc.span(start, end), message, doc=doc, fix=fix, anchor=anchor, related=related, level=level
         )
@@ -275,11 +368,20 @@ class RuleContext:
         anchor: str = "",
         related: Iterable[tuple[str, Span, str]] = (),
         level: str | None = None,
-        snippet: str | None = None,
+        snippet: str | tuple[str, int, bool] | None = None,
     ) -> Finding:
         """Report at a span already known (e.g. a frontmatter place). ``snippet``: the
         text of the span's line when the rule has it (a course rule keeps it in its summary,
-        so the file is not read again); by default it is taken from ``doc``."""
+        so the file is not read again), or a window of it already cut, ``(text, column,
+        cut)`` (:func:`coursecheck.text.snippet_window`); by default it is taken from ``doc``.
+        Returns the finding (not kept when the file already has the rule's limit of them)."""
+        if self._full(path):
+            # Counted, not kept: only the first one left out is needed whole (for the note).
+            left_out = Finding(self.rule.id, message, path, span, level=level or "", plugin=self.rule.plugin)
+            if path not in self._left_out:
+                left_out.set_snippet(snippet if snippet is not None else doc.lines.text_at(span.line) if doc else "")
+            self._leave_out(bound(left_out))
+            return left_out
         if snippet is None:
             snippet = doc.lines.text_at(span.line) if doc is not None else ""
         finding = Finding(
@@ -289,12 +391,12 @@ class RuleContext:
             span,
             level=level or "",
             fix=fix,
-            snippet=snippet,
             related=list(related),
             plugin=self.rule.plugin,
             anchor=anchor,
-        )
-        self.findings.append(finding)
+        ).set_snippet(snippet)
+        self._kept[path] += 1
+        self.findings.append(bound(finding))
         return finding
 
     def replace(self, doc: Document, start: int, end: int, replacement: str, description: str) -> Fix:

@@ -12,6 +12,7 @@ only terminators are rewritten. The BOM is dropped and counts as no column.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -182,3 +183,67 @@ class LineIndex:
     def offset(self, line: int, column: int) -> int:
         """Offset of 1-based (line, column in code points)."""
         return self._starts[line - 1] + column - 1
+
+
+# -- bounded quotes of the source: snippets and quoted text in messages ---------------------
+#
+# A finding keeps the text of its line (shown with -v, in SARIF, and used by fingerprints when
+# it has no anchor) and its message may quote what it found. A repository can make both as
+# long as it likes (one 40 KB line of TODO markers made 8,000 findings each holding the whole
+# line), so both are cut to a window around the finding. Lines and quotes of ordinary text are
+# far below the limits and stay whole, which keeps earlier fingerprints and baselines valid.
+
+SNIPPET_LINE_MAX = 1000  # a line this long or shorter is the snippet, whole
+SNIPPET_CONTEXT = 200  # characters kept on each side of the finding on a longer line
+SNIPPET_SPAN_MAX = 200  # characters of the finding itself kept on a longer line
+QUOTE_MAX = 200  # characters of repository text a message quotes
+MESSAGE_MAX = 2000  # characters of a whole message
+ANCHOR_MAX = 1000  # characters of an anchor kept as written (a digest of the rest follows)
+ELLIPSIS = "…"
+
+
+def snippet_window(line: str, span: Span) -> tuple[str, int, bool]:
+    """A finding's snippet cut from the text of its first line: ``(text, column, cut)``.
+
+    ``column`` is the 1-based column (code points) of the snippet's first character in the
+    line and ``cut`` tells whether the line goes on after the snippet. A line of at most
+    :data:`SNIPPET_LINE_MAX` characters is returned whole, ``(line, 1, False)``; a longer one
+    is cut to the finding (at most :data:`SNIPPET_SPAN_MAX` characters of it) and
+    :data:`SNIPPET_CONTEXT` characters on each side. The text is the source's, without
+    markers: readers add :data:`ELLIPSIS` where it was cut (:func:`snippet_display`).
+    """
+    if len(line) <= SNIPPET_LINE_MAX:
+        return line, 1, False
+    start = min(max(span.column - 1, 0), len(line))
+    end = min(max(span.end_column - 1, start), len(line)) if span.end_line == span.line else len(line)
+    end = min(end, start + SNIPPET_SPAN_MAX)
+    first = max(start - SNIPPET_CONTEXT, 0)
+    last = min(end + SNIPPET_CONTEXT, len(line))
+    return line[first:last], first + 1, last < len(line)
+
+
+def kept_snippet(line: str, span: Span) -> str | tuple[str, int, bool]:
+    """What a rule keeps of a finding's line to report it later (a course rule's summary):
+    the line itself when it is the snippet whole, else its window (:func:`snippet_window`).
+    ``RuleContext.report_span(snippet=...)`` takes either."""
+    return line if len(line) <= SNIPPET_LINE_MAX else snippet_window(line, span)
+
+
+def snippet_display(text: str, column: int, cut: bool) -> str:
+    """A snippet as shown to a reader: an ellipsis where its line was cut."""
+    return (ELLIPSIS if column > 1 else "") + text + (ELLIPSIS if cut else "")
+
+
+def quote(text: str, limit: int = QUOTE_MAX) -> str:
+    """Repository text for a message, cut to ``limit`` characters (an ellipsis ends a cut one)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + ELLIPSIS
+
+
+def bounded_anchor(anchor: str) -> str:
+    """An anchor of at most about :data:`ANCHOR_MAX` characters: a longer one keeps its start
+    and a digest of the whole, so two long anchors stay different and each stays stable."""
+    if len(anchor) <= ANCHOR_MAX:
+        return anchor
+    digest = hashlib.sha256(anchor.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{anchor[:ANCHOR_MAX]}{ELLIPSIS}{digest}"

@@ -22,6 +22,7 @@ from coursecheck.config import Config, did_you_mean
 from coursecheck.match import Match, TermMatcher, stem
 from coursecheck.model import Document, Segment
 from coursecheck.rules import Option, Rule, RuleContext, rule
+from coursecheck.text import quote
 
 FAMILY = "anti-patterns"
 TEXT_SCOPES = ("prose", "heading", "frontmatter", "prop")  # never code nor inline code
@@ -192,9 +193,13 @@ def _segments(doc: Document, scopes: list[str]) -> Iterator[Segment]:
 
 
 def _context(text: str, start: int, end: int, width: int = 60) -> str:
-    """The matched text and what follows it on its line, shortened: for the message."""
-    line_end = text.find("\n", end)
-    line_end = len(text) if line_end == -1 else line_end
+    """The matched text and what follows it on its line, shortened: for the message.
+
+    The line is read at most 2,000 characters past the match: 10^5 markers on one long line
+    each read it to its end (quadratic); the text shown is the same unless more than 1,940
+    spaces end the line."""
+    line_end = text.find("\n", end, end + 2000)
+    line_end = min(len(text), end + 2000) if line_end == -1 else line_end
     shown = text[start:line_end].strip()
     return shown if len(shown) <= width else shown[: width - 1].rstrip() + "…"
 
@@ -343,7 +348,11 @@ def placeholder(doc: Document, ctx: RuleContext) -> None:
             start, end = segment.range(m_start, m_end)
             shown = _context(segment.text, m_start, m_end)
             ctx.report(
-                doc, start, end, f"placeholder «{matched}» in the {segment.scope}: «{shown}»", anchor=matched.lower()
+                doc,
+                start,
+                end,
+                f"placeholder «{quote(matched)}» in the {segment.scope}: «{shown}»",
+                anchor=matched.lower(),
             )
 
 

@@ -19,10 +19,10 @@ import regex
 
 from coursecheck import glossary as gl
 from coursecheck import hookimpl, lexicon, transliterate
-from coursecheck.match import TermMatcher, english_plurals, resolve_scopes, same_word
+from coursecheck.match import TermMatcher, english_plurals, resolve_scopes, same_word, same_word_keys
 from coursecheck.model import Course, Document, Edit, Fix, Segment
 from coursecheck.rules import Option, Rule, RuleContext, rule
-from coursecheck.text import Span
+from coursecheck.text import Span, kept_snippet, quote
 
 # -- homoglyphs ------------------------------------------------------------------------------
 
@@ -342,14 +342,14 @@ def mixed_script(doc: Document, ctx: RuleContext) -> None:
                 s, e = seg.range(found.start + i, found.start + i + 1)
                 edits.append(Edit(doc.span(s, e), new))
             fix = Fix(f"replace {other} homoglyphs: «{reading.repair}»", edits, safe=reading.safe)
-            message = f"«{found.word}» is a {found.intended} word with {other} {letters}; write «{reading.repair}»"
+            message = f"«{quote(found.word)}» is a {found.intended} word with {other} {letters}; write «{reading.repair}»"
             ctx.report(doc, start, end, message, fix=fix, anchor=found.word)
         elif reading.kind == "slip" and reading.repair is not None:
             fix = None
             if _source_is(doc, start, end, found.word):
                 fix = Fix(f"write «{reading.repair}»", [Edit(doc.span(start, end), reading.repair)], safe=False)
             message = (
-                f"«{found.word}» mixes Latin and Cyrillic letters: a {reading.method} slip for «{reading.repair}»?"
+                f"«{quote(found.word)}» mixes Latin and Cyrillic letters: a {reading.method} slip for «{reading.repair}»?"
             )
             ctx.report(doc, start, end, message, fix=fix, anchor=found.word)
         elif reading.kind == "homoglyph":
@@ -359,14 +359,14 @@ def mixed_script(doc: Document, ctx: RuleContext) -> None:
             )
             why = f"; not repaired: {reading.why_no_repair}" if reading.why_no_repair else ""
             message = (
-                f"«{found.word}» mixes Latin and Cyrillic letters ({other} {letters}); «{fixed}» is not a known "
+                f"«{quote(found.word)}» mixes Latin and Cyrillic letters ({other} {letters}); «{fixed}» is not a known "
                 f"word{why}: retype it"
             )
             ctx.report(doc, start, end, message, anchor=found.word)
         elif ctx.options.get("report-glued", True):
             why = f" (not repaired: {reading.why_no_repair})" if reading.why_no_repair else ""
             message = (
-                f"«{found.word}» mixes Latin and Cyrillic letters and no known word repairs it{why}: "
+                f"«{quote(found.word)}» mixes Latin and Cyrillic letters and no known word repairs it{why}: "
                 "a missing space or hyphen?"
             )
             ctx.report(doc, start, end, message, anchor=found.word)
@@ -419,7 +419,7 @@ def mixed_jargon(doc: Document, ctx: RuleContext) -> None:
             continue
         start, end = seg.range(found.start, found.start + len(found.word))
         message = (
-            f"«{found.word}» puts a Russian ending on the English «{root}»: write a Russian word, "
+            f"«{quote(found.word)}» puts a Russian ending on the English «{root}»: write a Russian word, "
             f"«{root}-{found.word[len(root) :]}», or accept it (the rule's `accept` option or the course vocabulary)"
         )
         ctx.report(doc, start, end, message, anchor=found.word)
@@ -505,7 +505,7 @@ def wrong_layout(doc: Document, ctx: RuleContext) -> None:
                 doc,
                 start,
                 end,
-                f"«{word}» looks typed in the other keyboard layout: «{swapped}»?",
+                f"«{quote(word)}» looks typed in the other keyboard layout: «{swapped}»?",
                 fix=fix,
                 anchor=word,
             )
@@ -570,13 +570,13 @@ def missing_pair(doc: Document, ctx: RuleContext) -> None:
         pair = _pair_text(entry, first.text)
         if not pair:
             continue
-        fix = Fix(f"add «({pair})»", [Edit(doc.span(first.end, first.end), f" ({pair})")], safe=False)
+        fix = Fix(f"add «({quote(pair)})»", [Edit(doc.span(first.end, first.end), f" ({pair})")], safe=False)
         ctx.report(
             doc,
             first.start,
             first.end,
-            f"first use of {entry.label} in this lesson gives «{first.text}» without its pair: "
-            f"write «{first.text} ({pair})»",
+            f"first use of {entry.label} in this lesson gives «{quote(first.text)}» without its pair: "
+            f"write «{quote(first.text)} ({quote(pair)})»",
             fix=fix,
             anchor=entry.forms[0],
         )
@@ -617,28 +617,28 @@ def forbidden_translation(doc: Document, ctx: RuleContext) -> None:
             continue
         matcher = entry.matcher(*entry.forbidden, plurals=True)
         preferred = entry.forms_in(_primary_script(ctx)) or entry.forms
-        for seg in doc.iter_segments(scopes):
-            for m in matcher.finditer(seg.text):
-                start, end = seg.range(m.start, m.end)
-                ctx.report(
-                    doc,
-                    start,
-                    end,
-                    f"«{m.text}» is a forbidden rendering of {entry.label}; write «{preferred[0].lower() if not preferred[0].isupper() else preferred[0]}»",
-                    anchor=m.text.lower(),
-                )
+        write = preferred[0].lower() if not preferred[0].isupper() else preferred[0]
+        for seg, m in gl.segment_matches(doc, matcher, scopes):
+            start, end = seg.range(m.start, m.end)
+            ctx.report(
+                doc,
+                start,
+                end,
+                f"«{quote(m.text)}» is a forbidden rendering of {entry.label}; write «{quote(write)}»",
+                anchor=m.text.lower(),
+            )
 
 
 # A use of a rendering: (source span, matched text, the text of its line) -- what a finding
 # needs, kept in the per-file summary so the course stage reads no file.
-RenderingUse = tuple[Span, str, str]
+RenderingUse = tuple[Span, str, "str | tuple[str, int, bool] | None"]
 
 
 @dataclass(slots=True)
 class _Rendering:
     label: str
     source: str  # "glossary" | "variants" | "pair"
-    uses: list[tuple[Document, Span, str, str]] = field(default_factory=list)
+    uses: list[tuple[Document, Span, str, Any]] = field(default_factory=list)
     count: int = 0  # uses (the glossary's own form is counted, not listed)
     lesson_names: set[str] = field(default_factory=set)
 
@@ -654,12 +654,16 @@ class _Rendering:
         self.uses.extend((doc, span, text, line) for span, text, line in found)
 
 
-def _count(doc: Document, matcher: TermMatcher, scopes: tuple[str, ...]) -> list[RenderingUse]:
+def _count(doc: Document, matcher: TermMatcher, scopes: tuple[str, ...], snippets: int) -> list[RenderingUse]:
+    """The uses of ``matcher`` in ``doc``; the first ``snippets`` (0: all) with the text of
+    their line. Uses of one rendering in a lesson are reported in order, at most the rule's
+    limit per file: the line of a use past it would never be shown (and a lesson of 10^5
+    uses on one long line would keep 10^5 windows of it)."""
     out: list[RenderingUse] = []
     for seg, m in gl.segment_matches(doc, matcher, scopes):
         s, e = seg.range(m.start, m.end)
         span = doc.span(s, e)
-        line = doc.lines.text_at(span.line)
+        line = kept_snippet(doc.lines.text_at(span.line), span) if not snippets or len(out) < snippets else None
         out.append((span, m.text, line))
     return out
 
@@ -680,24 +684,41 @@ def _pair_renderings(doc: Document, entry: gl.GlossaryEntry, primary_form: str) 
     size = len(primary_form.split())
     canonical = entry.matcher(primary_form)
     found: dict[str, str] = {}
-    for seg in doc.iter_segments(("prose",)):
-        if "(" not in seg.text:
+    parens = _parens(doc)
+    # The parentheses whose first item is an English form, in the order of the text.
+    hits = sorted((hit for item in wanted for hit in parens.get(item, ())), key=lambda hit: hit[0])
+    for _order, seg, m in hits:
+        before = _CYR_WORDS_BEFORE.search(seg.text, max(0, m.start() - 200), m.start())
+        if before is None:
             continue
-        for m in _PAREN.finditer(seg.text):
-            first_item = m.group(1).split(",")[0].strip().lower()
-            if first_item not in wanted:
-                continue
-            before = _CYR_WORDS_BEFORE.search(seg.text, max(0, m.start() - 200), m.start())
-            if before is None:
-                continue
-            words = before.group(1).split()
-            if len(words) < size:
-                continue
-            candidate = " ".join(words[-size:])
-            if any(c.start == 0 and c.end == len(candidate) for c in canonical.finditer(candidate)):
-                continue
-            found.setdefault(candidate.lower(), candidate)
+        words = before.group(1).split()
+        if len(words) < size:
+            continue
+        candidate = " ".join(words[-size:])
+        if any(c.start == 0 and c.end == len(candidate) for c in canonical.finditer(candidate)):
+            continue
+        found.setdefault(candidate.lower(), candidate)
     return found
+
+
+# The parentheses in the prose of the document looked at last: (document, its segment count,
+# first item of the parenthesis, lower-cased -> [((segment, offset), segment, match)]). Every
+# glossary entry looks for its English forms among them: found once per lesson.
+_PARENS: list[Any] = [None, 0, {}]
+
+
+def _parens(doc: Document) -> dict[str, list[tuple[tuple[int, int], Any, re.Match[str]]]]:
+    segments = len(doc.segments)
+    if _PARENS[0] is not doc or _PARENS[1] != segments:
+        found: dict[str, list[tuple[tuple[int, int], Any, re.Match[str]]]] = {}
+        for i, seg in enumerate(doc.iter_segments(("prose",))):
+            if "(" not in seg.text:
+                continue
+            for m in _PAREN.finditer(seg.text):
+                first_item = m.group(1).split(",")[0].strip().lower()
+                found.setdefault(first_item, []).append(((i, m.start()), seg, m))
+        _PARENS[:] = [doc, segments, found]
+    return _PARENS[2]
 
 
 @dataclass(slots=True)
@@ -710,7 +731,8 @@ class _EntryRenderings:
     pair_uses: dict[str, list[RenderingUse]]  # the uses of each pair text found here
 
 
-def _renderings(doc: Document, glossary: gl.Glossary, primary: str) -> dict[int, _EntryRenderings]:
+def _renderings(doc: Document, glossary: gl.Glossary, primary: str, snippets: int) -> dict[int, _EntryRenderings]:
+    """The renderings of each entry in ``doc``; ``snippets``: see :func:`_count`."""
     scopes = resolve_scopes("prose")
     out: dict[int, _EntryRenderings] = {}
     for i, entry in enumerate(glossary.entries):
@@ -719,9 +741,9 @@ def _renderings(doc: Document, glossary: gl.Glossary, primary: str) -> dict[int,
             continue
         canonical = entry.matcher(*primary_forms)
         main = sum(1 for _ in gl.segment_matches(doc, canonical, scopes))
-        variants = {v: _count(doc, entry.matcher(v), scopes) for v in entry.variants}
+        variants = {v: _count(doc, entry.matcher(v), scopes, snippets) for v in entry.variants}
         pairs = _pair_renderings(doc, entry, primary_forms[0])
-        pair_uses = {text: _count(doc, entry.matcher(text), scopes) for text in pairs.values()}
+        pair_uses = {text: _count(doc, entry.matcher(text), scopes, snippets) for text in pairs.values()}
         if main or pairs or any(variants.values()):
             out[i] = _EntryRenderings(main, {v: u for v, u in variants.items() if u}, pairs, pair_uses)
     return out
@@ -764,7 +786,7 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
     per_lesson: list[tuple[Document, dict[int, _EntryRenderings]]] = []
     for doc in course.lessons:
         found = summaries.get(doc.relpath)
-        per_lesson.append((doc, found if found is not None else _renderings(doc, glossary, primary)))
+        per_lesson.append((doc, found if found is not None else _renderings(doc, glossary, primary, _kept(ctx, doc))))
     for i, entry in enumerate(glossary.entries):
         primary_forms = entry.forms_in(primary)
         if not primary_forms:
@@ -794,20 +816,20 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
                     uses = here.pair_uses[other.label]
                 else:
                     # A rendering found as a pair in another lesson: searched here (a parse).
-                    uses = _count(doc, entry.matcher(other.label), scopes)
+                    uses = _count(doc, entry.matcher(other.label), scopes, _kept(ctx, doc))
                 other.add(doc, uses)
         used = [r for r in [main, *others] if r.count]
         if len(used) < 2 or not main.count:
             continue
         counts = ", ".join(
-            f"«{r.label.lower()}» {r.count}× in {r.lessons} lesson{'s' if r.lessons != 1 else ''}" for r in used
+            f"«{quote(r.label.lower())}» {r.count}× in {r.lessons} lesson{'s' if r.lessons != 1 else ''}" for r in used
         )
         for other in used[1:]:
             for doc, span, text, line in other.uses:
                 ctx.report_span(
                     doc.relpath,
                     span,
-                    f"«{text}» renders {entry.label} differently from the glossary: {counts}; write «{main.label.lower()}»",
+                    f"«{quote(text)}» renders {entry.label} differently from the glossary: {counts}; write «{quote(main.label.lower())}»",
                     anchor=f"{entry.forms[0]}:{text.lower()}",
                     snippet=line,
                 )
@@ -817,7 +839,13 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
 def _summarize_renderings(doc: Document, ctx: RuleContext) -> dict[int, _EntryRenderings] | None:
     if doc.lesson_id is None:
         return None
-    return _renderings(doc, gl.load(ctx.config, ctx.course), _primary_script(ctx))  # type: ignore[arg-type]
+    return _renderings(doc, gl.load(ctx.config, ctx.course), _primary_script(ctx), _kept(ctx, doc))  # type: ignore[arg-type]
+
+
+def _kept(ctx: RuleContext, doc: Document) -> int:
+    """Uses of one rendering in ``doc`` that keep their line: as many as can be reported."""
+    limit = ctx.limit(doc.relpath)
+    return limit + 1 if limit else 0
 
 
 @rule("bilingual/glossary-script", level="error", course=True, fixable=True)
@@ -853,7 +881,7 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
                 ctx.report_span(
                     entry.path,
                     entry.place(role),
-                    f"glossary {role} «{value}» mixes Latin and Cyrillic letters",
+                    f"glossary {role} «{quote(value)}» mixes Latin and Cyrillic letters",
                     doc=doc,
                     anchor=value,
                 )
@@ -862,8 +890,8 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
             ctx.report_span(
                 entry.path,
                 entry.place("term"),
-                f"swapped glossary entry: the term field holds «{entry.term}» ({secondary}) and the english "
-                f"field «{entry.english}» ({primary})",
+                f"swapped glossary entry: the term field holds «{quote(entry.term)}» ({secondary}) and the english "
+                f"field «{quote(entry.english)}» ({primary})",
                 doc=doc,
                 fix=fix,
                 anchor=entry.term,
@@ -872,7 +900,7 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
             ctx.report_span(
                 entry.path,
                 entry.place("english"),
-                f"the english form «{entry.english}» is written in {primary} letters",
+                f"the english form «{quote(entry.english)}» is written in {primary} letters",
                 doc=doc,
                 anchor=entry.english,
             )
@@ -886,7 +914,7 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
             ctx.report_span(
                 entry.path,
                 entry.place("term"),
-                f"the term field holds «{entry.term}» in {secondary} letters; it should hold the {primary} form",
+                f"the term field holds «{quote(entry.term)}» in {secondary} letters; it should hold the {primary} form",
                 doc=doc,
                 anchor=entry.term,
             )
@@ -917,6 +945,41 @@ def _same_term(a: str, b: str) -> bool:
     )
 
 
+class _TermKeys:
+    """Glossary entries by keys of their forms' words, so that the entries a form may be
+    the same term as (:func:`_same_term`) are found without comparing it with every entry.
+
+    Words are filed and looked up by :func:`coursecheck.match.same_word_keys`, word by word
+    (the same number of words, each word sharing a key). The keys are a superset: each
+    candidate is then compared as before."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Any, ...], list[int]] = {}
+
+    def add(self, index: int, entry: gl.GlossaryEntry) -> None:
+        for role in ("term", "english"):
+            words = getattr(entry, role).split()
+            for at, word in enumerate(words):
+                for key in same_word_keys(word)[0]:
+                    self._entries.setdefault((role, len(words), at, key), []).append(index)
+
+    def candidates(self, entry: gl.GlossaryEntry) -> list[int]:
+        """The entries added so far that may share a form with ``entry``, in order."""
+        out: set[int] = set()
+        for role in ("term", "english"):
+            words = getattr(entry, role).split()
+            found: set[int] | None = None
+            for at, word in enumerate(words):
+                here: set[int] = set()
+                for key in same_word_keys(word)[1]:
+                    here.update(self._entries.get((role, len(words), at, key), ()))
+                found = here if found is None else found & here
+                if not found:
+                    break
+            out |= found or set()
+        return sorted(out)
+
+
 @rule("bilingual/duplicate-term", level="error", course=True)
 def duplicate_term(course: Course, ctx: RuleContext) -> None:
     """Two glossary entries describe the same term.
@@ -937,8 +1000,13 @@ def duplicate_term(course: Course, ctx: RuleContext) -> None:
     """
     glossary = gl.load(ctx.config, course)
     entries = glossary.entries
+    index = _TermKeys()
     for i, later in enumerate(entries):
-        for earlier in entries[:i]:
+        # Only the earlier entries sharing a key with this one can be the same term (a
+        # glossary of 1,000 entries made 500,000 comparisons).
+        candidates = index.candidates(later)
+        index.add(i, later)
+        for earlier in (entries[j] for j in candidates):
             same = [
                 (role, getattr(later, role))
                 for role in ("term", "english")
@@ -953,7 +1021,7 @@ def duplicate_term(course: Course, ctx: RuleContext) -> None:
             ctx.report_span(
                 later.path,
                 later.place(role),
-                f"duplicate glossary entry: {role} «{value}» is already defined at {where}",
+                f"duplicate glossary entry: {role} «{quote(value)}» is already defined at {where}",
                 doc=glossary.document,
                 anchor=value,
                 related=[(earlier.path, earlier.place(role), "first definition")],
@@ -1032,7 +1100,7 @@ def abbreviation_mismatch(course: Course, ctx: RuleContext) -> None:
         ctx.report_span(
             entry.path,
             entry.place("abbreviation"),
-            f"abbreviation «{abbr}» does not fit its expansion «{expansions[0]}»",
+            f"abbreviation «{quote(abbr)}» does not fit its expansion «{quote(expansions[0])}»",
             doc=glossary.document,
             anchor=abbr,
         )

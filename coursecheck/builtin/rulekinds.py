@@ -39,7 +39,7 @@ from coursecheck.escape import say
 from coursecheck.model import Course, Document
 from coursecheck.plugins import call_each
 from coursecheck.rules import Rule, RuleContext, rule
-from coursecheck.text import Span
+from coursecheck.text import Span, quote
 
 TERMS = FieldSpec("terms", "strs", "the words or phrases (regexes with regex = true) to look for", required=True)
 
@@ -178,8 +178,10 @@ class Substitution(RuleKind):
             fix = None
             same_form = rule.spec.is_regex or not rule.spec.inflect or hit.text.lower() == wrong.lower()
             if same_form and doc.source[hit.start : hit.end] == hit.text:
-                fix = ctx.replace(doc, hit.start, hit.end, expected, f"replace '{hit.text}' with '{expected}'")
-            rule.report(ctx, doc, hit, fix=fix, match=hit.text, expected=expected)
+                fix = ctx.replace(
+                    doc, hit.start, hit.end, expected, f"replace '{quote(hit.text)}' with '{quote(expected)}'"
+                )
+            rule.report(ctx, doc, hit, fix=fix, match=hit.text, expected=quote(expected))
 
     @staticmethod
     def _expected(spec: RuleSpec, hit: Hit, wrong: str, right: str) -> str:

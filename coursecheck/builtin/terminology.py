@@ -29,7 +29,7 @@ from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
 from coursecheck.rules import Option, Rule, RuleContext, rule
-from coursecheck.text import Span
+from coursecheck.text import Span, kept_snippet, quote
 
 TERM_SECTION = "term"
 TERM_KEYS: dict[str, Any] = {
@@ -265,9 +265,9 @@ def measure(course: Course, config: Config) -> list[tuple[Requirement, Coverage]
     return results
 
 
-def _line_text(doc: Document, span: Span) -> str:
-    """What ``RuleContext.report`` would take as the finding's snippet."""
-    return doc.lines.text_at(span.line)
+def _line_text(doc: Document, span: Span) -> str | tuple[str, int, bool]:
+    """What ``RuleContext.report`` would take as the finding's snippet (a window of a long line)."""
+    return kept_snippet(doc.lines.text_at(span.line), span)
 
 
 @rule("terminology/coverage", level="error", course=True)
@@ -309,17 +309,17 @@ def coverage_rule(course: Course, ctx: RuleContext) -> None:
         path, span = gl.config_place(ctx.config, TERM_SECTION, req.index, "term")
         where = f"files {', '.join(req.files)}" if req.files else "all lessons"
         if not cov.checked:
-            message = f"term «{req.term}»: the files globs match no lesson ({where})"
+            message = f"term «{quote(req.term)}»: the files globs match no lesson ({where})"
         else:
             message = (
-                f"term «{req.term}»: {cov.describe()} (scope {'+'.join(cov.scopes)}; {where}); "
+                f"term «{quote(req.term)}»: {cov.describe()} (scope {'+'.join(cov.scopes)}; {where}); "
                 f"required at least {req.min_occurrences} occurrence{'s' if req.min_occurrences != 1 else ''}"
                 f" in at least {req.min_lessons} lesson{'s' if req.min_lessons != 1 else ''}"
             )
         related = []
         for rel, n in cov.per_file.items():
             first = next(s for p, s, _ in cov.locations if p == rel)
-            related.append((rel, first, f"{n} occurrence{'s' if n != 1 else ''} of «{req.term}»"))
+            related.append((rel, first, f"{n} occurrence{'s' if n != 1 else ''} of «{quote(req.term)}»"))
         ctx.report_span(path, span, message, anchor=req.id, related=related)
 
 
@@ -361,7 +361,8 @@ def unused_term(course: Course, ctx: RuleContext) -> None:
         ctx.report_span(
             entry.path,
             entry.place("term"),
-            f"glossary term {entry.label} is used in no lesson (looked for {forms} in {len(course.lessons)} lessons)",
+            f"glossary term {entry.label} is used in no lesson "
+            f"(looked for {' / '.join(map(quote, entry.forms))} in {len(course.lessons)} lessons)",
             anchor=forms,
         )
 
@@ -437,7 +438,7 @@ def used_before_introduction(course: Course, ctx: RuleContext) -> None:
             ctx.report_span(
                 doc.relpath,
                 span,
-                f"«{text}» ({entry.label}) is used before the lesson that introduces it: {intro_doc.relpath} {how}",
+                f"«{quote(text)}» ({entry.label}) is used before the lesson that introduces it: {intro_doc.relpath} {how}",
                 anchor=entry.forms[0],
                 related=related_places,
                 snippet=line_text,
@@ -508,7 +509,7 @@ def _summarize_used(doc: Document, ctx: RuleContext) -> list[int] | None:
 
 
 # entry position -> (first use's span, its text, its line's text, the first paired use's span)
-FirstUses = dict[int, tuple[Span, str, str, "Span | None"]]
+FirstUses = dict[int, tuple[Span, str, "str | tuple[str, int, bool]", "Span | None"]]
 
 
 def _first_uses(doc: Document, glossary: gl.Glossary, scopes: tuple[str, ...]) -> FirstUses:

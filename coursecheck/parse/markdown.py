@@ -37,7 +37,7 @@ _FM_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
 
 def problem(doc: Document, rule_id: str, message: str, start: int, end: int | None = None) -> Finding:
     span = doc.span(start, end)
-    return Finding(rule_id, message, doc.relpath, span, snippet=doc.lines.line_text(span.line))
+    return Finding(rule_id, message, doc.relpath, span).set_snippet(doc.lines.line_text(span.line))
 
 
 def parse_frontmatter(doc: Document) -> int:

@@ -248,29 +248,43 @@ def _fix(finding: Finding) -> dict[str, Any]:
     return fix
 
 
-def _with_snippets(location: dict[str, Any], span: Span, line: str) -> dict[str, Any]:
-    """The region's text and its whole line as context, for viewers without the source
-    (only for a one-line region: the context region must contain the region)."""
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _with_snippets(location: dict[str, Any], span: Span, line: str, column: int = 1) -> dict[str, Any]:
+    """The region's text and its line as context, for viewers without the source (only for
+    a one-line region: the context region must contain the region). ``line`` is the text of
+    the line from ``column`` on: the whole line, or the window of a long line the finding
+    kept (its context region is then that window)."""
     if not line or span.line != span.end_line:
         return location
-    covered = line[max(span.column, 1) - 1 : max(span.end_column, 1) - 1]
+    first = max(span.column, 1) - column  # the region's offsets in ``line``
+    last = max(span.end_column, 1) - column
+    if column > 1 and (first < 0 or last > len(line)):
+        return location  # a window that does not hold the whole region (a very long finding)
+    covered = line[first:last]
     if covered:
         location["region"]["snippet"] = {"text": covered}
-    line_end = len(line.encode("utf-16-le")) // 2 + 1
+    # UTF-16 columns of the snippet's ends, from the region's own (exact for the whole line).
+    context_start = span.column_utf16 - _utf16(line[:first]) if column > 1 else 1
+    context_end = context_start + _utf16(line)
     region = location["region"]
-    if region["startColumn"] > 1 or region["endColumn"] < line_end:  # a context must be larger than the region
+    if region["startColumn"] > context_start or region["endColumn"] < context_end:  # a context must be larger
         location["contextRegion"] = {
             "startLine": span.line,
-            "startColumn": 1,
+            "startColumn": context_start,
             "endLine": span.line,
-            "endColumn": line_end,
+            "endColumn": context_end,
             "snippet": {"text": line},
         }
     return location
 
 
 def sarif_result(finding: Finding, rule_index: int, limits: UploadLimits = GITHUB_LIMITS) -> dict[str, Any]:
-    location = _with_snippets(physical_location(finding.path, finding.span), finding.span, finding.snippet)
+    location = _with_snippets(
+        physical_location(finding.path, finding.span), finding.span, finding.snippet, finding.snippet_column
+    )
     out: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,

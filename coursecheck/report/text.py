@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from coursecheck import hookimpl
 from coursecheck.escape import display, line, path
 from coursecheck.report import ReportOptions
+from coursecheck.text import snippet_display
 
 if TYPE_CHECKING:
     from coursecheck.engine import Result
@@ -39,8 +40,10 @@ def render(result: Result, options: ReportOptions) -> str:
         rule_id = _paint(display(f.rule_id), "dim", options)
         lines.append(line(f"{where}: {level} {rule_id} {display(f.message)}{suffix}"))
         if options.verbose and f.snippet.strip():
-            # The source line as it is (tabs kept), its control characters shown as escapes.
-            lines.append(line(f"    | {display(f.snippet.rstrip())}"))
+            # The source line as it is (tabs kept; a long line cut to a window around the
+            # finding), its control characters shown as escapes.
+            shown = snippet_display(f.snippet, f.snippet_column, f.snippet_cut)
+            lines.append(line(f"    | {display(shown.rstrip())}"))
     for note in result.notifications:
         lines.append(line(f"coursecheck: {display(note.level)}: {display(note.message)}"))
         if options.verbose and note.exception:

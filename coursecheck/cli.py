@@ -15,7 +15,7 @@ from coursecheck.fsutil import atomic_write, atomic_write_bytes
 from coursecheck.report import ReportOptions
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("check", "rules", "rule", "init", "cache", "merge")
+COMMANDS = ("check", "rules", "rule", "init", "cache", "merge", "lsp")
 
 DESCRIPTION = """\
 A declarative linter for course repositories (Markdown/MDX lessons, glossaries, quizzes).
@@ -34,6 +34,7 @@ commands:
   init               inspect this repository and write a starter .coursecheck.toml
   cache clean        remove the per-file cache (ROOT/.coursecheck-cache or --cache-dir)
   merge SHARDS...    the course-wide stage and the reports of a sharded run (--shard K/N)
+  lsp                the language server on stdio (pip install 'coursecheck[lsp]'; docs/editors.md)
 
 exit codes:
   0  no findings at or above the fail level
@@ -586,6 +587,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_cache(argv)
         if command == "merge":
             return cmd_merge(argv)
+        if command == "lsp":
+            from coursecheck.lsp import main as lsp_main  # the optional extra: imported only here
+
+            return lsp_main(argv)
         return cmd_check(argv)
     except KeyboardInterrupt:
         print("coursecheck: interrupted", file=sys.stderr)

@@ -466,6 +466,23 @@ class Engine:
                 return role
         return None
 
+    def files(self) -> list[tuple[str, str]]:
+        """``(relpath, role)`` of the files the last run (or re-check) checked."""
+        return list(self._last.files) if self._last is not None else []
+
+    def lesson_names(self, rel: str) -> list[str]:
+        """The names a lesson at ``rel`` has: its id, then each alias template expanded
+        (in the config's order, repeats kept: index k is always the same template)."""
+        course = self.config.course
+        inside = rel
+        for pattern in course.content:
+            if compile_glob(pattern).match(rel):
+                base = literal_base(pattern)
+                if base and rel.startswith(base + "/"):
+                    inside = rel[len(base) + 1 :]
+                break
+        return [expand_template(course.id, inside), *(expand_template(t, inside) for t in course.aliases)]
+
     def check_source(self, rel: str, content: bytes) -> SourceCheck:
         """The per-file stage for ``content`` standing for the file ``rel`` (an editor's
         unsaved buffer): parse, document rules, summaries, against the data files of the
@@ -1079,18 +1096,8 @@ class Engine:
         """The bytes of the files plugins declare their document rules read besides the
         checked ones (``coursecheck_inputs``: e.g. a glossary outside the data globs)."""
         if self._inputs is None:
-            named: set[str] = set()
-            for _name, value in call_each(
-                self.pm,
-                "coursecheck_inputs",
-                self.notes,
-                lambda v: isinstance(v, (list, tuple)),
-                "a list of paths",
-                config=self.config,
-            ):
-                named.update(str(item) for item in value)
             parts = []
-            for rel in sorted(named):
+            for rel in self.declared_inputs():
                 try:
                     content = read_regular_bytes(self.config.root / rel)
                 except OSError as exc:
@@ -1098,6 +1105,22 @@ class Engine:
                 parts.append(FileCache.key(rel, content))
             self._inputs = FileCache.key(*parts)
         return self._inputs
+
+    def declared_inputs(self) -> list[str]:
+        """The files (relative to the root) plugins declare their document rules read
+        besides the checked ones (``coursecheck_inputs``: a vocabulary, a glossary outside
+        the data globs)."""
+        named: set[str] = set()
+        for _name, value in call_each(
+            self.pm,
+            "coursecheck_inputs",
+            self.notes,
+            lambda v: isinstance(v, (list, tuple)),
+            "a list of paths",
+            config=self.config,
+        ):
+            named.update(str(item) for item in value)
+        return sorted(named)
 
     def _selected(self, rule_id: str) -> bool:
         family = rule_id.split("/", 1)[0]

@@ -160,8 +160,10 @@ class CoursecheckServer(LanguageServer):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def job(self, priority: int, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.wrap_future(self.engine_thread.submit(priority, fn, *args))
+    def job(self, priority: int, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Run ``fn`` on the engine thread; submitted now (in the order of the calls), awaited
+        by the caller."""
+        return asyncio.wrap_future(self.engine_thread.submit(priority, fn, *args))
 
     def say(self, message: str, level: types.MessageType = types.MessageType.Log) -> None:
         try:
@@ -204,7 +206,8 @@ class CoursecheckServer(LanguageServer):
         rel = self.rel(uri)
         if rel is None or self.ws is None:
             return None
-        text = self.ws.text(rel)
+        doc = self.open_document(rel)  # the client's text now (the engine thread's is set from it)
+        text = doc.source if doc is not None else self.ws.text(rel)
         if text is None:
             return None
         line, column = from_client(position.line, position.character, self.encoding, Lines(text))
@@ -345,17 +348,15 @@ class CoursecheckServer(LanguageServer):
             return
         if opened:
             self._open[rel] = uri
+        doc = self.open_document(rel)
+        if doc is not None:  # the buffer as it is now, for the requests before the next check
+            self.engine_thread.submit(0, ws.set_buffer, rel, doc.source)
         path = ws.root / rel
         if saved and ws.is_input(path):
             self.spawn(self.reload())
             return
         if opened or saved or self.settings.run == "change":
             self.schedule(rel, 0.0 if opened or saved else self.settings.debounce)
-        else:
-            # On save only: the buffer is kept (navigation reads it), not checked.
-            doc = self.open_document(rel)
-            if doc is not None:
-                self.engine_thread.submit(0, ws.set_buffer, rel, doc.source)
 
     def schedule(self, rel: str, delay: float) -> None:
         timer = self._timers.pop(rel, None)
@@ -377,10 +378,34 @@ class CoursecheckServer(LanguageServer):
         if course and self._course_job is not None:
             await asyncio.shield(self._course_job)
 
+    async def flush_all(self) -> None:
+        """Wait until every change made so far is checked, course stage included: a
+        request that reads other files' places (references, rename) sees them as they are."""
+        await self.loaded.wait()
+        for rel in list(self._timers):
+            await self.flush(rel)
+        for future in list(self._checks.values()):
+            await asyncio.shield(future)
+        while self._course_job is not None:
+            await asyncio.shield(self._course_job)
+
     async def check(self, rel: str) -> None:
         """The per-file stage of one file and its diagnostics, then a course stage."""
         self._timers.pop(rel, None)
-        await self.loaded.wait()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        earlier = self._checks.get(rel)
+        self._checks[rel] = done  # before any await: flush() sees the check from now on
+        try:
+            if earlier is not None:
+                await asyncio.shield(earlier)
+            await self.loaded.wait()
+            await self._check(rel)
+        finally:
+            done.set_result(None)
+            if self._checks.get(rel) is done:
+                del self._checks[rel]
+
+    async def _check(self, rel: str) -> None:
         ws = self.ws
         assert ws is not None
         doc = self.open_document(rel)
@@ -392,16 +417,11 @@ class CoursecheckServer(LanguageServer):
                 ws.set_buffer(rel, text)
             return ws.check_file(rel)
 
-        future = asyncio.ensure_future(self.job(0, run))
-        self._checks[rel] = future
         try:
-            found = await future
+            found = await self.job(0, run)
         except Exception:
             self.say(f"checking {rel} failed:\n" + traceback.format_exc(limit=6))
             return
-        finally:
-            if self._checks.get(rel) is future:
-                del self._checks[rel]
         if found is None:
             return
         self._versions[rel] = version
@@ -587,7 +607,12 @@ class CoursecheckServer(LanguageServer):
                     act.suppress_action(f, doc, text) if doc is not None else None,
                     act.vocabulary_action(ws, f, text),
                 ):
-                    if action is not None:
+                    if action is None:
+                        continue
+                    same = next((a for a in out if a.title == action.title and a.edits == action.edits), None)
+                    if same is not None:  # two findings of one rule on a line: one suppression
+                        same.findings.extend(action.findings)
+                    else:
                         out.append(action)
         if not only or any(str(k).startswith("source") for k in only):
             every = act.fix_all(findings, rel)
@@ -693,7 +718,7 @@ class CoursecheckServer(LanguageServer):
         rel = self.rel(uri)
         if rel is None:
             return None
-        await self.flush(rel, course=True)
+        await self.flush_all()
         where = self.cursor(uri, position)
         if where is None:
             return None
@@ -818,9 +843,7 @@ class CoursecheckServer(LanguageServer):
     async def will_rename_files(self, params: types.RenameFilesParams) -> types.WorkspaceEdit | None:
         ws = self.ws
         assert ws is not None
-        await self.loaded.wait()
-        if self._course_job is not None:
-            await asyncio.shield(self._course_job)
+        await self.flush_all()
 
         def plan() -> types.WorkspaceEdit | None:
             moves: list[tuple[str, str]] = []

@@ -425,7 +425,10 @@ class CoursecheckServer(LanguageServer):
         if found is None:
             return
         self._versions[rel] = version
-        await self._deliver({rel})
+        if self.pull:
+            self.course_stage()  # a pull client asks; its pending request was waiting for this check
+            return
+        await self._deliver({rel}, checked=rel)
         self.course_stage()
 
     async def check_files(self, rels: list[str]) -> None:
@@ -459,8 +462,9 @@ class CoursecheckServer(LanguageServer):
         finally:
             self._course_job = None
 
-    async def _deliver(self, rels: set[str]) -> None:
-        """New diagnostics of ``rels`` to the client: pushed, or a refresh for pull."""
+    async def _deliver(self, rels: set[str], checked: str | None = None) -> None:
+        """New diagnostics of ``rels`` to the client: pushed, or a refresh for pull. The
+        file just ``checked`` gets them even when unchanged (for its new version)."""
         if not rels:
             return
         if self.pull:
@@ -481,7 +485,7 @@ class CoursecheckServer(LanguageServer):
         for rel, diagnostics in reports.items():
             uri = self.uri(rel)
             digest = _digest(diagnostics)
-            if self._published.get(uri) == digest:
+            if self._published.get(uri) == digest and rel != checked:
                 continue
             if diagnostics:
                 self._published[uri] = digest

@@ -149,6 +149,7 @@ class _LastRun:
     course_findings: list[Finding]  # the course stage's findings (not finished)
     reported: set[str] | None
     stage_cache: dict[Any, Any] | None = None  # see Engine._stage_for_source
+    finished: dict[str, list[Finding]] | None = None  # relpath -> finished findings (recheck_course)
 
 
 class Engine:
@@ -201,6 +202,7 @@ class Engine:
         self._views: dict[str, str] = {}  # relpath -> FileResult.view (the course stage's key)
         self.relocated = 0  # course rules whose stored findings the last run moved (not ran)
         self._last: _LastRun | None = None  # what check_source and recheck_course start from
+        self.rechecked: set[str] = set()  # the files whose findings the last recheck_course finished again
 
     # -- plugins ----------------------------------------------------------------------
 
@@ -582,6 +584,7 @@ class Engine:
         files.sort(key=lambda item: _natural_key(item[0]))
         last.files = files
         course_findings = last.course_findings
+        before = last.course_findings
         if not course_changed:
             # Same views: the course findings stand; the edited files' records take the
             # place of the old ones (their text is the buffer's, not the disk's).
@@ -612,9 +615,32 @@ class Engine:
                 self._cache = cache
             last.course_findings = course_findings
         course = self.course
-        everything = [*last.walk_problems, *(f for items in last.file_findings.values() for f in items)]
-        everything.extend(course_findings)
-        findings = self._finish(_fresh(everything), course.documents, last.reported)
+        # Findings are finished per file (levels, suppressions and fingerprints are the
+        # file's own): only the files checked, gone, or whose course findings changed.
+        dirty = set(checks) | gone
+        if course_findings is not before:
+            old_by_path, new_by_path = _by_path(before), _by_path(course_findings)
+            dirty.update(
+                path
+                for path in old_by_path.keys() | new_by_path.keys()
+                if [_raw_key(f) for f in old_by_path.get(path, [])] != [_raw_key(f) for f in new_by_path.get(path, [])]
+            )
+        finished = last.finished
+        if finished is None:
+            finished = last.finished = {}
+            dirty = None  # every file
+        own_course = _by_path(course_findings)
+        walk = _by_path(last.walk_problems)
+        paths = set(last.file_findings) | set(own_course) | set(walk) if dirty is None else dirty
+        for path in paths:
+            raw = [*walk.get(path, []), *last.file_findings.get(path, []), *own_course.get(path, [])]
+            doc = course.document(path)
+            finished[path] = self._finish(_fresh(raw), [doc] if doc is not None else [], last.reported)
+            if not finished[path]:
+                del finished[path]
+        self.rechecked = set(paths)
+        findings = [f for path in sorted(finished, key=_natural_key) for f in finished[path]]
+        findings.sort(key=Finding.sort_key)
         return Result(
             root=self.config.root,
             config_path=self.config.display_path,
@@ -1344,6 +1370,17 @@ def _only(summary: dict[str, Any], names: set[str]) -> dict[str, Any]:
 
 def _is_sections(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, (tuple, list)) and len(item) == 2 for item in value)
+
+
+def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        out.setdefault(f.path, []).append(f)
+    return out
+
+
+def _raw_key(f: Finding) -> tuple[Any, ...]:
+    return (f.rule_id, f.message, f.span, f.level, f.anchor, f.snippet, f.fix is not None)
 
 
 def _swap_records(course: Course, new: dict[str, Document]) -> None:

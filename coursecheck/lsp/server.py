@@ -318,7 +318,7 @@ class CoursecheckServer(LanguageServer):
     async def _poll(self) -> None:
         """Every few seconds: reload when an input changed on disk (the config, a pack, the
         glossary, a vocabulary); without a file watcher, also re-read course files changed
-        outside the editor (every 5th round)."""
+        outside the editor (every 10th round)."""
         rounds = 0
         while True:
             await asyncio.sleep(self.settings.poll)
@@ -330,7 +330,7 @@ class CoursecheckServer(LanguageServer):
                 if await self.job(2, ws.inputs_changed):
                     self.say("a config, glossary or vocabulary file changed: reloading")
                     await self.reload()
-                elif not self._watching and rounds % 5 == 0:
+                elif not self._watching and rounds % 10 == 0:  # ~20 s: a stat of every course file
                     changed, added = await self.job(2, ws.disk_changes)
                     if changed or added:
                         await self.check_files([*changed, *added])
@@ -630,7 +630,7 @@ class CoursecheckServer(LanguageServer):
         edit = self.workspace_edit(action.edits, lines) if action.edits else None
         command = None
         if action.command is not None:
-            command = types.Command(action.title, action.command[0], action.command[1])
+            command = types.Command(title=action.title, command=action.command[0], arguments=action.command[1])
         return types.CodeAction(
             action.title,
             kind=kind,

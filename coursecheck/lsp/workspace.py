@@ -303,16 +303,25 @@ class CourseWorkspace:
         for check in checks:
             if check.relpath not in self.buffers:
                 self._disk[check.relpath] = signature(self.root / check.relpath)
-        return self._set_all(result)
+        return self._set_all(result, self.engine.rechecked)
 
-    def _set_all(self, result: Result) -> set[str]:
+    def _set_all(self, result: Result, only: set[str] | None = None) -> set[str]:
+        """Take the result's findings; the relpaths whose findings changed. ``only``: the
+        files the engine finished again (the others' findings are the same objects)."""
         grouped: dict[str, list[Finding]] = {}
         for f in result.findings:
-            grouped.setdefault(f.path, []).append(f)
-        changed = {
-            rel for rel in grouped.keys() | self.by_path.keys() if _key(grouped.get(rel)) != _key(self.by_path.get(rel))
-        }
-        self.by_path = grouped
+            if only is None or f.path in only:
+                grouped.setdefault(f.path, []).append(f)
+        candidates = grouped.keys() | self.by_path.keys() if only is None else only
+        changed = {rel for rel in candidates if _key(grouped.get(rel)) != _key(self.by_path.get(rel))}
+        if only is None:
+            self.by_path = grouped
+        else:
+            for rel in only:
+                if rel in grouped:
+                    self.by_path[rel] = grouped[rel]
+                else:
+                    self.by_path.pop(rel, None)
         return changed
 
     def disk_changes(self) -> tuple[list[str], list[str]]:

@@ -551,8 +551,8 @@ class Engine:
         if last is None or self.course is None:
             raise RuntimeError("recheck_course() needs a run() first")
         started = time.perf_counter()
-        checks = {c.relpath: c for c in checks}
-        gone = set(removed) - set(checks)
+        checked = {c.relpath: c for c in checks}
+        gone = set(removed) - set(checked)
         old = self.course
         records: dict[str, Document] = {d.relpath: d for d in old.documents}
         roles = dict(last.files)
@@ -562,7 +562,7 @@ class Engine:
             records.pop(rel, None)
             last.file_findings.pop(rel, None)
             self._views.pop(rel, None)
-        for rel, check in checks.items():
+        for rel, check in checked.items():
             last.file_findings[rel] = check.result.findings
             if check.role == "data" or check.result.fields is None:
                 if rel not in roles:
@@ -588,7 +588,7 @@ class Engine:
         if not course_changed:
             # Same views: the course findings stand; the edited files' records take the
             # place of the old ones (their text is the buffer's, not the disk's).
-            _swap_records(old, {rel: records[rel] for rel in checks if rel in records})
+            _swap_records(old, {rel: records[rel] for rel in checked if rel in records})
         else:
             docs = [records[rel] for rel, _ in files if rel in records]
             lessons = sorted((d for d in docs if d.lesson_id is not None), key=self._order_key)
@@ -597,7 +597,8 @@ class Engine:
             by_id: dict[str, Document] = {}
             for doc in lessons:
                 for key in (doc.lesson_id, *doc.aliases):
-                    by_id.setdefault(key, doc)
+                    if key is not None:
+                        by_id.setdefault(key, doc)
             course = Course(
                 self.config.root,
                 lessons,
@@ -617,10 +618,10 @@ class Engine:
         course = self.course
         # Findings are finished per file (levels, suppressions and fingerprints are the
         # file's own): only the files checked, gone, or whose course findings changed.
-        dirty = set(checks) | gone
+        dirty: set[str] | None = set(checked) | gone
         if course_findings is not before:
             old_by_path, new_by_path = _by_path(before), _by_path(course_findings)
-            dirty.update(
+            dirty.update(  # type: ignore[union-attr]
                 path
                 for path in old_by_path.keys() | new_by_path.keys()
                 if [_raw_key(f) for f in old_by_path.get(path, [])] != [_raw_key(f) for f in new_by_path.get(path, [])]
@@ -634,8 +635,8 @@ class Engine:
         paths = set(last.file_findings) | set(own_course) | set(walk) if dirty is None else dirty
         for path in paths:
             raw = [*walk.get(path, []), *last.file_findings.get(path, []), *own_course.get(path, [])]
-            doc = course.document(path)
-            finished[path] = self._finish(_fresh(raw), [doc] if doc is not None else [], last.reported)
+            own_doc = course.document(path)
+            finished[path] = self._finish(_fresh(raw), [own_doc] if own_doc is not None else [], last.reported)
             if not finished[path]:
                 del finished[path]
         self.rechecked = set(paths)

@@ -72,11 +72,9 @@ def fix_all(findings: list[Finding], rel: str) -> Action | None:
         fixed.append(f)
     if not fixed:
         return None
-    edits = []
-    for (line, col), (end_line, end_col), text in taken:
-        edits.append(Edit(rel, Span(line, col, end_line, end_col, col, end_col), text))
+    out = [Edit(rel, Span(line, col, end, end_col, col, end_col), text) for (line, col), (end, end_col), text in taken]
     return Action(
-        f"Apply {len(fixed)} safe fix{'es' if len(fixed) > 1 else ''} (coursecheck)", "source.fixAll", edits, fixed
+        f"Apply {len(fixed)} safe fix{'es' if len(fixed) > 1 else ''} (coursecheck)", "source.fixAll", out, fixed
     )
 
 

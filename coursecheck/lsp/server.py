@@ -733,11 +733,13 @@ class CoursecheckServer(LanguageServer):
 
     async def definition(self, params: types.DefinitionParams) -> list[types.Location] | None:
         ws = self.ws
+        assert ws is not None
         places = await self.on_cursor(params.text_document.uri, params.position, functools.partial(nav.definition, ws))
         return await self.job(0, self.locations, places) if places else None
 
     async def references(self, params: types.ReferenceParams) -> list[types.Location] | None:
         ws = self.ws
+        assert ws is not None
         places = await self.on_cursor(
             params.text_document.uri,
             params.position,

@@ -61,7 +61,7 @@ class Settings:
     the client's settings); see docs/editors.md."""
 
     run: str = "change"  # change: check as you type (debounced); save: on save only
-    debounce: float = 0.3  # seconds after the last change
+    debounce: float = 0.3  # seconds after the last change (the setting is in milliseconds)
     diagnostics: str = "auto"  # auto | push | pull
     workspace_diagnostics: bool = True  # diagnostics of files that are not open
     cache: bool = True  # the content-hash cache in .coursecheck-cache/
@@ -79,9 +79,7 @@ class Settings:
             if name == "run" and value in ("change", "save"):
                 self.run = value
             elif name == "debounce" and isinstance(value, (int, float)) and not isinstance(value, bool):
-                # milliseconds when large (the usual unit of editors' settings)
-                seconds = value / 1000 if value > 20 else float(value)
-                self.debounce = min(max(seconds, 0.0), 10.0)
+                self.debounce = min(max(value / 1000, 0.0), 10.0)  # given in milliseconds
             elif name == "diagnostics" and value in ("auto", "push", "pull"):
                 self.diagnostics = value
             elif name == "workspace_diagnostics" and isinstance(value, bool):

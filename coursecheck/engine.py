@@ -1381,7 +1381,10 @@ def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
 
 
 def _raw_key(f: Finding) -> tuple[Any, ...]:
-    return (f.rule_id, f.message, f.span, f.level, f.anchor, f.snippet, f.fix is not None)
+    """What tells a course finding from another between two course stages. Not its level:
+    finishing sets it on the run's own findings (which recheck_course compares with
+    unfinished ones); a level comes from the config and the rule, the same in both."""
+    return (f.rule_id, f.message, f.span, f.anchor, f.snippet, f.fix is not None)
 
 
 def _swap_records(course: Course, new: dict[str, Document]) -> None:

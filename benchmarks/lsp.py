@@ -96,8 +96,12 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
     def _published(params: t.PublishDiagnosticsParams) -> None:
         arrivals.setdefault(params.uri, []).append((time.perf_counter(), params.version, list(params.diagnostics)))
 
+    ready = asyncio.Event()
+
     @client.feature(t.WINDOW_LOG_MESSAGE)
     def _log(params: t.LogMessageParams) -> None:
+        if params.message.startswith("ready:"):
+            ready.set()
         if args.verbose:
             print("server:", params.message[:200])
 
@@ -124,6 +128,8 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
     while not (arrivals.get(uri_a) and arrivals.get(uri_b)):
         await asyncio.sleep(0.05)
     print(f"server up, course checked, A and B diagnosed: {time.perf_counter() - started:.1f}s")
+    await ready.wait()  # records restored and the graph built while the user reads
+    print(f"server ready (records restored): {time.perf_counter() - started:.1f}s")
     await asyncio.sleep(1.0)
 
     lines = text.split("\n")

@@ -257,6 +257,7 @@ class CoursecheckServer(LanguageServer):
             )
         if ok:
             await self._deliver(set(ws.by_path) | {self.rel(u) or "" for u in self._published} - {""})
+            self.spawn(self.job(2, ws.prewarm))
 
     def _publish_config_problems(self) -> None:
         ws = self.ws

@@ -324,6 +324,25 @@ class CourseWorkspace:
                     self.by_path.pop(rel, None)
         return changed
 
+    def prewarm(self) -> None:
+        """Restore what the course stage reads of every record (a run served from the cache
+        keeps them packed) and build the course graph (networkx imported): the first edit's
+        course stage then costs what the next ones do. Run when the server is idle."""
+        course = self.course
+        if course is None:
+            return
+        started = time.perf_counter()
+        for doc in course.documents:
+            doc.frontmatter, doc.links, doc.headings, doc.components  # noqa: B018 - restored on first use
+            getattr(doc, "code_outline", None)  # the kept line texts (snippets)
+        try:
+            from coursecheck.lsp.navigation import graph
+
+            graph(self)
+        except Exception:
+            self.log("building the course graph failed:\n" + traceback.format_exc(limit=6))
+        self.log(f"ready: records and the course graph restored in {time.perf_counter() - started:.2f}s")
+
     def disk_changes(self) -> tuple[list[str], list[str]]:
         """Files of the course changed on disk (not open in the editor), and files that
         appeared, since they were last read: ``(changed, added)``. A removed file is

@@ -64,7 +64,7 @@ def units(text: str, encoding: str) -> int:
     return len(text)
 
 
-async def diagnostics(client: LanguageClient, rel: str, until: Any = None, timeout: float = 8.0) -> list[t.Diagnostic]:
+async def diagnostics(client: LanguageClient, rel: str, until: Any = None, timeout: float = 30.0) -> list[t.Diagnostic]:
     """The client's diagnostics of ``rel`` once ``until(diagnostics)`` holds."""
     uri = uri_of(client, rel)
     deadline = asyncio.get_running_loop().time() + timeout

@@ -123,7 +123,7 @@ def change(client: LanguageClient, rel: str, version: int, text: str) -> None:
     )
 
 
-async def until(condition: Any, timeout: float = 8.0) -> None:
+async def until(condition: Any, timeout: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
@@ -204,7 +204,7 @@ async def test_add_to_the_vocabulary_is_run_by_the_server(client: LanguageClient
         found = await pull(client, INTRO_REL)
         return "team/jargon" not in [d.code for d in found.items]
 
-    for _ in range(200):
+    for _ in range(600):
         if await gone():
             break
         await asyncio.sleep(0.05)

@@ -539,14 +539,23 @@ class Engine:
         stage = last.stage_course
         return Course(stage.root, stage.lessons, stage.data_files, stage.others, stage.by_id, dict(last.stage_cache))
 
-    def recheck_course(self, checks: Iterable[SourceCheck] = (), removed: Iterable[str] = ()) -> Result:
+    def recheck_course(
+        self,
+        checks: Iterable[SourceCheck] = (),
+        removed: Iterable[str] = (),
+        between: Callable[[], None] | None = None,
+    ) -> Result:
         """The last run again with the files of ``checks`` as :meth:`check_source` checked
         them and the files ``removed`` gone: the per-file results of every other file are
         the last run's; the course stage runs again, in memory and on every file's record
         (nothing is read again), unless no file was added or removed and no checked file's
         view (what course rules see of it: records.view_digest) changed, in which case
         its findings are the last ones. The result is what run() would give on that
-        content (data files: see check_source), and the next re-check starts from it."""
+        content (data files: see check_source), and the next re-check starts from it.
+
+        ``between`` is called before each course rule: the caller may check other buffers
+        there with check_source (which reads the last course stage's findings, not this
+        one's), so a keystroke's own check does not wait for the whole course stage."""
         last = self._last
         if last is None or self.course is None:
             raise RuntimeError("recheck_course() needs a run() first")
@@ -611,7 +620,8 @@ class Engine:
             self.course = course
             cache, self._cache = self._cache, None  # in memory: the stored stages are the disk's
             try:
-                course_findings = self._course_stage(course, last.active_rules, files, None, 0, 0)
+                hook = None if between is None else (lambda _done, _total: between())
+                course_findings = self._course_stage(course, last.active_rules, files, hook, 0, 0)
             finally:
                 self._cache = cache
             last.course_findings = course_findings

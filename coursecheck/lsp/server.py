@@ -113,18 +113,32 @@ class EngineThread:
     def stop(self) -> None:
         self._queue.put((99, next(self._order), None))
 
+    def run_urgent(self) -> None:
+        """(On the engine thread, inside a job.) Run the queued jobs of priority 0 now:
+        called between course rules, so a keystroke's check does not wait for them."""
+        while True:
+            with self._queue.mutex:
+                if not self._queue.queue or self._queue.queue[0][0] > 0:
+                    return
+            _priority, _n, item = self._queue.get_nowait()
+            self._run(item)
+
     def _work(self) -> None:
         while True:
             _priority, _n, item = self._queue.get()
             if item is None:
                 return
-            fn, args, future = item
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:
-                future.set_exception(exc)
+            self._run(item)
+
+    @staticmethod
+    def _run(item: Any) -> None:
+        fn, args, future = item
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to the awaiting handler
+            future.set_exception(exc)
 
 
 class CoursecheckServer(LanguageServer):
@@ -248,7 +262,7 @@ class CoursecheckServer(LanguageServer):
         ws = self.ws
         if ws is None:
             return
-        ok = await self.job(0, ws.load)
+        ok = await self.job(1, ws.load)  # never run between course rules (run_urgent)
         self.loaded.set()
         self._publish_config_problems()
         if not ok and first and ws.problem is not None and ws.problem.error:
@@ -452,7 +466,7 @@ class CoursecheckServer(LanguageServer):
         try:
             while True:
                 self._course_rerun = False
-                changed = await self.job(1, ws.check_course)
+                changed = await self.job(1, ws.check_course, self.engine_thread.run_urgent)
                 await self._deliver(changed)
                 if not self._course_rerun:
                     break

@@ -284,16 +284,17 @@ class CourseWorkspace:
         self.by_path[rel] = [f for f in check.findings if f.path == rel]
         return self.by_path[rel]
 
-    def check_course(self) -> set[str]:
+    def check_course(self, between: Callable[[], None] | None = None) -> set[str]:
         """The course stage after the files checked since the last one: the relpaths
-        whose findings changed (other lessons' too)."""
+        whose findings changed (other lessons' too). ``between``: called between course
+        rules (the server checks a newer keystroke there, see Engine.recheck_course)."""
         if self.engine is None or (not self.pending and not self.removed):
             return set()
         checks, gone = list(self.pending.values()), set(self.removed)
         self.pending.clear()
         self.removed.clear()
         try:
-            result = self.engine.recheck_course(checks, gone)
+            result = self.engine.recheck_course(checks, gone, between)
         except Exception:
             self.log("the course stage failed:\n" + traceback.format_exc(limit=8))
             return set()
@@ -303,7 +304,9 @@ class CourseWorkspace:
         for check in checks:
             if check.relpath not in self.buffers:
                 self._disk[check.relpath] = signature(self.root / check.relpath)
-        return self._set_all(result, self.engine.rechecked)
+        # A file checked again while this stage ran (between its rules) keeps that newer
+        # check's findings; the next course stage takes it.
+        return self._set_all(result, self.engine.rechecked - set(self.pending))
 
     def _set_all(self, result: Result, only: set[str] | None = None) -> set[str]:
         """Take the result's findings; the relpaths whose findings changed. ``only``: the

@@ -18,7 +18,7 @@ from coursecheck.plugins import ISOLATED_ENV, isolated_by_env
 from coursecheck.report import ReportOptions
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-COMMANDS = ("check", "rules", "rule", "init", "cache", "merge")
+COMMANDS = ("check", "rules", "rule", "init", "cache", "merge", "lsp")
 
 DESCRIPTION = """\
 A declarative linter for course repositories (Markdown/MDX lessons, glossaries, quizzes).
@@ -38,6 +38,7 @@ commands:
   init               inspect this repository and write a starter .coursecheck.toml
   cache clean        remove the per-file cache (ROOT/.coursecheck-cache or --cache-dir)
   merge SHARDS...    the course-wide stage and the reports of a sharded run (--shard K/N)
+  lsp                the language server on stdio (pip install 'coursecheck[lsp]'; docs/editors.md)
 
 exit codes:
   0  no findings at or above the fail level
@@ -702,6 +703,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_cache(argv)
         if command == "merge":
             return cmd_merge(argv)
+        if command == "lsp":
+            from coursecheck.lsp import main as lsp_main  # the optional extra: imported only here
+
+            return lsp_main(argv)
         return cmd_check(argv)
     except KeyboardInterrupt:
         say("coursecheck: interrupted")

@@ -147,6 +147,34 @@ class FileResult:
     view: str = ""
 
 
+@dataclass(slots=True)
+class SourceCheck:
+    """One file checked from content the caller holds (:meth:`Engine.check_source`)."""
+
+    relpath: str
+    role: str  # lesson | data | other
+    result: FileResult
+    document: Document | None  # the parse (None: nothing parsed, e.g. the file is too big)
+    # Finished as a run finishes them (levels, inline suppressions, fingerprints): this
+    # file's per-file findings and the last course stage's findings in the file.
+    findings: list[Finding]
+
+
+@dataclass(slots=True)
+class _LastRun:
+    """What the last :meth:`Engine.run` leaves for incremental re-checks."""
+
+    files: list[tuple[str, str]]  # (relpath, role), the run's files in course order
+    active_rules: list[Rule]
+    stage_course: Course  # the course the per-file stage sees (its data files)
+    walk_problems: list[Finding]
+    file_findings: dict[str, list[Finding]]  # relpath -> per-file stage findings (not finished)
+    course_findings: list[Finding]  # the course stage's findings (not finished)
+    reported: set[str] | None
+    stage_cache: dict[Any, Any] | None = None  # see Engine._stage_for_source
+    finished: dict[str, list[Finding]] | None = None  # relpath -> finished findings (recheck_course)
+
+
 class Engine:
     def __init__(self, config: Config, options: RunOptions | None = None) -> None:
         self.config = config
@@ -206,6 +234,8 @@ class Engine:
         self._leftovers: dict[str, list[str]] = {}
         self.removed_leftovers: list[str] = []
         self._walk_refused: set[str] = set()  # links discovery reported (parse/outside-root)
+        self._last: _LastRun | None = None  # what check_source and recheck_course start from
+        self.rechecked: set[str] = set()  # the files whose findings the last recheck_course finished again
 
     # -- plugins ----------------------------------------------------------------------
 
@@ -427,12 +457,14 @@ class Engine:
 
         by_rel: dict[str, Document] = {}
         summaries: dict[str, dict[str, Any]] = {}
+        file_findings: dict[str, list[Finding]] = {}  # per-file stage findings (see check_source)
         for doc in data_docs:
             step += 2
             if progress is not None:
                 progress(step, total_steps)
             summary: dict[str, Any] = {}
-            findings.extend(self._check_document(doc, stage_course, active_rules, summary))
+            found = file_findings[doc.relpath] = self._check_document(doc, stage_course, active_rules, summary)
+            findings.extend(found)
             if summary:
                 summaries[doc.relpath] = summary
             by_rel[doc.relpath] = doc
@@ -447,6 +479,7 @@ class Engine:
             if progress is not None:
                 progress(step, total_steps)
             findings.extend(result.findings)
+            file_findings[result.relpath] = result.findings
             self.notes.extend(result.notes)
             # No view (no record, or no cache): the file's bytes stand for it.
             self._views[result.relpath] = result.view or self._file_keys.get(result.relpath, "")
@@ -479,7 +512,11 @@ class Engine:
         course.store = self._cache
         self.course = course
 
-        findings.extend(self._course_stage(course, active_rules, to_load, progress, step, total_steps))
+        course_findings = self._course_stage(course, active_rules, to_load, progress, step, total_steps)
+        findings.extend(course_findings)
+        self._last = _LastRun(
+            to_load, active_rules, stage_course, list(walk_problems), file_findings, course_findings, reported
+        )
 
         if progress is not None:
             progress(total_steps, total_steps)
@@ -518,6 +555,221 @@ class Engine:
                     doc.role = "data" if role == "data" or doc.kind in ("json", "yaml") else "other"
                     data_docs.append(doc)
         return data_docs
+
+    # -- incremental re-checks (an editor's buffers: coursecheck.lsp) -------------------
+
+    def role_of(self, rel: str) -> str | None:
+        """The role discovery gives a file of the project (lesson | data), None when the
+        course's globs do not take it."""
+        if self._last is not None:
+            for known, role in self._last.files:
+                if known == rel:
+                    return role
+        course = self.config.course
+        if matches(rel, [*ALWAYS_EXCLUDED, *course.exclude]):
+            return None
+        for role, patterns in (("lesson", course.content), ("data", course.data)):
+            if any(compile_glob(pattern).match(rel) for pattern in patterns):
+                return role
+        return None
+
+    def files(self) -> list[tuple[str, str]]:
+        """``(relpath, role)`` of the files the last run (or re-check) checked."""
+        return list(self._last.files) if self._last is not None else []
+
+    def lesson_names(self, rel: str) -> list[str]:
+        """The names a lesson at ``rel`` has: its id, then each alias template expanded
+        (in the config's order, repeats kept: index k is always the same template)."""
+        course = self.config.course
+        inside = rel
+        for pattern in course.content:
+            if compile_glob(pattern).match(rel):
+                base = literal_base(pattern)
+                if base and rel.startswith(base + "/"):
+                    inside = rel[len(base) + 1 :]
+                break
+        return [expand_template(course.id, inside), *(expand_template(t, inside) for t in course.aliases)]
+
+    def check_source(self, rel: str, content: bytes) -> SourceCheck:
+        """The per-file stage for ``content`` standing for the file ``rel`` (an editor's
+        unsaved buffer): parse, document rules, summaries, against the data files of the
+        last :meth:`run` (which must have happened). Nothing is read from the disk for the
+        file, nothing is cached. The findings are finished together with the last course
+        stage's findings in the file; :meth:`recheck_course` runs the course stage again."""
+        last = self._last
+        if last is None:
+            raise RuntimeError("check_source() needs a run() first")
+        role = self.role_of(rel) or "other"
+        path = self.config.root / rel
+        notes_before = len(self.notes)
+        if role == "data" or (role == "lesson" and _kind_of(rel) in ("json", "yaml")):
+            # A data file, checked as run() checks them (lessons' checks read them: the
+            # lessons see an edited data file after the next run()).
+            doc = self._parse(path, rel, content) if len(content) <= MAX_FILE_BYTES else None
+            if doc is None:
+                doc = _problem_doc(path, rel, "parse/unreadable", "file is too large to check")
+            doc.aliases = []
+            doc.role = "data" if role == "data" or doc.kind in ("json", "yaml") else "other"
+            summary: dict[str, Any] = {}
+            found = self._check_document(doc, self._stage_for_source(), last.active_rules, summary)
+            result = FileResult(rel, doc.role, None, found, summary, self.notes[notes_before:])
+            document: Document | None = doc
+        elif len(content) > MAX_FILE_BYTES:
+            document = _problem_doc(
+                path, rel, "parse/unreadable", f"file is over the {MAX_FILE_BYTES // 1048576} MiB limit; not checked"
+            )
+            result = FileResult(rel, role, None, list(document.problems), {}, [])
+        else:
+            result, document = self._per_file(rel, role, self._stage_for_source(), last.active_rules, given=content)
+        del self.notes[notes_before:]
+        own = [f for f in last.course_findings if f.path == rel]
+        docs = [document] if document is not None else []
+        findings = self._finish(_fresh([*result.findings, *own]), docs, {rel})
+        return SourceCheck(rel, result.role, result, document, findings)
+
+    def _stage_for_source(self) -> Course:
+        """The per-file stage's course for one more file: the run's data files, and of what
+        rules keep in ``course.cache`` (derived from the config and the data files: the
+        glossary, schemas) the part that names no file (a document rule may keep per-file
+        results there, keyed by relpath, for the one check of each file a run makes)."""
+        last = self._last
+        assert last is not None
+        if last.stage_cache is None:
+            paths = {rel for rel, _ in last.files}
+            last.stage_cache = {
+                key: value
+                for key, value in last.stage_course.cache.items()
+                if not (key in paths or (isinstance(key, tuple) and any(part in paths for part in key)))
+            }
+        stage = last.stage_course
+        return Course(stage.root, stage.lessons, stage.data_files, stage.others, stage.by_id, dict(last.stage_cache))
+
+    def recheck_course(
+        self,
+        checks: Iterable[SourceCheck] = (),
+        removed: Iterable[str] = (),
+        between: Callable[[], None] | None = None,
+    ) -> Result:
+        """The last run again with the files of ``checks`` as :meth:`check_source` checked
+        them and the files ``removed`` gone: the per-file results of every other file are
+        the last run's; the course stage runs again, in memory and on every file's record
+        (nothing is read again), unless no file was added or removed and no checked file's
+        view (what course rules see of it: records.view_digest) changed, in which case
+        its findings are the last ones. The result is what run() would give on that
+        content (data files: see check_source), and the next re-check starts from it.
+
+        ``between`` is called before each course rule: the caller may check other buffers
+        there with check_source (which reads the last course stage's findings, not this
+        one's), so a keystroke's own check does not wait for the whole course stage."""
+        last = self._last
+        if last is None or self.course is None:
+            raise RuntimeError("recheck_course() needs a run() first")
+        started = time.perf_counter()
+        checked = {c.relpath: c for c in checks}
+        gone = set(removed) - set(checked)
+        old = self.course
+        records: dict[str, Document] = {d.relpath: d for d in old.documents}
+        roles = dict(last.files)
+        files = [(rel, role) for rel, role in last.files if rel not in gone]
+        course_changed = bool(gone & set(records))
+        for rel in gone:
+            records.pop(rel, None)
+            last.file_findings.pop(rel, None)
+            self._views.pop(rel, None)
+        for rel, check in checked.items():
+            last.file_findings[rel] = check.result.findings
+            if check.role == "data" or check.result.fields is None:
+                if rel not in roles:
+                    files.append((rel, check.role))
+                continue  # data files: see check_source
+            if rel not in roles:
+                files.append((rel, check.role))
+                course_changed = True
+            record = DocumentRecord(check.result.fields, self._reload, self._read_text)
+            record._full = check.document  # the buffer's parse: never read from the disk
+            records[rel] = record
+            if self._views.get(rel) != check.result.view:
+                course_changed = True
+            self._views[rel] = check.result.view
+            if check.result.summary:
+                old.summaries[rel] = check.result.summary
+            else:
+                old.summaries.pop(rel, None)
+        files.sort(key=lambda item: _natural_key(item[0]))
+        last.files = files
+        course_findings = last.course_findings
+        before = last.course_findings
+        if not course_changed:
+            # Same views: the course findings stand; the edited files' records take the
+            # place of the old ones (their text is the buffer's, not the disk's).
+            _swap_records(old, {rel: records[rel] for rel in checked if rel in records})
+        else:
+            docs = [records[rel] for rel, _ in files if rel in records]
+            lessons = sorted((d for d in docs if d.lesson_id is not None), key=self._order_key)
+            for i, doc in enumerate(lessons):
+                doc.order_index = i
+            by_id: dict[str, Document] = {}
+            for doc in lessons:
+                for key in (doc.lesson_id, *doc.aliases):
+                    if key is not None:
+                        by_id.setdefault(key, doc)
+            course = Course(
+                self.config.root,
+                lessons,
+                [d for d in docs if d.role == "data"],
+                [d for d in docs if d.role == "other"],
+                by_id,
+            )
+            course.summaries = {rel: s for rel, s in old.summaries.items() if rel in records}
+            course.store = old.store
+            self.course = course
+            cache, self._cache = self._cache, None  # in memory: the stored stages are the disk's
+            try:
+                hook = None if between is None else (lambda _done, _total: between())
+                course_findings = self._course_stage(course, last.active_rules, files, hook, 0, 0)
+            finally:
+                self._cache = cache
+            last.course_findings = course_findings
+        course = self.course
+        # Findings are finished per file (levels, suppressions and fingerprints are the
+        # file's own): only the files checked, gone, or whose course findings changed.
+        dirty: set[str] | None = set(checked) | gone
+        if course_findings is not before:
+            old_by_path, new_by_path = _by_path(before), _by_path(course_findings)
+            dirty.update(  # type: ignore[union-attr]
+                path
+                for path in old_by_path.keys() | new_by_path.keys()
+                if [_raw_key(f) for f in old_by_path.get(path, [])] != [_raw_key(f) for f in new_by_path.get(path, [])]
+            )
+        finished = last.finished
+        if finished is None:
+            finished = last.finished = {}
+            dirty = None  # every file
+        own_course = _by_path(course_findings)
+        walk = _by_path(last.walk_problems)
+        paths = set(last.file_findings) | set(own_course) | set(walk) if dirty is None else dirty
+        for path in paths:
+            raw = [*walk.get(path, []), *last.file_findings.get(path, []), *own_course.get(path, [])]
+            own_doc = course.document(path)
+            finished[path] = self._finish(_fresh(raw), [own_doc] if own_doc is not None else [], last.reported)
+            if not finished[path]:
+                del finished[path]
+        self.rechecked = set(paths)
+        findings = [f for path in sorted(finished, key=_natural_key) for f in finished[path]]
+        findings.sort(key=Finding.sort_key)
+        return Result(
+            root=self.config.root,
+            config_path=self.config.display_path,
+            findings=findings,
+            rules=sorted(last.active_rules, key=lambda r: r.id),
+            files=[rel for rel, _ in files if last.reported is None or rel in last.reported],
+            notifications=self.notes,
+            duration=time.perf_counter() - started,
+            fail_level=self.options.fail_level or self.config.fail_level,
+            course=course,
+            extra=course.extra,
+            config=self.config,
+        )
 
     # -- sharding (coursecheck.shard) -------------------------------------------------
 
@@ -847,14 +1099,22 @@ class Engine:
         return found
 
     def _per_file(
-        self, rel: str, role: str, course: Course, active_rules: list[Rule], *, lookup: bool = True
+        self,
+        rel: str,
+        role: str,
+        course: Course,
+        active_rules: list[Rule],
+        *,
+        lookup: bool = True,
+        given: bytes | None = None,
     ) -> tuple[FileResult, Document | None]:
-        """One file's per-file result, from the cache when its key is there."""
+        """One file's per-file result, from the cache when its key is there. ``given``: the
+        file's content as the caller has it (an editor's buffer): not read, not cached."""
         notes_before = len(self.notes)
         path = self.config.root / rel
-        raw, problem_doc = self._read(path, rel)
+        raw, problem_doc = (given, None) if given is not None else self._read(path, rel)
         key = None
-        if raw is not None and self._cache is not None:
+        if raw is not None and self._cache is not None and given is None:
             key = FileCache.key(self._base_key, rel, role, raw)
             hit = self._cache.get(key) if lookup else None
             if isinstance(hit, FileResult) and hit.relpath == rel:
@@ -875,7 +1135,7 @@ class Engine:
         findings = self._check_document(doc, course, active_rules, summary)
         fields = record_fields(doc)
         view = ""
-        if self._cache is not None:
+        if self._cache is not None or given is not None:
             # Packed here rather than by the cache: the view is a digest of the packed bytes
             # (pickling each span again for it cost ~0.25 ms per file), and a worker's result
             # travels packed to the main process.
@@ -1003,18 +1263,8 @@ class Engine:
         """The bytes of the files plugins declare their document rules read besides the
         checked ones (``coursecheck_inputs``: e.g. a glossary outside the data globs)."""
         if self._inputs is None:
-            named: set[str] = set()
-            for _name, value in call_each(
-                self.pm,
-                "coursecheck_inputs",
-                self.notes,
-                lambda v: isinstance(v, (list, tuple)),
-                "a list of paths",
-                config=self.config,
-            ):
-                named.update(str(item) for item in value)
             parts = []
-            for rel in sorted(named):
+            for rel in self.declared_inputs():
                 try:
                     content = read_inside(self.config.root, rel)
                 except OSError as exc:
@@ -1022,6 +1272,22 @@ class Engine:
                 parts.append(FileCache.key(rel, content))
             self._inputs = FileCache.key(*parts)
         return self._inputs
+
+    def declared_inputs(self) -> list[str]:
+        """The files (relative to the root) plugins declare their document rules read
+        besides the checked ones (``coursecheck_inputs``: a vocabulary, a glossary outside
+        the data globs)."""
+        named: set[str] = set()
+        for _name, value in call_each(
+            self.pm,
+            "coursecheck_inputs",
+            self.notes,
+            lambda v: isinstance(v, (list, tuple)),
+            "a list of paths",
+            config=self.config,
+        ):
+            named.update(str(item) for item in value)
+        return sorted(named)
 
     def _selected(self, rule_id: str) -> bool:
         family = rule_id.split("/", 1)[0]
@@ -1273,6 +1539,65 @@ def _only(summary: dict[str, Any], names: set[str]) -> dict[str, Any]:
 
 def _is_sections(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, (tuple, list)) and len(item) == 2 for item in value)
+
+
+def _by_path(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        out.setdefault(f.path, []).append(f)
+    return out
+
+
+def _raw_key(f: Finding) -> tuple[Any, ...]:
+    """What tells a course finding from another between two course stages. Not its level:
+    finishing sets it on the run's own findings (which recheck_course compares with
+    unfinished ones); a level comes from the config and the rule, the same in both."""
+    return (f.rule_id, f.message, f.span, f.anchor, f.snippet, f.fix is not None)
+
+
+def _swap_records(course: Course, new: dict[str, Document]) -> None:
+    """Put ``new`` records in the place of the course's records of the same files."""
+    if not new:
+        return
+    for group in (course.lessons, course.data_files, course.others):
+        for i, doc in enumerate(group):
+            replacement = new.get(doc.relpath)
+            if replacement is not None and replacement is not doc:
+                replacement.order_index = doc.order_index
+                group[i] = replacement
+    for key, doc in list(course.by_id.items()):
+        if doc.relpath in new:
+            course.by_id[key] = new[doc.relpath]
+    course.cache.pop("coursecheck.model.by-relpath", None)
+
+
+def _fresh(findings: Iterable[Finding]) -> list[Finding]:
+    """Copies of findings a run already finished, as their rules made them (no inline
+    suppression: finishing them again applies the file's directives as they are now)."""
+    out = []
+    for f in findings:
+        copy = _copy(f)
+        if copy.suppression is not None and copy.suppression.kind == "inline":
+            copy.suppression = None
+        out.append(copy)
+    return out
+
+
+def _copy(finding: Finding) -> Finding:
+    return Finding(
+        finding.rule_id,
+        finding.message,
+        finding.path,
+        finding.span,
+        finding.level,
+        finding.fix,
+        finding.snippet,
+        finding.fingerprint,
+        finding.suppression,
+        list(finding.related),
+        finding.plugin,
+        finding.anchor,
+    )
 
 
 def _fingerprint(findings: Iterable[Finding]) -> None:

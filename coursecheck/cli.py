@@ -319,6 +319,7 @@ def cmd_check(
     except ShardError as exc:
         print(f"coursecheck: error: {exc}; nothing was merged", file=sys.stderr)
         return EXIT_USAGE
+    checkrun.print_cache_report(engine, args)
     result, code = checkrun.after_run(ran, args, prepared, config, options)
     if result is None:
         return code
@@ -377,6 +378,7 @@ def _write_shard(engine: Engine, args: argparse.Namespace, spec: tuple[int, int]
 
     index, total = spec
     artifact = checkrun.run_shard(engine, args, index, total)
+    checkrun.print_cache_report(engine, args)
     try:
         atomic_write_bytes(args.output, shard.dumps(artifact))
     except OSError as exc:

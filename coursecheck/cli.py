@@ -377,10 +377,15 @@ def _write_shard(engine: Engine, args: argparse.Namespace, spec: tuple[int, int]
     from coursecheck import shard
 
     index, total = spec
+    try:
+        key = shard.shard_key()
+    except shard.ShardError as exc:
+        print(f"coursecheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     artifact = checkrun.run_shard(engine, args, index, total)
     checkrun.print_cache_report(engine, args)
     try:
-        atomic_write_bytes(args.output, shard.dumps(artifact))
+        atomic_write_bytes(args.output, shard.dumps(artifact, key))
     except OSError as exc:
         print(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -403,16 +408,18 @@ def _load_shards(engine: Engine, paths: list[Path]) -> list | None:
     """The artifacts, or None after saying why one cannot be used."""
     from coursecheck import shard
 
-    # Classes of the loaded plugins may appear in their summaries; nothing else may.
+    # Classes of the loaded plugins may appear in their summaries: loaded from artifacts
+    # signed with the shard key only (without it, only the model's plain data classes).
     allowed = {getattr(p, "__name__", "") for p in engine.pm.get_plugins()}
     allowed |= {type(p).__module__ for p in engine.pm.get_plugins()}
     out = []
-    for path in paths:
-        try:
-            out.append(shard.load(path, allowed))
-        except shard.ShardError as exc:
-            print(f"coursecheck: error: {exc}", file=sys.stderr)
-            return None
+    try:
+        key = shard.shard_key()
+        for path in paths:
+            out.append(shard.load(path, allowed, key=key))
+    except shard.ShardError as exc:
+        print(f"coursecheck: error: {exc}", file=sys.stderr)
+        return None
     return out
 
 

@@ -450,7 +450,8 @@ class FileCache:
         self._header = _MAGIC + __version__.encode() + b"\0"
         self.hits = 0
         self.misses = 0
-        self.rejected = 0  # entries present but not authentic, damaged, foreign or not files
+        # Entries present but not authentic, damaged, foreign or not regular files.
+        self.rejected_keys: set[str] = set()
         self.writes_failed = 0
         self.used: set[str] = set()  # keys read or written by this process
         self.opened_ns = time.time_ns()  # entries written since are another run's too: kept
@@ -478,18 +479,18 @@ class FileCache:
             self.misses += 1
             return None
         except OSError:  # a link, a FIFO, a folder, too large, unreadable
-            return self._reject()
+            return self._reject(key)
         header = self._header
         start = len(header) + MAC_SIZE
         if len(data) < start or not data.startswith(header):
-            return self._reject()
+            return self._reject(key)
         payload = memoryview(data)[start:]
         if not hmac.compare_digest(data[len(header) : start], mac(self.mac_key, self._domain, key, header, payload)):
-            return self._reject()
+            return self._reject(key)
         try:
             value = pickle.loads(payload)
         except Exception:  # authentic but unreadable (another Python's classes): recompute
-            return self._reject()
+            return self._reject(key)
         self.hits += 1
         self.used.add(key)
         if _freezing and self.hits % FREEZE_EVERY == 0:
@@ -501,10 +502,15 @@ class FileCache:
                 pass
         return value
 
-    def _reject(self) -> None:
-        self.rejected += 1
+    def _reject(self, key: str) -> None:
+        self.rejected_keys.add(key)
         self.misses += 1
         return None
+
+    @property
+    def rejected(self) -> int:
+        """How many stored entries this store rejected (each counted once)."""
+        return len(self.rejected_keys)
 
     def put(self, key: str, value: Any) -> None:
         """Store ``value`` atomically; failures only mean the next run recomputes."""

@@ -479,18 +479,22 @@ class FileCache:
             self.misses += 1
             return None
         except OSError:  # a link, a FIFO, a folder, too large, unreadable
-            return self._reject(key)
+            self._reject(key)
+            return None
         header = self._header
         start = len(header) + MAC_SIZE
         if len(data) < start or not data.startswith(header):
-            return self._reject(key)
+            self._reject(key)
+            return None
         payload = memoryview(data)[start:]
         if not hmac.compare_digest(data[len(header) : start], mac(self.mac_key, self._domain, key, header, payload)):
-            return self._reject(key)
+            self._reject(key)
+            return None
         try:
             value = pickle.loads(payload)
         except Exception:  # authentic but unreadable (another Python's classes): recompute
-            return self._reject(key)
+            self._reject(key)
+            return None
         self.hits += 1
         self.used.add(key)
         if _freezing and self.hits % FREEZE_EVERY == 0:
@@ -505,7 +509,6 @@ class FileCache:
     def _reject(self, key: str) -> None:
         self.rejected_keys.add(key)
         self.misses += 1
-        return None
 
     @property
     def rejected(self) -> int:

@@ -213,11 +213,11 @@ class RunIndex:
             return
         try:
             header = pickle.dumps((FORMAT, __version__, self.base_key, self.new), protocol=pickle.HIGHEST_PROTOCOL)
-            length = len(header).to_bytes(8, "little")
+            size = len(header).to_bytes(8, "little")
             self._handle.write(header)
-            self._handle.write(length)
+            self._handle.write(size)
             self._signer.update(header)
-            self._signer.update(length)
+            self._signer.update(size)
             self._handle.write(self._signer.digest())
             self._handle.close()
             os.replace(self._tmp, self.path)

@@ -435,7 +435,7 @@ def validate(
             for name, child in node.items():
                 stack.append((child, wanted[name], depth))
         elif kind == "object":
-            names = fields_of(t)
+            names = fields_of(t)  # type: ignore[arg-type]
             state = getattr(node, "__dict__", None)
             if state is not None and set(state) != {name for name, _ in names}:
                 raise UnsafeData(f"it holds a {t.__name__} with other attributes than its fields")

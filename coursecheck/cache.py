@@ -77,18 +77,31 @@ DEPENDENCIES = (
 
 @lru_cache(maxsize=1)
 def dependency_versions() -> tuple[tuple[str, str], ...]:
-    """``(distribution, version)`` of each of :data:`DEPENDENCIES` ("" when not installed);
-    read once per process (~10 ms)."""
-    from importlib import metadata
-
-    out = []
-    for name in DEPENDENCIES:
+    """``(distribution, version)`` of each of :data:`DEPENDENCIES` ("" when not installed),
+    read once per process from the names of the ``*.dist-info`` (and ``*.egg-info``) folders
+    on ``sys.path``, the first one found winning as for imports. ~1 ms: asking
+    ``importlib.metadata.version`` for each took ~45 ms, a tenth of a warm run."""
+    wanted = {_normal(name) for name in DEPENDENCIES}
+    found: dict[str, str] = {}
+    for folder in sys.path:
         try:
-            version = metadata.version(name)
-        except Exception:  # not installed, or broken metadata
-            version = ""
-        out.append((name, version or ""))
-    return tuple(out)
+            names = os.listdir(folder or ".")
+        except OSError:  # a zip file, a folder that is not there
+            continue
+        for entry in names:
+            egg = entry.endswith(".egg-info")
+            if not (egg or entry.endswith(".dist-info")):
+                continue
+            name, _, version = entry.rpartition(".")[0].partition("-")
+            key = _normal(name)
+            if key in wanted and key not in found:
+                found[key] = version.partition("-")[0] if egg else version
+    return tuple((name, found.get(_normal(name), "")) for name in DEPENDENCIES)
+
+
+def _normal(name: str) -> str:
+    """A distribution's name as its metadata folder spells it, compared (PEP 503)."""
+    return re.sub(r"[-_.]+", "_", name).lower()
 
 
 def code_fingerprint(modules: list[Any]) -> str:

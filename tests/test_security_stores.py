@@ -385,24 +385,36 @@ def _engine(root: Path) -> Engine:
     return Engine(load_config(root / ".coursecheck.toml", root), RunOptions(entry_points=False))
 
 
-def test_a_dependency_upgrade_changes_the_cache_key(course, monkeypatch):
-    from importlib import metadata
-
+def test_a_dependency_upgrade_changes_the_cache_key(course, tmp_path, monkeypatch):
     root = course(FILES)
     engine = _engine(root)
     before = engine.run_key([], [])
-    original = metadata.version
-    for name in ("regex", "markdown-it-py", "pymorphy3-dicts-ru", "ruamel.yaml", "jmespath", "networkx"):
-        monkeypatch.setattr(metadata, "version", lambda dist, n=name: "99.0" if dist == n else original(dist))
+    for name in ("regex", "markdown_it_py", "pymorphy3_dicts_ru", "ruamel.yaml", "jmespath", "networkx"):
+        # What an upgrade leaves: another version's metadata folder, found first.
+        site = tmp_path / f"site-{name}"
+        (site / f"{name}-99.0.dist-info").mkdir(parents=True)
+        monkeypatch.syspath_prepend(str(site))
         cache.dependency_versions.cache_clear()
+        assert dict(cache.dependency_versions())[name.replace("_", "-")] == "99.0"
         after = engine.run_key([], [])
         assert after["coursecheck and plugins"] != before["coursecheck and plugins"], name
         assert {k: v for k, v in after.items() if k != "coursecheck and plugins"} == {
             k: v for k, v in before.items() if k != "coursecheck and plugins"
         }
-    monkeypatch.setattr(metadata, "version", original)
-    cache.dependency_versions.cache_clear()
-    assert engine.run_key([], []) == before
+        monkeypatch.undo()
+        cache.dependency_versions.cache_clear()
+        assert engine.run_key([], []) == before
+
+
+def test_dependency_versions_are_those_importlib_metadata_reads():
+    from importlib import metadata
+
+    for name, version in cache.dependency_versions():
+        try:
+            expected = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            expected = ""
+        assert version == expected, name
 
 
 PACKAGE_RULES = '''

@@ -436,6 +436,8 @@ def read_regular(path: str, limit: int = MAX_ENTRY_BYTES) -> bytes:
     fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
     try:
         st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", path)
         if st.st_size > limit:
@@ -488,10 +490,10 @@ class FileCache:
         (the MAC is checked before anything is unpickled)."""
         try:
             data = read_regular(os.path.join(self._entries, key[:2], key[2:]))
-        except FileNotFoundError:
-            self.misses += 1
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            self.misses += 1  # nothing stored there ("" asked for: a folder)
             return None
-        except OSError:  # a link, a FIFO, a folder, too large, unreadable
+        except OSError:  # a link, a FIFO, too large, unreadable
             self._reject(key)
             return None
         header = self._header

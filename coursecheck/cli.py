@@ -158,7 +158,12 @@ def _check_parser(
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print findings only; the summary only if the run fails"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="print source lines and plugin tracebacks")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print source lines, plugin tracebacks, and what the cache rejected or why it was off",
+    )
     parser.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the per-file cache (.coursecheck-cache/)"
     )

@@ -729,6 +729,32 @@ def test_the_shard_key_signs_artifacts_and_the_merge_requires_it(course, tmp_pat
     assert code == 2 and "$COURSECHECK_SHARD_KEY is set but shorter than 16 characters" in err
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(st.tuples(st.integers(min_value=0), st.integers(0, 255)), min_size=1, max_size=4), cut=st.booleans()
+)
+def test_a_damaged_artifact_body_is_a_clear_error_or_plain_data(artifact, edits, cut):
+    """Bytes of a real artifact's pickle changed at random: loading it either gives plain
+    data of the model or a ShardError naming the file, never another exception."""
+    _root, path = artifact
+    original = path.with_suffix(".original")
+    if not original.exists():
+        shutil.copy(path, original)
+    data = original.read_bytes()
+    raw = bytearray(zlib.decompress(data[len(shard.MAGIC) :].partition(b"\n")[2]))
+    for position, value in edits:
+        raw[position % len(raw)] = value
+    if cut:
+        del raw[len(raw) // 2 :]
+    path.write_bytes(forged(data, bytes(raw)))
+    try:
+        loaded = shard.load(path)
+    except shard.ShardError as exc:
+        assert str(exc).startswith(f"{path}: ")
+    else:
+        assert len(loaded.results) == len(loaded.files)
+
+
 def test_the_scanner_accepts_what_the_pickler_writes():
     # Everything the model's data can hold, written by the pickler at protocols 4 and 5.
     from coursecheck.model import Edit, Fix

@@ -103,6 +103,15 @@ def run(engine: Engine, args: argparse.Namespace, artifacts: list[ShardArtifact]
             )
 
 
+def print_cache_report(engine: Engine, args: argparse.Namespace) -> None:
+    """Under ``-v``: why the cache was not used (links in its folder, an unwritable tree) or
+    was keyed for this run only, and how many stored entries each store rejected."""
+    if not getattr(args, "verbose", False):
+        return
+    for line in engine.cache_report():
+        print(f"coursecheck: cache: {line}", file=sys.stderr)
+
+
 def run_shard(engine: Engine, args: argparse.Namespace, index: int, total: int) -> ShardArtifact:
     bar = None
     if not args.no_progress and progress.wanted(sys.stderr, quiet=args.quiet):

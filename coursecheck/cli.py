@@ -214,7 +214,12 @@ def _check_parser(
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print findings only; the summary only if the run fails"
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="print source lines and plugin tracebacks")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="print source lines, plugin tracebacks, and what the cache rejected or why it was off",
+    )
     parser.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the per-file cache (.coursecheck-cache/)"
     )
@@ -418,6 +423,7 @@ def cmd_check(
     except ShardError as exc:
         say(f"coursecheck: error: {exc}; nothing was merged")
         return EXIT_USAGE
+    checkrun.print_cache_report(engine, args)
     result, code = checkrun.after_run(ran, args, prepared, config, options)
     if result is None:
         return code
@@ -482,9 +488,15 @@ def _write_shard(engine: Engine, args: argparse.Namespace, spec: tuple[int, int]
     from coursecheck import shard
 
     index, total = spec
-    artifact = checkrun.run_shard(engine, args, index, total)
     try:
-        atomic_write_bytes(args.output, shard.dumps(artifact), root=engine.config.root)
+        key = shard.shard_key()
+    except shard.ShardError as exc:
+        say(f"coursecheck: error: {exc}")
+        return EXIT_USAGE
+    artifact = checkrun.run_shard(engine, args, index, total)
+    checkrun.print_cache_report(engine, args)
+    try:
+        atomic_write_bytes(args.output, shard.dumps(artifact, key), root=engine.config.root)
     except OSError as exc:
         say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
         return EXIT_USAGE
@@ -506,16 +518,18 @@ def _load_shards(engine: Engine, paths: list[Path]) -> list | None:
     """The artifacts, or None after saying why one cannot be used."""
     from coursecheck import shard
 
-    # Classes of the loaded plugins may appear in their summaries; nothing else may.
+    # Classes of the loaded plugins may appear in their summaries: loaded from artifacts
+    # signed with the shard key only (without it, only the model's plain data classes).
     allowed = {getattr(p, "__name__", "") for p in engine.pm.get_plugins()}
     allowed |= {type(p).__module__ for p in engine.pm.get_plugins()}
     out = []
-    for path in paths:
-        try:
-            out.append(shard.load(path, allowed))
-        except shard.ShardError as exc:
-            say(f"coursecheck: error: {exc}")
-            return None
+    try:
+        key = shard.shard_key()
+        for path in paths:
+            out.append(shard.load(path, allowed, key=key))
+    except shard.ShardError as exc:
+        say(f"coursecheck: error: {exc}")
+        return None
     return out
 
 

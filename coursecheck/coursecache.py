@@ -303,7 +303,9 @@ def pack(stage: Stage) -> bytes | None:
 
 def unpack(stored: Any, course: Any = None) -> Stage | None:
     """A stored course stage, if its recorded reads still get the same answers for
-    ``course`` (the run's course: its records answer the recorded reads of checked files)."""
+    ``course`` (the run's course: its records answer the recorded reads of checked files).
+    ``stored`` is what an authenticated cache entry holds (coursecheck.cache: its MAC was
+    checked before it was unpickled), so unpickling it again is unpickling our own bytes."""
     if not isinstance(stored, bytes):
         return None
     try:

@@ -24,8 +24,7 @@ from typing import Any
 
 from coursecheck import __version__, coursecache, records, suppress
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
-from coursecheck.cache import FileCache, code_fingerprint, freezing_loaded
-from coursecheck.cache import usable_dir as cache_usable
+from coursecheck.cache import FileCache, code_fingerprint, freezing_loaded, open_folder, secret_key
 from coursecheck.config import (
     ALWAYS_EXCLUDED,
     UNKNOWN_RULE,
@@ -221,6 +220,8 @@ class Engine:
         self.settings = Settings(config, self.rules)
         self._cache: FileCache | None = None
         self._base_key = ""
+        self._cache_notes: list[str] = []  # why the cache is off or keyed for this run only (-v)
+        self._index_rejected = 0  # run indexes (or results in them) that failed to load
         self.course: Course | None = None
         self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
@@ -1161,7 +1162,10 @@ class Engine:
             return
         index = None
         if use_index:
-            index = RunIndex(self._cache.folder, self.config.root, self._base_key, time.time_ns())
+            index = RunIndex(
+                self._cache.folder, self.config.root, self._base_key, time.time_ns(), key=self._cache.mac_key
+            )
+            self._index_rejected += index.rejected
         misses: list[int] = []
         signatures: dict[int, Signature | None] = {}
         results: list[tuple[FileResult, Document | None] | None] = []
@@ -1182,6 +1186,7 @@ class Engine:
                         results.append((hit, None))
                         self.cache_hits += 1
                         continue
+                    self._index_rejected += 1
             raw = _raw_bytes(root, path)
             hit = None
             if raw is not None:
@@ -1249,10 +1254,33 @@ class Engine:
     def _open_cache(self) -> FileCache | None:
         if not self.options.cache:
             return None
-        folder = self.options.cache_dir or (self.config.root / DEFAULT_CACHE_DIR)
-        if not cache_usable(folder):
-            return None  # a read-only tree: run without a cache
-        return FileCache(folder)
+        root = self.config.root
+        folder = self.options.cache_dir or (root / DEFAULT_CACHE_DIR)
+        problem = open_folder(folder, root)
+        if problem:  # a read-only tree, links in the folder: run without a cache
+            if problem not in self._cache_notes:
+                self._cache_notes.append(problem)
+            return None
+        secret = secret_key(root)
+        if secret.note and secret.note not in self._cache_notes:
+            self._cache_notes.append(secret.note)
+        return FileCache(folder, key=secret.key)
+
+    def cache_report(self) -> list[str]:
+        """What ``coursecheck -v`` says about the cache of the last run: why it was not used
+        or was keyed for this run only, and how many stored entries each store rejected
+        (not authentic, damaged or not regular files; they were rebuilt)."""
+        lines = list(self._cache_notes)
+        if self._cache is not None:
+            counts = {**self._cache.rejections(), "run index": self._index_rejected}
+            total = sum(counts.values())
+            if total:
+                parts = ", ".join(f"{store} {n}" for store, n in counts.items() if n)
+                lines.append(
+                    f"the cache rejected {total} stored {'entry' if total == 1 else 'entries'} ({parts}): "
+                    "not authentic under your cache key, damaged, or not regular files; rebuilt"
+                )
+        return lines
 
     def _cache_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
         """Everything besides the file itself that per-file results depend on: the run key

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from coursecheck.model import Document, Heading, Segment
+from coursecheck.model import Comment, Component, Document, Finding, Frontmatter, Heading, Link, Segment
 from coursecheck.text import LineIndex, Span
 
 # The parts of a Document a record keeps (the rest is loaded on demand).
@@ -58,6 +58,33 @@ PACKED_GROUPS = (
 )
 
 
+# Every field of a record as :func:`record_fields` makes it, with its type: what a shard
+# artifact's records are validated against (coursecheck.safepickle).
+FIELD_TYPES: dict[str, Any] = {
+    "path": str,
+    "relpath": str,
+    "kind": str,
+    "frontmatter": Frontmatter | None,
+    "headings": list[Heading],
+    "links": list[Link],
+    "components": list[Component],
+    "comments": list[Comment],
+    "data": Any,
+    "data_places": dict[tuple[Any, ...], Span] | None,
+    "problems": list[Finding],
+    "has_bom": bool,
+    "role": str,
+    "lesson_id": str | None,
+    "aliases": list[str],
+    "order_index": int | None,
+    "line_count": int,
+    "digest": str,
+    "index_lines": int | None,
+    "line_texts": dict[int, str],
+    "code_outline": list[tuple[str, int]] | None,
+}
+
+
 def pack_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """``fields`` with the parts of :data:`PACKED_GROUPS` pickled (a record restores them on
     first use); unchanged when a part is missing."""
@@ -71,6 +98,30 @@ def pack_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return packed
 
 
+def unpacked_fields(fields: dict[str, Any], loads: Callable[[bytes], Any]) -> dict[str, Any]:
+    """``fields`` with its packed groups restored by ``loads`` (for a shard artifact's
+    records: the strict loader of coursecheck.safepickle, never ``pickle.loads``); raises
+    ValueError when they are not what :func:`pack_fields` writes."""
+    packed = fields.get(PACKED)
+    if packed is None:
+        return fields
+    if type(packed) is not list or len(packed) != len(PACKED_GROUPS):
+        raise ValueError("the record's packed parts are damaged")
+    out = {name: value for name, value in fields.items() if name != PACKED}
+    for group, blob in zip(PACKED_GROUPS, packed, strict=True):
+        if type(blob) is not bytes:
+            raise ValueError("the record's packed parts are damaged")
+        values = loads(blob)
+        if type(values) is not tuple or len(values) != len(group):
+            raise ValueError("the record's packed parts are damaged")
+        for name, value in zip(group, values, strict=True):
+            try:
+                out[name] = _expand(name, value)
+            except (TypeError, ValueError, AttributeError):
+                raise ValueError(f"the record's {name} is damaged") from None
+    return out
+
+
 def _compact(name: str, value: Any) -> Any:
     """The kept line texts as (line numbers, one string joined by newlines): restoring ~40
     small strings per lesson, each with a dict slot, took twice as long as one split."""
@@ -82,6 +133,8 @@ def _compact(name: str, value: Any) -> Any:
 def _expand(name: str, value: Any) -> Any:
     if name == "line_texts" and isinstance(value, tuple):
         numbers, joined = value
+        if type(numbers) is not tuple or type(joined) is not str:
+            raise TypeError("line texts")
         return dict(zip(numbers, joined.split("\n") if numbers else (), strict=True))
     return value
 
@@ -361,6 +414,8 @@ class DocumentRecord(Document):
     # -- loaded on demand -----------------------------------------------------------------
 
     def _unpack(self, group: int) -> None:
+        # The blobs come from this run, its workers, or a cache entry or run index whose MAC
+        # was checked; a shard artifact's are restored by its strict loader when it is read.
         assert self._packed is not None
         blob = self._packed[group]
         if blob is None:

@@ -21,20 +21,30 @@ granularity): such a file is read and hashed again. The change time catches tool
 restore a modification time (``cp -p``, ``rsync -t``); it cannot be set by a user.
 The index is an accelerator like the rest of the cache: a missing, foreign, damaged or
 stale index only means the run reads and hashes the files.
+
+Its path is predictable (a digest of the checkout's path), so a repository can commit a
+file there: the index ends with an HMAC-SHA256 of everything before it, under the user's
+secret key (:func:`coursecheck.cache.secret_key`), checked before anything in it is
+unpickled. An index that fails is ignored, counted (``coursecheck -v``) and rewritten.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import pickle
+import re
 import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from coursecheck import __version__
-from coursecheck.cache import packed_result
+from coursecheck.cache import MAC_SIZE, _own_files, _unlink_own, packed_result, read_regular, secret_key
+
+# An index larger than this is not read (at 5,000 lessons one is about 40 MB).
+MAX_INDEX_BYTES = 1 << 32
 
 FORMAT = 1
 # A signature whose modification or change time is this close to (or after) the start of
@@ -67,17 +77,22 @@ class RunIndex:
 
     The file is the magic bytes, the pickled results one after another, then a header
     (format, coursecheck version, base key, and per file: role, signature, key and where
-    its result lies) and the header's length in 8 bytes. A run reads it whole and unpickles
-    a file's result in place; a run that changes anything writes the results of the files
-    it read as it goes (memory stays flat on a cold run), then those carried over, then the
-    header, and renames the file into place.
+    its result lies), the header's length in 8 bytes and the MAC of all that. A run reads
+    it whole, checks the MAC, and unpickles a file's result in place; a run that changes
+    anything writes the results of the files it read as it goes (memory stays flat on a
+    cold run), then those carried over, then the header and the MAC, and renames the file
+    into place.
     """
 
-    def __init__(self, folder: Path, root: Path, base_key: str, started_ns: int) -> None:
+    def __init__(self, folder: Path, root: Path, base_key: str, started_ns: int, key: bytes | None = None) -> None:
         digest = hashlib.sha256(str(root).encode("utf-8", "surrogatepass")).hexdigest()
         self.path = Path(folder) / f"v{FORMAT}-index" / digest
         self.base_key = base_key
         self.started_ns = started_ns
+        self._key = key if key is not None else secret_key(root).key
+        self._domain_address = ("coursecheck run index", digest)
+        self._signer: Any = None
+        self.rejected = 0  # 1 when an index was there but not authentic or not readable
         # relpath -> (role, signature, key, offset and length of its pickled result)
         self.old: dict[str, tuple[str, Signature, str, int, int]] = {}
         self.new: dict[str, tuple[str, Signature, str, int, int]] = {}
@@ -91,12 +106,29 @@ class RunIndex:
 
     def _load(self) -> None:
         try:
-            data = self.path.read_bytes()
-            if not data.startswith(_MAGIC):
+            data = read_regular(str(self.path), MAX_INDEX_BYTES)
+        except FileNotFoundError:
+            self._changed = True
+            return
+        except OSError:  # a link, a FIFO, too large: not ours
+            self.rejected = 1
+            self._changed = True
+            return
+        try:
+            trailer = len(data) - MAC_SIZE
+            if trailer < len(_MAGIC) + 8 or not data.startswith(_MAGIC):
                 raise ValueError("not an index")
-            length = int.from_bytes(data[-8:], "little")
-            form, version, base_key, entries = pickle.loads(data[-8 - length : -8])
-        except Exception:  # absent, damaged or foreign: the run reads the files
+            view = memoryview(data)
+            signer = self._mac()
+            signer.update(view[:trailer])
+            if not hmac.compare_digest(data[trailer:], signer.digest()):
+                raise ValueError("not authentic")
+            length = int.from_bytes(data[trailer - 8 : trailer], "little")
+            if not len(_MAGIC) <= trailer - 8 - length:
+                raise ValueError("damaged")
+            form, version, base_key, entries = pickle.loads(view[trailer - 8 - length : trailer - 8])
+        except Exception:  # damaged, foreign or not authentic: the run reads the files
+            self.rejected = 1
             self._changed = True
             return
         if form != FORMAT or version != __version__ or base_key != self.base_key or not isinstance(entries, dict):
@@ -141,8 +173,11 @@ class RunIndex:
                 fd, self._tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=self.path.parent)
                 self._handle = os.fdopen(fd, "wb")
                 self._handle.write(_MAGIC)
+                self._signer = self._mac()
+                self._signer.update(_MAGIC)
                 self._offset = len(_MAGIC)
             self._handle.write(payload)
+            self._signer.update(payload)
         except Exception:
             self.discard()
             self._handle = False
@@ -179,8 +214,12 @@ class RunIndex:
             return
         try:
             header = pickle.dumps((FORMAT, __version__, self.base_key, self.new), protocol=pickle.HIGHEST_PROTOCOL)
+            size = len(header).to_bytes(8, "little")
             self._handle.write(header)
-            self._handle.write(len(header).to_bytes(8, "little"))
+            self._handle.write(size)
+            self._signer.update(header)
+            self._signer.update(size)
+            self._handle.write(self._signer.digest())
             self._handle.close()
             os.replace(self._tmp, self.path)
             self._handle = None
@@ -189,22 +228,25 @@ class RunIndex:
             return
         self._prune()
 
+    def _mac(self) -> Any:
+        """An HMAC-SHA256 of this index (fed with ``update``), bound to its project root."""
+        domain, address = self._domain_address
+        return hmac.new(self._key, f"{domain}\0{address}\0".encode(), hashlib.sha256)
+
     def _prune(self) -> None:
         """Keep the :data:`INDEXES_KEPT` indexes written last (one per project root: a cache
-        folder shared by many checkouts would otherwise keep one for each)."""
-        entries = []
+        folder shared by many checkouts would otherwise keep one for each). Deletes only
+        regular files named as indexes are, never through a link."""
+        parent = self.path.parent
         try:
-            for entry in os.scandir(self.path.parent):
-                if not entry.name.startswith("."):
-                    entries.append((entry.stat().st_mtime_ns, entry.path))
+            if not stat.S_ISDIR(os.lstat(parent).st_mode):
+                return
         except OSError:
             return
+        entries = [(st.st_mtime_ns, entry.path) for entry, st in _own_files(str(parent), _INDEX_NAME)]
         entries.sort(reverse=True)
         for _mtime, path in entries[INDEXES_KEPT:]:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+            _unlink_own(path)
 
     def discard(self) -> None:
         """Drop the new index being written (a run that stopped half-way)."""
@@ -219,6 +261,9 @@ class RunIndex:
         self._tmp = ""
 
 
+_INDEX_NAME = re.compile(r"[0-9a-f]{64}")
+
+
 def small_result(result: Any) -> bytes | None:
     """A per-file result pickled as a cache entry holds it (its record's bulky parts packed);
     None when it does not pickle."""
@@ -229,7 +274,8 @@ def small_result(result: Any) -> bytes | None:
 
 
 def restore(data: bytes | memoryview) -> Any | None:
-    """A per-file result from its index form; None when the bytes do not unpickle."""
+    """A per-file result from its index form (bytes of an index whose MAC was checked);
+    None when the bytes do not unpickle."""
     try:
         return pickle.loads(data)
     except Exception:

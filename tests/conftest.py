@@ -33,6 +33,15 @@ def write_files(root: Path, files: dict[str, str | bytes]) -> None:
             path.write_text(content, encoding="utf-8", newline="")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_key_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The cache's secret key (coursecheck.cache.secret_key) lives in a folder of the test
+    session, not in the user's ~/.config; no key from the environment (subprocesses too)."""
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    os.environ.pop("COURSECHECK_CACHE_KEY", None)
+    os.environ.pop("COURSECHECK_SHARD_KEY", None)
+
+
 @pytest.fixture
 def course(tmp_path: Path) -> Callable[..., Path]:
     """``course(files, config=DEFAULT_CONFIG)`` writes a course and its .coursecheck.toml."""

@@ -3,6 +3,7 @@ byte for byte; artifacts that do not belong together are refused with a clear me
 
 from __future__ import annotations
 
+import json
 import pickle
 import random
 import shutil
@@ -167,20 +168,31 @@ def test_damaged_and_foreign_artifacts_are_refused_without_running_them(cli, tmp
     assert code == 2 and "not a coursecheck shard artifact" in err
     # A crafted artifact whose pickle calls a function: refused, the function never runs.
     marker = tmp_path / "pwned"
-    header, _, _body = data[len(shard.MAGIC) :].partition(b"\n")
 
     class Evil:
         def __reduce__(self):
             return (Path.touch, (marker,))
 
-    s2.write_bytes(shard.MAGIC + header + b"\n" + zlib.compress(pickle.dumps(([], [Evil()], []))))
+    s2.write_bytes(forged(data, pickle.dumps(([], [Evil()], []))))
     code, _, err = cli(root, "merge", str(s1), str(s2), str(s3))
-    assert code == 2 and "which a coursecheck shard never writes; not loaded" in err
+    assert code == 2 and "pathlib.Path.touch, which a coursecheck shard never writes; not loaded" in err
     assert not marker.exists()
-    # A coursecheck function (not a class) is refused as well.
-    s2.write_bytes(shard.MAGIC + header + b"\n" + zlib.compress(b"ccoursecheck.fsutil\natomic_write\n."))
+    # A coursecheck function (not a class) is refused as well, and so is protocol 0's GLOBAL.
+    from coursecheck.fsutil import atomic_write
+
+    s2.write_bytes(forged(data, pickle.dumps(atomic_write, protocol=4)))
     code, _, err = cli(root, "merge", str(s1), str(s2), str(s3))
     assert code == 2 and "coursecheck.fsutil.atomic_write, which a coursecheck shard never writes" in err
+    s2.write_bytes(forged(data, b"ccoursecheck.fsutil\natomic_write\n."))
+    code, _, err = cli(root, "merge", str(s1), str(s2), str(s3))
+    assert code == 2 and "the pickle opcode GLOBAL at byte 0, which coursecheck never writes" in err
+
+
+def forged(artifact: bytes, body: bytes) -> bytes:
+    """``artifact`` with its pickle replaced by ``body`` (the header's body size updated)."""
+    header = json.loads(artifact[len(shard.MAGIC) :].partition(b"\n")[0])
+    header["body_size"] = len(body)
+    return shard.MAGIC + json.dumps(header).encode() + b"\n" + zlib.compress(body)
 
 
 def test_another_version_is_refused(cli, tmp_path: Path) -> None:

@@ -291,6 +291,11 @@ class Verdict:
     evidence: str
     measures: dict[str, Any] = field(default_factory=dict)
     locations: list[tuple[str, Span]] = field(default_factory=list)
+    # Where it was declared (config or plan file relative to the root, line), the subject as
+    # written there (``path``, ``from``/``to``, ``id``, ``text``), and the phase it belongs to.
+    declared: tuple[str, int] | None = None
+    subject: dict[str, Any] = field(default_factory=dict)
+    phase: str = ""
 
 
 @dataclass(slots=True)

@@ -233,6 +233,8 @@ def test_lesson_artifact_verified_with_lines_diagrams_frontmatter_contents(tmp_p
         "frontmatter_valid": True,
         "contains": {"docker build": 1},
         "patterns": {"слоё?в": 1},
+        "kind": "file",
+        "decided_by": "the file's own checks",
     }
     assert where(result.active) == []
 
@@ -342,7 +344,7 @@ def test_missing_artifact_is_reported_at_its_config_entry(tmp_path):
     assert (v.status, v.evidence, v.measures) == (
         FAILED,
         "content/01-m/03-missing.mdx: no such file",
-        {"exists": False, "path": "content/01-m/03-missing.mdx"},
+        {"exists": False, "path": "content/01-m/03-missing.mdx", "decided_by": "the path names nothing in the repository"},
     )
     assert where(result.active) == [("musthave/artifact", ".coursecheck.toml", line_of(config, "[[artifact]]"), 1)]
 

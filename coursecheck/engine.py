@@ -37,7 +37,7 @@ from coursecheck.config import (
 )
 from coursecheck.fsutil import read_regular_bytes
 from coursecheck.globs import compile_glob, literal_base, matches
-from coursecheck.model import LEVEL_RANK, Course, Document, Finding
+from coursecheck.model import LEVEL_RANK, Course, Document, Finding, Phase
 from coursecheck.plugins import Notification, PluginError, call_each, make_plugin_manager, plugin_name
 from coursecheck.records import DocumentRecord, LineMove, pack_fields, read_text, record_fields, view_digest
 from coursecheck.rules import Rule, RuleContext
@@ -71,6 +71,8 @@ class Result:
     config: Config | None = None  # what was checked against (reports read their own sections)
     # Extra Markdown report sections from plugins (``coursecheck_report_sections``): (heading, body).
     report_sections: list[tuple[str, str]] = field(default_factory=list)
+    # The phases of a planned project (``coursecheck_phases``), for phase-scoped reports.
+    phases: list[Phase] = field(default_factory=list)
 
     @property
     def active(self) -> list[Finding]:
@@ -399,6 +401,10 @@ class Engine:
             self.pm, "coursecheck_report_sections", self.notes, _is_sections, "(heading, markdown) pairs", result=result
         ):
             result.report_sections.extend((str(heading), str(body)) for heading, body in sections)
+        for _name, phases in call_each(
+            self.pm, "coursecheck_phases", self.notes, _is_phases, "a list of Phase", config=self.config
+        ):
+            result.phases.extend(phases)
         return result
 
     def _load_data_docs(self, to_load: list[tuple[str, str]]) -> list[Document]:
@@ -1115,6 +1121,10 @@ def _only(summary: dict[str, Any], names: set[str]) -> dict[str, Any]:
 
 def _is_sections(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, (tuple, list)) and len(item) == 2 for item in value)
+
+
+def _is_phases(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, Phase) for item in value)
 
 
 def _fingerprint(findings: Iterable[Finding]) -> None:

@@ -299,6 +299,24 @@ class Verdict:
 
 
 @dataclass(slots=True)
+class Phase:
+    """A phase of a planned project (a GSD ``.planning/phases/<id>/`` folder), as a plugin
+    declares it (``coursecheck_phases``): what a phase-scoped report is about. Must-haves
+    belong to it through their ``phase`` key."""
+
+    id: str  # the phase folder's name: "07-module-3-production-operations"
+    number: str = ""  # "7"
+    name: str = ""  # "Module 3 - Production Operations"
+    title: str = ""  # "Phase 7: Module 3 - Production Operations"
+    goal: str = ""
+    goal_source: str = ""  # where the goal was read: "ROADMAP.md", "the plans' objectives"
+    scope: list[str] = field(default_factory=list)  # paths, folders, globs the phase's plans name
+    plans: list[str] = field(default_factory=list)  # plan files, relative to the working folder
+    folder: str = ""  # the phase's folder, relative to the working folder
+    requirements: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Course:
     """Everything course-wide rules see: lessons in course order, data files, id lookup."""
 

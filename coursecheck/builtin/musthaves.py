@@ -21,7 +21,6 @@ located where it matters: the artifact, the key link's ``from`` file, or the con
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable
@@ -36,7 +35,7 @@ import regex
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem, did_you_mean
-from coursecheck.coursecache import path_kind, read_bytes, volatile
+from coursecheck.coursecache import list_tree, path_kind, read_bytes
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
 from coursecheck.globs import compile_glob, invalid_glob, literal_base, matches
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
@@ -74,6 +73,7 @@ KEYS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "case-sensitive": _BOOL,
         "inflect": _BOOL,
         "names": _STRS,
+        "absent-is-gap": _BOOL,
         "phase": _STR,
     },
     "artifact": {
@@ -102,7 +102,15 @@ KEYS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "phase": _STR,
     },
     "requirement": {"id": _STR, "text": _STR, "satisfied-by": _STRS, "phase": _STR, "untied": _BOOL},
-    "human-check": {"id": _STR, "title": _STR, "test": _STR, "expected": _STR, "why": _STR, "phase": _STR},
+    "human-check": {
+        "id": _STR,
+        "title": _STR,
+        "test": _STR,
+        "expected": _STR,
+        "why": _STR,
+        "phase": _STR,
+        "truth": _BOOL,  # a truth of the plans left to a person: counted with the truths
+    },
 }
 REQUIRED = {"truth": ("text",), "artifact": ("path",), "key-link": ("from", "to"), "requirement": ("id",)}
 REQUIRED["human-check"] = ("test",)
@@ -535,24 +543,17 @@ def _inside_root(rel: str) -> bool:
 
 def _listing(course: Course, base: str) -> list[tuple[str, bool]]:
     """``(relpath, is_folder)`` of everything under the folder ``base`` (``""``: the root),
-    folders before their content, without .git, node_modules and cache folders. Symbolic
-    links are listed, never followed here (what they lead to is decided when a file is
-    opened). A listing is not a recorded read: the course stage is not stored."""
+    folders before their content, without .git, node_modules and cache folders; a recorded
+    read (the stored course stage is used while the listing is the same). Symbolic links are
+    listed, never followed here (where they lead is decided when a file is opened)."""
     memo: dict[str, list[tuple[str, bool]]] = course.cache.setdefault(_LISTING_KEY, {})
     if base in memo:
         return memo[base]
-    volatile(course)
-    out: list[tuple[str, bool]] = []
     start = course.root / base if base else course.root
+    prefix = base.rstrip("/") + "/" if base else ""
+    out: list[tuple[str, bool]] = []
     if path_kind(course, start) == "dir":
-        for folder, dirs, files in os.walk(start):
-            dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
-            rel_folder = Path(folder).relative_to(course.root).as_posix()
-            prefix = "" if rel_folder == "." else rel_folder + "/"
-            out.extend((prefix + d, True) for d in dirs)
-            out.extend((prefix + f, False) for f in sorted(files))
-            if len(out) > _MAX_LISTED:
-                break
+        out = [(prefix + rel, is_dir) for rel, is_dir in list_tree(course, start, _SKIPPED_DIRS, _MAX_LISTED)]
     memo[base] = out
     return out
 
@@ -612,7 +613,9 @@ def resolve_target(course: Course, written: str) -> _Target:
     if "/" not in rel:  # a bare name: the one file under the root with that name (or stem)
         found = [p for p, d in _listing(course, "") if not d and posixpath.basename(p) == rel]
         if not found and "." not in rel:
-            found = [p for p, d in _listing(course, "") if not d and posixpath.splitext(posixpath.basename(p))[0] == rel]
+            found = [
+                p for p, d in _listing(course, "") if not d and posixpath.splitext(posixpath.basename(p))[0] == rel
+            ]
         if len(found) == 1:
             resolved = resolve_target(course, found[0])
             resolved.written = written
@@ -848,7 +851,12 @@ def evaluate_names_truth(course: Course, entry: Entry) -> Outcome:
             memo[name] = _name_counts(everywhere, name)
         in_course = memo[name]
         total_scope, total_course = sum(in_scope.values()), sum(in_course.values())
-        found[name] = {"phase": total_scope, "phase_files": in_scope, "course": total_course, "course_files": len(in_course)}
+        found[name] = {
+            "phase": total_scope,
+            "phase_files": in_scope,
+            "course": total_course,
+            "course_files": len(in_course),
+        }
         shown = f"`{name}`"
         if not total_scope and not total_course:
             absent.append(name)
@@ -865,17 +873,19 @@ def evaluate_names_truth(course: Course, entry: Entry) -> Outcome:
         else:
             where = f"0 in the {_plural(len(scope), 'file')} of the scope"
         parts.append(f"{shown}: {where}; {total_course:,} in the course ({_plural(len(in_course), 'file')})")
-    state = "absent" if absent else NAMES_FOUND
-    status = FAILED if absent else NEEDS_HUMAN
+    gap = bool(absent) and entry.get("absent-is-gap", True)
+    state = "absent" if gap else NAMES_FOUND if not absent else "some absent, as the truth may say"
+    status = FAILED if gap else NEEDS_HUMAN
     evidence = "; ".join(parts)
-    if not absent:
+    if not gap:
         evidence += "; the meaning is a person's to confirm"
     measures = {
         "state": state,
         "names": found,
         "scope_files": len(scope),
         "counted_as": "occurrences as `grep -owF` counts them (case-sensitive; a phrase with spaces ignores case)",
-        "decided_by": "the names the truth states, counted" + ("" if absent else "; its meaning left to a person"),
+        "decided_by": "the names the truth states, counted"
+        + ("; one occurs nowhere" if gap else "; its meaning left to a person"),
     }
     locations = []
     for info in found.values():
@@ -1115,9 +1125,7 @@ def _file_checks(
             bad.append("does not export " + ", ".join(missing_names))
         else:
             via = sorted({w for w in where_exported.values() if w and not w.startswith("line ")})
-            good.append(
-                f"exports {', '.join(names)}" + (f" (re-exported from {', '.join(via)})" if via else "")
-            )
+            good.append(f"exports {', '.join(names)}" + (f" (re-exported from {', '.join(via)})" if via else ""))
     kinds = [k for k in ("json", "yaml") if k in entry.raw]
     lower = file.relpath.lower()
     if not kinds and (file.doc is None or file.doc.kind in ("json", "yaml")):
@@ -1150,7 +1158,9 @@ def _listed(names: list[str], limit: int = 4) -> str:
     return ", ".join(names[:limit]) + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
 
 
-def _folder_checks(course: Course, entry: Entry, target: _Target, count_diagrams: Callable[[Document], int]) -> _Checked:
+def _folder_checks(
+    course: Course, entry: Entry, target: _Target, count_diagrams: Callable[[Document], int]
+) -> _Checked:
     """A folder's files together: lines and diagrams summed, a string or pattern present in
     some file, a name exported by some file; frontmatter and JSON/YAML checked per file."""
     out = _Checked(measures={"path": target.relpath, "files": [f.relpath for f in target.files]})
@@ -1177,7 +1187,9 @@ def _folder_checks(course: Course, entry: Entry, target: _Target, count_diagrams
             holding = [p for p, n in counts.items() if n]
             out.measures.setdefault("contains", {})[value] = sum(counts.values())
             if holding:
-                out.good.append(f"'{value}' in {len(holding)} of {_plural(len(files), 'file')} ({sum(counts.values())}×)")
+                out.good.append(
+                    f"'{value}' in {len(holding)} of {_plural(len(files), 'file')} ({sum(counts.values())}×)"
+                )
             else:
                 out.bad.append(f"'{value}' in none of its {_plural(len(files), 'file')}")
     for pattern in entry.strings("patterns"):
@@ -1185,7 +1197,9 @@ def _folder_checks(course: Course, entry: Entry, target: _Target, count_diagrams
         (out.good if holding else out.bad).append(f"/{pattern}/ in {len(holding)} of {_plural(len(files), 'file')}")
     for name in entry.strings("exports"):
         by = next((f for f in files if _exported(course, f, name) is not None), None)
-        (out.good if by else out.bad).append(f"{name} exported by {names[by.relpath]}" if by else f"no file exports {name}")
+        (out.good if by else out.bad).append(
+            f"{name} exported by {names[by.relpath]}" if by else f"no file exports {name}"
+        )
     per_file = {k: entry.raw[k] for k in ("frontmatter", "json", "yaml") if k in entry.raw}
     if per_file:
         only = Entry(entry.kind, entry.index, entry.id, per_file, entry.file, entry.line)
@@ -1205,6 +1219,9 @@ def _glob_checks(course: Course, entry: Entry, target: _Target, count_diagrams: 
     names = _short_names(f.relpath for f in files)
     out = _Checked(measures={"path": target.written.strip(), "files": [f.relpath for f in files]})
     per_file = {f.relpath: _file_checks(course, entry, f, count_diagrams) for f in files}
+    for checked in per_file.values():
+        if checked.bad:
+            checked.measures["problems"] = list(checked.bad)
     out.measures["lines"] = sum(c.measures.get("lines", 0) for c in per_file.values())
     diagrams = [c.measures["mermaid"] for c in per_file.values() if isinstance(c.measures.get("mermaid"), int)]
     if diagrams:
@@ -1223,7 +1240,9 @@ def _glob_checks(course: Course, entry: Entry, target: _Target, count_diagrams: 
         first = next(iter(failing.values()))
         out.fail_line = first.fail_line
     else:
-        shared = [g for g in (next(iter(per_file.values())).good if per_file else []) if not re.match(r"\d[\d,]* lines?$", g)]
+        shared = [
+            g for g in (next(iter(per_file.values())).good if per_file else []) if not re.match(r"\d[\d,]* lines?$", g)
+        ]
         out.good.append(f"{matched}, each holds" + (f" ({'; '.join(shared)})" if len(files) == 1 and shared else ""))
         if len(files) > 1:
             counts = [c.measures.get("lines", 0) for c in per_file.values()]
@@ -1274,8 +1293,14 @@ def evaluate_artifact(
         shown = next((f for f in target.files if f.relpath == path), file)
         doc = shown.doc
         lines = shown.line_count
-        span = Span.point(min(fail_line, max(lines, 1))) if shown.doc is None and shown.text is not None else Span.point(fail_line)
-    return Outcome(entry, verdict, path=path, span=span, doc=doc, problem=f"{what} does not hold: {', '.join(checked.bad)}")
+        span = (
+            Span.point(min(fail_line, max(lines, 1)))
+            if shown.doc is None and shown.text is not None
+            else Span.point(fail_line)
+        )
+    return Outcome(
+        entry, verdict, path=path, span=span, doc=doc, problem=f"{what} does not hold: {', '.join(checked.bad)}"
+    )
 
 
 # -- key links --------------------------------------------------------------------------------
@@ -1351,6 +1376,9 @@ def _mention_forms(file: _File, b: _Target) -> list[str]:
         forms += [relative, "./" + relative] if not relative.startswith("..") else [relative]
         if b.kind == "file":
             forms.append(posixpath.basename(path))
+            stem = posixpath.splitext(posixpath.basename(path))[0]
+            if b.lesson is not None and len(stem) >= 8 and re.search(r"\d", stem) and "-" in stem:
+                forms.append(stem)  # a lesson named as a prerequisite or route: "module-8/05-binlog-wal"
     if b.lesson is not None:
         forms += [i for i in (b.lesson.lesson_id, *getattr(b.lesson, "aliases", ())) if i]
     return sorted({f for f in forms if f and len(f) > 2}, key=len, reverse=True)
@@ -1365,23 +1393,45 @@ def _mention(file: _File, b: _Target) -> str | None:
     return None
 
 
-def _yaml_blocks(text: str) -> str:
-    """A YAML text with each line joined to the more-indented lines of its block (``build:``
-    then ``context: ./jupyter`` becomes one line), so that a one-line pattern written for a
-    nested mapping finds it. Line breaks are kept between blocks."""
+def _connection(cg: CourseGraph, file: _File, b: _Target, method: str) -> str | None:
+    """How ``file`` is connected to what ``b`` names: a link; for ``connected`` also a
+    mention of it, or (a folder ``b``) lying in it."""
+    found = _link_from(cg, file, b)
+    if found or method == "link":
+        return found
+    found = _mention(file, b)
+    if found:
+        return found
+    folder = b.relpath.rstrip("/") + "/"
+    if b.kind == "folder" and file.relpath.startswith(folder):
+        return f"{posixpath.basename(file.relpath)} is in {folder}"
+    return None
+
+
+def _yaml_block_hits(text: str, pattern: str) -> list[int]:
+    """Lines of a YAML text where ``pattern`` matches once the line is joined to the
+    more-indented lines of its block (``build:`` then ``context: ./jupyter`` read as one
+    line), the match starting on the line itself: a one-line pattern written for a nested
+    mapping finds it, a pattern spread over unrelated keys does not."""
+    rx = _regex(pattern, 0)
     lines = text.split("\n")
-    out: list[str] = []
+    hits: list[int] = []
     for i, line in enumerate(lines):
+        if not line.strip():
+            continue
         indent = len(line) - len(line.lstrip(" "))
         block = [line]
-        for nxt in lines[i + 1 :]:
+        for nxt in lines[i + 1 : i + 30]:
             if nxt.strip() and len(nxt) - len(nxt.lstrip(" ")) <= indent:
                 break
-            block.append(nxt.strip())
-            if len(block) > 50:
-                break
-        out.append(" ".join(b for b in block if b))
-    return "\n".join(out)
+            if nxt.strip():
+                block.append(nxt.strip())
+        if len(block) == 1:
+            continue
+        m = rx.search(" ".join(block))
+        if m is not None and m.start() < len(line):
+            hits.append(i + 1)
+    return hits
 
 
 def _pattern_hits(file: _File, pattern: str) -> tuple[list[int], str]:
@@ -1392,10 +1442,9 @@ def _pattern_hits(file: _File, pattern: str) -> tuple[list[int], str]:
     if hits:
         return [text.count("\n", 0, m.start()) + 1 for m in hits], ""
     if file.relpath.lower().endswith((".yml", ".yaml")):
-        joined = _yaml_blocks(text)
-        hits = _regex(pattern, re.MULTILINE).finditer(joined)
-        if hits:
-            return [joined.count("\n", 0, m.start()) + 1 for m in hits[:1]], "in a YAML block read as one line"
+        lines = _yaml_block_hits(text, pattern)
+        if lines:
+            return lines, "in a YAML block read as one line"
     return [], ""
 
 
@@ -1418,7 +1467,9 @@ def _files_holding(files: list[_File], check: Callable[[_File], Any]) -> tuple[l
 def _pattern_text(pattern: str, holding: list[tuple[_File, Any]], where: str) -> str:
     if len(holding) == 1:
         f, (lines, how) = holding[0]
-        shown = f"/{pattern}/ found {len(lines)}× in {posixpath.basename(f.relpath)} ({_lines_text(sorted(set(lines)))})"
+        shown = (
+            f"/{pattern}/ found {len(lines)}× in {posixpath.basename(f.relpath)} ({_lines_text(sorted(set(lines)))})"
+        )
         return shown + (f" {how}" if how else "") + where
     total = sum(len(lines) for _f, (lines, _how) in holding)
     names = [posixpath.basename(f.relpath) for f, _ in holding]
@@ -1453,9 +1504,14 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
         "connected" in methods and path_like(b.written)
     )
     if a.kind == "missing" or (b.kind == "missing" and needs_to):
-        missing = [(k, e) for k, e in (("from", a), ("to", b)) if e.kind == "missing" and (k == "from" or needs_to or path_like(e.written))]
+        missing = [
+            (k, e)
+            for k, e in (("from", a), ("to", b))
+            if e.kind == "missing" and (k == "from" or needs_to or path_like(e.written))
+        ]
         evidence = "; ".join(
-            f"{k} '{entry.raw[k]}' is no lesson, file or folder" + (f" ({e.hint})" if e.hint else "") for k, e in missing
+            f"{k} '{entry.raw[k]}' is no lesson, file or folder" + (f" ({e.hint})" if e.hint else "")
+            for k, e in missing
         )
         measures["decided_by"] = "an end the check needs names nothing"
         verdict = Verdict("key-link", entry.id, via, FAILED, evidence, measures)
@@ -1491,31 +1547,49 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
             decided.append("a prerequisite or link between the two lessons")
             (good if found else bad).append(found or f"no prerequisite or link between {a_name} and {b.shown()}")
         elif method == "connected" and a.lesson is not None and b.lesson is not None:
-            found = _edge_evidence(cg, a.lesson, b.lesson)
+            found = _edge_evidence(cg, a.lesson, b.lesson) or _mention(a.files[0], b)
             measures["edge"] = found is not None
-            decided.append("a prerequisite or link between the two lessons")
-            (good if found else bad).append(found or f"no prerequisite or link between {a_name} and {b.shown()}")
+            decided.append("a prerequisite, link or mention between the two lessons")
+            (good if found else bad).append(
+                found or f"no prerequisite, link or mention between {a_name} and {b.shown()}"
+            )
         elif method in ("link", "connected"):
             if b.kind == "missing" and method == "connected" and not path_like(b.written):
                 text = b.written.strip()
                 if re.search(r"\s", text):
                     decided.append("nothing to measure: `to` is a description and no pattern is given")
-                    unknown.append(f"to '{text}' is a description, not a file, and no pattern says what {a_name} must hold")
+                    unknown.append(
+                        f"to '{text}' is a description, not a file, and no pattern says what {a_name} must hold"
+                    )
                     continue
                 holding, missing = _files_holding(a_files, lambda f, t=text: (f.text or "").count(t))
                 decided.append("from names `to` (GSD: the source includes the target)")
-                judge(holding, missing, f"{a_name} names '{text}' ({sum(n for _f, n in holding)}×)", f"{a_name} never names '{text}'")
+                judge(
+                    holding,
+                    missing,
+                    f"{a_name} names '{text}' ({sum(n for _f, n in holding)}×)",
+                    f"{a_name} never names '{text}'",
+                )
                 continue
             if b.kind == "missing":
                 bad.append(f"to '{entry.raw['to']}' is no lesson, file or folder" + (f" ({b.hint})" if b.hint else ""))
                 continue
-            check = (lambda f: _link_from(cg, f, b)) if method == "link" else (lambda f: _link_from(cg, f, b) or _mention(f, b))
-            holding, missing = _files_holding(a_files, check)
-            decided.append("a link from `from` to `to`" if method == "link" else "from links to or names `to`")
+            holding, missing = _files_holding(a_files, lambda f, m=method: _connection(cg, f, b, m))
+            decided.append(
+                "a link from `from` to `to`"
+                if method == "link"
+                else "from links to, names, or lies in `to`"
+                if b.kind == "folder"
+                else "from links to or names `to`"
+            )
             measures["link"] = bool(holding)
             target = cg.display(b.lesson) if b.lesson is not None else b.relpath
             ok_text = "; ".join(str(found) for _f, found in holding[:3])
-            none = f"{a_name} has no link to {target}" if method == "link" else f"{a_name} neither links to nor names {target}"
+            none = f"{a_name} has no link to {target}"
+            if method != "link":
+                none = f"{a_name} neither links to nor names {target}" + (
+                    ", nor lies in it" if b.kind == "folder" else ""
+                )
             judge(holding, missing, ok_text, none + (_broken_links(cg, a.lesson) if method == "link" else ""))
         elif method in ("pattern", "pattern-from-or-to"):
             holding, missing = _files_holding(a_files, lambda f: _found_pattern(f, pattern))
@@ -1531,7 +1605,9 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
                     measures["pattern_in_to"] = sum(len(found[0]) for _f, found in in_to)
                     good.append(f"/{pattern}/ not in {a_name}; " + _pattern_text(pattern, in_to, " (`to`)"))
                     continue
-            decided.append("the pattern searched in `from`" + (" and `to`" if method == "pattern-from-or-to" and b.files else ""))
+            decided.append(
+                "the pattern searched in `from`" + (" and `to`" if method == "pattern-from-or-to" and b.files else "")
+            )
             where = a_name + (f" or {b.shown()}" if method == "pattern-from-or-to" and b.files else "")
             if each and holding:
                 names = [posixpath.basename(f.relpath) for f in missing]
@@ -1595,15 +1671,19 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
 
 def _short(verdict: Verdict) -> str:
     if verdict.kind == "artifact":
-        name = posixpath.basename(str(verdict.measures.get("path", verdict.id)))
+        name = _name(verdict)
         lines = verdict.measures.get("lines")
         return f"{name} ({lines} lines)" if lines is not None else name
     return f"{verdict.kind} {verdict.id}"
 
 
 def _name(verdict: Verdict) -> str:
+    """An artifact as evidence names it: a file's name, a folder or glob as written."""
     if verdict.kind == "artifact":
-        return posixpath.basename(str(verdict.measures.get("path", verdict.id)))
+        path = str(verdict.measures.get("path", verdict.id))
+        if verdict.measures.get("kind") in ("folder", "glob"):
+            return path.rstrip("/") + ("/" if verdict.measures.get("kind") == "folder" else "")
+        return posixpath.basename(path)
     return verdict.id
 
 
@@ -1631,7 +1711,9 @@ def evaluate_requirement(entry: Entry, verdicts: dict[tuple[str, str], Verdict])
                 f"({', '.join(_name(v) if v is not None else r for r, v in failed[:4])}"
                 f"{', …' if len(failed) > 4 else ''}) and no plan says which of them it needs"
                 if failed
-                else "the phase has no measured must-have" if not parts else "some of the phase's must-haves wait for a person"
+                else "the phase has no measured must-have"
+                if not parts
+                else "some of the phase's must-haves wait for a person"
             )
             evidence = f"no plan names it; {why}"
         measures = {
@@ -1673,7 +1755,8 @@ def evaluate_human_check(entry: Entry) -> Outcome:
         entry.raw["test"],
         NEEDS_HUMAN,
         "; ".join(p for p in pieces if p) or "to be checked by a person",
-        {"title": entry.get("title", ""), "test": entry.raw["test"], "expected": expected, "why": why},
+        {"title": entry.get("title", ""), "test": entry.raw["test"], "expected": expected, "why": why}
+        | ({"truth": True} if entry.get("truth") else {}),
     )
     return Outcome(entry, verdict)
 
@@ -1692,7 +1775,9 @@ def evaluate(course: Course, config: Config) -> list[Outcome]:
     graph = course_graph(course, config) if model.of("key-link") else None
     for entry in model.of("truth"):
         try:
-            outcomes.append(evaluate_names_truth(course, entry) if "names" in entry.raw else evaluate_truth(course, entry))
+            outcomes.append(
+                evaluate_names_truth(course, entry) if "names" in entry.raw else evaluate_truth(course, entry)
+            )
         except PatternTimeout as exc:
             outcomes.append(_timed_out(entry, exc))
     for entry in model.of("artifact"):
@@ -1735,7 +1820,6 @@ def _describe(config: Config, outcome: Outcome) -> None:
     verdict.subject = {k: entry.raw[k] for k in _SUBJECT_KEYS.get(entry.kind, ()) if k in entry.raw}
     phase = entry.raw.get("phase")
     verdict.phase = phase if isinstance(phase, str) else ""
-
 
 
 def _report(kind: str, course: Course, ctx: RuleContext) -> None:

@@ -1282,9 +1282,10 @@ def evaluate_artifact(
         what += f" ({provides})"
     fail_line = checked.fail_line
     path = file.relpath if file is not None and target.kind == "file" else ""
-    if target.kind != "file" and not ok:
-        failing = [f for f in target.files if f.relpath in str(evidence)] or target.files
-        path = failing[0].relpath if target.kind == "glob" and failing else ""
+    if target.kind == "glob" and not ok:
+        per_file = checked.measures.get("per_file", {})
+        failing = [p for p, m in per_file.items() if m.get("problems")]
+        path = failing[0] if failing else ""
     locations = [(path, Span.point(fail_line if not ok else 1))] if path else []
     verdict = Verdict("artifact", entry.id, provides, VERIFIED if ok else FAILED, evidence, measures, locations)
     span: Span | None = None
@@ -1526,11 +1527,13 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
     bad: list[str] = []
     unknown: list[str] = []
     decided: list[str] = []
+    culprits: list[_File] = []  # the files of a glob `from` that break the link
 
     def judge(holding: list[tuple[_File, Any]], missing: list[_File], ok_text: str, bad_text: str) -> None:
         if holding and (not missing or not each):
             good.append(ok_text)
         else:
+            culprits.extend(missing)
             if each and holding:
                 names = [posixpath.basename(f.relpath) for f in missing]
                 bad.append(f"{bad_text} in {len(missing)} of {len(a_files)} files ({_listed(names)})")
@@ -1612,14 +1615,17 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
             if each and holding:
                 names = [posixpath.basename(f.relpath) for f in missing]
                 bad.append(f"/{pattern}/ not found in {len(missing)} of {len(a_files)} files ({_listed(names)})")
+                culprits.extend(missing)
             else:
                 bad.append(f"/{pattern}/ not found in {where}")
+                culprits.extend(missing)
         elif method == "absent":
             holding, _missing = _files_holding(a_files, lambda f: _found_pattern(f, pattern))
             measures["pattern_count"] = sum(len(found[0]) for _f, found in holding)
             decided.append("the pattern must occur nowhere in `from` (a removal)")
             if holding:
                 bad.append(_pattern_text(pattern, holding, "") + " (it must occur nowhere)")
+                culprits.extend(f for f, _found in holding)
             else:
                 n = len(a_files)
                 good.append(f"/{pattern}/ occurs in none of {_plural(n, 'file') if n != 1 else a_name}")
@@ -1646,14 +1652,20 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
         [(location_file.relpath, Span.point(1))] if location_file is not None and a.kind == "file" else [],
     )
     path, span, doc = "", None, None
-    if a.lesson is not None:
-        path, doc = a.lesson.relpath, a.lesson
-        fm = a.lesson.frontmatter
-        span = a.lesson.span(0, 0)
+    culprit = culprits[0] if culprits and a.kind == "glob" else None
+    lesson = a.lesson or (
+        culprit.doc if culprit is not None and culprit.doc is not None and culprit.doc.is_lesson else None
+    )
+    if lesson is not None:
+        path, doc = lesson.relpath, lesson
+        fm = lesson.frontmatter
+        span = lesson.span(0, 0)
         if fm is not None:
             span = (
                 fm.places.get((cg.settings.prerequisites_field, "#key")) or fm.places.get(("title", "#key")) or fm.span
             )
+    elif culprit is not None:
+        path, doc, span = culprit.relpath, culprit.doc, Span.point(1)
     elif a.kind == "file" and location_file is not None:
         path, doc, span = location_file.relpath, location_file.doc, Span.point(1)
     return Outcome(

@@ -86,7 +86,7 @@ ARTIFACT_KEYS = ("path", "provides", "min_lines", "contains", "exports")
 KEY_LINK_KEYS = ("from", "to", "via", "pattern")
 MUST_HAVE_KEYS = ("truths", "artifacts", "key_links")
 # What a [[planning.truth]] may say besides `text`: the check keys of a [[truth]].
-TRUTH_MAP_KEYS = {k: v for k, v in KEYS["truth"].items() if k not in ("text", "phase", "names")}
+TRUTH_MAP_KEYS = {k: v for k, v in KEYS["truth"].items() if k not in ("text", "phase", "names", "absent-is-gap")}
 ARTIFACT_MAP_KEYS = {k: v for k, v in KEYS["artifact"].items() if k not in ("id", "provides", "phase")}
 _SKIPPED_DIRS = {".git", "node_modules", ".venv", "__pycache__", ".coursecheck-cache"}
 _TASK = re.compile(r"<task\b([^>]*)>(.*?)</task>", re.DOTALL)
@@ -328,7 +328,9 @@ def _roadmap_phases(text: str) -> list[tuple[str, str, dict[str, str]]]:
     for i, m in enumerate(heads):
         end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
         body = text[m.end() : end]
-        fields = {f.group(1).lower(): f.group(2).strip() for f in _ROADMAP_FIELD.finditer(body)}
+        fields: dict[str, str] = {}
+        for f in _ROADMAP_FIELD.finditer(body):
+            fields.setdefault(f.group(1).lower(), f.group(2).strip())
         name = re.sub(r"\s*[✓✔]\s*$", "", m.group(3).strip().strip("*").strip())
         out.append((m.group(2), name, fields))
     return out
@@ -529,11 +531,19 @@ class _Reader:
         self.truth_maps = truth_maps
         self.artifact_maps = artifact_maps
         self.used_truth_maps = used_truth_maps
+        self.used_ids: dict[str, set[str]] = {}  # ids taken by earlier phases, per kind
         self.declared_in_config = {
             t.get("id")
             for t in config.sections.get("requirement", []) or []
             if isinstance(t, dict) and not _is_contributed(t)
         }
+
+    def _unique(self, kind: str, wanted: str, phase_id: str) -> str:
+        """``wanted``, or ``wanted (phase)`` when an earlier phase took it."""
+        taken = self.used_ids.setdefault(kind, set())
+        chosen = wanted if wanted not in taken else f"{wanted} ({phase_id})"
+        taken.add(chosen)
+        return chosen
 
     def note(self, file: str, line: int, message: str, level: str = "warning") -> None:
         self.out.notes.append(Note(file, line, message, level))
@@ -610,6 +620,16 @@ class _Reader:
                     line,
                     f"{rid} is named here but ROADMAP.md does not give it to phase {number}: not counted as this phase's requirement",
                 )
+        # The same file (or link) declared by two phases is two must-haves, one per phase.
+        for declared in artifacts.values():
+            declared.table["id"] = self._unique("artifact", declared.table["path"], phase_id)
+        for declared in links.values():
+            declared.table["id"] = self._unique("key-link", declared.table["id"], phase_id)
+        for declared in [*truths, *humans]:
+            declared.table["id"] = self._unique(declared.kind, declared.table["id"], phase_id)
+        renamed = {f"artifact:{d.table['path']}": f"artifact:{d.table['id']}" for d in artifacts.values()}
+        for rid, (refs, file, line) in list(requirements.items()):
+            requirements[rid] = ([renamed.get(r, r) for r in refs], file, line)
         phase_tables = [*artifacts.values(), *links.values(), *truths]
         for declared in phase_tables + humans:
             declared.table["phase"] = phase_id
@@ -622,14 +642,15 @@ class _Reader:
         for rid in sorted(set(requirements) | set(roadmap_ids)):
             if rid in self.declared_in_config:
                 continue  # the TOML config says how this requirement is satisfied
+            unique = self._unique("requirement", rid, phase_id)
             if rid in requirements:
                 refs, file, line = requirements[rid]
-                table: dict[str, Any] = {"id": rid, "satisfied-by": refs, "phase": phase_id}
+                table: dict[str, Any] = {"id": unique, "satisfied-by": refs, "phase": phase_id}
             else:
-                refs = [f"artifact:{d.table['path']}" for d in artifacts.values()]
+                refs = [f"artifact:{d.table['id']}" for d in artifacts.values()]
                 refs += [f"key-link:{d.table['id']}" for d in links.values()]
                 file, line = first_plan, 1
-                table = {"id": rid, "satisfied-by": refs, "phase": phase_id, "untied": True}
+                table = {"id": unique, "satisfied-by": refs, "phase": phase_id, "untied": True}
             if rid in self.requirement_texts:
                 table["text"] = self.requirement_texts[rid]
             self.out.declared.append(Declared("requirement", table, file, line))

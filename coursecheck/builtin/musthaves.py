@@ -1052,6 +1052,8 @@ def _file_checks(
     good, bad, measures = out.good, out.bad, out.measures
     lines = file.line_count
     measures["lines"] = lines
+    if "min-lines" in entry.raw:
+        measures["min_lines"] = entry.raw["min-lines"]
     line_text = _plural(lines, "line")
     if "min-lines" in entry.raw and lines < entry.raw["min-lines"]:
         bad.append(f"{line_text} (need ≥ {entry.raw['min-lines']})")

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from coursecheck.engine import Result
 
 MEASURED_KINDS = ("truth", "artifact", "key-link", "requirement")
+# Findings that restate a failed must-have (already a row of its section).
+RESTATING = frozenset({"musthave/truth", "musthave/artifact", "musthave/key-link", "musthave/requirement"})
 LESSON_SUFFIXES = (".md", ".mdx", ".markdown")
 NAMES_FOUND = "names found"
 
@@ -182,6 +184,9 @@ def _missing(v: Verdict) -> list[str]:
             return [f"{s.get('path', v.id)} (the path names nothing in the repository)"]
         per_file = m.get("per_file") if isinstance(m.get("per_file"), dict) else {s.get("path", v.id): m}
         for path, fm in per_file.items():
+            lines, least = fm.get("lines"), fm.get("min_lines")
+            if isinstance(lines, int) and isinstance(least, int) and lines < least:
+                out.append(f"{least - lines} more lines in {path} (it has {lines}, the plan asks for {least})")
             for value, n in (fm.get("contains") or {}).items():
                 if not n:
                     out.append(f"'{value}' in {path}")
@@ -206,7 +211,10 @@ def _missing(v: Verdict) -> list[str]:
             if not info.get("phase") and not info.get("course")
         ]
     elif v.kind == "requirement":
-        out += [p["ref"] for p in m.get("satisfied_by", []) if p.get("status") == FAILED]
+        for part in m.get("satisfied_by", []):
+            if part.get("status") == FAILED:
+                kind, _, name = str(part.get("ref", "")).partition(":")
+                out.append(f"{name} to hold (the {kind.replace('-', ' ')} it needs failed)")
     return out or [v.evidence]
 
 
@@ -260,7 +268,8 @@ def render_phase(result: Result, options: ReportOptions, phase: Phase) -> str:
     score = f"{verified}/{len(measured)} must-haves verified"
     build = result.extra.get("build")
     build = build if isinstance(build, BuildRun) else None
-    mine = [f for f in result.findings if f.path and in_phase_scope(f.path, phase)]
+    plan_files = set(phase.plans)
+    mine = [f for f in result.findings if f.path and (in_phase_scope(f.path, phase) or f.path in plan_files)]
     rest = [f for f in result.findings if f not in mine and f.suppression is None]
     phase_files = [p for p in result.files if in_phase_scope(p, phase)]
 
@@ -406,7 +415,7 @@ def _anti_patterns(
 ) -> list[str]:
     """The findings in the phase's own files (every rule), and how many there are elsewhere."""
     out = ["### Anti-Patterns Found", ""]
-    active = [f for f in mine if f.suppression is None and not f.rule_id.startswith("musthave/")]
+    active = [f for f in mine if f.suppression is None and f.rule_id not in RESTATING]
     rows = []
     for f in active[:50]:
         pattern = code(f.rule_id)
@@ -416,10 +425,13 @@ def _anti_patterns(
     counts = Counter(f.level for f in active)
     shown = ", ".join(_plural(counts.get(level, 0), level) for level in ("error", "warning", "note"))
     out += [*table(["File", "Line", "Pattern", "Severity", "Impact"], rows), ""]
-    sentence = f"Findings of coursecheck's rules in the {_plural(len(files), 'file')} of the phase: {shown}"
+    sentence = (
+        f"Findings of coursecheck's rules in the {_plural(len(files), 'file')} of the phase and its plans "
+        f"(the must-haves' own findings are the rows above): {shown}"
+    )
     if len(active) > 50:
         sentence += " (the first 50 shown; all of them: `--format sarif`)"
-    elsewhere = Counter(f.level for f in rest if not f.rule_id.startswith("musthave/"))
+    elsewhere = Counter(f.level for f in rest if f.rule_id not in RESTATING)
     sentence += (
         f". Elsewhere in the course: {sum(elsewhere.values()):,} more ("
         + ", ".join(_plural(elsewhere.get(level, 0), level) for level in ("error", "warning", "note"))
@@ -585,8 +597,8 @@ def _phase_exit(result: Result, phase: Phase, fail_on_findings: bool) -> int:
         return 1
     if fail_on_findings:
         threshold = LEVEL_RANK[result.fail_level]
-        mine = [f for f in result.active if f.path and in_phase_scope(f.path, phase)]
-        if any(LEVEL_RANK.get(f.level, 0) >= threshold for f in mine if not f.rule_id.startswith("musthave/")):
+        mine = [f for f in result.active if f.path and (in_phase_scope(f.path, phase) or f.path in phase.plans)]
+        if any(LEVEL_RANK.get(f.level, 0) >= threshold for f in mine if f.rule_id not in RESTATING):
             return 1
     return 0
 

@@ -666,7 +666,7 @@ class _Reader:
                 goal=goal,
                 goal_source=goal_source,
                 scope=scope,
-                plans=plans,
+                plans=[_root_relative(p, self.config.root) for p in paths if _display(p) in plans],
                 folder=_root_relative(paths[0].parent, self.config.root),
                 requirements=roadmap_ids or sorted(requirements),
             )

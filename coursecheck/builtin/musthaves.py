@@ -824,6 +824,18 @@ def _name_counts(files: Iterable[_File], name: str) -> dict[str, int]:
     return out
 
 
+def _path_named(course: Course, name: str) -> str:
+    """A file or folder of the repository that ``name`` is the name (or the path) of: a truth
+    saying "the directory is now 03-module-3" names a folder, not text."""
+    rel = name.strip().removeprefix("./").rstrip("/")
+    if not rel or not _inside_root(rel) or has_glob(rel) or " " in rel:
+        return ""
+    for path, is_dir in _listing(course, ""):
+        if path == rel or posixpath.basename(path) == rel:
+            return f"the {'folder' if is_dir else 'file'} {path}{'/' if is_dir else ''}"
+    return ""
+
+
 def _course_files(course: Course) -> list[_File]:
     return [_File(d.relpath, d, d.source) for d in course.documents]
 
@@ -859,6 +871,11 @@ def evaluate_names_truth(course: Course, entry: Entry) -> Outcome:
         }
         shown = f"`{name}`"
         if not total_scope and not total_course:
+            as_path = _path_named(course, name)
+            if as_path:
+                found[name]["path"] = as_path
+                parts.append(f"{shown}: no occurrence in a file's text, but {as_path} exists")
+                continue
             absent.append(name)
             parts.append(f"{shown} occurs nowhere (0 in {_plural(len(scope), 'file')} of the scope, 0 in the course)")
             continue

@@ -314,6 +314,10 @@ class Phase:
     plans: list[str] = field(default_factory=list)  # plan files, relative to the working folder
     folder: str = ""  # the phase's folder, relative to the working folder
     requirements: list[str] = field(default_factory=list)
+    # The phase's earlier report (``<NN>-VERIFICATION.md`` in its folder): its frontmatter's
+    # status and score, for ``re_verification`` (empty when there is none).
+    previous_status: str = ""
+    previous_score: str = ""
 
 
 @dataclass(slots=True)

@@ -277,6 +277,14 @@ def render_phase(result: Result, options: ReportOptions, phase: Phase) -> str:
     if options.timestamp:
         lines.append(f"verified: {options.timestamp}")
     lines += [f"status: {status}", f"score: {md.yaml_scalar(score)}"]
+    if phase.previous_status:
+        lines += [
+            "re_verification:",
+            f"  previous_status: {_yaml_string(phase.previous_status)}",
+            *([f"  previous_score: {_yaml_string(phase.previous_score)}"] if phase.previous_score else []),
+        ]
+    else:
+        lines.append("re_verification: false")
     gaps = _gaps_yaml(items)
     if gaps:
         lines += ["gaps:", *gaps]
@@ -292,6 +300,14 @@ def render_phase(result: Result, options: ReportOptions, phase: Phase) -> str:
     if options.timestamp:
         lines.append(f"**Verified:** {options.timestamp}  ")
     lines.append(f"**Status:** {status}  ")
+    if phase.previous_status:
+        lines.append(
+            f"**Re-verification:** Yes: the phase folder's earlier report says {text(phase.previous_status)}"
+            + (f", {text(phase.previous_score)}" if phase.previous_score else "")
+            + "  "
+        )
+    else:
+        lines.append("**Re-verification:** No: the phase folder holds no earlier report  ")
     lines.append(
         f"**Score:** {score} (truths, artifacts, key links and requirements of this phase; "
         "one left to a person is not verified)  "

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coursecheck.builtin.musthaves import KEYS
+from coursecheck.builtin.musthaves import KEYS, config_relpath
 from coursecheck.config import Config, ConfigProblem
 from coursecheck.globs import compile_glob, invalid_glob
 from coursecheck.model import Phase
@@ -655,6 +655,7 @@ class _Reader:
                 table["text"] = self.requirement_texts[rid]
             self.out.declared.append(Declared("requirement", table, file, line))
         self.out.declared.extend(humans)
+        previous = _previous_report(paths[0].parent)
         number_shown = _int_or_text(number) if number else ""
         title = f"Phase {number_shown}: {name}" if number_shown and name else f"Phase {number_shown or phase_id}"
         self.out.phases.append(
@@ -666,9 +667,11 @@ class _Reader:
                 goal=goal,
                 goal_source=goal_source,
                 scope=scope,
-                plans=[_root_relative(p, self.config.root) for p in paths if _display(p) in plans],
+                plans=[config_relpath(self.config, p) for p in plans],  # as findings name them
                 folder=_root_relative(paths[0].parent, self.config.root),
                 requirements=roadmap_ids or sorted(requirements),
+                previous_status=previous.get("status", ""),
+                previous_score=previous.get("score", ""),
             )
         )
 
@@ -1002,6 +1005,24 @@ class _Reader:
             chosen = by_task.get(rid) or plan_artifacts
             refs.extend(f"artifact:{a}" for a in chosen if f"artifact:{a}" not in refs)
             plan.requirements[rid] = (refs, file, first_line)
+
+
+def _previous_report(folder: Path) -> dict[str, str]:
+    """``status`` and ``score`` from the frontmatter of the phase's earlier report
+    (``<NN>-VERIFICATION.md``, GSD's or coursecheck's), if the folder has one."""
+    found = sorted(p for p in folder.glob("*-VERIFICATION.md") if p.is_file() and not p.is_symlink())
+    if not found:
+        return {}
+    text = found[0].read_text(encoding="utf-8", errors="replace")[:20_000].replace("\r\n", "\n")
+    if not text.startswith("---\n"):
+        return {"status": "unknown"}
+    head = text[4:].split("\n---", 1)[0]
+    out = {}
+    for key in ("status", "score"):
+        m = re.search(rf"^{key}:\s*(.+?)\s*$", head, re.MULTILINE)
+        if m:
+            out[key] = m.group(1).strip().strip("\"'")
+    return out or {"status": "unknown"}
 
 
 def _block(value: str) -> str:

@@ -363,10 +363,18 @@ def _truths(items: list[Verdict], text: Any, table: Any) -> list[str]:
         *out,
         *table(["#", "Truth", "Status", "Evidence"], numbered),
         "",
-        f"**Score:** {verified}/{len(rows)} truths verified; {confirm} with their names found, for a person to "
-        f"confirm; {failed} naming what occurs nowhere; {len(humans)} naming nothing countable. Counts are "
-        "occurrences as `grep -owF` counts them (case-sensitive; a phrase with spaces ignores case), in the "
-        "phase's files and in the whole course.",
+        f"**Score:** {verified}/{len(rows)} truths verified"
+        + "".join(
+            f"; {n} {what}"
+            for n, what in (
+                (confirm, "with their names found, for a person to confirm"),
+                (failed, "naming what occurs nowhere"),
+                (len(humans), "naming nothing countable"),
+            )
+            if n
+        )
+        + ". Counts are occurrences as `grep -owF` counts them (case-sensitive; a phrase with spaces ignores "
+        "case), in the phase's files and in the whole course.",
         "",
     ]
 

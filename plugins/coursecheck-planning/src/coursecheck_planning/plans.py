@@ -746,6 +746,12 @@ class _Reader:
                 )
                 continue
             key_lines = {k: line_of("artifacts", i, k, "#key") for k in item}
+            why = invalid_glob(item["path"].strip())
+            if why:
+                self.note(
+                    display, key_lines["path"], f"{where}.path '{item['path'].strip()}': {why}; not read", "error"
+                )
+                continue
             table: dict[str, Any] = {"path": item["path"].strip()}
             lines = {"path": key_lines["path"]}
             for key, value in item.items():

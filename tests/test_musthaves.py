@@ -229,6 +229,7 @@ def test_lesson_artifact_verified_with_lines_diagrams_frontmatter_contents(tmp_p
         "exists": True,
         "path": "content/01-m/02-build.mdx",
         "lines": 17,
+        "min_lines": 10,
         "mermaid": 1,
         "frontmatter_valid": True,
         "contains": {"docker build": 1},

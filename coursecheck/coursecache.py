@@ -38,6 +38,7 @@ import copyreg
 import hashlib
 import io
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +201,7 @@ def _error(exc: OSError) -> str:
     return f"error {type(exc).__name__} {exc.errno}"
 
 
-_ANSWER = {"bytes": _bytes_answer, "kind": _kind, "tree": _tree_answer}
+_ANSWER: dict[str, Callable[..., str]] = {"bytes": _bytes_answer, "kind": _kind, "tree": _tree_answer}
 
 
 # -- what the engine calls ----------------------------------------------------------------

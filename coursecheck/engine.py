@@ -384,7 +384,7 @@ class Engine:
             self.swept = self._cache.sweep(self._file_keys.values(), self.cache_misses, len(to_load))
         findings = self._finish(findings, docs, reported)
         fail_level = self.options.fail_level or self.config.fail_level
-        result = Result(
+        run_result = Result(
             root=root,
             config_path=self.config.display_path,
             findings=findings,
@@ -398,14 +398,19 @@ class Engine:
             config=self.config,
         )
         for _name, sections in call_each(
-            self.pm, "coursecheck_report_sections", self.notes, _is_sections, "(heading, markdown) pairs", result=result
+            self.pm,
+            "coursecheck_report_sections",
+            self.notes,
+            _is_sections,
+            "(heading, markdown) pairs",
+            result=run_result,
         ):
-            result.report_sections.extend((str(heading), str(body)) for heading, body in sections)
+            run_result.report_sections.extend((str(heading), str(body)) for heading, body in sections)
         for _name, phases in call_each(
             self.pm, "coursecheck_phases", self.notes, _is_phases, "a list of Phase", config=self.config
         ):
-            result.phases.extend(phases)
-        return result
+            run_result.phases.extend(phases)
+        return run_result
 
     def _load_data_docs(self, to_load: list[tuple[str, str]]) -> list[Document]:
         """Data files first, whole and in this process: document rules may read them

@@ -1212,14 +1212,14 @@ def _folder_checks(
             else:
                 out.bad.append(f"'{value}' in none of its {_plural(len(files), 'file')}")
     for pattern in entry.strings("patterns"):
-        holding = [f for f in files if _regex(pattern, re.MULTILINE).search(f.text or "")]
-        (out.good if holding else out.bad).append(f"/{pattern}/ in {len(holding)} of {_plural(len(files), 'file')}")
+        matching = [f for f in files if _regex(pattern, re.MULTILINE).search(f.text or "")]
+        (out.good if matching else out.bad).append(f"/{pattern}/ in {len(matching)} of {_plural(len(files), 'file')}")
     for name in entry.strings("exports"):
         by = next((f for f in files if _exported(course, f, name) is not None), None)
         (out.good if by else out.bad).append(
             f"{name} exported by {names[by.relpath]}" if by else f"no file exports {name}"
         )
-    per_file = {k: entry.raw[k] for k in ("frontmatter", "json", "yaml") if k in entry.raw}
+    per_file: dict[str, Any] = {k: entry.raw[k] for k in ("frontmatter", "json", "yaml") if k in entry.raw}
     if per_file:
         only = Entry(entry.kind, entry.index, entry.id, per_file, entry.file, entry.line)
         failing = []
@@ -1524,14 +1524,14 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
         "connected" in methods and path_like(b.written)
     )
     if a.kind == "missing" or (b.kind == "missing" and needs_to):
-        missing = [
+        nowhere = [
             (k, e)
             for k, e in (("from", a), ("to", b))
             if e.kind == "missing" and (k == "from" or needs_to or path_like(e.written))
         ]
         evidence = "; ".join(
             f"{k} '{entry.raw[k]}' is no lesson, file or folder" + (f" ({e.hint})" if e.hint else "")
-            for k, e in missing
+            for k, e in nowhere
         )
         measures["decided_by"] = "an end the check needs names nothing"
         verdict = Verdict("key-link", entry.id, via, FAILED, evidence, measures)
@@ -1584,7 +1584,11 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
                         f"to '{text}' is a description, not a file, and no pattern says what {a_name} must hold"
                     )
                     continue
-                holding, missing = _files_holding(a_files, lambda f, t=text: (f.text or "").count(t))
+
+                def names_text(f: _File, t: str = text) -> int:
+                    return (f.text or "").count(t)
+
+                holding, missing = _files_holding(a_files, names_text)
                 decided.append("from names `to` (GSD: the source includes the target)")
                 judge(
                     holding,
@@ -1596,7 +1600,11 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
             if b.kind == "missing":
                 bad.append(f"to '{entry.raw['to']}' is no lesson, file or folder" + (f" ({b.hint})" if b.hint else ""))
                 continue
-            holding, missing = _files_holding(a_files, lambda f, m=method: _connection(cg, f, b, m))
+
+            def connects(f: _File, m: str = method) -> str | None:
+                return _connection(cg, f, b, m)
+
+            holding, missing = _files_holding(a_files, connects)
             decided.append(
                 "a link from `from` to `to`"
                 if method == "link"

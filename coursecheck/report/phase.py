@@ -182,7 +182,8 @@ def _missing(v: Verdict) -> list[str]:
     if v.kind == "artifact":
         if m.get("exists") is False:
             return [f"{s.get('path', v.id)} (the path names nothing in the repository)"]
-        per_file = m.get("per_file") if isinstance(m.get("per_file"), dict) else {s.get("path", v.id): m}
+        found = m.get("per_file")
+        per_file: dict[str, dict[str, Any]] = found if isinstance(found, dict) else {str(s.get("path", v.id)): m}
         for path, fm in per_file.items():
             lines, least = fm.get("lines"), fm.get("min_lines")
             if isinstance(lines, int) and isinstance(least, int) and lines < least:
@@ -680,6 +681,7 @@ def write_phase_reports(result: Result, args: Any, reporter: Any, options: Repor
     for phase in phases:
         options.phase = phase.id
         text = reporter(result, options)
+        target: Path | None
         if args.into_phases:
             folder = Path(phase.folder)
             folder = folder if folder.is_absolute() else result.root / folder

@@ -1104,25 +1104,23 @@ def _file_checks(
         else:
             good.append("frontmatter valid" + (f" ({', '.join(required)})" if required else ""))
     source = file.text or ""
+    found: dict[str, int] = {}
+    absent: list[str] = []
+    present: list[str] = []
     for key, regex_too in (("contains", False), ("contains-or-regex", True)):
-        strings = entry.strings(key)
-        if not strings:
-            continue
-        found: dict[str, int] = {}
-        absent: list[str] = []
-        present: list[str] = []
-        for value in strings:
+        for value in entry.strings(key):
             n, how, hint = _count_contains(file, value, regex_too)
             found[value] = n
             if n:
                 present.append(f"'{value}' ({n}×{', ' + how if how else ''})")
             else:
                 absent.append(f"'{value}'" + (f" ({hint})" if hint else ""))
-        measures.setdefault("contains", {}).update(found)
-        if absent:
-            bad.append("lacks " + ", ".join(absent))
-        if present and not absent:
-            good.append("contains " + ", ".join(present))
+    if found:
+        measures["contains"] = found
+    if absent:
+        bad.append("lacks " + ", ".join(absent))
+    elif present:
+        good.append("contains " + ", ".join(present))
     patterns = entry.strings("patterns")
     if patterns:
         pattern_counts: dict[str, int] = {}

@@ -375,7 +375,7 @@ def _truths(items: list[Verdict], text: Any, table: Any) -> list[str]:
             if n
         )
         + ". Counts are occurrences as `grep -owF` counts them (case-sensitive; a phrase with spaces ignores "
-        "case), in the phase's files and in the whole course.",
+        "case), in the phase's files and in the course (every file the config checks: lessons and data files).",
         "",
     ]
 

@@ -345,7 +345,11 @@ def test_missing_artifact_is_reported_at_its_config_entry(tmp_path):
     assert (v.status, v.evidence, v.measures) == (
         FAILED,
         "content/01-m/03-missing.mdx: no such file",
-        {"exists": False, "path": "content/01-m/03-missing.mdx", "decided_by": "the path names nothing in the repository"},
+        {
+            "exists": False,
+            "path": "content/01-m/03-missing.mdx",
+            "decided_by": "the path names nothing in the repository",
+        },
     )
     assert where(result.active) == [("musthave/artifact", ".coursecheck.toml", line_of(config, "[[artifact]]"), 1)]
 

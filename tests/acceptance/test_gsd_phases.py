@@ -192,8 +192,8 @@ def test_plans_that_read_more_than_one_way_are_findings(tmp_path_factory):
         for phase in ("04-lab-infrastructure", "13-connector-setup-comparison", "29-module-2-diagram-migration")
     }
     assert notes == {
-        # The key link to labs/.env: the file is not committed (.env.example is).
-        "04-lab-infrastructure": [("musthave/missing-path", "warning")],
+        # labs/.env, named by files_modified and a key link, is not committed (.env.example is).
+        "04-lab-infrastructure": [("musthave/missing-path", "warning"), ("planning/plan-reading", "warning")],
         # A regex written in `contains`.
         "13-connector-setup-comparison": [("planning/plan-reading", "note")],
         # A "removal verification" link written as a positive pattern.

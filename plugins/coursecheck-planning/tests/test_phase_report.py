@@ -188,6 +188,20 @@ def test_all_phases_into_their_folders_never_over_a_hand_written_report(cli, tmp
     assert code == 1
 
 
+def test_an_earlier_report_in_the_phase_folder_makes_it_a_re_verification(cli, tmp_path):
+    earlier = "---\nphase: 07-operations\nstatus: gaps_found\nscore: 3/9 must-haves verified\n---\n"
+    write(tmp_path, {str(PHASE_DIR / "07-VERIFICATION.md"): earlier})
+    _code, report, _err = cli("report", "--phase", "7")
+    assert frontmatter(report)["re_verification"] == {
+        "previous_status": "gaps_found",
+        "previous_score": "3/9 must-haves verified",
+    }
+    assert (
+        "**Re-verification:** Yes: the phase folder's earlier report says gaps_found, 3/9 must-haves verified  "
+        in report
+    )
+
+
 def test_phase_usage_errors(cli, tmp_path):
     write(tmp_path)
     code, _out, err = cli("report", "--phase", "9")

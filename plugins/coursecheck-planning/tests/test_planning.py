@@ -350,6 +350,22 @@ def test_a_plan_that_does_not_parse_is_a_finding_and_the_rest_is_read(tmp_path):
     assert ("artifact", "content/01-basics/01-intro.md") in verdicts(result)
 
 
+def test_files_modified_naming_nothing_is_a_warning(tmp_path):
+    plan = PLAN_LAB.replace(
+        "files_modified: [lab/compose.yml]", "files_modified: [lab/compose.yml, lab/.env, lab/*.ini]"
+    )
+    result = run(make(tmp_path, {LAB: plan}))
+    notes = sorted(
+        (f.span.line, f.message) for f in result.active if f.rule_id == "planning/plan-reading" and f.path == LAB
+    )
+    line = line_of(plan, "files_modified:")
+    assert notes == [
+        (line, "files_modified names 'lab/*.ini', a glob that matches nothing in the repository"),
+        (line, "files_modified names 'lab/.env', which is not in the repository"),
+    ]
+    assert [f for f in run(make(tmp_path)).active if f.rule_id == "planning/plan-reading" and f.path == LAB] == []
+
+
 def test_unknown_keys_and_wrong_types_in_a_plan_are_warnings(tmp_path):
     plan = PLAN_BASICS.replace("      min_lines: 5", "      min_line: 5")
     result = run(make(tmp_path, {BASICS: plan}))

@@ -57,7 +57,7 @@ from typing import Any
 
 from coursecheck.builtin.musthaves import KEYS, config_relpath
 from coursecheck.config import Config, ConfigProblem
-from coursecheck.globs import compile_glob, invalid_glob
+from coursecheck.globs import compile_glob, invalid_glob, literal_base
 from coursecheck.model import Phase
 from coursecheck.parse.markdown import parse_markdown
 
@@ -545,6 +545,29 @@ class _Reader:
         taken.add(chosen)
         return chosen
 
+    def _not_in_repository(self, written: str) -> str:
+        """Why a path the plan names is not in the repository ("" when it is): a file or
+        folder under the project root, or a glob matching something there."""
+        rel = written.strip().removeprefix("./")
+        why = invalid_glob(rel)
+        if why:
+            return why
+        root = self.config.root
+        if any(c in rel for c in "*?[{"):
+            base = root / literal_base(rel)
+            rx = compile_glob(rel)
+            for folder, dirs, files in os.walk(base):
+                dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS]
+                prefix = Path(folder).relative_to(root).as_posix()
+                for name in [*files, *dirs]:
+                    if rx.match(name if prefix == "." else f"{prefix}/{name}"):
+                        return ""
+            return "a glob that matches nothing in the repository"
+        path = root / rel.rstrip("/")
+        if path.is_symlink() or path.exists():
+            return ""
+        return "which is not in the repository"
+
     def note(self, file: str, line: int, message: str, level: str = "warning") -> None:
         self.out.notes.append(Note(file, line, message, level))
 
@@ -708,6 +731,11 @@ class _Reader:
 
         modified = _strings(data.get("files_modified")) or []
         plan.files_modified = [m for m in modified if m.strip()]
+        for i, written in enumerate(plan.files_modified):
+            why = self._not_in_repository(written)
+            if why:
+                line = fm.place("files_modified", i).line if fm is not None else 1
+                self.note(display, line, f"files_modified names '{written.strip()}', {why}")
         for key in must:
             if key not in MUST_HAVE_KEYS:
                 self.note(

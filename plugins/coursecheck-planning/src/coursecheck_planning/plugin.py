@@ -60,6 +60,7 @@ def plan_reading(course: Course, ctx: RuleContext) -> None:
     - a key link whose `via` says the thing is removed ("removal verification"): the
       pattern must occur *nowhere* in `from` (note);
     - a requirement id the plan names that ROADMAP.md gives to another phase;
+    - a `files_modified` path that is not in the repository (warning);
     - unknown keys, values of the wrong type (ignored, warning);
     - YAML that does not parse, an artifact without `path`, a regex that does not compile
       (that item or plan is not read: error).

@@ -230,6 +230,26 @@ def _check_parser(
         "-j", "--jobs", type=int, default=0, help="worker processes for parsing (default: the CPUs, when it pays)"
     )
     parser.add_argument("-V", "--version", action="version", version=f"coursecheck {__version__}")
+    phases = parser.add_argument_group("phases (a planned project: coursecheck-planning declares one per plan folder)")
+    phases.add_argument(
+        "--phase",
+        metavar="ID",
+        default="",
+        help="the report of one phase (its id, number or a unique prefix): its must-haves, its files' findings; "
+        "the status and exit code come from its must-haves. `all`: one report per phase (with -o DIR or --into-phases)",
+    )
+    phases.add_argument(
+        "--into-phases",
+        action="store_true",
+        help="with --phase: write each report as <phase folder>/<NN>-VERIFICATION.md (never over a report "
+        "coursecheck did not write, unless --replace-reports)",
+    )
+    phases.add_argument("--replace-reports", action="store_true", help="with --into-phases: replace any report")
+    phases.add_argument(
+        "--fail-on-findings",
+        action="store_true",
+        help="with --phase: exit 1 also when the phase's files have findings at or above the fail level",
+    )
     if not merging:
         parser.add_argument(
             "--shard",
@@ -453,7 +473,12 @@ def cmd_check(
         timestamp=timestamp,
         automation_id=args.automation_id,
         show_suppressed=args.show_suppressed,
+        phase=args.phase if args.phase != "all" else "",
     )
+    if args.phase:
+        from coursecheck.report.phase import write_phase_reports
+
+        return write_phase_reports(result, args, reporters[args.format], report_options, build_failed)
     try:
         text = reporters[args.format](result, report_options)
     except Exception as exc:  # a third-party reporter must not lose the run silently

@@ -38,6 +38,7 @@ import copyreg
 import hashlib
 import io
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,43 @@ def path_kind(course: Any, path: Path) -> str:
     return kind
 
 
+def list_tree(
+    course: Any, path: Path, skip: frozenset[str] = frozenset(), limit: int = 100_000
+) -> list[tuple[str, bool]]:
+    """``(relpath, is_folder)`` of everything under the folder ``path`` (relative to it,
+    folders before their content, sorted; names in ``skip`` not entered; at most ``limit``
+    entries), recorded: the stored course stage is used again only while the listing is the
+    same. Symbolic links are listed, never followed."""
+    listing = _tree(path, skip, limit)
+    reads = _recorder(course)
+    if reads is not None:
+        reads.answers[("tree", f"{path}\0{','.join(sorted(skip))}\0{limit}")] = _digest(repr(listing).encode())
+    return listing
+
+
+def _tree(path: Path, skip: frozenset[str], limit: int) -> list[tuple[str, bool]]:
+    import os
+
+    out: list[tuple[str, bool]] = []
+    if not path.is_dir():
+        return out
+    for folder, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d not in skip)
+        rel = Path(folder).relative_to(path).as_posix()
+        prefix = "" if rel == "." else rel + "/"
+        out.extend((prefix + d, True) for d in dirs)
+        out.extend((prefix + f, False) for f in sorted(files))
+        if len(out) > limit:
+            break
+    return out
+
+
+def _tree_answer(key: Path, root: Path | None = None) -> str:
+    path, skip, limit = str(key).split("\0")
+    listing = _tree(Path(path), frozenset(s for s in skip.split(",") if s), int(limit))
+    return _digest(repr(listing).encode())
+
+
 def volatile(course: Any) -> None:
     """This run's course findings depend on something not recorded."""
     reads = _recorder(course)
@@ -205,7 +243,7 @@ def _error(exc: OSError) -> str:
     return f"error {type(exc).__name__} {exc.errno}"
 
 
-_ANSWER = {"bytes": _bytes_answer, "kind": _kind}
+_ANSWER: dict[str, Callable[..., str]] = {"bytes": _bytes_answer, "kind": _kind, "tree": _tree_answer}
 
 
 # -- what the engine calls ----------------------------------------------------------------

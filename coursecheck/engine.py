@@ -5,6 +5,7 @@ The engine knows no rule: it asks the plugins for rules, parsers and reporters.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import os
@@ -46,7 +47,7 @@ from coursecheck.fsutil import (
     shown,
 )
 from coursecheck.globs import compile_glob, literal_base, matches
-from coursecheck.model import LEVEL_RANK, Course, Document, Finding
+from coursecheck.model import LEVEL_RANK, Course, Document, Finding, Phase
 from coursecheck.plugins import (
     Notification,
     PluginError,
@@ -89,6 +90,8 @@ class Result:
     config: Config | None = None  # what was checked against (reports read their own sections)
     # Extra Markdown report sections from plugins (``coursecheck_report_sections``): (heading, body).
     report_sections: list[tuple[str, str]] = field(default_factory=list)
+    # The phases of a planned project (``coursecheck_phases``), for phase-scoped reports.
+    phases: list[Phase] = field(default_factory=list)
 
     @property
     def active(self) -> list[Finding]:
@@ -525,7 +528,7 @@ class Engine:
             self.swept = self._cache.sweep(self._file_keys.values(), self.cache_misses, len(to_load))
         findings = self._finish(findings, docs, reported)
         fail_level = self.options.fail_level or self.config.fail_level
-        result = Result(
+        run_result = Result(
             root=root,
             config_path=self.config.display_path,
             findings=findings,
@@ -539,10 +542,19 @@ class Engine:
             config=self.config,
         )
         for _name, sections in call_each(
-            self.pm, "coursecheck_report_sections", self.notes, _is_sections, "(heading, markdown) pairs", result=result
+            self.pm,
+            "coursecheck_report_sections",
+            self.notes,
+            _is_sections,
+            "(heading, markdown) pairs",
+            result=run_result,
         ):
-            result.report_sections.extend((str(heading), str(body)) for heading, body in sections)
-        return result
+            run_result.report_sections.extend((str(heading), str(body)) for heading, body in sections)
+        for _name, phases in call_each(
+            self.pm, "coursecheck_phases", self.notes, _is_phases, "a list of Phase", config=self.config
+        ):
+            run_result.phases.extend(phases)
+        return run_result
 
     def _load_data_docs(self, to_load: list[tuple[str, str]]) -> list[Document]:
         """Data files first, whole and in this process: document rules may read them
@@ -1612,20 +1624,12 @@ def _fresh(findings: Iterable[Finding]) -> list[Finding]:
 
 
 def _copy(finding: Finding) -> Finding:
-    return Finding(
-        finding.rule_id,
-        finding.message,
-        finding.path,
-        finding.span,
-        finding.level,
-        finding.fix,
-        finding.snippet,
-        finding.fingerprint,
-        finding.suppression,
-        list(finding.related),
-        finding.plugin,
-        finding.anchor,
-    )
+    """A copy whose list of related places is its own (finishing may append to it)."""
+    return dataclasses.replace(finding, related=list(finding.related))
+
+
+def _is_phases(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, Phase) for item in value)
 
 
 def _fingerprint(findings: Iterable[Finding]) -> None:

@@ -197,3 +197,12 @@ def coursecheck_musthaves(config: Config) -> list[tuple[Any, ...]] | None:
     must-haves it should have declared would otherwise be silently missing. The planning
     importer in ``plugins/coursecheck-planning`` is a complete example.
     """
+
+
+@hookspec
+def coursecheck_phases(config: Config) -> list[Any] | None:
+    """The phases of a planned project (:class:`~coursecheck.model.Phase`): id, name, goal,
+    the files in scope, the plans. ``coursecheck report --phase ID`` writes the report of one
+    of them: its must-haves (those whose ``phase`` key is the id), its files' findings, its
+    name and goal. Called once per run, after the course stage; the phases go to
+    ``result.phases``. The planning importer declares one per ``.planning/phases/<id>/``."""

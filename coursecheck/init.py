@@ -199,6 +199,13 @@ def write_starter_config(root: Path, *, force: bool = False, to_stdout: bool = F
     s = survey(root)
     s.write_files = not to_stdout
     sections = _plugin_sections(s, entry_points)
+    hint = planning_hint(s.root, sections)
+    if hint:
+        sections.append(hint)
+        say(
+            "coursecheck init: GSD plans found in .planning/phases/: `pip install coursecheck-planning` "
+            "(plugins/coursecheck-planning) and run init again to check their must-haves"
+        )
     text = render_config(s, sections)
     if to_stdout:
         sys.stdout.write(text)
@@ -236,3 +243,22 @@ def _plugin_sections(s: Survey, entry_points: bool = True) -> list[str]:
         return []
     results = call_each(pm, "coursecheck_init_sections", notes, lambda v: isinstance(v, str), "TOML text", survey=s)
     return [text for _name, text in sorted(results)]
+
+
+def planning_hint(root: Path, sections: list[str]) -> str | None:
+    """A GSD project (``.planning/phases/*/*-PLAN.md``) whose planning plugin is not installed:
+    a comment saying how to get the plans' must-haves checked (the plugin, when installed,
+    writes the ``[planning]`` table itself)."""
+    if any(re.search(r"^\[planning\]", section, re.MULTILINE) for section in sections):
+        return None
+    phases = root / ".planning" / "phases"
+    if not phases.is_dir() or not any(phases.glob("*/*-PLAN.md")):
+        return None
+    return "\n".join(
+        [
+            "# GSD planning found (.planning/phases/*/*-PLAN.md). To check the plans' must-haves and",
+            "# write phase reports, install the planning plugin and run `coursecheck init --force`:",
+            "#   pip install coursecheck-planning        # plugins/coursecheck-planning in coursecheck's repository",
+            "# [planning]",
+        ]
+    )

@@ -306,6 +306,33 @@ class Verdict:
     evidence: str
     measures: dict[str, Any] = field(default_factory=dict)
     locations: list[tuple[str, Span]] = field(default_factory=list)
+    # Where it was declared (config or plan file relative to the root, line), the subject as
+    # written there (``path``, ``from``/``to``, ``id``, ``text``), and the phase it belongs to.
+    declared: tuple[str, int] | None = None
+    subject: dict[str, Any] = field(default_factory=dict)
+    phase: str = ""
+
+
+@dataclass(slots=True)
+class Phase:
+    """A phase of a planned project (a GSD ``.planning/phases/<id>/`` folder), as a plugin
+    declares it (``coursecheck_phases``): what a phase-scoped report is about. Must-haves
+    belong to it through their ``phase`` key."""
+
+    id: str  # the phase folder's name: "07-module-3-production-operations"
+    number: str = ""  # "7"
+    name: str = ""  # "Module 3 - Production Operations"
+    title: str = ""  # "Phase 7: Module 3 - Production Operations"
+    goal: str = ""
+    goal_source: str = ""  # where the goal was read: "ROADMAP.md", "the plans' objectives"
+    scope: list[str] = field(default_factory=list)  # paths, folders, globs the phase's plans name
+    plans: list[str] = field(default_factory=list)  # plan files, relative to the working folder
+    folder: str = ""  # the phase's folder, relative to the working folder
+    requirements: list[str] = field(default_factory=list)
+    # The phase's earlier report (``<NN>-VERIFICATION.md`` in its folder): its frontmatter's
+    # status and score, for ``re_verification`` (empty when there is none).
+    previous_status: str = ""
+    previous_score: str = ""
 
 
 @dataclass(slots=True)

@@ -98,5 +98,6 @@ def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
 
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+# The shared corpora beside the checkout (../shared); COURSECHECK_SHARED for a worktree elsewhere.
+SHARED = Path(os.environ.get("COURSECHECK_SHARED", REPO.parent / "shared"))
 CORPUS = Path(os.environ.get("COURSECHECK_CORPUS", SHARED / "corpora" / "debezium-course-07"))

@@ -229,10 +229,13 @@ def test_lesson_artifact_verified_with_lines_diagrams_frontmatter_contents(tmp_p
         "exists": True,
         "path": "content/01-m/02-build.mdx",
         "lines": 17,
+        "min_lines": 10,
         "mermaid": 1,
         "frontmatter_valid": True,
         "contains": {"docker build": 1},
         "patterns": {"слоё?в": 1},
+        "kind": "file",
+        "decided_by": "the file's own checks",
     }
     assert where(result.active) == []
 
@@ -342,7 +345,11 @@ def test_missing_artifact_is_reported_at_its_config_entry(tmp_path):
     assert (v.status, v.evidence, v.measures) == (
         FAILED,
         "content/01-m/03-missing.mdx: no such file",
-        {"exists": False, "path": "content/01-m/03-missing.mdx"},
+        {
+            "exists": False,
+            "path": "content/01-m/03-missing.mdx",
+            "decided_by": "the path names nothing in the repository",
+        },
     )
     assert where(result.active) == [("musthave/artifact", ".coursecheck.toml", line_of(config, "[[artifact]]"), 1)]
 

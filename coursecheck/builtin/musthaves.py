@@ -35,10 +35,10 @@ import regex
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem, did_you_mean
-from coursecheck.coursecache import path_kind, read_bytes
+from coursecheck.coursecache import list_tree, path_kind, read_bytes
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
 from coursecheck.fsutil import PRIVATE_DIRS
-from coursecheck.globs import compile_glob, invalid_glob, matches
+from coursecheck.globs import compile_glob, invalid_glob, literal_base, matches
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
 from coursecheck.match import SCOPE_GROUPS, TermMatcher, occurrences, resolve_scopes
 from coursecheck.model import FAILED, NEEDS_HUMAN, SCOPES, VERIFIED, Course, Document, Verdict
@@ -47,7 +47,8 @@ from coursecheck.text import LineIndex, Span
 
 CACHE_KEY = "coursecheck.musthaves"
 SECTIONS = ("truth", "artifact", "key-link", "requirement", "human-check")
-VERIFY_METHODS = ("edge", "link", "pattern", "inside")
+VERIFY_METHODS = ("edge", "link", "pattern", "inside", "pattern-from-or-to", "absent", "connected")
+PATTERN_METHODS = ("pattern", "pattern-from-or-to", "absent")
 _MAX_LINES_LISTED = 8
 _CYRILLIC = re.compile("[А-Яа-яЁё]")
 
@@ -72,6 +73,9 @@ KEYS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "min-files": _INT,
         "case-sensitive": _BOOL,
         "inflect": _BOOL,
+        "names": _STRS,
+        "absent-is-gap": _BOOL,
+        "phase": _STR,
     },
     "artifact": {
         "id": _STR,
@@ -82,9 +86,12 @@ KEYS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "min-mermaid": _INT,
         "frontmatter": ((bool, list), "true or a list of required field names"),
         "contains": _STRS,
+        "contains-or-regex": _STRS,
         "patterns": _STRS,
+        "exports": _STRS,
         "json": _STRS,
         "yaml": _STRS,
+        "phase": _STR,
     },
     "key-link": {
         "id": _STR,
@@ -93,9 +100,18 @@ KEYS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
         "via": _STR,
         "verify": _STR_OR_STRS,
         "pattern": _STR,
+        "phase": _STR,
     },
-    "requirement": {"id": _STR, "text": _STR, "satisfied-by": _STRS},
-    "human-check": {"id": _STR, "title": _STR, "test": _STR, "expected": _STR, "why": _STR},
+    "requirement": {"id": _STR, "text": _STR, "satisfied-by": _STRS, "phase": _STR, "untied": _BOOL},
+    "human-check": {
+        "id": _STR,
+        "title": _STR,
+        "test": _STR,
+        "expected": _STR,
+        "why": _STR,
+        "phase": _STR,
+        "truth": _BOOL,  # a truth of the plans left to a person: counted with the truths
+    },
 }
 REQUIRED = {"truth": ("text",), "artifact": ("path",), "key-link": ("from", "to"), "requirement": ("id",)}
 REQUIRED["human-check"] = ("test",)
@@ -311,9 +327,11 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
     if problems:
         return problems
     if entry.kind == "truth":
-        checks = [k for k in ("term", "pattern", "heading") if k in entry.raw]
+        checks = [k for k in ("term", "pattern", "heading", "names") if k in entry.raw]
         if len(checks) != 1:
-            bad("", "a truth checks exactly one of 'term', 'pattern' or 'heading'")
+            bad("", "a truth checks exactly one of 'term', 'pattern', 'heading' or 'names'")
+        if "names" in entry.raw and not any(n.strip() for n in entry.strings("names")):
+            bad("names", "must name at least one non-empty string")
         for key in ("pattern", "heading"):
             if key in entry.raw:
                 why = _regex_problem(entry.raw[key], not entry.get("case-sensitive", True))
@@ -336,6 +354,9 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
         why = invalid_glob(path) or _private_path(path)
         if why:
             bad("path", why)
+        for name in entry.strings("exports"):
+            if not re.fullmatch(r"[A-Za-z_$][\w$]*", name):
+                bad("exports", f"'{name}' is not a name a module can export")
         for pattern in entry.strings("patterns"):
             why = _regex_problem(pattern)
             if why:
@@ -360,8 +381,9 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
                     f"unknown verification '{method}'{did_you_mean(method, VERIFY_METHODS)} "
                     f"(one of: {', '.join(VERIFY_METHODS)})",
                 )
-        if "pattern" in methods and "pattern" not in entry.raw:
-            bad("verify", "verify = 'pattern' needs a 'pattern' to look for in 'from'")
+        for method in methods:
+            if method in PATTERN_METHODS and "pattern" not in entry.raw:
+                bad("verify", f"verify = '{method}' needs a 'pattern' to look for in 'from'")
         if "pattern" in entry.raw:
             why = _regex_problem(entry.raw["pattern"])
             if why:
@@ -481,6 +503,143 @@ def _open(course: Course, written: str) -> _File | None:
     except (OSError, UnicodeDecodeError) as exc:
         return _File(rel, None, None, f"cannot read: {getattr(exc, 'strerror', None) or exc}")
     return _File(rel, None, text)
+
+
+# -- what a path names: a file, a lesson, a folder, a glob (the one place paths are resolved) --
+
+_GLOB_CHARS = frozenset("*?[{")
+_SKIPPED_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".coursecheck-cache"})
+_MAX_LISTED = 100_000  # entries of one listing: a huge tree must not cost unbounded time
+_LISTING_KEY = "musthave.listing"
+
+
+@dataclass(slots=True)
+class _Target:
+    """What a path written in a must-have names. ``kind`` is ``file`` (a lesson or a file),
+    ``folder``, ``glob`` or ``missing``; ``files`` are the files it names (a folder's files
+    at any depth, a glob's matches), ``folders`` the folders a glob matched."""
+
+    written: str
+    kind: str
+    files: list[_File] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    hint: str = ""  # why it is missing, or what the writer probably meant
+
+    @property
+    def lesson(self) -> Document | None:
+        if self.kind == "file" and self.files and self.files[0].doc is not None:
+            return self.files[0].doc if self.files[0].doc.is_lesson else None
+        return None
+
+    @property
+    def relpath(self) -> str:
+        if self.kind == "file" and self.files:
+            return self.files[0].relpath
+        if self.kind == "folder" and self.folders:
+            return self.folders[0]
+        return self.written.strip().removeprefix("./")
+
+    def shown(self) -> str:
+        """How evidence names it: the file's name, a folder with a slash, a glob as written."""
+        if self.kind == "file":
+            return posixpath.basename(self.relpath)
+        if self.kind == "folder":
+            return self.relpath.rstrip("/") + "/"
+        return self.written.strip()
+
+
+def has_glob(written: str) -> bool:
+    return any(c in _GLOB_CHARS for c in written)
+
+
+def _inside_root(rel: str) -> bool:
+    """Whether a relative path as written stays under the root (no absolute path, no ``..``)."""
+    return bool(rel) and not rel.startswith(("/", "\\")) and ".." not in re.split(r"[/\\]", rel)
+
+
+def _listing(course: Course, base: str) -> list[tuple[str, bool]]:
+    """``(relpath, is_folder)`` of everything under the folder ``base`` (``""``: the root),
+    folders before their content, without .git, node_modules and cache folders; a recorded
+    read (the stored course stage is used while the listing is the same). Symbolic links are
+    listed, never followed here (where they lead is decided when a file is opened)."""
+    memo: dict[str, list[tuple[str, bool]]] = course.cache.setdefault(_LISTING_KEY, {})
+    if base in memo:
+        return memo[base]
+    start = course.root / base if base else course.root
+    prefix = base.rstrip("/") + "/" if base else ""
+    out: list[tuple[str, bool]] = []
+    if path_kind(course, start) == "dir":
+        out = [(prefix + rel, is_dir) for rel, is_dir in list_tree(course, start, _SKIPPED_DIRS, _MAX_LISTED)]
+    memo[base] = out
+    return out
+
+
+def _near(course: Course, rel: str) -> str:
+    """A did-you-mean for a path that names nothing: the same file name elsewhere, or a
+    close name in the same folder (``labs/.env`` -> ``labs/.env.example``)."""
+    import difflib
+
+    name = posixpath.basename(rel.rstrip("/"))
+    folder = posixpath.dirname(rel.rstrip("/"))
+    everything = _listing(course, "")
+    same_name = [p for p, _d in everything if posixpath.basename(p) == name]
+    if same_name:
+        return f"did you mean {', '.join(repr(p) for p in same_name[:3])}?"
+    siblings = {posixpath.basename(p): p for p, _d in everything if posixpath.dirname(p) == folder}
+    prefixed = [p for n, p in siblings.items() if name and n.startswith(name)]
+    close = [siblings[n] for n in difflib.get_close_matches(name, list(siblings), n=1, cutoff=0.8)]
+    shown = prefixed[:1] or close
+    return f"did you mean '{shown[0]}'?" if shown else ""
+
+
+def resolve_target(course: Course, written: str) -> _Target:
+    """What ``written`` names under the course root: a lesson (an id, an alias, a route or a
+    path), a file, a folder (its files at any depth), a glob (``src/**/*.mdx``, files and
+    folders it matches), or a bare name unique under the root (``02-alerts.mdx``,
+    ``02-alerts``). Nothing outside the root: an absolute path or one with ``..`` is missing."""
+    rel = written.strip().removeprefix("./")
+    if not rel:
+        return _Target(written, "missing", hint="an empty path")
+    if not _inside_root(rel):
+        return _Target(written, "missing", hint="outside the project root")
+    doc = course.document(rel) or resolve_lesson(course, rel)
+    if doc is not None:
+        return _Target(written, "file", [_File(doc.relpath, doc, doc.source)])
+    if has_glob(rel):
+        why = invalid_glob(rel)
+        if why:
+            return _Target(written, "missing", hint=f"invalid glob: {why}")
+        rx = _glob(rel)
+        base = literal_base(rel)
+        matched = [(p, d) for p, d in _listing(course, base) if rx.match(p)]
+        files = [f for f in (_open(course, p) for p, d in matched if not d) if f is not None]
+        folders = [p + "/" for p, d in matched if d]
+        if not files and not folders:
+            return _Target(written, "missing", hint="the glob matches nothing")
+        return _Target(written, "glob", files, folders)
+    kind = path_kind(course, course.root / rel.rstrip("/"))
+    if kind == "dir":
+        folder = rel.rstrip("/") + "/"
+        inside = [p for p, d in _listing(course, folder.rstrip("/")) if not d]
+        files = [f for f in (_open(course, p) for p in inside) if f is not None]
+        return _Target(written, "folder", files, [folder])
+    opened = _open(course, rel)
+    if opened is not None:
+        return _Target(written, "file", [opened])
+    if "/" not in rel:  # a bare name: the one file under the root with that name (or stem)
+        found = [p for p, d in _listing(course, "") if not d and posixpath.basename(p) == rel]
+        if not found and "." not in rel:
+            found = [
+                p for p, d in _listing(course, "") if not d and posixpath.splitext(posixpath.basename(p))[0] == rel
+            ]
+        if len(found) == 1:
+            resolved = resolve_target(course, found[0])
+            resolved.written = written
+            return resolved
+        if len(found) > 1:
+            shown = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
+            return _Target(written, "missing", hint=f"{len(found)} files have that name ({shown}); write the path")
+    return _Target(written, "missing", hint=_near(course, rel))
 
 
 def _parsed(file: _File) -> Document | None:
@@ -653,6 +812,122 @@ def evaluate_truth(course: Course, entry: Entry) -> Outcome:
     return Outcome(entry, verdict, problem=f"truth '{entry.id}' does not hold: {evidence}")
 
 
+# -- truths that name things: measured evidence, the meaning left to a person ---------------
+
+NAMES_FOUND = "names found"  # measures["state"] of a truth whose named things all occur
+
+
+def _name_rx(name: str) -> _TimedPattern:
+    """A name as ``grep -owF`` finds it (``grep -owiF`` for a phrase with spaces): the exact
+    text, not inside a longer word (a letter, digit or underscore on neither side)."""
+    flags = re.IGNORECASE if " " in name.strip() else 0
+    return _regex(rf"(?<!\w){re.escape(name.strip())}(?!\w)", flags)
+
+
+def _name_counts(files: Iterable[_File], name: str) -> dict[str, int]:
+    """Occurrences of ``name`` per file (files where it does not occur left out)."""
+    rx = _name_rx(name)
+    phrase = " " in name.strip()
+    needle = name.strip().lower() if phrase else name.strip()
+    out: dict[str, int] = {}
+    for f in files:
+        text = f.text or ""
+        if needle not in (text.lower() if phrase else text):
+            continue  # the cheap test first: most files do not hold most names
+        n = len(rx.finditer(text))
+        if n:
+            out[f.relpath] = n
+    return out
+
+
+def _path_named(course: Course, name: str) -> str:
+    """A file or folder of the repository that ``name`` is the name (or the path) of: a truth
+    saying "the directory is now 03-module-3" names a folder, not text."""
+    rel = name.strip().removeprefix("./").rstrip("/")
+    if not rel or not _inside_root(rel) or has_glob(rel) or " " in rel:
+        return ""
+    for path, is_dir in _listing(course, ""):
+        if path == rel or posixpath.basename(path) == rel:
+            return f"the {'folder' if is_dir else 'file'} {path}{'/' if is_dir else ''}"
+    return ""
+
+
+def _course_files(course: Course) -> list[_File]:
+    return [_File(d.relpath, d, d.source) for d in course.documents]
+
+
+def evaluate_names_truth(course: Course, entry: Entry) -> Outcome:
+    """A truth in prose with the names it states (``names``): each counted in the truth's
+    ``files`` (paths, folders or globs: a phase's files) and in every file of the course. One
+    that occurs nowhere is a gap (FAILED); when all occur the evidence is reported and the
+    meaning stays a person's to confirm (NEEDS HUMAN, state "names found"): a name being
+    present does not make the sentence true."""
+    names = [n.strip() for n in entry.strings("names") if n.strip()]
+    scope: dict[str, _File] = {}
+    for written in entry.strings("files"):
+        target = resolve_target(course, written)
+        for f in target.files:
+            scope.setdefault(f.relpath, f)
+    memo: dict[str, dict[str, int]] = course.cache.setdefault("musthave.name-counts", {})
+    everywhere = _course_files(course)
+    found: dict[str, dict[str, Any]] = {}
+    parts: list[str] = []
+    absent: list[str] = []
+    for name in names:
+        in_scope = _name_counts(scope.values(), name)
+        if name not in memo:
+            memo[name] = _name_counts(everywhere, name)
+        in_course = memo[name]
+        total_scope, total_course = sum(in_scope.values()), sum(in_course.values())
+        found[name] = {
+            "phase": total_scope,
+            "phase_files": in_scope,
+            "course": total_course,
+            "course_files": len(in_course),
+        }
+        shown = f"`{name}`"
+        if not total_scope and not total_course:
+            as_path = _path_named(course, name)
+            if as_path:
+                found[name]["path"] = as_path
+                parts.append(f"{shown}: no occurrence in a file's text, but {as_path} exists")
+                continue
+            absent.append(name)
+            parts.append(f"{shown} occurs nowhere (0 in {_plural(len(scope), 'file')} of the scope, 0 in the course)")
+            continue
+        if in_scope:
+            short = _short_names(in_scope)
+            top = max(in_scope, key=lambda p: (in_scope[p], -list(in_scope).index(p)))
+            where = (
+                f"{_plural(total_scope, 'occurrence')} in {short[top]}"
+                if len(in_scope) == 1
+                else f"{_plural(total_scope, 'occurrence')} across {len(in_scope)} files, most in {short[top]} ({in_scope[top]})"
+            )
+        else:
+            where = f"0 in the {_plural(len(scope), 'file')} of the scope"
+        parts.append(f"{shown}: {where}; {total_course:,} in the course ({_plural(len(in_course), 'file')})")
+    gap = bool(absent) and entry.get("absent-is-gap", True)
+    state = "absent" if gap else NAMES_FOUND if not absent else "some absent, as the truth may say"
+    status = FAILED if gap else NEEDS_HUMAN
+    evidence = "; ".join(parts)
+    if not gap:
+        evidence += "; the meaning is a person's to confirm"
+    measures = {
+        "state": state,
+        "names": found,
+        "scope_files": len(scope),
+        "counted_as": "occurrences as `grep -owF` counts them (case-sensitive; a phrase with spaces ignores case)",
+        "decided_by": "the names the truth states, counted"
+        + ("; one occurs nowhere" if gap else "; its meaning left to a person"),
+    }
+    locations = []
+    for info in found.values():
+        for path in list(info["phase_files"])[:1]:
+            locations.append((path, Span.point(1)))
+    verdict = Verdict("truth", entry.id, entry.get("text", ""), status, evidence, measures, locations[:1])
+    return Outcome(entry, verdict, problem=f"truth '{entry.id}' names what occurs nowhere: {evidence}")
+
+
 # -- artifacts --------------------------------------------------------------------------------
 
 
@@ -689,22 +964,129 @@ def _load_data(file: _File, kind: str) -> tuple[Any, str, int]:
         return None, f"invalid YAML: {exc} (line {line})", line
 
 
-def evaluate_artifact(
-    course: Course, config: Config, entry: Entry, count_diagrams: Callable[[Document], int]
-) -> Outcome:
-    written = entry.raw["path"]
-    provides = entry.get("provides", "")
-    file = _open(course, written)
-    if file is None or file.error:
-        evidence = f"{written}: {file.error if file else 'no such file'}"
-        verdict = Verdict("artifact", entry.id, provides, FAILED, evidence, {"exists": False, "path": written})
-        return Outcome(entry, verdict, problem=f"artifact '{written}' is missing: {evidence}")
-    measures: dict[str, Any] = {"exists": True, "path": file.relpath}
-    good: list[str] = []
-    bad: list[str] = []
-    fail_line = 1
+_PHRASE = re.compile(r"[^\W\d_][\w'’-]*(?: +[\w'’-]+)+")  # words with spaces: prose, not code
+_CAMEL_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+_EXPORT_STAR = re.compile(r"^[ \t]*export\s+\*\s+from\s+['\"]([^'\"]+)['\"]", re.MULTILINE)
+_EXPORT_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mdx")
+_LESSON_SUFFIXES = (".md", ".mdx", ".markdown")
+
+
+def _is_lesson_text(file: _File) -> bool:
+    return file.relpath.lower().endswith(_LESSON_SUFFIXES)
+
+
+def _near_forms(source: str, value: str) -> str:
+    """Where a string that does not occur is written in another form: another case, or a
+    CamelCase name written as words (``OutboxEventRouter`` -> "Outbox Event Router"). A hint
+    for the reader; it never makes the string present."""
+    forms: list[str] = []
+    other_case = [m.group() for m in re.finditer(re.escape(value), source, re.IGNORECASE)]
+    if other_case:
+        most = max(set(other_case), key=other_case.count)
+        forms.append(f"'{most}' {len(other_case)}× in another case")
+    parts = _CAMEL_PART.findall(value)
+    if len(parts) > 1 and " " not in value:
+        words = r"[\s_-]*".join(re.escape(p) for p in parts)
+        apart = [m.group() for m in re.finditer(words, source, re.IGNORECASE) if m.group() != value]
+        apart = [a for a in apart if a.lower() != value.lower()]
+        if apart:
+            most = max(set(apart), key=apart.count)
+            forms.append(f"'{most}' {len(apart)}× as words")
+    return "; ".join(forms)
+
+
+def _count_contains(file: _File, value: str, regex_too: bool) -> tuple[int, str, str]:
+    """(occurrences, how they were counted, a hint when there are none) of a ``contains``
+    string: literally (case-sensitive, as ``grep -oF``); a prose phrase in a lesson also
+    ignoring case; with ``regex_too`` (``contains-or-regex``), as a regular expression
+    when it does not occur literally."""
+    source = file.text or ""
+    n = source.count(value)
+    if n:
+        return n, "", ""
+    if _is_lesson_text(file) and _PHRASE.fullmatch(value):
+        n = len(re.findall(re.escape(value), source, re.IGNORECASE))
+        if n:
+            return n, "ignoring case", ""
+    if regex_too:
+        try:
+            rx = _regex(value, re.MULTILINE)
+        except (re.error, regex.error):
+            rx = None
+        if rx is not None:
+            hits = rx.finditer(source)
+            if hits:
+                lines = len({source.count("\n", 0, m.start()) for m in hits})
+                return len(hits), f"as a regular expression, on {_plural(lines, 'line')}", ""
+    return 0, "", _near_forms(source, value)
+
+
+def _export_rx(name: str) -> str:
+    """An ``export`` of ``name``: ``export const/let/var/function/class/interface/type/enum``
+    (with ``default``, ``async``, ``declare``, ``abstract``), ``export default name``, or
+    ``name`` in an ``export { ... }`` list (``export { a as name }`` included)."""
+    n = re.escape(name)
+    return (
+        rf"^[ \t]*export\s+(?:declare\s+)?(?:default\s+)?(?:abstract\s+)?(?:async\s+)?"
+        rf"(?:function\s*\*?|const|let|var|class|interface|type|enum|namespace)\s+{n}(?![\w$])"
+        rf"|^[ \t]*export\s+default\s+{n}(?![\w$])"
+        rf"|^[ \t]*export\s+(?:type\s+)?\{{[^}}]*(?<![\w$]){n}(?![\w$])[^}}]*\}}"
+    )
+
+
+def _exported(course: Course, file: _File, name: str, depth: int = 0, seen: set[str] | None = None) -> str | None:
+    """Where ``name`` is exported: in ``file`` itself (``"line N"``), or in a module it
+    re-exports everything from (``export * from './x'``, followed inside the root, 4 levels
+    at most; that module's path)."""
+    seen = seen if seen is not None else set()
+    seen.add(file.relpath)
+    source = file.text or ""
+    m = _regex(_export_rx(name), re.MULTILINE).search(source)
+    if m is not None:
+        return f"line {source.count(chr(10), 0, m.start()) + 1}" if depth == 0 else file.relpath
+    if depth >= 4:
+        return None
+    for star in _EXPORT_STAR.finditer(source):
+        spec = star.group(1)
+        if not spec.startswith("."):
+            continue  # a package: not in this repository
+        base = posixpath.normpath(posixpath.join(posixpath.dirname(file.relpath), spec))
+        if not _inside_root(base):
+            continue
+        candidates = (base, *(base + e for e in _EXPORT_EXTENSIONS), *(f"{base}/index{e}" for e in _EXPORT_EXTENSIONS))
+        for candidate in candidates:
+            if candidate in seen:
+                continue
+            target = _open(course, candidate)
+            if target is None or target.text is None:
+                continue
+            found = _exported(course, target, name, depth + 1, seen)
+            if found is not None:
+                return found
+            break
+    return None
+
+
+@dataclass(slots=True)
+class _Checked:
+    """The checks of one file (or of a folder's files together)."""
+
+    good: list[str] = field(default_factory=list)
+    bad: list[str] = field(default_factory=list)
+    measures: dict[str, Any] = field(default_factory=dict)
+    fail_line: int = 1
+
+
+def _file_checks(
+    course: Course, entry: Entry, file: _File, count_diagrams: Callable[[Document], int], *, lessons_only: bool = False
+) -> _Checked:
+    """Every check of an ``[[artifact]]`` on one file, with what it measured."""
+    out = _Checked(measures={"path": file.relpath})
+    good, bad, measures = out.good, out.bad, out.measures
     lines = file.line_count
     measures["lines"] = lines
+    if "min-lines" in entry.raw:
+        measures["min_lines"] = entry.raw["min-lines"]
     line_text = _plural(lines, "line")
     if "min-lines" in entry.raw and lines < entry.raw["min-lines"]:
         bad.append(f"{line_text} (need ≥ {entry.raw['min-lines']})")
@@ -713,14 +1095,14 @@ def evaluate_artifact(
     else:
         good.append(line_text)
     doc = _parsed(file)
-    if "min-mermaid" in entry.raw:
+    if "min-mermaid" in entry.raw and (doc is not None or not lessons_only):
         count = count_diagrams(doc) if doc is not None else 0
         measures["mermaid"] = count
         text = f"{count} Mermaid diagram{'s' if count != 1 else ''}"
         (good if count >= entry.raw["min-mermaid"] else bad).append(
             text if count >= entry.raw["min-mermaid"] else f"{text} (need ≥ {entry.raw['min-mermaid']})"
         )
-    if "frontmatter" in entry.raw and entry.raw["frontmatter"] is not False:
+    if "frontmatter" in entry.raw and entry.raw["frontmatter"] is not False and (doc is not None or not lessons_only):
         required = entry.raw["frontmatter"] if isinstance(entry.raw["frontmatter"], list) else []
         fm = doc.frontmatter if doc is not None else None
         broken = [p for p in (doc.problems if doc is not None else []) if p.rule_id == "parse/frontmatter"]
@@ -731,22 +1113,30 @@ def evaluate_artifact(
             bad.append("no frontmatter")
         elif broken:
             bad.append(f"frontmatter invalid: {broken[0].message} (line {broken[0].span.line})")
-            fail_line = broken[0].span.line
-        elif missing:
+            out.fail_line = broken[0].span.line
+        elif missing and fm is not None:
             bad.append(f"frontmatter lacks {', '.join(missing)}")
-            fail_line = fm.span.line
+            out.fail_line = fm.span.line
         else:
             good.append("frontmatter valid" + (f" ({', '.join(required)})" if required else ""))
     source = file.text or ""
-    contains = entry.strings("contains")
-    if contains:
-        found = {s: source.count(s) for s in contains}
+    found: dict[str, int] = {}
+    absent: list[str] = []
+    present: list[str] = []
+    for key, regex_too in (("contains", False), ("contains-or-regex", True)):
+        for value in entry.strings(key):
+            n, how, hint = _count_contains(file, value, regex_too)
+            found[value] = n
+            if n:
+                present.append(f"'{value}' ({n}×{', ' + how if how else ''})")
+            else:
+                absent.append(f"'{value}'" + (f" ({hint})" if hint else ""))
+    if found:
         measures["contains"] = found
-        absent = [s for s, n in found.items() if n == 0]
-        if absent:
-            bad.append("lacks " + ", ".join(f"'{s}'" for s in absent))
-        else:
-            good.append("contains " + ", ".join(f"'{s}' ({n}×)" for s, n in found.items()))
+    if absent:
+        bad.append("lacks " + ", ".join(absent))
+    elif present:
+        good.append("contains " + ", ".join(present))
     patterns = entry.strings("patterns")
     if patterns:
         pattern_counts: dict[str, int] = {}
@@ -759,6 +1149,16 @@ def evaluate_artifact(
             else:
                 bad.append(f"no match for /{pattern}/")
         measures["patterns"] = pattern_counts
+    names = entry.strings("exports")
+    if names:
+        where_exported = {n: _exported(course, file, n) for n in names}
+        measures["exports"] = {n: w is not None for n, w in where_exported.items()}
+        missing_names = [n for n, w in where_exported.items() if w is None]
+        if missing_names:
+            bad.append("does not export " + ", ".join(missing_names))
+        else:
+            via = sorted({w for w in where_exported.values() if w and not w.startswith("line ")})
+            good.append(f"exports {', '.join(names)}" + (f" (re-exported from {', '.join(via)})" if via else ""))
     kinds = [k for k in ("json", "yaml") if k in entry.raw]
     lower = file.relpath.lower()
     if not kinds and (file.doc is None or file.doc.kind in ("json", "yaml")):
@@ -768,7 +1168,7 @@ def evaluate_artifact(
         measures[f"{kind}_valid"] = not error
         if error:
             bad.append(error)
-            fail_line = error_line or fail_line
+            out.fail_line = error_line or out.fail_line
             continue
         good.append(f"valid {kind.upper()}")
         results: dict[str, Any] = {}
@@ -784,66 +1184,174 @@ def evaluate_artifact(
             (good if _jmes_truthy(value) else bad).append(shown if _jmes_truthy(value) else f"{shown} (false)")
         if results:
             measures["queries"] = {k: _jmes_truthy(v) for k, v in results.items()}
-    ok = not bad
-    evidence = ", ".join(bad + good) if not ok else ", ".join(good)
+    return out
+
+
+def _listed(names: list[str], limit: int = 4) -> str:
+    return ", ".join(names[:limit]) + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _folder_checks(
+    course: Course, entry: Entry, target: _Target, count_diagrams: Callable[[Document], int]
+) -> _Checked:
+    """A folder's files together: lines and diagrams summed, a string or pattern present in
+    some file, a name exported by some file; frontmatter and JSON/YAML checked per file."""
+    out = _Checked(measures={"path": target.relpath, "files": [f.relpath for f in target.files]})
+    files = target.files
+    names = _short_names(f.relpath for f in files)
+    lines = sum(f.line_count for f in files)
+    out.measures["lines"] = lines
+    out.good.append(f"folder of {_plural(len(files), 'file')}, {_plural(lines, 'line')} in all")
+    if not files:
+        out.bad.append("the folder holds no file")
+    if "min-lines" in entry.raw and lines < entry.raw["min-lines"]:
+        out.bad.append(f"{_plural(lines, 'line')} in all (need ≥ {entry.raw['min-lines']})")
+    if "min-mermaid" in entry.raw:
+        count = sum(count_diagrams(d) for d in (_parsed(f) for f in files) if d is not None)
+        out.measures["mermaid"] = count
+        text = f"{count} Mermaid diagram{'s' if count != 1 else ''}"
+        if count >= entry.raw["min-mermaid"]:
+            out.good.append(text)
+        else:
+            out.bad.append(f"{text} (need ≥ {entry.raw['min-mermaid']})")
+    for key, regex_too in (("contains", False), ("contains-or-regex", True)):
+        for value in entry.strings(key):
+            counts = {f.relpath: _count_contains(f, value, regex_too)[0] for f in files}
+            holding = [p for p, n in counts.items() if n]
+            out.measures.setdefault("contains", {})[value] = sum(counts.values())
+            if holding:
+                out.good.append(
+                    f"'{value}' in {len(holding)} of {_plural(len(files), 'file')} ({sum(counts.values())}×)"
+                )
+            else:
+                out.bad.append(f"'{value}' in none of its {_plural(len(files), 'file')}")
+    for pattern in entry.strings("patterns"):
+        matching = [f for f in files if _regex(pattern, re.MULTILINE).search(f.text or "")]
+        (out.good if matching else out.bad).append(f"/{pattern}/ in {len(matching)} of {_plural(len(files), 'file')}")
+    for name in entry.strings("exports"):
+        by = next((f for f in files if _exported(course, f, name) is not None), None)
+        (out.good if by else out.bad).append(
+            f"{name} exported by {names[by.relpath]}" if by else f"no file exports {name}"
+        )
+    per_file: dict[str, Any] = {k: entry.raw[k] for k in ("frontmatter", "json", "yaml") if k in entry.raw}
+    if per_file:
+        only = Entry(entry.kind, entry.index, entry.id, per_file, entry.file, entry.line)
+        failing = []
+        for f in files:
+            checked = _file_checks(course, only, f, count_diagrams, lessons_only=True)
+            if checked.bad:
+                failing.append(f"{names[f.relpath]}: {', '.join(checked.bad)}")
+        if failing:
+            out.bad.append("; ".join(failing[:4]) + ("; …" if len(failing) > 4 else ""))
+    return out
+
+
+def _glob_checks(course: Course, entry: Entry, target: _Target, count_diagrams: Callable[[Document], int]) -> _Checked:
+    """Every file a glob matches is the artifact: each must hold."""
+    files = target.files
+    names = _short_names(f.relpath for f in files)
+    out = _Checked(measures={"path": target.written.strip(), "files": [f.relpath for f in files]})
+    per_file = {f.relpath: _file_checks(course, entry, f, count_diagrams) for f in files}
+    for checked in per_file.values():
+        if checked.bad:
+            checked.measures["problems"] = list(checked.bad)
+    out.measures["lines"] = sum(c.measures.get("lines", 0) for c in per_file.values())
+    diagrams = [c.measures["mermaid"] for c in per_file.values() if isinstance(c.measures.get("mermaid"), int)]
+    if diagrams:
+        out.measures["mermaid"] = sum(diagrams)
+    out.measures["per_file"] = {p: c.measures for p, c in per_file.items()}
+    failing = {p: c for p, c in per_file.items() if c.bad}
+    matched = f"{_plural(len(files), 'file')} match"
+    if target.folders and not files:
+        out.bad.append(f"the glob matches {_plural(len(target.folders), 'folder')} and no file")
+    if failing:
+        by_problem: dict[str, list[str]] = {}
+        for p, c in failing.items():
+            by_problem.setdefault(", ".join(c.bad), []).append(names[p])
+        for problem, which in by_problem.items():
+            out.bad.append(f"{problem} in {len(which)} of {matched.replace(' match', '')}: {_listed(which)}")
+        first = next(iter(failing.values()))
+        out.fail_line = first.fail_line
+    else:
+        shared = [
+            g for g in (next(iter(per_file.values())).good if per_file else []) if not re.match(r"\d[\d,]* lines?$", g)
+        ]
+        out.good.append(f"{matched}, each holds" + (f" ({'; '.join(shared)})" if len(files) == 1 and shared else ""))
+        if len(files) > 1:
+            counts = [c.measures.get("lines", 0) for c in per_file.values()]
+            out.good.append(f"{min(counts):,}–{max(counts):,} lines each, {sum(counts):,} in all")
+        out.good.append(f"matched: {_listed(list(names.values()), 8)}")
+    return out
+
+
+def evaluate_artifact(
+    course: Course, config: Config, entry: Entry, count_diagrams: Callable[[Document], int]
+) -> Outcome:
+    written = entry.raw["path"]
+    provides = entry.get("provides", "")
+    target = resolve_target(course, written)
+    error = next((f.error for f in target.files if f.error), "") if target.kind == "file" else ""
+    if target.kind == "missing" or error:
+        why = error or ("no such file" if not target.hint or target.hint.startswith("did you mean") else target.hint)
+        evidence = f"{written}: {why}" + (f"; {target.hint}" if target.hint.startswith("did you mean") else "")
+        measures = {"exists": False, "path": written, "decided_by": "the path names nothing in the repository"}
+        verdict = Verdict("artifact", entry.id, provides, FAILED, evidence, measures)
+        return Outcome(entry, verdict, problem=f"artifact '{written}' is missing: {evidence}")
+    if target.kind == "folder":
+        checked = _folder_checks(course, entry, target, count_diagrams)
+        decided = "a folder: its files together"
+    elif target.kind == "glob":
+        checked = _glob_checks(course, entry, target, count_diagrams)
+        decided = "a glob: every file it matches"
+    else:
+        checked = _file_checks(course, entry, target.files[0], count_diagrams)
+        decided = "the file's own checks"
+    file = target.files[0] if target.files else None
+    measures = {"exists": True, **checked.measures, "kind": target.kind, "decided_by": decided}
+    ok = not checked.bad
+    evidence = ", ".join(checked.bad + checked.good) if not ok else ", ".join(checked.good)
     what = f"[[artifact]] '{entry.id}'" if "id" in entry.raw else "[[artifact]] must-have of this file"
     if provides:
         what += f" ({provides})"
-    location = (file.relpath, Span.point(fail_line if not ok else 1))
-    verdict = Verdict("artifact", entry.id, provides, VERIFIED if ok else FAILED, evidence, measures, [location])
-    if file.doc is None and file.text is not None:
-        span = Span.point(min(fail_line, max(lines, 1)))
-    else:
-        span = Span.point(fail_line)
+    fail_line = checked.fail_line
+    path = file.relpath if file is not None and target.kind == "file" else ""
+    if target.kind == "glob" and not ok:
+        per_file = checked.measures.get("per_file", {})
+        failing = [p for p, m in per_file.items() if m.get("problems")]
+        path = failing[0] if failing else ""
+    locations = [(path, Span.point(fail_line if not ok else 1))] if path else []
+    verdict = Verdict("artifact", entry.id, provides, VERIFIED if ok else FAILED, evidence, measures, locations)
+    span: Span | None = None
+    doc = None
+    if path and file is not None:
+        shown = next((f for f in target.files if f.relpath == path), file)
+        doc = shown.doc
+        lines = shown.line_count
+        span = (
+            Span.point(min(fail_line, max(lines, 1)))
+            if shown.doc is None and shown.text is not None
+            else Span.point(fail_line)
+        )
     return Outcome(
-        entry,
-        verdict,
-        path=file.relpath,
-        span=span,
-        doc=file.doc,
-        problem=f"{what} does not hold: {', '.join(bad)}",
+        entry, verdict, path=path, span=span, doc=doc, problem=f"{what} does not hold: {', '.join(checked.bad)}"
     )
 
 
 # -- key links --------------------------------------------------------------------------------
 
-
-@dataclass(slots=True)
-class _End:
-    written: str
-    lesson: Document | None = None
-    file: _File | None = None
-    folder: str = ""
-
-    @property
-    def relpath(self) -> str:
-        if self.lesson is not None:
-            return self.lesson.relpath
-        if self.file is not None:
-            return self.file.relpath
-        return self.folder
-
-    @property
-    def name(self) -> str:
-        return posixpath.basename(self.relpath.rstrip("/")) + ("/" if self.folder else "")
+_HOST_PORT = re.compile(r"[A-Za-z][\w.-]*:\d{2,5}")
+_PATH_LIKE = re.compile(r"[^\s]*(?:/|\.[A-Za-z0-9]{1,6}$)[^\s]*")
 
 
-def _end(course: Course, written: str) -> _End | None:
-    lesson = resolve_lesson(course, written)
-    if lesson is not None:
-        return _End(written, lesson=lesson, file=_File(lesson.relpath, lesson, lesson.source))
-    file = _open(course, written)
-    if file is not None:
-        return _End(written, file=file)
-    rel = written.strip().removeprefix("./")
-    if rel and not rel.startswith("/") and ".." not in rel.split("/") and path_kind(course, course.root / rel) == "dir":
-        return _End(written, folder=rel.rstrip("/") + "/")
-    return None
+def path_like(written: str) -> bool:
+    """Whether a key link's end is written as a path (``labs/x.yml``, ``02-a.mdx``,
+    ``src/*``) rather than as a description ("connector config") or an address
+    (``connect:9404``, ``http://host/x``)."""
+    w = written.strip()
+    return bool(w) and not _HOST_PORT.fullmatch(w) and "://" not in w and bool(_PATH_LIKE.fullmatch(w))
 
 
-def _edge_evidence(cg: CourseGraph, a: _End, b: _End) -> str | None:
-    if a.lesson is None or b.lesson is None:
-        return None
+def _edge_evidence(cg: CourseGraph, a: Document, b: Document) -> str | None:
     refs = [*cg.edge_references(a.relpath, b.relpath), *cg.edge_references(b.relpath, a.relpath)]
     for kind in ("prerequisite", "link"):
         for ref in refs:
@@ -855,25 +1363,27 @@ def _edge_evidence(cg: CourseGraph, a: _End, b: _End) -> str | None:
     return None
 
 
-def _broken_links(cg: CourseGraph, a: _End) -> str:
+def _broken_links(cg: CourseGraph, lesson: Document | None) -> str:
     """What ``from`` links to that resolves to nothing, as a hint for a failed link check."""
-    broken = [r for r in cg.unresolved if r.kind == "link" and r.source is not None and r.source is a.lesson]
+    broken = [r for r in cg.unresolved if r.kind == "link" and r.source is not None and r.source is lesson]
     if not broken:
         return ""
     shown = ", ".join(f"'{r.written}' (line {r.span.line})" for r in broken[:3])
     return f"; its link{'s' if len(broken) > 1 else ''} {shown} lead{'' if len(broken) > 1 else 's'} to no lesson"
 
 
-def _link_evidence(cg: CourseGraph, a: _End, b: _End) -> str | None:
-    doc = a.lesson or (a.file.doc if a.file else None) or (_parsed(a.file) if a.file else None)
+def _link_from(cg: CourseGraph, file: _File, b: _Target) -> str | None:
+    """A Markdown link (or internal lesson link) from ``file`` to what ``b`` names."""
+    doc = file.doc or _parsed(file)
     if doc is None:
         return None
+    name = posixpath.basename(file.relpath)
     if b.lesson is not None:
-        for ref in cg.edge_references(a.relpath, b.relpath):
+        for ref in cg.edge_references(file.relpath, b.lesson.relpath):
             if ref.kind == "link":
-                return f"{a.name} links to {ref.written} (line {ref.span.line})"
+                return f"{name} links to {ref.written} (line {ref.span.line})"
         return None
-    target = b.relpath.rstrip("/")
+    targets = {f.relpath for f in b.files} | {p.rstrip("/") for p in b.folders}
     for link in doc.links:
         href = link.href.split("#", 1)[0].split("?", 1)[0]
         if not href or "://" in href:
@@ -882,87 +1392,323 @@ def _link_evidence(cg: CourseGraph, a: _End, b: _End) -> str | None:
             resolved = href.lstrip("/")
         else:
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(doc.relpath), href))
-        if resolved.rstrip("/") == target:
-            return f"{a.name} links to {link.href} (line {link.span.line})"
+        if resolved.rstrip("/") in targets:
+            return f"{name} links to {link.href} (line {link.span.line})"
     return None
+
+
+def _mention_forms(file: _File, b: _Target) -> list[str]:
+    """How ``file`` may name what ``b`` is: its path as written, from the root, relative to
+    ``file``'s folder (``./postgres/init.sql``), a lesson's ids, the file name."""
+    forms: list[str] = []
+    written = b.written.strip().removeprefix("./").rstrip("/")
+    if written and not has_glob(written):
+        forms.append(written)
+    for path in [f.relpath for f in b.files[:1]] if b.kind == "file" else [p.rstrip("/") for p in b.folders[:1]]:
+        forms.append(path)
+        relative = posixpath.relpath(path, posixpath.dirname(file.relpath) or ".")
+        forms += [relative, "./" + relative] if not relative.startswith("..") else [relative]
+        if b.kind == "file":
+            forms.append(posixpath.basename(path))
+            stem = posixpath.splitext(posixpath.basename(path))[0]
+            if b.lesson is not None and len(stem) >= 8 and re.search(r"\d", stem) and "-" in stem:
+                forms.append(stem)  # a lesson named as a prerequisite or route: "module-8/05-binlog-wal"
+    if b.lesson is not None:
+        forms += [i for i in (b.lesson.lesson_id, *getattr(b.lesson, "aliases", ())) if i]
+    return sorted({f for f in forms if f and len(f) > 2}, key=len, reverse=True)
+
+
+def _mention(file: _File, b: _Target) -> str | None:
+    source = file.text or ""
+    for form in _mention_forms(file, b):
+        at = source.find(form)
+        if at >= 0:
+            return f"{posixpath.basename(file.relpath)} names {form} (line {source.count(chr(10), 0, at) + 1})"
+    return None
+
+
+def _connection(cg: CourseGraph, file: _File, b: _Target, method: str) -> str | None:
+    """How ``file`` is connected to what ``b`` names: a link; for ``connected`` also a
+    mention of it, or (a folder ``b``) lying in it."""
+    found = _link_from(cg, file, b)
+    if found or method == "link":
+        return found
+    found = _mention(file, b)
+    if found:
+        return found
+    folder = b.relpath.rstrip("/") + "/"
+    if b.kind == "folder" and file.relpath.startswith(folder):
+        return f"{posixpath.basename(file.relpath)} is in {folder}"
+    return None
+
+
+def _yaml_block_hits(text: str, pattern: str) -> list[int]:
+    """Lines of a YAML text where ``pattern`` matches once the line is joined to the
+    more-indented lines of its block (``build:`` then ``context: ./jupyter`` read as one
+    line), the match starting on the line itself: a one-line pattern written for a nested
+    mapping finds it, a pattern spread over unrelated keys does not."""
+    rx = _regex(pattern, 0)
+    lines = text.split("\n")
+    hits: list[int] = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        block = [line]
+        for nxt in lines[i + 1 : i + 30]:
+            if nxt.strip() and len(nxt) - len(nxt.lstrip(" ")) <= indent:
+                break
+            if nxt.strip():
+                block.append(nxt.strip())
+        if len(block) == 1:
+            continue
+        m = rx.search(" ".join(block))
+        if m is not None and m.start() < len(line):
+            hits.append(i + 1)
+    return hits
+
+
+def _pattern_hits(file: _File, pattern: str) -> tuple[list[int], str]:
+    """The lines where ``pattern`` matches in ``file`` (1-based; each match's first line) and
+    how: ``""`` line by line, ``"in a YAML block"`` when only a block read as one line matches."""
+    text = file.text or ""
+    hits = _regex(pattern, re.MULTILINE).finditer(text)
+    if hits:
+        return [text.count("\n", 0, m.start()) + 1 for m in hits], ""
+    if file.relpath.lower().endswith((".yml", ".yaml")):
+        lines = _yaml_block_hits(text, pattern)
+        if lines:
+            return lines, "in a YAML block read as one line"
+    return [], ""
+
+
+def _found_pattern(file: _File, pattern: str) -> tuple[list[int], str] | None:
+    found = _pattern_hits(file, pattern)
+    return found if found[0] else None
+
+
+def _files_holding(files: list[_File], check: Callable[[_File], Any]) -> tuple[list[tuple[_File, Any]], list[_File]]:
+    holding, not_holding = [], []
+    for f in files:
+        found = check(f)
+        if found:
+            holding.append((f, found))
+        else:
+            not_holding.append(f)
+    return holding, not_holding
+
+
+def _pattern_text(pattern: str, holding: list[tuple[_File, Any]], where: str) -> str:
+    if len(holding) == 1:
+        f, (lines, how) = holding[0]
+        shown = (
+            f"/{pattern}/ found {len(lines)}× in {posixpath.basename(f.relpath)} ({_lines_text(sorted(set(lines)))})"
+        )
+        return shown + (f" {how}" if how else "") + where
+    total = sum(len(lines) for _f, (lines, _how) in holding)
+    names = [posixpath.basename(f.relpath) for f, _ in holding]
+    return f"/{pattern}/ found {total}× in {len(holding)} files ({_listed(names)}){where}"
 
 
 def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
     via = entry.get("via", "")
-    ends = {key: _end(course, entry.raw[key]) for key in ("from", "to")}
-    missing = [f"{key} '{entry.raw[key]}' is no lesson, file or folder" for key, end in ends.items() if end is None]
+    a = resolve_target(course, entry.raw["from"])
+    b = resolve_target(course, entry.raw["to"])
     measures: dict[str, Any] = {"from": entry.raw["from"], "to": entry.raw["to"]}
-    a, b = ends["from"], ends["to"]
-    if a is None or b is None:
-        evidence = "; ".join(missing)
-        verdict = Verdict("key-link", entry.id, via, FAILED, evidence, measures)
-        return Outcome(entry, verdict, problem=f"key link '{entry.id}' cannot be checked: {evidence}")
-    measures["from"], measures["to"] = a.relpath, b.relpath
+    unresolved = []
+    for key, end in (("from", a), ("to", b)):
+        if end.kind == "missing" and (key == "from" or path_like(end.written)):
+            unresolved.append({"key": key, "written": end.written, "hint": end.hint})
+    if unresolved:
+        measures["unresolved"] = unresolved
+    pattern = entry.raw.get("pattern", "")
     methods = entry.strings("verify")
     if not methods:
-        if "pattern" in entry.raw:
+        if pattern:
             methods = ["pattern"]
         elif a.lesson is not None and b.lesson is not None:
             methods = ["edge"]
-        elif b.folder:
+        elif b.kind == "folder":
             methods = ["inside"]
         else:
             methods = ["link"]
     measures["verify"] = methods
+    # Only a pattern (or a description searched as written) needs no `to` to exist.
+    needs_to = any(m in ("edge", "link", "inside") for m in methods) or (
+        "connected" in methods and path_like(b.written)
+    )
+    if a.kind == "missing" or (b.kind == "missing" and needs_to):
+        nowhere = [
+            (k, e)
+            for k, e in (("from", a), ("to", b))
+            if e.kind == "missing" and (k == "from" or needs_to or path_like(e.written))
+        ]
+        evidence = "; ".join(
+            f"{k} '{entry.raw[k]}' is no lesson, file or folder" + (f" ({e.hint})" if e.hint else "")
+            for k, e in nowhere
+        )
+        measures["decided_by"] = "an end the check needs names nothing"
+        verdict = Verdict("key-link", entry.id, via, FAILED, evidence, measures)
+        return Outcome(entry, verdict, problem=f"key link '{entry.id}' cannot be checked: {evidence}")
+    measures["from"] = a.relpath if a.kind in ("file", "folder") else entry.raw["from"]
+    if b.kind in ("file", "folder"):
+        measures["to"] = b.relpath
+    a_files = a.files
+    a_name = a.shown()
+    each = a.kind == "glob"  # a glob's files each hold the link; a folder's files together
     good: list[str] = []
     bad: list[str] = []
+    unknown: list[str] = []
+    decided: list[str] = []
+    culprits: list[_File] = []  # the files of a glob `from` that break the link
+
+    def judge(holding: list[tuple[_File, Any]], missing: list[_File], ok_text: str, bad_text: str) -> None:
+        if holding and (not missing or not each):
+            good.append(ok_text)
+        else:
+            culprits.extend(missing)
+            if each and holding:
+                names = [posixpath.basename(f.relpath) for f in missing]
+                bad.append(f"{bad_text} in {len(missing)} of {len(a_files)} files ({_listed(names)})")
+            else:
+                bad.append(bad_text)
+
     for method in methods:
         if method == "edge":
-            found = _edge_evidence(cg, a, b)
+            if a.lesson is None or b.lesson is None:
+                bad.append(f"an edge needs two lessons; {'from' if a.lesson is None else 'to'} is not a lesson")
+                continue
+            found = _edge_evidence(cg, a.lesson, b.lesson)
             measures["edge"] = found is not None
-            if found:
-                good.append(found)
-            elif a.lesson is None or b.lesson is None:
-                bad.append(f"an edge needs two lessons; {'from' if a.lesson is None else 'to'} is a file")
-            else:
-                bad.append(f"no prerequisite or link between {a.name} and {b.name}")
-        elif method == "link":
-            found = _link_evidence(cg, a, b)
-            measures["link"] = found is not None
+            decided.append("a prerequisite or link between the two lessons")
+            (good if found else bad).append(found or f"no prerequisite or link between {a_name} and {b.shown()}")
+        elif method == "connected" and a.lesson is not None and b.lesson is not None:
+            found = _edge_evidence(cg, a.lesson, b.lesson) or _mention(a.files[0], b)
+            measures["edge"] = found is not None
+            decided.append("a prerequisite, link or mention between the two lessons")
+            (good if found else bad).append(
+                found or f"no prerequisite, link or mention between {a_name} and {b.shown()}"
+            )
+        elif method in ("link", "connected"):
+            if b.kind == "missing" and method == "connected" and not path_like(b.written):
+                text = b.written.strip()
+                if re.search(r"\s", text):
+                    decided.append("nothing to measure: `to` is a description and no pattern is given")
+                    unknown.append(
+                        f"to '{text}' is a description, not a file, and no pattern says what {a_name} must hold"
+                    )
+                    continue
+
+                def names_text(f: _File, t: str = text) -> int:
+                    return (f.text or "").count(t)
+
+                holding, missing = _files_holding(a_files, names_text)
+                decided.append("from names `to` (GSD: the source includes the target)")
+                judge(
+                    holding,
+                    missing,
+                    f"{a_name} names '{text}' ({sum(n for _f, n in holding)}×)",
+                    f"{a_name} never names '{text}'",
+                )
+                continue
+            if b.kind == "missing":
+                bad.append(f"to '{entry.raw['to']}' is no lesson, file or folder" + (f" ({b.hint})" if b.hint else ""))
+                continue
+
+            def connects(f: _File, m: str = method) -> str | None:
+                return _connection(cg, f, b, m)
+
+            holding, missing = _files_holding(a_files, connects)
+            decided.append(
+                "a link from `from` to `to`"
+                if method == "link"
+                else "from links to, names, or lies in `to`"
+                if b.kind == "folder"
+                else "from links to or names `to`"
+            )
+            measures["link"] = bool(holding)
             target = cg.display(b.lesson) if b.lesson is not None else b.relpath
-            (good if found else bad).append(found or f"{a.name} has no link to {target}{_broken_links(cg, a)}")
-        elif method == "pattern":
-            pattern = entry.raw.get("pattern", "")
-            text = a.file.text if a.file is not None and a.file.text is not None else ""
-            hits = list(_regex(pattern, re.MULTILINE).finditer(text)) if pattern else []
-            measures["pattern_count"] = len(hits)
-            if hits:
-                lines = sorted({text.count("\n", 0, m.start()) + 1 for m in hits})
-                good.append(f"/{pattern}/ found {len(hits)}× in {a.name} ({_lines_text(lines)})")
+            ok_text = "; ".join(str(found) for _f, found in holding[:3])
+            none = f"{a_name} has no link to {target}"
+            if method != "link":
+                none = f"{a_name} neither links to nor names {target}" + (
+                    ", nor lies in it" if b.kind == "folder" else ""
+                )
+            judge(holding, missing, ok_text, none + (_broken_links(cg, a.lesson) if method == "link" else ""))
+        elif method in ("pattern", "pattern-from-or-to"):
+            holding, missing = _files_holding(a_files, lambda f: _found_pattern(f, pattern))
+            measures["pattern_count"] = sum(len(found[0]) for _f, found in holding)
+            if holding and (not missing or not each):
+                decided.append("the pattern found in `from`")
+                good.append(_pattern_text(pattern, holding, ""))
+                continue
+            if method == "pattern-from-or-to" and b.files:
+                in_to, _rest = _files_holding(b.files, lambda f: _found_pattern(f, pattern))
+                if in_to:
+                    decided.append("the pattern found in `to` (GSD: searched in from, then in to)")
+                    measures["pattern_in_to"] = sum(len(found[0]) for _f, found in in_to)
+                    good.append(f"/{pattern}/ not in {a_name}; " + _pattern_text(pattern, in_to, " (`to`)"))
+                    continue
+            decided.append(
+                "the pattern searched in `from`" + (" and `to`" if method == "pattern-from-or-to" and b.files else "")
+            )
+            where = a_name + (f" or {b.shown()}" if method == "pattern-from-or-to" and b.files else "")
+            if each and holding:
+                names = [posixpath.basename(f.relpath) for f in missing]
+                bad.append(f"/{pattern}/ not found in {len(missing)} of {len(a_files)} files ({_listed(names)})")
+                culprits.extend(missing)
             else:
-                bad.append(f"/{pattern}/ not found in {a.name}")
+                bad.append(f"/{pattern}/ not found in {where}")
+                culprits.extend(missing)
+        elif method == "absent":
+            holding, _missing = _files_holding(a_files, lambda f: _found_pattern(f, pattern))
+            measures["pattern_count"] = sum(len(found[0]) for _f, found in holding)
+            decided.append("the pattern must occur nowhere in `from` (a removal)")
+            if holding:
+                bad.append(_pattern_text(pattern, holding, "") + " (it must occur nowhere)")
+                culprits.extend(f for f, _found in holding)
+            else:
+                n = len(a_files)
+                good.append(f"/{pattern}/ occurs in none of {_plural(n, 'file') if n != 1 else a_name}")
         elif method == "inside":
-            folder = b.folder or (posixpath.dirname(b.relpath) + "/")
-            inside = a.relpath.startswith(folder)
+            folder = b.relpath.rstrip("/") + "/" if b.kind == "folder" else posixpath.dirname(b.relpath) + "/"
+            if b.kind == "missing":
+                bad.append(f"to '{entry.raw['to']}' is no folder")
+                continue
+            inside = all(f.relpath.startswith(folder) for f in a_files) and bool(a_files)
             measures["inside"] = inside
-            (good if inside else bad).append(f"{a.name} is {'' if inside else 'not '}in {folder}")
-    ok = not bad
-    evidence = "; ".join(bad + good)
+            decided.append("`from` lies in the folder `to`")
+            (good if inside else bad).append(f"{a_name} is {'' if inside else 'not '}in {folder}")
+    measures["decided_by"] = "; ".join(dict.fromkeys(decided))
+    status = FAILED if bad else NEEDS_HUMAN if unknown else VERIFIED
+    evidence = "; ".join(bad + unknown + good)
+    location_file = a_files[0] if a_files else None
     verdict = Verdict(
         "key-link",
         entry.id,
         via,
-        VERIFIED if ok else FAILED,
+        status,
         evidence,
         measures,
-        [(a.relpath, Span.point(1))] if not a.folder else [],
+        [(location_file.relpath, Span.point(1))] if location_file is not None and a.kind == "file" else [],
     )
     path, span, doc = "", None, None
-    if a.lesson is not None:
-        path, doc = a.lesson.relpath, a.lesson
-        fm = a.lesson.frontmatter
-        span = a.lesson.span(0, 0)
+    culprit = culprits[0] if culprits and a.kind == "glob" else None
+    lesson = a.lesson or (
+        culprit.doc if culprit is not None and culprit.doc is not None and culprit.doc.is_lesson else None
+    )
+    if lesson is not None:
+        path, doc = lesson.relpath, lesson
+        fm = lesson.frontmatter
+        span = lesson.span(0, 0)
         if fm is not None:
             span = (
                 fm.places.get((cg.settings.prerequisites_field, "#key")) or fm.places.get(("title", "#key")) or fm.span
             )
-    elif a.file is not None:
-        path, doc, span = a.file.relpath, a.file.doc, Span.point(1)
+    elif culprit is not None:
+        path, doc, span = culprit.relpath, culprit.doc, Span.point(1)
+    elif a.kind == "file" and location_file is not None:
+        path, doc, span = location_file.relpath, location_file.doc, Span.point(1)
     return Outcome(
         entry,
         verdict,
@@ -978,15 +1724,19 @@ def evaluate_key_link(course: Course, cg: CourseGraph, entry: Entry) -> Outcome:
 
 def _short(verdict: Verdict) -> str:
     if verdict.kind == "artifact":
-        name = posixpath.basename(str(verdict.measures.get("path", verdict.id)))
+        name = _name(verdict)
         lines = verdict.measures.get("lines")
         return f"{name} ({lines} lines)" if lines is not None else name
     return f"{verdict.kind} {verdict.id}"
 
 
 def _name(verdict: Verdict) -> str:
+    """An artifact as evidence names it: a file's name, a folder or glob as written."""
     if verdict.kind == "artifact":
-        return posixpath.basename(str(verdict.measures.get("path", verdict.id)))
+        path = str(verdict.measures.get("path", verdict.id))
+        if verdict.measures.get("kind") in ("folder", "glob"):
+            return path.rstrip("/") + ("/" if verdict.measures.get("kind") == "folder" else "")
+        return posixpath.basename(path)
     return verdict.id
 
 
@@ -998,6 +1748,34 @@ def evaluate_requirement(entry: Entry, verdicts: dict[tuple[str, str], Verdict])
         parts.append((ref, found))
     failed = [(r, v) for r, v in parts if v is None or v.status == FAILED]
     human = [(r, v) for r, v in parts if v is not None and v.status == NEEDS_HUMAN]
+    decided = "its must-haves: satisfied when all hold, blocked when one failed"
+    if entry.get("untied"):
+        # Named for the phase but by no plan: satisfied-by lists every must-have of the phase,
+        # not the ones this requirement needs. All of them holding satisfies it; a failure
+        # cannot be pinned on it, so a person decides.
+        decided = "not tied to must-haves by any plan: satisfied when all of the phase's hold, else a person's"
+        if parts and not failed and not human:
+            status, state = VERIFIED, "SATISFIED"
+            evidence = f"no plan names it; all {_plural(len(parts), 'must-have')} of its phase hold"
+        else:
+            status, state = NEEDS_HUMAN, "NEEDS HUMAN"
+            why = (
+                f"{len(failed)} of the phase's {_plural(len(parts), 'must-have')} failed "
+                f"({', '.join(_name(v) if v is not None else r for r, v in failed[:4])}"
+                f"{', …' if len(failed) > 4 else ''}) and no plan says which of them it needs"
+                if failed
+                else "the phase has no measured must-have"
+                if not parts
+                else "some of the phase's must-haves wait for a person"
+            )
+            evidence = f"no plan names it; {why}"
+        measures = {
+            "state": state,
+            "satisfied_by": [{"ref": r, "status": v.status if v is not None else FAILED} for r, v in parts],
+            "decided_by": decided,
+        }
+        verdict = Verdict("requirement", entry.id, entry.get("text", ""), status, evidence, measures)
+        return Outcome(entry, verdict, problem=f"requirement {entry.id} is not satisfied: {evidence}")
     if not parts:
         status, state = FAILED, "BLOCKED"
         evidence = "nothing is named in satisfied-by"
@@ -1015,6 +1793,7 @@ def evaluate_requirement(entry: Entry, verdicts: dict[tuple[str, str], Verdict])
     measures = {
         "state": state,
         "satisfied_by": [{"ref": r, "status": v.status if v is not None else FAILED} for r, v in parts],
+        "decided_by": decided,
     }
     verdict = Verdict("requirement", entry.id, entry.get("text", ""), status, evidence, measures)
     return Outcome(entry, verdict, problem=f"requirement {entry.id} is not satisfied: {evidence}")
@@ -1029,7 +1808,8 @@ def evaluate_human_check(entry: Entry) -> Outcome:
         entry.raw["test"],
         NEEDS_HUMAN,
         "; ".join(p for p in pieces if p) or "to be checked by a person",
-        {"title": entry.get("title", ""), "test": entry.raw["test"], "expected": expected, "why": why},
+        {"title": entry.get("title", ""), "test": entry.raw["test"], "expected": expected, "why": why}
+        | ({"truth": True} if entry.get("truth") else {}),
     )
     return Outcome(entry, verdict)
 
@@ -1048,7 +1828,9 @@ def evaluate(course: Course, config: Config) -> list[Outcome]:
     graph = course_graph(course, config) if model.of("key-link") else None
     for entry in model.of("truth"):
         try:
-            outcomes.append(evaluate_truth(course, entry))
+            outcomes.append(
+                evaluate_names_truth(course, entry) if "names" in entry.raw else evaluate_truth(course, entry)
+            )
         except PatternTimeout as exc:
             outcomes.append(_timed_out(entry, exc))
     for entry in model.of("artifact"):
@@ -1068,9 +1850,29 @@ def evaluate(course: Course, config: Config) -> list[Outcome]:
     requirements = [evaluate_requirement(entry, by_id) for entry in model.of("requirement")]
     humans = [o for o in outcomes if o.verdict.kind == "human-check"]
     outcomes = [o for o in outcomes if o.verdict.kind != "human-check"] + requirements + humans
+    for o in outcomes:
+        _describe(config, o)
     course.cache[CACHE_KEY] = outcomes
     course.extra["verdicts"] = [o.verdict for o in outcomes]
     return outcomes
+
+
+_SUBJECT_KEYS = {
+    "truth": ("text",),
+    "artifact": ("path",),
+    "key-link": ("from", "to", "pattern"),
+    "requirement": ("id", "text"),
+    "human-check": ("title", "test"),
+}
+
+
+def _describe(config: Config, outcome: Outcome) -> None:
+    """What a verdict says about its declaration: where, the subject as written, the phase."""
+    entry, verdict = outcome.entry, outcome.verdict
+    verdict.declared = (config_relpath(config, entry.file), entry.line)
+    verdict.subject = {k: entry.raw[k] for k in _SUBJECT_KEYS.get(entry.kind, ()) if k in entry.raw}
+    phase = entry.raw.get("phase")
+    verdict.phase = phase if isinstance(phase, str) else ""
 
 
 def _report(kind: str, course: Course, ctx: RuleContext) -> None:
@@ -1250,6 +2052,50 @@ def requirement(course: Course, ctx: RuleContext) -> None:
     _report("requirement", course, ctx)
 
 
+@rule("musthave/missing-path", level="warning", course=True, tags=("musthaves",))
+def missing_path(course: Course, ctx: RuleContext) -> None:
+    """A key link names a path that is not in the repository, although its check did not need it.
+
+    ## What it does
+    A key link checked by a `pattern` looks in `from` (and, for plans, in `to`): its verdict
+    does not depend on `to` existing. When `to` is written as a path (`labs/prometheus/x.yml`,
+    `02-alerts.mdx`, a glob) and names no file or folder under the project root, this rule
+    says so at the line that declares it, with a did-you-mean, instead of failing the link
+    for a reason that is not the link's. (An end the check needs, and a missing artifact,
+    fail their own must-have.)
+
+    ## Why it matters
+    A wrong path in a plan or config misleads the next reader and hides a renamed file; the
+    link itself may still hold.
+
+    ## Example
+    ```toml
+    [[key-link]]
+    from = "content/02-prometheus.mdx"
+    to = "labs/monitoring/prometheus/prometheus.yml"   # the lab's file is labs/monitoring/prometheus.yml
+    pattern = 'prometheus\\.yml'
+    ```
+
+    ## How to fix
+    Correct the path (the message suggests the file it probably means).
+    """
+    for outcome in evaluate(course, ctx.config):
+        verdict, entry = outcome.verdict, outcome.entry
+        unresolved = verdict.measures.get("unresolved") if verdict.kind == "key-link" else None
+        if not unresolved or str(verdict.measures.get("decided_by", "")).startswith("an end the check needs"):
+            continue
+        for end in unresolved:
+            file, line = ctx.config.where(entry.kind, entry.index, end["key"])
+            hint = f"; {end['hint']}" if end.get("hint") else ""
+            ctx.report_span(
+                config_relpath(ctx.config, file or entry.file),
+                Span.point(max(line or entry.line, 1)),
+                f"key link '{entry.id}': {end['key']} '{end['written']}' names no file or folder under the "
+                f"project root{hint} (the link was checked without it: {verdict.status})",
+                anchor=f"missing-path:{entry.id}:{end['key']}",
+            )
+
+
 @hookimpl
 def coursecheck_config_sections() -> dict[str, str]:
     return {
@@ -1342,4 +2188,4 @@ def coursecheck_config_rules(config: Config, plugin_manager: Any) -> list[Config
 
 @hookimpl
 def coursecheck_rules() -> list[Rule]:
-    return [truth, artifact, key_link, requirement]
+    return [truth, artifact, key_link, requirement, missing_path]

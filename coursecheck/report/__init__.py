@@ -13,6 +13,7 @@ class ReportOptions:
     timestamp: str = ""  # ISO 8601; reports that show a time use this, never the clock
     automation_id: str = ""
     show_suppressed: bool = False
+    phase: str = ""  # a phase id: the report of that phase only (coursecheck report --phase)
     # Reporters append here what the user should hear about (e.g. SARIF cut to GitHub's
     # limits); the CLI prints them on stderr. Reporters write nothing themselves.
     warnings: list[str] = field(default_factory=list)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import TYPE_CHECKING, Any
 
 from coursecheck import hookimpl
 from coursecheck.escape import json_text
+from coursecheck.model import Verdict
 from coursecheck.report import ReportOptions
+from coursecheck.text import Span
 
 if TYPE_CHECKING:
     from coursecheck.engine import Result
@@ -51,7 +54,55 @@ def document_outline(result: Result) -> list[dict[str, Any]]:
     return out
 
 
+def verdict_object(v: Verdict) -> dict[str, Any]:
+    """A must-have's verdict for scripts: what it is about as declared, where, its status,
+    the evidence, the rule that decided it, and the measurements."""
+    return {
+        "kind": v.kind,
+        "id": v.id,
+        "status": v.status,
+        "state": v.measures.get("state", ""),
+        "text": v.text,
+        "evidence": v.evidence,
+        "decided_by": v.measures.get("decided_by", ""),
+        "subject": _plain(v.subject),
+        "declared": {"file": v.declared[0], "line": v.declared[1]} if v.declared else None,
+        "phase": v.phase,
+        "locations": [{"path": path, "line": span.line, "column": span.column} for path, span in v.locations],
+        "measures": _plain({k: m for k, m in v.measures.items() if k not in ("decided_by", "state")}),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: dataclasses as objects, spans as line and column, tuples as lists."""
+    if isinstance(value, Verdict):
+        return verdict_object(value)
+    if isinstance(value, Span):
+        return {"line": value.line, "column": value.column}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
 def render(result: Result, options: ReportOptions) -> str:
+    extra = dict(result.extra)
+    if options.phase and isinstance(extra.get("verdicts"), list):
+        from coursecheck.report.phase import find_phase
+
+        phase = find_phase(result.phases, options.phase)
+        if phase is not None:
+            extra["verdicts"] = [v for v in extra["verdicts"] if isinstance(v, Verdict) and v.phase == phase.id]
+            extra["phase"] = phase
+        else:
+            options.warnings.append(f"no phase '{options.phase}' is declared; the JSON covers the whole course")
+    if result.phases:
+        extra.setdefault("phases", result.phases)
     data = {
         "version": result.version,
         "config": result.config_path,
@@ -65,7 +116,7 @@ def render(result: Result, options: ReportOptions) -> str:
             {"level": n.level, "message": n.message, "plugin": n.plugin, "rule": n.rule_id, "path": n.path}
             for n in result.notifications
         ],
-        **({"extra": result.extra} if result.extra else {}),
+        **({"extra": _plain(extra)} if extra else {}),
     }
     # json_text: the same JSON, with nothing in it a terminal or CI log would act on.
     return json_text(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n"

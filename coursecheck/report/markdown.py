@@ -538,6 +538,13 @@ def _summary(
 
 
 def render(result: Result, options: ReportOptions) -> str:
+    if options.phase:
+        from coursecheck.report.phase import find_phase, render_phase
+
+        phase = find_phase(result.phases, options.phase)
+        if phase is not None:
+            return render_phase(result, options, phase)
+        options.warnings.append(f"no phase '{options.phase}' is declared; the report covers the whole course")
     settings = report_settings(result)
     scope = _scope(result, settings)
     items = verdicts(result)

@@ -1,37 +1,49 @@
-"""Reading plan files and turning their must-haves into coursecheck must-have tables.
+"""Reading GSD plan files and turning their must-haves into coursecheck must-have tables.
 
-A plan (``.planning/phases/07-module-3-production-operations/07-01-PLAN.md``) carries in its
-YAML frontmatter::
+A GSD project ("get-shit-done") keeps, per phase, ``.planning/phases/<phase>/NN-MM-PLAN.md``
+files. Their YAML frontmatter says what the phase must deliver::
 
     must_haves:
       truths:                      # observable facts, as sentences
         - "MilliSecondsBehindSource is the primary lag metric"
-      artifacts:                   # files and what they provide
+      artifacts:                   # files (or folders, or globs) and what they provide
         - path: src/content/course/03-module-3/01-jmx-metrics-interpretation.mdx
           provides: JMX metric categories
           min_lines: 200
           contains: "MilliSecondsBehindSource"     # a string or a list of strings
           exports: [MetricTable]                   # names the file must export (JS/TS/MDX)
       key_links:                   # connections between files
-        - from: src/content/course/03-module-3/02-prometheus-metrics-collection.mdx
-          to: labs/monitoring/prometheus.yml
+        - from: 02-prometheus-metrics-collection.mdx
+          to: labs/monitoring/prometheus.yml     # a path, or a description ("connector config")
           via: Scrape configuration
-          pattern: 'prometheus\\.yml'              # a regex that must occur in `from`
+          pattern: 'prometheus\\.yml'              # a regex searched in `from`, then in `to`
 
-Translation (one coursecheck table per item, located at the item's line in the plan):
+and the body holds ``<objective>``, ``<task>`` blocks (``<files>``, ``<done>``, checkpoints)
+and requirement ids. ``.planning/ROADMAP.md`` gives each phase its name, goal and
+requirement ids; ``.planning/REQUIREMENTS.md`` the requirement texts.
 
-* artifact -> ``[[artifact]]`` (``min_lines`` -> ``min-lines``, ``contains`` -> ``contains``,
-  ``exports`` -> ``patterns`` matching an ``export`` of each name), plus the keys of every
-  ``[[planning.artifact]]`` whose ``path`` glob matches (``min-mermaid``, ``frontmatter``...);
-* key link -> ``[[key-link]]``; ``from``/``to`` are lessons or files (a bare file name is
-  looked up under the project root when unique); with a ``pattern`` the link holds when the
-  pattern occurs in ``from``, without one coursecheck's default applies (a prerequisite or
-  link between two lessons, ``from`` inside a folder ``to``, else a link from ``from``);
-* truth -> ``[[truth]]`` when a ``[[planning.truth]]`` maps its text to a measurable check,
-  else ``[[human-check]]`` (never auto-passed);
-* requirement ids found in the plan's text (``MOD3-05``) -> ``[[requirement]]`` satisfied by
-  the plan's artifacts (ids in several plans collect the artifacts of all of them);
-* ``<task type="checkpoint:human-verify">`` tasks -> ``[[human-check]]``.
+What each item becomes (one coursecheck table, located at the item's line in the plan; the
+semantics are GSD's, made precise: see README.md):
+
+* artifact -> ``[[artifact]]``: the path as written (coursecheck resolves files, folders,
+  globs and unique bare names), ``min_lines`` -> ``min-lines``, ``contains`` -> literal
+  ``contains`` (a value that looks like a regex -> ``contains-or-regex``, with a finding),
+  ``exports`` -> ``exports`` (``"*"`` -> an ``export *`` pattern, with a finding), plus the
+  keys of every matching ``[[planning.artifact]]``;
+* key link -> ``[[key-link]]``: with a ``pattern``, verify ``pattern-from-or-to`` (GSD: in
+  `from`, else in `to`; `to` may be a description), or ``absent`` when ``via`` says the
+  thing is removed (with a finding); without one, ``connected`` (a prerequisite or link
+  between lessons, else `from` links to or names `to`);
+* truth -> ``[[truth]]`` when a ``[[planning.truth]]`` maps its text, else a ``[[truth]]``
+  with the ``names`` it states, counted in the phase's files and the course (never passed:
+  the meaning is a person's), else ``[[human-check]]``;
+* requirement ids (frontmatter ``requirements:``, else the plan's text; the phase's list in
+  ROADMAP.md when it has one) -> ``[[requirement]]`` satisfied by the artifacts of the task
+  naming the id, else the plan's artifacts; an id ROADMAP.md gives the phase and no plan
+  names -> an untied ``[[requirement]]`` over all the phase's artifacts and key links;
+* ``<task type="checkpoint:human-verify">`` -> ``[[human-check]]`` (code blocks kept).
+
+Every must-have carries its ``phase`` (the phase folder's name), for phase-scoped reports.
 """
 
 from __future__ import annotations
@@ -43,17 +55,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coursecheck.builtin.musthaves import KEYS
+from coursecheck.builtin.musthaves import KEYS, config_relpath
 from coursecheck.config import Config, ConfigProblem
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem
-from coursecheck.globs import compile_glob, invalid_glob
+from coursecheck.globs import compile_glob, invalid_glob, literal_base
+from coursecheck.model import Phase
 from coursecheck.parse.markdown import parse_markdown
 
 SECTION = "planning"
 DEFAULT_PLANS = (".planning/phases/*/*-PLAN.md",)
 DEFAULT_REQUIREMENTS_FILE = ".planning/REQUIREMENTS.md"
-# Two capitals-or-digits groups and exactly two digits: MOD3-05, AUTH-01 (not SHA-256, UTF-8).
-DEFAULT_REQUIREMENT_PATTERN = r"\b[A-Z][A-Z0-9]+-\d{2}\b"
+DEFAULT_ROADMAP_FILE = ".planning/ROADMAP.md"
+# Capitals-or-digits, a dash, exactly two digits, maybe a letter: MOD3-05, AUTH-01,
+# STRUCT-01a (not SHA-256, UTF-8, ISO-8601).
+DEFAULT_REQUIREMENT_PATTERN = r"\b[A-Z][A-Z0-9]+-\d{2}[a-z]?\b"
 
 # [planning] keys: name -> (accepted types, description)
 SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
@@ -62,7 +77,9 @@ SETTINGS: dict[str, tuple[tuple[type, ...], str]] = {
     "requirements": ((bool,), "make [[requirement]] must-haves of requirement ids found in plans"),
     "requirement-pattern": ((str,), "regular expression of a requirement id"),
     "requirements-file": ((str,), "a file listing requirement texts ('- **MOD3-01**: text'), relative to root"),
+    "roadmap-file": ((str,), "the roadmap: each phase's name, goal and requirement ids, relative to root"),
     "human-checkpoints": ((bool,), "make [[human-check]] must-haves of checkpoint:human-verify tasks"),
+    "truth-names": ((bool,), "measure the names a truth states (false: every unmapped truth is a human check)"),
     "truth": ((list,), "[[planning.truth]]: a plan truth's text mapped to a measurable check"),
     "artifact": ((list,), "[[planning.artifact]]: checks added to plan artifacts whose path matches"),
 }
@@ -70,13 +87,31 @@ ARTIFACT_KEYS = ("path", "provides", "min_lines", "contains", "exports")
 KEY_LINK_KEYS = ("from", "to", "via", "pattern")
 MUST_HAVE_KEYS = ("truths", "artifacts", "key_links")
 # What a [[planning.truth]] may say besides `text`: the check keys of a [[truth]].
-TRUTH_MAP_KEYS = {k: v for k, v in KEYS["truth"].items() if k != "text"}
-ARTIFACT_MAP_KEYS = {k: v for k, v in KEYS["artifact"].items() if k not in ("id", "provides")}
+TRUTH_MAP_KEYS = {k: v for k, v in KEYS["truth"].items() if k not in ("text", "phase", "names", "absent-is-gap")}
+ARTIFACT_MAP_KEYS = {k: v for k, v in KEYS["artifact"].items() if k not in ("id", "provides", "phase")}
 _SKIPPED_DIRS = {".git", "node_modules", ".venv", "__pycache__", ".coursecheck-cache"}
 _TASK = re.compile(r"<task\b([^>]*)>(.*?)</task>", re.DOTALL)
 _FILES = re.compile(r"<files>(.*?)</files>", re.DOTALL)
+_OBJECTIVE = re.compile(r"<objective>(.*?)</objective>", re.DOTALL)
 _ELEMENT = re.compile(r"<(name|what-built|how-to-verify|resume-signal)>(.*?)</\1>", re.DOTALL)
 _REQUIREMENT_LINE = re.compile(r"^\s*[-*]\s*(?:\[[ xX]\]\s*)?\**`?([A-Za-z][\w.-]*)`?\**\s*[:—–-]\s*(\S.*)$")
+_PHASE_NUMBER = re.compile(r"^(\d+(?:\.\d+)*)([A-Za-z]?)(?=[-_ .]|$)")
+_ROADMAP_PHASE = re.compile(r"^(#{2,4})\s*Phase\s+(\d+(?:\.\d+)*[A-Za-z]?)\s*[:.—–-]\s*(.+?)\s*#*\s*$", re.MULTILINE)
+_ROADMAP_FIELD = re.compile(
+    r"^\s*[-*]?\s*\*\*(Goal|Requirements)\*\*\s*:?\s*:?\s*(.+?)\s*$", re.MULTILINE | re.IGNORECASE
+)
+# Words in `via` that make a link a removal: "removal verification", "no longer imports".
+_NEGATIVE_VIA = re.compile(
+    r"\b(?:remov\w*|delet\w*|eliminat\w*|no\s+longer|must\s+not|should\s+not|absen\w*|without|gone|not\s+exist\w*|"
+    r"zero|none)\b",
+    re.IGNORECASE,
+)
+_NEGATIVE_TRUTH = re.compile(
+    r"^\s*(?:no|none|zero)\b|\b(?:without|not|never|no\s+longer|removed|zero)\b", re.IGNORECASE
+)
+# A `contains` value that is meant as a regex: `.*`, `\d`, a class, an anchor, `a|b`...
+_REGEX_LOOK = re.compile(r"\.[*+?]|\\[dDsSwWbB.]|\[[^\]]+\]|^\^|\$$|\(\?|\w\|\w|\{\d+(?:,\d*)?\}")
+_NAME = re.compile(r"[A-Za-z_$][\w$]*")
 
 
 @dataclass(slots=True)
@@ -94,10 +129,23 @@ class Declared:
 
 
 @dataclass(slots=True)
+class Note:
+    """How a plan was read where it can be read more than one way, or could not be read:
+    a ``planning/plan-reading`` finding at the plan's line."""
+
+    file: str
+    line: int
+    message: str
+    level: str = "warning"
+
+
+@dataclass(slots=True)
 class Loaded:
     declared: list[Declared] = field(default_factory=list)
     problems: list[ConfigProblem] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     plans: list[str] = field(default_factory=list)  # display paths of the plans read
+    phases: list[Phase] = field(default_factory=list)
 
 
 def _display(path: Path) -> str:
@@ -105,6 +153,13 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def _root_relative(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
 
 
 def _did_you_mean(word: str, candidates: Any) -> str:
@@ -169,6 +224,10 @@ def settings_problems(config: Config) -> list[ConfigProblem]:
         why = invalid_glob(pattern)
         if why:
             bad(("plans",), f"glob '{pattern}': {why}")
+    for key in ("root", "requirements-file", "roadmap-file"):
+        value = section.get(key)
+        if isinstance(value, str) and (Path(value).is_absolute() or ".." in Path(value).parts):
+            bad((key,), "must be a path inside the project root (no absolute path, no '..')")
     if isinstance(section.get("requirement-pattern"), str):
         why = _regex_problem(section["requirement-pattern"])
         if why:
@@ -206,36 +265,8 @@ def _normal(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-class _Finder:
-    """Resolves a bare file name (``02-prometheus-metrics-collection.mdx``) under the root."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._by_name: dict[str, list[str]] | None = None
-
-    def resolve(self, written: str) -> str:
-        rel = written.strip().removeprefix("./")
-        if not rel or "/" in rel or "." not in rel or (self.root / rel).exists():
-            return written
-        if self._by_name is None:
-            self._by_name = {}
-            for folder, dirs, files in os.walk(self.root):
-                dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS)
-                base = Path(folder).relative_to(self.root).as_posix()
-                for name in files:
-                    self._by_name.setdefault(name, []).append(name if base == "." else f"{base}/{name}")
-        found = self._by_name.get(rel, [])
-        return found[0] if len(found) == 1 else written
-
-
-def _export_pattern(name: str) -> str:
-    """A regex for ``export`` of ``name``: ``export const X``, ``export default function X``,
-    ``export { X }``, ``export async function X``, ``export class/type/interface X``."""
-    n = re.escape(name)
-    return (
-        rf"export\s+(?:default\s+)?(?:async\s+)?(?:function\*?|const|let|var|class|interface|type|enum)\s+{n}\b"
-        rf"|export\s*\{{[^}}]*\b{n}\b[^}}]*\}}"
-    )
+def _norm_path(written: str) -> str:
+    return written.strip().removeprefix("./").rstrip("/")
 
 
 def _config_folder(config: Config) -> Path:
@@ -298,269 +329,229 @@ def plan_files(config: Config) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(root).as_posix())
 
 
-def _requirement_texts(config: Config) -> dict[str, str]:
+def planning_file(config: Config, key: str, default: str) -> str | None:
+    """The text of a planning file named by ``[planning] key`` (relative to root), or None.
+    The one place the plugin reads a planning file other than a plan."""
     section = config.sections.get(SECTION) or {}
-    written = section.get("requirements-file", DEFAULT_REQUIREMENTS_FILE)
-    path = plan_root(config) / written if isinstance(written, str) else None
-    if path is None:
-        return {}
+    written = section.get(key, default) if isinstance(section, dict) else default
+    if not isinstance(written, str):
+        return None
     try:
         # The default file may be a link the repository committed: never one leading out.
-        boundary = plan_root(config) if getattr(config, "trusted", False) else config.root
-        path = Path(contained(boundary, path))
+        path = Path(contained(_boundary(config), plan_root(config) / written))
     except OutsideRoot:
-        return {}
+        return None
     if not path.is_file():
-        return {}
+        return None
+    return path.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
+
+
+def _boundary(config: Config) -> Path:
+    """What planning files must stay inside: the project root; for the user's own config
+    (given from outside the project), the plan root it chose."""
+    return plan_root(config) if getattr(config, "trusted", False) else config.root
+
+
+def _requirement_texts(config: Config) -> dict[str, str]:
+    text = planning_file(config, "requirements-file", DEFAULT_REQUIREMENTS_FILE)
     texts: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in (text or "").splitlines():
         m = _REQUIREMENT_LINE.match(line)
         if m:
             texts.setdefault(m.group(1), m.group(2).strip())
     return texts
 
 
+def _same_number(a: str, b: str) -> bool:
+    """Phase numbers as ROADMAP.md and folders write them: 7, 07 and 07.0 are one phase."""
+
+    def parts(n: str) -> tuple[Any, ...]:
+        m = re.fullmatch(r"(\d+(?:\.\d+)*)([A-Za-z]?)", n.strip())
+        if not m:
+            return (n,)
+        return (*(int(x) for x in m.group(1).split(".")), m.group(2).lower())
+
+    pa, pb = parts(a), parts(b)
+    strip = lambda p: tuple(x for x in p if x not in (0, "")) if len(p) > 1 else p  # noqa: E731
+    return pa == pb or (pa[0] == pb[0] and strip(pa[1:]) == strip(pb[1:]))
+
+
+def _roadmap_phases(text: str) -> list[tuple[str, str, dict[str, str]]]:
+    """``(number, name, {"goal": ..., "requirements": ...})`` for each ``### Phase N: Name``
+    section of ROADMAP.md (fields from the section's ``**Goal**:`` lines)."""
+    heads = list(_ROADMAP_PHASE.finditer(text))
+    out = []
+    for i, m in enumerate(heads):
+        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
+        body = text[m.end() : end]
+        fields: dict[str, str] = {}
+        for f in _ROADMAP_FIELD.finditer(body):
+            fields.setdefault(f.group(1).lower(), f.group(2).strip())
+        name = re.sub(r"\s*[✓✔]\s*$", "", m.group(3).strip().strip("*").strip())
+        out.append((m.group(2), name, fields))
+    return out
+
+
+def _roadmap_entry(config: Config, number: str) -> tuple[str, dict[str, str]] | None:
+    text = planning_file(config, "roadmap-file", DEFAULT_ROADMAP_FILE)
+    if not text:
+        return None
+    candidates = [(name, fields) for n, name, fields in _roadmap_phases(text) if _same_number(n, number)]
+    with_goal = [c for c in candidates if c[1].get("goal")]
+    return (with_goal or candidates or [None])[0]
+
+
+def _looks_like_regex(value: str) -> bool:
+    return bool(_REGEX_LOOK.search(value)) and not _regex_problem(value)
+
+
+def _strings(value: Any) -> list[str] | None:
+    """A string or a list of scalars, as strings (YAML turns `8083` into a number)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+        return [str(v) for v in value]
+    return None
+
+
+# -- the names a truth states ---------------------------------------------------------------
+
+_BACKTICKS = re.compile(r"`([^`\n]{1,80})`")
+_QUOTED = re.compile(r"\"([^\"\n]{2,60})\"|“([^”\n]{2,60})”|«([^»\n]{2,60})»|(?<![\w])'([^'\n]{2,60})'(?![\w])")
+_HOSTPORT = re.compile(r"(?<![\w.-])[A-Za-z][\w.-]*:\d{2,5}(?![\w])(?!/\S*[*?])")  # not a route pattern
+_TAG = re.compile(r"<([A-Z][A-Za-z0-9]*)(?=[\s/>])")  # a JSX component: <Mermaid chart=...>
+_CALL = re.compile(r"(?<![\w.$])[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\([^()\s]{0,30}\)")
+_DOTTED = re.compile(r"(?<![\w.])[A-Za-z_][\w-]+(?:\.[A-Za-z_][\w-]*)+(?![\w(])")
+_SNAKE = re.compile(r"(?<![\w.])[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?![\w.(])")
+_CAMEL = re.compile(
+    r"(?<![\w.])(?:[A-Z]?[a-z]+[A-Z][A-Za-z0-9]*|[A-Z]{2,}(?!s(?![A-Za-z0-9]))[a-z][A-Za-z0-9]*)(?![\w.(])"
+)  # MilliSecondsBehindSource, PostgreSQL, KRaft; not an acronym's plural (SMTs)
+_UNIT = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?(?:ms|s|m|h|d|min|sec|KB|MB|GB|TB|KiB|MiB|GiB|%)(?![\w])"
+    r"|(?<![\w.])\d+(?:\.\d+)*\+(?!\w)|(?<![\w.])\d+\.x(?![\w.])"
+)
+_KEBAB_DIGITS = re.compile(r"(?<![\w./-])(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+(?![\w/-])")
+
+
+def truth_names(text: str) -> list[str]:
+    """The measurable names a truth states: backticked text, quoted phrases, host:port,
+    calls (``pg_logical_emit_message()``), dotted names (``tasks.max``), snake_case and
+    CamelCase identifiers (``wal_level``, ``MilliSecondsBehindSource``), numbers with units
+    or a plus (``5s``, ``3.6+``, ``2.x``) and digit-bearing kebab names (``03-module-3``).
+    Plain words and acronyms are not names: "Student can explain SMTs" names nothing."""
+    found: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(start: int, end: int, value: str) -> None:
+        value = value.strip().rstrip(".,;:")
+        if value.endswith(".*"):
+            value = value[:-2]
+        if len(value) < 2 or any(s < end and start < e for s, e in taken):
+            return
+        taken.append((start, end))
+        found.append((start, value))
+
+    for m in _BACKTICKS.finditer(text):
+        add(m.start(), m.end(), m.group(1))
+    for m in _TAG.finditer(text):
+        add(m.start(), m.end(), "<" + m.group(1))
+    for m in _QUOTED.finditer(text):
+        add(m.start(), m.end(), next(g for g in m.groups() if g))
+    for rx in (_HOSTPORT, _CALL, _DOTTED, _SNAKE, _CAMEL, _UNIT, _KEBAB_DIGITS):
+        for m in rx.finditer(text):
+            add(m.start(), m.end(), m.group())
+    names: list[str] = []
+    for _start, value in sorted(found):
+        if value not in names:
+            names.append(value)
+    return names
+
+
+# -- reading the plans ----------------------------------------------------------------------
+
+
+def _phase_of(path: Path, root: Path) -> str:
+    """A plan's phase: its folder's name (``07-module-3-production-operations``)."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return path.parent.name
+    return rel.parent.name if rel.parent.name else ""
+
+
+def _phase_number(phase_id: str) -> str:
+    m = _PHASE_NUMBER.match(phase_id)
+    if not m:
+        return ""
+    return m.group(1) + m.group(2)
+
+
+def _int_or_text(number: str) -> str:
+    m = re.fullmatch(r"(\d+)((?:\.\d+)*[A-Za-z]?)", number)
+    return str(int(m.group(1))) + m.group(2) if m else number
+
+
+_MEMO: dict[tuple[Any, ...], Loaded] = {}
+
+
 def load(config: Config) -> Loaded:
-    """Every plan's must-haves as coursecheck tables, and the problems met reading them.
+    """Every plan's must-haves as coursecheck tables, the phases, and what was met reading them.
 
     Nothing happens without a ``[planning]`` table: an installed plugin stays quiet in
-    courses that do not ask for it.
+    courses that do not ask for it. The result is kept for the run (the hooks and the
+    plan-reading rule ask for it several times).
     """
-    out = Loaded()
     section = config.sections.get(SECTION)
     if section is None:
-        return out
+        return Loaded()
+    files = plan_files(config) if isinstance(section, dict) else []
+    stamp = []
+    for f in files:
+        try:
+            st = f.stat()
+            stamp.append((str(f), st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamp.append((str(f), 0, 0))
+    key = (
+        id(config),
+        repr(sorted(section.items())) if isinstance(section, dict) else "",
+        tuple(stamp),
+        str(config.root),
+    )
+    if key not in _MEMO:
+        if len(_MEMO) > 16:
+            _MEMO.clear()
+        _MEMO[key] = _load(config, files)
+    return _MEMO[key]
+
+
+def _load(config: Config, files: list[Path]) -> Loaded:
+    out = Loaded()
+    section = config.sections.get(SECTION)
     out.problems.extend(settings_problems(config))
-    if out.problems:
+    if out.problems or not isinstance(section, dict):
         return out
     root = plan_root(config)
-    files = plan_files(config)
     if not files:
         file, line = config.where(SECTION)
         patterns = ", ".join(section.get("plans", DEFAULT_PLANS))
         out.problems.append(ConfigProblem(file, line, SECTION, f"no plan file matches {patterns} under {root}"))
         return out
-    finder = _Finder(config.root)
     requirement_rx = re.compile(section.get("requirement-pattern", DEFAULT_REQUIREMENT_PATTERN))
     requirement_texts = _requirement_texts(config)
     truth_maps = section.get("truth", [])
     artifact_maps = [(compile_glob(t["path"]), i, t) for i, t in enumerate(section.get("artifact", []))]
     used_truth_maps: set[int] = set()
-    seen_truths: set[str] = set()
-    artifacts: dict[str, Declared] = {}
-    links: dict[tuple[str, str, str], Declared] = {}
-    requirements: dict[str, tuple[list[str], str, int]] = {}
-    others: list[Declared] = []
+    reader = _Reader(config, out, requirement_rx, requirement_texts, truth_maps, artifact_maps, used_truth_maps)
+    by_phase: dict[str, list[Path]] = {}
     for path in files:
-        display = _display(path)
-        try:
-            # Inside the project root; for the user's own config, inside the plan root it chose.
-            real = Path(contained(root if getattr(config, "trusted", False) else config.root, path))
-        except OutsideRoot as exc:
-            out.problems.append(ConfigProblem(display, 0, "", exc.describe()))
-            continue
-        out.plans.append(display)
-        text = real.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
-        doc = parse_markdown(path, display, text, mdx=False)
-        plan_id = path.name.removesuffix("-PLAN.md").removesuffix(".md")
+        by_phase.setdefault(_phase_of(path, root / ".planning" / "phases") or _phase_of(path, root), []).append(path)
+    for phase_id, paths in by_phase.items():
+        reader.read_phase(phase_id, paths)
 
-        def bad(line: int, key: str, message: str, display: str = display) -> None:
-            out.problems.append(ConfigProblem(display, line, key, message))
-
-        broken = [p for p in doc.problems if p.rule_id == "parse/frontmatter"]
-        if broken:
-            bad(broken[0].span.line, "", broken[0].message)
-            continue
-        fm = doc.frontmatter
-        must = fm.data.get("must_haves") if fm is not None else None
-        if must is None:
-            must = {}
-        if not isinstance(must, dict):
-            bad(fm.place("must_haves").line, "must_haves", "must be a mapping with truths, artifacts, key_links")
-            continue
-
-        def line_of(*place: Any, fm: Any = fm) -> int:
-            return fm.place("must_haves", *place).line
-
-        for key in must:
-            if key not in MUST_HAVE_KEYS:
-                bad(line_of(key, "#key"), f"must_haves.{key}", f"unknown key{_did_you_mean(str(key), MUST_HAVE_KEYS)}")
-        lists: dict[str, list[Any]] = {}
-        for key in MUST_HAVE_KEYS:
-            value = must.get(key) or []
-            if not isinstance(value, list):
-                bad(line_of(key), f"must_haves.{key}", "must be a list")
-                value = []
-            lists[key] = value
-        plan_artifacts: list[str] = []
-
-        # -- artifacts
-        for i, item in enumerate(lists["artifacts"]):
-            where = f"must_haves.artifacts[{i}]"
-            if not isinstance(item, dict) or not isinstance(item.get("path"), str) or not item["path"].strip():
-                bad(line_of("artifacts", i), where, "an artifact is a mapping with at least a 'path'")
-                continue
-            key_lines = {k: line_of("artifacts", i, k, "#key") for k in item}
-            ok = True
-            for key, value in item.items():
-                if key not in ARTIFACT_KEYS:
-                    bad(key_lines[key], f"{where}.{key}", f"unknown key{_did_you_mean(str(key), ARTIFACT_KEYS)}")
-                    ok = False
-                elif key == "min_lines" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                    bad(key_lines[key], f"{where}.{key}", "must be an integer >= 0")
-                    ok = False
-                elif key in ("contains", "exports") and not (
-                    isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
-                ):
-                    bad(key_lines[key], f"{where}.{key}", "must be a string or a list of strings")
-                    ok = False
-                elif key == "provides" and not isinstance(value, str):
-                    bad(key_lines[key], f"{where}.{key}", "must be a string")
-                    ok = False
-            if not ok:
-                continue
-            written = item["path"].strip()
-            target = finder.resolve(written)
-            table: dict[str, Any] = {"path": target}
-            lines = {"path": key_lines["path"]}
-            if isinstance(item.get("provides"), str):
-                table["provides"], lines["provides"] = item["provides"], key_lines["provides"]
-            if "min_lines" in item:
-                table["min-lines"], lines["min-lines"] = item["min_lines"], key_lines["min_lines"]
-            if "contains" in item:
-                value = item["contains"]
-                table["contains"] = [value] if isinstance(value, str) else list(value)
-                lines["contains"] = key_lines["contains"]
-            if "exports" in item:
-                value = item["exports"]
-                table["patterns"] = [_export_pattern(n) for n in ([value] if isinstance(value, str) else value)]
-                lines["patterns"] = key_lines["exports"]
-            for rx, _j, mapping in artifact_maps:
-                if rx.match(target):
-                    for key, value in mapping.items():
-                        if key == "path":
-                            continue
-                        if key in ("contains", "patterns") and key in table:
-                            table[key] = [*table[key], *[v for v in value if v not in table[key]]]
-                        else:
-                            table.setdefault(key, value)
-            previous = artifacts.get(target)
-            if previous is not None:
-                _merge_artifact(previous.table, table)
-            else:
-                artifacts[target] = Declared("artifact", table, display, line_of("artifacts", i), lines)
-            plan_artifacts.append(target)
-
-        # -- key links
-        for i, item in enumerate(lists["key_links"]):
-            where = f"must_haves.key_links[{i}]"
-            if not isinstance(item, dict) or not all(
-                isinstance(item.get(k), str) and item[k].strip() for k in ("from", "to")
-            ):
-                bad(line_of("key_links", i), where, "a key link is a mapping with at least 'from' and 'to'")
-                continue
-            key_lines = {k: line_of("key_links", i, k, "#key") for k in item}
-            ok = True
-            for key, value in item.items():
-                if key not in KEY_LINK_KEYS:
-                    bad(key_lines[key], f"{where}.{key}", f"unknown key{_did_you_mean(str(key), KEY_LINK_KEYS)}")
-                    ok = False
-                elif not isinstance(value, str):
-                    bad(key_lines[key], f"{where}.{key}", "must be a string")
-                    ok = False
-                elif key == "pattern" and _regex_problem(value):
-                    bad(key_lines[key], f"{where}.{key}", _regex_problem(value))
-                    ok = False
-            if not ok:
-                continue
-            table = {"from": finder.resolve(item["from"].strip()), "to": finder.resolve(item["to"].strip())}
-            lines = {"from": key_lines["from"], "to": key_lines["to"]}
-            for key in ("via", "pattern"):
-                if key in item:
-                    table[key], lines[key] = item[key], key_lines[key]
-            identity = (table["from"], table["to"], table.get("pattern", ""))
-            if identity in links:
-                continue  # the same link declared by two plans: one must-have
-            table["id"] = f"{table['from']} -> {table['to']}"
-            if any(d.table["id"] == table["id"] for d in links.values()):
-                table["id"] += f" ({plan_id})"
-            links[identity] = Declared("key-link", table, display, line_of("key_links", i), lines)
-
-        # -- truths
-        for i, item in enumerate(lists["truths"]):
-            line = line_of("truths", i)
-            if not isinstance(item, str) or not item.strip():
-                bad(line, f"must_haves.truths[{i}]", "a truth is a sentence (a string)")
-                continue
-            normal = _normal(item)
-            if normal in seen_truths:
-                continue  # the same claim in two plans: one must-have
-            seen_truths.add(normal)
-            mapped = next(((j, t) for j, t in enumerate(truth_maps) if _normal(t["text"]) == normal), None)
-            if mapped is not None:
-                j, mapping = mapped
-                used_truth_maps.add(j)
-                table = {"text": " ".join(item.split()), **{k: v for k, v in mapping.items() if k != "text"}}
-                table.setdefault("id", f"{plan_id}-truth-{i + 1}")
-                # The measurable check is declared in the config: errors and "declared here" go there.
-                file, map_line = config.where(SECTION, "truth", j)
-                key_lines = {k: config.where(SECTION, "truth", j, k)[1] or map_line for k in table}
-                others.append(Declared("truth", table, file, map_line, key_lines))
-            else:
-                others.append(
-                    Declared(
-                        "human-check",
-                        {
-                            "id": f"{plan_id}-truth-{i + 1}",
-                            "title": " ".join(item.split()),
-                            "test": f"Check that this holds in the course: {' '.join(item.split())}",
-                            "why": f"a truth of {path.name} (line {line}) that no [[planning.truth]] maps to a measurable check",
-                        },
-                        display,
-                        line,
-                    )
-                )
-
-        # -- human checkpoints
-        if section.get("human-checkpoints", True):
-            for n, m in enumerate(_TASK.finditer(text), start=1):
-                if "checkpoint:human-verify" not in m.group(1):
-                    continue
-                parts = {name: " ".join(value.split()) for name, value in _ELEMENT.findall(m.group(2))}
-                how = parts.get("how-to-verify") or parts.get("what-built")
-                if not how:
-                    continue
-                line = text.count("\n", 0, m.start()) + 1
-                table = {
-                    "id": f"{plan_id}-checkpoint-{n}",
-                    "title": parts.get("name") or parts.get("what-built") or f"Checkpoint of {path.name}",
-                    "test": how,
-                    "why": f"a checkpoint:human-verify task of {path.name} (line {line})",
-                }
-                if parts.get("what-built") and parts.get("how-to-verify"):
-                    table["expected"] = parts["what-built"]
-                others.append(Declared("human-check", table, display, line))
-
-        # -- requirement ids in the plan's text
-        if section.get("requirements", True):
-            # An id named in a <task> whose <files> lists some of the plan's artifacts is
-            # satisfied by those; an id named only elsewhere, by all the plan's artifacts.
-            by_task: dict[str, list[str]] = {}
-            for m in _TASK.finditer(text):
-                files_match = _FILES.search(m.group(2))
-                named = [finder.resolve(f) for f in re.split(r"[,\s]+", files_match.group(1))] if files_match else []
-                mine = [a for a in plan_artifacts if a in named]
-                for rid in requirement_rx.findall(m.group(0)):
-                    by_task.setdefault(rid, []).extend(a for a in mine if a not in by_task.get(rid, []))
-            for m in requirement_rx.finditer(text):
-                rid = m.group(0)
-                line = text.count("\n", 0, m.start()) + 1
-                refs, file, first_line = requirements.get(rid, ([], display, line))
-                chosen = by_task.get(rid) or plan_artifacts
-                refs.extend(f"artifact:{a}" for a in chosen if f"artifact:{a}" not in refs)
-                requirements[rid] = (refs, file, first_line)
-
-    unreadable = bool(out.problems)  # a plan not read may hold the truth a mapping names
+    unreadable = any(n.level == "error" for n in out.notes)  # a plan not read may hold the truth a mapping names
     for j, mapping in enumerate(truth_maps):
         if j not in used_truth_maps and not unreadable:
             file, line = config.where(SECTION, "truth", j)
@@ -572,23 +563,603 @@ def load(config: Config) -> Loaded:
                     f"no plan has the truth '{mapping['text']}' (compared without case and extra spaces)",
                 )
             )
-    out.declared.extend(artifacts.values())
-    out.declared.extend(links.values())
-    out.declared.extend(d for d in others if d.kind == "truth")
-    declared_in_config = {
-        t.get("id")
-        for t in config.sections.get("requirement", []) or []
-        if isinstance(t, dict) and not _is_contributed(t)
-    }
-    for rid, (refs, file, line) in sorted(requirements.items()):
-        if rid in declared_in_config:
-            continue  # the TOML config says how this requirement is satisfied
-        table = {"id": rid, "satisfied-by": refs}
-        if rid in requirement_texts:
-            table["text"] = requirement_texts[rid]
-        out.declared.append(Declared("requirement", table, file, line))
-    out.declared.extend(d for d in others if d.kind == "human-check")
     return out
+
+
+class _Reader:
+    """Reads the plans of each phase into must-have tables (one instance per run)."""
+
+    def __init__(
+        self,
+        config: Config,
+        out: Loaded,
+        requirement_rx: re.Pattern[str],
+        requirement_texts: dict[str, str],
+        truth_maps: list[dict[str, Any]],
+        artifact_maps: list[tuple[re.Pattern[str], int, dict[str, Any]]],
+        used_truth_maps: set[int],
+    ) -> None:
+        self.config = config
+        self.section: dict[str, Any] = config.sections.get(SECTION) or {}
+        self.out = out
+        self.requirement_rx = requirement_rx
+        self.requirement_texts = requirement_texts
+        self.truth_maps = truth_maps
+        self.artifact_maps = artifact_maps
+        self.used_truth_maps = used_truth_maps
+        self.used_ids: dict[str, set[str]] = {}  # ids taken by earlier phases, per kind
+        self.declared_in_config = {
+            t.get("id")
+            for t in config.sections.get("requirement", []) or []
+            if isinstance(t, dict) and not _is_contributed(t)
+        }
+
+    def _unique(self, kind: str, wanted: str, phase_id: str) -> str:
+        """``wanted``, or ``wanted (phase)`` when an earlier phase took it."""
+        taken = self.used_ids.setdefault(kind, set())
+        chosen = wanted if wanted not in taken else f"{wanted} ({phase_id})"
+        taken.add(chosen)
+        return chosen
+
+    def _not_in_repository(self, written: str) -> str:
+        """Why a path the plan names is not in the repository ("" when it is): a file or
+        folder under the project root, or a glob matching something there."""
+        rel = written.strip().removeprefix("./")
+        why = invalid_glob(rel)
+        if why:
+            return why
+        root = self.config.root
+        try:  # nothing outside the root is looked at, not even whether it exists
+            contained(root, literal_base(rel) if any(c in rel for c in "*?[{") else rel.rstrip("/"))
+        except OutsideRoot as exc:
+            return exc.describe()
+        if any(c in rel for c in "*?[{"):
+            base = root / literal_base(rel)
+            rx = compile_glob(rel)
+            for folder, dirs, files in os.walk(base):
+                dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS]
+                prefix = Path(folder).relative_to(root).as_posix()
+                for name in [*files, *dirs]:
+                    if rx.match(name if prefix == "." else f"{prefix}/{name}"):
+                        return ""
+            return "a glob that matches nothing in the repository"
+        path = root / rel.rstrip("/")
+        if path.is_symlink() or path.exists():
+            return ""
+        return "which is not in the repository"
+
+    def note(self, file: str, line: int, message: str, level: str = "warning") -> None:
+        self.out.notes.append(Note(file, line, message, level))
+
+    # -- one phase -----------------------------------------------------------------------
+
+    def read_phase(self, phase_id: str, paths: list[Path]) -> None:
+        number = _phase_number(phase_id)
+        roadmap = _roadmap_entry(self.config, number) if number else None
+        artifacts: dict[str, Declared] = {}
+        links: dict[tuple[str, str, str], Declared] = {}
+        truths: list[Declared] = []
+        humans: list[Declared] = []
+        requirements: dict[str, tuple[list[str], str, int]] = {}
+        scope: list[str] = []
+        objectives: list[str] = []
+        seen_truths: set[str] = set()
+        plans: list[str] = []
+        for path in paths:
+            plan = self._read_plan(path, phase_id)
+            if plan is None:
+                continue
+            plans.append(plan.display)
+            objectives.extend(plan.objectives)
+            for written in plan.files_modified + [d.table["path"] for d in plan.artifacts]:
+                if _norm_path(written) not in {_norm_path(s) for s in scope}:
+                    scope.append(written)
+            for declared in plan.artifacts:
+                key = _norm_path(declared.table["path"])
+                if key in artifacts:
+                    _merge_artifact(artifacts[key].table, declared.table)
+                else:
+                    artifacts[key] = declared
+            for declared in plan.links:
+                t = declared.table
+                identity = (_norm_path(t["from"]), _norm_path(t["to"]), t.get("pattern", ""))
+                if identity in links:
+                    continue  # the same link declared by two plans: one must-have
+                if any(d.table["id"] == t["id"] for d in links.values()):
+                    t["id"] += f" ({plan.plan_id})"
+                links[identity] = declared
+            for declared in plan.truths:
+                normal = _normal(declared.table.get("text") or declared.table.get("title", ""))
+                if normal in seen_truths:
+                    continue  # the same claim in two plans: one must-have
+                seen_truths.add(normal)
+                truths.append(declared)
+            humans.extend(plan.humans)
+            for rid, (refs, file, line) in plan.requirements.items():
+                have, first_file, first_line = requirements.get(rid, ([], file, line))
+                have.extend(r for r in refs if r not in have)
+                requirements[rid] = (have, first_file, first_line)
+        if not plans:
+            return
+        goal, goal_source, name = "", "", ""
+        roadmap_ids: list[str] = []
+        if roadmap is not None:
+            name, fields = roadmap
+            goal = fields.get("goal", "")
+            goal_source = "ROADMAP.md" if goal else ""
+            roadmap_ids = [
+                r
+                for r in re.findall(r"[A-Za-z][\w.]*-\w+", fields.get("requirements", ""))
+                if self.requirement_rx.fullmatch(r)
+            ]
+        if not goal and objectives:
+            goal, goal_source = " ".join(objectives[0].split()), "the plans' objectives"
+        # Requirement ids the plans name but ROADMAP.md gives to another phase: mentions, not this phase's.
+        if roadmap_ids:
+            for rid in [r for r in requirements if r not in roadmap_ids]:
+                _refs, file, line = requirements.pop(rid)
+                self.note(
+                    file,
+                    line,
+                    f"{rid} is named here but ROADMAP.md does not give it to phase {number}: not counted as this phase's requirement",
+                )
+        # The same file (or link) declared by two phases is two must-haves, one per phase.
+        for declared in artifacts.values():
+            declared.table["id"] = self._unique("artifact", declared.table["path"], phase_id)
+        for declared in links.values():
+            declared.table["id"] = self._unique("key-link", declared.table["id"], phase_id)
+        for declared in [*truths, *humans]:
+            declared.table["id"] = self._unique(declared.kind, declared.table["id"], phase_id)
+        renamed = {f"artifact:{d.table['path']}": f"artifact:{d.table['id']}" for d in artifacts.values()}
+        for rid, (refs, file, line) in list(requirements.items()):
+            requirements[rid] = ([renamed.get(r, r) for r in refs], file, line)
+        phase_tables = [*artifacts.values(), *links.values(), *truths]
+        for declared in phase_tables + humans:
+            declared.table["phase"] = phase_id
+            if declared.table.get("files") == "__scope__":
+                declared.table["files"] = list(scope)  # a truth's names are counted in the phase's files
+        self.out.declared.extend(artifacts.values())
+        self.out.declared.extend(links.values())
+        self.out.declared.extend(truths)
+        first_plan = plans[0]
+        for rid in sorted(set(requirements) | set(roadmap_ids)):
+            if rid in self.declared_in_config:
+                continue  # the TOML config says how this requirement is satisfied
+            unique = self._unique("requirement", rid, phase_id)
+            if rid in requirements:
+                refs, file, line = requirements[rid]
+                table: dict[str, Any] = {"id": unique, "satisfied-by": refs, "phase": phase_id}
+            else:
+                refs = [f"artifact:{d.table['id']}" for d in artifacts.values()]
+                refs += [f"key-link:{d.table['id']}" for d in links.values()]
+                file, line = first_plan, 1
+                table = {"id": unique, "satisfied-by": refs, "phase": phase_id, "untied": True}
+            if rid in self.requirement_texts:
+                table["text"] = self.requirement_texts[rid]
+            self.out.declared.append(Declared("requirement", table, file, line))
+        self.out.declared.extend(humans)
+        previous = _previous_report(paths[0].parent)
+        number_shown = _int_or_text(number) if number else ""
+        title = f"Phase {number_shown}: {name}" if number_shown and name else f"Phase {number_shown or phase_id}"
+        self.out.phases.append(
+            Phase(
+                id=phase_id,
+                number=number_shown,
+                name=name or phase_id,
+                title=title,
+                goal=goal,
+                goal_source=goal_source,
+                scope=scope,
+                plans=[config_relpath(self.config, p) for p in plans],  # as findings name them
+                folder=_root_relative(paths[0].parent, self.config.root),
+                requirements=roadmap_ids or sorted(requirements),
+                previous_status=previous.get("status", ""),
+                previous_score=previous.get("score", ""),
+            )
+        )
+
+    # -- one plan ------------------------------------------------------------------------
+
+    def _read_plan(self, path: Path, phase_id: str) -> _Plan | None:
+        display = _display(path)
+        try:
+            real = Path(contained(_boundary(self.config), path))
+        except OutsideRoot as exc:
+            self.out.problems.append(ConfigProblem(display, 0, "", exc.describe()))
+            return None
+        text = real.read_text(encoding="utf-8", errors="replace").replace("\r\n", "\n")
+        doc = parse_markdown(path, display, text, mdx=False)
+        plan_id = path.name.removesuffix("-PLAN.md").removesuffix(".md")
+        broken = [p for p in doc.problems if p.rule_id == "parse/frontmatter"]
+        if broken:
+            self.note(
+                display, broken[0].span.line, f"{broken[0].message}; this plan's must-haves were not read", "error"
+            )
+            return None
+        fm = doc.frontmatter
+        plan = _Plan(display, plan_id, [o for o in _OBJECTIVE.findall(text)])
+        data = fm.data if fm is not None else {}
+        must = data.get("must_haves")
+        if must is None:
+            must = {}
+        if not isinstance(must, dict):
+            self.note(
+                display,
+                fm.place("must_haves").line if fm else 1,
+                "must_haves must be a mapping with truths, artifacts, key_links; not read",
+                "error",
+            )
+            return plan
+
+        def line_of(*place: Any) -> int:
+            return fm.place("must_haves", *place).line if fm is not None else 1
+
+        modified = _strings(data.get("files_modified")) or []
+        plan.files_modified = [m for m in modified if m.strip()]
+        for i, written in enumerate(plan.files_modified):
+            why = self._not_in_repository(written)
+            if why:
+                line = fm.place("files_modified", i).line if fm is not None else 1
+                self.note(display, line, f"files_modified names '{written.strip()}', {why}")
+        for key in must:
+            if key not in MUST_HAVE_KEYS:
+                self.note(
+                    display,
+                    line_of(key, "#key"),
+                    f"must_haves.{key}: unknown key{_did_you_mean(str(key), MUST_HAVE_KEYS)}; not read",
+                )
+        lists: dict[str, list[Any]] = {}
+        for key in MUST_HAVE_KEYS:
+            value = must.get(key) or []
+            if not isinstance(value, list):
+                self.note(display, line_of(key), f"must_haves.{key} must be a list; not read", "error")
+                value = []
+            lists[key] = value
+        self._artifacts(plan, lists["artifacts"], line_of)
+        self._links(plan, lists["key_links"], line_of)
+        self._truths(plan, lists["truths"], line_of, phase_id)
+        if self.section.get("human-checkpoints", True):
+            self._checkpoints(plan, text)
+        if self.section.get("requirements", True):
+            self._requirements(plan, text, data, fm)
+        return plan
+
+    def _artifacts(self, plan: _Plan, items: list[Any], line_of: Any) -> None:
+        display = plan.display
+        for i, item in enumerate(items):
+            where = f"must_haves.artifacts[{i}]"
+            if isinstance(item, str) and item.strip():
+                item = {"path": item}  # a bare path: GSD allows it
+            if not isinstance(item, dict) or not isinstance(item.get("path"), str) or not item["path"].strip():
+                self.note(
+                    display,
+                    line_of("artifacts", i),
+                    f"{where}: an artifact is a mapping with at least a 'path'; not read",
+                    "error",
+                )
+                continue
+            key_lines = {k: line_of("artifacts", i, k, "#key") for k in item}
+            why = invalid_glob(item["path"].strip())
+            if why:
+                self.note(
+                    display, key_lines["path"], f"{where}.path '{item['path'].strip()}': {why}; not read", "error"
+                )
+                continue
+            table: dict[str, Any] = {"path": item["path"].strip()}
+            lines = {"path": key_lines["path"]}
+            for key, value in item.items():
+                if key not in ARTIFACT_KEYS:
+                    self.note(
+                        display,
+                        key_lines[key],
+                        f"{where}.{key}: unknown key{_did_you_mean(str(key), ARTIFACT_KEYS)}; ignored",
+                    )
+                elif key == "provides":
+                    table["provides"], lines["provides"] = str(value), key_lines[key]
+                elif key == "min_lines":
+                    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                        table["min-lines"], lines["min-lines"] = value, key_lines[key]
+                    else:
+                        self.note(
+                            display,
+                            key_lines[key],
+                            f"{where}.min_lines must be an integer >= 0, not {value!r}; ignored",
+                        )
+                elif key == "contains":
+                    self._contains(plan, table, lines, _strings(value), key_lines[key], where)
+                elif key == "exports":
+                    self._exports(plan, table, lines, _strings(value), key_lines[key], where)
+            target = table["path"]
+            if target.lower().endswith((".md", ".mdx", ".markdown")):
+                table.setdefault("min-mermaid", 0)  # diagrams counted and shown, not required
+                lines.setdefault("min-mermaid", lines["path"])
+            for rx, _j, mapping in self.artifact_maps:
+                if rx.match(_norm_path(target)):
+                    for key, value in mapping.items():
+                        if key == "path":
+                            continue
+                        if key in ("contains", "patterns", "exports") and key in table:
+                            table[key] = [*table[key], *[v for v in value if v not in table[key]]]
+                        elif key == "min-mermaid":
+                            table[key] = max(table.get(key, 0), value)
+                        else:
+                            table.setdefault(key, value)
+            plan.artifacts.append(Declared("artifact", table, display, line_of("artifacts", i), lines))
+
+    def _contains(
+        self, plan: _Plan, table: dict[str, Any], lines: dict[str, int], values: list[str] | None, line: int, where: str
+    ) -> None:
+        if values is None:
+            self.note(plan.display, line, f"{where}.contains must be a string or a list of strings; ignored")
+            return
+        for value in values:
+            if not value:
+                continue
+            if _looks_like_regex(value):
+                table.setdefault("contains-or-regex", []).append(value)
+                lines["contains-or-regex"] = line
+                self.note(
+                    plan.display,
+                    line,
+                    f"{where}.contains '{value}' looks like a regular expression: coursecheck looks for it as "
+                    "written and, when it does not occur, matches it as a regex (GSD matches it literally)",
+                    "note",
+                )
+            else:
+                table.setdefault("contains", []).append(value)
+                lines["contains"] = line
+
+    def _exports(
+        self, plan: _Plan, table: dict[str, Any], lines: dict[str, int], values: list[str] | None, line: int, where: str
+    ) -> None:
+        if values is None:
+            self.note(plan.display, line, f"{where}.exports must be a name or a list of names; ignored")
+            return
+        for value in values:
+            name = value.strip()
+            if _NAME.fullmatch(name) and name != "default":
+                table.setdefault("exports", []).append(name)
+                lines["exports"] = line
+            elif name in ("*", "export *"):
+                table.setdefault("patterns", []).append(r"^[ \t]*export\s+\*\s+from\s")
+                lines["patterns"] = line
+                self.note(
+                    plan.display,
+                    line,
+                    f"{where}.exports '{value}' is not a name: read as a module that re-exports everything (`export * from ...`)",
+                    "note",
+                )
+            elif name == "default":
+                table.setdefault("patterns", []).append(r"^[ \t]*export\s+default\b")
+                lines["patterns"] = line
+                self.note(
+                    plan.display,
+                    line,
+                    f"{where}.exports 'default' read as a default export (`export default ...`)",
+                    "note",
+                )
+            else:
+                inner = _NAME.findall(name)
+                if len(inner) == 1:
+                    table.setdefault("exports", []).append(inner[0])
+                    lines["exports"] = line
+                    self.note(
+                        plan.display, line, f"{where}.exports '{value}' is not a name: read as {inner[0]}", "note"
+                    )
+                else:
+                    self.note(plan.display, line, f"{where}.exports '{value}' is not a name a module exports; ignored")
+
+    def _links(self, plan: _Plan, items: list[Any], line_of: Any) -> None:
+        display = plan.display
+        for i, item in enumerate(items):
+            where = f"must_haves.key_links[{i}]"
+            if not isinstance(item, dict) or not all(
+                isinstance(item.get(k), str) and item[k].strip() for k in ("from", "to")
+            ):
+                self.note(
+                    display,
+                    line_of("key_links", i),
+                    f"{where}: a key link is a mapping with at least 'from' and 'to'; not read",
+                    "error",
+                )
+                continue
+            key_lines = {k: line_of("key_links", i, k, "#key") for k in item}
+            table: dict[str, Any] = {"from": item["from"].strip(), "to": item["to"].strip()}
+            lines = {"from": key_lines["from"], "to": key_lines["to"]}
+            ok = True
+            for key, value in item.items():
+                if key not in KEY_LINK_KEYS:
+                    self.note(
+                        display,
+                        key_lines[key],
+                        f"{where}.{key}: unknown key{_did_you_mean(str(key), KEY_LINK_KEYS)}; ignored",
+                    )
+                elif key in ("via", "pattern"):
+                    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                        self.note(display, key_lines[key], f"{where}.{key} must be a string; ignored")
+                        continue
+                    value = str(value)
+                    if key == "pattern" and _regex_problem(value):
+                        self.note(
+                            display,
+                            key_lines[key],
+                            f"{where}.pattern: {_regex_problem(value)}; the link was not read",
+                            "error",
+                        )
+                        ok = False
+                        continue
+                    table[key], lines[key] = value, key_lines[key]
+            if not ok:
+                continue
+            via = table.get("via", "")
+            if "pattern" in table:
+                if _NEGATIVE_VIA.search(via) or _NEGATIVE_VIA.search(table["to"]):
+                    table["verify"] = ["absent"]
+                    self.note(
+                        display,
+                        key_lines.get("pattern", lines["from"]),
+                        f"{where}: via '{via}' reads as a removal, so coursecheck checks that /{table['pattern']}/ "
+                        "occurs nowhere in `from` (GSD would require it to occur)",
+                        "note",
+                    )
+                else:
+                    table["verify"] = ["pattern-from-or-to"]
+            else:
+                table["verify"] = ["connected"]
+            lines["verify"] = lines["from"]
+            table["id"] = f"{table['from']} -> {table['to']}"
+            plan.links.append(Declared("key-link", table, display, line_of("key_links", i), lines))
+
+    def _truths(self, plan: _Plan, items: list[Any], line_of: Any, phase_id: str) -> None:
+        display = plan.display
+        measure_names = self.section.get("truth-names", True)
+        for i, item in enumerate(items):
+            line = line_of("truths", i)
+            if not isinstance(item, str) or not item.strip():
+                self.note(display, line, f"must_haves.truths[{i}]: a truth is a sentence (a string); not read", "error")
+                continue
+            text = " ".join(item.split())
+            normal = _normal(item)
+            mapped = next(((j, t) for j, t in enumerate(self.truth_maps) if _normal(t["text"]) == normal), None)
+            truth_id = f"{plan.plan_id}-truth-{i + 1}"
+            if mapped is not None:
+                j, mapping = mapped
+                self.used_truth_maps.add(j)
+                table = {"text": text, **{k: v for k, v in mapping.items() if k != "text"}}
+                table.setdefault("id", truth_id)
+                # The measurable check is declared in the config: errors and "declared here" go there.
+                file, map_line = self.config.where(SECTION, "truth", j)
+                key_lines = {k: self.config.where(SECTION, "truth", j, k)[1] or map_line for k in table}
+                plan.truths.append(Declared("truth", table, file, map_line, key_lines))
+                continue
+            names = truth_names(text) if measure_names else []
+            if names:
+                table = {"id": truth_id, "text": text, "names": names, "files": "__scope__"}
+                if _NEGATIVE_TRUTH.search(text):
+                    table["absent-is-gap"] = False
+                plan.truths.append(Declared("truth", table, display, line))
+            else:
+                plan.humans.append(
+                    Declared(
+                        "human-check",
+                        {
+                            "id": truth_id,
+                            "title": text,
+                            "test": f"Check that this holds in the course: {text}",
+                            "why": f"a truth of {Path(display).name} (line {line}) that names nothing coursecheck can count "
+                            "and no [[planning.truth]] maps to a check",
+                            "truth": True,
+                        },
+                        display,
+                        line,
+                    )
+                )
+
+    def _checkpoints(self, plan: _Plan, text: str) -> None:
+        for n, m in enumerate(_TASK.finditer(text), start=1):
+            if "checkpoint:human-verify" not in m.group(1):
+                continue
+            parts = {name: _block(value) for name, value in _ELEMENT.findall(m.group(2))}
+            how = parts.get("how-to-verify") or parts.get("what-built")
+            if not how:
+                continue
+            line = text.count("\n", 0, m.start()) + 1
+            table = {
+                "id": f"{plan.plan_id}-checkpoint-{n}",
+                "title": " ".join(
+                    (parts.get("name") or parts.get("what-built") or f"Checkpoint of {Path(plan.display).name}").split()
+                ),
+                "test": how,
+                "why": f"a checkpoint:human-verify task of {Path(plan.display).name} (line {line})",
+            }
+            if parts.get("what-built") and parts.get("how-to-verify"):
+                table["expected"] = parts["what-built"]
+            plan.humans.append(Declared("human-check", table, plan.display, line))
+
+    def _requirements(self, plan: _Plan, text: str, data: dict[str, Any], fm: Any) -> None:
+        """Requirement ids: the frontmatter's ``requirements:`` when it has some, else the
+        ids in the plan's text. An id named in a <task> whose <files> lists some of the
+        plan's artifacts is satisfied by those; an id named only elsewhere, by all of them."""
+        listed = _strings(data.get("requirements")) or []
+        listed = [r.strip() for r in listed if r.strip()]
+        plan_artifacts = [d.table["path"] for d in plan.artifacts]
+        by_task: dict[str, list[str]] = {}
+        for m in _TASK.finditer(text):
+            files_match = _FILES.search(m.group(2))
+            named = [f for f in re.split(r"[,\s]+", files_match.group(1)) if f] if files_match else []
+            mine = [a for a in plan_artifacts if _covers(a, named)]
+            for rid in self.requirement_rx.findall(m.group(0)):
+                by_task.setdefault(rid, []).extend(a for a in mine if a not in by_task.get(rid, []))
+        found: list[tuple[str, int]] = []
+        if listed:
+            line = fm.place("requirements").line if fm is not None else 1
+            found = [(rid, line) for rid in listed]
+        else:
+            found = [(m.group(0), text.count("\n", 0, m.start()) + 1) for m in self.requirement_rx.finditer(text)]
+        known = set(self.requirement_texts)
+        for rid, line in found:
+            if known and rid not in known and not listed:
+                continue  # a token shaped like an id that REQUIREMENTS.md does not list (a version, a code)
+            refs, file, first_line = plan.requirements.get(rid, ([], plan.display, line))
+            chosen = by_task.get(rid) or plan_artifacts
+            refs.extend(f"artifact:{a}" for a in chosen if f"artifact:{a}" not in refs)
+            plan.requirements[rid] = (refs, file, first_line)
+
+
+def _previous_report(folder: Path) -> dict[str, str]:
+    """``status`` and ``score`` from the frontmatter of the phase's earlier report
+    (``<NN>-VERIFICATION.md``, GSD's or coursecheck's), if the folder has one."""
+    found = sorted(p for p in folder.glob("*-VERIFICATION.md") if p.is_file() and not p.is_symlink())
+    if not found:
+        return {}
+    with open(found[0], encoding="utf-8", errors="replace") as handle:
+        text = handle.read(20_000).replace("\r\n", "\n")
+    if not text.startswith("---\n"):
+        return {"status": "unknown"}
+    head = text[4:].split("\n---", 1)[0]
+    out = {}
+    for key in ("status", "score"):
+        m = re.search(rf"^{key}:[ \t]*(\S[^\n]*)", head, re.MULTILINE)  # linear: stripped below
+        if m:
+            out[key] = m.group(1).strip().strip("\"'")
+    return out or {"status": "unknown"}
+
+
+def _block(value: str) -> str:
+    """A plan element's text with its line structure (code blocks survive), dedented."""
+    import textwrap
+
+    text = textwrap.dedent(value.strip("\n")).strip()
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def _covers(artifact: str, named: list[str]) -> bool:
+    """Whether a task's ``<files>`` name the artifact (the same path, a glob over it, a folder)."""
+    a = _norm_path(artifact)
+    for n in named:
+        n = _norm_path(n)
+        if not n:
+            continue
+        if n == a or a.startswith(n + "/") or n.startswith(a + "/"):
+            return True
+        if any(c in n for c in "*?[") and not invalid_glob(n) and compile_glob(n).match(a):
+            return True
+        if any(c in a for c in "*?[") and not invalid_glob(a) and compile_glob(a).match(n):
+            return True
+    return False
+
+
+@dataclass(slots=True)
+class _Plan:
+    display: str
+    plan_id: str
+    objectives: list[str]
+    files_modified: list[str] = field(default_factory=list)
+    artifacts: list[Declared] = field(default_factory=list)
+    links: list[Declared] = field(default_factory=list)
+    truths: list[Declared] = field(default_factory=list)
+    humans: list[Declared] = field(default_factory=list)
+    requirements: dict[str, tuple[list[str], str, int]] = field(default_factory=dict)
 
 
 def _is_contributed(table: Any) -> bool:
@@ -600,9 +1171,9 @@ def _is_contributed(table: Any) -> bool:
 def _merge_artifact(first: dict[str, Any], again: dict[str, Any]) -> None:
     """The same file declared by two plans: one must-have holding both plans' demands."""
     for key, value in again.items():
-        if key == "min-lines":
+        if key in ("min-lines", "min-mermaid"):
             first[key] = max(first.get(key, 0), value)
-        elif key in ("contains", "patterns"):
+        elif key in ("contains", "contains-or-regex", "patterns", "exports"):
             first[key] = [*first.get(key, []), *[v for v in value if v not in first.get(key, [])]]
         elif key == "provides" and first.get(key) and value not in first[key]:
             first[key] = f"{first[key]}; {value}"

@@ -32,10 +32,12 @@ def write(root: Path, changes: dict[str, str] | None = None) -> Path:
 def cli(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NO_COLOR", "1")
+    # Only the config's plugins (this one): none installed in the environment running the tests.
+    monkeypatch.setattr("coursecheck.plugins._entry_points", lambda: iter(()))
 
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        code = main([*args, "--no-cache", "--no-plugins"])
+        code = main([*args, "--no-cache"])
         out, err = capsys.readouterr()
         return code, out, err
 

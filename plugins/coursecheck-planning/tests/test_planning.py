@@ -414,7 +414,7 @@ def test_planning_settings_are_validated(tmp_path):
         ".coursecheck.toml:9: planning.requirement-patern: unknown key; did you mean 'requirement-pattern'? "
         "(known: root, plans, requirements, requirement-pattern, requirements-file, roadmap-file, "
         "human-checkpoints, truth-names, truth, artifact)",
-        ".coursecheck.toml:10: planning.root: must be a path inside the project root (no absolute path, no '..')",
+        ".coursecheck.toml:10: planning.root: '../elsewhere' leads outside the project root; only files inside it are read",
     ]
 
 

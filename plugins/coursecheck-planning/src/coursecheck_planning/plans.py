@@ -209,7 +209,7 @@ def settings_problems(config: Config) -> list[ConfigProblem]:
                 bad((key,), f"must be an array of tables: [[planning.{key}]]")
         elif not _type_ok(value, spec[0]):
             bad((key,), f"must be {'a list of strings' if spec[0] == (list,) else spec[0][0].__name__}")
-    for key, base in (("root", _config_folder(config)), ("requirements-file", None)):
+    for key, base in (("root", _config_folder(config)), ("requirements-file", None), ("roadmap-file", None)):
         written = section.get(key)
         if not isinstance(written, str):
             continue
@@ -224,10 +224,6 @@ def settings_problems(config: Config) -> list[ConfigProblem]:
         why = invalid_glob(pattern)
         if why:
             bad(("plans",), f"glob '{pattern}': {why}")
-    for key in ("root", "requirements-file", "roadmap-file"):
-        value = section.get(key)
-        if isinstance(value, str) and (Path(value).is_absolute() or ".." in Path(value).parts):
-            bad((key,), "must be a path inside the project root (no absolute path, no '..')")
     if isinstance(section.get("requirement-pattern"), str):
         why = _regex_problem(section["requirement-pattern"])
         if why:

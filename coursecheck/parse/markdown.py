@@ -26,7 +26,7 @@ from coursecheck.model import (
     Segment,
 )
 from coursecheck.parse.mdx import blank_out, prepass
-from coursecheck.parse.yamlpos import YamlProblem, load_with_places
+from coursecheck.parse.yamlpos import FRONTMATTER_LIMITS, YamlProblem, load_with_places
 from coursecheck.text import LineIndex
 
 if TYPE_CHECKING:
@@ -55,9 +55,10 @@ def parse_frontmatter(doc: Document) -> int:
     yaml_text = text[4 : close.start()]
     fm_span = doc.span(0, close.end())
     try:
-        data, places = load_with_places(yaml_text, doc.lines, 4)
+        data, places = load_with_places(yaml_text, doc.lines, 4, FRONTMATTER_LIMITS)
     except YamlProblem as exc:
-        doc.problems.append(problem(doc, "parse/frontmatter", f"frontmatter is not valid YAML: {exc}", exc.offset))
+        what = "frontmatter is not read" if exc.limit else "frontmatter is not valid YAML"
+        doc.problems.append(problem(doc, "parse/frontmatter", f"{what}: {exc}", exc.offset))
         doc.frontmatter = Frontmatter({}, fm_span)
         return body_start
     if data is None:
@@ -147,7 +148,9 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
     text_parts: list[str] = []
     anchors: list[tuple[int, int]] = []
     length = 0
-    link_stack: list[tuple[str, int, int]] = []  # (href, start offset, text length at open)
+    # (href, start offset, index in text_parts at open): a link's text is joined from its own
+    # parts (joining the whole paragraph at each link was quadratic in links per paragraph).
+    link_stack: list[tuple[str, int, int]] = []
     source = aligner.source  # the masked text markdown-it-py parsed (same offsets)
     find = source.find
     for child in children:
@@ -202,10 +205,10 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             if bracket != -1:
                 aligner.cursor = bracket + 1
             # markdown-it-py percent-encodes destinations; keep them as the author wrote them.
-            link_stack.append((unquote(str(child.attrGet("href") or "")), open_at, length))
+            link_stack.append((unquote(str(child.attrGet("href") or "")), open_at, len(text_parts)))
         elif kind == "link_close" and link_stack:
-            href, open_at, text_from = link_stack.pop()
-            link_text = "".join(text_parts)[text_from:]
+            href, open_at, parts_from = link_stack.pop()
+            link_text = "".join(text_parts[parts_from:])
             markup = child.markup
             if markup == "autolink":
                 close = source.find(">", aligner.cursor, aligner.end)

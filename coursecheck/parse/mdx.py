@@ -100,6 +100,11 @@ _WORK_PER_CHAR = 16
 _WORK_FLOOR = 100_000
 
 
+_STOPPED = (
+    "MDX pre-pass stopped here: its JSX and expressions read too much of the file again; the rest is read as Markdown"
+)
+
+
 class _OutOfWork(Exception):
     """The scans of one file read more than their budget (see ``_WORK_PER_CHAR``)."""
 
@@ -422,6 +427,20 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
     html_close = _NextFinder(text, "-->")
     mdx_comment_close = _NextFinder(text, "*/")
     mdx_comment_end: dict[int, int] = {}  # "*/" offset -> offset of the "}" after it, or -1
+    reported_to = -1  # end of the line of the last problem: one problem per line
+    html_unclosed = mdx_unclosed = False  # an opener without a closer in the rest of the file seen
+
+    def report(offset: int, code: str, message: str) -> None:
+        # A second problem on a line repeats the first (an unclosed comment's opener again),
+        # and each problem copies its line as the snippet: a long line of openers was
+        # quadratic in time and memory.
+        nonlocal reported_to
+        if offset < reported_to:
+            return
+        eol = text.find("\n", offset)
+        reported_to = n if eol == -1 else eol
+        out.problems.append((offset, code, message))
+
     while i < n:
         if line_start:
             line_start = False
@@ -435,7 +454,7 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                     fence = RawFence(marker, m.group(3).strip(), i, content_start, cm.start(), cm.end(), True)
                 else:
                     fence = RawFence(marker, m.group(3).strip(), i, content_start, n, n, False)
-                    out.problems.append((i, "unterminated-fence", f"code fence {marker} is never closed"))
+                    report(i, "unterminated-fence", f"code fence {marker} is never closed")
                 out.fences.append(fence)
                 i = fence.end
                 continue
@@ -463,7 +482,10 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
         if ch == "<" and text.startswith("<!--", i):
             close = html_close.find(i + 4)
             if close == -1:
-                out.problems.append((i, "unterminated-comment", "HTML comment <!-- is never closed"))
+                # The rest of the file has no "-->": later openers are inside this comment.
+                if not html_unclosed:
+                    report(i, "unterminated-comment", "HTML comment <!-- is never closed")
+                    html_unclosed = True
                 i += 4
                 continue
             out.comments.append(RawComment(text[i + 4 : close].strip(), i, close + 3))
@@ -485,7 +507,9 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                         after = _SPACE.match(text, close + 2).end()
                         end = mdx_comment_end[close] = after if text.startswith("}", after) else -1
                 if end == -1:
-                    out.problems.append((i, "unterminated-comment", "MDX comment {/* is never closed with */}"))
+                    if close != -1 or not mdx_unclosed:  # no "*/" left: later openers are inside
+                        report(i, "unterminated-comment", "MDX comment {/* is never closed with */}")
+                    mdx_unclosed = mdx_unclosed or close == -1
                     i += 3
                     continue
                 out.comments.append(RawComment(text[i + 3 : close].strip(), i, end + 1))
@@ -495,11 +519,11 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
             try:
                 end = scanner.expression(i + 1)
             except _OutOfWork:
-                _stop_reading(out, i)
+                report(i, "too-complex", _STOPPED)
                 break
             except _Unterminated as exc:
                 what = "expression" if exc.what == "expression" else f"expression: its {exc.what}"
-                out.problems.append((i, "unterminated-expression", f"MDX {what} is never closed"))
+                report(i, "unterminated-expression", f"MDX {what} is never closed")
                 eol = text.find("\n", i)
                 i = n if eol == -1 else eol
                 continue
@@ -513,13 +537,13 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
             try:
                 comp = _parse_tag(scanner, i)
             except _OutOfWork:
-                _stop_reading(out, i)
+                report(i, "too-complex", _STOPPED)
                 break
             except _Unterminated as exc:
                 name_match = _TAG_NAME.match(text, i + 1)
                 name = name_match.group() if name_match else ""
                 what = exc.what if exc.what.startswith("JSX") else f"JSX element <{name}>: its {exc.what}"
-                out.problems.append((i, "unterminated-jsx", f"{what} is never closed"))
+                report(i, "unterminated-jsx", f"{what} is never closed")
                 # Skip the rest of the line: the unclosed part would only repeat the error.
                 eol = text.find("\n", i)
                 i = n if eol == -1 else eol
@@ -536,14 +560,3 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
         out.masked = _apply_masks(text, buf)
     out.work = scanner.work
     return out
-
-
-def _stop_reading(out: PrePass, offset: int) -> None:
-    out.problems.append(
-        (
-            offset,
-            "too-complex",
-            "MDX pre-pass stopped here: its JSX and expressions read too much of the file again; "
-            "the rest is read as Markdown",
-        )
-    )

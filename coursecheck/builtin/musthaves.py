@@ -1131,11 +1131,17 @@ def _summarize_truths(doc: Document, ctx: RuleContext) -> dict[str, tuple[str, l
             continue
         if "term" in entry.raw and globs and not matches(doc.relpath, globs):
             continue
-        try:
-            hits: list[Span] | None = _truth_hits(doc, entry, memo)
-        except PatternTimeout:
-            hits = None
-        out[entry.id] = (_truth_signature(entry), hits)
+        # A pattern that timed out on one lesson is not tried on the next ones (it would take
+        # its time limit on each of them); the course stage reports it.
+        timed_out = memo.setdefault("#timed-out", set())
+        signature = _truth_signature(entry)
+        hits: list[Span] | None = None
+        if signature not in timed_out:
+            try:
+                hits = _truth_hits(doc, entry, memo)
+            except PatternTimeout:
+                timed_out.add(signature)
+        out[entry.id] = (signature, hits)
     return out
 
 

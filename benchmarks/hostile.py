@@ -4,13 +4,15 @@ A repository's content is untrusted: a small file must not cost unbounded time o
 For each hostile input below, this builds a course in a temporary folder with the input at
 each size, runs ``coursecheck --no-cache`` on it in a fresh process per measurement, and
 prints one line per size: wall time, peak memory (resident set size of the process), time per
-MB, the exit code and how many findings the run reported (the JSON output is read back: a run
-that crashed, hung or wrote no report shows it), then per input whether time grows linearly:
+MB, the exit code, how many findings the run reported (the JSON output is read back: a run
+that crashed, hung or wrote no report shows it) and the CPU time of markdown-it-py alone on
+the same lessons (the floor coursecheck builds on), then per input whether time grows linearly:
 the ratio of the time per MB (per term, for the glossary) at the largest size to the one at
 the smallest (target <= 2 s per MB and a ratio near 1; a quadratic step doubles it with every
-doubling of the size). Time and memory per MB are net of a baseline run measured first (the
-same config on a one-line lesson: interpreter, imports, config, dictionaries), which the
-table shows as its first line.
+doubling of the size). Time per MB is CPU time (user and system, of the run and its
+workers: on a machine shared with other jobs, wall time mostly measures the others), net of
+a baseline run measured first (the same config on a one-line lesson: interpreter, imports,
+config, dictionaries), which the table shows as its first line.
 
     python benchmarks/hostile.py                          # every input at 0.25, 0.5, 1 and 2 MB
     python benchmarks/hostile.py --sizes 0.0625,0.125,0.25 --timeout 60
@@ -18,8 +20,10 @@ table shows as its first line.
     python benchmarks/hostile.py --list                   # the inputs and what each is
     PYTHONPATH=/tmp/old-checkout python benchmarks/hostile.py   # measure another checkout
 
-A measurement that exceeds ``--timeout`` is killed and shown as ``> T s``; the larger sizes
-of that input are then skipped. Inputs whose size is not in bytes (the 364-byte alias bomb,
+A measurement that exceeds ``--timeout`` is killed and shown as ``> T s``; each run's
+address space is capped (``--memory-limit``, 4 GB: one input took 14 GB before it was
+bounded), so a run past it fails with an exit code other than 0 or 1. After a failure the
+larger sizes of that input are skipped. Inputs whose size is not in bytes (the 364-byte alias bomb,
 the glossary's term counts) say so in the size column.
 
 Not part of the test suite (speed is measured here, never in tests): run it by hand or in a
@@ -32,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -152,6 +157,16 @@ def links_paragraph(size: int) -> dict[str, str]:
     return _lesson("lesson.md", _repeat("[link](other.md) " * 10 + "\n", size))
 
 
+def images_open_paren(size: int) -> dict[str, str]:
+    """One paragraph of reference images each followed by an unclosed ``(``."""
+    return _lesson("lesson.md", _repeat("![a][r] (", size) + "\n\n[r]: /x.png\n")
+
+
+def emoji_line(size: int) -> dict[str, str]:
+    """One line starting with an emoji (UTF-16 columns differ) and then links."""
+    return _lesson("lesson.md", "😀 " + _repeat("[a](b.md) ", size) + "\n")
+
+
 def code_spans(size: int) -> dict[str, str]:
     """One paragraph of inline code spans, and backtick runs that never close."""
     spans = _repeat("`code` and ", size // 2)
@@ -227,6 +242,8 @@ INPUTS = [
     Input("suppression-spaces", suppression_spaces),
     Input("todo-line", todo_line),
     Input("links-paragraph", links_paragraph),
+    Input("images-open-paren", images_open_paren),
+    Input("emoji-line", emoji_line),
     Input("code-spans", code_spans),
     Input("entities", entities),
     Input("deep-markdown", deep_markdown),
@@ -237,20 +254,58 @@ INPUTS = [
 
 @dataclass
 class Measure:
-    seconds: float
+    seconds: float  # wall
     rss_mb: float
     code: int | None  # None: killed at the timeout
     findings: int | None
+    cpu: float = 0.0  # user + system seconds of the run (and of its workers)
 
 
-def measure(root: Path, timeout: float) -> Measure:
-    """Run ``coursecheck --no-cache`` in ``root`` in a fresh process; its wall time and peak RSS."""
+# The floor: markdown-it-py alone on the same lessons (CPU seconds, in a child process), the
+# parser coursecheck builds on; what a run takes beyond it is coursecheck's own.
+_FLOOR = """
+import sys, time
+from markdown_it import MarkdownIt
+md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+texts = [open(p, encoding="utf-8").read() for p in sys.argv[1:]]
+start = time.process_time()
+for text in texts:
+    md.parse(text)
+print(time.process_time() - start)
+"""
+
+
+def markdown_floor(root: Path, timeout: float) -> float | None:
+    lessons = sorted(str(p) for p in (root / "content").rglob("*.md*"))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _FLOOR, *lessons], capture_output=True, text=True, timeout=timeout, check=False
+        )
+        return float(done.stdout)
+    except (subprocess.TimeoutExpired, ValueError):
+        return None
+
+
+def measure(root: Path, timeout: float, memory_mb: int = 0) -> Measure:
+    """Run ``coursecheck --no-cache`` in ``root`` in a fresh process; its wall time and peak RSS.
+    ``memory_mb`` caps the process's address space (a run past it fails with MemoryError)."""
     out = root / "out.json"
     cmd = [sys.executable, "-m", "coursecheck", "--no-cache", "--no-progress", "-f", "json", "-o", str(out)]
     env = {**os.environ, "NO_COLOR": "1"}
+
+    def limit() -> None:
+        if memory_mb:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
+
     start = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd,
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=limit,
     )
     deadline = start + timeout
     peak_kb = 0
@@ -261,15 +316,16 @@ def measure(root: Path, timeout: float) -> Measure:
             break
         if time.perf_counter() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
-            os.wait4(proc.pid, 0)
+            _, _, usage = os.wait4(proc.pid, 0)
             proc.returncode = -9
-            return Measure(time.perf_counter() - start, peak_kb / 1024, None, None)
+            return Measure(time.perf_counter() - start, peak_kb / 1024, None, None, usage.ru_utime + usage.ru_stime)
         time.sleep(0.005)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     if not peak_kb:  # no /proc: the kernel's figure (it may include this process's own size)
         peak_kb = usage.ru_maxrss
-    return Measure(seconds, peak_kb / 1024, proc.returncode, _count_findings(out))
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measure(seconds, peak_kb / 1024, proc.returncode, _count_findings(out), cpu)
 
 
 def _high_water_kb(pid: int) -> int:
@@ -317,15 +373,23 @@ def build(root: Path, item: Input, size: int) -> int:
     return total
 
 
-def run(items: list[Input], sizes_mb: list[float], terms: list[int], timeout: float) -> None:
-    header = f"{'input':24} {'size':>10} {'wall':>9} {'peak RSS':>9} {'per MB':>9} {'rc':>3} {'findings':>8}"
+def run(
+    items: list[Input], sizes_mb: list[float], terms: list[int], timeout: float, floors: bool = True, memory_mb: int = 0
+) -> None:
+    header = (
+        f"{'input':24} {'size':>10} {'wall':>9} {'CPU':>8} {'peak RSS':>9} {'per MB':>9} {'rc':>3} {'findings':>8} "
+        f"{'mdit':>8}"
+    )
     print(header)
     print("-" * len(header))
     summary = []
     with tempfile.TemporaryDirectory(prefix="cc-hostile-") as tmp:
         root = Path(tmp) / "course"
         base = _baseline(root, timeout)
-        print(f"{'baseline':24} {'':>10} {base.seconds:>7.2f} s {base.rss_mb:>6.0f} MB {'':>9} {base.code!s:>3}")
+        print(
+            f"{'baseline':24} {'':>10} {base.seconds:>7.2f} s {base.cpu:>6.2f} s {base.rss_mb:>6.0f} MB {'':>9} "
+            f"{base.code!s:>3}"
+        )
         for item in items:
             if item.unit == "fixed":
                 sizes: list[int] = [0]
@@ -336,26 +400,35 @@ def run(items: list[Input], sizes_mb: list[float], terms: list[int], timeout: fl
             per_unit: list[tuple[int, float]] = []
             for size in sizes:
                 nbytes = build(root, item, size)
-                m = measure(root, timeout)
+                m = measure(root, timeout, memory_mb)
                 if item.unit == "terms":
                     shown, unit_size = f"{size} terms", size
                 else:
                     shown, unit_size = _size(nbytes), nbytes / MB
                 wall = f"> {timeout:.0f} s" if m.code is None else f"{m.seconds:.2f} s"
-                per = max(m.seconds - base.seconds, 0.0) / unit_size if unit_size else 0.0
+                per = max(m.cpu - base.cpu, 0.0) / unit_size if unit_size else 0.0
                 per_shown = "" if item.unit == "fixed" else (f"{per * 1000:.1f} ms" if item.unit == "terms" else f"{per:.2f} s")
                 found = "" if m.findings is None else str(m.findings)
                 rc = "-" if m.code is None else str(m.code)
-                print(f"{item.name:24} {shown:>10} {wall:>9} {m.rss_mb:>6.0f} MB {per_shown:>9} {rc:>3} {found:>8}", flush=True)
-                if m.code is None:
+                floor = markdown_floor(root, timeout) if floors else None
+                floor_shown = "" if floor is None else f"{floor:.2f} s"
+                print(
+                    f"{item.name:24} {shown:>10} {wall:>9} {m.cpu:>6.2f} s {m.rss_mb:>6.0f} MB {per_shown:>9} {rc:>3} "
+                    f"{found:>8} {floor_shown:>8}",
+                    flush=True,
+                )
+                if m.code not in (0, 1):  # killed at the timeout, crashed, or out of memory
                     break
                 per_unit.append((size, per))
             if item.unit != "fixed" and len(per_unit) >= 2 and len(per_unit) == len(sizes):
-                ratio = per_unit[-1][1] / per_unit[0][1] if per_unit[0][1] else float("inf")
                 per_what = "term" if item.unit == "terms" else "MB"
-                summary.append(f"{item.name}: per-{per_what} ratio largest/smallest {ratio:.2f}")
+                if per_unit[0][1] * sizes[0] < 0.05:  # the smallest size costs nothing beyond the baseline
+                    summary.append(f"{item.name}: per-{per_what} ratio n/a (the smallest size costs no more than baseline)")
+                else:
+                    ratio = per_unit[-1][1] / per_unit[0][1]
+                    summary.append(f"{item.name}: per-{per_what} ratio largest/smallest {ratio:.2f}")
             elif item.unit != "fixed":
-                summary.append(f"{item.name}: timed out (not bounded at these sizes)")
+                summary.append(f"{item.name}: failed or timed out (not bounded at these sizes)")
     print()
     for line in summary:
         print(line)
@@ -364,7 +437,7 @@ def run(items: list[Input], sizes_mb: list[float], terms: list[int], timeout: fl
 def _baseline(root: Path, timeout: float) -> Measure:
     """The fixed cost of a run: the same config on a one-line lesson (the best of three)."""
     build(root, Input("baseline", lambda _size: _lesson("lesson.md", "Text.\n")), 0)
-    return min((measure(root, timeout) for _ in range(3)), key=lambda m: m.seconds)
+    return min((measure(root, timeout) for _ in range(3)), key=lambda m: m.cpu)
 
 
 def _size(nbytes: int) -> str:
@@ -378,6 +451,10 @@ def main() -> None:
     parser.add_argument("--inputs", default="", help="input names, comma-separated (default: all)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a run is killed")
     parser.add_argument("--list", action="store_true", help="list the inputs and exit")
+    parser.add_argument("--no-floor", action="store_true", help="do not time markdown-it-py alone on each input")
+    parser.add_argument(
+        "--memory-limit", type=int, default=4096, help="MB of address space each run may take (0: no limit)"
+    )
     args = parser.parse_args()
     if args.list:
         for item in INPUTS:
@@ -390,7 +467,7 @@ def main() -> None:
     items = [i for i in INPUTS if not wanted or i.name in wanted]
     sizes = [float(s) for s in args.sizes.split(",")]
     terms = [int(t) for t in args.terms.split(",")]
-    run(items, sizes, terms, args.timeout)
+    run(items, sizes, terms, args.timeout, floors=not args.no_floor, memory_mb=args.memory_limit)
 
 
 if __name__ == "__main__":

@@ -252,7 +252,12 @@ def load_with_places(
             return items
         return _scalar(n)
 
-    data = build(node, (), 0)
+    try:
+        data = build(node, (), 0)
+    except YamlProblem:
+        if "*" in text:  # aliases (the event scan was skipped): it names the alias that crossed
+            _check_limits(text, limits, offset_of)
+        raise
     return data, places
 
 

@@ -459,3 +459,12 @@ def test_benchmark_inputs_are_listed_in_the_docs():
     for item in hostile.INPUTS:
         files = item.build(100 if item.unit == "terms" else 4096)
         assert files and all(rel.startswith(("content/", "data/")) for rel in files), item.name
+
+
+def test_deep_json_in_baseline_and_init_survey(course, cli):
+    deep = "[" * 100_000 + "]" * 100_000
+    root = course({**GOOD, "data/glossary.json": deep, "baseline.json": deep})
+    code, out, err = cli(root, "--baseline", "baseline.json")
+    assert code == 2 and "baseline.json: baseline is nested too deeply to read" in err
+    code, out, err = cli(root, "init", "--stdout", str(root))
+    assert code == 0 and "Traceback" not in out + err and "[course]" in out

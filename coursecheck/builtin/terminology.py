@@ -169,7 +169,7 @@ def coursecheck_init_sections(survey: Any) -> str | None:
             continue
         try:
             data = json.loads((survey.root / rel).read_text("utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError):
             continue
         if not (isinstance(data, list) and data and all(isinstance(e, dict) for e in data)):
             continue

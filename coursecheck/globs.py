@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TypeAlias
 
 # A pattern of a config (which a repository writes) must not cost unbounded time or memory:
 # ``{a,b}`` alternatives multiply (twenty groups of two are a million patterns), and a regex
@@ -96,7 +97,7 @@ def _translate(pattern: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def compile_glob(pattern: str) -> re.Pattern[str] | _Glob:
+def compile_glob(pattern: str) -> GlobMatcher:
     """A matcher of whole relative paths (``.match(path)`` is truthy for a match). A pattern
     without ``/`` matches a file name at any depth, as in .gitignore (``*.mdx`` matches
     ``a/b/c.mdx``). A pattern with too many ``{a,b}`` alternatives matches nothing (the
@@ -230,6 +231,9 @@ class _Automaton:
                 if rx.fullmatch(ch):
                     moved.add((step + 1, 0))
         return self._closure(moved) if moved else frozenset()
+
+
+GlobMatcher: TypeAlias = "re.Pattern[str] | _Glob"
 
 
 def matches(path: str, patterns: list[str] | tuple[str, ...]) -> bool:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Any
 
-import regex
+import regex  # type: ignore[import-untyped]
 
 from coursecheck import hookimpl
 from coursecheck.builtin.frontmatter import regex_problem, timed_finditer, timeout_message, user_regex

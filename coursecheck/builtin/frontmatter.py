@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import regex
+import regex  # type: ignore[import-untyped]
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean

@@ -37,7 +37,7 @@ from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem, did_you_mean
 from coursecheck.coursecache import path_kind, read_bytes
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
-from coursecheck.globs import compile_glob, invalid_glob, matches
+from coursecheck.globs import GlobMatcher, compile_glob, invalid_glob, matches
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
 from coursecheck.match import SCOPE_GROUPS, TermMatcher, occurrences, resolve_scopes
 from coursecheck.model import FAILED, NEEDS_HUMAN, SCOPES, VERIFIED, Course, Document, Verdict
@@ -211,7 +211,7 @@ def _timed_out(entry: Entry, exc: PatternTimeout) -> Outcome:
 
 
 @lru_cache(maxsize=256)
-def _glob(pattern: str) -> re.Pattern[str]:
+def _glob(pattern: str) -> GlobMatcher:
     return compile_glob(pattern)
 
 

@@ -101,7 +101,8 @@ _WORK_FLOOR = 100_000
 
 
 _STOPPED = (
-    "MDX pre-pass stopped here: its JSX and expressions read too much of the file again; the rest is read as Markdown"
+    "MDX pre-pass stopped here: reading this file's JSX and expressions took more than its limit; the rest "
+    "is checked as plain Markdown (look for unclosed {, template literals or tags from here on)"
 )
 
 
@@ -504,7 +505,8 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                     # The comment ends with "}" after "*/" and nothing but spaces between.
                     end = mdx_comment_end.get(close, -2)
                     if end == -2:
-                        after = _SPACE.match(text, close + 2).end()
+                        spaces = _SPACE.match(text, close + 2)
+                        after = spaces.end() if spaces else close + 2
                         end = mdx_comment_end[close] = after if text.startswith("}", after) else -1
                 if end == -1:
                     if close != -1 or not mdx_unclosed:  # no "*/" left: later openers are inside

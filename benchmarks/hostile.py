@@ -269,7 +269,7 @@ from markdown_it import MarkdownIt
 md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 texts = [open(p, encoding="utf-8").read() for p in sys.argv[1:]]
 # The body only, as coursecheck gives it to markdown-it-py: frontmatter is YAML.
-texts = [t.split("\n---\n", 1)[-1] if t.startswith("---\n") else t for t in texts]
+texts = [t.split("\\n---\\n", 1)[-1] if t.startswith("---\\n") else t for t in texts]
 start = time.process_time()
 for text in texts:
     md.parse(text)

@@ -421,10 +421,10 @@ def run(
                 )
                 if m.code not in (0, 1):  # killed at the timeout, crashed, or out of memory
                     break
-                per_unit.append((size, per))
+                per_unit.append((unit_size, per))
             if item.unit != "fixed" and len(per_unit) >= 2 and len(per_unit) == len(sizes):
                 per_what = "term" if item.unit == "terms" else "MB"
-                if per_unit[0][1] * sizes[0] < 0.05:  # the smallest size costs nothing beyond the baseline
+                if per_unit[0][1] * per_unit[0][0] < 0.05:  # the smallest size costs nothing beyond the baseline
                     summary.append(f"{item.name}: per-{per_what} ratio n/a (the smallest size costs no more than baseline)")
                 else:
                     ratio = per_unit[-1][1] / per_unit[0][1]

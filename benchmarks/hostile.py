@@ -4,8 +4,9 @@ A repository's content is untrusted: a small file must not cost unbounded time o
 For each hostile input below, this builds a course in a temporary folder with the input at
 each size, runs ``coursecheck --no-cache`` on it in a fresh process per measurement, and
 prints one line per size: wall time, peak memory (resident set size of the process), time per
-MB, the exit code, how many findings the run reported (the JSON output is read back: a run
-that crashed, hung or wrote no report shows it) and the CPU time of markdown-it-py alone on
+MB, the exit code, how many findings the run reported (read back from the text output's
+summary line, or from the JSON report with ``--format json``: a run that crashed, hung or
+wrote no report shows none) and the CPU time of markdown-it-py alone on
 the same lessons (the floor coursecheck builds on), then per input whether time grows linearly:
 the ratio of the time per MB (per term, for the glossary) at the largest size to the one at
 the smallest (target <= 2 s per MB and a ratio near 1; a quadratic step doubles it with every
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -288,11 +290,14 @@ def markdown_floor(root: Path, timeout: float) -> float | None:
         return None
 
 
-def measure(root: Path, timeout: float, memory_mb: int = 0) -> Measure:
+def measure(root: Path, timeout: float, memory_mb: int = 0, output: str = "text") -> Measure:
     """Run ``coursecheck --no-cache`` in ``root`` in a fresh process; its wall time and peak RSS.
-    ``memory_mb`` caps the process's address space (a run past it fails with MemoryError)."""
-    out = root / "out.json"
-    cmd = [sys.executable, "-m", "coursecheck", "--no-cache", "--no-progress", "-f", "json", "-o", str(out)]
+    ``memory_mb`` caps the process's address space (a run past it fails with MemoryError).
+    ``output``: the text output (the default a user sees), or the JSON report."""
+    out = root / ("out.json" if output == "json" else "out.txt")
+    cmd = [sys.executable, "-m", "coursecheck", "--no-cache", "--no-progress"]
+    if output == "json":
+        cmd += ["-f", "json", "-o", str(out)]
     env = {**os.environ, "NO_COLOR": "1"}
 
     def limit() -> None:
@@ -300,15 +305,16 @@ def measure(root: Path, timeout: float, memory_mb: int = 0) -> Measure:
             resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
 
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-        preexec_fn=limit,
-    )
+    with open(out if output == "text" else os.devnull, "wb") as stdout:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=limit,
+        )
     deadline = start + timeout
     peak_kb = 0
     while True:
@@ -327,7 +333,23 @@ def measure(root: Path, timeout: float, memory_mb: int = 0) -> Measure:
     if not peak_kb:  # no /proc: the kernel's figure (it may include this process's own size)
         peak_kb = usage.ru_maxrss
     cpu = usage.ru_utime + usage.ru_stime
-    return Measure(seconds, peak_kb / 1024, proc.returncode, _count_findings(out), cpu)
+    found = _count_findings(out) if output == "json" else _count_from_summary(out)
+    return Measure(seconds, peak_kb / 1024, proc.returncode, found, cpu)
+
+
+_SUMMARY = re.compile(rb"Checked [\d,]+ files?: ([\d,]+) errors?, ([\d,]+) warnings?, ([\d,]+) notes?")
+
+
+def _count_from_summary(out: Path) -> int | None:
+    """Findings the text output's last line counts (None: no summary, the run did not end)."""
+    try:
+        with open(out, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+            tail = f.read()
+    except OSError:
+        return None
+    found = _SUMMARY.findall(tail)
+    return sum(int(g.replace(b",", b"")) for g in found[-1]) if found else None
 
 
 def _high_water_kb(pid: int) -> int:
@@ -376,7 +398,13 @@ def build(root: Path, item: Input, size: int) -> int:
 
 
 def run(
-    items: list[Input], sizes_mb: list[float], terms: list[int], timeout: float, floors: bool = True, memory_mb: int = 0
+    items: list[Input],
+    sizes_mb: list[float],
+    terms: list[int],
+    timeout: float,
+    floors: bool = True,
+    memory_mb: int = 0,
+    output: str = "text",
 ) -> None:
     header = (
         f"{'input':24} {'size':>10} {'wall':>9} {'CPU':>8} {'peak RSS':>9} {'per MB':>9} {'rc':>3} {'findings':>8} "
@@ -387,7 +415,7 @@ def run(
     summary = []
     with tempfile.TemporaryDirectory(prefix="cc-hostile-") as tmp:
         root = Path(tmp) / "course"
-        base = _baseline(root, timeout)
+        base = _baseline(root, timeout, output)
         print(
             f"{'baseline':24} {'':>10} {base.seconds:>7.2f} s {base.cpu:>6.2f} s {base.rss_mb:>6.0f} MB {'':>9} "
             f"{base.code!s:>3}"
@@ -402,7 +430,7 @@ def run(
             per_unit: list[tuple[int, float]] = []
             for size in sizes:
                 nbytes = build(root, item, size)
-                m = measure(root, timeout, memory_mb)
+                m = measure(root, timeout, memory_mb, output)
                 if item.unit == "terms":
                     shown, unit_size = f"{size} terms", size
                 else:
@@ -436,10 +464,10 @@ def run(
         print(line)
 
 
-def _baseline(root: Path, timeout: float) -> Measure:
+def _baseline(root: Path, timeout: float, output: str) -> Measure:
     """The fixed cost of a run: the same config on a one-line lesson (the best of three)."""
     build(root, Input("baseline", lambda _size: _lesson("lesson.md", "Text.\n")), 0)
-    return min((measure(root, timeout) for _ in range(3)), key=lambda m: m.cpu)
+    return min((measure(root, timeout, output=output) for _ in range(3)), key=lambda m: m.cpu)
 
 
 def _size(nbytes: int) -> str:
@@ -457,6 +485,9 @@ def main() -> None:
     parser.add_argument(
         "--memory-limit", type=int, default=4096, help="MB of address space each run may take (0: no limit)"
     )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="the output measured (json adds document outlines)"
+    )
     args = parser.parse_args()
     if args.list:
         for item in INPUTS:
@@ -469,7 +500,7 @@ def main() -> None:
     items = [i for i in INPUTS if not wanted or i.name in wanted]
     sizes = [float(s) for s in args.sizes.split(",")]
     terms = [int(t) for t in args.terms.split(",")]
-    run(items, sizes, terms, args.timeout, floors=not args.no_floor, memory_mb=args.memory_limit)
+    run(items, sizes, terms, args.timeout, floors=not args.no_floor, memory_mb=args.memory_limit, output=args.format)
 
 
 if __name__ == "__main__":

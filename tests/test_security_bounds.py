@@ -469,3 +469,12 @@ def test_deep_json_in_baseline_and_init_survey(course, cli):
     assert code == 2 and "baseline.json: baseline is nested too deeply to read" in err
     code, out, err = cli(root, "init", "--stdout", str(root))
     assert code == 0 and "Traceback" not in out + err and "[course]" in out
+
+
+def test_parse_problems_per_file_are_capped_with_a_note():
+    doc = md("Text {\n" * 1000, mdx_=True)
+    assert problems(doc)[:2] == [("parse/mdx-syntax", 1, 6), ("parse/mdx-syntax", 2, 6)]
+    assert len(doc.problems) == 201 and doc.problems[199].span.line == 200
+    last = doc.problems[-1]
+    assert (last.rule_id, last.span.line, last.span.column) == ("parse/mdx-syntax", 201, 6)
+    assert last.message.startswith("800 more problems like the 200 above")

@@ -9,6 +9,7 @@ text differs from the source, fall back to a character-by-character alignment.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
     from markdown_it.token import Token
 
 _FM_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
+# Parse problems of one rule reported per file, then one saying how many more: a file of
+# 150,000 unclosed expressions (one per line) made as many findings (the findings of rules
+# are capped by the engine, `max-findings`; parse problems are made here).
+MAX_PROBLEMS = 200
 
 
 def problem(doc: Document, rule_id: str, message: str, start: int, end: int | None = None) -> Finding:
@@ -459,9 +464,17 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
     if body_start:
         head = blank_out(text[:body_start])
         masked = head + masked[body_start:]
-    for offset, code, message in pre.problems:
-        rule = "parse/unterminated-fence" if code == "unterminated-fence" else "parse/mdx-syntax"
-        doc.problems.append(problem(doc, rule, message, offset, offset + 1))
+    rules = ["parse/unterminated-fence" if code == "unterminated-fence" else "parse/mdx-syntax" for _, code, _ in pre.problems]
+    totals = Counter(rules)
+    reported: Counter[str] = Counter()
+    for (offset, _code, message), rule in zip(pre.problems, rules, strict=True):
+        reported[rule] += 1
+        if reported[rule] <= MAX_PROBLEMS:
+            doc.problems.append(problem(doc, rule, message, offset, offset + 1))
+        elif reported[rule] == MAX_PROBLEMS + 1:
+            more = totals[rule] - MAX_PROBLEMS
+            note = f"{more} more problems like the {MAX_PROBLEMS} above, from this line on, are not reported; fix those first"
+            doc.problems.append(problem(doc, rule, note, offset, offset + 1))
     for raw in pre.comments:
         doc.comments.append(Comment(raw.text, doc.span(raw.start, raw.end)))
     for raw in pre.components:

@@ -145,8 +145,9 @@ def nested_jsx(size: int) -> dict[str, str]:
 
 
 def suppression_spaces(size: int) -> dict[str, str]:
-    """A suppression comment with a long run of spaces before its last word."""
-    return _lesson("lesson.md", "<!-- coursecheck-disable-next-line " + " " * size + "x -->\nText.\n")
+    """A suppression comment with a long run of spaces between its rule and its reason."""
+    spaces = " " * size
+    return _lesson("lesson.md", f"<!-- coursecheck-disable-next-line anti-patterns/todo{spaces}-- why -->\nTODO.\n")
 
 
 def todo_line(size: int) -> dict[str, str]:

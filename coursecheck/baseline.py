@@ -92,6 +92,8 @@ def load(path: Path, root: Path | None = None) -> list[Entry]:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BaselineError(f"{path}:{exc.lineno}:{exc.colno}: baseline is not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise BaselineError(f"{path}: baseline is nested too deeply to read") from None
     if not isinstance(data, dict) or FORMAT_KEY not in data:
         raise BaselineError(f"{path}: not a coursecheck baseline (no '{FORMAT_KEY}' key)")
     if data[FORMAT_KEY] != FORMAT_VERSION:

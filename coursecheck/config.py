@@ -331,6 +331,8 @@ def _read_toml(path: Path, display: str) -> tuple[dict[str, Any], str]:
         msg = _TOML_POS.sub("", msg).strip()
         col = f" (column {m.group(2)})" if m else ""
         raise ConfigError([ConfigProblem(display, line, "", f"TOML syntax error: {msg}{col}")]) from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError([ConfigProblem(display, 0, "", "TOML nested too deeply to read")]) from None
 
 
 def shipped_pack(name: str) -> Path | None:

@@ -122,24 +122,22 @@ def normalize_newlines(text: str) -> str:
 
 
 _NEWLINE = re.compile("\n")
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-
-
-def _utf16_len(text: str) -> int:
-    # Astral-plane characters take two UTF-16 code units.
-    return len(text) + len(_ASTRAL.findall(text))
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units each
 
 
 class LineIndex:
     """Maps offsets in an LF-normalised text to (line, column) and back."""
 
-    __slots__ = ("_bmp", "_starts", "text")
+    __slots__ = ("_astral", "_bmp", "_starts", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._starts = [0, *[m.end() for m in _NEWLINE.finditer(text)]]
         # Without astral-plane characters UTF-16 columns are code-point columns.
         self._bmp = text.isascii() or _ASTRAL.search(text) is None
+        # Else, per line asked about: the offsets of its astral characters. Counting them in
+        # the line's text before each offset was quadratic on a long line of many findings.
+        self._astral: dict[int, list[int]] = {}
 
     @property
     def line_count(self) -> int:
@@ -171,7 +169,11 @@ class LineIndex:
         column = offset - start + 1
         if self._bmp:
             return line, column, column
-        return line, column, _utf16_len(self.text[start:offset]) + 1
+        astral = self._astral.get(line)
+        if astral is None:
+            end = self._starts[line] if line < len(self._starts) else len(self.text)
+            astral = self._astral[line] = [m.start() for m in _ASTRAL.finditer(self.text, start, end)]
+        return line, column, column + bisect.bisect_left(astral, offset)
 
     def span(self, start: int, end: int | None = None) -> Span:
         if end is None or end < start:

@@ -54,7 +54,8 @@ def test_bad_lesson_gives_a_finding_at_its_place(course, name, content, expected
     [
         ("data/broken.json", '{\n  "a": [1, 2\n}\n', ("parse/data-syntax", 3, 1)),
         ("data/broken.yaml", "a: 1\nb: [\n", ("parse/data-syntax", 3, 1)),
-        ("data/deep.json", "[" * 100000 + "]" * 100000, ("parse/data-syntax", 1, 1)),
+        # At the bracket that crosses the depth limit (coursecheck.parse.yamlpos.DATA_LIMITS).
+        ("data/deep.json", "[" * 100000 + "]" * 100000, ("parse/data-syntax", 1, 101)),
     ],
 )
 def test_bad_data_file(course, name, content, expected):

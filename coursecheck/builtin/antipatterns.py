@@ -16,8 +16,10 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Any
 
+import regex  # type: ignore[import-untyped]
+
 from coursecheck import hookimpl
-from coursecheck.builtin.frontmatter import regex_problem
+from coursecheck.builtin.frontmatter import regex_problem, timed_finditer, timeout_message, user_regex
 from coursecheck.config import Config, did_you_mean
 from coursecheck.match import Match, TermMatcher, stem
 from coursecheck.model import Document, Segment
@@ -183,8 +185,8 @@ def _phrases(forms: tuple[str, ...]) -> _Finder:
 
 
 @lru_cache(maxsize=32)
-def _patterns(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+def _patterns(patterns: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(user_regex(p, regex.IGNORECASE) for p in patterns)
 
 
 def _segments(doc: Document, scopes: list[str]) -> Iterator[Segment]:
@@ -343,7 +345,12 @@ def placeholder(doc: Document, ctx: RuleContext) -> None:
         if searched is None or i in searched:
             found = [(m.start, m.end, m.text) for m in phrases.finditer(segment.text)]
         for pattern in patterns:
-            found += [(m.start(), m.end(), m.group()) for m in pattern.finditer(segment.text) if m.end() > m.start()]
+            matches = timed_finditer(ctx, pattern, segment.text)
+            if matches is None:  # reported once, where it timed out; skipped from then on
+                start, _ = segment.range(0, 0)
+                ctx.report(doc, start, None, timeout_message("placeholder pattern", pattern.pattern))
+                continue
+            found += [(m.start(), m.end(), m.group()) for m in matches if m.end() > m.start()]
         for m_start, m_end, matched in sorted(found):
             start, end = segment.range(m_start, m_end)
             shown = _context(segment.text, m_start, m_end)

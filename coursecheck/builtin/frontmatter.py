@@ -30,6 +30,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import regex  # type: ignore[import-untyped]
+
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.escape import toml_string
@@ -51,8 +53,51 @@ FIELD_KEYS = ("type", "items", "required", "enum", "pattern", "min", "max", "des
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.+\-Z]+)?$")
 _NUMERIC_PREFIX = re.compile(r"^(\d+)[-_.]")
 # A group holding a quantifier, itself repeated: (a+)+, (\w*x)*, (a|b+){2,} backtrack
-# exponentially on a near-match.
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+# exponentially on a near-match. The group's first quantifier is found without backtracking
+# (the text before it holds none): with [^()\\] there, an 8 KB pattern took 8 s to check.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\+*}]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
+
+
+def user_regex(pattern: str, flags: int = 0) -> Any:
+    """A user's regular expression (from the config, which a repository writes), compiled
+    with the ``regex`` module to be matched with a time limit (:func:`timed_search`): Python's
+    ``re`` has none, and the nested-quantifier check below misses patterns such as
+    ``^(a|a)*$``, exponential on a 30-character value."""
+    return regex.compile(pattern, flags | regex.VERSION0)
+
+
+# What timed_finditer gives for a pattern that timed out earlier in the run: not tried again.
+SPENT: list[Any] = []
+
+
+def timed_finditer(ctx: RuleContext, pattern: Any, text: str, *, first: bool = False) -> list[Any] | None:
+    """The matches of ``pattern`` in ``text`` (``first``: only the first), or None when it took longer than
+    ``REGEX_TIMEOUT``; then, and for the rest of the run (in this process), the pattern is
+    spent: no other text pays the time limit again (``SPENT``, empty, is returned for them:
+    compare with ``is``)."""
+    from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
+
+    spent = ctx.course.cache.setdefault("regex.timed-out", set()) if ctx.course is not None else set()
+    if pattern.pattern in spent:
+        return SPENT
+    try:
+        if first:
+            found = pattern.search(text, timeout=REGEX_TIMEOUT)
+            return [found] if found is not None else []
+        return list(pattern.finditer(text, timeout=REGEX_TIMEOUT))
+    except TimeoutError:
+        PatternTimeout(pattern.pattern)  # marks the run's results as depending on the machine's speed
+        spent.add(pattern.pattern)
+        return None
+
+
+def timeout_message(what: str, pattern: str) -> str:
+    from coursecheck.declarative import REGEX_TIMEOUT
+
+    return (
+        f"{what} {pattern!r} took longer than {REGEX_TIMEOUT:g} s on this text (catastrophic backtracking?); "
+        "it is skipped for the rest of the run — simplify it"
+    )
 
 
 def regex_problem(pattern: str) -> str | None:
@@ -80,7 +125,7 @@ class FieldSpec:
     items: str = "any"
     required: bool = False
     enum: tuple[Any, ...] = ()
-    pattern: re.Pattern[str] | None = None
+    pattern: Any = None  # a user_regex
     minimum: float | None = None
     maximum: float | None = None
     description: str = ""
@@ -162,7 +207,7 @@ def _read_field(name: str, table: Any, bad: Any) -> FieldSpec | None:
                 bad((*where, "enum"), f"value {value!r} is not {TYPES[scalar]}, the type of this field")
                 ok = False
     pattern = table.get("pattern")
-    compiled: re.Pattern[str] | None = None
+    compiled: Any = None
     if pattern is not None:
         why = regex_problem(pattern) if isinstance(pattern, str) else "must be a regular expression (a string)"
         if why:
@@ -172,7 +217,7 @@ def _read_field(name: str, table: Any, bad: Any) -> FieldSpec | None:
             bad((*where, "pattern"), f"'pattern' applies to strings; this field holds {TYPES[scalar]}")
             ok = False
         else:
-            compiled = re.compile(pattern)
+            compiled = user_regex(pattern)
     bounds: dict[str, float | None] = {}
     for key in ("min", "max"):
         value = table.get(key)
@@ -482,7 +527,16 @@ def pattern_value(doc: Document, ctx: RuleContext) -> None:
         fm = doc.frontmatter
         assert fm is not None
         for path, item in _items(spec, value):
-            if isinstance(item, str) and not spec.pattern.search(item):
+            if not isinstance(item, str):
+                continue
+            found = timed_finditer(ctx, spec.pattern, item, first=True)
+            if found is SPENT:
+                break
+            if found is None:
+                what = f"pattern of frontmatter field '{spec.name}'"
+                ctx.report_span(doc.relpath, fm.place(*path), timeout_message(what, spec.pattern.pattern), doc=doc)
+                break
+            if not found:
                 ctx.report_span(
                     doc.relpath,
                     fm.place(*path),

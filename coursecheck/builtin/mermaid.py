@@ -242,7 +242,9 @@ def _describe(ch: str) -> str:
     return {"(": "'('", "[": "'['", "{": "'{'", ">": "'>'", '"': "quote '\"'", "|": "edge label '|'"}.get(ch, f"'{ch}'")
 
 
-_NODE_ID = re.compile(r"([\w.$-]+)[ \t]*$")
+# Tried only where a run of id characters starts: from inside a long run, each start read
+# the rest of it again.
+_NODE_ID = re.compile(r"(?<![\w.$-])([\w.$-]+)[ \t]*$")
 
 
 def _label(text: str, at: int, opener: str) -> str:

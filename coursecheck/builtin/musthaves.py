@@ -38,7 +38,7 @@ from coursecheck.config import Config, ConfigProblem, did_you_mean
 from coursecheck.coursecache import list_tree, path_kind, read_bytes
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
 from coursecheck.fsutil import PRIVATE_DIRS
-from coursecheck.globs import compile_glob, invalid_glob, literal_base, matches
+from coursecheck.globs import GlobMatcher, compile_glob, invalid_glob, literal_base, matches
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
 from coursecheck.match import SCOPE_GROUPS, TermMatcher, occurrences, resolve_scopes
 from coursecheck.model import FAILED, NEEDS_HUMAN, SCOPES, VERIFIED, Course, Document, Verdict
@@ -228,7 +228,7 @@ def _timed_out(entry: Entry, exc: PatternTimeout) -> Outcome:
 
 
 @lru_cache(maxsize=256)
-def _glob(pattern: str) -> re.Pattern[str]:
+def _glob(pattern: str) -> GlobMatcher:
     return compile_glob(pattern)
 
 
@@ -1949,11 +1949,17 @@ def _summarize_truths(doc: Document, ctx: RuleContext) -> dict[str, tuple[str, l
             continue
         if "term" in entry.raw and globs and not matches(doc.relpath, globs):
             continue
-        try:
-            hits: list[Span] | None = _truth_hits(doc, entry, memo)
-        except PatternTimeout:
-            hits = None
-        out[entry.id] = (_truth_signature(entry), hits)
+        # A pattern that timed out on one lesson is not tried on the next ones (it would take
+        # its time limit on each of them); the course stage reports it.
+        timed_out = memo.setdefault("#timed-out", set())
+        signature = _truth_signature(entry)
+        hits: list[Span] | None = None
+        if signature not in timed_out:
+            try:
+                hits = _truth_hits(doc, entry, memo)
+            except PatternTimeout:
+                timed_out.add(signature)
+        out[entry.id] = (signature, hits)
     return out
 
 

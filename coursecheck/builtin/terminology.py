@@ -172,7 +172,7 @@ def coursecheck_init_sections(survey: Any) -> str | None:
         try:
             # Not through a link out of the repository: its fields would go into the config.
             data = json.loads(read_inside(survey.root, rel, parents_checked=True).decode("utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
+        except (OSError, ValueError, UnicodeDecodeError, RecursionError):
             continue
         if not (isinstance(data, list) and data and all(isinstance(e, dict) for e in data)):
             continue

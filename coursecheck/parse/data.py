@@ -3,18 +3,49 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from coursecheck.model import Document
 from coursecheck.parse.markdown import problem
-from coursecheck.parse.yamlpos import YamlProblem, load_with_places
+from coursecheck.parse.yamlpos import DATA_LIMITS, YamlProblem, load_with_places
 from coursecheck.text import LineIndex, Span
+
+# A JSON token that matters for nesting: a string (skipped whole) or a bracket.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _json_too_deep(text: str, max_depth: int) -> int | None:
+    """Offset of the first ``[`` or ``{`` nested deeper than ``max_depth``, in linear time."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return None
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        ch = text[m.start()]
+        if ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                return m.start()
+        elif ch in "]}":
+            depth -= 1
+    return None
 
 
 def parse_data(path: Path, relpath: str, text: str, kind: str, *, has_bom: bool = False) -> Document:
     doc = Document(path, relpath, kind, text, LineIndex(text), has_bom=has_bom)
     if kind == "json":
+        # The same depth limit as YAML data (rules walk the data recursively, and its places
+        # are read with the YAML parser); checked first, so json.loads never recurses deeply.
+        deep = _json_too_deep(text, DATA_LIMITS.max_depth)
+        if deep is not None:
+            message = (
+                f"JSON not read: it nests more than {DATA_LIMITS.max_depth} levels deep here, the limit for "
+                f"{DATA_LIMITS.what}; flatten the structure"
+            )
+            doc.problems.append(problem(doc, "parse/data-syntax", message, deep))
+            doc.data_places = {}
+            return doc
         try:
             doc.data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -26,7 +57,8 @@ def parse_data(path: Path, relpath: str, text: str, kind: str, *, has_bom: bool 
             doc.data, places = load_with_places(text, doc.lines, 0)
             doc.data_places = places
         except YamlProblem as exc:
-            doc.problems.append(problem(doc, "parse/data-syntax", f"invalid YAML: {exc}", exc.offset))
+            what = "YAML not read" if exc.limit else "invalid YAML"
+            doc.problems.append(problem(doc, "parse/data-syntax", f"{what}: {exc}", exc.offset))
     return doc
 
 

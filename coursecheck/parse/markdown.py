@@ -9,6 +9,7 @@ text differs from the source, fall back to a character-by-character alignment.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -26,13 +27,17 @@ from coursecheck.model import (
     Segment,
 )
 from coursecheck.parse.mdx import blank_out, prepass
-from coursecheck.parse.yamlpos import YamlProblem, load_with_places
+from coursecheck.parse.yamlpos import FRONTMATTER_LIMITS, YamlProblem, load_with_places
 from coursecheck.text import LineIndex
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
 
 _FM_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
+# Parse problems of one rule reported per file, then one saying how many more: a file of
+# 150,000 unclosed expressions (one per line) made as many findings (the findings of rules
+# are capped by the engine, `max-findings`; parse problems are made here).
+MAX_PROBLEMS = 200
 
 
 def problem(doc: Document, rule_id: str, message: str, start: int, end: int | None = None) -> Finding:
@@ -55,9 +60,10 @@ def parse_frontmatter(doc: Document) -> int:
     yaml_text = text[4 : close.start()]
     fm_span = doc.span(0, close.end())
     try:
-        data, places = load_with_places(yaml_text, doc.lines, 4)
+        data, places = load_with_places(yaml_text, doc.lines, 4, FRONTMATTER_LIMITS)
     except YamlProblem as exc:
-        doc.problems.append(problem(doc, "parse/frontmatter", f"frontmatter is not valid YAML: {exc}", exc.offset))
+        what = "frontmatter is not read" if exc.limit else "frontmatter is not valid YAML"
+        doc.problems.append(problem(doc, "parse/frontmatter", f"{what}: {exc}", exc.offset))
         doc.frontmatter = Frontmatter({}, fm_span)
         return body_start
     if data is None:
@@ -99,15 +105,28 @@ def _has_words(source: str, start: int, end: int) -> bool:
 _MARKUP_TOKENS = frozenset({"em_open", "em_close", "strong_open", "strong_close", "s_open", "s_close"})
 
 
+# How far the character-by-character alignment looks for the next character of a text. In
+# one text of an inline token, consecutive characters stand at most an escape or an entity
+# apart in the source (the longest, ``&CounterClockwiseContourIntegral;``, is 33
+# characters); the first may come after blanks (table padding, masked JSX) and markup. A
+# character not found that near is not there (an entity's character), and searching the
+# rest of the paragraph for it per character was quadratic.
+_ALIGN_WINDOW = 64
+_NONSPACE = re.compile(r"\S")
+
+
 class _Aligner:
     """Finds inline children in the source, moving forward from a cursor."""
 
-    __slots__ = ("cursor", "end", "source")
+    __slots__ = ("_alnum_at", "_alnum_from", "_nonspace_at", "_nonspace_from", "cursor", "end", "source")
 
     def __init__(self, source: str, start: int, end: int) -> None:
         self.source = source
         self.cursor = start
         self.end = end
+        # The last answers of next_alnum and next_nonspace: each holds from its start to it.
+        self._alnum_from = self._nonspace_from = end + 1
+        self._alnum_at = self._nonspace_at = end
 
     def find(self, needle: str) -> int:
         if not needle:
@@ -115,21 +134,48 @@ class _Aligner:
         pos = self.source.find(needle, self.cursor, self.end)
         return pos
 
+    def next_alnum(self, start: int) -> int:
+        """Offset of the first letter or digit at or after ``start`` (``end`` when none)."""
+        if not self._alnum_from <= start <= self._alnum_at:
+            m = _ALNUM.search(self.source, start, self.end)
+            self._alnum_from, self._alnum_at = start, m.start() if m else self.end
+        return self._alnum_at
+
+    def next_nonspace(self, start: int) -> int:
+        """Offset of the first non-blank character at or after ``start`` (``end`` when none)."""
+        if not self._nonspace_from <= start <= self._nonspace_at:
+            m = _NONSPACE.search(self.source, start, self.end)
+            self._nonspace_from, self._nonspace_at = start, m.start() if m else self.end
+        return self._nonspace_at
+
+    def next_text(self, needle: str) -> int:
+        """Where ``needle`` is in the source if it comes next (only markup between the cursor
+        and it: markers, prefixes, escapes, no other words), else -1.
+
+        The search stops at the first word: a copy of the needle after it is not this text.
+        """
+        cursor = self.cursor
+        limit = self.next_alnum(cursor) + len(needle)
+        return self.source.find(needle, cursor, limit if limit < self.end else self.end)
+
     def take(self, needle: str) -> list[tuple[int, int]]:
         """Anchors ``(index_in_needle, source_offset)`` for ``needle``; advances the cursor."""
-        pos = self.find(needle)
+        pos = self.next_text(needle) if needle else self.cursor
         # Markup (markers, prefixes, escapes) may stand between the cursor and the text, but
         # not other words: then the exact copy found is a later one, and the text here was
         # written differently (escapes, entities) — align it character by character.
-        if pos != -1 and (pos == self.cursor or not _has_words(self.source, self.cursor, pos)):
+        if pos != -1:
             self.cursor = pos + len(needle)
             return [(0, pos)]
         anchors: list[tuple[int, int]] = []
         expected = -1
+        source, end = self.source, self.end
         for k, ch in enumerate(needle):
-            pos = self.source.find(ch, self.cursor, self.end)
+            cursor = self.cursor
+            window = (self.next_nonspace(cursor) if k == 0 else cursor) + _ALIGN_WINDOW
+            pos = source.find(ch, cursor, window if window < end else end)
             if pos == -1:
-                pos = self.cursor
+                pos = cursor
             if pos != expected:
                 anchors.append((k, pos))
             self.cursor = pos + 1
@@ -147,9 +193,15 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
     text_parts: list[str] = []
     anchors: list[tuple[int, int]] = []
     length = 0
-    link_stack: list[tuple[str, int, int]] = []  # (href, start offset, text length at open)
+    # (href, start offset, index in text_parts at open): a link's text is joined from its own
+    # parts (joining the whole paragraph at each link was quadratic in links per paragraph).
+    link_stack: list[tuple[str, int, int]] = []
     source = aligner.source  # the masked text markdown-it-py parsed (same offsets)
     find = source.find
+    parens: _Parens | None = None  # made for the first link or image
+    token_start = aligner.cursor
+    link_middle = -2  # the last "](" found, and from where (it holds for starts up to it)
+    link_middle_from = -1
     for child in children:
         kind = child.type
         if kind == "text":
@@ -157,9 +209,8 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             if content:
                 # The common case inline (what _Aligner.take does first): the text itself
                 # is next in the source, with only markup before it.
-                cursor = aligner.cursor
-                pos = find(content, cursor, aligner.end)
-                if pos != -1 and (pos == cursor or _ALNUM.search(source, cursor, pos) is None):
+                pos = aligner.next_text(content)
+                if pos != -1:
                     aligner.cursor = pos + len(content)
                     anchors.append((length, pos))
                 else:
@@ -202,10 +253,10 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             if bracket != -1:
                 aligner.cursor = bracket + 1
             # markdown-it-py percent-encodes destinations; keep them as the author wrote them.
-            link_stack.append((unquote(str(child.attrGet("href") or "")), open_at, length))
+            link_stack.append((unquote(str(child.attrGet("href") or "")), open_at, len(text_parts)))
         elif kind == "link_close" and link_stack:
-            href, open_at, text_from = link_stack.pop()
-            link_text = "".join(text_parts)[text_from:]
+            href, open_at, parts_from = link_stack.pop()
+            link_text = "".join(text_parts[parts_from:])
             markup = child.markup
             if markup == "autolink":
                 close = source.find(">", aligner.cursor, aligner.end)
@@ -213,12 +264,18 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
                 href_start = open_at + 1
                 href_end = max(href_start, end - 1)
             else:
-                close = source.find("](", aligner.cursor, aligner.end)
+                if not (link_middle_from <= aligner.cursor and (link_middle == -1 or aligner.cursor <= link_middle)):
+                    # Reference links find none: remember it (a paragraph of them was quadratic).
+                    link_middle_from = aligner.cursor
+                    link_middle = source.find("](", aligner.cursor, aligner.end)
+                close = link_middle
                 if close != -1:
-                    raw_href = _raw_href(source, close + 2, aligner.end)
+                    parens = parens or _Parens(source, token_start, aligner.end)
+                    stop = parens.closing(close + 1)
+                    raw_href = source[close + 2 : stop if stop != -1 else aligner.end]
                     href_start = close + 2 + (len(raw_href) - len(raw_href.lstrip(" <")))
                     href_end = href_start + len(raw_href.strip(" <>").split(" ", 1)[0])
-                    paren = _closing_paren(source, close + 1, aligner.end)
+                    paren = stop
                     end = paren + 1 if paren != -1 else href_end
                 else:
                     # Reference-style link: the href lives elsewhere; point at the text.
@@ -234,7 +291,8 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
         elif kind == "image":
             alt_start = source.find("![", aligner.cursor, aligner.end)
             if alt_start != -1:
-                paren = _closing_paren(source, alt_start, aligner.end)
+                parens = parens or _Parens(source, token_start, aligner.end)
+                paren = parens.closing(alt_start)
                 aligner.cursor = paren + 1 if paren != -1 else alt_start + 2
         elif kind == "html_inline":
             pos = aligner.find(child.content)
@@ -278,31 +336,66 @@ def _align_multiline_code(source: str, content: str, start: int, end: int) -> li
     return anchors or [(0, start)]
 
 
-def _raw_href(source: str, start: int, end: int) -> str:
-    stop = _closing_paren(source, start - 1, end)
-    return source[start : stop if stop != -1 else end]
+_PAREN_STOP = re.compile(r"[\\()]")
 
 
-def _closing_paren(source: str, start: int, end: int) -> int:
-    """The ``)`` closing a link destination that opens at or after ``start``."""
-    open_at = source.find("(", start, end)
-    if open_at == -1:
-        return -1
-    depth = 0
-    i = open_at
-    while i < end:
-        ch = source[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
+class _Parens:
+    """The ``)`` closing each ``(`` of one inline token's source, found in one pass.
+
+    The scan from a ``(`` counts nesting and skips backslash escapes, to the end of the token
+    when nothing closes it: done per link and image, a paragraph of images followed by an
+    unclosed ``(`` was quadratic (200 KB: minutes). Every scan from a ``(`` reads the same
+    characters after it (a ``(`` is no backslash, so the escapes pair up alike), so one pass
+    answers them all: a scan closes at the first ``)`` where the depth counted from the start
+    drops back to what it was before its ``(``; an escaped ``(`` (``\\(``), which a scan can
+    start at but does not count, closes one level lower.
+    """
+
+    __slots__ = ("_closing", "end", "source", "start")
+
+    def __init__(self, source: str, start: int, end: int) -> None:
+        self.source = source
+        self.start = start  # the token's start: every scan asked for starts at or after it
+        self.end = end
+        self._closing: dict[int, int] | None = None
+
+    def closing(self, start: int) -> int:
+        """The ``)`` closing a link destination that opens at or after ``start``, or -1."""
+        open_at = self.source.find("(", start, self.end)
+        if open_at == -1:
+            return -1
+        if self._closing is None or open_at < self.start:
+            self._scan(min(open_at, self.start))
+        assert self._closing is not None
+        return self._closing.get(open_at, -1)
+
+    def _scan(self, start: int) -> None:
+        source = self.source
+        closing: dict[int, int] = {}
+        pending: list[tuple[int, int]] = []  # (where a scan starts, the depth that closes it)
+        depth = 0
+        i = start
+        stop = _PAREN_STOP.search
+        while True:
+            m = stop(source, i, self.end)
+            if m is None:
+                break
+            i = m.start()
+            ch = source[i]
+            if ch == "\\":
+                if source.startswith("(", i + 1):
+                    pending.append((i + 1, depth - 1))
+                i += 2
+                continue
+            if ch == "(":
+                pending.append((i, depth))
+                depth += 1
+            else:
+                depth -= 1
+                while pending and pending[-1][1] == depth:
+                    closing[pending.pop()[0]] = i
+            i += 1
+        self.start, self._closing = start, closing
 
 
 def _code_segment(doc: Document, token: Token, language: str, masked: str) -> CodeBlock:
@@ -371,9 +464,17 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
     if body_start:
         head = blank_out(text[:body_start])
         masked = head + masked[body_start:]
-    for offset, code, message in pre.problems:
-        rule = "parse/unterminated-fence" if code == "unterminated-fence" else "parse/mdx-syntax"
-        doc.problems.append(problem(doc, rule, message, offset, offset + 1))
+    rules = ["parse/unterminated-fence" if code == "unterminated-fence" else "parse/mdx-syntax" for _, code, _ in pre.problems]
+    totals = Counter(rules)
+    reported: Counter[str] = Counter()
+    for (offset, _code, message), rule in zip(pre.problems, rules, strict=True):
+        reported[rule] += 1
+        if reported[rule] <= MAX_PROBLEMS:
+            doc.problems.append(problem(doc, rule, message, offset, offset + 1))
+        elif reported[rule] == MAX_PROBLEMS + 1:
+            more = totals[rule] - MAX_PROBLEMS
+            note = f"{more} more problems like the {MAX_PROBLEMS} above, from this line on, are not reported; fix those first"
+            doc.problems.append(problem(doc, rule, note, offset, offset + 1))
     for raw in pre.comments:
         doc.comments.append(Comment(raw.text, doc.span(raw.start, raw.end)))
     for raw in pre.components:

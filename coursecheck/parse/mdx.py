@@ -12,8 +12,10 @@ Code fences and inline code spans are left alone: a ``<Tag>`` inside code is cod
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, NoReturn
 
 _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})([^\n]*)$", re.M)
 _ESM_START = re.compile(r"(?:import\s*[\w{*'\"]|export\s+(?:const|let|var|function|default|class|async|\{|\*))")
@@ -73,6 +75,7 @@ class PrePass:
     fences: list[RawFence] = field(default_factory=list)
     # (offset, code, message) for what could not be read; the rest of the file still is.
     problems: list[tuple[int, str, str]] = field(default_factory=list)
+    work: int = 0  # characters the JS scans read (linear in the text: tests count it)
 
 
 class _Unterminated(Exception):
@@ -89,64 +92,163 @@ _STRING_STOP = {
 }
 _EXPRESSION_STOP = re.compile(r"[\"'`/{}]")
 
-
-def _skip_js_string(text: str, i: int, quote: str) -> int:
-    """``i`` is just after the opening quote; returns the offset after the closing one."""
-    stop = _STRING_STOP[quote].search
-    while True:
-        m = stop(text, i)
-        if m is None:
-            raise _Unterminated("template literal" if quote == "`" else "string literal")
-        i = m.start()
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-        elif ch == quote:
-            return i + 1
-        elif ch == "\n":
-            raise _Unterminated("string literal")
-        else:  # "${" in a template literal
-            i = _skip_js_expression(text, i + 2)
+# The characters the scans of one file may read, per character of the file, before the
+# pre-pass stops reading JSX and expressions (the rest of the file is then Markdown). The
+# scans below read each character a few times at most (once per way of lexing it: as code,
+# inside a string, inside a comment); this is the backstop should some input defeat that.
+_WORK_PER_CHAR = 16
+_WORK_FLOOR = 100_000
 
 
-def _skip_js_expression(text: str, i: int) -> int:
-    """``i`` is just after a ``{``; returns the offset after the matching ``}``."""
-    n = len(text)
-    depth = 1
-    stop = _EXPRESSION_STOP.search
-    while True:
-        m = stop(text, i)
-        if m is None:
-            raise _Unterminated("expression")
-        i = m.start()
-        ch = text[i]
-        if ch in "\"'`":
-            i = _skip_js_string(text, i + 1, ch)
-            continue
-        if ch == "/":
-            nxt = text[i + 1 : i + 2]
-            if nxt == "*":
-                close = text.find("*/", i + 2)
-                if close == -1:
-                    raise _Unterminated("comment")
-                i = close + 2
-            elif nxt == "/":
-                close = text.find("\n", i)
-                i = n if close == -1 else close
+_STOPPED = (
+    "MDX pre-pass stopped here: reading this file's JSX and expressions took more than its limit; the rest "
+    "is checked as plain Markdown (look for unclosed {, template literals or tags from here on)"
+)
+
+
+class _OutOfWork(Exception):
+    """The scans of one file read more than their budget (see ``_WORK_PER_CHAR``)."""
+
+
+class _NextFinder:
+    """``text.find(needle, start)`` for starts that only move forward, each character read
+    once: the last answer holds for every start up to it (-1: for every later start)."""
+
+    __slots__ = ("_from", "_result", "needle", "text")
+
+    def __init__(self, text: str, needle: str) -> None:
+        self.text = text
+        self.needle = needle
+        self._from = len(text) + 1  # no answer yet
+        self._result = -1
+
+    def find(self, start: int) -> int:
+        if self._from <= start and (self._result == -1 or start <= self._result):
+            return self._result
+        self._from, self._result = start, self.text.find(self.needle, start)
+        return self._result
+
+
+class _Scanner:
+    """The JS scans of one file (expressions, strings, template literals), memoized.
+
+    Each scan is a pure function of where it starts, so its result (the offset after its
+    end, or why it never ends) is kept: a later scan reaching the same start reuses it.
+    Without that, text that opens ``{`` or a template literal on every line and never closes
+    it cost a scan to the end of the file per line (20 KB: 30 s). Nested scans run on an
+    explicit stack, not Python recursion (80 KB of ``{`` nest 80,000 deep).
+    """
+
+    __slots__ = ("budget", "comment_close", "memo", "text", "work")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.memo: dict[tuple[str, int], int | str] = {}  # (kind, start) -> end, or what never ends
+        self.comment_close = _NextFinder(text, "*/")
+        self.work = 0  # characters the scans read (regex searches count the distance they ran)
+        self.budget = _WORK_PER_CHAR * len(text) + _WORK_FLOOR
+
+    def expression(self, i: int) -> int:
+        """``i`` is just after a ``{``; returns the offset after the matching ``}``."""
+        return self._scan("{", i)
+
+    def string(self, i: int, quote: str) -> int:
+        """``i`` is just after the opening quote; returns the offset after the closing one."""
+        return self._scan(quote, i)
+
+    def _scan(self, kind: str, i: int) -> int:
+        memo = self.memo
+        known = memo.get((kind, i))
+        if known is not None:
+            if isinstance(known, str):
+                raise _Unterminated(known)
+            return known
+        text = self.text
+        n = len(text)
+        stack: list[list[Any]] = [[kind, i, i]]  # frames: [kind, start, position]
+        while True:
+            frame = stack[-1]
+            kind, start, pos = frame
+            end = -1
+            child: tuple[str, int] | None = None
+            if kind == "{":
+                m = _EXPRESSION_STOP.search(text, pos)
+                if m is None:
+                    self._fail(stack, "expression", n - pos)
+                j = m.start()
+                self._spend(stack, j - pos + 1)
+                ch = text[j]
+                if ch in "\"'`":
+                    child = (ch, j + 1)
+                elif ch == "/":
+                    nxt = text[j + 1 : j + 2]
+                    if nxt == "*":
+                        close = self.comment_close.find(j + 2)
+                        if close == -1:
+                            self._fail(stack, "comment", 1)
+                        self._spend(stack, close - j)
+                        frame[2] = close + 2
+                    elif nxt == "/":
+                        close = text.find("\n", j)
+                        frame[2] = n if close == -1 else close
+                        self._spend(stack, frame[2] - j)
+                    else:
+                        frame[2] = j + 1
+                    continue
+                elif ch == "{":
+                    child = ("{", j + 1)
+                else:  # "}"
+                    end = j + 1
             else:
-                i += 1
-            continue
-        if ch == "{":
-            depth += 1
-        else:
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
+                m = _STRING_STOP[kind].search(text, pos)
+                if m is None:
+                    self._fail(stack, "template literal" if kind == "`" else "string literal", n - pos)
+                j = m.start()
+                self._spend(stack, j - pos + 1)
+                ch = text[j]
+                if ch == "\\":
+                    frame[2] = j + 2
+                    continue
+                if ch == kind:
+                    end = j + 1
+                elif ch == "\n":
+                    self._fail(stack, "string literal", 0)
+                else:  # "${" in a template literal
+                    child = ("{", j + 2)
+            if child is not None:
+                known = memo.get(child)
+                if known is None:
+                    stack.append([child[0], child[1], child[1]])
+                    continue
+                if isinstance(known, str):
+                    self._fail(stack, known, 0)
+                frame[2] = known
+                continue
+            memo[(kind, start)] = end
+            stack.pop()
+            if not stack:
+                return end
+            stack[-1][2] = end
+
+    def _spend(self, stack: list[list[Any]], chars: int) -> None:
+        self.work += chars
+        if self.work > self.budget:
+            raise _OutOfWork
+
+    def _fail(self, stack: list[list[Any]], what: str, chars: int) -> NoReturn:
+        """Every open scan fails with the innermost's reason."""
+        self.work += chars
+        for kind, start, _ in stack:
+            self.memo[(kind, start)] = what
+        raise _Unterminated(what)
+
+    def exhausted(self) -> bool:
+        return self.work > self.budget
 
 
-def _parse_tag(text: str, start: int) -> RawComponent | None:
+def _parse_tag(scanner: _Scanner, start: int) -> RawComponent | None:
     """Parse a JSX tag at ``text[start] == '<'``. None when it is not a tag at all."""
+    text = scanner.text
     i = start + 1
     closing = False
     if i < len(text) and text[i] == "/":
@@ -177,7 +279,7 @@ def _parse_tag(text: str, start: int) -> RawComponent | None:
             comp.self_closing = True
             return comp
         if ch == "{":  # spread attribute or comment
-            end = _skip_js_expression(text, i + 1)
+            end = scanner.expression(i + 1)
             comp.props.append(RawProp("...", "spread", i, end, text[i + 1 : end - 1], i + 1))
             i = end
             continue
@@ -199,7 +301,7 @@ def _parse_tag(text: str, start: int) -> RawComponent | None:
                 comp.props.append(RawProp(attr, "string", attr_start, close + 1, text[i + 1 : close], i + 1))
                 i = close + 1
             elif q == "{":
-                end = _skip_js_expression(text, i + 1)
+                end = scanner.expression(i + 1)
                 inner_start, inner_end = i + 1, end - 1
                 inner = text[inner_start:inner_end]
                 stripped = inner.strip()
@@ -261,26 +363,48 @@ def _apply_masks(text: str, ranges: list[tuple[int, int]]) -> str:
     return "".join(pieces)
 
 
-def _find_code_span_end(text: str, i: int) -> int:
-    """``text[i]`` starts a backtick run; return the end of the code span, or of the run."""
-    j = i
-    while j < len(text) and text[j] == "`":
-        j += 1
-    run = text[i:j]
-    limit = text.find("\n\n", j)
-    if limit == -1:
-        limit = len(text)
-    k = j
-    while True:
-        k = text.find(run, k, limit)
-        if k == -1:
+_BACKTICKS = re.compile(r"`+")
+
+
+class _CodeSpans:
+    """Where inline code spans end, each paragraph read once.
+
+    A span opened by a run of N backticks ends at the next run of exactly N backticks in its
+    paragraph. Searching for it from each opening run read the rest of the paragraph again per
+    run: a paragraph of many spans, or of runs that never close, was quadratic. The runs of the
+    paragraph are indexed by length the first time one of its spans is looked for.
+    """
+
+    __slots__ = ("_from", "_limit", "_runs", "blank_line", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.blank_line = _NextFinder(text, "\n\n")
+        self._limit = -1  # the paragraph indexed: its end, and where its index starts
+        self._from = -1
+        self._runs: dict[int, list[int]] = {}  # run length -> starts of the runs, in order
+
+    def end(self, i: int) -> int:
+        """``text[i]`` starts a backtick run; return the end of the code span, or of the run."""
+        text = self.text
+        n = len(text)
+        j = i
+        while j < n and text[j] == "`":
+            j += 1
+        limit = self.blank_line.find(j)
+        if limit == -1:
+            limit = n
+        if limit != self._limit or j < self._from:
+            # Runs are maximal: text[j] is no backtick, nor is the character after a match.
+            runs: dict[int, list[int]] = {}
+            for m in _BACKTICKS.finditer(text, j, limit):
+                runs.setdefault(m.end() - m.start(), []).append(m.start())
+            self._limit, self._from, self._runs = limit, j, runs
+        starts = self._runs.get(j - i)
+        if not starts:
             return j
-        e = k + len(run)
-        if (e >= len(text) or text[e] != "`") and text[k - 1] != "`":
-            return e
-        while e < len(text) and text[e] == "`":
-            e += 1
-        k = e
+        k = bisect_left(starts, j)
+        return starts[k] + (j - i) if k < len(starts) else j
 
 
 @lru_cache(maxsize=64)
@@ -297,6 +421,27 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
     i = body_start
     line_start = True
     interesting = _INTERESTING.search if mdx else _INTERESTING_MARKDOWN.search
+    # Every search below either consumes what it read or remembers its answer for the next
+    # one (see _Scanner, _CodeSpans, _NextFinder): the pre-pass is linear in the text.
+    scanner = _Scanner(text)
+    code_spans = _CodeSpans(text)
+    html_close = _NextFinder(text, "-->")
+    mdx_comment_close = _NextFinder(text, "*/")
+    mdx_comment_end: dict[int, int] = {}  # "*/" offset -> offset of the "}" after it, or -1
+    reported_to = -1  # end of the line of the last problem: one problem per line
+    html_unclosed = mdx_unclosed = False  # an opener without a closer in the rest of the file seen
+
+    def report(offset: int, code: str, message: str) -> None:
+        # A second problem on a line repeats the first (an unclosed comment's opener again),
+        # and each problem copies its line as the snippet: a long line of openers was
+        # quadratic in time and memory.
+        nonlocal reported_to
+        if offset < reported_to:
+            return
+        eol = text.find("\n", offset)
+        reported_to = n if eol == -1 else eol
+        out.problems.append((offset, code, message))
+
     while i < n:
         if line_start:
             line_start = False
@@ -310,7 +455,7 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                     fence = RawFence(marker, m.group(3).strip(), i, content_start, cm.start(), cm.end(), True)
                 else:
                     fence = RawFence(marker, m.group(3).strip(), i, content_start, n, n, False)
-                    out.problems.append((i, "unterminated-fence", f"code fence {marker} is never closed"))
+                    report(i, "unterminated-fence", f"code fence {marker} is never closed")
                 out.fences.append(fence)
                 i = fence.end
                 continue
@@ -333,12 +478,15 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
             i += 2
             continue
         if ch == "`":
-            i = _find_code_span_end(text, i)
+            i = code_spans.end(i)
             continue
         if ch == "<" and text.startswith("<!--", i):
-            close = text.find("-->", i + 4)
+            close = html_close.find(i + 4)
             if close == -1:
-                out.problems.append((i, "unterminated-comment", "HTML comment <!-- is never closed"))
+                # The rest of the file has no "-->": later openers are inside this comment.
+                if not html_unclosed:
+                    report(i, "unterminated-comment", "HTML comment <!-- is never closed")
+                    html_unclosed = True
                 i += 4
                 continue
             out.comments.append(RawComment(text[i + 4 : close].strip(), i, close + 3))
@@ -351,10 +499,19 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
             continue
         if ch == "{":
             if text.startswith("{/*", i):
-                close = text.find("*/", i + 3)
-                end = text.find("}", close + 2) if close != -1 else -1
-                if close == -1 or end == -1 or text[close + 2 : end].strip():
-                    out.problems.append((i, "unterminated-comment", "MDX comment {/* is never closed with */}"))
+                close = mdx_comment_close.find(i + 3)
+                end = -1
+                if close != -1:
+                    # The comment ends with "}" after "*/" and nothing but spaces between.
+                    end = mdx_comment_end.get(close, -2)
+                    if end == -2:
+                        spaces = _SPACE.match(text, close + 2)
+                        after = spaces.end() if spaces else close + 2
+                        end = mdx_comment_end[close] = after if text.startswith("}", after) else -1
+                if end == -1:
+                    if close != -1 or not mdx_unclosed:  # no "*/" left: later openers are inside
+                        report(i, "unterminated-comment", "MDX comment {/* is never closed with */}")
+                    mdx_unclosed = mdx_unclosed or close == -1
                     i += 3
                     continue
                 out.comments.append(RawComment(text[i + 3 : close].strip(), i, end + 1))
@@ -362,10 +519,13 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                 i = end + 1
                 continue
             try:
-                end = _skip_js_expression(text, i + 1)
+                end = scanner.expression(i + 1)
+            except _OutOfWork:
+                report(i, "too-complex", _STOPPED)
+                break
             except _Unterminated as exc:
                 what = "expression" if exc.what == "expression" else f"expression: its {exc.what}"
-                out.problems.append((i, "unterminated-expression", f"MDX {what} is never closed"))
+                report(i, "unterminated-expression", f"MDX {what} is never closed")
                 eol = text.find("\n", i)
                 i = n if eol == -1 else eol
                 continue
@@ -377,12 +537,15 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                 i += 1
                 continue
             try:
-                comp = _parse_tag(text, i)
+                comp = _parse_tag(scanner, i)
+            except _OutOfWork:
+                report(i, "too-complex", _STOPPED)
+                break
             except _Unterminated as exc:
                 name_match = _TAG_NAME.match(text, i + 1)
                 name = name_match.group() if name_match else ""
                 what = exc.what if exc.what.startswith("JSX") else f"JSX element <{name}>: its {exc.what}"
-                out.problems.append((i, "unterminated-jsx", f"{what} is never closed"))
+                report(i, "unterminated-jsx", f"{what} is never closed")
                 # Skip the rest of the line: the unclosed part would only repeat the error.
                 eol = text.find("\n", i)
                 i = n if eol == -1 else eol
@@ -397,4 +560,5 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
         i += 1
     if buf is not None:
         out.masked = _apply_masks(text, buf)
+    out.work = scanner.work
     return out

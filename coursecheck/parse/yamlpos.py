@@ -11,6 +11,8 @@ Marks are 0-based lines and columns in code points; we turn them into
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +28,44 @@ _TAG = "tag:yaml.org,2002:"
 
 
 class YamlProblem(Exception):
-    def __init__(self, message: str, offset: int) -> None:
+    """YAML that cannot be read. ``limit`` is set when it is valid YAML that crosses one of
+    the :class:`YamlLimits` (the message says which, and the offset is where)."""
+
+    def __init__(self, message: str, offset: int, *, limit: bool = False) -> None:
         super().__init__(message)
         self.offset = offset
+        self.limit = limit
+
+
+@dataclass(frozen=True, slots=True)
+class YamlLimits:
+    """What a YAML document of a repository may cost, checked before it is composed.
+
+    ``max_depth``: collections inside collections. The YAML composer recurses in C once per
+    level (80 KB of ``[`` crashed the process with SIGSEGV) and libyaml's scanner is
+    quadratic in the depth of flow collections, so a deep document is refused before either
+    sees it. ``max_alias_nodes``: the nodes that aliases add, each alias counting every node of
+    what it repeats. Every copy gets its own value and places here, so nine levels of nine
+    aliases (364 bytes, the "billion laughs") would build 9**9 of them.
+    """
+
+    max_depth: int
+    max_alias_nodes: int
+    what: str  # "frontmatter" or "a data file", for the messages
+
+
+# Real frontmatter nests a few levels (a list of mappings of lists is 3) and uses aliases, if
+# ever, for a value or two.
+FRONTMATTER_LIMITS = YamlLimits(max_depth=32, max_alias_nodes=1_000, what="frontmatter")
+# Data files (dashboards, quizzes, glossaries) nest deeper (a Grafana dashboard about 10
+# levels) and may repeat a shared block with an alias per entry.
+DATA_LIMITS = YamlLimits(max_depth=100, max_alias_nodes=100_000, what="a data file")
+
+# With this many ``*`` characters at most, aliases cannot add more than about 20 times the
+# document's own nodes (3**(8/3)): the event scan is skipped. Most frontmatter has none.
+_UNCHECKED_ALIASES = 8
+# Where a line's block nesting starts: indentation and the "- ", "? " and ": " indicators.
+_BLOCK_PREFIX = re.compile(r"^[ ?:-]*", re.M)
 
 
 @lru_cache(maxsize=1)
@@ -41,11 +78,103 @@ def _composer() -> YAML:
         return YAML(typ="safe", pure=True)
 
 
-def load_with_places(text: str, index: LineIndex, base_offset: int) -> tuple[Any, dict[tuple[Any, ...], Span]]:
+def _may_cross(text: str, limits: YamlLimits) -> bool:
+    """Whether ``text`` may cross ``limits``, told from its characters in linear time.
+
+    Flow nesting needs a ``[`` or ``{`` per level. A nested block collection starts further
+    right than its parent, or at the same column once (a sequence as a mapping's value), so
+    block nesting is at most twice the widest line prefix of indentation and indicators.
+    """
+    if text.count("*") > _UNCHECKED_ALIASES:
+        return True
+    flow = text.count("[") + text.count("{")
+    if flow > limits.max_depth:
+        return True
+    widest = max((len(m) for m in _BLOCK_PREFIX.findall(text)), default=0)
+    return flow + 2 * (widest + 1) > limits.max_depth
+
+
+def _check_limits(text: str, limits: YamlLimits, offset_of: Any) -> None:
+    """Scan the parser's events (not the composed nodes) and raise :class:`YamlProblem` at the
+    first event that crosses ``limits``: the nesting depth, or the nodes aliases add.
+
+    Linear in the events read: each collection's expanded size is summed as it closes, each
+    alias adds its anchor's size (capped, so the sums stay small numbers). The scan stops at
+    the crossing: libyaml reads at most about 1,024 characters ahead of the event it gives.
+    Syntax errors are left to the composer, which reports them as before.
+    """
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import (
+        AliasEvent,
+        CollectionEndEvent,
+        CollectionStartEvent,
+        DocumentStartEvent,
+        ScalarEvent,
+    )
+
+    cap = limits.max_alias_nodes + 1
+    sizes: dict[str, int] = {}  # anchor -> nodes of its expansion (at most ``cap``)
+    stack: list[list[Any]] = []  # open collections: [anchor, nodes so far]
+    added = 0
+    try:
+        for event in _composer().parse(text):
+            if isinstance(event, ScalarEvent):
+                if event.anchor:
+                    sizes[event.anchor] = 1
+                if stack:
+                    stack[-1][1] += 1
+            elif isinstance(event, CollectionStartEvent):
+                if len(stack) >= limits.max_depth:
+                    raise YamlProblem(
+                        f"YAML nests more than {limits.max_depth} levels deep here, the limit for "
+                        f"{limits.what}; flatten the structure",
+                        offset_of(event.start_mark),
+                        limit=True,
+                    )
+                stack.append([event.anchor, 1])
+            elif isinstance(event, CollectionEndEvent):
+                anchor, size = stack.pop()
+                if anchor:
+                    sizes[anchor] = size
+                if stack:
+                    stack[-1][1] = min(stack[-1][1] + size, cap)
+            elif isinstance(event, AliasEvent):
+                name = event.anchor
+                if name in sizes:
+                    size = sizes[name]
+                elif any(entry[0] == name for entry in stack):
+                    raise YamlProblem(
+                        f"alias *{name} is inside the node &{name} it repeats (a structure without end)",
+                        offset_of(event.start_mark),
+                        limit=True,
+                    )
+                else:
+                    continue  # an undefined alias: the composer reports it
+                added += size
+                if added > limits.max_alias_nodes:
+                    repeats = f"{'more than ' if size >= cap else ''}{min(size, cap - 1):,}"
+                    raise YamlProblem(
+                        f"aliases here would repeat more than {limits.max_alias_nodes:,} nodes (*{name} alone "
+                        f"repeats {repeats}), the limit for {limits.what}; write the values out instead",
+                        offset_of(event.start_mark),
+                        limit=True,
+                    )
+                if stack:
+                    stack[-1][1] = min(stack[-1][1] + size, cap)
+            elif isinstance(event, DocumentStartEvent):
+                sizes.clear()
+    except YAMLError:
+        return
+
+
+def load_with_places(
+    text: str, index: LineIndex, base_offset: int, limits: YamlLimits = DATA_LIMITS
+) -> tuple[Any, dict[tuple[Any, ...], Span]]:
     """Parse ``text`` (which starts at ``base_offset`` of the file indexed by ``index``).
 
     Returns plain data and a map from key paths to spans: ``(*path, "#key")`` for a key,
-    ``path`` for a value or list item. Raises :class:`YamlProblem` with the file offset.
+    ``path`` for a value or list item. Raises :class:`YamlProblem` with the file offset, also
+    when the document crosses ``limits`` (checked before it is composed).
     """
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
@@ -56,6 +185,8 @@ def load_with_places(text: str, index: LineIndex, base_offset: int) -> tuple[Any
         line = min(base_line + mark.line, index.line_count)
         return index.line_start(line) + min(mark.column, len(index.line_text(line)))
 
+    if _may_cross(text, limits):
+        _check_limits(text, limits, offset_of)
     try:
         node = _composer().compose(text)
     except MarkedYAMLError as exc:
@@ -81,9 +212,21 @@ def load_with_places(text: str, index: LineIndex, base_offset: int) -> tuple[Any
     def span_of(n: Node) -> Span:
         return index.span(offset_of(n.start_mark), offset_of(n.end_mark))
 
+    # Aliases share their node: a node built again is a copy. The event scan bounded them;
+    # this budget is the backstop should that scan have been skipped or fooled.
+    budget = [2 * len(text) + 16 + limits.max_alias_nodes]
+
     def build(n: Node, path: tuple[Any, ...], depth: int) -> Any:
-        if depth > 200:
-            raise YamlProblem("YAML is nested too deeply to read", offset_of(n.start_mark))
+        budget[0] -= 1
+        if depth > limits.max_depth or budget[0] < 0:
+            what = (
+                f"nests more than {limits.max_depth} levels deep"
+                if depth > limits.max_depth
+                else f"repeats more than {limits.max_alias_nodes:,} nodes through aliases"
+            )
+            raise YamlProblem(
+                f"YAML {what} here, the limit for {limits.what}", offset_of(n.start_mark), limit=True
+            )
         if isinstance(n, MappingNode):
             result: dict[Any, Any] = {}
             for key_node, value_node in n.value:
@@ -109,7 +252,12 @@ def load_with_places(text: str, index: LineIndex, base_offset: int) -> tuple[Any
             return items
         return _scalar(n)
 
-    data = build(node, (), 0)
+    try:
+        data = build(node, (), 0)
+    except YamlProblem:
+        if "*" in text:  # aliases (the event scan was skipped): it names the alias that crossed
+            _check_limits(text, limits, offset_of)
+        raise
     return data, places
 
 

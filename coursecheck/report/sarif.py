@@ -125,10 +125,16 @@ def is_relative_path(path: str) -> bool:
 
 # -- Markdown help as plain text -------------------------------------------------------------
 
-_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*#*\s*$")
+_HEADING = re.compile(r"#{1,6}\s+")  # the text follows, less closing #s (stripped: see _heading)
 _FENCE = re.compile(r"^(`{3,}|~{3,})")
-_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-_EMPHASIS = re.compile(r"(\*\*|__|(?<![\w*])\*(?=\S)|(?<![\w_])_(?=\S))(.+?)(?<=\S)\1(?![\w*])")
+# Link texts, targets and emphasized spans are bounded, and a long line or a line of many
+# markers is kept as it is: each "[" or "**" without its closer made the search read the
+# rest of the line again (a [[rule]]'s docs come from the repository's config: a 10 KB line
+# of "[" took 1.4 s, quadratic).
+_LINK = re.compile(r"!?\[([^\]]{0,200})\]\(([^)\s]{1,200})(?:\s+\"[^\"]{0,200}\")?\)")
+_EMPHASIS = re.compile(r"(\*\*|__|(?<![\w*])\*(?=\S)|(?<![\w_])_(?=\S))(.{1,200}?)(?<=\S)\1(?![\w*])")
+_MARKUP_LINE = 500
+_MARKERS = 32
 
 
 def markdown_to_text(markdown: str) -> str:
@@ -149,7 +155,13 @@ def markdown_to_text(markdown: str) -> str:
             continue
         heading = _HEADING.match(line)
         if heading:
-            out.append(heading.group(1).upper() if line.startswith("## ") else heading.group(1))
+            # What r"(.*?)\s*#*\s*$" took, by string methods: that lazy group was quadratic
+            # on a heading line of many spaces.
+            title = line[heading.end() :].rstrip().rstrip("#").rstrip()
+            out.append(title.upper() if line.startswith("## ") else title)
+            continue
+        if len(line) > _MARKUP_LINE or line.count("[") > _MARKERS or line.count("*") + line.count("_") > _MARKERS:
+            out.append(line)
             continue
         line = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", line)
         out.append(_EMPHASIS.sub(r"\2", line))

@@ -142,12 +142,16 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
     version = 1
     own: list[float] = []
     follow: list[float] = []
+    kinds: dict[str, list[float]] = {}
     b_has_duplicate = False
     words = ["слово", "word", "тест", "ещё"]
 
+    last_change = 0.0
+
     def change(line: int, start: int, end: int, new: str) -> None:
-        nonlocal version
+        nonlocal version, last_change
         version += 1
+        last_change = time.perf_counter()
         client.text_document_did_change(
             t.DidChangeTextDocumentParams(
                 t.VersionedTextDocumentIdentifier(version, uri_a),
@@ -179,7 +183,7 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
                 lines.insert(target + 1, "")
                 target += 1
                 order_line = order_line if order_line < target else order_line + 1
-        typed = time.perf_counter()
+        typed = last_change  # the last keystroke was sent then (not after the sleep that followed it)
         fired = typed + args.debounce / 1000
         b_before = len(arrivals.get(uri_b, []))
         deadline = typed + 30
@@ -187,6 +191,9 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
             got = [x for x in arrivals.get(uri_a, []) if x[1] == version]
             if got:
                 own.append(got[0][0] - fired)
+                kinds.setdefault("order edit" if order_edit else "new line" if n % 5 == 2 else "word", []).append(
+                    got[0][0] - fired
+                )
                 break
             await asyncio.sleep(0.002)
         if order_edit:
@@ -213,6 +220,11 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
         f"p95 {pct(own, 0.95) * 1000:.1f} ms -> p50 {statistics.median(own) / bare:.2f}x, "
         f"p95 {pct(own, 0.95) / bare:.2f}x the bare parse (target <= 3x)"
     )
+    for kind, values in sorted(kinds.items()):
+        print(
+            f"  {kind} ({len(values)}): p50 {statistics.median(values) * 1000:.1f} ms, "
+            f"p95 {pct(values, 0.95) * 1000:.1f} ms"
+        )
     if follow:
         print(
             f"B's diagnostics after an order edit in A ({len(follow)}): p50 {statistics.median(follow) * 1000:.0f} ms, "

@@ -175,6 +175,13 @@ class _LastRun:
     reported: set[str] | None
     stage_cache: dict[Any, Any] | None = None  # see Engine._stage_for_source
     finished: dict[str, list[Finding]] | None = None  # relpath -> finished findings (recheck_course)
+    course_by_path: dict[str, list[Finding]] | None = None  # course_findings by relpath, built when first asked
+
+    def course_findings_in(self, rel: str) -> list[Finding]:
+        """The course stage's findings in one file (an index: an editor asks at every edit)."""
+        if self.course_by_path is None:
+            self.course_by_path = _by_path(self.course_findings)
+        return self.course_by_path.get(rel, [])
 
 
 class Engine:
@@ -635,7 +642,7 @@ class Engine:
         else:
             result, document = self._per_file(rel, role, self._stage_for_source(), last.active_rules, given=content)
         del self.notes[notes_before:]
-        own = [f for f in last.course_findings if f.path == rel]
+        own = last.course_findings_in(rel)
         docs = [document] if document is not None else []
         findings = self._finish(_fresh([*result.findings, *own]), docs, {rel})
         return SourceCheck(rel, result.role, result, document, findings)
@@ -743,6 +750,7 @@ class Engine:
             finally:
                 self._cache = cache
             last.course_findings = course_findings
+            last.course_by_path = None
         course = self.course
         # Findings are finished per file (levels, suppressions and fingerprints are the
         # file's own): only the files checked, gone, or whose course findings changed.
@@ -758,7 +766,7 @@ class Engine:
         if finished is None:
             finished = last.finished = {}
             dirty = None  # every file
-        own_course = _by_path(course_findings)
+        own_course = last.course_by_path = _by_path(course_findings)  # check_source reads it at every edit
         walk = _by_path(last.walk_problems)
         paths = set(last.file_findings) | set(own_course) | set(walk) if dirty is None else dirty
         for path in paths:

@@ -425,13 +425,15 @@ class CoursecheckServer(LanguageServer):
         text = doc.source if doc is not None else None
         version = doc.version if doc is not None else None
 
-        def run() -> list[Finding] | None:
+        def run() -> tuple[list[Finding] | None, dict[str, list[types.Diagnostic]] | None]:
             if text is not None:
                 ws.set_buffer(rel, text)
-            return ws.check_file(rel)
+            found = ws.check_file(rel)
+            # The diagnostics in the same job: one trip to the engine thread per keystroke's check.
+            return found, (self._diagnostics_of([rel]) if found is not None and not self.pull else None)
 
         try:
-            found = await self.job(0, run)
+            found, reports = await self.job(0, run)
         except Exception:
             self.say(f"checking {rel} failed:\n" + traceback.format_exc(limit=6))
             return
@@ -441,7 +443,7 @@ class CoursecheckServer(LanguageServer):
         if self.pull:
             self.course_stage()  # a pull client asks; its pending request was waiting for this check
             return
-        await self._deliver({rel}, checked=rel)
+        await self._deliver({rel}, checked=rel, reports=reports)
         self.course_stage()
 
     async def check_files(self, rels: list[str]) -> None:
@@ -475,9 +477,15 @@ class CoursecheckServer(LanguageServer):
         finally:
             self._course_job = None
 
-    async def _deliver(self, rels: set[str], checked: str | None = None) -> None:
+    async def _deliver(
+        self,
+        rels: set[str],
+        checked: str | None = None,
+        reports: dict[str, list[types.Diagnostic]] | None = None,
+    ) -> None:
         """New diagnostics of ``rels`` to the client: pushed, or a refresh for pull. The
-        file just ``checked`` gets them even when unchanged (for its new version)."""
+        file just ``checked`` gets them even when unchanged (for its new version);
+        ``reports``: diagnostics already made on the engine thread."""
         if not rels:
             return
         if self.pull:
@@ -494,7 +502,10 @@ class CoursecheckServer(LanguageServer):
             for rel in rels
             if rel in ws.buffers or self.settings.workspace_diagnostics or self.uri(rel) in self._published
         )
-        reports = await self.job(0, self._diagnostics_of, wanted)
+        if reports is None or not set(wanted) <= set(reports):
+            reports = await self.job(0, self._diagnostics_of, wanted)
+        else:
+            reports = {rel: reports[rel] for rel in wanted}
         for rel, diagnostics in reports.items():
             uri = self.uri(rel)
             digest = _digest(diagnostics)

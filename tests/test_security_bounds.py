@@ -479,3 +479,15 @@ def test_parse_problems_per_file_are_capped_with_a_note():
     last = doc.problems[-1]
     assert (last.rule_id, last.span.line, last.span.column) == ("parse/mdx-syntax", 201, 6)
     assert last.message.startswith("800 more problems like the 200 above")
+
+
+# -- a build's output: terminal sequences removed in one pass ---------------------------------
+
+
+def test_build_output_loses_its_terminal_sequences():
+    from coursecheck.report.build import _ANSI
+
+    text = "a\x1b]0;title\x07b\x1b]8;;https://x\x1b\\c\x1b[31mred\x1b[0m"
+    assert _ANSI.sub("", text) == "abcred"
+    # Openers that never end are left for the output's escaping (not a match each to the end).
+    assert _ANSI.sub("", "\x1b]x" * 3 + "\x1b]0;t\x07") == "\x1b]x" * 3

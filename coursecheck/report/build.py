@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 900  # seconds
 DEFAULT_TAIL = 20  # lines of output kept
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+# An OSC sequence ends at BEL or ST (ESC \); its body stops at the next ESC, so a run of
+# unterminated openers costs one pass, not one pass per opener.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
 
 class BuildError(Exception):

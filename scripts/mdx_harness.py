@@ -133,7 +133,9 @@ class FileCompare:
     fence_lines: list[int]  # lines of parse/unterminated-fence findings
 
 
-def model_elements(path: Path, relpath: str, mdx: bool) -> tuple[dict[str, Counter[tuple[Any, ...]]], list[int], list[int]]:
+def model_elements(
+    path: Path, relpath: str, mdx: bool
+) -> tuple[dict[str, Counter[tuple[Any, ...]]], list[int], list[int], int]:
     text, has_bom = decode_source(path.read_bytes())
     doc = parse_markdown(path, relpath, normalize_newlines(text), mdx=mdx, has_bom=has_bom)
     out: dict[str, Counter[tuple[Any, ...]]] = {kind: Counter() for kind in KINDS}
@@ -148,21 +150,24 @@ def model_elements(path: Path, relpath: str, mdx: bool) -> tuple[dict[str, Count
             continue
         kind = "JSX-prop links" if link.origin == "jsx" else "internal links"
         out[kind][(link.span.line, _norm_url(link.href))] += 1
-    for image in getattr(doc, "images", ()):
+    for image in doc.images:
         out["images"][(image.span.line, _norm_url(image.href))] += 1
     syntax = [f.span.line for f in doc.problems if f.rule_id == "parse/mdx-syntax"]
     fences = [f.span.line for f in doc.problems if f.rule_id == "parse/unterminated-fence"]
-    return out, syntax, fences
+    return out, syntax, fences, doc.line_count
 
 
-def reference_elements(ref: dict[str, Any]) -> dict[str, Counter[tuple[Any, ...]]]:
+def reference_elements(ref: dict[str, Any], line_count: int = 0) -> dict[str, Counter[tuple[Any, ...]]]:
     out: dict[str, Counter[tuple[Any, ...]]] = {kind: Counter() for kind in KINDS}
     if not ref.get("ok"):
         return out
     for h in ref["headings"]:
         out["headings"][(h["line"], h["depth"], _norm_text(h["text"]))] += 1
     for c in ref["code"]:
-        out["code blocks"][(c["line"], c["end_line"], c["lang"])] += 1
+        # An unclosed fence: mdast ends it at the end of the file, past a final newline (on a
+        # line of its own); the model at the file's last line.
+        end_line = min(c["end_line"], line_count) if line_count else c["end_line"]
+        out["code blocks"][(c["line"], end_line, c["lang"])] += 1
     for j in ref["jsx"]:
         out["JSX components"][(j["line"], j["name"])] += 1
         for attr in j["attributes"]:
@@ -223,8 +228,12 @@ def collect(root: Path, relpaths: list[str], script: Path) -> list[FileCompare]:
     refs = run_reference(script, [(root / rel, mdx) for rel, mdx in picked])
     out: list[FileCompare] = []
     for (rel, mdx), ref in zip(picked, refs, strict=True):
-        model, syntax, fences = model_elements(root / rel, rel, mdx)
-        out.append(FileCompare(rel, model, reference_elements(ref), bool(ref.get("ok")), ref.get("error"), syntax, fences))
+        model, syntax, fences, line_count = model_elements(root / rel, rel, mdx)
+        out.append(
+            FileCompare(
+                rel, model, reference_elements(ref, line_count), bool(ref.get("ok")), ref.get("error"), syntax, fences
+            )
+        )
     return out
 
 
@@ -382,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     script = ensure_reference()
     if args.broken:
-        from broken_mdx import run_broken  # noqa: PLC0415 - beside this script
+        from broken_mdx import run_broken  # beside this script
 
         return run_broken(script)
     names = args.names or [*CORPUS_NAMES, "demo", "tricky"]

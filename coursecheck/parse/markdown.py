@@ -183,8 +183,19 @@ class _Aligner:
         return anchors
 
 
-def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligner) -> Segment:
-    """Build the text segment of an inline token; record links and inline code."""
+def _inline(
+    doc: Document,
+    token: Token,
+    scope: str,
+    info: str,
+    aligner: _Aligner,
+    definitions: dict[str, tuple[int, int]] | None = None,
+) -> Segment:
+    """Build the text segment of an inline token; record links, images and inline code.
+
+    ``definitions`` maps each reference label (:func:`_label_key`) to where its destination
+    is written: a reference link's ``href_span`` is there, its ``span`` at the place of use.
+    """
     children = token.children or ()
     if len(children) == 1 and children[0].type == "text" and children[0].content:
         # Most inline tokens are one plain text (a list item, a table cell, a heading).
@@ -200,8 +211,6 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
     find = source.find
     parens: _Parens | None = None  # made for the first link or image
     token_start = aligner.cursor
-    link_middle = -2  # the last "](" found, and from where (it holds for starts up to it)
-    link_middle_from = -1
     for child in children:
         kind = child.type
         if kind == "text":
@@ -248,7 +257,8 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             text_parts.append(" ")
             length += 1
         elif kind == "link_open":
-            bracket = source.find("[", aligner.cursor, aligner.end)
+            # An autolink opens with "<": a "[" later in the paragraph is another link's.
+            bracket = source.find("<" if child.markup == "autolink" else "[", aligner.cursor, aligner.end)
             open_at = bracket if bracket != -1 else aligner.cursor
             if bracket != -1:
                 aligner.cursor = bracket + 1
@@ -258,31 +268,44 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             href, open_at, parts_from = link_stack.pop()
             link_text = "".join(text_parts[parts_from:])
             markup = child.markup
+            form = "inline"
             if markup == "autolink":
+                form = "autolink"
                 close = source.find(">", aligner.cursor, aligner.end)
                 end = close + 1 if close != -1 else aligner.cursor
                 href_start = open_at + 1
                 href_end = max(href_start, end - 1)
             else:
-                if not (link_middle_from <= aligner.cursor and (link_middle == -1 or aligner.cursor <= link_middle)):
-                    # Reference links find none: remember it (a paragraph of them was quadratic).
-                    link_middle_from = aligner.cursor
-                    link_middle = source.find("](", aligner.cursor, aligner.end)
-                close = link_middle
-                if close != -1:
+                # The link text ends at the first "]" after its children; what follows it
+                # tells the form: "(destination)", "[label]", "[]" or nothing (shortcut).
+                bracket = source.find("]", aligner.cursor, aligner.end)
+                after = bracket + 1 if bracket != -1 else aligner.cursor
+                if source.startswith("(", after):
                     parens = parens or _Parens(source, token_start, aligner.end)
-                    stop = parens.closing(close + 1)
-                    raw_href = source[close + 2 : stop if stop != -1 else aligner.end]
-                    href_start = close + 2 + (len(raw_href) - len(raw_href.lstrip(" <")))
-                    href_end = href_start + len(raw_href.strip(" <>").split(" ", 1)[0])
-                    paren = stop
-                    end = paren + 1 if paren != -1 else href_end
+                    stop = parens.closing(after)
+                    raw_href = source[after + 1 : stop if stop != -1 else aligner.end]
+                    href_start = after + 1 + (len(raw_href) - len(raw_href.lstrip(" \t\n<")))
+                    href_end = href_start + len(raw_href.strip(" \t\n<>").split(None, 1)[0] if raw_href.strip(" \t\n<>") else "")
+                    if raw_href.lstrip(" \t\n").startswith("<"):
+                        close_angle = source.find(">", href_start, stop if stop != -1 else aligner.end)
+                        href_end = close_angle if close_angle != -1 else href_end
+                    end = stop + 1 if stop != -1 else href_end
                 else:
-                    # Reference-style link: the href lives elsewhere; point at the text.
-                    end = aligner.cursor + 1
-                    href_start, href_end = open_at, end
+                    form = "reference"
+                    label_start, label_end = open_at + 1, max(open_at + 1, after - 1)
+                    end = after
+                    if source.startswith("[", after):
+                        close_label = source.find("]", after + 1, aligner.end)
+                        if close_label != -1:
+                            end = close_label + 1
+                            if close_label > after + 1:  # [text][label], not [text][]
+                                label_start, label_end = after + 1, close_label
+                    definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
+                    href_start, href_end = definition if definition else (label_start, label_end)
             aligner.cursor = max(aligner.cursor, end)
-            doc.links.append(Link(href, link_text, doc.span(open_at, end), doc.span(href_start, href_end), "markdown"))
+            doc.links.append(
+                Link(href, link_text, doc.span(open_at, end), doc.span(href_start, href_end), "markdown", form)
+            )
         elif kind in _MARKUP_TOKENS and child.markup:
             # Step over emphasis markers so that a following text is not found inside them.
             pos = aligner.find(child.markup)
@@ -291,14 +314,103 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
         elif kind == "image":
             alt_start = source.find("![", aligner.cursor, aligner.end)
             if alt_start != -1:
-                parens = parens or _Parens(source, token_start, aligner.end)
-                paren = parens.closing(alt_start)
-                aligner.cursor = paren + 1 if paren != -1 else alt_start + 2
+                bracket = _alt_end(source, alt_start + 2, aligner.end, child.content)
+                after = bracket + 1
+                src = unquote(str(child.attrGet("src") or ""))
+                form = "inline"
+                if source.startswith("(", after):
+                    parens = parens or _Parens(source, token_start, aligner.end)
+                    stop = parens.closing(after)
+                    raw = source[after + 1 : stop if stop != -1 else aligner.end]
+                    src_start = after + 1 + (len(raw) - len(raw.lstrip(" \t\n<")))
+                    written = raw.strip(" \t\n<>")
+                    src_end = src_start + (len(written.split(None, 1)[0]) if written else 0)
+                    end = stop + 1 if stop != -1 else src_end
+                else:
+                    form = "reference"
+                    label_start, label_end, end = alt_start + 2, bracket, after
+                    if source.startswith("[", after):
+                        close_label = source.find("]", after + 1, aligner.end)
+                        if close_label != -1:
+                            end = close_label + 1
+                            if close_label > after + 1:
+                                label_start, label_end = after + 1, close_label
+                    definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
+                    src_start, src_end = definition if definition else (label_start, label_end)
+                aligner.cursor = max(aligner.cursor, end)
+                doc.images.append(
+                    Link(src, child.content, doc.span(alt_start, end), doc.span(src_start, src_end), "markdown", form)
+                )
         elif kind == "html_inline":
             pos = aligner.find(child.content)
             if pos != -1:
                 aligner.cursor = pos + len(child.content)
     return Segment(scope, "".join(text_parts), anchors or [(0, aligner.cursor)], info)
+
+
+def _alt_end(source: str, start: int, end: int, alt: str) -> int:
+    """The ``]`` closing an image's alt text that starts at ``start``: brackets nest, escapes
+    do not count. The scan reads at most a few times the alt's length (an unclosed ``![`` per
+    word of a paragraph must not make it quadratic): where none is found, ``start - 1``."""
+    if source.startswith(alt + "]", start):
+        return start + len(alt)
+    depth = 0
+    i = start
+    stop = min(end, start + 4 * len(alt) + 256)
+    while i < stop:
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    return start - 1
+
+
+def _heading_text(token: Token) -> str:
+    """A heading's text as a reader sees it: its text and the content of its code spans (the
+    prose segment has a gap for each span, so that patterns do not match across it; a heading
+    made of inline code, ``## `useAuth()` ``, is still named by its words)."""
+    parts = []
+    for child in token.children or ():
+        kind = child.type
+        if kind == "text" or kind == "code_inline":
+            parts.append(child.content)
+        elif kind == "softbreak" or kind == "hardbreak":
+            parts.append(" ")
+    return "".join(parts).strip()
+
+
+def _label_key(label: str) -> str:
+    """A reference label as CommonMark matches it: case-folded, inner whitespace collapsed."""
+    return " ".join(label.split()).casefold()
+
+
+# A link reference definition's start: "[label]:" at a line start, after block quote markers
+# and indentation; its destination follows, on the same line or the next.
+_DEFINITION = re.compile(r"^[ \t>]*\[((?:[^\]\\\n]|\\.|\n(?![ \t]*\n)){1,999})\]:[ \t]*(?:\n[ \t>]*)?(<[^>\n]*>|\S+)", re.M)
+
+
+def _definitions(source: str, code_lines: set[int], index: Any) -> dict[str, tuple[int, int]]:
+    """Where each link reference definition's destination is written (the first definition
+    of a label wins, as in CommonMark); definitions inside code blocks are not."""
+    found: dict[str, tuple[int, int]] = {}
+    for m in _DEFINITION.finditer(source):
+        key = _label_key(m.group(1))
+        if not key or key in found:
+            continue
+        if code_lines and index.span(m.start()).line in code_lines:
+            continue
+        start, end = m.start(2), m.end(2)
+        if source[start] == "<":
+            start, end = start + 1, end - 1
+        found[key] = (start, end)
+    return found
 
 
 def _find_backtick_run(source: str, length: int, start: int, end: int) -> int:
@@ -455,7 +567,20 @@ def _code_segment(doc: Document, token: Token, language: str, masked: str) -> Co
     return CodeBlock(language, Segment("code", text, anchors, language), span)
 
 
-def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: bool = False) -> Document:
+# The JSX props whose string value is a link (``<Card href="/x">``, ``<Link to="/y">``): in
+# mdast they are attributes, in the model links of origin "jsx" (the harness says so).
+LINK_PROPS = ("href", "to")
+
+
+def parse_markdown(
+    path: Path,
+    relpath: str,
+    text: str,
+    *,
+    mdx: bool,
+    has_bom: bool = False,
+    link_props: tuple[str, ...] = LINK_PROPS,
+) -> Document:
     index = LineIndex(text)
     doc = Document(path, relpath, "mdx" if mdx else "markdown", text, index, has_bom=has_bom)
     body_start = parse_frontmatter(doc)
@@ -487,7 +612,7 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
                 seg = Segment("prop", rp.value, [(0, rp.value_start)], f"{raw.name}.{rp.name}")
                 doc.segments.append(seg)
             comp.props[rp.name] = Prop(rp.name, rp.value, rp.kind, doc.span(rp.start, rp.end), seg)
-            if rp.name == "href" and rp.kind in ("string", "template") and rp.value is not None:
+            if rp.name in link_props and rp.kind in ("string", "template") and rp.value is not None:
                 doc.links.append(
                     Link(
                         rp.value,
@@ -495,6 +620,7 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
                         doc.span(rp.start, rp.end),
                         doc.span(rp.value_start, rp.value_start + len(rp.value)),
                         "jsx",
+                        "prop",
                     )
                 )
         doc.components.append(comp)
@@ -503,7 +629,15 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
         masked = masked.replace("\x00", "\ufffd")
     from coursecheck.parse.mdit import markdown_it  # imported on the first parse
 
-    tokens = markdown_it(mdx).parse(masked)
+    env: dict[str, Any] = {}
+    tokens = markdown_it(mdx).parse(masked, env)
+    definitions = None
+    if env.get("references"):
+        code_lines: set[int] = set()
+        for token in tokens:
+            if token.type in ("fence", "code_block") and token.map:
+                code_lines.update(range(token.map[0] + 1, token.map[1] + 1))
+        definitions = _definitions(masked, code_lines, index)
     # Several inline tokens can share a line (table cells): continue from the last cursor.
     cursors: dict[int, int] = {}
     line_count = index.line_count
@@ -522,13 +656,13 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
             aligner = _Aligner(masked, max(start, cursors.get(first_line, start)), end)
             if parent is not None and parent.type == "heading_open":
                 level = int(parent.tag[1])
-                seg = _inline(doc, token, "heading", str(level), aligner)
+                seg = _inline(doc, token, "heading", str(level), aligner, definitions)
                 line_start = start
                 text_start = seg.anchors[0][1] if seg.text else line_start
                 line_end = index.line_end(token.map[0] + 1)
-                doc.headings.append(Heading(level, seg.text, doc.span(text_start, line_end), line_start))
+                doc.headings.append(Heading(level, _heading_text(token), doc.span(text_start, line_end), line_start))
             else:
-                seg = _inline(doc, token, "prose", "", aligner)
+                seg = _inline(doc, token, "prose", "", aligner, definitions)
             cursors[first_line] = aligner.cursor
             if seg.text and not seg.text.isspace():
                 doc.segments.append(seg)

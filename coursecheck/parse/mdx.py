@@ -17,11 +17,16 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn
 
-_FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})([^\n]*)$", re.M)
+# A fence opener at a line start, after the prefixes of the containers it may be in: block
+# quotes (``>``) and a list item's marker on the same line. Indentation is not limited: in
+# MDX there is no indented code (micromark opens and closes fences at any indentation), and
+# in Markdown a fence in a list item is indented with the item's content.
+_FENCE_OPEN = re.compile(r"([ \t>]*)((?:[-*+]|\d{1,9}[.)])[ \t]+)?(`{3,}|~{3,})([^\n]*)$", re.M)
+_QUOTE_PREFIX = re.compile(r"[ \t]{0,3}>[ \t]?")
 _ESM_START = re.compile(r"(?:import\s*[\w{*'\"]|export\s+(?:const|let|var|function|default|class|async|\{|\*))")
 # What the scan stops at. A line break matters only where a fence or ESM may open on the
 # next line (checked there); the others are skipped by the regex engine.
-_LINE_OPENER = r"\n(?= {0,3}(?:```|~~~)|import|export)"
+_LINE_OPENER = r"\n(?=[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:```|~~~)|import|export)"
 _INTERESTING = re.compile(r"[`{<\\]|" + _LINE_OPENER)
 _INTERESTING_MARKDOWN = re.compile(r"[`\\]|<!--|" + _LINE_OPENER)  # no JSX nor expressions
 _TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
@@ -116,7 +121,7 @@ class _NextFinder:
 
     __slots__ = ("_from", "_result", "needle", "text")
 
-    def __init__(self, text: str, needle: str) -> None:
+    def __init__(self, text: str, needle: str | re.Pattern[str]) -> None:
         self.text = text
         self.needle = needle
         self._from = len(text) + 1  # no answer yet
@@ -125,8 +130,14 @@ class _NextFinder:
     def find(self, start: int) -> int:
         if self._from <= start and (self._result == -1 or start <= self._result):
             return self._result
-        self._from, self._result = start, self.text.find(self.needle, start)
-        return self._result
+        needle = self.needle
+        if isinstance(needle, str):
+            result = self.text.find(needle, start)
+        else:
+            m = needle.search(self.text, start)
+            result = -1 if m is None else m.start()
+        self._from, self._result = start, result
+        return result
 
 
 class _Scanner:
@@ -364,6 +375,9 @@ def _apply_masks(text: str, ranges: list[tuple[int, int]]) -> str:
 
 
 _BACKTICKS = re.compile(r"`+")
+# Where a paragraph (and so a code span) ends: a blank line, or a fence opener (a fence
+# interrupts a paragraph: a run of backticks before it cannot close after it).
+_PARAGRAPH_END = re.compile(r"\n[ \t]*\n|\n(?=[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:```|~~~))")
 
 
 class _CodeSpans:
@@ -379,7 +393,7 @@ class _CodeSpans:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.blank_line = _NextFinder(text, "\n\n")
+        self.blank_line = _NextFinder(text, _PARAGRAPH_END)
         self._limit = -1  # the paragraph indexed: its end, and where its index starts
         self._from = -1
         self._runs: dict[int, list[int]] = {}  # run length -> starts of the runs, in order
@@ -408,8 +422,64 @@ class _CodeSpans:
 
 
 @lru_cache(maxsize=64)
-def _fence_closer(marker: str) -> re.Pattern[str]:
-    return re.compile(r"^ {0,3}" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
+def _fence_closer(marker: str, max_indent: int | None) -> re.Pattern[str]:
+    indent = r"[ \t]*" if max_indent is None else "[ \t]{0," + str(max_indent) + "}"
+    return re.compile(r"^" + indent + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
+
+
+def _indent_width(prefix: str) -> int:
+    """Columns of blanks, tabs to the next multiple of 4 (as CommonMark counts them)."""
+    if "\t" not in prefix:
+        return len(prefix)
+    width = 0
+    for ch in prefix:
+        width += 4 - width % 4 if ch == "\t" else 1
+    return width
+
+
+def _read_fence(text: str, start: int, m: re.Match[str], mdx: bool) -> RawFence:
+    """The fence opened by ``m`` (a match of ``_FENCE_OPEN`` at the line start ``start``).
+
+    A fence ends at a closing fence (the same character, at least as many) or where its
+    container ends: a line with fewer ``>`` than the opener's block quote, or, for a fence
+    opened on a list item's first line, a line indented less than the item's content. MDX
+    closes fences at any indentation (it has no indented code); Markdown up to three columns
+    deeper than the opener (a list item's fence is indented with the item).
+    """
+    n = len(text)
+    prefix, item, marker, info = m.group(1), m.group(2) or "", m.group(3), m.group(4)
+    depth = prefix.count(">")
+    opener_end = m.end()
+    content_start = min(opener_end + 1, n)
+    indent = _indent_width(prefix[prefix.rfind(">") + 1 :] if depth else prefix)
+    item_column = _indent_width(prefix) + len(item) if item else 0  # a list item's content column
+    closer = _fence_closer(marker, None if mdx else indent + len(item) + 3)
+    if not depth and not item_column:
+        cm = closer.search(text, content_start)
+        if cm:
+            return RawFence(marker, info.strip(), start, content_start, cm.start(), cm.end(), True)
+        return RawFence(marker, info.strip(), start, content_start, n, n, False)
+    # In a container: line by line (fences in block quotes and on list item lines are few).
+    pos = content_start
+    while pos < n:
+        eol = text.find("\n", pos)
+        eol = n if eol == -1 else eol
+        line = text[pos:eol]
+        rest = line
+        for _ in range(depth):
+            q = _QUOTE_PREFIX.match(rest)
+            if q is None:
+                # The block quote ends before this line, and the fence with it.
+                end = pos - 1 if pos > content_start else opener_end
+                return RawFence(marker, info.strip(), start, content_start, pos, max(end, opener_end), True)
+            rest = rest[q.end() :]
+        if item_column and rest.strip() and _indent_width(rest[: len(rest) - len(rest.lstrip(" \t"))]) < item_column:
+            end = pos - 1 if pos > content_start else opener_end
+            return RawFence(marker, info.strip(), start, content_start, pos, max(end, opener_end), True)
+        if closer.match(rest):
+            return RawFence(marker, info.strip(), start, content_start, pos, eol, True)
+        pos = eol + 1
+    return RawFence(marker, info.strip(), start, content_start, n, n, False)
 
 
 def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
@@ -430,6 +500,7 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
     mdx_comment_end: dict[int, int] = {}  # "*/" offset -> offset of the "}" after it, or -1
     reported_to = -1  # end of the line of the last problem: one problem per line
     html_unclosed = mdx_unclosed = False  # an opener without a closer in the rest of the file seen
+    not_an_opener = last_fence_end = -1  # a fence-like line that opens none; where the last fence ended
 
     def report(offset: int, code: str, message: str) -> None:
         # A second problem on a line repeats the first (an unclosed comment's opener again),
@@ -446,18 +517,26 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
         if line_start:
             line_start = False
             m = _FENCE_OPEN.match(text, i)
-            if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
-                marker = m.group(2)
-                closer = _fence_closer(marker)
-                content_start = m.end() + 1
-                cm = closer.search(text, min(content_start, n))
-                if cm:
-                    fence = RawFence(marker, m.group(3).strip(), i, content_start, cm.start(), cm.end(), True)
-                else:
-                    fence = RawFence(marker, m.group(3).strip(), i, content_start, n, n, False)
-                    report(i, "unterminated-fence", f"code fence {marker} is never closed")
+            if m and m.group(3)[0] == "`" and "`" in m.group(4):
+                # Not an opener (CommonMark: no backtick in a backtick fence's info string),
+                # but its author meant one: a later fence left open is this line's doing.
+                not_an_opener = i
+            elif m:
+                fence = _read_fence(text, i, m, mdx)
+                if not fence.closed:
+                    marker = fence.marker
+                    if not_an_opener > last_fence_end:
+                        fence_line = text.count("\n", 0, i) + 1
+                        report(
+                            not_an_opener,
+                            "unterminated-fence",
+                            f"this line does not open a code fence (a {marker[0]} fence's info string cannot contain "
+                            f"{marker[0]}), so the {marker} on line {fence_line} opens one that is never closed",
+                        )
+                    else:
+                        report(i, "unterminated-fence", f"code fence {marker} is never closed")
                 out.fences.append(fence)
-                i = fence.end
+                i = last_fence_end = fence.end
                 continue
             if mdx and _ESM_START.match(text, i) and _after_blank_line(text, i, body_start):
                 end = text.find("\n\n", i)

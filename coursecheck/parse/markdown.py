@@ -9,6 +9,7 @@ text differs from the source, fall back to a character-by-character alignment.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -372,15 +373,29 @@ def _alt_end(source: str, start: int, end: int, alt: str) -> int:
     return start - 1
 
 
-def _heading_text(token: Token) -> str:
+def _heading_text(token: Token, masked: str, masks: list[tuple[int, int]], start: int, end: int) -> str:
     """A heading's text as a reader sees it: its text and the content of its code spans (the
     prose segment has a gap for each span, so that patterns do not match across it; a heading
-    made of inline code, ``## `useAuth()` ``, is still named by its words)."""
+    made of inline code, ``## `useAuth()` ``, is still named by its words). JSX masked in it
+    is no text (``<code>mount<wbr />Waitlist()</code>`` is ``mountWaitlist()``): the
+    characters of a text that were masked (``start``..``end`` of ``masked``) are dropped."""
     parts = []
+    first = bisect_right(masks, (start, -1)) - 1 if masks else 0
+    near = [r for r in masks[max(first, 0) : first + 64] if r[1] > start and r[0] < end] if masks else []
+    cursor = start
     for child in token.children or ():
         kind = child.type
         if kind == "text" or kind == "code_inline":
-            parts.append(child.content)
+            content = child.content
+            if near and content:
+                pos = masked.find(content, cursor, end)
+                if pos != -1:
+                    cursor = pos + len(content)
+                    if kind == "text":
+                        content = "".join(
+                            ch for k, ch in enumerate(content) if not any(a <= pos + k < b for a, b in near)
+                        )
+            parts.append(content)
         elif kind == "softbreak" or kind == "hardbreak":
             parts.append(" ")
     return "".join(parts).strip()
@@ -660,7 +675,8 @@ def parse_markdown(
                 line_start = start
                 text_start = seg.anchors[0][1] if seg.text else line_start
                 line_end = index.line_end(token.map[0] + 1)
-                doc.headings.append(Heading(level, _heading_text(token), doc.span(text_start, line_end), line_start))
+                title = _heading_text(token, masked, pre.masks, start, end)
+                doc.headings.append(Heading(level, title, doc.span(text_start, line_end), line_start))
             else:
                 seg = _inline(doc, token, "prose", "", aligner, definitions)
             cursors[first_line] = aligner.cursor

@@ -105,7 +105,18 @@ function errorPlace(error) {
   const place = error.place && error.place.start ? error.place.start : error.place;
   const line = error.line ?? (place && place.line) ?? null;
   const column = error.column ?? (place && place.column) ?? null;
-  return { line, column, message: String(error.reason || error.message || error).split("\n")[0] };
+  const message = String(error.reason || error.message || error).split("\n")[0];
+  // "Expected a closing tag for `<X>` (3:1-3:6) before the end of `paragraph`": the error's
+  // place is the end of the block (or none at the end of the file), the tag it names is
+  // where the author must look; the harness compares that line.
+  const match = message.match(/\((\d+):(\d+)-\d+:\d+\)/);
+  const named = match && (line === null || message.includes("before the end of")) ? match : null;
+  return {
+    line: named ? Number(named[1]) : line,
+    column: named ? Number(named[2]) : column,
+    place: { line, column },
+    message,
+  };
 }
 
 async function handle(request) {

@@ -144,6 +144,8 @@ FOUND = [
     ("[`x`][r] [y](z.md)\n\n[r]: /d\n", True),
     # An image's "(" search found a later link's destination.
     ("![i][r] [l](/l)\n\n[r]: /i\n", False),
+    # An entity's character after a block quote marker was placed at the marker.
+    (">&LT;", False),
 ]
 
 

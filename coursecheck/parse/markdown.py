@@ -174,12 +174,20 @@ class _Aligner:
         for k, ch in enumerate(needle):
             cursor = self.cursor
             window = (self.next_nonspace(cursor) if k == 0 else cursor) + _ALIGN_WINDOW
-            pos = source.find(ch, cursor, window if window < end else end)
+            stop = window if window < end else end
+            pos = source.find(ch, cursor, stop)
+            after = pos + 1
             if pos == -1:
-                pos = cursor
+                # Not written as itself: an entity (``&LT;``) stands for it, at its "&".
+                pos = source.find("&", cursor, stop)
+                if pos == -1:
+                    pos = after = cursor
+                else:
+                    semicolon = source.find(";", pos, min(pos + 40, end))
+                    after = semicolon + 1 if semicolon != -1 else pos + 1
             if pos != expected:
                 anchors.append((k, pos))
-            self.cursor = pos + 1
+            self.cursor = after
             expected = pos + 1
         return anchors
 

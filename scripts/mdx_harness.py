@@ -371,13 +371,13 @@ def run_named(names: list[str], workdir: Path, script: Path) -> dict[str, Tally]
             root = write_tricky(workdir / "tricky")
             files = sorted(TRICKY)
         else:
-            source = Path(name) if os.sep in name else CORPORA / name
+            source = Path(name) if Path(name).is_absolute() or not (CORPORA / name).is_dir() else CORPORA / name
             if not source.is_dir():
                 print(f"skipped {name}: no folder {source}", file=sys.stderr)
                 continue
             root = prepare_corpus(source, workdir)
             files = checked_files(root)
-        results[Path(name).name] = compare(collect(root, files, script))
+        results[name] = compare(collect(root, files, script))
     return results
 
 
@@ -394,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
         from broken_mdx import run_broken  # beside this script
 
         return run_broken(script)
-    names = args.names or [*CORPUS_NAMES, "demo", "tricky"]
+    # gsd-phases holds whole repositories (one per phase, "tree/"): each is a corpus.
+    phases = sorted(f"gsd-phases/{p.parent.name}/tree" for p in (CORPORA / "gsd-phases").glob("*/tree"))
+    names = args.names or [*CORPUS_NAMES, *phases, "demo", "tricky"]
     with tempfile.TemporaryDirectory(prefix="mdx-harness-") as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)

@@ -565,6 +565,11 @@ def _fence_closer(marker: str, max_indent: int | None) -> re.Pattern[str]:
     return re.compile(r"^" + indent + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
 
 
+# Block quotes deeper than this are read as this deep (markdown-it-py nests at most 100):
+# each line of a fence is checked for as many ">" as its opener has.
+_MAX_QUOTE_DEPTH = 100
+
+
 def _indent_width(prefix: str) -> int:
     """Columns of blanks, tabs to the next multiple of 4 (as CommonMark counts them)."""
     if "\t" not in prefix:
@@ -586,7 +591,7 @@ def _read_fence(text: str, start: int, m: re.Match[str], mdx: bool) -> RawFence:
     """
     n = len(text)
     prefix, item, marker, info = m.group(1), m.group(2) or "", m.group(3), m.group(4)
-    depth = prefix.count(">")
+    depth = min(prefix.count(">"), _MAX_QUOTE_DEPTH)
     opener_end = m.end()
     content_start = min(opener_end + 1, n)
     indent = _indent_width(prefix[prefix.rfind(">") + 1 :] if depth else prefix)

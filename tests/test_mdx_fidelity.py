@@ -68,13 +68,19 @@ def test_a_fence_in_a_block_quote_ends_with_the_quote():
     doc = parse(text)
     assert problems(doc) == [] and doc.components == []
     assert [(b.span.line, b.span.end_line) for b in doc.code_blocks] == [(1, 5)]
+    assert doc.code_blocks[0].segment.text == "echo {x}\n\necho <y>"  # before: {x} masked out of the code
     assert [(link.href, link.span.line, link.span.column) for link in doc.links] == [("/quoted", 7, 3)]
 
 
-def test_a_todo_in_a_yaml_sample_inside_a_component_is_not_prose(tmp_path):
-    text = "<Steps>\n\n1. Config:\n\n    ```yaml\n    a: 1\n\n    # TODO in the sample\n    ```\n\n</Steps>\n"
+def test_a_yaml_sample_in_a_list_inside_a_component_is_code_as_written(tmp_path):
+    # Before: "{b" was an unclosed expression (a false parse/mdx-syntax) and <div> a component
+    # masked out of the sample.
+    text = "<Steps>\n\n1. Config:\n\n    ```yaml\n    a: {b\n\n    # TODO in the sample <div>\n    ```\n\n</Steps>\n"
     found = lint(tmp_path, {"content/a.mdx": text}, config=CONFIG)
     assert [f for f in where(found) if f[0].startswith(("anti-patterns/todo", "parse/"))] == []
+    doc = parse(text)
+    assert [c.name for c in doc.components] == ["Steps"]
+    assert doc.code_blocks[0].segment.text == "a: {b\n\n# TODO in the sample <div>"
 
 
 # -- unclosed fences -------------------------------------------------------------------------
@@ -255,3 +261,11 @@ def test_manifest_of_the_harness_is_valid_json():
         "remark-parse",
         "unified",
     }
+
+
+def test_a_heading_of_inline_code_is_named_in_messages(tmp_path):
+    # Before: the section was named « » (the heading's prose text, where code is a gap).
+    text = "# Title\n\nIntro.\n\n## `useAuth()`\n\n## Next\n\nText.\n"
+    found = lint(tmp_path, {"content/a.md": text}, config=CONFIG, select=["anti-patterns/empty-section"])
+    assert where(found) == [("anti-patterns/empty-section", "content/a.md", 5, 1)]
+    assert "«useAuth()»" in found[0].message

@@ -289,16 +289,12 @@ def _inline(
                 # tells the form: "(destination)", "[label]", "[]" or nothing (shortcut).
                 bracket = source.find("]", aligner.cursor, aligner.end)
                 after = bracket + 1 if bracket != -1 else aligner.cursor
+                inline = None
                 if source.startswith("(", after):
                     parens = parens or _Parens(source, token_start, aligner.end)
-                    stop = parens.closing(after)
-                    raw_href = source[after + 1 : stop if stop != -1 else aligner.end]
-                    href_start = after + 1 + (len(raw_href) - len(raw_href.lstrip(" \t\n<")))
-                    href_end = href_start + len(raw_href.strip(" \t\n<>").split(None, 1)[0] if raw_href.strip(" \t\n<>") else "")
-                    if raw_href.lstrip(" \t\n").startswith("<"):
-                        close_angle = source.find(">", href_start, stop if stop != -1 else aligner.end)
-                        href_end = close_angle if close_angle != -1 else href_end
-                    end = stop + 1 if stop != -1 else href_end
+                    inline = _destination(source, after, parens.closing(after), href, definitions, open_at + 1, bracket)
+                if inline is not None:
+                    href_start, href_end, end = inline
                 else:
                     form = "reference"
                     label_start, label_end = open_at + 1, max(open_at + 1, after - 1)
@@ -327,14 +323,12 @@ def _inline(
                 after = bracket + 1
                 src = unquote(str(child.attrGet("src") or ""))
                 form = "inline"
+                inline = None
                 if source.startswith("(", after):
                     parens = parens or _Parens(source, token_start, aligner.end)
-                    stop = parens.closing(after)
-                    raw = source[after + 1 : stop if stop != -1 else aligner.end]
-                    src_start = after + 1 + (len(raw) - len(raw.lstrip(" \t\n<")))
-                    written = raw.strip(" \t\n<>")
-                    src_end = src_start + (len(written.split(None, 1)[0]) if written else 0)
-                    end = stop + 1 if stop != -1 else src_end
+                    inline = _destination(source, after, parens.closing(after), src, definitions, alt_start + 2, bracket)
+                if inline is not None:
+                    src_start, src_end, end = inline
                 else:
                     form = "reference"
                     label_start, label_end, end = alt_start + 2, bracket, after
@@ -355,6 +349,37 @@ def _inline(
             if pos != -1:
                 aligner.cursor = pos + len(child.content)
     return Segment(scope, "".join(text_parts), anchors or [(0, aligner.cursor)], info)
+
+
+def _destination(
+    source: str,
+    paren: int,
+    stop: int,
+    href: str,
+    definitions: dict[str, tuple[int, int]] | None,
+    label_start: int,
+    label_end: int,
+) -> tuple[int, int, int] | None:
+    """``(start, end, link end)`` of the inline destination in ``(...)`` at ``paren`` (its
+    ``)`` at ``stop``), or None when the link is a reference one followed by a ``(`` of the
+    prose: no ``)`` closes it, or the label is defined and the definition, not the text in
+    the parentheses, is the link's target."""
+    if stop == -1:
+        return None  # an inline link's destination is closed: this "(" is text after a [label]
+    raw = source[paren + 1 : stop]
+    start = paren + 1 + (len(raw) - len(raw.lstrip(" \t\n")))
+    if source.startswith("<", start):
+        close = source.find(">", start, stop)
+        dest_start, dest_end = start + 1, close if close != -1 else stop
+    else:
+        written = raw.strip(" \t\n")
+        dest_start, dest_end = start, start + (len(written.split(None, 1)[0]) if written else 0)
+    if definitions:
+        definition = definitions.get(_label_key(source[label_start:label_end]))
+        if definition is not None and unquote(source[dest_start:dest_end]) != href:
+            if unquote(source[definition[0] : definition[1]]) == href:
+                return None
+    return dest_start, dest_end, stop + 1
 
 
 def _alt_end(source: str, start: int, end: int, alt: str) -> int:

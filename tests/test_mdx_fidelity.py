@@ -269,3 +269,10 @@ def test_a_heading_of_inline_code_is_named_in_messages(tmp_path):
     found = lint(tmp_path, {"content/a.md": text}, config=CONFIG, select=["anti-patterns/empty-section"])
     assert where(found) == [("anti-patterns/empty-section", "content/a.md", 5, 1)]
     assert "«useAuth()»" in found[0].message
+
+
+def test_many_tag_problems_are_capped_like_other_parse_problems():
+    # 5,000 stray closing tags: 200 findings and one saying how many more (MAX_PROBLEMS).
+    doc = parse("</a>\n" * 5000)
+    assert len(doc.problems) == 201 and "4800 more problems" in doc.problems[-1].message
+    assert problems(doc)[:2] == [("parse/mdx-syntax", 1, 1), ("parse/mdx-syntax", 2, 1)]

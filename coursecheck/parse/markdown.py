@@ -441,7 +441,8 @@ def _label_key(label: str) -> str:
 
 # A link reference definition's start: "[label]:" at a line start, after block quote markers
 # and indentation; its destination follows, on the same line or the next.
-_DEFINITION = re.compile(r"^[ \t>]*\[((?:[^\]\\\n]|\\.|\n(?![ \t]*\n)){1,999})\]:[ \t]*(?:\n[ \t>]*)?(<[^>\n]*>|\S+)", re.M)
+# Its label has no unescaped bracket (CommonMark): a label's scan stops at the next "[".
+_DEFINITION = re.compile(r"^[ \t>]*\[((?:[^\[\]\\\n]|\\.|\n(?![ \t]*\n)){1,999})\]:[ \t]*(?:\n[ \t>]*)?(<[^>\n]*>|\S+)", re.M)
 
 
 def _definitions(source: str, code_lines: set[int], index: Any) -> dict[str, tuple[int, int]]:

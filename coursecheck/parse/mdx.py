@@ -345,7 +345,6 @@ def _parse_tag(scanner: _Scanner, start: int, quoted: bool = False) -> RawCompon
 
 
 _NEWLINE = re.compile("\n")
-_MAX_BALANCE_PROBLEMS = 1000
 _LINE_PREFIX = re.compile(r"[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?")
 _BLANK_LINE = re.compile(r"\n[ \t>]*\n")  # a paragraph's end (in a block quote too)
 
@@ -426,8 +425,6 @@ def _balance(text: str, comps: list[RawComponent], body_start: int) -> list[tupl
     text_stack: list[RawComponent] = []
     paragraph_end = -1
     for comp, is_flow in zip(comps, flow, strict=True):
-        if len(problems) >= _MAX_BALANCE_PROBLEMS:
-            break  # more than the report shows (a file of stray closing tags)
         if text_stack and (is_flow or comp.start > paragraph_end):
             top = text_stack[-1]
             problems.append((top.start, "unclosed-jsx", f"JSX element {shown(top.name)} is not closed before the end "

@@ -442,22 +442,34 @@ def _label_key(label: str) -> str:
 # A link reference definition's start: "[label]:" at a line start, after block quote markers
 # and indentation; its destination follows, on the same line or the next.
 # Its label has no unescaped bracket (CommonMark): a label's scan stops at the next "[".
-_DEFINITION = re.compile(r"^[ \t>]*\[((?:[^\[\]\\\n]|\\.|\n(?![ \t]*\n)){1,999})\]:[ \t]*(?:\n[ \t>]*)?(<[^>\n]*>|\S+)", re.M)
+_DEFINITION = re.compile(r"^[ \t>]*\[((?:[^\[\]\\\n]|\\.|\n(?![ \t]*\n)){1,999})\]:[ \t]*(?:\n[ \t>]*)?(<[^>\n]*>|\S+)(?=[ \t]*(?:\n|$|[\"'(]))", re.M)
 
 
-def _definitions(source: str, code_lines: set[int], index: Any) -> dict[str, tuple[int, int]]:
+def _definitions(
+    source: str, code_lines: set[int], index: Any, references: dict[str, Any]
+) -> dict[str, tuple[int, int]]:
     """Where each link reference definition's destination is written (the first definition
-    of a label wins, as in CommonMark); definitions inside code blocks are not."""
+    of a label wins, as in CommonMark). A candidate counts only where markdown-it-py read a
+    definition of that label with that destination (``references``, its env's): a line
+    like a definition inside a paragraph or a code block is none."""
+    from markdown_it.common.utils import normalizeReference
+
     found: dict[str, tuple[int, int]] = {}
     for m in _DEFINITION.finditer(source):
         key = _label_key(m.group(1))
         if not key or key in found:
             continue
-        if code_lines and index.span(m.start()).line in code_lines:
+        reference = references.get(normalizeReference(m.group(1)))
+        if reference is None:
             continue
         start, end = m.start(2), m.end(2)
         if source[start] == "<":
             start, end = start + 1, end - 1
+        written = source[start:end]
+        if "\\" not in written and "&" not in written and unquote(written) != unquote(str(reference.get("href", ""))):
+            continue
+        if code_lines and index.span(m.start()).line in code_lines:
+            continue
         found[key] = (start, end)
     return found
 
@@ -686,7 +698,7 @@ def parse_markdown(
         for token in tokens:
             if token.type in ("fence", "code_block") and token.map:
                 code_lines.update(range(token.map[0] + 1, token.map[1] + 1))
-        definitions = _definitions(masked, code_lines, index)
+        definitions = _definitions(masked, code_lines, index, env["references"])
     # Several inline tokens can share a line (table cells): continue from the last cursor.
     cursors: dict[int, int] = {}
     line_count = index.line_count

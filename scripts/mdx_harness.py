@@ -29,7 +29,10 @@ Deliberate differences (the model is not a copy of mdast; each is said in the ou
 
 * links in JSX props (``<a href="/x">``, ``<Card to="/y">``): mdast has no link there, the
   model has one (origin ``jsx``); compared with the reference's JSX attributes of those names;
-* GFM autolink literals (a bare ``https://...`` in prose) are external and not compared.
+* GFM autolink literals (a bare ``https://...`` in prose) are external and not compared;
+* an unclosed fence ends at the file's last line (mdast: past the final newline);
+* expressions and ESM are not parsed as JavaScript, and the tag check does not follow block
+  quotes and list items (the printed notes and docs/document-model.md say what follows).
 """
 
 from __future__ import annotations
@@ -353,11 +356,16 @@ def details(name: str, t: Tally) -> str:
 
 
 NOTES = """
-Deliberate differences: links in JSX props (href, to) are links in the model (origin jsx) and
-attributes in mdast: compared with the reference's JSX attributes of those names (a string,
-or an expression that is a string or a template literal without ${}). GFM autolink literals
-are external links: not compared. Elements of files the reference cannot parse are not
-compared (the file is broken: see the last columns).
+Deliberate differences (docs/document-model.md): links in JSX props (href, to) are links in
+the model (origin jsx) and attributes in mdast: compared with the reference's JSX attributes
+of those names (a string, or an expression that is a string or a template literal without
+${}). GFM autolink literals are external links: not compared. An unclosed fence ends at the
+file's last line (mdast: past the final newline). Expressions and ESM are not parsed as
+JavaScript: a file the reference rejects for its JavaScript alone ("Could not parse
+expression with acorn") has no parse/mdx-syntax finding. The tag check does not follow
+block quotes and list items: a tag closed outside the container it opened in is not
+reported. Elements of files the reference cannot parse are not compared (the file is
+broken: see the last columns).
 """
 
 

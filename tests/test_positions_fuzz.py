@@ -149,6 +149,9 @@ FOUND = [
     # A paragraph line like a definition ("[g]: /x] or ...") was taken for the definition
     # (coverage-guided: scripts/fuzz_positions.py).
     ("[g]: /x] or [y][g].\n\n[g]: /z\n", False),
+    # A "(" in a link's title was counted as a parenthesis of its destination: the link
+    # was taken for a reference one.
+    ('[a](</with space>) [b](/p(1)) [c](/t "ti(/t tle")\n', True),
 ]
 
 

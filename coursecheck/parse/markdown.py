@@ -215,11 +215,9 @@ def _inline(
     length = 0
     # (href, start offset, index in text_parts at open): a link's text is joined from its own
     # parts (joining the whole paragraph at each link was quadratic in links per paragraph).
-    link_stack: list[tuple[str, int, int]] = []
+    link_stack: list[tuple[str, int, int, str]] = []  # (href, open offset, parts index, title)
     source = aligner.source  # the masked text markdown-it-py parsed (same offsets)
     find = source.find
-    parens: _Parens | None = None  # made for the first link or image
-    token_start = aligner.cursor
     for child in children:
         kind = child.type
         if kind == "text":
@@ -272,9 +270,10 @@ def _inline(
             if bracket != -1:
                 aligner.cursor = bracket + 1
             # markdown-it-py percent-encodes destinations; keep them as the author wrote them.
-            link_stack.append((unquote(str(child.attrGet("href") or "")), open_at, len(text_parts)))
+            href = unquote(str(child.attrGet("href") or ""))
+            link_stack.append((href, open_at, len(text_parts), str(child.attrGet("title") or "")))
         elif kind == "link_close" and link_stack:
-            href, open_at, parts_from = link_stack.pop()
+            href, open_at, parts_from, title = link_stack.pop()
             link_text = "".join(text_parts[parts_from:])
             markup = child.markup
             form = "inline"
@@ -291,8 +290,7 @@ def _inline(
                 after = bracket + 1 if bracket != -1 else aligner.cursor
                 inline = None
                 if source.startswith("(", after):
-                    parens = parens or _Parens(source, token_start, aligner.end)
-                    inline = _destination(source, after, parens.closing(after), href, definitions, open_at + 1, bracket)
+                    inline = _destination(source, after, aligner.end, href, title, definitions, open_at + 1, bracket)
                 if inline is not None:
                     href_start, href_end, end = inline
                 else:
@@ -325,8 +323,8 @@ def _inline(
                 form = "inline"
                 inline = None
                 if source.startswith("(", after):
-                    parens = parens or _Parens(source, token_start, aligner.end)
-                    inline = _destination(source, after, parens.closing(after), src, definitions, alt_start + 2, bracket)
+                    title = str(child.attrGet("title") or "")
+                    inline = _destination(source, after, aligner.end, src, title, definitions, alt_start + 2, bracket)
                 if inline is not None:
                     src_start, src_end, end = inline
                 else:
@@ -354,32 +352,71 @@ def _inline(
 def _destination(
     source: str,
     paren: int,
-    stop: int,
+    end: int,
     href: str,
+    title: str,
     definitions: dict[str, tuple[int, int]] | None,
     label_start: int,
     label_end: int,
 ) -> tuple[int, int, int] | None:
-    """``(start, end, link end)`` of the inline destination in ``(...)`` at ``paren`` (its
-    ``)`` at ``stop``), or None when the link is a reference one followed by a ``(`` of the
-    prose: no ``)`` closes it, or the label is defined and the definition, not the text in
-    the parentheses, is the link's target."""
-    if stop == -1:
-        return None  # an inline link's destination is closed: this "(" is text after a [label]
-    raw = source[paren + 1 : stop]
-    start = paren + 1 + (len(raw) - len(raw.lstrip(" \t\n")))
-    if source.startswith("<", start):
-        close = source.find(">", start, stop)
-        dest_start, dest_end = start + 1, close if close != -1 else stop
+    """``(start, end, link end)`` of an inline link's destination in the ``(...)`` at
+    ``paren``, read as CommonMark does (``<...>`` or a run without blanks whose parentheses
+    balance, then the title markdown-it-py found, then ``)``); None when the link is a
+    reference one followed by a ``(`` of the prose.
+
+    A reference link (its label defined with the link's target) followed by ``(`` is read
+    at most a few times its target's and title's length on: a paragraph of ``[r](`` with
+    nothing closing them must not cost a scan to its end per link.
+    """
+    definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
+    if definition is not None and unquote(source[definition[0] : definition[1]]) == href:
+        end = min(end, paren + 2 * (len(href) + len(title)) + 64)
+    i = paren + 1
+    while i < end and source[i] in " \t\n":
+        i += 1
+    if source.startswith("<", i):
+        close = source.find(">", i + 1, end)
+        if close == -1:
+            return None
+        dest_start, dest_end, i = i + 1, close, close + 1
     else:
-        written = raw.strip(" \t\n")
-        dest_start, dest_end = start, start + (len(written.split(None, 1)[0]) if written else 0)
-    if definitions:
-        definition = definitions.get(_label_key(source[label_start:label_end]))
-        if definition is not None and unquote(source[dest_start:dest_end]) != href:
-            if unquote(source[definition[0] : definition[1]]) == href:
-                return None
-    return dest_start, dest_end, stop + 1
+        dest_start = j = i
+        depth = 0
+        while j < end:
+            ch = source[j]
+            if ch == "\\":
+                j += 2
+                continue
+            if ch in " \t\n":
+                break
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            j += 1
+        dest_end = i = min(j, end)
+    while i < end and source[i] in " \t\n":
+        i += 1
+    if title and i < end and source[i] in "\"'(":
+        # The title's closing delimiter: its text in the source is no shorter than the
+        # title markdown-it-py decoded (escapes and entities are longer).
+        delimiter = ")" if source[i] == "(" else source[i]
+        close = source.find(delimiter, i + 1 + len(title), end)
+        while close != -1 and source[close - 1] == "\\":
+            close = source.find(delimiter, close + 1, end)
+        if close == -1:
+            return None
+        i = close + 1
+        while i < end and source[i] in " \t\n":
+            i += 1
+    if i >= end or source[i] != ")":
+        return None
+    if definition is not None and unquote(source[dest_start:dest_end]) != href:
+        if unquote(source[definition[0] : definition[1]]) == href:
+            return None
+    return dest_start, dest_end, i + 1
 
 
 def _alt_end(source: str, start: int, end: int, alt: str) -> int:
@@ -507,68 +544,6 @@ def _align_multiline_code(source: str, content: str, start: int, end: int) -> li
             anchors.append((k, pos))
         expected = pos + 1
     return anchors or [(0, start)]
-
-
-_PAREN_STOP = re.compile(r"[\\()]")
-
-
-class _Parens:
-    """The ``)`` closing each ``(`` of one inline token's source, found in one pass.
-
-    The scan from a ``(`` counts nesting and skips backslash escapes, to the end of the token
-    when nothing closes it: done per link and image, a paragraph of images followed by an
-    unclosed ``(`` was quadratic (200 KB: minutes). Every scan from a ``(`` reads the same
-    characters after it (a ``(`` is no backslash, so the escapes pair up alike), so one pass
-    answers them all: a scan closes at the first ``)`` where the depth counted from the start
-    drops back to what it was before its ``(``; an escaped ``(`` (``\\(``), which a scan can
-    start at but does not count, closes one level lower.
-    """
-
-    __slots__ = ("_closing", "end", "source", "start")
-
-    def __init__(self, source: str, start: int, end: int) -> None:
-        self.source = source
-        self.start = start  # the token's start: every scan asked for starts at or after it
-        self.end = end
-        self._closing: dict[int, int] | None = None
-
-    def closing(self, start: int) -> int:
-        """The ``)`` closing a link destination that opens at or after ``start``, or -1."""
-        open_at = self.source.find("(", start, self.end)
-        if open_at == -1:
-            return -1
-        if self._closing is None or open_at < self.start:
-            self._scan(min(open_at, self.start))
-        assert self._closing is not None
-        return self._closing.get(open_at, -1)
-
-    def _scan(self, start: int) -> None:
-        source = self.source
-        closing: dict[int, int] = {}
-        pending: list[tuple[int, int]] = []  # (where a scan starts, the depth that closes it)
-        depth = 0
-        i = start
-        stop = _PAREN_STOP.search
-        while True:
-            m = stop(source, i, self.end)
-            if m is None:
-                break
-            i = m.start()
-            ch = source[i]
-            if ch == "\\":
-                if source.startswith("(", i + 1):
-                    pending.append((i + 1, depth - 1))
-                i += 2
-                continue
-            if ch == "(":
-                pending.append((i, depth))
-                depth += 1
-            else:
-                depth -= 1
-                while pending and pending[-1][1] == depth:
-                    closing[pending.pop()[0]] = i
-            i += 1
-        self.start, self._closing = start, closing
 
 
 def _code_segment(doc: Document, token: Token, language: str, masked: str) -> CodeBlock:

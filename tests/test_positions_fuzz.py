@@ -18,6 +18,7 @@ from urllib.parse import unquote
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from markdown_it.common.normalize_url import normalizeLinkText
 from test_properties import spans_inside
 
 from coursecheck.parse.markdown import parse_markdown
@@ -112,8 +113,11 @@ def check_ranges(text: str, mdx: bool) -> None:
         else:
             assert whole.startswith("["), (link.form, whole)
             assert whole.endswith(")" if link.form == "inline" else "]") or "\\" in whole, (link.form, whole)
-        if dest and not any(c in dest for c in "\\&%"):
-            assert unquote(link.href).endswith(dest) or dest in unquote(link.href), (link.form, whole, dest, link.href)
+        if dest and not any(c in dest for c in "\\&%:"):
+            # A path (an URL with a scheme is normalised by markdown-it-py: hosts in punycode,
+            # ports): as the author wrote it but for percent-encoding.
+            target = unquote(normalizeLinkText(link.href))
+            assert target.endswith(dest) or dest in target, (link.form, whole, dest, link.href)
     for image in doc.images:
         assert written(source, doc, image.span).startswith("!["), written(source, doc, image.span)
     for comp in doc.components:

@@ -349,6 +349,12 @@ _LINE_PREFIX = re.compile(r"[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?")
 _BLANK_LINE = re.compile(r"\n[ \t>]*\n")  # a paragraph's end (in a block quote too)
 
 
+def _prefix_end(text: str, line_start: int) -> int:
+    """The end of the container prefix of the line starting at ``line_start``."""
+    m = _LINE_PREFIX.match(text, line_start)
+    return m.end() if m else line_start
+
+
 class _LinePrefixes:
     """The start of the line of an offset and the end of its container prefix (block quote
     markers, a list marker, indentation), for offsets that only move forward: each line is
@@ -365,13 +371,13 @@ class _LinePrefixes:
     def prefix(self, offset: int) -> tuple[int, int]:
         if offset < self._upto:  # not forward: answer without the cache
             begin = max(self.text.rfind("\n", 0, offset) + 1, self.body_start)
-            return begin, _LINE_PREFIX.match(self.text, begin).end()
+            return begin, _prefix_end(self.text, begin)
         newline = self.text.rfind("\n", self._upto, offset)
         self._upto = offset
         if newline != -1:
             self._begin, self._prefix_end = newline + 1, -1
         if self._prefix_end == -1:
-            self._prefix_end = _LINE_PREFIX.match(self.text, self._begin).end()
+            self._prefix_end = _prefix_end(self.text, self._begin)
         return self._begin, self._prefix_end
 
 
@@ -394,7 +400,7 @@ def _balance(text: str, comps: list[RawComponent], body_start: int) -> list[tupl
         line_start = max(text.rfind("\n", 0, first.start) + 1, body_start)
         eol = text.find("\n", first.start)
         eol = n if eol == -1 else eol
-        pos = _LINE_PREFIX.match(text, line_start).end()
+        pos = _prefix_end(text, line_start)
         ok = True
         j = k
         while j < count and comps[j].start < eol:

@@ -156,6 +156,8 @@ FOUND = [
     # A "(" in a link's title was counted as a parenthesis of its destination: the link
     # was taken for a reference one.
     ('[a](</with space>) [b](/p(1)) [c](/t "ti(/t tle")\n', True),
+    # An empty title ("") was not read, and the link taken for a reference one.
+    ('[b]( /two ) [c](/three "")[t d](<ur>)\n', True),
 ]
 
 

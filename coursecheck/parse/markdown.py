@@ -399,7 +399,7 @@ def _destination(
         dest_end = i = min(j, end)
     while i < end and source[i] in " \t\n":
         i += 1
-    if title and i < end and source[i] in "\"'(":
+    if i < end and source[i] in "\"'(":  # a title (empty, "", has no attribute)
         # The title's closing delimiter: its text in the source is no shorter than the
         # title markdown-it-py decoded (escapes and entities are longer).
         delimiter = ")" if source[i] == "(" else source[i]

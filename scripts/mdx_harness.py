@@ -22,7 +22,8 @@ part of the test suite; ``tests/acceptance/test_mdx_reference.py`` runs a small 
 
 A corpus is copied to a temporary folder, made a git repository and given the config
 ``coursecheck init`` writes; the files that config checks (Markdown and MDX) are compared.
-The npm packages are installed (pinned, ``scripts/mdx-reference/package.json``) into a folder
+The npm packages are installed (pinned, ``scripts/mdx-reference/package.json`` and its lock
+file, with ``npm ci --ignore-scripts``) into a folder
 the harness owns: ``$COURSECHECK_MDX_REFERENCE`` or ``~/.cache/coursecheck/mdx-reference``.
 
 Deliberate differences (the model is not a copy of mdast; each is said in the output):
@@ -84,20 +85,25 @@ def ensure_reference(quiet: bool = False) -> Path:
     target = reference_dir()
     target.mkdir(parents=True, exist_ok=True)
     wanted = (REFERENCE_SOURCE / "package.json").read_bytes()
+    lock = (REFERENCE_SOURCE / "package-lock.json").read_bytes()
     installed = target / "package.json"
-    if not installed.is_file() or installed.read_bytes() != wanted or not (target / "node_modules").is_dir():
+    installed_lock = target / "package-lock.json"
+    current = installed.is_file() and installed.read_bytes() == wanted
+    current = current and installed_lock.is_file() and installed_lock.read_bytes() == lock
+    if not current or not (target / "node_modules").is_dir():
         installed.write_bytes(wanted)
+        installed_lock.write_bytes(lock)  # every version pinned: npm ci installs exactly these
         if not quiet:
             print(f"installing the reference parsers into {target} ...", file=sys.stderr)
         done = subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"],
             cwd=target,
             capture_output=True,
             text=True,
         )
         if done.returncode != 0:
             installed.unlink()
-            raise RuntimeError(f"npm install failed: {done.stderr.strip()[-2000:]}")
+            raise RuntimeError(f"npm ci failed: {done.stderr.strip()[-2000:]}")
     script = target / "reference.mjs"
     source = (REFERENCE_SOURCE / "reference.mjs").read_bytes()
     if not script.is_file() or script.read_bytes() != source:

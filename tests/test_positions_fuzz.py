@@ -156,6 +156,10 @@ FOUND = [
     # A "(" in a link's title was counted as a parenthesis of its destination: the link
     # was taken for a reference one.
     ('[a](</with space>) [b](/p(1)) [c](/t "ti(/t tle")\n', True),
+    # "[two][Y, [B]": "[Y, [B]" was taken for the label of a full reference link.
+    ("See [one][a], [two][Y, [8h[B].\n\n[a]: /ref/a\n[two]: </ref/two>\n[b]: /ref/b\n", True),
+    # An entity before a literal copy of its character: "&lt;<" placed both at the "<".
+    ("&lt;<TODO", False),
     # An empty title ("") was not read, and the link taken for a reference one.
     ('[b]( /two ) [c](/three "")[t d](<ur>)\n', True),
 ]

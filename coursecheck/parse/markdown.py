@@ -8,6 +8,7 @@ text differs from the source, fall back to a character-by-character alignment.
 
 from __future__ import annotations
 
+import html
 import re
 from bisect import bisect_right
 from collections import Counter
@@ -113,6 +114,7 @@ _MARKUP_TOKENS = frozenset({"em_open", "em_close", "strong_open", "strong_close"
 # character not found that near is not there (an entity's character), and searching the
 # rest of the paragraph for it per character was quadratic.
 _ALIGN_WINDOW = 64
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _NONSPACE = re.compile(r"\S")
 
 
@@ -177,14 +179,17 @@ class _Aligner:
             stop = window if window < end else end
             pos = source.find(ch, cursor, stop)
             after = pos + 1
+            amp = source.find("&", cursor, pos if pos != -1 else stop)
+            if amp != -1 and ch != "&":
+                # An entity before the character's next copy may be what stands for it
+                # (``&lt;<``: the first "<" is the entity): placed at its "&".
+                entity = _ENTITY.match(source, amp)
+                if entity is not None and html.unescape(entity.group()).startswith(ch):
+                    pos, after = amp, entity.end()
+                elif pos == -1:
+                    pos, after = amp, amp + 1
             if pos == -1:
-                # Not written as itself: an entity (``&LT;``) stands for it, at its "&".
-                pos = source.find("&", cursor, stop)
-                if pos == -1:
-                    pos = after = cursor
-                else:
-                    semicolon = source.find(";", pos, min(pos + 40, end))
-                    after = semicolon + 1 if semicolon != -1 else pos + 1
+                pos = after = cursor
             if pos != expected:
                 anchors.append((k, pos))
             self.cursor = after
@@ -295,14 +300,7 @@ def _inline(
                     href_start, href_end, end = inline
                 else:
                     form = "reference"
-                    label_start, label_end = open_at + 1, max(open_at + 1, after - 1)
-                    end = after
-                    if source.startswith("[", after):
-                        close_label = source.find("]", after + 1, aligner.end)
-                        if close_label != -1:
-                            end = close_label + 1
-                            if close_label > after + 1:  # [text][label], not [text][]
-                                label_start, label_end = after + 1, close_label
+                    label_start, label_end, end = _reference(source, open_at + 1, bracket, aligner.end, definitions)
                     definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
                     href_start, href_end = definition if definition else (label_start, label_end)
             aligner.cursor = max(aligner.cursor, end)
@@ -329,13 +327,7 @@ def _inline(
                     src_start, src_end, end = inline
                 else:
                     form = "reference"
-                    label_start, label_end, end = alt_start + 2, bracket, after
-                    if source.startswith("[", after):
-                        close_label = source.find("]", after + 1, aligner.end)
-                        if close_label != -1:
-                            end = close_label + 1
-                            if close_label > after + 1:
-                                label_start, label_end = after + 1, close_label
+                    label_start, label_end, end = _reference(source, alt_start + 2, bracket, aligner.end, definitions)
                     definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
                     src_start, src_end = definition if definition else (label_start, label_end)
                 aligner.cursor = max(aligner.cursor, end)
@@ -347,6 +339,25 @@ def _inline(
             if pos != -1:
                 aligner.cursor = pos + len(child.content)
     return Segment(scope, "".join(text_parts), anchors or [(0, aligner.cursor)], info)
+
+
+def _reference(
+    source: str, text_start: int, bracket: int, end: int, definitions: dict[str, tuple[int, int]] | None
+) -> tuple[int, int, int]:
+    """``(label start, label end, link end)`` of a reference link whose text runs from
+    ``text_start`` to the ``]`` at ``bracket``: ``[text][label]`` when a defined label with
+    no bracket in it follows, ``[text][]``, else the shortcut ``[text]`` (what follows is
+    prose: ``[two][Y, [B]`` is the link ``[two]``, text, and the link ``[B]``)."""
+    after = bracket + 1
+    if bracket != -1 and source.startswith("[", after):
+        close = source.find("]", after + 1, end)
+        if close == after + 1:
+            return text_start, bracket, close + 1  # collapsed: [text][]
+        if close != -1 and "[" not in source[after + 1 : close]:
+            label = source[after + 1 : close]
+            if definitions and _label_key(label) in definitions:
+                return after + 1, close, close + 1
+    return text_start, max(text_start, bracket), max(after, text_start)
 
 
 def _destination(

@@ -360,7 +360,7 @@ class Engine:
     # -- discovery ----------------------------------------------------------------------
 
     def discover(self) -> tuple[list[tuple[str, str]], list[Finding]]:
-        """``(relpath, role)`` for every file of the course, role lesson | data.
+        """``(relpath, role)`` for every file of the course, role lesson | data | other (partials).
 
         Every path returned has its folders checked: real folders inside the root, reached
         without following a link that leaves it (see :func:`_walk`); the file itself may be
@@ -374,7 +374,8 @@ class Engine:
         problems: list[Finding] = []
         badly_named: set[str] = set()
         walk = _Walk(root, problems)
-        for role, patterns in (("lesson", course.content), ("data", course.data)):
+        # Partials first: a partial inside a content folder is not a lesson.
+        for role, patterns in (("other", course.partials), ("lesson", course.content), ("data", course.data)):
             for pattern in patterns:
                 rx = compile_glob(pattern)
                 for rel in walk.files(literal_base(pattern)):
@@ -581,7 +582,7 @@ class Engine:
         course = self.config.course
         if matches(rel, [*ALWAYS_EXCLUDED, *course.exclude]):
             return None
-        for role, patterns in (("lesson", course.content), ("data", course.data)):
+        for role, patterns in (("other", course.partials), ("lesson", course.content), ("data", course.data)):
             if any(compile_glob(pattern).match(rel) for pattern in patterns):
                 return role
         return None

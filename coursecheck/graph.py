@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from coursecheck.coursecache import path_kind
 from coursecheck.escape import display, json_text, mermaid_label
 from coursecheck.model import Course, Document
+from coursecheck.routing import Router, RouteSettings, Served, join_url, read_text, settings_from_raw
 from coursecheck.text import Span
 
 if TYPE_CHECKING:
@@ -84,9 +85,23 @@ class GraphSettings:
     data_keys: tuple[str, ...] = DEFAULT_DATA_KEYS
     prerequisites_field: str = "prerequisites"
     start: tuple[str, ...] = ()  # lessons a learner starts from (default: the first one)
+    route: RouteSettings = field(default_factory=RouteSettings)  # how the site serves pages
 
 
-GRAPH_KEYS: dict[str, type] = {"routes": list, "data-keys": list, "prerequisites-field": str, "start": list}
+GRAPH_KEYS: dict[str, type] = {
+    "routes": list,
+    "data-keys": list,
+    "prerequisites-field": str,
+    "start": list,
+    "mounts": dict,
+    "case-sensitive": bool,
+    "locales": list,
+    "fallback-locale": str,
+    "redirects": list,
+    "alias-fields": list,
+    "served-elsewhere": list,
+    "anchors": bool,
+}
 
 
 def settings_from(config: Config) -> GraphSettings:
@@ -111,6 +126,7 @@ def settings_from(config: Config) -> GraphSettings:
         data_keys=strings("data-keys") or DEFAULT_DATA_KEYS,
         prerequisites_field=field_name if isinstance(field_name, str) else "prerequisites",
         start=strings("start") or (),
+        route=settings_from_raw(raw),
     )
 
 
@@ -122,6 +138,7 @@ class CourseGraph:
     settings: GraphSettings
     graph: nx.DiGraph
     references: list[Reference] = field(default_factory=list)
+    router: Router | None = None
     _prerequisites: nx.DiGraph | None = None
     _display_form: int | None = None
     _unresolved: tuple[int, list[Reference]] | None = None
@@ -391,6 +408,10 @@ def lesson_href(href: str, settings: GraphSettings) -> tuple[str, bool] | None:
     and hrefs computed at build time (``{...}``, ``${...}``).
     """
     href = href.strip()
+    for prefix in settings.routes:
+        # A route that is a link scheme of the site ("info:intro" names the lesson "intro").
+        if not prefix.startswith("/") and href.startswith(prefix) and len(href) > len(prefix):
+            return href.split("#", 1)[0].split("?", 1)[0], True
     if not href or href.startswith(("#", "//")) or _SCHEME.match(href) or "{" in href:
         return None
     path = href.split("#", 1)[0].split("?", 1)[0]
@@ -412,20 +433,33 @@ def lesson_href(href: str, settings: GraphSettings) -> tuple[str, bool] | None:
     return path, False
 
 
-def _resolve_link(course: Course, doc: Document, path: str) -> Document | None:
+def _resolve_link(course: Course, doc: Document, path: str, router: Router | None = None) -> Document | Served | None:
+    """What a link's path (no fragment, no query) leads to: a lesson, something the site
+    serves that is not a lesson (:class:`~coursecheck.routing.Served`), or None."""
+    if _SCHEME.match(path) and not path.startswith("/"):
+        return resolve_lesson(course, path)  # a site's own link scheme, named by the aliases
     if path.startswith("/"):
-        return resolve_lesson(course, path)
-    # Relative: against the lesson's file, then against its site route (as a folder).
+        found = resolve_lesson(course, path)
+        if found is not None or router is None:
+            return found
+        return router.resolve(path)
+    # Relative: against the lesson's file, then against its site route (as a folder, and as
+    # a page: a site may serve "a/b.md" at "/a/b/" or at "/a/b").
     from_file = posixpath.normpath(posixpath.join(posixpath.dirname(doc.relpath), path))
     found = resolve_lesson(course, from_file)
+    if found is None and router is not None:
+        found = router.page(from_file)
     if found is not None:
         return found
-    for alias in doc.aliases:
-        if alias.startswith("/"):
-            found = resolve_lesson(course, posixpath.normpath(posixpath.join(alias, path)))
-            if found is not None:
-                return found
-            found = resolve_lesson(course, posixpath.normpath(posixpath.join(posixpath.dirname(alias), path)))
+    urls = [alias for alias in doc.aliases if alias.startswith("/")]
+    if router is not None:
+        urls += router.url_of(doc)
+    for url in dict.fromkeys(urls):
+        for base in (url, posixpath.dirname(url.rstrip("/"))):
+            joined = join_url(base, path)
+            found = resolve_lesson(course, joined)
+            if found is None and router is not None:
+                found = router.resolve(joined)
             if found is not None:
                 return found
     return None
@@ -468,11 +502,11 @@ def build(course: Course, settings: GraphSettings, key_links: Iterable[tuple[str
         )
     for doc in course.data_files:
         graph.add_node(doc.relpath, kind="data", id=doc.relpath, title="", order=None, module="")
-    cg = CourseGraph(course, settings, graph)
+    cg = CourseGraph(course, settings, graph, router=make_router(course, settings))
     for doc in course.lessons:
         for ref in _prerequisites_of(course, doc, settings):
             cg.references.append(ref)
-        for ref in _links_of(course, doc, settings):
+        for ref in _links_of(course, doc, settings, cg.router):
             cg.references.append(ref)
     for doc in course.data_files:
         cg.references.extend(_data_references(course, doc, settings))
@@ -553,7 +587,16 @@ def _prerequisites_of(course: Course, doc: Document, settings: GraphSettings) ->
         yield Reference("prerequisite", doc, written, fm.place(*keypath), target, where=where)
 
 
-def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterator[Reference]:
+def make_router(course: Course, settings: GraphSettings) -> Router:
+    """The site's routing for this course (redirect files read through the recorded reads)."""
+    router = Router(course, settings.route)
+    router.load_redirects(lambda rel: read_text(course, rel))
+    return router
+
+
+def _links_of(
+    course: Course, doc: Document, settings: GraphSettings, router: Router | None = None
+) -> Iterator[Reference]:
     for link in doc.links:
         # The href as written (markdown-it percent-encodes non-ASCII characters in link.href).
         written = _written(doc, link.href_span)
@@ -564,8 +607,12 @@ def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterato
         if candidate is None:
             continue
         path, sure = candidate
-        target = _resolve_link(course, doc, path)
-        if target is None and not sure:
+        target = _resolve_link(course, doc, path, router)
+        if isinstance(target, Served):
+            # Served, but not a lesson (a redirect out, a folder's page): resolved, no edge.
+            yield Reference("link", doc, written.strip(), link.href_span, None, target.target, where="link")
+            continue
+        if target is None and not sure and not (router is not None and router.claims(path)):
             continue
         if target is None and not path.startswith("/") and _exists(course, (course.root / doc.relpath).parent / path):
             continue  # a relative link to an existing non-lesson file or folder

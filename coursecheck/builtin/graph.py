@@ -7,7 +7,9 @@ config section, declares the ``graph/...`` rules and the ``coursecheck graph`` c
 from __future__ import annotations
 
 import argparse
+import difflib
 import itertools
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,8 @@ from coursecheck.graph import (
 )
 from coursecheck.graph import did_you_mean as suggest_text
 from coursecheck.model import Course, Document
-from coursecheck.rules import Rule, RuleContext, rule
+from coursecheck.routing import Anchors, explicit_ids, github_slug, heading_plain
+from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import Span
 
 
@@ -91,6 +94,103 @@ def unresolved_reference(course: Course, ctx: RuleContext) -> None:
                 f"[graph] start[{i}] '{written}' names no lesson of the course{suggest_text(cg.suggestions(written))}",
                 anchor=written,
             )
+
+
+ANCHOR_RULE = "graph/unresolved-anchor"
+
+
+@rule(
+    ANCHOR_RULE,
+    level="warning",
+    course=True,
+    relocatable=True,
+    tags=("graph", "links"),
+    options=[Option("same-page", bool, True, "also check links to an anchor of the same page (`#section`)")],
+)
+def unresolved_anchor(course: Course, ctx: RuleContext) -> None:
+    """A link's `#fragment` names no heading or anchor of the page it leads to.
+
+    ## What it does
+    For every link to a lesson with a fragment (`/course/02-x#volumes`, `./02-x.md#volumes`,
+    and, with `same-page`, `#volumes` within the lesson), looks for the anchor among the
+    target's headings, slugged the ways site generators slug them (GitHub's and Docusaurus'
+    `## Named volumes` -> `named-volumes`, the usual slugifiers' runs of punctuation as one
+    hyphen, Russian headings transliterated by any common convention: «Как пишется» ->
+    `kak-pishetsya`; a repeated heading's `-1` suffix and case are accepted) and among the ids
+    the page sets itself (`{#id}` after a heading, `id="..."` and `name="..."` attributes).
+    Reports the link at its href, with the closest anchors of the target.
+
+    ## Why it matters
+    A fragment that names nothing still opens the page, at its top: the reader lands far from
+    the section the sentence promised, and nothing tells the author the heading was renamed.
+
+    ## Example
+    ```markdown
+    See [named volumes](/course/02-module-2/01-volumes#named-volume).
+    ```
+    when the heading is `## Named volumes`.
+
+    ## How to fix
+    Use the anchor of the heading as it is now (one of the suggestions), or give the heading
+    an explicit id. A site whose anchors come from elsewhere (generated sections) can switch
+    the rule off: `"graph/unresolved-anchor" = "off"`.
+    """
+    from urllib.parse import unquote
+
+    cg = course_graph(course, ctx.config)
+    summaries = ctx.summaries()
+    anchors: dict[str, Anchors] = {}
+
+    def of(doc: Document) -> Anchors | None:
+        found = anchors.get(doc.relpath)
+        if found is None:
+            data = summaries.get(doc.relpath)
+            if not isinstance(data, tuple) or len(data) != 2:
+                return None
+            found = anchors[doc.relpath] = Anchors.of(data[0], data[1])
+        return found
+
+    def check(source: Document, target: Document, written: str, span: Span) -> None:
+        fragment = unquote(written.split("#", 1)[1]).strip()
+        if not fragment or not _PLAIN_FRAGMENT.match(fragment):
+            return  # "#", a route fragment ("#/x"), a computed one
+        known = of(target)
+        if known is None or known.has(fragment):
+            return
+        data = summaries.get(target.relpath) or ((), ())
+        slugs = [github_slug(heading_plain(h)[0]) for h in data[0]]
+        close = difflib.get_close_matches(fragment.lower(), [s for s in slugs if s], n=2, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr('#' + c) for c in close)}?" if close else ""
+        where = "this page" if target is source else f"'{cg.display(target)}'"
+        ctx.report_span(
+            source.relpath,
+            span,
+            f"link '{written}': {where} has no heading or anchor '#{fragment}'{hint}",
+            doc=source,
+            anchor=written,
+        )
+
+    for ref in cg.references:
+        if ref.kind == "link" and ref.source is not None and ref.target is not None and "#" in ref.written:
+            check(ref.source, ref.target, ref.written, ref.span)
+    if ctx.options.get("same-page", True):
+        for doc in course.lessons:
+            for link in doc.links:
+                href = link.href.strip()
+                if href.startswith("#") and len(href) > 1:
+                    check(doc, doc, href, link.href_span)
+
+
+_PLAIN_FRAGMENT = re.compile(r"^[^\s/{}$<>]+$")
+
+
+@unresolved_anchor.summarizer
+def _anchors_summary(doc: Document, ctx: RuleContext) -> tuple[list[str], list[str]] | None:
+    """The page's heading lines and the ids its text sets (cached per file)."""
+    if doc.kind not in ("markdown", "mdx"):
+        return None
+    headings = [doc.lines.line_text(h.span.line) for h in doc.headings]
+    return headings, explicit_ids(doc.source)
 
 
 @rule("graph/missing-data-reference", level="error", course=True, relocatable=True, tags=("graph", "data"))
@@ -427,6 +527,8 @@ def redundant_prerequisite(course: Course, ctx: RuleContext) -> None:
 
 # -- config -----------------------------------------------------------------------------------
 
+_ROUTE_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:$")
+
 
 @hookimpl
 def coursecheck_config_sections() -> dict[str, str]:
@@ -448,6 +550,22 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
             problems.append(
                 (f"graph.{key}", line, f"unknown key{did_you_mean(key, GRAPH_KEYS)} (known: {', '.join(GRAPH_KEYS)})")
             )
+        elif expected is dict:
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                problems.append(
+                    (f"graph.{key}", line, 'must be a table of URL prefix = "folder", e.g. { "/docs/" = "docs/" }')
+                )
+                continue
+            for prefix, folder in value.items():
+                if not prefix.startswith("/"):
+                    problems.append((f"graph.{key}", line, f"URL prefix '{prefix}' must start with '/'"))
+                if folder.startswith("/") or ".." in folder.split("/"):
+                    problems.append(
+                        (f"graph.{key}", line, f"folder '{folder}' must be relative to the project root, inside it")
+                    )
+        elif expected is bool:
+            if not isinstance(value, bool):
+                problems.append((f"graph.{key}", line, "must be true or false"))
         elif not isinstance(value, expected) or (
             expected is list and not all(isinstance(v, str) and v.strip() for v in value)
         ):
@@ -455,8 +573,25 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
             problems.append((f"graph.{key}", line, f"must be {what}"))
         elif key == "routes":
             for route in value:
+                if not route.startswith("/") and not _ROUTE_SCHEME.match(route):
+                    problems.append(
+                        (
+                            f"graph.{key}",
+                            line,
+                            f"route prefix '{route}' must start with '/' (a site path) or be a link scheme "
+                            "ending in ':' (e.g. 'info:')",
+                        )
+                    )
+        elif key in ("served-elsewhere",):
+            for route in value:
                 if not route.startswith("/"):
-                    problems.append((f"graph.{key}", line, f"route prefix '{route}' must start with '/'"))
+                    problems.append((f"graph.{key}", line, f"URL prefix '{route}' must start with '/'"))
+        elif key == "redirects":
+            for rel in value:
+                if rel.startswith("/") or ".." in rel.split("/"):
+                    problems.append(
+                        (f"graph.{key}", line, f"'{rel}' must be a file relative to the project root, inside it")
+                    )
     return problems
 
 
@@ -464,6 +599,7 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
 def coursecheck_rules() -> list[Rule]:
     return [
         unresolved_reference,
+        unresolved_anchor,
         missing_data_reference,
         prerequisite_cycle,
         later_prerequisite,

@@ -668,10 +668,28 @@ def cmd_init(argv: list[str]) -> int:
     parser.add_argument("--force", action="store_true", help="overwrite an existing .coursecheck.toml")
     parser.add_argument("--stdout", action="store_true", help="print the config instead of writing it")
     parser.add_argument("root", nargs="?", type=Path, default=Path("."), help="repository root (default: .)")
+    parser.add_argument("-j", "--jobs", type=int, help="worker processes reading the files (default: one per CPU)")
+    parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     add_plugin_arguments(parser)
     args = parser.parse_args(argv)
     plugins = plugin_choice(args)
-    return write_starter_config(args.root, force=args.force, to_stdout=args.stdout, entry_points=plugins.plugins)
+    from coursecheck import progress
+
+    bar = None
+    if not args.no_progress and progress.wanted(sys.stderr):
+        bar = progress.ProgressBar(sys.stderr, label="Reading the repository", min_files=progress.MIN_FILES // 2)
+    try:
+        return write_starter_config(
+            args.root,
+            force=args.force,
+            to_stdout=args.stdout,
+            entry_points=plugins.plugins,
+            jobs=args.jobs,
+            progress=None if bar is None else lambda done, total: bar(2 * done, 2 * total),
+        )
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def cmd_cache(argv: list[str]) -> int:

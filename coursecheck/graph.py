@@ -175,9 +175,11 @@ class CourseGraph:
             self._prerequisites = sub
         return self._prerequisites
 
-    def learning_paths(self) -> nx.DiGraph:
+    def learning_paths(self, in_order: bool = False) -> nx.DiGraph:
         """Lessons only, an edge A -> B where a learner can go from A to B: B lists A as a
-        prerequisite, or A links to B. Declared key links and data files are not ways in."""
+        prerequisite, or A links to B. Declared key links and data files are not ways in.
+        ``in_order``: also from a module's last lesson to the next module's first one (the
+        course is read in order; see :meth:`module_steps`)."""
         paths = networkx().DiGraph()
         for doc in self.course.lessons:
             paths.add_node(doc.relpath)
@@ -188,9 +190,22 @@ class CourseGraph:
                 paths.add_edge(b, a)
             if "link" in data["kinds"]:
                 paths.add_edge(a, b)
+        if in_order:
+            paths.add_edges_from(self.module_steps())
         return paths
 
-    def learning_successors(self) -> dict[str, list[str]]:
+    def module_steps(self) -> list[tuple[str, str]]:
+        """(last lesson of a module, first lesson of the next module) in course order: a
+        module's first lesson follows the module before it (it has no prerequisite of its own)."""
+        steps = []
+        previous: Document | None = None
+        for doc in self.course.lessons:
+            if previous is not None and _module_of(previous) != _module_of(doc):
+                steps.append((previous.relpath, doc.relpath))
+            previous = doc
+        return steps
+
+    def learning_successors(self, in_order: bool = False) -> dict[str, list[str]]:
         """:meth:`learning_paths` as plain adjacency lists (lesson -> the lessons a learner
         can go to next, each once), every lesson a key: for walks over thousands of lessons
         without building a second DiGraph."""
@@ -203,6 +218,9 @@ class CourseGraph:
             if "prerequisite" in kinds:
                 nexts[b][a] = None
             if "link" in kinds:
+                nexts[a][b] = None
+        if in_order:
+            for a, b in self.module_steps():
                 nexts[a][b] = None
         return {lesson: list(after) for lesson, after in nexts.items()}
 
@@ -229,6 +247,10 @@ class CourseGraph:
     def suggestions(self, written: str, limit: int = 3) -> list[str]:
         """Lesson ids or aliases closest to ``written``, best first, one per lesson."""
         return suggest(self.course, written, limit)
+
+
+def _module_of(doc: Document) -> str:
+    return doc.relpath.rsplit("/", 1)[0] if "/" in doc.relpath else ""
 
 
 # -- resolving ------------------------------------------------------------------------------

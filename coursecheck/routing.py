@@ -269,11 +269,13 @@ class Router:
         self.settings = settings
         self.pages: dict[str, Document] = {}
         self.folded: dict[str, Document] = {}
+        self._sharing: dict[str, list[Document]] = {}  # key -> every page answering to it
         self.folders: set[str] = set()  # folders holding pages, "a/b/" form
         for doc in course.lessons:
             for key in page_keys(doc.relpath):
                 self.pages.setdefault(key, doc)
                 self.folded.setdefault(key.lower(), doc)
+                self._sharing.setdefault(key, []).append(doc)
             parts = doc.relpath.split("/")[:-1]
             for i in range(1, len(parts) + 1):
                 self.folders.add("/".join(parts[:i]) + "/")
@@ -314,6 +316,14 @@ class Router:
         if doc is None and not self.settings.case_sensitive:
             doc = self.folded.get(key.lower())
         return doc
+
+    def alternates(self, doc: Document) -> list[Document]:
+        """``doc`` and the pages that answer to the same path (``docs/rpc.md`` and
+        ``docs/rpc/index.md`` both answer ``docs/rpc``): which one a site serves varies."""
+        found = [doc]
+        for key in page_keys(doc.relpath):
+            found += [d for d in self._sharing.get(key, ()) if d not in found]
+        return found
 
     def is_folder(self, path: str) -> bool:
         key = clean_path(path).strip("/") + "/"

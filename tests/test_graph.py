@@ -175,13 +175,13 @@ def test_course_order_from_frontmatter_field(tmp_path):
 def test_orphan_lesson_where_the_unreachable_part_begins(tmp_path):
     files = chain(
         **{
-            "content/02-n/01-c.md": lesson("C", []),
-            "content/02-n/02-d.md": lesson("D", ["n/01-c"]),
+            "content/02-n/02-c.md": lesson("C", []),
+            "content/02-n/03-d.md": lesson("D", ["n/02-c"]),
         }
     )
     findings = lint(tmp_path, files, select=["graph/orphan-lesson"])
     # Reported at the `prerequisites` key of C (line 3); D is reachable only through C.
-    assert where(findings) == [("graph/orphan-lesson", "content/02-n/01-c.md", 3, 1)]
+    assert where(findings) == [("graph/orphan-lesson", "content/02-n/02-c.md", 3, 1)]
     assert findings[0].message == (
         "lesson cannot be reached from the course start 'm/01-a': it lists no prerequisite and no lesson "
         "links to it; 1 more lesson reachable only through it"
@@ -213,7 +213,7 @@ def _orphans_by_condensing_everything(course, cg):
     """What graph/orphan-lesson reports, computed the straightforward way: condense the whole
     subgraph of unreached lessons and count each source's reach with a walk per source."""
     nx = networkx()
-    paths = cg.learning_paths()
+    paths = cg.learning_paths(in_order=True)
     starts = [d.relpath for d in cg.start_lessons()]
     reached = set(starts).union(*(nx.descendants(paths, s) for s in starts))
     rest = paths.subgraph([d.relpath for d in course.lessons if d.relpath not in reached])
@@ -231,7 +231,10 @@ def _orphans_by_condensing_everything(course, cg):
             first_broken = next(
                 r.written for r in cg.unresolved if r.kind == "prerequisite" and r.source.relpath == members[0]
             )
-            why = f"its prerequisite '{first_broken}' names no lesson and no lesson links to it"
+            why = (
+                f"only because its prerequisite '{first_broken}' does not resolve "
+                "(fix the graph/unresolved-reference error there)"
+            )
         elif len(members) > 1:
             others = ", ".join(cg.display(course.document(m)) for m in members[1:])
             why = f"only {others} lead to it, and nothing leads to them"

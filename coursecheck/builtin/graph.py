@@ -154,8 +154,9 @@ def unresolved_anchor(course: Course, ctx: RuleContext) -> None:
         fragment = unquote(written.split("#", 1)[1]).strip()
         if not fragment or not _PLAIN_FRAGMENT.match(fragment):
             return  # "#", a route fragment ("#/x"), a computed one
-        known = of(target)
-        if known is None or known.has(fragment):
+        pages = cg.router.alternates(target) if cg.router is not None else [target]
+        known = [found for found in (of(page) for page in pages) if found is not None]
+        if not known or any(found.has(fragment) for found in known):
             return
         data = summaries.get(target.relpath) or ((), ())
         slugs = [github_slug(heading_plain(h)[0]) for h in data[0]]
@@ -323,7 +324,9 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     ## What it does
     Walks the course from its start (the first lesson in course order, or `[graph] start`):
     from a lesson to the lessons that list it as a prerequisite and to the lessons it links
-    to. Lessons never reached are orphans; the rule reports each lesson where an unreachable
+    to; and, since a course is read in order, from a module's last lesson to the next
+    module's first one (a module's first lesson needs no prerequisite). Lessons never
+    reached are orphans; the rule reports each lesson where an unreachable
     part of the course begins (a lesson with no way in), saying how many more lessons are
     reachable only through it, at its `prerequisites` (or `title`) line. A course where no
     lesson has a `prerequisites` field is not checked: it does not use a prerequisite graph.
@@ -333,8 +336,12 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     nothing leads to it, and every graph-based check (order, key links) skips it. Often it
     is a lesson whose prerequisites were forgotten or do not resolve.
 
+    A lesson cut off only because its own prerequisite does not resolve says so and points
+    at that prerequisite (the `graph/unresolved-reference` error there is the thing to fix).
+
     ## Example
-    A lesson with no `prerequisites` that no other lesson links to or requires.
+    A lesson in the middle of a module with no `prerequisites` that no other lesson links to
+    or requires, in a course whose other lessons each list the one before.
 
     ## How to fix
     Add the lesson's `prerequisites`, or link to it from the lesson before it.
@@ -343,7 +350,7 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     field_name = cg.settings.prerequisites_field
     if not any(d.frontmatter is not None and field_name in d.frontmatter.data for d in course.lessons):
         return  # a course that declares no prerequisites has no graph to be cut off from
-    nexts = cg.learning_successors()
+    nexts = cg.learning_successors(in_order=True)
     starts = [d.relpath for d in cg.start_lessons()]
     reached: set[str] = set(starts)
     stack = list(starts)
@@ -357,10 +364,10 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
         return
     order = {d.relpath: d.order_index or 0 for d in course.lessons}
     start_name = cg.display(course.document(starts[0]))  # type: ignore[arg-type]
-    broken_by_source: dict[int, list[str]] = {}
+    broken_by_source: dict[int, list[Reference]] = {}
     for r in cg.unresolved:
         if r.kind == "prerequisite":
-            broken_by_source.setdefault(id(r.source), []).append(r.written)
+            broken_by_source.setdefault(id(r.source), []).append(r)
     for members, behind_count in _unreached_sources(nexts, unreached):
         members = sorted(members, key=order.__getitem__)
         doc = course.document(members[0])
@@ -368,8 +375,14 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
             continue
         behind = range(behind_count)  # only its size is reported
         broken = broken_by_source.get(id(doc), [])
+        related = []
         if broken:
-            why = f"its prerequisite '{broken[0]}' names no lesson and no lesson links to it"
+            # A consequence of the unresolved prerequisite: point at it, not repeat it.
+            why = (
+                f"only because its prerequisite '{broken[0].written}' does not resolve "
+                "(fix the graph/unresolved-reference error there)"
+            )
+            related = [(doc.relpath, broken[0].span, f"prerequisite '{broken[0].written}' names no lesson")]
         elif len(members) > 1:
             others = ", ".join(cg.display(course.document(m)) for m in members[1:])  # type: ignore[arg-type]
             why = f"only {others} lead to it, and nothing leads to them"
@@ -385,6 +398,7 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
             f"lesson cannot be reached from the course start '{start_name}': {why}{more}",
             doc=doc,
             anchor=doc.relpath,
+            related=related,
         )
 
 

@@ -24,7 +24,6 @@ from coursecheck import glossary as gl
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.escape import say, toml_string
-from coursecheck.fsutil import read_inside
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
@@ -162,33 +161,34 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
 
 @hookimpl
 def coursecheck_init_sections(survey: Any) -> str | None:
-    """A ``[glossary]`` section when the repository has a glossary file with the usual fields."""
-    import json
+    """A ``[glossary]`` section for the data file that holds a glossary, recognized by its
+    shape (a list of term objects at any depth, or categories of them), with the field
+    mapping and the entries path it needs (``categories[].terms``)."""
+    from coursecheck.init import _load_data
 
+    found: list[tuple[int, str, str, dict[str, str]]] = []
     for rel in getattr(survey, "data_files", []):
-        name = rel.rsplit("/", 1)[-1].lower()
-        if "glossary" not in name or not name.endswith(".json"):
+        # Not through a link out of the repository: its fields would go into the config.
+        data = _load_data(survey.root, rel)
+        if data is None:
             continue
-        try:
-            # Not through a link out of the repository: its fields would go into the config.
-            data = json.loads(read_inside(survey.root, rel, parents_checked=True).decode("utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
+        named = 2 if "gloss" in rel.rsplit("/", 1)[-1].lower() else 0
+        shape = gl.find_glossary_shape(data, min_entries=1 if named else 3)
+        if shape is None:
             continue
-        if not (isinstance(data, list) and data and all(isinstance(e, dict) for e in data)):
-            continue
-        keys = set().union(*(e.keys() for e in data))
-        fields = {role: path for role, path in gl.DEFAULT_FIELDS.items() if path.split("[", 1)[0] in keys}
-        if "term" not in fields:
-            continue
-        related = data[0].get("relatedLessons") if "related" in fields else None
-        if "related" in fields and not (isinstance(related, list) and related and isinstance(related[0], dict)):
-            fields["related"] = "relatedLessons[]"
-        mapping = ", ".join(f'{role} = "{path}"' for role, path in fields.items())
-        return (
-            "[glossary]\n# The course's own glossary; see docs/glossary-and-terms.md\n"
-            f"file = {toml_string(rel)}\nfields = {{ {mapping} }}"  # the file's name is the repository's
-        )
-    return None
+        entries, fields = shape
+        found.append((named, rel, entries, fields))
+    if not found:
+        return None
+    found.sort(key=lambda f: (-f[0], f[1]))
+    _named, rel, entries, fields = found[0]
+    mapping = ", ".join(f"{role} = {toml_string(path)}" for role, path in fields.items())
+    lines = ["[glossary]", "# The course's own glossary, found by its shape; see docs/glossary-and-terms.md"]
+    lines.append(f"file = {toml_string(rel)}")  # the file's name is the repository's
+    if entries:
+        lines.append(f"entries = {toml_string(entries)}")
+    lines.append(f"fields = {{ {mapping} }}")
+    return "\n".join(lines)
 
 
 # -- rules -------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ that find their page only in another case say the routes ignore case. What the e
 supports is written into ``[graph]`` with a comment giving the evidence, and summed up in
 init's summary; a repository whose links say nothing gets nothing.
 
-Thresholds: a mount needs two distinct link targets; a locale segment two distinct values;
+Thresholds: a mount needs three distinct link targets (and a prefix of three segments at most); a locale segment two distinct values;
 case-insensitive routes three links (two targets) that resolve only by case; a route
 served elsewhere (a generated API reference) three distinct targets below a prefix where
 the repository has no page; anchors are checked when 90% of the fragments of links to
@@ -57,6 +57,9 @@ SCHEME_TEMPLATES = (
 )
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(?!//)(.+)$")
 _ALIAS_FIELD_NAME = re.compile(r"alias|route|redirect|permalink", re.IGNORECASE)
+_COMPUTED = re.compile(r"[{}$<>:*]")  # a placeholder in a URL (/users/{id}, /:slug): not a page's path
+MOUNT_MIN_TARGETS = 3
+MOUNT_MAX_DEPTH = 3  # segments of a mounted URL prefix (/developers/courses/ at most /a/b/c/)
 _LOCALE_CODE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z]{2,4})?$")
 MAX_REDIRECT_CANDIDATE = 8 * 1024 * 1024
 
@@ -171,7 +174,9 @@ def _mappings(s: Survey, absolute: list[_Link]) -> tuple[Counter[tuple[str, str]
             parts = key.split("/") if key else []
             if parts:
                 by_tail.setdefault(parts[-1].lower(), []).append(parts)
-    targets: dict[str, int] = Counter(clean_path(link.href) for link in absolute)
+    targets: dict[str, int] = Counter(
+        clean_path(link.href) for link in absolute if not _COMPUTED.search(link.href.split("#", 1)[0])
+    )
     found: Counter[tuple[str, str]] = Counter()
     links: dict[tuple[str, str], int] = {}
     for target, times in targets.items():
@@ -258,7 +263,7 @@ def _mounts_and_locales(s: Survey, course: Any, settings: RouteSettings, absolut
                 break
     # 3. Other prefixes that serve a folder (/developers/ serves content/), with support.
     for (prefix, folder), n in sorted(rest, key=lambda i: -i[1]):
-        if n < 2 or prefix in mounts:
+        if n < MOUNT_MIN_TARGETS or prefix in mounts or prefix.strip("/").count("/") >= MOUNT_MAX_DEPTH:
             continue
         served = _served_folder(mounts, prefix)
         if served == folder:
@@ -427,6 +432,8 @@ def _anchors(s: Survey, links: list[_Link], router: Router) -> None:
             if found is None:
                 continue
             target, counter = found, cross
+        if not s.facts[target].headings and not s.facts[target].ids:
+            continue  # nothing to match: a page whose content is generated elsewhere
         counter[1] += 1
         if of(target).has(fragment):
             counter[0] += 1

@@ -119,6 +119,7 @@ class Redirects:
     exact: dict[str, str] = field(default_factory=dict)
     patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list)
     _lowered: dict[str, str] | None = None
+    _destinations: set[str] | None = None
 
     def add(self, source: str, destination: str) -> None:
         source, destination = source.strip(), destination.strip()
@@ -154,6 +155,18 @@ class Redirects:
 
     def __len__(self) -> int:
         return len(self.exact) + len(self.patterns)
+
+    def leads_to(self, path: str) -> bool:
+        """Whether a redirect's destination is ``path`` or a page below it (the destinations
+        are pages the site serves)."""
+        if self._destinations is None:
+            found: set[str] = set()
+            for destination in [*self.exact.values(), *(d for _, d in self.patterns)]:
+                if destination.startswith("/") and not _PLACEHOLDER.search(destination):
+                    parts = clean_path(destination).strip("/").split("/")
+                    found.update("/" + "/".join(parts[:i]) for i in range(1, len(parts) + 1))
+            self._destinations = found
+        return clean_path(path) in self._destinations
 
 
 def _redirect_key(path: str) -> str:
@@ -375,6 +388,10 @@ class Router:
                 if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", target) or target.startswith("//"):
                     return Served("redirect", target)
                 return self.resolve(target, depth + 1)
+            if self.redirects.leads_to(path):
+                # The site's own redirects send readers here: a page the site serves, built
+                # from somewhere else than this repository's pages.
+                return Served("redirect-target", path)
         return None
 
     def candidates(self, path: str) -> Iterator[str]:
@@ -503,20 +520,29 @@ _TRANSLIT: dict[str, str] = {
 
 
 def heading_plain(raw: str) -> tuple[str, str | None]:
-    """A heading line as its reader sees it (Markdown marks, links and tags removed), and the
-    explicit id it sets (``## Title {#id}``), if any."""
+    """A heading line as its reader sees it (Markdown marks, links and tags removed; the text
+    of code spans kept: ``### `<tr>` `` reads ``<tr>``), and the explicit id it sets
+    (``## Title {#id}``), if any."""
     text = _HEADING_MARKS.sub("", raw.strip())
     explicit = None
     m = _EXPLICIT_ID.search(text)
     if m is not None:
         explicit = m.group(1)
         text = text[: m.start()] + text[m.end() :]
-    for found in _ID_ATTRIBUTE.finditer(text):
-        explicit = explicit or next(g for g in found.groups() if g)
-    text = _MD_LINK.sub(lambda g: g.group(1), text)
-    text = _HTML_TAG.sub("", text)
-    text = text.replace("`", "").replace("*", "").replace("\\", "")
-    return text.strip(), explicit
+    pieces = []
+    for i, piece in enumerate(_CODE_SPAN.split(text)):
+        if i % 2:
+            pieces.append(piece)  # a code span's text, as written
+            continue
+        for found in _ID_ATTRIBUTE.finditer(piece):
+            explicit = explicit or next(g for g in found.groups() if g)
+        piece = _MD_LINK.sub(lambda g: g.group(1), piece)
+        piece = _HTML_TAG.sub("", piece)
+        pieces.append(piece.replace("*", "").replace("\\", ""))
+    return "".join(pieces).strip(), explicit
+
+
+_CODE_SPAN = re.compile(r"`+([^`]*)`+")
 
 
 def github_slug(text: str) -> str:

@@ -69,10 +69,13 @@ def test_links_that_are_not_lesson_references_are_ignored(tmp_path):
         "[сайт](https://docker.com), [почта](mailto:a@b.c), [раздел](#итоги), [урок](/course/01-m/01-a#x),\n"
         "[схема](/course/img/flow.png), [PDF](../files/cheatsheet.pdf), [главная](/about),\n"
         "[файл урока](../01-m/01-a.md), [относительно](./01-c), ![картинка](./pic.svg), [курс](/course/).\n\n"
-        "<a href={`/course/${slug}`}>динамическая ссылка</a>\n"
+        "<a href={`/course/${slug}`}>динамическая ссылка</a>\n\n## Ссылки\n"
     )
-    findings = lint(tmp_path, chain(**{"content/02-n/01-c.mdx": lesson("C", ["m/02-b"], body)}), select=GRAPH)
-    # Only the two fragments naming no heading are reported (graph/unresolved-anchor).
+    files = chain(**{"content/02-n/01-c.mdx": lesson("C", ["m/02-b"], body)})
+    files["content/01-m/01-a.md"] = lesson("A", [], "## Начало\n")
+    findings = lint(tmp_path, files, select=GRAPH)
+    # Only the two fragments naming no heading of a page that has headings are reported
+    # (graph/unresolved-anchor).
     assert where(findings) == [
         ("graph/unresolved-anchor", "content/02-n/01-c.mdx", 6, 61),
         ("graph/unresolved-anchor", "content/02-n/01-c.mdx", 6, 77),

@@ -147,6 +147,8 @@ def unresolved_anchor(course: Course, ctx: RuleContext) -> None:
             data = summaries.get(doc.relpath)
             if not isinstance(data, tuple) or len(data) != 2:
                 return None
+            if not data[0] and not data[1]:
+                return None  # no heading nor id: a page whose content is generated elsewhere
             found = anchors[doc.relpath] = Anchors.of(data[0], data[1])
         return found
 

@@ -494,8 +494,12 @@ def _placeholder_uses(text: str, languages: tuple[str, ...], alone: bool) -> lis
 
 def _section_content(doc: Document, segments: list[Segment]) -> dict[int, bool]:
     """For each prose segment: whether it is all its section holds (no other text, code
-    block or component between the heading before it and the next heading)."""
-    headings = sorted(h.offset for h in doc.headings)
+    block or component between the heading before it and the next heading, and no
+    subsection: a sentence that introduces the subsections below it is their lead, not a
+    placeholder)."""
+    ordered = sorted(doc.headings, key=lambda h: h.offset)
+    headings = [h.offset for h in ordered]
+    levels = [h.level for h in ordered]
     starts = [seg.anchors[0][1] if seg.anchors else 0 for seg in segments]
     blocks = [doc.lines.offset(b.span.line, b.span.column) for b in doc.code_blocks]
     blocks += [doc.lines.offset(c.span.line, c.span.column) for c in doc.components]
@@ -503,10 +507,16 @@ def _section_content(doc: Document, segments: list[Segment]) -> dict[int, bool]:
     for offset in [*(o for seg, o in zip(segments, starts, strict=True) if seg.scope == "prose"), *blocks]:
         key = bisect_right(headings, offset)
         per_section[key] = per_section.get(key, 0) + 1
+
+    def has_subsection(key: int) -> bool:
+        # key: the index of the next heading; the section's own heading is key - 1.
+        return 0 < key < len(levels) and levels[key] > levels[key - 1]
+
     return {
-        i: per_section.get(bisect_right(headings, o), 0) == 1
+        i: per_section.get(key, 0) == 1 and not has_subsection(key)
         for i, (seg, o) in enumerate(zip(segments, starts, strict=True))
         if seg.scope == "prose"
+        for key in [bisect_right(headings, o)]
     }
 
 

@@ -214,6 +214,13 @@ def test_empty_section_fails_for_same_and_higher_level_and_at_the_end(tmp_path):
     )
 
 
+def test_empty_section_names_a_heading_that_is_all_code_by_its_code(tmp_path):
+    lesson = FM + "\n## Методы\n\n## `remove()`\n\nУдаляет запись.\n"
+    got, findings = run(tmp_path, {"a.md": lesson}, "anti-patterns/empty-section")
+    assert got == [("anti-patterns/empty-section", "content/a.md", 5, 1)]
+    assert findings[0].message == "section «Методы» is empty: the next heading «remove()» (line 7) follows directly"
+
+
 def test_empty_section_passes_for_subsections_components_code_and_setext(tmp_path):
     lesson = (
         FM

@@ -20,7 +20,7 @@ from coursecheck import hookimpl
 from coursecheck.builtin.frontmatter import regex_problem
 from coursecheck.config import Config, did_you_mean
 from coursecheck.match import Match, TermMatcher, stem
-from coursecheck.model import Document, Segment
+from coursecheck.model import Document, Heading, Segment
 from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import quote
 
@@ -596,13 +596,23 @@ def empty_section(doc: Document, ctx: RuleContext) -> None:
             continue
         line_end = heading.offset + len(doc.lines.line_text(heading.span.line))
         if following is None:
-            message = f"section «{heading.text}» is empty: nothing follows it"
+            message = f"section «{_heading_label(doc, heading)}» is empty: nothing follows it"
         else:
             message = (
-                f"section «{heading.text}» is empty: the next heading «{following.text}» "
-                f"(line {following.span.line}) follows directly"
+                f"section «{_heading_label(doc, heading)}» is empty: the next heading "
+                f"«{_heading_label(doc, following)}» (line {following.span.line}) follows directly"
             )
         ctx.report(doc, heading.offset, line_end, message, anchor=heading.text)
+
+
+def _heading_label(doc: Document, heading: Heading) -> str:
+    """A heading as its reader sees it: its prose text, or, for a heading that is all code
+    (``## `delete()` ``), its line without the Markdown marks."""
+    if heading.text.strip():
+        return heading.text
+    from coursecheck.routing import heading_plain
+
+    return heading_plain(doc.lines.line_text(heading.span.line))[0] or heading.text
 
 
 @rule(

@@ -855,15 +855,34 @@ def render_config(s: Survey, plugin_sections: list[str]) -> str:
         for key, value in s.graph.items():
             lines.append(f"{key} = {_toml_value(value)}")
     lines += ["", "[rules]", '# "family/rule" = "error" | "warning" | "note" | "off", or a table with options']
-    for rule_id, value, comment in s.rules:
-        if comment:
-            lines.append(f"# {display(comment)}")
+    for rule_id, value, comments in _merged_rules(s.rules):
+        lines += [f"# {display(comment)}" for comment in comments]
         lines.append(f"{toml_string(rule_id)} = {value}")
     lines.append("")
     for section in plugin_sections:
         if section.strip():
             lines += [section.rstrip(), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _merged_rules(rules: list[tuple[str, str, str]]) -> list[tuple[str, str, list[str]]]:
+    """One line per rule id (a TOML key is written once): ``"off"`` wins, inline tables of
+    options are joined (``{ a = 1 }`` and ``{ b = 2 }`` make ``{ a = 1, b = 2 }``)."""
+    merged: dict[str, tuple[list[str], list[str]]] = {}
+    for rule_id, value, comment in rules:
+        values, comments = merged.setdefault(rule_id, ([], []))
+        values.append(value.strip())
+        if comment:
+            comments.append(comment)
+    out = []
+    for rule_id, (values, comments) in merged.items():
+        tables = [v[1:-1].strip() for v in values if v.startswith("{") and v.endswith("}")]
+        if len(values) == 1 or len(tables) != len(values):
+            value = next((v for v in values if v == '"off"'), values[-1])
+        else:
+            value = "{ " + ", ".join(t for t in tables if t) + " }"
+        out.append((rule_id, value, comments))
+    return out
 
 
 def write_starter_config(

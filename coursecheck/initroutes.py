@@ -418,6 +418,10 @@ def _anchors(s: Survey, links: list[_Link], router: Router) -> None:
     same = [0, 0]
     examples: list[str] = []
     lessons = set(s.lessons)
+    attached = _attached_partials(s)  # page key -> names of partial folders beside it
+    missed: dict[str, set[str]] = {}  # partial folder name -> pages missing a fragment
+    missed_elsewhere: set[str] = set()
+    misses: list[tuple[str, list[int], tuple[str, ...]]] = []
     for link in links:
         if "#" not in link.href or link.source not in lessons:
             continue
@@ -437,8 +441,33 @@ def _anchors(s: Survey, links: list[_Link], router: Router) -> None:
         counter[1] += 1
         if of(target).has(fragment):
             counter[0] += 1
+            continue
+        names = attached.get(page_keys(target)[-1], ())
+        for name in names:
+            missed.setdefault(name, set()).add(target)
+        if not names:
+            missed_elsewhere.add(target)
+        misses.append((link.href, counter, names))
+    # Partial folders beside pages whose fragments miss far more often than elsewhere: the
+    # site builds sections of the page from them (an "In practice" section from practice/).
+    sections = sorted(
+        name for name, pages in missed.items() if len(pages) >= 3 and len(pages) >= 2 * len(missed_elsewhere)
+    )
+    if sections:
+        s.rules.append(
+            (
+                "graph/unresolved-anchor",
+                "{ sections-from = [" + ", ".join(f'"{name}"' for name in sections) + "] }",
+                f"Links to pages with {', '.join(sections)}/ beside them name sections no heading of the page has "
+                "(the site builds them from those partials): such fragments are not judged.",
+            )
+        )
+        s.notes.append(f"anchors: sections built from {', '.join(n + '/' for n in sections)} partials are not judged")
+    for href, counter, names in misses:
+        if any(name in sections for name in names):
+            counter[1] -= 1  # not judged
         elif len(examples) < 3:
-            examples.append(link.href)
+            examples.append(href)
     checked, total = cross[0] + same[0], cross[1] + same[1]
     if total == 0:
         return
@@ -463,6 +492,20 @@ def _anchors(s: Survey, links: list[_Link], router: Router) -> None:
             )
         )
     s.notes.append(f"anchors checked: {checked} of {total} link fragments match their page's headings")
+
+
+def _attached_partials(s: Survey) -> dict[str, tuple[str, ...]]:
+    """Page key -> the names of folders beside the page that hold partials
+    (``js/events/practice/tip.md`` gives ``js/events`` -> ``practice``)."""
+    pages = {page_keys(rel)[-1] for rel in s.lessons}
+    found: dict[str, dict[str, None]] = {}
+    for rel in s.partials:
+        parts = rel.split("/")
+        for i in range(1, len(parts) - 1):
+            key = "/".join(parts[:i])
+            if key in pages:
+                found.setdefault(key, {})[parts[i]] = None
+    return {key: tuple(names) for key, names in found.items()}
 
 
 def _resolve(router: Router, source: str, path: str) -> str | None:

@@ -121,14 +121,15 @@ def test_placeholder_words_in_their_ordinary_meaning_pass(tmp_path):
         + "\n## Настройка\n\nЗдесь будет создан файл конфигурации:\n\n```yaml\nkey: value\n```\n"
         + "\n| Статус | Когда |\n|---|---|\n| в работе | coming soon |\n"
         + "\n## CLI basics\n\nThis section will walk through the commands\nyou use daily.\n\n### Install\n\nRun it.\n"
+        + "\n## Counters\n\nThe spec will add custom counters soon. Stay tuned! 🤓\n"
     )
     assert run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder")[0] == []
 
 
-def test_placeholder_announcing_sentence_alone_in_a_section_without_subsections_fails(tmp_path):
-    lesson = FM + "\n## CLI basics\n\nThis section will walk through the commands\n\n## Next\n\nText.\n"
+def test_placeholder_announcing_sentence_or_sign_off_alone_in_a_section_fails(tmp_path):
+    lesson = FM + "\n## CLI basics\n\nThis section will walk through the commands\n\n## Next\n\nStay tuned!\n"
     got, _ = run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder")
-    assert got == [("anti-patterns/placeholder", "content/a.md", 7, 1)]
+    assert got == [("anti-patterns/placeholder", "content/a.md", 7, 1), ("anti-patterns/placeholder", "content/a.md", 11, 1)]
 
 
 def test_placeholder_per_language(tmp_path):

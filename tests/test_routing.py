@@ -203,3 +203,27 @@ def test_heading_plain_keeps_code_span_text():
     assert heading_plain("## Title {#custom}") == ("Title", "custom")
     assert Anchors.of(["Named volumes"]).has("named-volumes")
     assert not Anchors.of(["Named volumes"]).has("volumes")
+
+
+def test_sections_built_from_partials_beside_a_page_are_not_judged(tmp_path):
+    config = """
+[course]
+content = ["docs/**/*.md"]
+partials = ["**/practice/**"]
+id = "{route}"
+
+[graph]
+mounts = { "/docs/" = "docs/" }
+
+[rules]
+"graph/unresolved-anchor" = { sections-from = ["practice"] }
+"""
+    files = {
+        "docs/events/index.md": page("Events", "## Bubbling\n"),
+        "docs/events/practice/tip.md": "A tip shown in the page's practice section.\n",
+        "docs/other.md": page("Other", "## Usage\n"),
+        "docs/from.md": page("From", "[a](/docs/events/#in-practice) [b](/docs/other#in-practice)\n"),
+    }
+    assert where(lint(tmp_path, files, config=config, select=["graph"])) == [
+        ("graph/unresolved-anchor", "docs/from.md", 7, 36)
+    ]

@@ -47,6 +47,9 @@ PLACEHOLDERS: dict[str, tuple[str, ...]] = {
         "материал готовится", "раздел готовится", "продолжение следует",
     ),
 }  # fmt: skip
+# Sign-offs that also close a paragraph of real text ("...will be added to the spec. Stay
+# tuned!"): placeholders only when they are all their section holds.
+SIGN_OFFS = {"stay tuned", "more to come", "to be continued", "продолжение следует"}
 # Phrases that end a sentence as a placeholder after a dash or a colon ("X — coming soon").
 TRAILING = {
     "en": (
@@ -471,7 +474,7 @@ def _placeholder_uses(text: str, languages: tuple[str, ...], alone: bool) -> lis
             continue
         core_start = start + piece.find(core)
         normal = _normal(core)
-        if normal in exact:
+        if normal in exact and (normal not in SIGN_OFFS or (alone and _normal(text) == normal)):
             out.append((core_start, core_start + len(core)))
             continue
         parts = _DASH_COLON.split(core)

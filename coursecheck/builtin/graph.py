@@ -32,7 +32,7 @@ from coursecheck.graph import (
 )
 from coursecheck.graph import did_you_mean as suggest_text
 from coursecheck.model import Course, Document
-from coursecheck.routing import Anchors, explicit_ids, github_slug, heading_plain
+from coursecheck.routing import Anchors, explicit_ids, github_slug, heading_plain, page_keys
 from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import Span
 
@@ -105,7 +105,17 @@ ANCHOR_RULE = "graph/unresolved-anchor"
     course=True,
     relocatable=True,
     tags=("graph", "links"),
-    options=[Option("same-page", bool, True, "also check links to an anchor of the same page (`#section`)")],
+    options=[
+        Option("same-page", bool, True, "also check links to an anchor of the same page (`#section`)"),
+        Option(
+            "sections-from",
+            list,
+            [],
+            "folders of partials beside a page that the site turns into sections of it (`practice`): "
+            "a fragment of such a page that matches none of its own headings is not judged",
+            item=str,
+        ),
+    ],
 )
 def unresolved_anchor(course: Course, ctx: RuleContext) -> None:
     """A link's `#fragment` names no heading or anchor of the page it leads to.
@@ -132,14 +142,18 @@ def unresolved_anchor(course: Course, ctx: RuleContext) -> None:
 
     ## How to fix
     Use the anchor of the heading as it is now (one of the suggestions), or give the heading
-    an explicit id. A site whose anchors come from elsewhere (generated sections) can switch
-    the rule off: `"graph/unresolved-anchor" = "off"`.
+    an explicit id. A page with no heading nor id (its content is generated) is not judged.
+    A site that builds sections of a page from partials beside it (`js/events/practice/*.md`
+    shown as the page's "In practice" section) names those folders in `sections-from`; a
+    site whose anchors come from elsewhere can switch the rule off:
+    `"graph/unresolved-anchor" = "off"`.
     """
     from urllib.parse import unquote
 
     cg = course_graph(course, ctx.config)
     summaries = ctx.summaries()
     anchors: dict[str, Anchors] = {}
+    with_sections = pages_with_sections(course, ctx.options.get("sections-from") or [])
 
     def of(doc: Document) -> Anchors | None:
         found = anchors.get(doc.relpath)
@@ -160,6 +174,8 @@ def unresolved_anchor(course: Course, ctx: RuleContext) -> None:
         known = [found for found in (of(page) for page in pages) if found is not None]
         if not known or any(found.has(fragment) for found in known):
             return
+        if any(page_keys(page.relpath)[-1] in with_sections for page in pages):
+            return  # the site adds sections built from the partials beside the page
         data = summaries.get(target.relpath) or ((), ())
         slugs = [github_slug(heading_plain(h)[0]) for h in data[0]]
         close = difflib.get_close_matches(fragment.lower(), [s for s in slugs if s], n=2, cutoff=0.6)
@@ -185,6 +201,21 @@ def unresolved_anchor(course: Course, ctx: RuleContext) -> None:
 
 
 _PLAIN_FRAGMENT = re.compile(r"^[^\s/{}$<>]+$")
+
+
+def pages_with_sections(course: Course, folders: list[str]) -> set[str]:
+    """The page keys (``js/events`` for ``js/events/index.md``) that have a folder named in
+    ``folders`` beside them holding partials (``js/events/practice/tip.md``)."""
+    if not folders:
+        return set()
+    names = set(folders)
+    found: set[str] = set()
+    for doc in course.others:
+        parts = doc.relpath.split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part in names:
+                found.add("/".join(parts[:i]))
+    return found
 
 
 @unresolved_anchor.summarizer

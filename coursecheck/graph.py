@@ -447,7 +447,9 @@ def lesson_href(href: str, settings: GraphSettings) -> tuple[str, bool] | None:
             for prefix in settings.routes:
                 rest = path[len(prefix) :] if path.startswith(prefix) else None
                 if rest is not None and rest.strip("/"):
-                    return path, True
+                    # The root route with the site's mounts: the routing model says which
+                    # root paths are the repository's pages (/subscribe may be the site's own).
+                    return path, not (prefix == "/" and settings.route.mounts)
             return (path, False) if any(path.rstrip("/") == p.rstrip("/") for p in settings.routes) else None
         return path, False
     if path.startswith(("./", "../")) or path.endswith(LESSON_EXTENSIONS):

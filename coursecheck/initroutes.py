@@ -56,7 +56,8 @@ SCHEME_TEMPLATES = (
     "{path}",
 )
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):(?!//)(.+)$")
-_ALIAS_FIELD_NAME = re.compile(r"alias|route|redirect|permalink", re.IGNORECASE)
+_ALIAS_FIELD_NAME = re.compile(r"alias|route|redirect|permalink|location|url|path|slug|href", re.IGNORECASE)
+_ASSET = re.compile(r"\.(?!mdx?$|html?$)[A-Za-z0-9]{1,5}$")  # /img/cover.png is not a page's route
 _COMPUTED = re.compile(r"[{}$<>:*]")  # a placeholder in a URL (/users/{id}, /:slug): not a page's path
 MOUNT_MIN_TARGETS = 3
 MOUNT_MAX_DEPTH = 3  # segments of a mounted URL prefix (/developers/courses/ at most /a/b/c/)
@@ -154,7 +155,12 @@ def _alias_fields(s: Survey, settings: RouteSettings) -> None:
             continue
         values = [s.facts[rel].frontmatter.get(name) for rel in s.lessons if s.facts[rel].frontmatter]  # type: ignore[union-attr]
         routes = [v for value in values for v in (value if isinstance(value, list) else [value]) if v is not None]
-        if routes and all(isinstance(v, str) and v.startswith("/") for v in routes):
+        if (
+            routes
+            and all(isinstance(v, str) and v.startswith("/") and not v.startswith("//") for v in routes)
+            and not any(_ASSET.search(clean_path(v)) for v in routes)
+            and len(set(routes)) == len(routes)  # a route names one page
+        ):
             fields.append(name)
     if fields:
         settings.alias_fields = tuple(fields)

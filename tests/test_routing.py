@@ -227,3 +227,23 @@ mounts = { "/docs/" = "docs/" }
     assert where(lint(tmp_path, files, config=config, select=["graph"])) == [
         ("graph/unresolved-anchor", "docs/from.md", 7, 36)
     ]
+
+
+def test_the_root_route_judges_only_paths_where_the_repository_has_pages(tmp_path):
+    config = """
+[course]
+content = ["**/*.md"]
+id = "{route}"
+aliases = ["/{route}"]
+
+[graph]
+mounts = { "/" = "" }
+"""
+    files = {
+        "guide/index.md": page("Guide"),
+        "guide/setup.md": page("Setup", "[a](/subscribe/) [b](/guide/) [c](/guide/missing/)\n"),
+    }
+    # /subscribe/ may be a page of the site itself; /guide/ is the repository's folder.
+    assert where(lint(tmp_path, files, config=config, select=["graph"])) == [
+        ("graph/unresolved-reference", "guide/setup.md", 7, 34)
+    ]

@@ -245,5 +245,5 @@ mounts = { "/" = "" }
     }
     # /subscribe/ may be a page of the site itself; /guide/ is the repository's folder.
     assert where(lint(tmp_path, files, config=config, select=["graph"])) == [
-        ("graph/unresolved-reference", "guide/setup.md", 7, 34)
+        ("graph/unresolved-reference", "guide/setup.md", 7, 35)
     ]

@@ -17,6 +17,7 @@ known pages match a heading.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -103,6 +104,8 @@ def infer(s: Survey, files: list[str]) -> None:
     _case(s, course, settings, absolute, router)
     router = _router(course, settings, s)
     _served_elsewhere(s, settings, absolute, router)
+    router = _router(course, settings, s)
+    _navigation(s, files, settings, router)
     router = _router(course, settings, s)
     _schemes(s, links)
     _anchors(s, links, router)
@@ -367,6 +370,72 @@ def _served_elsewhere(s: Survey, settings: RouteSettings, absolute: list[_Link],
             "Links name many pages below these prefixes, where the repository has none: served by another system "
             f"(a generated reference); not judged: {', '.join(elsewhere)}."
         )
+
+
+NAV_MIN_LINKS = 10
+NAV_MIN_RESOLVED = 0.8
+NAV_MAX_ELSEWHERE = 40
+_NAV_KEYS = {"href", "link", "url", "path", "to"}
+
+
+def _navigation(s: Survey, files: list[str], settings: RouteSettings, router: Router) -> None:
+    """The site's navigation files (a JSON sidebar or manifest whose links are mostly the
+    repository's pages): the few pages it lists that the repository does not hold are
+    served by the site from elsewhere (a generated reference, an error catalogue)."""
+    if not settings.mounts:
+        return
+    found: dict[str, str] = {}
+    for rel in files:
+        if not rel.lower().endswith(".json") or rel in s.redirect_files:
+            continue
+        try:
+            raw = read_inside(s.root, rel, parents_checked=True)
+        except OSError:
+            continue
+        if len(raw) > MAX_REDIRECT_CANDIDATE or b'"/' not in raw:
+            continue
+        try:
+            data = json.loads(raw.decode("utf-8", errors="replace"))
+        except Exception:  # not JSON, or nested too deep: not a navigation file
+            continue
+        hrefs = [h for h in _nav_hrefs(data) if not _COMPUTED.search(h)]
+        if len(hrefs) < NAV_MIN_LINKS:
+            continue
+        missing = [h for h in dict.fromkeys(clean_path(h) for h in hrefs) if router.resolve(h) is None]
+        resolved = 1 - len(missing) / len(set(clean_path(h) for h in hrefs))
+        if resolved < NAV_MIN_RESOLVED or len(missing) > NAV_MAX_ELSEWHERE:
+            continue
+        for path in missing:
+            if router.claims(path):
+                found.setdefault(path.rstrip("/") + "/", rel)
+    if found:
+        elsewhere = [*settings.elsewhere, *(p for p in sorted(found) if p not in settings.elsewhere)]
+        settings.elsewhere = tuple(elsewhere)
+        s.graph["served-elsewhere"] = list(elsewhere)
+        sources = ", ".join(sorted(set(found.values())))
+        s.graph_notes.append(
+            f"The site's navigation ({sources}) lists pages the repository does not hold: served from elsewhere, "
+            f"not judged: {', '.join(sorted(found))}."
+        )
+        s.notes.append(f"navigation: {len(found)} pages listed in {sources} are served from elsewhere")
+
+
+def _nav_hrefs(data: Any) -> list[str]:
+    """Absolute URL paths under link-like keys (``href``, ``link``...) anywhere in ``data``."""
+    out: list[str] = []
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if isinstance(value, str):
+                    if str(key).lower() in _NAV_KEYS and value.startswith("/") and not value.startswith("//"):
+                        out.append(value)
+                elif isinstance(value, (dict, list)):
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
+    return out
 
 
 # -- link schemes ---------------------------------------------------------------------------

@@ -223,6 +223,7 @@ class Engine:
         self.settings = Settings(config, self.rules)
         self._cache: FileCache | None = None
         self._base_key = ""
+        self._full_key = ""  # the base key of the run with every rule, when this one selects
         self._cache_notes: list[str] = []  # why the cache is off or keyed for this run only (-v)
         self._index_rejected = 0  # run indexes (or results in them) that failed to load
         self.course: Course | None = None
@@ -459,6 +460,7 @@ class Engine:
         self._cache = self._open_cache()
         if self._cache is not None:
             self._base_key = self._cache_base_key(active_rules, data_docs)
+            self._full_key = self._full_base_key(active_rules, data_docs)
 
         by_rel: dict[str, Document] = {}
         summaries: dict[str, dict[str, Any]] = {}
@@ -1205,6 +1207,11 @@ class Engine:
             if raw is not None:
                 key = self._file_keys[rel] = FileCache.key(self._base_key, rel, role, raw)
                 hit = self._cache.get(key)
+                if hit is None and self._full_key:
+                    # --select/--ignore after a plain run: its stored results serve this run.
+                    full = self._cache.get(FileCache.key(self._full_key, rel, role, raw))
+                    if isinstance(full, FileResult) and full.relpath == rel:
+                        hit = self._narrowed(full, active_rules)
             if isinstance(hit, FileResult) and hit.relpath == rel:
                 results.append((hit, None))
                 self.cache_hits += 1
@@ -1294,6 +1301,22 @@ class Engine:
                     "not authentic under your cache key, damaged, or not regular files; rebuilt"
                 )
         return lines
+
+    def _full_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
+        """With ``--select`` or ``--ignore``: the base key of the run with every enabled rule
+        (what a plain run stores), whose entries hold the selected rules' findings too; ""
+        when this run is that run."""
+        every = [r for r in self.rules.values() if self.settings.enabled_anywhere(r.id)]
+        if len(every) == len(active_rules):
+            return ""
+        return self._cache_base_key(every, data_docs)
+
+    def _narrowed(self, hit: FileResult, active_rules: list[Rule]) -> FileResult:
+        """A stored result of the run with every rule, as this narrower run makes it: only
+        the active rules' findings."""
+        ids = {r.id for r in active_rules}
+        findings = [f for f in hit.findings if f.rule_id in ids]
+        return FileResult(hit.relpath, hit.role, hit.fields, findings, hit.summary, hit.notes, hit.view)
 
     def _cache_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
         """Everything besides the file itself that per-file results depend on: the run key

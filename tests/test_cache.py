@@ -65,6 +65,19 @@ def test_second_run_is_served_from_the_cache_with_identical_findings(course, tmp
     assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 3, 17) in where(warm.findings)
 
 
+def test_select_and_ignore_after_a_plain_run_are_served_from_its_cache(course, tmp_path):
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    for options in ({"select": ["graph"]}, {"ignore": ["anti-patterns"]}, {"select": ["parse", "core"]}):
+        narrowed, engine = run(root, cache_dir, **options)
+        assert (engine.cache_hits, engine.cache_misses) == (2, 0), options
+        assert dump(narrowed) == dump(run(root, None, **options)[0]), options
+    # The narrowed runs left the plain run's entries alone: it is still warm.
+    _, engine = run(root, cache_dir)
+    assert (engine.cache_hits, engine.cache_misses) == (2, 0)
+
+
 def test_an_edit_in_one_lesson_changes_course_findings_in_another(course, tmp_path):
     root = course(FILES)
     cache_dir = tmp_path / "cache"

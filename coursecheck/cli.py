@@ -8,6 +8,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coursecheck import __version__, checkrun
 from coursecheck.config import Config, ConfigError, discover_config, load_config
@@ -89,6 +90,36 @@ def add_plugin_arguments(parser: argparse.ArgumentParser) -> None:
     """``--no-plugins`` and ``--isolated``, for every command that loads a config."""
     parser.add_argument("--no-plugins", action="store_true", help=NO_PLUGINS_HELP)
     parser.add_argument("--isolated", action="store_true", help=ISOLATED_HELP)
+
+
+def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-cache``, ``--cache-dir`` and ``--no-progress`` for the commands that read the
+    course besides ``check`` (``graph``, ``terms``): they use the same per-file cache."""
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    parser.add_argument("--cache-dir", type=Path, help="cache folder (default: .coursecheck-cache in the root)")
+    parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def cache_options(args: argparse.Namespace, plugins: PluginChoice) -> dict[str, object]:
+    """The cache part of RunOptions, as ``check`` sets it (isolated, only a --cache-dir named)."""
+    return {
+        "cache": not args.no_cache and not (plugins.isolated and args.cache_dir is None),
+        "cache_dir": args.cache_dir,
+    }
+
+
+def run_with_progress(engine: Engine, args: argparse.Namespace, label: str) -> Any:
+    """``engine.run()`` with a transient progress bar on a terminal (not with --no-progress)."""
+    from coursecheck import progress
+
+    bar = None
+    if not getattr(args, "no_progress", False) and progress.wanted(sys.stderr):
+        bar = progress.ProgressBar(sys.stderr, label=label)
+    try:
+        return engine.run(progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 @dataclass(slots=True)

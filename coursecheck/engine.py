@@ -224,6 +224,9 @@ class Engine:
         self._cache: FileCache | None = None
         self._base_key = ""
         self._full_key = ""  # the base key of the run with every rule, when this one selects
+        # The key of the course stage this run stored or reused ("" : none): what commands
+        # key their stored outputs on (stored_output).
+        self.course_stage_key = ""
         self._cache_notes: list[str] = []  # why the cache is off or keyed for this run only (-v)
         self._index_rejected = 0  # run indexes (or results in them) that failed to load
         self.course: Course | None = None
@@ -933,6 +936,7 @@ class Engine:
                 if latest.get(layout) != key:
                     latest.put(layout, key)
                 course.extra.update(stored.extra())
+                self.course_stage_key = key
                 return stored.findings()
             last_key = latest.get(layout)
             if isinstance(last_key, str):
@@ -996,7 +1000,24 @@ class Engine:
                 assert self._cache is not None
                 self._cache.course_stages().put(keys[0], packed)
                 self._cache.latest_course_stages().put(keys[1], keys[0])
+                self.course_stage_key = keys[0]
         return findings
+
+    def stored_output(self, kind: str, *parts: str) -> str | None:
+        """What a command printed last for this state of the course (the course stage's key:
+        every file, config and read the course rules saw) and these ``parts`` (its options);
+        None when the course changed or nothing was stored (see :meth:`store_output`)."""
+        if self._cache is None or not self.course_stage_key:
+            return None
+        text = self._cache.outputs().get(FileCache.key(kind, self.course_stage_key, *parts))
+        return text if isinstance(text, str) else None
+
+    def store_output(self, kind: str, text: str, *parts: str) -> None:
+        """Keep a command's output (``coursecheck graph``'s Mermaid) for the next run on the
+        unchanged course: it is built from what the course rules read, so the course stage's
+        key says when it is still right."""
+        if self._cache is not None and self.course_stage_key:
+            self._cache.outputs().put(FileCache.key(kind, self.course_stage_key, *parts), text)
 
     def _refused_findings(self, course: Course, earlier: list[Finding]) -> list[Finding]:
         """A ``parse/outside-root`` finding per link the course rules refused to follow

@@ -344,6 +344,29 @@ def load_config_of(root):
     return load_config(root / ".coursecheck.toml", root)
 
 
+def test_graph_command_on_an_unchanged_course_prints_the_stored_graph(course, cli, monkeypatch):
+    import coursecheck.builtin.graph as graph_rules
+
+    root = course(chain())
+    code, first, _ = cli(root, "graph", "--no-progress")
+    assert code == 0 and (root / ".coursecheck-cache").is_dir()
+
+    def not_again(*_args, **_kwargs):
+        raise AssertionError("the graph of an unchanged course is built again")
+
+    monkeypatch.setattr(graph_rules, "course_graph", not_again)
+    code, second, _ = cli(root, "graph", "--no-progress")
+    assert code == 0 and second == first
+    monkeypatch.undo()
+    # An edit changes the course stage: the graph is built again, with the new lesson.
+    (root / "content/02-n/02-d.md").write_text(lesson("D", ["n/01-c"]), encoding="utf-8")
+    code, third, _ = cli(root, "graph", "--no-progress")
+    assert code == 0 and third != first and "02-d" in third
+    # --no-cache neither reads nor writes it.
+    code, fourth, _ = cli(root, "graph", "--no-cache")
+    assert code == 0 and fourth == third
+
+
 def test_graph_command_formats(course, cli):
     files = chain(
         **{

@@ -661,7 +661,17 @@ FORMATS = {"mermaid": to_mermaid, "dot": to_dot, "json": to_json}
 
 
 def graph_command(argv: list[str]) -> int:
-    from coursecheck.cli import EXIT_OK, EXIT_USAGE, _load, _print_config_error, add_plugin_arguments, plugin_choice
+    from coursecheck.cli import (
+        EXIT_OK,
+        EXIT_USAGE,
+        _load,
+        _print_config_error,
+        add_cache_arguments,
+        add_plugin_arguments,
+        cache_options,
+        plugin_choice,
+        run_with_progress,
+    )
     from coursecheck.config import ConfigError
     from coursecheck.engine import Engine, RunOptions
     from coursecheck.fsutil import atomic_write
@@ -682,6 +692,7 @@ def graph_command(argv: list[str]) -> int:
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     add_plugin_arguments(parser)
+    add_cache_arguments(parser)
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.edges.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in EDGE_KINDS]
@@ -701,17 +712,22 @@ def graph_command(argv: list[str]) -> int:
             return EXIT_USAGE
         config.root = args.root.resolve()
     try:
-        options = RunOptions(select=["graph"], **plugin_choice(args).run_options())  # type: ignore[arg-type]
+        choice = plugin_choice(args)
+        options = RunOptions(select=["graph"], **cache_options(args, choice), **choice.run_options())  # type: ignore[arg-type]
         engine = Engine(config, options)
     except ConfigError as exc:
         _print_config_error(exc)
         return EXIT_USAGE
-    result = engine.run()
+    result = run_with_progress(engine, args, "Reading the course")
     for note in result.notifications:  # what --isolated left out, a crashed plugin...
         say(f"coursecheck graph: {note.level}: {note.message}")
     course = result.course
     assert course is not None
-    text = FORMATS[args.format](course_graph(course, config), kinds)
+    # An unchanged course prints what the last run built (a 5,000-lesson graph takes seconds).
+    text = engine.stored_output("graph", args.format, ",".join(kinds))
+    if text is None:
+        text = FORMATS[args.format](course_graph(course, config), kinds)
+        engine.store_output("graph", text, args.format, ",".join(kinds))
     if args.output is not None:
         try:
             atomic_write(args.output, text, root=config.root)

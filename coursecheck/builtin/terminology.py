@@ -565,7 +565,15 @@ def terms_command(argv: list[str]) -> int:
     import argparse
     from pathlib import Path
 
-    from coursecheck.cli import _load, _print_config_error, add_plugin_arguments, plugin_choice
+    from coursecheck.cli import (
+        _load,
+        _print_config_error,
+        add_cache_arguments,
+        add_plugin_arguments,
+        cache_options,
+        plugin_choice,
+        run_with_progress,
+    )
     from coursecheck.config import ConfigError
     from coursecheck.engine import Engine, RunOptions
 
@@ -584,6 +592,7 @@ def terms_command(argv: list[str]) -> int:
     )
     parser.add_argument("--min-count", type=int, default=1, help="with --unknown: only words used at least this often")
     parser.add_argument("--plain", action="store_true", help="with --unknown: one word a line (for an accept file)")
+    add_cache_arguments(parser)
     args = parser.parse_args(argv)
     config, code = _load(args.config, args.root)
     if config is None:
@@ -593,11 +602,16 @@ def terms_command(argv: list[str]) -> int:
         if args.root is not None:
             config.root = args.root.resolve()
         # Installed plugins are never loaded here: term coverage is built in.
-        choice = plugin_choice(args).run_options()
+        plugins = plugin_choice(args)
+        choice = plugins.run_options()
         choice["entry_points"] = False
-        options = RunOptions(select=["terminology/coverage"], **choice)  # type: ignore[arg-type]
+        options = RunOptions(
+            select=["terminology/coverage"],
+            **cache_options(args, plugins),
+            **choice,  # type: ignore[arg-type]
+        )
         engine = Engine(config, options)
-        result = engine.run()
+        result = run_with_progress(engine, args, "Reading the course")
         resolve_scopes(args.scope)
     except ConfigError as exc:
         _print_config_error(exc)
@@ -615,30 +629,47 @@ def terms_command(argv: list[str]) -> int:
 
         print_unknown(course, config, minimum=args.min_count, plain=args.plain)
         return 0
+    import io
+
     from coursecheck.match import morphology
 
-    say(f"Inflection: {morphology()}", sys.stdout)
+    # An unchanged course prints what the last run measured (matching every inflected form
+    # of every term over thousands of lessons takes seconds).
+    text = engine.stored_output("terms", args.scope, morphology())
+    if text is None:
+        out = io.StringIO()
+        _print_terms(course, config, args.scope, out)
+        text = out.getvalue()
+        engine.store_output("terms", text, args.scope, morphology())
+    sys.stdout.write(text)
+    return 0
+
+
+def _print_terms(course: Any, config: Config, scope: str, out: Any) -> None:
+    """The report of ``coursecheck terms``: inflection, required terms, glossary forms."""
+    from coursecheck.match import morphology
+
+    say(f"Inflection: {morphology()}", out)
     reqs = measure(course, config)
     if reqs:
-        print("\nRequired terms ([[term]]):")
+        print("\nRequired terms ([[term]]):", file=out)
         for req, cov in reqs:
             met = cov.total >= req.min_occurrences and cov.lessons >= req.min_lessons
             say(
                 f"  {'ok  ' if met else 'FAIL'} {req.term}: {cov.describe()} (scope {'+'.join(cov.scopes)}; "
                 f"required >= {req.min_occurrences} in >= {req.min_lessons})",
-                sys.stdout,
+                out,
             )
             for rel, n in cov.per_file.items():
-                say(f"         {n:4d}  {rel}", sys.stdout)
-    rows = glossary_forms(course, config, args.scope)
+                say(f"         {n:4d}  {rel}", out)
+    rows = glossary_forms(course, config, scope)
     if rows:
-        print()
-        say(f"Glossary terms (scope {args.scope}):", sys.stdout)
+        print(file=out)
+        say(f"Glossary terms (scope {scope}):", out)
         for row in rows:
             cov = row["coverage"]
             forms = ", ".join(f"{form} {n}" for form, n in row["forms"].most_common())
-            say(f"  {row['entry'].label}: {cov.total} in {cov.lessons} lessons; forms: {forms or '-'}", sys.stdout)
-    return 0
+            say(f"  {row['entry'].label}: {cov.total} in {cov.lessons} lessons; forms: {forms or '-'}", out)
 
 
 @hookimpl

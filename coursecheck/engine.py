@@ -92,6 +92,10 @@ class Result:
     report_sections: list[tuple[str, str]] = field(default_factory=list)
     # The phases of a planned project (``coursecheck_phases``), for phase-scoped reports.
     phases: list[Phase] = field(default_factory=list)
+    # Outputs kept for the next run on the unchanged course (``get(kind, *parts)``,
+    # ``put(kind, text, *parts)``; see Engine.stored_output), or None (no cache): what a
+    # costly report part (the JSON's file outlines) is served from on a warm run.
+    outputs: Any = None
 
     @property
     def active(self) -> list[Finding]:
@@ -109,6 +113,24 @@ class Result:
     @property
     def internal_errors(self) -> bool:
         return any(n.level == "error" for n in self.notifications)
+
+
+class _StoredOutputs:
+    """Result.outputs: reporters' outputs kept for the next run on unchanged files, keyed on
+    every checked file's per-file key (its bytes, the code, config, rules and data files):
+    what is built from the files' records alone (the JSON's outlines) is right as long as
+    they are."""
+
+    def __init__(self, store: FileCache, files_key: str) -> None:
+        self._store = store
+        self._files_key = files_key
+
+    def get(self, kind: str, *parts: str) -> str | None:
+        text = self._store.get(FileCache.key(kind, self._files_key, *parts))
+        return text if isinstance(text, str) else None
+
+    def put(self, kind: str, text: str, *parts: str) -> None:
+        self._store.put(FileCache.key(kind, self._files_key, *parts), text)
 
 
 @dataclass(slots=True)
@@ -546,6 +568,7 @@ class Engine:
             course=course,
             extra=course.extra,
             config=self.config,
+            outputs=self._outputs_for(to_load),
         )
         for _name, sections in call_each(
             self.pm,
@@ -1002,6 +1025,20 @@ class Engine:
                 self._cache.latest_course_stages().put(keys[1], keys[0])
                 self.course_stage_key = keys[0]
         return findings
+
+    def _outputs_for(self, to_load: list[tuple[str, str]]) -> _StoredOutputs | None:
+        """Result.outputs for this run: None without a cache, or when a file has no per-file
+        key (unreadable, from a shard)."""
+        if self._cache is None or self._merging is not None:
+            return None
+        data_rels = {d.relpath for d in self.course.data_files} if self.course is not None else set()
+        parts = []
+        for rel, role in to_load:
+            key = "data" if rel in data_rels else self._file_keys.get(rel)
+            if key is None:
+                return None
+            parts.append(f"{rel}\0{role}\0{key}")
+        return _StoredOutputs(self._cache.outputs(), FileCache.key(self._base_key, *parts))
 
     def stored_output(self, kind: str, *parts: str) -> str | None:
         """What a command printed last for this state of the course (the course stage's key:

@@ -877,3 +877,23 @@ def test_a_summary_with_positions_is_part_of_the_shape(tmp_path):
     # by its distance from the kept line above.
     assert shape(rec, {"r": Span.point(6, 3)}) != shape(rec, {"r": Span.point(8, 3)})
     assert shape(rec, {"r": [1, 2]}) != shape(rec, {"r": [1, 3]})
+
+
+def test_json_outlines_of_unchanged_files_are_served_from_the_cache(course, cli, monkeypatch):
+    import coursecheck.report.json as json_report
+
+    root = course(FILES)
+    _, first, _ = cli(root, "--format", "json", "--no-progress")
+    monkeypatch.setattr(json_report, "document_outline", lambda result: (_ for _ in ()).throw(AssertionError))
+    _, second, _ = cli(root, "--format", "json", "--no-progress")
+    assert json.loads(second)["files"] == json.loads(first)["files"]
+    assert second == first
+    monkeypatch.undo()
+    # An edit makes the outline again, with the edit in it.
+    lesson = root / "content/01-module-1/01-intro.md"
+    lesson.write_text(LESSON_A + "\n## Итоги\n\nТекст.\n", encoding="utf-8")
+    _, third, _ = cli(root, "--format", "json", "--no-progress")
+    outline = {f["path"]: f for f in json.loads(third)["files"]}
+    assert [h["text"] for h in outline["content/01-module-1/01-intro.md"]["headings"]] == ["Введение", "Итоги"]
+    _, uncached, _ = cli(root, "--format", "json", "--no-cache")
+    assert json.loads(uncached)["files"] == json.loads(third)["files"]

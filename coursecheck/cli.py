@@ -505,6 +505,7 @@ def cmd_check(
         automation_id=args.automation_id,
         show_suppressed=args.show_suppressed,
         phase=args.phase if args.phase != "all" else "",
+        output_name=args.output.name if args.output is not None else "",
     )
     if args.phase:
         from coursecheck.report.phase import write_phase_reports
@@ -518,6 +519,10 @@ def cmd_check(
     if args.output is not None:
         try:
             atomic_write(args.output, text, root=config.root)
+            for name, attached in report_options.attachments.items():
+                if "/" in name or "\\" in name or name in ("", ".", ".."):
+                    continue  # a file beside the report, never elsewhere
+                atomic_write(args.output.parent / name, attached, root=config.root)
         except OSError as exc:
             say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE

@@ -500,6 +500,7 @@ def course_graph(course: Course, config: Config) -> CourseGraph:
     built = build(course, settings_from(config), key_links=_key_link_entries(config))
     course.cache[CACHE_KEY] = built
     course.extra.setdefault("graph_mermaid", to_mermaid(built, kinds=("prerequisite",)))
+    course.extra.setdefault("graph_modules_mermaid", to_mermaid_modules(built))
     return built
 
 
@@ -787,6 +788,42 @@ def to_mermaid(cg: CourseGraph, kinds: Iterable[str] = EDGE_KINDS) -> str:
         lines.append("  classDef missing stroke:#d33,stroke-dasharray:4 4,color:#d33")
     if styled:
         lines.append(f"  linkStyle {','.join(map(str, styled))} stroke:#d33,stroke-width:2px")
+    return "\n".join(lines) + "\n"
+
+
+def to_mermaid_modules(cg: CourseGraph) -> str:
+    """The prerequisite graph collapsed to modules (a folder of lessons is one node, with its
+    lesson count): what a report shows when the lesson graph is too big to render. An arrow
+    says how many prerequisites go from one module to the next; a module whose lessons name
+    a prerequisite that does not exist is drawn red, with how many."""
+    modules: dict[str, int] = {}
+    module_of: dict[str, str] = {}
+    for node, data in cg.graph.nodes(data=True):
+        if data.get("kind") == "lesson":
+            module = data.get("module", "") or "(top)"
+            modules[module] = modules.get(module, 0) + 1
+            module_of[node] = module
+    ids = {module: f"m{i}" for i, module in enumerate(modules)}
+    crossing: Counter[tuple[str, str]] = Counter()
+    for a, b, _kind in _edges(cg, ("prerequisite",)):
+        ma, mb = module_of.get(a), module_of.get(b)
+        if ma is not None and mb is not None and ma != mb:
+            crossing[(mb, ma)] += 1  # learning order: the prerequisite's module first
+    unresolved: Counter[str] = Counter(
+        module_of.get(r.source.relpath, "")
+        for r in cg.unresolved
+        if r.kind == "prerequisite" and r.source is not None
+    )
+    lines = ["flowchart TD"]
+    for module, count in modules.items():
+        label = f"{module} ({count} lesson{'s' if count != 1 else ''}"
+        missing = unresolved.get(module, 0)
+        label += f", {missing} unresolved)" if missing else ")"
+        lines.append(f'  {ids[module]}["{_quote_mermaid(label)}"]' + (":::missing" if missing else ""))
+    for (first, then), count in crossing.items():
+        lines.append(f"  {ids[first]} -->|{count}| {ids[then]}")
+    if unresolved:
+        lines.append("  classDef missing stroke:#d33,stroke-dasharray:4 4,color:#d33")
     return "\n".join(lines) + "\n"
 
 

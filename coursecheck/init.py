@@ -227,10 +227,27 @@ def _walk(root: Path) -> tuple[list[str], list[str], list[str], list[str]]:
 _STATE: tuple[Path, Any, Survey] | None = None  # (root, plugin manager, survey) for workers
 
 
+# The plugins whose per-file survey (coursecheck_init_file) looks only at sampled files with
+# Russian prose (spelling) or at files with a diagram (mermaid): other files need no full
+# parse when no other plugin surveys files.
+_NARROW_FILE_SURVEYS = {"coursecheck.builtin.mermaid", "coursecheck.builtin.spelling"}
+
+
+def _needs_full_parse(rel: str, text: str, pm: Any, survey_: Any) -> bool:
+    """Whether a file needs the full Markdown parse: a plugin's per-file survey reads its
+    prose (any plugin but the narrow ones; spelling, on sampled files with Russian text).
+    The others are scanned (:func:`_scanned_facts`), several times faster; the narrow
+    surveys get the scanned document (frontmatter, components, code blocks)."""
+    impls = pm.hook.coursecheck_init_file.get_hookimpls() if pm is not None else []
+    if any(impl.plugin_name not in _NARROW_FILE_SURVEYS for impl in impls):
+        return True
+    sampled = getattr(survey_, "sampled", None)
+    return (sampled is None or sampled(rel)) and _CYRILLIC.search(text) is not None
+
+
 def _facts(rel: str) -> tuple[FileFacts | None, list[str]]:
     """Read and parse one Markdown file; its facts, and the plugins' problems with it."""
     from coursecheck.parse.markdown import parse_markdown
-    from coursecheck.plugins import call_each
     from coursecheck.routing import explicit_ids
 
     assert _STATE is not None
@@ -242,6 +259,9 @@ def _facts(rel: str) -> tuple[FileFacts | None, list[str]]:
     except (OSError, DecodeError):
         return None, []
     text = normalize_newlines(text)
+    if not _needs_full_parse(rel, text, pm, survey_):
+        facts, scanned = _scanned_facts(root, rel, text)
+        return facts, _plugin_file_data(pm, facts, scanned, survey_)
     doc = parse_markdown(root / rel, rel, text, mdx=rel.endswith(".mdx"))
     facts = FileFacts(rel)
     if doc.frontmatter is not None:
@@ -262,10 +282,88 @@ def _facts(rel: str) -> tuple[FileFacts | None, list[str]]:
         facts.cyrillic += len(_CYRILLIC.findall(seg.text))
         facts.latin += len(_LATIN.findall(seg.text))
         facts.words += len(_WORD.findall(seg.text))
+    return facts, _plugin_file_data(pm, facts, doc, survey_)
+
+
+def _plugin_file_data(pm: Any, facts: FileFacts, doc: Any, survey_: Any) -> list[str]:
+    """The plugins' per-file surveys of ``doc`` into ``facts``; their problems."""
+    from coursecheck.plugins import call_each
+
     notes: list[Any] = []
     for name, value in call_each(pm, "coursecheck_init_file", notes, None, "", doc=doc, survey=survey_):
         facts.plugin_data[name] = value
-    return facts, [n.message for n in notes]
+    return [n.message for n in notes]
+
+
+# What the scan of a file reads (a file no plugin needs parsed): the frontmatter and the MDX
+# components as the parser reads them (the same functions), links and headings by pattern
+# in the text outside code.
+_MD_LINK = re.compile(r"(?<!!)\[(?:[^\[\]\n]|\[[^\]\n]*\])*\]\(\s*(<[^>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)")
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>")
+_REF_DEFINITION = re.compile(r"(?m)^ {0,3}\[[^\]\n]+\]:\s*<?([^\s>]+)>?")
+_ATX_HEADING = re.compile(r"(?m)^ {0,3}#{1,6}(?:[ \t]+|$)")
+_ATX_HEADING_MDX = re.compile(r"(?m)^[ \t]*#{1,6}(?:[ \t]+|$)")  # no indented code in MDX
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash escape, as the parser reads it
+_CODE_SPAN = re.compile(r"(`+)[^`\n]*?\1")
+
+
+def _scanned_facts(root: Path, rel: str, text: str) -> tuple[FileFacts, Any]:
+    """A file's facts without the Markdown parse (see :func:`_needs_full_parse`), and the
+    document the scan made: frontmatter, components and code blocks, no prose."""
+    from urllib.parse import unquote
+
+    from coursecheck.model import CodeBlock, Component, Document, Prop, Segment
+    from coursecheck.parse.markdown import parse_frontmatter
+    from coursecheck.parse.mdx import blank_out, prepass
+    from coursecheck.routing import explicit_ids
+    from coursecheck.text import LineIndex
+
+    mdx = rel.endswith(".mdx")
+    doc = Document(root / rel, rel, "mdx" if mdx else "markdown", text, LineIndex(text))
+    body_start = parse_frontmatter(doc)
+    pre = prepass(text, mdx=mdx, body_start=body_start)
+    facts = FileFacts(rel)
+    if doc.frontmatter is not None:
+        facts.frontmatter = dict(doc.frontmatter.data) if isinstance(doc.frontmatter.data, dict) else {}
+    elif text.startswith("---\n"):
+        facts.frontmatter_error = any(p.rule_id == "parse/frontmatter" for p in doc.problems)
+    masked = blank_out(text[:body_start]) + pre.masked[body_start:]
+    for fence in pre.fences:  # code is not prose: blanked, lines kept
+        masked = masked[: fence.start] + blank_out(masked[fence.start : fence.end]) + masked[fence.end :]
+        language = fence.info.split()[0] if fence.info.split() else ""
+        code = text[fence.content_start : fence.content_end].rstrip("\n")
+        segment = Segment("code", code, [(0, fence.content_start)], language)
+        doc.code_blocks.append(CodeBlock(language, segment, doc.span(fence.start, fence.end)))
+    masked = _CODE_SPAN.sub(lambda m: " " * len(m.group()), masked)
+    for raw in pre.components:
+        if not raw.name or raw.name.startswith("/"):
+            continue
+        comp = Component(raw.name, doc.span(raw.start, raw.end))
+        for prop in raw.props:
+            value_segment = None
+            if prop.kind in ("string", "template") and prop.value is not None:
+                value_segment = Segment("prop", prop.value, [(0, prop.value_start)], f"{raw.name}.{prop.name}")
+            comp.props[prop.name] = Prop(prop.name, prop.value, prop.kind, doc.span(prop.start, prop.end), value_segment)
+            if prop.kind in ("string", "template") and prop.value:
+                if prop.name in _INCLUDE_PROPS and prop.kind == "string":
+                    facts.includes.append(prop.value)
+                if prop.name == "href":
+                    facts.links.append(prop.value)
+        doc.components.append(comp)
+        facts.components.append((comp.name, tuple(comp.props)))
+    facts.includes += _IMPORT.findall(text)
+    found = [(m.start(), unquote(_ESCAPED.sub(r"\1", m.group(1).strip("<>")))) for m in _MD_LINK.finditer(masked)]
+    found += [(m.start(), m.group(1)) for m in _AUTOLINK.finditer(masked)]
+    found += [(m.start(), unquote(_ESCAPED.sub(r"\1", m.group(1)))) for m in _REF_DEFINITION.finditer(masked)]
+    facts.links += [href for _, href in sorted(found)]
+    headings = (_ATX_HEADING_MDX if mdx else _ATX_HEADING).finditer(masked)
+    facts.headings = [doc.lines.line_text(doc.lines.position(m.start())[0]) for m in headings]
+    facts.ids = explicit_ids(text)[:200]
+    prose = _MD_LINK.sub(" ", masked)
+    facts.cyrillic = len(_CYRILLIC.findall(prose))
+    facts.latin = len(_LATIN.findall(prose))
+    facts.words = len(_WORD.findall(prose))
+    return facts, doc
 
 
 _CYRILLIC = re.compile(r"[а-яёА-ЯЁіїєґІЇЄҐ]")

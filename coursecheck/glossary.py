@@ -549,11 +549,11 @@ def _entry_fields(items: list[dict[str, Any]]) -> dict[str, str] | None:
     if related is not None:
         sample = next((item[related] for item in items if isinstance(item.get(related), list) and item[related]), None)
         if isinstance(sample, list) and sample and isinstance(sample[0], dict):
-            key = next((k for k in ("slug", "lesson", "id", "href") if k in sample[0]), None)
-            if key is None:
+            named_by = next((k for k in ("slug", "lesson", "id", "href") if k in sample[0]), None)
+            if named_by is None:
                 del fields["related"]
             else:
-                fields["related"] = f"{related}[].{key}"
+                fields["related"] = f"{related}[].{named_by}"
         elif isinstance(sample, list) and sample and isinstance(sample[0], str):
             fields["related"] = f"{related}[]"
     return fields

@@ -463,14 +463,14 @@ def _resolve_link(course: Course, doc: Document, path: str, router: Router | Non
     if _SCHEME.match(path) and not path.startswith("/"):
         return resolve_lesson(course, path)  # a site's own link scheme, named by the aliases
     if path.startswith("/"):
-        found = resolve_lesson(course, path)
-        if found is not None or router is None:
-            return found
+        lesson = resolve_lesson(course, path)
+        if lesson is not None or router is None:
+            return lesson
         return router.resolve(path)
     # Relative: against the lesson's file, then against its site route (as a folder, and as
     # a page: a site may serve "a/b.md" at "/a/b/" or at "/a/b").
     from_file = posixpath.normpath(posixpath.join(posixpath.dirname(doc.relpath), path))
-    found = resolve_lesson(course, from_file)
+    found: Document | Served | None = resolve_lesson(course, from_file)
     if found is None and router is not None:
         found = router.page(from_file)
     if found is not None:

@@ -73,7 +73,7 @@ class _Link:
 
 
 def _links(s: Survey) -> list[_Link]:
-    out = []
+    out: list[_Link] = []
     for rel in [*s.lessons, *s.partials]:
         facts = s.facts.get(rel)
         if facts is not None:
@@ -232,10 +232,10 @@ def _mounts_and_locales(s: Survey, course: Any, settings: RouteSettings, absolut
     for (prefix, folder), n in found.items():
         if prefix == "/" and prefix in mounts:
             continue
-        segments = prefix.strip("/").split("/")
-        parent = "/" + "/".join(segments[:-1])
+        parts = prefix.strip("/").split("/")
+        parent = "/" + "/".join(parts[:-1])
         parent = parent if parent == "/" else parent + "/"
-        segment = segments[-1]
+        segment = parts[-1]
         served = _served_folder(mounts, parent)
         if served is not None and served == folder:
             inserted.setdefault((parent, folder), set()).add(segment)
@@ -260,10 +260,10 @@ def _mounts_and_locales(s: Survey, course: Any, settings: RouteSettings, absolut
         for segment in segments:
             rest.append(((parent + segment + "/", folder), 2))
     if not locales:
-        for (_parent, served, locale), segments in sorted(substituted.items(), key=lambda i: -len(i[1])):
+        for (_parent, served, locale), variants in sorted(substituted.items(), key=lambda i: -len(i[1])):
             # Two locales served from a third, or one that is plainly a language code.
-            if len(segments) >= 2 or all(_LOCALE_CODE.match(x) for x in (*segments, locale)):
-                locales = sorted(segments | {locale})
+            if len(variants) >= 2 or all(_LOCALE_CODE.match(x) for x in (*variants, locale)):
+                locales = sorted(variants | {locale})
                 fallback = locale
                 s.graph_notes.append(
                     f"Locales {', '.join(locales[:10])}: a page not translated is served from '{locale}' "

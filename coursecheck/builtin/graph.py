@@ -618,7 +618,7 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
         ):
             what = "a list of non-empty strings" if expected is list else "a string"
             problems.append((f"graph.{key}", line, f"must be {what}"))
-        elif key == "routes":
+        elif key == "routes" and isinstance(value, list):
             for route in value:
                 if not route.startswith("/") and not _ROUTE_SCHEME.match(route):
                     problems.append(
@@ -629,11 +629,11 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
                             "ending in ':' (e.g. 'info:')",
                         )
                     )
-        elif key in ("served-elsewhere",):
+        elif key in ("served-elsewhere",) and isinstance(value, list):
             for route in value:
                 if not route.startswith("/"):
                     problems.append((f"graph.{key}", line, f"URL prefix '{route}' must start with '/'"))
-        elif key == "redirects":
+        elif key == "redirects" and isinstance(value, list):
             for rel in value:
                 if rel.startswith("/") or ".." in rel.split("/"):
                     problems.append(

@@ -605,11 +605,8 @@ def terms_command(argv: list[str]) -> int:
         plugins = plugin_choice(args)
         choice = plugins.run_options()
         choice["entry_points"] = False
-        options = RunOptions(
-            select=["terminology/coverage"],
-            **cache_options(args, plugins),
-            **choice,  # type: ignore[arg-type]
-        )
+        chosen: dict[str, Any] = {**cache_options(args, plugins), **choice}
+        options = RunOptions(select=["terminology/coverage"], **chosen)
         engine = Engine(config, options)
         result = run_with_progress(engine, args, "Reading the course")
         resolve_scopes(args.scope)

@@ -823,14 +823,20 @@ class Engine:
         names the part that differs); the cache's base key adds the project's path."""
         plugins = sorted(((plugin_name(self.pm, p), p) for p in self.pm.get_plugins()), key=lambda i: str(i[0]))
         c = self.config
+        # A course rule without a per-file summary plays no part in the per-file stage: its
+        # level, options and selection leave every file's stored result valid (the course
+        # stage is keyed on the config file's bytes, so it runs again).
+        course_only = {r.id for r in self.rules.values() if r.course and r.summarize is None}
+        per_file_rules = [r for r in active_rules if r.id not in course_only]
+        settings = {rule_id: value for rule_id, value in c.rules.items() if rule_id not in course_only}
         return {
             "coursecheck and plugins": FileCache.key(
                 code_fingerprint([p for _, p in plugins]), " ".join(name for name, _ in plugins)
             ),
             "config": FileCache.key(
-                repr((c.course, c.rules, c.overrides, c.plugins, c.extends, c.sections, c.max_findings))
+                repr((c.course, settings, c.overrides, c.plugins, c.extends, c.sections, c.max_findings))
             ),
-            "rules selected": FileCache.key("\0".join(sorted(f"{r.id}:{r.plugin}" for r in active_rules))),
+            "rules selected": FileCache.key("\0".join(sorted(f"{r.id}:{r.plugin}" for r in per_file_rules))),
             "data files": FileCache.key("\0".join(f"{d.relpath}\0{d.source}" for d in data_docs), self._inputs_key()),
         }
 
@@ -1365,9 +1371,8 @@ class Engine:
         (what a plain run stores), whose entries hold the selected rules' findings too; ""
         when this run is that run."""
         every = [r for r in self.rules.values() if self.settings.enabled_anywhere(r.id)]
-        if len(every) == len(active_rules):
-            return ""
-        return self._cache_base_key(every, data_docs)
+        full = self._cache_base_key(every, data_docs)
+        return "" if full == self._base_key else full
 
     def _narrowed(self, hit: FileResult, active_rules: list[Rule]) -> FileResult:
         """A stored result of the run with every rule, as this narrower run makes it: only

@@ -78,6 +78,26 @@ def test_select_and_ignore_after_a_plain_run_are_served_from_its_cache(course, t
     assert (engine.cache_hits, engine.cache_misses) == (2, 0)
 
 
+def test_a_config_edit_to_a_course_rule_keeps_every_files_stored_result(course, tmp_path):
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    config = root / ".coursecheck.toml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + '\n[rules]\n"graph/unresolved-reference" = "warning"\n'
+        '"graph/orphan-lesson" = "off"\n',
+        encoding="utf-8",
+    )
+    edited, engine = run(root, cache_dir)
+    assert (engine.cache_hits, engine.cache_misses) == (2, 0)
+    assert dump(edited) == dump(run(root, None)[0])
+    assert {f.level for f in edited.findings if f.rule_id == "graph/unresolved-reference"} == {"warning"}
+    # A per-file rule's setting does change the per-file results.
+    config.write_text(config.read_text(encoding="utf-8") + '"anti-patterns/todo" = "error"\n', encoding="utf-8")
+    _, engine = run(root, cache_dir)
+    assert (engine.cache_hits, engine.cache_misses) == (0, 2)
+
+
 def test_an_edit_in_one_lesson_changes_course_findings_in_another(course, tmp_path):
     root = course(FILES)
     cache_dir = tmp_path / "cache"

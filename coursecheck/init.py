@@ -739,6 +739,12 @@ def _languages(s: Survey) -> None:
         s.languages = {"primary": "ru", "secondary": "en"}
     else:
         s.languages = {"primary": "en"}
+    if s.languages.get("primary") == "ru" and cyrillic and latin:
+        # Shipped packs that fit what the text is (suggested in a comment: the config runs as
+        # written, and the pack's findings are the author's call).
+        s.suggested_packs.append(
+            ("ru-en-tech", "Russian technical prose with English terms: calques, jargon, one spelling per course")
+        )
 
 
 # -- the site's content schema ------------------------------------------------------------

@@ -114,6 +114,12 @@ def test_russian_repository_gets_ru_with_english_terms(tmp_path, cli):
     }
     config, _ = init(tmp_path, cli, files)
     assert 'languages = { primary = "ru", secondary = "en" }' in config
+    assert '# Suggested: extends = ["recommended", "ru-en-tech"]' in config
+
+
+def test_an_english_repository_gets_no_russian_pack(tmp_path, cli):
+    config, _ = init(tmp_path, cli, docs_site())
+    assert "ru-en-tech" not in config
 
 
 # -- the inferred schema ---------------------------------------------------------------------

@@ -191,6 +191,25 @@ def test_orphan_lesson_where_the_unreachable_part_begins(tmp_path):
     )
 
 
+def test_a_modules_first_lesson_follows_the_module_before_it(tmp_path):
+    # Course order is a path: module n's first lesson lists no prerequisite, yet a reader
+    # comes to it from module m's last lesson.
+    files = chain(**{"content/02-n/01-c.md": lesson("C", []), "content/02-n/02-d.md": lesson("D", ["n/01-c"])})
+    assert where(lint(tmp_path, files, select=["graph/orphan-lesson"])) == []
+
+
+def test_an_orphan_of_a_broken_prerequisite_points_at_it_instead_of_repeating_it(tmp_path):
+    files = chain(**{"content/01-m/02-b.md": lesson("B", ["m/09-x"])})
+    findings = lint(tmp_path, files, select=["graph"])
+    assert where(findings) == [
+        ("graph/orphan-lesson", "content/01-m/02-b.md", 3, 1),
+        ("graph/unresolved-reference", "content/01-m/02-b.md", 3, 17),
+    ]
+    orphan = findings[0]
+    assert "only because its prerequisite 'm/09-x' does not resolve" in orphan.message
+    assert [(path, span.line, span.column) for path, span, _ in orphan.related] == [("content/01-m/02-b.md", 3, 17)]
+
+
 def test_a_link_is_a_way_in(tmp_path):
     files = chain(
         **{

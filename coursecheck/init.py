@@ -889,9 +889,10 @@ def _guess_ids(s: Survey) -> None:
     best, best_hits = default, 0
     for template in ID_TEMPLATES:
         ids = [expand_template(template, p) for p in inside]
-        if len(set(ids)) < len(ids):
+        known = set(ids)
+        if len(known) < len(ids):
             continue  # two lessons would share the name
-        hits = sum(1 for p in s.prerequisites if p in set(ids))
+        hits = sum(1 for p in s.prerequisites if p in known)
         if hits > best_hits:
             best, best_hits = template, hits
     if best != default and best_hits > 0:

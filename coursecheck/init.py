@@ -578,6 +578,7 @@ def _classify(s: Survey) -> None:
     else:
         lessons = _lessons_by_name(s, candidates)
         s.by_name = bool(lessons)
+    lessons = _without_strays(s, lessons)
     s.lessons = lessons
     lesson_set = set(lessons)
     lesson_tops = {_top(rel) for rel in lessons}
@@ -601,6 +602,34 @@ def _classify(s: Survey) -> None:
     for rel in sorted(lessons, key=_natural_key):
         first.setdefault(os.path.dirname(rel), rel)
     s.module_first = set(first.values())
+
+
+STRAY_SHARE = 0.05  # pages outside the folder that holds the rest of the lessons...
+STRAY_MAX = 10  # ... at most this many: a test page, a landing page, not the course
+
+
+def _without_strays(s: Survey, lessons: list[str]) -> list[str]:
+    """The lessons without a few pages outside the folder that holds all the others
+    (``src/pages/test.md`` beside ``src/content/course/``): taken in, they would move the
+    content base up and every lesson's id with it."""
+    if len(lessons) < 20:
+        return lessons
+    under: Counter[str] = Counter()
+    for rel in lessons:
+        parts = rel.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            under["/".join(parts[:i])] += 1
+    fits = [f for f, n in under.items() if n >= (1 - STRAY_SHARE) * len(lessons) and len(lessons) - n <= STRAY_MAX]
+    if not fits:
+        return lessons
+    best = max(fits, key=lambda f: f.count("/"))
+    strays = [rel for rel in lessons if not rel.startswith(best + "/")]
+    if not strays:
+        return lessons
+    s.left_out.extend(strays)
+    shown = ", ".join(display(p) for p in strays[:3]) + (" ..." if len(strays) > 3 else "")
+    s.notes.append(f"left out {len(strays)} pages outside {best}/, which holds the other {under[best]} lessons: {shown}")
+    return [rel for rel in lessons if rel.startswith(best + "/")]
 
 
 def _near_lessons(rel: str, lesson_folders: set[str]) -> bool:

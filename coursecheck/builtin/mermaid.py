@@ -135,6 +135,7 @@ def diagrams(doc: Document, components: Iterable[str] = DEFAULT_COMPONENTS) -> l
         if block.language.lower() == "mermaid":
             found.append((_start(doc, block.span), Diagram("fence", block.segment, block.span)))
     if wanted:
+        fence_starts = sorted(start for start, diagram in found)
         for comp in doc.components:
             props = wanted.get(comp.name)
             if not props:
@@ -148,6 +149,8 @@ def diagrams(doc: Document, components: Iterable[str] = DEFAULT_COMPONENTS) -> l
                 found.append((_start(doc, comp.span), Diagram(origin, segment, comp.span)))
                 break
             else:
+                if _wraps_a_fence(doc, comp, fence_starts):
+                    continue  # <Mermaid>```mermaid ...```</Mermaid>: the fence is the diagram
                 # The component is there but no chart prop is: an empty diagram.
                 origin = f"{comp.name}.{props[0]}#missing"
                 found.append((_start(doc, comp.span), Diagram(origin, None, comp.span)))
@@ -163,6 +166,19 @@ def chart_components(config: Config) -> tuple[str, ...]:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
     return DEFAULT_COMPONENTS
+
+
+def _wraps_a_fence(doc: Document, comp: Any, fence_starts: list[int]) -> bool:
+    """Whether a component without its chart prop holds a fenced ```mermaid block between its
+    opening tag and its closing tag (the chart as the component's children)."""
+    from bisect import bisect_left
+
+    opened = doc.lines.offset(comp.span.end_line, comp.span.end_column)
+    closing = doc.source.find(f"</{comp.name}>", opened)
+    if closing == -1:
+        return False
+    i = bisect_left(fence_starts, opened)
+    return i < len(fence_starts) and fence_starts[i] < closing
 
 
 def _start(doc: Document, span: Span) -> int:

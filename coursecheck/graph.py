@@ -100,7 +100,6 @@ GRAPH_KEYS: dict[str, type] = {
     "redirects": list,
     "alias-fields": list,
     "served-elsewhere": list,
-    "anchors": bool,
 }
 
 

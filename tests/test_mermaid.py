@@ -116,6 +116,18 @@ def test_empty_diagram_passes(tmp_path):
     assert run(tmp_path, {"a.mdx": lesson}, "mermaid/empty-diagram") == []
 
 
+def test_a_component_whose_chart_is_a_fence_inside_it_is_not_empty(tmp_path):
+    lesson = (
+        FM
+        + IMPORT  # lines 4-5
+        + "<Mermaid>\n```mermaid\nflowchart LR\n  A --> B\n```\n</Mermaid>\n\n"  # 6-11
+        + "<Mermaid>\nТекст без диаграммы.\n</Mermaid>\n"  # 13: no chart anywhere
+    )
+    assert run(tmp_path, {"a.mdx": lesson}, "mermaid/empty-diagram") == [
+        ("mermaid/empty-diagram", "content/a.mdx", 13, 1)
+    ]
+
+
 # -- mermaid/unknown-type ----------------------------------------------------------------------
 
 

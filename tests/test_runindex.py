@@ -118,12 +118,17 @@ def test_a_damaged_or_foreign_index_is_ignored(course, tmp_path, trusting, reads
     reads.clear()
     run(root, cache_dir)
     assert reads == []
-    # ... until the config changes (another base key): the index is not used.
+    # ... nor after a config edit no per-file result depends on (a course rule's level)...
     config = root / ".coursecheck.toml"
     config.write_text(config.read_text("utf-8") + '\n[rules."graph/orphan-lesson"]\nlevel = "off"\n', "utf-8")
     reads.clear()
     changed, _ = run(root, cache_dir)
-    assert len(reads) == 2 and not any(f.rule_id == "graph/orphan-lesson" for f in changed.findings)
+    assert reads == [] and not any(f.rule_id == "graph/orphan-lesson" for f in changed.findings)
+    # ... until the config changes what the per-file stage does (another base key).
+    config.write_text(config.read_text("utf-8") + '\n[rules."anti-patterns/todo"]\nlevel = "error"\n', "utf-8")
+    reads.clear()
+    run(root, cache_dir)
+    assert len(reads) == 2
 
 
 def test_a_file_written_just_before_a_run_is_read_again_next_time(course, tmp_path, reads):

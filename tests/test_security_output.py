@@ -398,3 +398,24 @@ def test_markdown_without_html_is_bounded_on_long_docs():
 
     long = "<a>`" * (MARKDOWN_PARSED // 4 + 1)  # beyond the parsed length: every '<' escaped, no parse
     assert markdown_without_html(long) == long.replace("<", "&lt;")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        [],
+        {"a": [1, 2.5, None, True, False, "é\u2028\x00\"\\", {"x": {}}, []], 3: "int key", None: 1, True: 2, 1.5: 3},
+        [[[]]],
+        {"inf": float("inf"), "zero": -0.0, "big": 10**30},
+        ("tuple", (1, 2)),
+        {"object": object},
+        "top",
+    ],
+)
+def test_the_json_reports_encoder_writes_what_the_standard_one_does(value):
+    import json
+
+    from coursecheck.report.json import dumps
+
+    assert dumps(value) == json.dumps(value, ensure_ascii=False, indent=2, default=str)

@@ -22,17 +22,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.escape import toml_string
-from coursecheck.fsutil import read_regular_bytes
 from coursecheck.model import Document, Segment
-from coursecheck.parse.markdown import parse_markdown
 from coursecheck.rules import Option, Rule, RuleContext, rule
-from coursecheck.text import DecodeError, Span, decode_source, normalize_newlines
+from coursecheck.text import Span
 
 DEFAULT_COMPONENTS: tuple[str, ...] = ("Mermaid.chart",)
 
@@ -138,6 +135,7 @@ def diagrams(doc: Document, components: Iterable[str] = DEFAULT_COMPONENTS) -> l
         if block.language.lower() == "mermaid":
             found.append((_start(doc, block.span), Diagram("fence", block.segment, block.span)))
     if wanted:
+        fence_starts = sorted(start for start, diagram in found)
         for comp in doc.components:
             props = wanted.get(comp.name)
             if not props:
@@ -151,6 +149,8 @@ def diagrams(doc: Document, components: Iterable[str] = DEFAULT_COMPONENTS) -> l
                 found.append((_start(doc, comp.span), Diagram(origin, segment, comp.span)))
                 break
             else:
+                if _wraps_a_fence(doc, comp, fence_starts):
+                    continue  # <Mermaid>```mermaid ...```</Mermaid>: the fence is the diagram
                 # The component is there but no chart prop is: an empty diagram.
                 origin = f"{comp.name}.{props[0]}#missing"
                 found.append((_start(doc, comp.span), Diagram(origin, None, comp.span)))
@@ -166,6 +166,19 @@ def chart_components(config: Config) -> tuple[str, ...]:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return tuple(value)
     return DEFAULT_COMPONENTS
+
+
+def _wraps_a_fence(doc: Document, comp: Any, fence_starts: list[int]) -> bool:
+    """Whether a component without its chart prop holds a fenced ```mermaid block between its
+    opening tag and its closing tag (the chart as the component's children)."""
+    from bisect import bisect_left
+
+    opened = doc.lines.offset(comp.span.end_line, comp.span.end_column)
+    closing = doc.source.find(f"</{comp.name}>", opened)
+    if closing == -1:
+        return False
+    i = bisect_left(fence_starts, opened)
+    return i < len(fence_starts) and fence_starts[i] < closing
 
 
 def _start(doc: Document, span: Span) -> int:
@@ -425,6 +438,22 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
 
 
 @hookimpl
+def coursecheck_init_file(doc: Document, survey: Any) -> dict[str, int] | None:
+    """Per file, for init: the non-empty diagrams in fenced blocks (key ``""``) and in the
+    ``chart`` prop of each component that has one (key: the component's name)."""
+    charted = sorted({f"{c.name}.chart" for c in doc.components if "chart" in c.props})
+    counts: dict[str, int] = {}
+    fenced = sum(1 for d in diagrams(doc, ()) if not d.is_empty)
+    if fenced:
+        counts[""] = fenced
+    for entry in charted:
+        n = sum(1 for d in diagrams(doc, (entry,)) if not d.is_empty) - fenced
+        if n > 0:
+            counts[entry] = n
+    return counts or None
+
+
+@hookimpl
 def coursecheck_init_sections(survey: Any) -> str | None:
     """``[mermaid] components`` for the components with a ``chart`` prop; and when nearly
     every lesson (90%) already has a diagram, ``mermaid/min-diagrams`` on with ``min = 1``."""
@@ -438,22 +467,15 @@ def coursecheck_init_sections(survey: Any) -> str | None:
             f"[mermaid]\ncomponents = [{listed}]"
         )
     lessons = list(getattr(survey, "lessons", []) or [])
-    with_diagrams = sum(1 for rel in lessons if _count_in_file(survey.root / rel, rel, entries or DEFAULT_COMPONENTS))
+    counted = (getattr(survey, "file_data", {}) or {}).get(__name__, {})
+    wanted = {"", *(entries or DEFAULT_COMPONENTS)}
+    with_diagrams = sum(1 for rel in lessons if any(n for key, n in (counted.get(rel) or {}).items() if key in wanted))
     if lessons and with_diagrams >= 0.9 * len(lessons):
         parts.append(
             f"# {with_diagrams} of {len(lessons)} lessons have a Mermaid diagram: keep it that way.\n"
             '[rules."mermaid/min-diagrams"]\nlevel = "warning"\nmin = 1'
         )
     return "\n\n".join(parts) or None
-
-
-def _count_in_file(path: Path, relpath: str, components: Iterable[str]) -> int:
-    try:
-        text, _ = decode_source(read_regular_bytes(path))
-    except (OSError, DecodeError):
-        return 0
-    doc = parse_markdown(path, relpath, normalize_newlines(text), mdx=relpath.endswith(".mdx"))
-    return sum(1 for d in diagrams(doc, components) if not d.is_empty)
 
 
 def _diagrams_of(doc: Document, ctx: RuleContext) -> list[Diagram]:

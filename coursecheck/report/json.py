@@ -91,6 +91,10 @@ def _plain(value: Any) -> Any:
 
 
 def render(result: Result, options: ReportOptions) -> str:
+    import secrets
+
+    # Where the files' outlines go: a string no finding can hold (a fresh nonce each run).
+    placeholder = f"coursecheck-files-{secrets.token_hex(16)}"
     extra = dict(result.extra)
     if options.phase and isinstance(extra.get("verdicts"), list):
         from coursecheck.report.phase import find_phase
@@ -110,7 +114,7 @@ def render(result: Result, options: ReportOptions) -> str:
         "failed": result.failed,
         "fail_level": result.fail_level,
         "findings": [f.as_dict() for f in result.findings],
-        "files": document_outline(result),
+        "files": placeholder,
         "rules": [{"id": r.id, "level": r.level, "plugin": r.plugin, "summary": r.summary} for r in result.rules],
         "notifications": [
             {"level": n.level, "message": n.message, "plugin": n.plugin, "rule": n.rule_id, "path": n.path}
@@ -119,7 +123,112 @@ def render(result: Result, options: ReportOptions) -> str:
         **({"extra": _plain(extra)} if extra else {}),
     }
     # json_text: the same JSON, with nothing in it a terminal or CI log would act on.
-    return json_text(json.dumps(data, ensure_ascii=False, indent=2, default=str)) + "\n"
+    text = json_text(dumps(data))
+    before, _, after = text.partition(json.dumps(placeholder))
+    return before + _files_json(result) + after + "\n"
+
+
+def dumps(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=2, default=str)``, the same text,
+    built directly: the standard library's indenting encoder is pure Python and generic
+    (its generators were most of a warm run's time with tens of thousands of findings)."""
+    out: list[str] = []
+    _encode(value, "", out)
+    return "".join(out)
+
+
+def _encode(value: Any, indent: str, out: list[str]) -> None:
+    scalar = _scalar(value)
+    if scalar is not None:
+        out.append(scalar)
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = indent + "  "
+        head = "{\n" + inner
+        between = ",\n" + inner
+        for key, item in value.items():
+            out.append(head)
+            head = between
+            out.append(_encode_string(key if isinstance(key, str) else _key_text(key)))
+            out.append(": ")
+            # Strings and numbers inline (most values): no call per value.
+            if type(item) is str:
+                out.append(_encode_string(item))
+            else:
+                _encode(item, inner, out)
+        out.append("\n" + indent + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = indent + "  "
+        head = "[\n" + inner
+        between = ",\n" + inner
+        for item in value:
+            out.append(head)
+            head = between
+            if type(item) is str:
+                out.append(_encode_string(item))
+            else:
+                _encode(item, inner, out)
+        out.append("\n" + indent + "]")
+    else:
+        out.append(_encode_string(str(value)))  # default=str
+
+
+def _scalar(value: Any) -> str | None:
+    """A scalar's JSON text; None for containers and other objects."""
+    if isinstance(value, str):
+        return _encode_string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        return json.dumps(value)
+    return None
+
+
+def _key_text(key: Any) -> str:
+    """A non-string dict key as ``json.dumps`` writes it."""
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    if key is None:
+        return "null"
+    if isinstance(key, (int, float)):
+        return json.dumps(key)
+    return str(key)
+
+
+_encode_string = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+
+
+def _files_json(result: Result) -> str:
+    """The ``files`` array as it sits in the document (indented one level), escaped like the
+    rest. Built from every file's outline (thousands of records restored, then indented): on
+    an unchanged course it is the text the last run stored, keyed on the course stage (every
+    file's record, the config) and on which files are reported."""
+    import hashlib
+
+    reported = hashlib.sha256("\0".join(result.files).encode("utf-8", "surrogatepass")).hexdigest()
+    store = result.outputs
+    if store is not None:
+        stored = store.get("json-files", reported)
+        if isinstance(stored, str):
+            return stored
+    text = json_text(dumps(document_outline(result)))
+    text = text.replace("\n", "\n  ")
+    if store is not None:
+        store.put("json-files", text, reported)
+    return text
 
 
 @hookimpl

@@ -22,7 +22,7 @@ from coursecheck.fsutil import OutsideRoot, atomic_write, contained, lexically_i
 from coursecheck.model import Suppression
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 FORMAT_KEY = "coursecheck-baseline"
 FORMAT_VERSION = 1

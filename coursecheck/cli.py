@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coursecheck import __version__, checkrun
+from coursecheck.commands import CommandContext
 from coursecheck.config import Config, ConfigError, discover_config, load_config
 from coursecheck.engine import Engine, RunOptions
+from coursecheck.errors import ExitCode
 from coursecheck.escape import display, display_keep_lines, say
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
 from coursecheck.plugins import ISOLATED_ENV, isolated_by_env
 from coursecheck.report import ReportOptions
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE, ExitCode.INTERNAL
 COMMANDS = ("check", "rules", "rule", "init", "cache", "merge", "lsp")
 
 DESCRIPTION = """\
@@ -261,7 +265,9 @@ def _check_parser(
     return parser
 
 
-def _load(config_path: Path | None, root: Path | None = None, *, say_defaults: bool = False) -> tuple[object, int]:
+def _load(
+    config_path: Path | None, root: Path | None = None, *, say_defaults: bool = False
+) -> tuple[Config | None, int]:
     """The config (``--config``, else discovered from the current folder), or None and an
     exit code after saying why; ``say_defaults``: say where discovery looked when it found
     none and the defaults are used. A config given with ``--config`` from outside both the
@@ -719,6 +725,34 @@ def plugin_commands(entry_points: bool = True) -> dict[str, tuple[str, object]]:
     return commands
 
 
+def command_context() -> CommandContext:
+    """The app's services for plugin subcommands (:mod:`coursecheck.commands`)."""
+    return CommandContext(
+        load_config=_load,
+        print_config_error=_print_config_error,
+        add_plugin_arguments=add_plugin_arguments,
+        plugin_options=lambda args: plugin_choice(args).run_options(),
+        engine=Engine,
+        check=cmd_check,
+    )
+
+
+def _call_command(function: Any, argv: list[str]) -> Any:
+    """A plugin's subcommand: ``function(argv, context)``, or ``function(argv)`` when it
+    takes one argument (plugins written before the context)."""
+    try:
+        parameters = [
+            p
+            for p in inspect.signature(function).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        ]
+    except (TypeError, ValueError):
+        parameters = []
+    if len(parameters) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return function(argv, command_context())
+    return function(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = "check"
@@ -731,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
             argv.pop(0)
     try:
         if extra is not None:
-            return int(extra[1](argv) or 0)
+            return int(_call_command(extra[1], argv) or 0)
         if command == "rules":
             return cmd_rules(argv)
         if command == "rule":

@@ -844,3 +844,13 @@ class Settings:
             (s := o.rules.get(rule_id) or o.rules.get(family)) is not None and s.level not in (None, "off")
             for o in self.config.overrides
         )
+
+
+def config_relpath(config: Config, file: str) -> str:
+    """A config file's path for a finding: relative to the project root when inside it."""
+    path = Path(file)
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    try:
+        return absolute.resolve().relative_to(config.root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return file

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from coursecheck.config import Config
-    from coursecheck.engine import Result
     from coursecheck.model import Document
+    from coursecheck.results import Result
     from coursecheck.rules import Rule
 
 hookspec = pluggy.HookspecMarker("coursecheck")
@@ -112,10 +112,13 @@ def coursecheck_init_sections(survey: Any) -> str | None:
 
 @hookspec
 def coursecheck_commands() -> dict[str, tuple[str, Any]] | None:
-    """Extra subcommands: ``name -> (one-line help, function(argv: list[str]) -> exit code)``.
+    """Extra subcommands: ``name -> (one-line help, function(argv, app) -> exit code)``.
 
-    ``coursecheck NAME ARGS...`` calls the function with ``ARGS``. Built-in commands
-    (check, rules, rule, init) cannot be replaced.
+    ``coursecheck NAME ARGS...`` calls the function with ``ARGS`` and the app's
+    :class:`~coursecheck.commands.CommandContext` (config loading, the engine, config error
+    printing: a plugin imports neither the engine nor the app); a function that takes only
+    ``argv`` is called with it alone. Built-in commands (check, rules, rule, init) cannot be
+    replaced.
     """
 
 

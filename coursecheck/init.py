@@ -18,11 +18,10 @@ from typing import Any
 
 from coursecheck.config import expand_template
 from coursecheck.escape import display, say, toml_string
-from coursecheck.fsutil import OutsideRoot, atomic_write, read_inside
+from coursecheck.fsutil import SKIP_DIRS, OutsideRoot, atomic_write, read_inside
 from coursecheck.parse.markdown import parse_markdown
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
-SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", "dist", "build", ".astro", ".next", ".cache"}
 SKIP_FILES = {"readme.md", "changelog.md", "license.md", "contributing.md", "code_of_conduct.md", "security.md"}
 ID_TEMPLATES = (
     "{path}",

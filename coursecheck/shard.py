@@ -290,9 +290,9 @@ def _load_body(raw: bytes, extra_modules: Any) -> tuple[list[Any], list[Any], li
     packed parts restored by the same loader (a blob used twice is refused: restoring it
     again and again would cost without bound)."""
     from coursecheck import safepickle
-    from coursecheck.engine import FileResult
     from coursecheck.plugins import Notification
     from coursecheck.records import PACKED, unpacked_fields
+    from coursecheck.results import FileResult
 
     value, classes = safepickle.loads(raw, extra_modules=extra_modules)
     if type(value) is not tuple or len(value) != 3 or not all(type(part) is list for part in value):

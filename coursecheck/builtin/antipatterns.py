@@ -19,10 +19,10 @@ from typing import Any
 import regex  # type: ignore[import-untyped]
 
 from coursecheck import hookimpl
-from coursecheck.builtin.frontmatter import regex_problem, timed_finditer, timeout_message, user_regex
 from coursecheck.config import Config, did_you_mean
 from coursecheck.match import Match, TermMatcher, stem
 from coursecheck.model import Document, Segment
+from coursecheck.patterns import regex_problem, timed_finditer, timeout_message, user_regex
 from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import quote
 

@@ -19,6 +19,7 @@ import regex
 
 from coursecheck import glossary as gl
 from coursecheck import hookimpl, lexicon, transliterate
+from coursecheck.glossary import EntryRenderings, RenderingUse
 from coursecheck.match import TermMatcher, english_plurals, resolve_scopes, same_word, same_word_keys
 from coursecheck.model import Course, Document, Edit, Fix, Segment
 from coursecheck.rules import Option, Rule, RuleContext, rule
@@ -629,11 +630,6 @@ def forbidden_translation(doc: Document, ctx: RuleContext) -> None:
             )
 
 
-# A use of a rendering: (source span, matched text, the text of its line) -- what a finding
-# needs, kept in the per-file summary so the course stage reads no file.
-RenderingUse = tuple[Span, str, "str | tuple[str, int, bool] | None"]
-
-
 @dataclass(slots=True)
 class _Rendering:
     label: str
@@ -740,20 +736,10 @@ def _parens(doc: Document) -> dict[str, list[tuple[tuple[int, int], Any, re.Matc
     return _PARENS[2]
 
 
-@dataclass(slots=True)
-class _EntryRenderings:
-    """One lesson's renderings of one glossary entry (the rule's per-file summary)."""
-
-    main: int  # uses of the glossary's own form(s) (counted only: never reported)
-    variants: dict[str, list[RenderingUse]]  # each configured variant -> its uses
-    pairs: dict[str, str]  # «X (english)» found here: label -> text
-    pair_uses: dict[str, list[RenderingUse]]  # the uses of each pair text found here
-
-
-def _renderings(doc: Document, glossary: gl.Glossary, primary: str, snippets: int) -> dict[int, _EntryRenderings]:
+def _renderings(doc: Document, glossary: gl.Glossary, primary: str, snippets: int) -> dict[int, EntryRenderings]:
     """The renderings of each entry in ``doc``; ``snippets``: see :func:`_count`."""
     scopes = resolve_scopes("prose")
-    out: dict[int, _EntryRenderings] = {}
+    out: dict[int, EntryRenderings] = {}
     for i, entry in enumerate(glossary.entries):
         primary_forms = entry.forms_in(primary)
         if not primary_forms:
@@ -764,7 +750,7 @@ def _renderings(doc: Document, glossary: gl.Glossary, primary: str, snippets: in
         pairs = _pair_renderings(doc, entry, primary_forms[0])
         pair_uses = {text: _count(doc, entry.matcher(text), scopes, snippets) for text in pairs.values()}
         if main or pairs or any(variants.values()):
-            out[i] = _EntryRenderings(main, {v: u for v, u in variants.items() if u}, pairs, pair_uses)
+            out[i] = EntryRenderings(main, {v: u for v, u in variants.items() if u}, pairs, pair_uses)
     return out
 
 
@@ -802,7 +788,7 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
     scopes = resolve_scopes("prose")
     primary = _primary_script(ctx)
     summaries = ctx.summaries()
-    per_lesson: list[tuple[Document, dict[int, _EntryRenderings]]] = []
+    per_lesson: list[tuple[Document, dict[int, EntryRenderings]]] = []
     for doc in course.lessons:
         found = summaries.get(doc.relpath)
         per_lesson.append((doc, found if found is not None else _renderings(doc, glossary, primary, _kept(ctx, doc))))
@@ -855,7 +841,7 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
 
 
 @inconsistent_rendering.summarizer
-def _summarize_renderings(doc: Document, ctx: RuleContext) -> dict[int, _EntryRenderings] | None:
+def _summarize_renderings(doc: Document, ctx: RuleContext) -> dict[int, EntryRenderings] | None:
     if doc.lesson_id is None:
         return None
     return _renderings(doc, gl.load(ctx.config, ctx.course), _primary_script(ctx), _kept(ctx, doc))  # type: ignore[arg-type]

@@ -10,11 +10,11 @@ import argparse
 import itertools
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coursecheck import hookimpl
-from coursecheck.builtin.musthaves import config_relpath
-from coursecheck.config import Config, did_you_mean
+from coursecheck.config import Config, config_relpath, did_you_mean
+from coursecheck.errors import ExitCode
 from coursecheck.escape import say
 from coursecheck.graph import (
     EDGE_KINDS,
@@ -32,6 +32,9 @@ from coursecheck.graph import did_you_mean as suggest_text
 from coursecheck.model import Course, Document
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.text import Span
+
+if TYPE_CHECKING:
+    from coursecheck.commands import CommandContext
 
 
 def _prerequisite_reference(cg: CourseGraph, lesson: str, prerequisite: str) -> Reference | None:
@@ -477,11 +480,10 @@ def coursecheck_rules() -> list[Rule]:
 FORMATS = {"mermaid": to_mermaid, "dot": to_dot, "json": to_json}
 
 
-def graph_command(argv: list[str]) -> int:
-    from coursecheck.cli import EXIT_OK, EXIT_USAGE, _load, _print_config_error, add_plugin_arguments, plugin_choice
+def graph_command(argv: list[str], app: CommandContext) -> int:
     from coursecheck.config import ConfigError
-    from coursecheck.engine import Engine, RunOptions
     from coursecheck.fsutil import atomic_write
+    from coursecheck.results import RunOptions
 
     parser = argparse.ArgumentParser(
         prog="coursecheck graph",
@@ -498,7 +500,7 @@ def graph_command(argv: list[str]) -> int:
     parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
-    add_plugin_arguments(parser)
+    app.add_plugin_arguments(parser)
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.edges.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in EDGE_KINDS]
@@ -507,22 +509,22 @@ def graph_command(argv: list[str]) -> int:
             f"coursecheck graph: error: unknown edge kind '{unknown[0]}'{did_you_mean(unknown[0], EDGE_KINDS)} "
             f"(kinds: {', '.join(EDGE_KINDS)})"
         )
-        return EXIT_USAGE
-    config, code = _load(args.config, args.root)
+        return ExitCode.USAGE
+    config, code = app.load_config(args.config, args.root)
     if config is None:
         return code
     assert isinstance(config, Config)
     if args.root is not None:
         if not args.root.is_dir():
             say(f"coursecheck graph: error: --root {args.root} is not a folder")
-            return EXIT_USAGE
+            return ExitCode.USAGE
         config.root = args.root.resolve()
     try:
-        options = RunOptions(select=["graph"], **plugin_choice(args).run_options())  # type: ignore[arg-type]
-        engine = Engine(config, options)
+        options = RunOptions(select=["graph"], **app.plugin_options(args))
+        engine = app.engine(config, options)
     except ConfigError as exc:
-        _print_config_error(exc)
-        return EXIT_USAGE
+        app.print_config_error(exc)
+        return ExitCode.USAGE
     result = engine.run()
     for note in result.notifications:  # what --isolated left out, a crashed plugin...
         say(f"coursecheck graph: {note.level}: {note.message}")
@@ -534,10 +536,10 @@ def graph_command(argv: list[str]) -> int:
             atomic_write(args.output, text, root=config.root)
         except OSError as exc:
             say(f"coursecheck graph: error: cannot write {args.output}: {exc.strerror or exc}")
-            return EXIT_USAGE
+            return ExitCode.USAGE
     else:
         sys.stdout.write(text)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 @hookimpl

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coursecheck import glossary as gl
 from coursecheck import hookimpl
@@ -30,6 +30,9 @@ from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, reso
 from coursecheck.model import Course, Document
 from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import Span, kept_snippet, quote
+
+if TYPE_CHECKING:
+    from coursecheck.commands import CommandContext
 
 TERM_SECTION = "term"
 TERM_KEYS: dict[str, Any] = {
@@ -560,14 +563,13 @@ def glossary_forms(course: Course, config: Config, scopes: str = "all") -> list[
     return rows
 
 
-def terms_command(argv: list[str]) -> int:
+def terms_command(argv: list[str], app: CommandContext) -> int:
     """``coursecheck terms [--config FILE] [--root DIR] [--scope SCOPE]``."""
     import argparse
     from pathlib import Path
 
-    from coursecheck.cli import _load, _print_config_error, add_plugin_arguments, plugin_choice
     from coursecheck.config import ConfigError
-    from coursecheck.engine import Engine, RunOptions
+    from coursecheck.results import RunOptions
 
     parser = argparse.ArgumentParser(
         prog="coursecheck terms",
@@ -576,7 +578,7 @@ def terms_command(argv: list[str]) -> int:
     parser.add_argument("--config", type=Path, help="config file (default: the nearest .coursecheck.toml)")
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("--scope", default="all", help=f"where glossary terms count: {SCOPE_HELP}")
-    add_plugin_arguments(parser)
+    app.add_plugin_arguments(parser)
     parser.add_argument(
         "--unknown",
         action="store_true",
@@ -585,7 +587,7 @@ def terms_command(argv: list[str]) -> int:
     parser.add_argument("--min-count", type=int, default=1, help="with --unknown: only words used at least this often")
     parser.add_argument("--plain", action="store_true", help="with --unknown: one word a line (for an accept file)")
     args = parser.parse_args(argv)
-    config, code = _load(args.config, args.root)
+    config, code = app.load_config(args.config, args.root)
     if config is None:
         return code
     assert isinstance(config, Config)
@@ -593,14 +595,14 @@ def terms_command(argv: list[str]) -> int:
         if args.root is not None:
             config.root = args.root.resolve()
         # Installed plugins are never loaded here: term coverage is built in.
-        choice = plugin_choice(args).run_options()
+        choice = app.plugin_options(args)
         choice["entry_points"] = False
-        options = RunOptions(select=["terminology/coverage"], **choice)  # type: ignore[arg-type]
-        engine = Engine(config, options)
+        options = RunOptions(select=["terminology/coverage"], **choice)
+        engine = app.engine(config, options)
         result = engine.run()
         resolve_scopes(args.scope)
     except ConfigError as exc:
-        _print_config_error(exc)
+        app.print_config_error(exc)
         return 2
     except ValueError as exc:
         say(f"coursecheck terms: {exc}")
@@ -611,7 +613,7 @@ def terms_command(argv: list[str]) -> int:
     if course is None:
         return 2
     if args.unknown:
-        from coursecheck.builtin.spelling import print_unknown
+        from coursecheck.spellcheck import print_unknown
 
         print_unknown(course, config, minimum=args.min_count, plain=args.plain)
         return 0

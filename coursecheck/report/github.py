@@ -28,7 +28,7 @@ from coursecheck.model import LEVEL_RANK, Finding
 from coursecheck.report import ReportOptions
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
 

@@ -13,7 +13,7 @@ from coursecheck.report import ReportOptions
 from coursecheck.text import Span
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 
 def _code_outline(doc: Any) -> list[tuple[str, int]]:

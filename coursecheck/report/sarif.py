@@ -35,8 +35,8 @@ from coursecheck.rules import Rule
 from coursecheck.text import Span
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
     from coursecheck.plugins import Notification
+    from coursecheck.results import Result
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

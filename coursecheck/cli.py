@@ -15,11 +15,12 @@ from coursecheck import __version__, checkrun
 from coursecheck.commands import CommandContext
 from coursecheck.config import Config, ConfigError, discover_config, load_config
 from coursecheck.engine import Engine, RunOptions
-from coursecheck.errors import ExitCode
+from coursecheck.errors import CoursecheckError, ExitCode
 from coursecheck.escape import display, display_keep_lines, say
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
 from coursecheck.plugins import ISOLATED_ENV, isolated_by_env
 from coursecheck.report import ReportOptions
+from coursecheck.wording import level_counts, plural
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE, ExitCode.INTERNAL
 COMMANDS = ("check", "rules", "rule", "init", "cache", "merge", "lsp")
@@ -499,9 +500,8 @@ def cmd_check(
         if args.format != "text" and not args.quiet:
             counts = result.counts()
             say(
-                f"coursecheck: wrote {args.output} ({len(result.files)} files; "
-                f"{counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes; "
-                f"{result.duration:.2f}s)"
+                f"coursecheck: wrote {args.output} ({plural(len(result.files), 'file')}; "
+                f"{level_counts(counts)}; {result.duration:.2f}s)"
             )
     else:
         write_stdout(text)
@@ -607,7 +607,7 @@ def _engine_for_docs(argv: list[str], prog: str) -> tuple[Engine | None, argpars
 
 def cmd_rules(argv: list[str]) -> int:
     engine, args, code = _engine_for_docs(argv, "rules")
-    if engine is None:
+    if engine is None or args is None:
         return code
     rules = sorted(engine.rules.values(), key=lambda r: r.id)
     if args.format == "markdown":
@@ -638,7 +638,7 @@ def rules_table(rules: list, link_base: str = "docs/rules.md") -> str:
 
 def cmd_rule(argv: list[str]) -> int:
     engine, args, code = _engine_for_docs(argv, "rule")
-    if engine is None:
+    if engine is None or args is None:
         return code
     rule = engine.rules.get(args.id)
     if rule is None:
@@ -783,11 +783,17 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_check(argv)
     except KeyboardInterrupt:
         say("coursecheck: interrupted")
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    except ConfigError as exc:  # one a command did not catch itself
+        _print_config_error(exc)
+        return exc.exit_code
+    except CoursecheckError as exc:  # a shard artifact refused, a baseline unread... not caught on the way
+        say(f"coursecheck: error: {exc}")
+        return exc.exit_code
     except Exception as exc:  # a bug in coursecheck itself: say so, without a traceback
         if os.environ.get("COURSECHECK_DEBUG"):
             raise

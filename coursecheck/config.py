@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from coursecheck.errors import CoursecheckError
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem, shown
 from coursecheck.globs import invalid_glob, matches
 
@@ -70,7 +71,9 @@ class ConfigProblem:
         return f"{where}:{key} {self.message}"
 
 
-class ConfigError(Exception):
+class ConfigError(CoursecheckError):
+    """The config's problems (each names its file and line); nothing is checked."""
+
     def __init__(self, problems: list[ConfigProblem]) -> None:
         super().__init__("\n".join(map(str, problems)))
         self.problems = problems

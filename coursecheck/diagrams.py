@@ -71,9 +71,9 @@ def diagrams(doc: Document, components: Iterable[str] = DEFAULT_COMPONENTS) -> l
     """
     wanted: dict[str, list[str]] = {}
     for entry in components:
-        name, _, prop = entry.rpartition(".")
-        if name and prop:
-            wanted.setdefault(name, []).append(prop)
+        name, _, chart_prop = entry.rpartition(".")
+        if name and chart_prop:
+            wanted.setdefault(name, []).append(chart_prop)
     found: list[tuple[int, Diagram]] = []
     for block in doc.code_blocks:
         if block.language.lower() == "mermaid":

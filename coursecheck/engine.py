@@ -6,6 +6,7 @@ The engine knows no rule: it asks the plugins for rules, parsers and reporters.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import hashlib
 import os
@@ -415,6 +416,7 @@ class Engine:
             doc.order_index = i
         by_id: dict[str, Document] = {}
         for doc in lessons:
+            assert doc.lesson_id is not None  # a lesson is a document with an id
             for key in (doc.lesson_id, *doc.aliases):
                 by_id.setdefault(key, doc)
         course = Course(
@@ -875,7 +877,7 @@ class Engine:
                     self.config,
                     options,
                     course,
-                    options_for=lambda rel, r=rule.id: self.settings.for_file(r, rel)[1],
+                    options_for=functools.partial(self._file_options, rule.id),
                     max_findings=self._max_findings(rule.id),
                 )
                 before = dict(course.extra)
@@ -1131,18 +1133,18 @@ class Engine:
             for position, value in zip(misses, computed, strict=True):
                 results[position] = value
                 rel, role = items[position]
-                key = self._file_keys.get(rel)
-                if index is not None and key is not None:
-                    index.record(rel, role, signatures.get(position), key, value[0])
+                file_key = self._file_keys.get(rel)
+                if index is not None and file_key is not None:
+                    index.record(rel, role, signatures.get(position), file_key, value[0])
         except BaseException:
             if index is not None:
                 index.discard()
             raise
         if index is not None:
             index.save()
-        for value in results:
-            assert value is not None
-            yield value
+        for done in results:
+            assert done is not None
+            yield done
 
     def _compute(
         self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule], jobs: int
@@ -1279,6 +1281,10 @@ class Engine:
                 ),
             ]
         return [*ctx.findings, *ctx.limit_notes()] if ctx.left_out else ctx.findings
+
+    def _file_options(self, rule_id: str, relpath: str) -> dict[str, Any]:
+        """A rule's options for one file (``[[overrides]]`` applied): RuleContext.options_for."""
+        return self.settings.for_file(rule_id, relpath)[1]
 
     def _max_findings(self, rule_id: str) -> Callable[[str], int]:
         """The limit of findings ``rule_id`` keeps in a file, by the file's relpath."""

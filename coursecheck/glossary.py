@@ -62,7 +62,7 @@ GLOSSARY_KEYS = {
     "fields": "field mapping: role = path inside an entry (term, english, abbreviation, definition, related...)",
     "terms": "inline terms ([[glossary.terms]]), or settings for terms of the file",
 }
-TERM_KEYS = {
+TERM_KEYS: dict[str, Any] = {
     "term": str,
     "english": str,
     "secondary": str,
@@ -405,8 +405,8 @@ def _load_file(glossary: Glossary, config: Config, course: Course, file: str, se
                 GlossaryProblem(relpath, entry.places["entry"], f"entry {i + 1} is not a table of fields; skipped")
             )
             continue
-        for role, path in parsed.items():
-            values = list(_values(item, path, ()))
+        for role, field_path in parsed.items():
+            values = list(_values(item, field_path, ()))
             if not values:
                 continue
             if role in TEXT_ROLES:

@@ -202,9 +202,9 @@ class CourseGraph:
             forms: Counter[int] = Counter()
             for ref in self.references:
                 if ref.kind == "prerequisite" and ref.target is not None:
-                    names = [ref.target.lesson_id, *ref.target.aliases]
-                    if ref.written.strip() in names:
-                        forms[names.index(ref.written.strip())] += 1
+                    written_as = [ref.target.lesson_id, *ref.target.aliases]
+                    if ref.written.strip() in written_as:
+                        forms[written_as.index(ref.written.strip())] += 1
             self._display_form = forms.most_common(1)[0][0] if forms else 0
         names = [doc.lesson_id or doc.relpath, *doc.aliases]
         return names[self._display_form] if self._display_form < len(names) else names[0]

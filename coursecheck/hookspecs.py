@@ -35,7 +35,7 @@ hookspec = pluggy.HookspecMarker("coursecheck")
 
 
 @hookspec
-def coursecheck_config_sections() -> dict[str, str]:
+def coursecheck_config_sections() -> dict[str, str] | None:
     """Top-level config keys this plugin reads, mapped to a one-line description.
 
     The config loader rejects top-level keys no plugin declares (with a did-you-mean), so a
@@ -57,7 +57,7 @@ def coursecheck_inputs(config: Config) -> list[str] | None:
 
 
 @hookspec
-def coursecheck_rules() -> list[Rule]:
+def coursecheck_rules() -> list[Rule] | None:
     """The rules this plugin provides (see :mod:`coursecheck.rules` for how to declare one).
 
     Called once per run. Rule ids are ``family/name``; ids must be unique across plugins.
@@ -87,7 +87,7 @@ def coursecheck_parse(path: Path, relpath: str, text: str, kind: str, has_bom: b
 
 
 @hookspec
-def coursecheck_reporters() -> dict[str, Any]:
+def coursecheck_reporters() -> dict[str, Any] | None:
     """Output formats: a mapping ``name -> function(result, options) -> str``.
 
     ``options`` is a :class:`~coursecheck.report.ReportOptions`. Reporters are pure functions

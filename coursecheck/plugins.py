@@ -22,6 +22,7 @@ from coursecheck import (
     hookimpl,  # noqa: F401  (re-exported for plugins)
     hookspecs,
 )
+from coursecheck.errors import CoursecheckError
 from coursecheck.results import Notification
 
 BUILTIN_PACKAGES = ("coursecheck.builtin", "coursecheck.report")
@@ -46,19 +47,20 @@ def builtin_rule_kinds(pm: pluggy.PluginManager) -> frozenset[str]:
     names: set[str] = set()
     for impl in pm.hook.coursecheck_rule_kinds.get_hookimpls():
         if impl.plugin_name in builtin:
-            names.update(kind.name for kind in impl.function())
+            provided: Any = impl.function()
+            names.update(kind.name for kind in provided)
     return frozenset(names)
 
 
 ENTRY_POINT_GROUP = "coursecheck"
 
 
-class PluginError(Exception):
+class PluginError(CoursecheckError):
     """A plugin listed in the config could not be loaded (reported as a config error)."""
 
 
 def plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
-    return pm.get_name(plugin) or getattr(plugin, "__name__", repr(plugin))
+    return pm.get_name(plugin) or str(getattr(plugin, "__name__", repr(plugin)))
 
 
 def make_plugin_manager(

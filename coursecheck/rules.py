@@ -69,6 +69,7 @@ plugin's course rule gains nothing from the flag yet.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import re
 from collections.abc import Callable, Iterable
@@ -98,7 +99,7 @@ class Option:
     type: type
     default: Any
     help: str
-    item: type | None = None
+    item: builtins.type | None = None  # (``type`` is the field above)
     choices: tuple[Any, ...] = ()
     regex: bool = False
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from coursecheck import __version__
+from coursecheck.errors import CoursecheckError
 
 MAGIC = b"COURSECHECK-SHARD\n"
 FORMAT_VERSION = 2
@@ -59,7 +60,7 @@ MAX_HEADER = 64 << 10
 PER_FILE_WEIGHT = 1536
 
 
-class ShardError(Exception):
+class ShardError(CoursecheckError):
     """An artifact that cannot be read, or artifacts that do not belong together."""
 
 

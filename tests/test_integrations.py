@@ -697,7 +697,7 @@ def test_one_line_summary_with_files_levels_and_time(tmp_path, cli):
     assert code == 1
     assert re.fullmatch(r"Checked 2 files: 1 error, 2 warnings, 0 notes \(\d+\.\d\ds\)\.", out.splitlines()[-1])
     code, _out, err = cli(root, "--select", ",".join(DEMO_RULES), "--format", "json", "-o", "out.json")
-    assert re.search(r"wrote out\.json \(2 files; 1 errors, 2 warnings, 0 notes; \d+\.\d\ds\)", err)
+    assert re.search(r"wrote out\.json \(2 files; 1 error, 2 warnings, 0 notes; \d+\.\d\ds\)", err)
 
 
 # -- init on the demo course ----------------------------------------------------------------------

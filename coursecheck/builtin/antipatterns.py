@@ -154,8 +154,8 @@ class _Finder:
             return []  # the common case: no gate word in the segment
         hit: set[str] = set()
         if gate is not None:
-            for m in gate.finditer(haystack):
-                hit.update(name for name, key in keys if key.match(haystack, m.start()))
+            for gated in gate.finditer(haystack):
+                hit.update(name for name, key in keys if key.match(haystack, gated.start()))
         found: list[Match] = []
         for form, needs in (self.needs if hit else self.ungated).items():
             if not needs <= hit:

@@ -446,7 +446,7 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
         return [("graph", config.where("graph")[1], "must be a table: [graph]")]
     for key, value in raw.items():
         line = config.where("graph", key)[1]
-        expected = GRAPH_KEYS.get(key)
+        expected: Any = GRAPH_KEYS.get(key)  # a type: isinstance narrows value to it
         if expected is None:
             problems.append(
                 (f"graph.{key}", line, f"unknown key{did_you_mean(key, GRAPH_KEYS)} (known: {', '.join(GRAPH_KEYS)})")

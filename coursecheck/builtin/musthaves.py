@@ -45,6 +45,7 @@ from coursecheck.model import FAILED, NEEDS_HUMAN, SCOPES, VERIFIED, Course, Doc
 from coursecheck.musthave_keys import KEYS, REQUIRED, Contributed
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.text import LineIndex, Span
+from coursecheck.wording import plural as _plural
 
 CACHE_KEY = "coursecheck.musthaves"
 SECTIONS = ("truth", "artifact", "key-link", "requirement", "human-check")
@@ -281,8 +282,8 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
             try:
                 resolve_scopes(scope)
             except ValueError as exc:
-                known = [*SCOPE_GROUPS, *SCOPES]
-                bad("scope", f"{exc}{did_you_mean(scope, known)}")
+                scope_names = [*SCOPE_GROUPS, *SCOPES]
+                bad("scope", f"{exc}{did_you_mean(scope, scope_names)}")
         if "term" in entry.raw and not any(t.strip() for t in entry.strings("term")):
             bad("term", "must name at least one non-empty term")
     elif entry.kind == "artifact":
@@ -351,10 +352,6 @@ def _type_name(value: Any) -> str:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _short_names(paths: Iterable[str]) -> dict[str, str]:

@@ -734,7 +734,7 @@ def _no_op_rule(registry: dict[str, UserRule]) -> Rule:
     # A fresh copy per engine: the engine sets ``plugin`` on the object it receives. It
     # carries this config's user rules (their checks may never run here: cache, workers).
     def check(subject: Any, ctx: RuleContext) -> None:
-        return no_op.check(subject, ctx)
+        no_op.check(subject, ctx)
 
     check.registry = registry  # type: ignore[attr-defined]
     return Rule(id=no_op.id, check=check, level=no_op.level, tags=no_op.tags, course=True, docs=no_op.docs)

@@ -267,7 +267,7 @@ def _parse_tag(scanner: _Scanner, start: int) -> RawComponent | None:
     comp = RawComponent(("/" if closing else "") + name, start, start)
     n = len(text)
     while True:
-        i = _SPACE.match(text, i).end()
+        i = _SPACE.match(text, i).end()  # type: ignore[union-attr]  # \s* always matches
         if i >= n:
             raise _Unterminated(f"JSX element <{name}>")
         ch = text[i]
@@ -288,9 +288,9 @@ def _parse_tag(scanner: _Scanner, start: int) -> RawComponent | None:
             raise _Unterminated(f"JSX element <{name}>")
         attr = am.group()
         attr_start = i
-        i = _SPACE.match(text, am.end()).end()
+        i = _SPACE.match(text, am.end()).end()  # type: ignore[union-attr]  # \s* always matches
         if i < n and text[i] == "=":
-            i = _SPACE.match(text, i + 1).end()
+            i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]  # \s* always matches
             if i >= n:
                 raise _Unterminated(f"JSX element <{name}>")
             q = text[i]
@@ -342,8 +342,9 @@ def blank_out(text: str) -> str:
     return "\n".join([" " * len(line) for line in text.split("\n")])
 
 
-def _mask(buf: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+def _mask(buf: list[tuple[int, int]] | None, text: str, start: int, end: int) -> None:
     # Ranges come in increasing, non-overlapping order; the masked text is built once at the end.
+    assert buf is not None  # masks are taken in MDX only, where there is a buffer
     buf.append((start, end))
 
 

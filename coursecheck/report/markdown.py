@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from coursecheck import hookimpl
 from coursecheck.escape import display, markdown_without_html
@@ -38,6 +38,7 @@ from coursecheck.model import FAILED, LEVEL_RANK, NEEDS_HUMAN, VERIFIED, Finding
 from coursecheck.report import ReportOptions
 from coursecheck.report._mdtext import code, fenced, table, text, yaml_scalar
 from coursecheck.report.build import BuildRun
+from coursecheck.wording import plural_grouped as _plural
 
 if TYPE_CHECKING:
     from coursecheck.commands import CommandContext
@@ -58,10 +59,6 @@ REPORT_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "build-tail": (int, "lines of build output shown (default 20)"),
     "findings-per-rule": (int, "rows per rule in 'Findings by Rule' (default 20)"),
 }
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
 
 
 # -- what the report is about -------------------------------------------------------------------
@@ -580,7 +577,7 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
         elif isinstance(value, int) and value < (0 if key == "build-tail" else 1):
             problems.append((f"report.{key}", 0, f"must be a positive number, not {value}"))
         elif key == "scope":
-            for pattern in value:
+            for pattern in cast(list[str], value):
                 why = invalid_glob(pattern)
                 if why:
                     problems.append((f"report.{key}", 0, f"glob '{pattern}': {why}"))

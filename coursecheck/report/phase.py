@@ -33,6 +33,7 @@ from coursecheck.model import FAILED, LEVEL_RANK, NEEDS_HUMAN, VERIFIED, Finding
 from coursecheck.report import ReportOptions
 from coursecheck.report._mdtext import code, fenced, table, text, yaml_scalar
 from coursecheck.report.build import BuildRun
+from coursecheck.wording import plural_grouped as _plural
 
 if TYPE_CHECKING:
     from coursecheck.results import Result
@@ -99,10 +100,6 @@ def in_phase_scope(path: str, phase: Phase) -> bool:
 
 
 # -- small writers (the Markdown helpers of the course report) ------------------------------
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
 
 
 def _yaml_string(value: object) -> str:

@@ -9,6 +9,7 @@ the plugins shipped in plugins/ import coursecheck only through ``coursecheck.ap
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import networkx as nx
@@ -46,6 +47,7 @@ def imported(tree: ast.AST, name: str, is_package: bool) -> list[tuple[str, int]
     return out
 
 
+@functools.cache
 def import_graph(package: Path) -> nx.DiGraph:
     """Module -> module it imports (a package's __init__ runs before its submodules: that is
     not an edge here, as for import-linter)."""

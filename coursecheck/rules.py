@@ -8,9 +8,14 @@ like ruff's rule docs, with these sections::
 
     ## What it does
     ## Why it matters
-    ## Example
+    ## Example      (a bad file, "Reported at line L, column C.", "Use instead:", a good file)
     ## How to fix
+    ## Fix safety   (a rule with a fix: when it is safe, what --fix does with it)
     ## Options      (generated from the declared options if absent)
+
+The example runs in tests/test_rule_examples.py: the rule must fire on the bad file at the
+stated place and not on the good one. A ```` ```toml ```` fence before the bad file adds
+to the config, and ``In `PATH`:`` names the file when the rule reads its path.
 
 A document rule receives ``(doc, ctx)`` for every file it applies to; a course rule
 (``course=True``) receives ``(course, ctx)`` once. Both report through ``ctx``.

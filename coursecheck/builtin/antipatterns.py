@@ -273,6 +273,12 @@ def todo(doc: Document, ctx: RuleContext) -> None:
     ```markdown
     TODO: добавить пример резервного копирования тома.
     ```
+    Reported at line 1, column 1.
+
+    Use instead:
+    ```markdown
+    Резервную копию тома делает контейнер, который монтирует том и архивирует его.
+    ```
 
     ## How to fix
     Write what the note asks for and delete the marker, or move the note to an issue
@@ -327,6 +333,14 @@ def placeholder(doc: Document, ctx: RuleContext) -> None:
     ## Compose в продакшене
 
     Запуск того же файла на нескольких серверах — coming soon.
+    ```
+    Reported at line 3, column 47.
+
+    Use instead:
+    ```markdown
+    ## Compose в продакшене
+
+    Запуск того же файла на нескольких серверах описан в уроке о Swarm.
     ```
 
     ## How to fix
@@ -412,9 +426,27 @@ def empty_section(doc: Document, ctx: RuleContext) -> None:
 
     ## Example
     ```markdown
+    # Тома
+
     ## Временные файловые системы
 
     ## Права доступа
+
+    Владелец файлов тома — пользователь контейнера.
+    ```
+    Reported at line 3, column 1.
+
+    Use instead:
+    ```markdown
+    # Тома
+
+    ## Временные файловые системы
+
+    `tmpfs` хранит данные в памяти хоста.
+
+    ## Права доступа
+
+    Владелец файлов тома — пользователь контейнера.
     ```
 
     ## How to fix
@@ -465,11 +497,24 @@ def stub_lesson(doc: Document, ctx: RuleContext) -> None:
     checks and shows up in the course navigation, yet teaches nothing.
 
     ## Example
+    ```toml
+    [rules]
+    "anti-patterns/stub-lesson" = { level = "warning", min-words = 8 }
+    ```
     ```mdx
     ---
     title: "Реестр и публикация образов"
     ---
-    Раздел в разработке. Здесь мы разберём, как отправить образ в реестр.
+    Раздел в разработке.
+    ```
+    Reported at line 1, column 1.
+
+    Use instead:
+    ```mdx
+    ---
+    title: "Реестр и публикация образов"
+    ---
+    Образ отправляют в реестр командой `docker push`, указав имя реестра в теге образа.
     ```
 
     ## How to fix

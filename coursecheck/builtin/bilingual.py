@@ -321,15 +321,28 @@ def mixed_script(doc: Document, ctx: RuleContext) -> None:
 
     ## Example
     ```markdown
-    Сам по себе Dоcker — не единственный инструмент. Migrация схемы идёт отдельно.
+    Сам по себе Dоcker — не единственный инструмент.
     ```
-    The «о» is U+043E CYRILLIC SMALL LETTER O (fix: `Docker`, safe); `Migrация` is a
-    transliteration slip for `Миграция` (unsafe fix).
+    Reported at line 1, column 13.
+    The «о» is U+043E CYRILLIC SMALL LETTER O (fix: `Docker`, safe); a transliteration slip
+    such as `Migrация` for `Миграция` is reported the same way (an unsafe fix).
+
+    Use instead:
+    ```markdown
+    Сам по себе Docker — не единственный инструмент.
+    ```
 
     ## How to fix
     Retype the word, or apply the fix: `coursecheck --fix` applies the safe homoglyph fixes;
-    the unsafe repairs are shown by `coursecheck --diff` and applied by hand (check the
+    the unsafe repairs are applied by hand (the editor offers them; check the
     word). A word the course uses on purpose goes into the vocabulary (`[spelling] accept`).
+
+    ## Fix safety
+    Safe when every replaced letter is a look-alike of the intended script's letter (a
+    homoglyph: the Cyrillic «о» in `Dоcker`): the word looks the same and `coursecheck --fix`
+    applies it. Unsafe when the repair changes how the word reads (a transliteration slip,
+    `Migrация` -> «Миграция», or a letter without an exact look-alike): `--fix` leaves it;
+    the editor offers it as "unsafe fix: review it", and SARIF marks it `safe: false`.
     """
     for seg, found, reading in _mixed_readings(doc, ctx):
         if reading.kind == "jargon":
@@ -478,9 +491,20 @@ def wrong_layout(doc: Document, ctx: RuleContext) -> None:
     ```markdown
     Запустите vbuhfwbz перед стартом приложения.
     ```
+    Reported at line 1, column 11.
+
+    Use instead:
+    ```markdown
+    Запустите миграцию перед стартом приложения.
+    ```
 
     ## How to fix
     Retype the word, or apply the suggested repair (an unsafe fix: check it).
+
+    ## Fix safety
+    Unsafe: the word retyped through the other layout is the dictionary's reading, and the
+    author may have meant a name or a code word. `coursecheck --fix` never applies it; the
+    editor offers it as "unsafe fix: review it", and SARIF marks it `safe: false`.
     """
     try:
         scopes = resolve_scopes(ctx.options.get("scopes") or ["prose"])
@@ -556,6 +580,11 @@ def missing_pair(doc: Document, ctx: RuleContext) -> None:
     ## How to fix
     Add the other form in parentheses after the first use (the fix inserts it; check the
     wording).
+
+    ## Fix safety
+    Unsafe: the fix inserts «(other form)» after the first use, which may not fit the
+    sentence. `coursecheck --fix` never applies it; the editor offers it as "unsafe fix:
+    review it", and SARIF marks it `safe: false`.
     """
     if ctx.course is None:
         return
@@ -875,6 +904,11 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
 
     ## How to fix
     Swap the values (the fix does it in the glossary file) or correct the field.
+
+    ## Fix safety
+    Safe: the fix swaps the two values in the glossary file, and is made only when the file
+    holds exactly those JSON strings at the entry's `term` and `english` places (otherwise
+    there is no fix). `coursecheck --fix` applies it.
     """
     glossary = gl.load(ctx.config, course)
     primary, secondary = _primary_script(ctx), _secondary_script(ctx)

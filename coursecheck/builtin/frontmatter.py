@@ -273,11 +273,26 @@ def required_field(doc: Document, ctx: RuleContext) -> None:
     difficulty should be. The course's own listings and filters read these fields.
 
     ## Example
-    With `[frontmatter.fields.estimatedTime] type = "number", required = true`:
+    With `estimatedTime` required:
+    ```toml
+    [frontmatter.fields.estimatedTime]
+    type = "number"
+    required = true
+    ```
     ```markdown
     ---
     title: "Образы и слои"
     order: 2
+    ---
+    ```
+    Reported at line 1, column 1.
+
+    Use instead:
+    ```markdown
+    ---
+    title: "Образы и слои"
+    order: 2
+    estimatedTime: 25
     ---
     ```
 
@@ -352,13 +367,29 @@ def field_type(doc: Document, ctx: RuleContext) -> None:
     when a number is written as a string; a site's content schema rejects the page.
 
     ## Example
+    With `estimatedTime` declared `number` and `topics` a `list`:
+    ```toml
+    [frontmatter.fields.estimatedTime]
+    type = "number"
+
+    [frontmatter.fields.topics]
+    type = "list"
+    ```
     ```markdown
     ---
     estimatedTime: "20 минут"
     topics: volumes
     ---
     ```
-    With `estimatedTime` declared `number` and `topics` a `list`.
+    Reported at line 2, column 16.
+
+    Use instead:
+    ```markdown
+    ---
+    estimatedTime: 20
+    topics: [volumes]
+    ---
+    ```
 
     ## How to fix
     Write the value in the declared type: `estimatedTime: 20`, `topics: ["volumes"]`.
@@ -406,9 +437,23 @@ def enum_value(doc: Document, ctx: RuleContext) -> None:
     `difficulty: "expert"` disappears from every difficulty filter, or breaks the build.
 
     ## Example
-    With `enum = ["beginner", "intermediate", "advanced"]`:
+    With the field's allowed values:
+    ```toml
+    [frontmatter.fields.difficulty]
+    enum = ["beginner", "intermediate", "advanced"]
+    ```
     ```markdown
+    ---
     difficulty: "expert"
+    ---
+    ```
+    Reported at line 2, column 13.
+
+    Use instead:
+    ```markdown
+    ---
+    difficulty: "advanced"
+    ---
     ```
 
     ## How to fix
@@ -448,9 +493,24 @@ def pattern_value(doc: Document, ctx: RuleContext) -> None:
     prerequisite written `Module 2 / lesson 1` resolves to nothing.
 
     ## Example
-    With `pattern = '^module-\\d+/\\d{2}-[a-z0-9-]+$'` on `prerequisites`:
+    With a `pattern` on `prerequisites`:
+    ```toml
+    [frontmatter.fields.prerequisites]
+    type = "list"
+    pattern = '^module-[0-9]+/[0-9]{2}-[a-z0-9-]+$'
+    ```
     ```markdown
+    ---
     prerequisites: ["module-1/Dockerfile basics"]
+    ---
+    ```
+    Reported at line 2, column 17.
+
+    Use instead:
+    ```markdown
+    ---
+    prerequisites: ["module-1/03-dockerfile-basics"]
+    ---
     ```
 
     ## How to fix
@@ -495,9 +555,25 @@ def value_range(doc: Document, ctx: RuleContext) -> None:
     0 or 600 minutes, a description too long for the lesson card, a lesson with no topics.
 
     ## Example
-    With `[frontmatter.fields.estimatedTime] type = "number", min = 5, max = 120`:
+    With a range for `estimatedTime`:
+    ```toml
+    [frontmatter.fields.estimatedTime]
+    type = "number"
+    min = 5
+    max = 120
+    ```
     ```markdown
+    ---
     estimatedTime: 0
+    ---
+    ```
+    Reported at line 2, column 16.
+
+    Use instead:
+    ```markdown
+    ---
+    estimatedTime: 15
+    ---
     ```
 
     ## How to fix
@@ -552,10 +628,27 @@ def unknown_field(doc: Document, ctx: RuleContext) -> None:
     ignored, and the lesson silently loses its prerequisites or reading time.
 
     ## Example
-    ```markdown
-    prerequisite: ["module-1/01-what-is-a-container"]
+    The schema declares `prerequisites`:
+    ```toml
+    [frontmatter.fields.prerequisites]
+    type = "list"
+
+    [rules]
+    "frontmatter/unknown-field" = "warning"
     ```
-    (the schema declares `prerequisites`).
+    ```markdown
+    ---
+    prerequisite: ["module-1/01-what-is-a-container"]
+    ---
+    ```
+    Reported at line 2, column 1.
+
+    Use instead:
+    ```markdown
+    ---
+    prerequisites: ["module-1/01-what-is-a-container"]
+    ---
+    ```
 
     ## How to fix
     Correct the key, or declare the field in `[frontmatter.fields.NAME]` (with
@@ -617,9 +710,19 @@ def order_prefix(doc: Document, ctx: RuleContext) -> None:
     `ls`, the course repository's readers) shows one order, the site's navigation another.
 
     ## Example
-    `02-module-2/03-docker-compose.mdx` with
+    In `content/02-module-2/03-docker-compose.md`:
     ```markdown
+    ---
     order: 2
+    ---
+    ```
+    Reported at line 2, column 8.
+
+    Use instead:
+    ```markdown
+    ---
+    order: 3
+    ---
     ```
 
     ## How to fix

@@ -371,10 +371,26 @@ def min_diagrams(doc: Document, ctx: RuleContext) -> None:
 
     ## Example
     With `min = 1`, a summary lesson made of a list and a code block:
+    ```toml
+    [rules]
+    "mermaid/min-diagrams" = { level = "warning", min = 1 }
+    ```
     ```markdown
     ## Ключевые идеи
     - Контейнер — изолированный процесс.
     ```
+    Reported at line 1, column 1.
+
+    Use instead:
+    ````markdown
+    ## Ключевые идеи
+    - Контейнер — изолированный процесс.
+
+    ```mermaid
+    flowchart LR
+        P[Процесс] --> N[Пространства имён]
+    ```
+    ````
 
     ## How to fix
     Add a diagram:
@@ -417,6 +433,15 @@ def empty_diagram(doc: Document, ctx: RuleContext) -> None:
     ## Сеть в режиме host
 
     <Mermaid chart={``} />
+    ```
+    Reported at line 3, column 1.
+
+    Use instead:
+    ```mdx
+    ## Сеть в режиме host
+
+    <Mermaid chart={`flowchart LR
+        C[Контейнер] --> H[Сеть хоста]`} />
     ```
 
     ## How to fix
@@ -468,6 +493,15 @@ def unknown_type(doc: Document, ctx: RuleContext) -> None:
         A --> B
     `} />
     ```
+    Reported at line 2, column 1.
+
+    Use instead:
+    ```mdx
+    <Mermaid chart={`
+    flowchart LR
+        A --> B
+    `} />
+    ```
 
     ## How to fix
     Correct the type (`flowchart LR`). For a type this rule does not know yet (a Mermaid
@@ -515,7 +549,16 @@ def unbalanced_brackets(doc: Document, ctx: RuleContext) -> None:
         A["Хост --> B["Том"]
     `} />
     ```
+    Reported at line 3, column 6.
     The label of `A` opens `["` and never closes it: `B["` ends up inside the quote.
+
+    Use instead:
+    ```mdx
+    <Mermaid chart={`
+    flowchart LR
+        A["Хост"] --> B["Том"]
+    `} />
+    ```
 
     ## How to fix
     Close the label where it ends (`A["Хост"] --> B["Том"]`). Put brackets that are text

@@ -133,13 +133,24 @@ def unknown_word(doc: Document, ctx: RuleContext) -> None:
     ```markdown
     Все аггрегаты сохраняются в журнале.
     ```
+    Reported at line 1, column 5.
     `«аггрегаты» is not in the Russian dictionary, the glossary or the course vocabulary;
     did you mean «агрегаты»?`
+
+    Use instead:
+    ```markdown
+    Все агрегаты сохраняются в журнале.
+    ```
 
     ## How to fix
     Correct the word (the fix writes the first suggestion; check it), or add the word to
     the course vocabulary (`[spelling] accept`): `coursecheck terms --unknown` lists every
     unknown word of the course by frequency.
+
+    ## Fix safety
+    Unsafe: the fix writes the first suggestion, the closest known word, which need not be the
+    word meant (or the word may be jargon to accept). `coursecheck --fix` never applies it;
+    the editor offers it as "unsafe fix: review it", and SARIF marks it `safe: false`.
     """
     words = lexicon.build(ctx.config, ctx.course)
     how = checking(ctx.options, ctx.config)

@@ -20,6 +20,7 @@ from coursecheck.escape import display, display_keep_lines, say
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
 from coursecheck.plugins import ISOLATED_ENV, isolated_by_env
 from coursecheck.report import ReportOptions
+from coursecheck.state import BUILD
 from coursecheck.wording import level_counts, plural
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE, ExitCode.INTERNAL
@@ -471,7 +472,7 @@ def cmd_check(
         except BuildError as exc:
             say(f"coursecheck: error: {exc}")
             return EXIT_USAGE
-        result.extra["build"] = build
+        BUILD.set(result.extra, build)
         build_failed = not build.passed
     report_options = ReportOptions(
         color=args.output is None and args.format == "text" and _use_color(args.color, sys.stdout),

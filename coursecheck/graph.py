@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from coursecheck.coursecache import path_kind
 from coursecheck.escape import display, json_text, mermaid_label
 from coursecheck.model import Course, Document
+from coursecheck.state import GRAPH_MERMAID
 from coursecheck.text import Span
 
 if TYPE_CHECKING:
@@ -441,7 +442,7 @@ def course_graph(course: Course, config: Config) -> CourseGraph:
         return cached
     built = build(course, settings_from(config), key_links=_key_link_entries(config))
     course.cache[CACHE_KEY] = built
-    course.extra.setdefault("graph_mermaid", to_mermaid(built, kinds=("prerequisite",)))
+    GRAPH_MERMAID.setdefault(course.extra, to_mermaid(built, kinds=("prerequisite",)))
     return built
 
 

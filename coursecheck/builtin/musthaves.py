@@ -44,6 +44,7 @@ from coursecheck.match import SCOPE_GROUPS, TermMatcher, occurrences, resolve_sc
 from coursecheck.model import FAILED, NEEDS_HUMAN, SCOPES, VERIFIED, Course, Document, Verdict
 from coursecheck.musthave_keys import KEYS, REQUIRED, Contributed
 from coursecheck.rules import Rule, RuleContext, rule
+from coursecheck.state import VERDICTS
 from coursecheck.text import LineIndex, Span
 from coursecheck.wording import plural as _plural
 
@@ -1776,7 +1777,7 @@ def evaluate(course: Course, config: Config) -> list[Outcome]:
     for o in outcomes:
         _describe(config, o)
     course.cache[CACHE_KEY] = outcomes
-    course.extra["verdicts"] = [o.verdict for o in outcomes]
+    VERDICTS.set(course.extra, [o.verdict for o in outcomes])
     return outcomes
 
 

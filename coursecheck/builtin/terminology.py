@@ -29,6 +29,7 @@ from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
 from coursecheck.rules import Option, Rule, RuleContext, rule
+from coursecheck.state import TERM_COVERAGE
 from coursecheck.text import Span, kept_snippet, quote
 
 if TYPE_CHECKING:
@@ -248,7 +249,7 @@ def measure(course: Course, config: Config) -> list[tuple[Requirement, Coverage]
                 cov.locations.append((doc.relpath, span, text))
         results.append((req, cov))
     course.cache["term-coverage"] = results
-    course.extra["term-coverage"] = [
+    published: list[dict[str, Any]] = [
         {
             "id": req.id,
             "term": req.term,
@@ -265,6 +266,7 @@ def measure(course: Course, config: Config) -> list[tuple[Requirement, Coverage]
         }
         for req, cov in results
     ]
+    TERM_COVERAGE.set(course.extra, published)
     return results
 
 

@@ -10,6 +10,7 @@ from coursecheck import hookimpl
 from coursecheck.escape import json_text
 from coursecheck.model import Verdict
 from coursecheck.report import ReportOptions
+from coursecheck.state import VERDICTS
 from coursecheck.text import Span
 
 if TYPE_CHECKING:
@@ -92,12 +93,12 @@ def _plain(value: Any) -> Any:
 
 def render(result: Result, options: ReportOptions) -> str:
     extra = dict(result.extra)
-    if options.phase and isinstance(extra.get("verdicts"), list):
+    if options.phase and isinstance(VERDICTS.get(extra), list):
         from coursecheck.report.phase import find_phase
 
         phase = find_phase(result.phases, options.phase)
         if phase is not None:
-            extra["verdicts"] = [v for v in extra["verdicts"] if isinstance(v, Verdict) and v.phase == phase.id]
+            VERDICTS.set(extra, [v for v in VERDICTS.get(extra) or [] if isinstance(v, Verdict) and v.phase == phase.id])
             extra["phase"] = phase
         else:
             options.warnings.append(f"no phase '{options.phase}' is declared; the JSON covers the whole course")

@@ -38,6 +38,7 @@ from coursecheck.model import FAILED, LEVEL_RANK, NEEDS_HUMAN, VERIFIED, Finding
 from coursecheck.report import ReportOptions
 from coursecheck.report._mdtext import code, fenced, table, text, yaml_scalar
 from coursecheck.report.build import BuildRun
+from coursecheck.state import BUILD, GRAPH_MERMAID, VERDICTS
 from coursecheck.wording import plural_grouped as _plural
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def report_settings(result: Result) -> dict[str, Any]:
 
 
 def verdicts(result: Result) -> list[Verdict]:
-    found = result.extra.get("verdicts") or []
+    found = VERDICTS.get(result.extra) or []
     return [v for v in found if isinstance(v, Verdict)]
 
 
@@ -214,7 +215,7 @@ def _key_links(items: list[Verdict]) -> list[str]:
 
 
 def _graph(result: Result) -> list[str]:
-    graph = result.extra.get("graph_mermaid")
+    graph = GRAPH_MERMAID.get(result.extra)
     if not isinstance(graph, str) or not graph.strip():
         return []
     return ["### Prerequisite Graph", "", *fenced(graph.strip(), "mermaid"), ""]
@@ -482,7 +483,7 @@ def render(result: Result, options: ReportOptions) -> str:
     settings = report_settings(result)
     scope = _scope(result, settings)
     items = verdicts(result)
-    build = result.extra.get("build")
+    build = BUILD.get(result.extra)
     build = build if isinstance(build, BuildRun) else None
     in_scope = [f for f in result.findings if _in_scope(f.path, scope)]
     files = sum(1 for path in result.files if _in_scope(path, scope))

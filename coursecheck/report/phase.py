@@ -33,6 +33,7 @@ from coursecheck.model import FAILED, LEVEL_RANK, NEEDS_HUMAN, VERIFIED, Finding
 from coursecheck.report import ReportOptions
 from coursecheck.report._mdtext import code, fenced, table, text, yaml_scalar
 from coursecheck.report.build import BuildRun
+from coursecheck.state import BUILD, VERDICTS
 from coursecheck.wording import plural_grouped as _plural
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def find_phase(phases: list[Phase], wanted: str) -> Phase | None:
 
 
 def phase_verdicts(result: Result, phase: Phase) -> list[Verdict]:
-    found = result.extra.get("verdicts") or []
+    found = VERDICTS.get(result.extra) or []
     return [v for v in found if isinstance(v, Verdict) and v.phase == phase.id]
 
 
@@ -257,7 +258,7 @@ def render_phase(result: Result, options: ReportOptions, phase: Phase) -> str:
     verified = sum(1 for v in measured if v.status == VERIFIED)
     status = phase_status(items)
     score = f"{verified}/{len(measured)} must-haves verified"
-    build = result.extra.get("build")
+    build = BUILD.get(result.extra)
     build = build if isinstance(build, BuildRun) else None
     plan_files = set(phase.plans)
     mine = [f for f in result.findings if f.path and (in_phase_scope(f.path, phase) or f.path in plan_files)]

@@ -62,7 +62,7 @@ from coursecheck.records import DocumentRecord, LineMove, pack_fields, read_text
 from coursecheck.results import FileResult, Result, RunOptions, SourceCheck
 from coursecheck.rules import Rule, RuleContext, is_limit_note
 from coursecheck.runindex import RunIndex, Signature, restore, signature
-from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest
+from coursecheck.shard import ShardArtifact, ShardError, ShardResults, assign, file_digest
 from coursecheck.text import DecodeError, LineIndex, Span, decode_source, normalize_newlines
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -141,7 +141,6 @@ class Engine:
         self.course: Course | None = None
         self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
-        self._merging: list[ShardArtifact] | None = None  # merge(): per-file results from shards
         self._inputs: str | None = None  # see _inputs_key
         self.swept = 0  # cache entries deleted at the end of the run (FileCache.sweep)
         self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key
@@ -317,7 +316,9 @@ class Engine:
         with _fewer_collections():
             return self._run(progress)
 
-    def _run(self, progress: Callable[[int, int], None] | None) -> Result:
+    def _run(self, progress: Callable[[int, int], None] | None, shards: ShardResults | None = None) -> Result:
+        """The run; ``shards``: take the per-file results from a sharded run's artifacts
+        instead of the per-file stage (:meth:`merge`)."""
         started = time.perf_counter()
         root = self.config.root
         files, walk_problems = self.discover()
@@ -387,8 +388,8 @@ class Engine:
             by_rel[doc.relpath] = doc
         rest = [(rel, role) for rel, role in to_load if rel not in data_rels]
         keep = self.options.keep_documents is None or len(rest) <= self.options.keep_documents
-        if self._merging is not None:
-            per_file = self._merged_results(rest, active_rules, data_docs)
+        if shards is not None:
+            per_file = shards.results(rest, self.run_key(active_rules, data_docs), root, _digest_of)
         else:
             per_file = self._per_file_results(rest, stage_course, active_rules, use_index=True)
         for result, full in per_file:
@@ -430,7 +431,9 @@ class Engine:
         course.store = self._cache
         self.course = course
 
-        course_findings = self._course_stage(course, active_rules, to_load, progress, step, total_steps)
+        course_findings = self._course_stage(
+            course, active_rules, to_load, progress, step, total_steps, reuse=shards is None
+        )
         findings.extend(course_findings)
         self._last = _LastRun(
             to_load, active_rules, stage_course, list(walk_problems), file_findings, course_findings, reported
@@ -438,7 +441,7 @@ class Engine:
 
         if progress is not None:
             progress(total_steps, total_steps)
-        if self._cache is not None and self._merging is None:
+        if self._cache is not None and shards is None:
             self.swept = self._cache.sweep(self._file_keys.values(), self.cache_misses, len(to_load))
         findings = self._finish(findings, docs, reported)
         fail_level = self.options.fail_level or self.config.fail_level
@@ -763,53 +766,8 @@ class Engine:
             raise ShardError(
                 f"missing shard{'s' if len(missing) > 1 else ''} {', '.join(f'{k}/{total}' for k in missing)}"
             )
-        self._merging = sorted(artifacts, key=lambda a: a.index)
-        try:
-            return self.run(progress)
-        finally:
-            self._merging = None
-
-    def _merged_results(
-        self, items: list[tuple[str, str]], active_rules: list[Rule], data_docs: list[Document]
-    ) -> Iterator[tuple[FileResult, Document | None]]:
-        """The shards' results for ``items``, after checking they are this checkout's."""
-        assert self._merging is not None
-        key = self.run_key(active_rules, data_docs)
-        for a in self._merging:
-            for part, value in key.items():
-                if a.run_key.get(part) != value:
-                    raise ShardError(
-                        f"shard {a.index}/{a.total} was made with different {part} than this merge; "
-                        "run every shard and the merge on the same commit with the same options"
-                    )
-        by_rel: dict[str, tuple[str, str, FileResult, int]] = {}
-        for a in self._merging:
-            for (rel, role, digest), result in zip(a.files, a.results, strict=True):
-                if rel in by_rel:
-                    raise ShardError(f"{rel} is in shard {by_rel[rel][3]}/{a.total} and in shard {a.index}/{a.total}")
-                by_rel[rel] = (role, digest, result, a.index)
-        wanted = {rel for rel, _ in items}
-        missing = sorted(wanted - set(by_rel))
-        extra = sorted(set(by_rel) - wanted)
-        if missing or extra:
-            said = (
-                [f"not in any shard: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"] if missing else []
-            )
-            if extra:
-                said.append(
-                    f"in a shard but not in this checkout: {', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}"
-                )
-            raise ShardError(
-                "the shards do not cover this checkout's files (" + "; ".join(said) + "); "
-                "run every shard and the merge on the same commit"
-            )
-        for rel, role in items:
-            shard_role, digest, result, index = by_rel[rel]
-            if shard_role != role or digest != _digest_of(self.config.root, rel):
-                raise ShardError(f"{rel} has changed since shard {index}/{self._merging[0].total} checked it")
-            if result.fields is not None:
-                result.fields["path"] = self.config.root / rel
-            yield result, None
+        with _fewer_collections():
+            return self._run(progress, ShardResults(artifacts))
 
     # -- the course stage (course rules; stored between runs, coursecheck.coursecache) ----
 
@@ -821,15 +779,18 @@ class Engine:
         progress: Callable[[int, int], None] | None,
         step: int,
         total_steps: int,
+        *,
+        reuse: bool = True,
     ) -> list[Finding]:
-        """The course rules' findings: from the cache when neither the checked files' views,
+        """The course rules' findings (``reuse``: the stage may be stored and reused; not in
+        a merge): from the cache when neither the checked files' views,
         the config, the data files nor any file the rules read outside them has changed.
 
         After an edit that moved things in some files without changing their shape
         (records.shape), relocatable rules' stored findings are moved with their lines
         instead of running the rules again (the others run)."""
         course_rules = [r for r in active_rules if r.course]
-        keys = self._course_keys(course_rules, to_load)
+        keys = self._course_keys(course_rules, to_load) if reuse else None
         previous: coursecache.Stage | None = None
         moves: dict[str, LineMove] | None = None
         documents: dict[str, Document] = {}
@@ -964,7 +925,7 @@ class Engine:
         A file takes part by its *view* (what course rules see of it without a recorded
         read: records.view_digest), not by its bytes: an edit that changes no link, heading,
         frontmatter value, summary or position of them reuses the stored course findings."""
-        if self._cache is None or self._merging is not None or not course_rules:
+        if self._cache is None or not course_rules:
             return None
         course = self.course
         assert course is not None

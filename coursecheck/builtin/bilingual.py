@@ -419,6 +419,12 @@ def mixed_jargon(doc: Document, ctx: RuleContext) -> None:
     ```markdown
     Если коннектор упадёт, задача может failить.
     ```
+    Reported at line 1, column 37.
+
+    Use instead:
+    ```markdown
+    Если коннектор упадёт, задача может завершиться с ошибкой.
+    ```
 
     ## How to fix
     Write a Russian word («завершиться ошибкой»), the English word with a hyphen
@@ -572,10 +578,21 @@ def missing_pair(doc: Document, ctx: RuleContext) -> None:
     can be read on its own, so each gives the pair once.
 
     ## Example
+    With the glossary entry «Реестр» / «Registry»:
+    ```toml
+    [[glossary.terms]]
+    term = "Реестр"
+    english = "Registry"
+    ```
     ```markdown
     Готовые образы скачивают из реестра.
     ```
-    With the glossary entry «Реестр» / «Registry», write «из реестра (registry)».
+    Reported at line 1, column 29.
+
+    Use instead:
+    ```markdown
+    Готовые образы скачивают из реестра (registry).
+    ```
 
     ## How to fix
     Add the other form in parentheses after the first use (the fix inserts it; check the
@@ -632,7 +649,15 @@ def forbidden_translation(doc: Document, ctx: RuleContext) -> None:
     english = "Topic"
     forbidden = ["тема"]
     ```
-    then «сообщения попадают в тему» is reported.
+    ```markdown
+    Сообщения попадают в тему, а потребители читают её.
+    ```
+    Reported at line 1, column 22.
+
+    Use instead:
+    ```markdown
+    Сообщения попадают в топик, а потребители читают его.
+    ```
 
     ## How to fix
     Use the glossary's form. `coursecheck rule bilingual/forbidden-translation` lists what
@@ -806,8 +831,28 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
     Two words for one concept make students think there are two concepts.
 
     ## Example
-    «образ» in seven lessons and «имидж» once: `«имидж» renders «Образ» (Image) differently
-    from the glossary: «образ» 23× in 8 lessons, «имидж» 1× in 1 lesson`.
+    «образ» in one lesson and the configured variant «имидж» in another:
+    ```toml
+    [[glossary.terms]]
+    term = "Образ"
+    english = "Image"
+    variants = ["имидж"]
+    ```
+    In `content/01-images.md`:
+    ```markdown
+    Образ собирают из Dockerfile.
+    ```
+    In `content/02-registry.md`:
+    ```markdown
+    Готовый имидж отправляют в реестр.
+    ```
+    Reported at line 1, column 9 of `content/02-registry.md`.
+
+    Use instead:
+    In `content/02-registry.md`:
+    ```markdown
+    Готовый образ отправляют в реестр.
+    ```
 
     ## How to fix
     Use the glossary's form everywhere, or change the glossary if the course has settled on
@@ -898,8 +943,25 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
     that pairs the forms reads them the wrong way round.
 
     ## Example
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn" }
+    ```
+    In `data/glossary.json`:
     ```json
-    { "term": "Namespace", "termEn": "Пространство имён" }
+    [
+      { "term": "Namespace", "termEn": "Пространство имён" }
+    ]
+    ```
+    Reported at line 2, column 13 of `data/glossary.json`.
+
+    Use instead:
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Пространство имён", "termEn": "Namespace" }
+    ]
     ```
 
     ## How to fix
@@ -1032,7 +1094,29 @@ def duplicate_term(course: Course, ctx: RuleContext) -> None:
     rules cannot tell which entry a lesson's use belongs to.
 
     ## Example
-    Two entries `{ "term": "Том", "termEn": "Volume" }` at lines 46 and 112.
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn" }
+    ```
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Том", "termEn": "Volume" },
+      { "term": "Образ", "termEn": "Image" },
+      { "term": "Том", "termEn": "Volume" }
+    ]
+    ```
+    Reported at line 4, column 13 of `data/glossary.json`.
+
+    Use instead:
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Том", "termEn": "Volume" },
+      { "term": "Образ", "termEn": "Image" }
+    ]
+    ```
 
     ## How to fix
     Merge the definitions into one entry (keep the related lessons of both).
@@ -1120,8 +1204,25 @@ def abbreviation_mismatch(course: Course, ctx: RuleContext) -> None:
     and the other forgotten, or the abbreviation belongs to another term.
 
     ## Example
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn", abbreviation = "abbr" }
+    ```
+    In `data/glossary.json`:
     ```json
-    { "term": "Журнал упреждающей записи", "termEn": "Write-Ahead Journal", "abbreviation": "WAL" }
+    [
+      { "term": "Журнал упреждающей записи", "termEn": "Write-Ahead Journal", "abbr": "WAL" }
+    ]
+    ```
+    Reported at line 2, column 83 of `data/glossary.json`.
+
+    Use instead:
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Журнал упреждающей записи", "termEn": "Write-Ahead Log", "abbr": "WAL" }
+    ]
     ```
 
     ## How to fix

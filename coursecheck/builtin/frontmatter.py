@@ -759,8 +759,28 @@ def duplicate_order(course: Course, ctx: RuleContext) -> None:
     an order that is not defined.
 
     ## Example
-    `02-module-2/02-container-networking.mdx` and `02-module-2/03-docker-compose.mdx` both
-    have `order: 2`.
+    Two lessons of module 2 both have `order: 2`:
+    In `content/02-module-2/02-container-networking.md`:
+    ```markdown
+    ---
+    order: 2
+    ---
+    ```
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    order: 2
+    ---
+    ```
+    Reported at line 2, column 8 of `content/02-module-2/03-docker-compose.md`.
+
+    Use instead:
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    order: 3
+    ---
+    ```
 
     ## How to fix
     Give each lesson of the module its own order (usually the file name's prefix).

@@ -66,10 +66,29 @@ def unresolved_reference(course: Course, ctx: RuleContext) -> None:
     is a 404 for the student.
 
     ## Example
-    ```yaml
-    prerequisites: ["module-2/03-incremental-snapshots"]
+    In `content/02-module-2/03-wal-configuration-tuning.md`:
+    ```markdown
+    ---
+    title: "Настройка WAL"
+    ---
     ```
-    when module 2 has `03-wal-configuration-tuning` and `07-incremental-snapshot-lab`.
+    In `content/02-module-2/05-snapshots.md`:
+    ```markdown
+    ---
+    title: "Снимки"
+    prerequisites: ["module-2/03-incremental-snapshots"]
+    ---
+    ```
+    Reported at line 3, column 17 of `content/02-module-2/05-snapshots.md`.
+
+    Use instead:
+    In `content/02-module-2/05-snapshots.md`:
+    ```markdown
+    ---
+    title: "Снимки"
+    prerequisites: ["module-2/03-wal-configuration-tuning"]
+    ---
+    ```
 
     ## How to fix
     Use one of the suggested ids, or create the missing lesson. The forms a lesson can be
@@ -110,10 +129,23 @@ def missing_data_reference(course: Course, ctx: RuleContext) -> None:
     names nothing is a dead link, or a quiz shown under no lesson.
 
     ## Example
+    In `content/02-module-2/04-port-publishing.md`:
+    ```markdown
+    ---
+    title: "Проброс портов"
+    ---
+    ```
+    In `data/practice.json`:
     ```json
     { "slug": "module-2/05-port-publishing", "title": "Проброс портов на практике" }
     ```
-    when module 2 has no lesson `05-port-publishing`.
+    Reported at line 1, column 11 of `data/practice.json`.
+
+    Use instead:
+    In `data/practice.json`:
+    ```json
+    { "slug": "module-2/04-port-publishing", "title": "Проброс портов на практике" }
+    ```
 
     ## How to fix
     Correct the slug to an existing lesson id, or remove the entry. If a key is not a lesson
@@ -147,8 +179,29 @@ def prerequisite_cycle(course: Course, ctx: RuleContext) -> None:
     prerequisites cannot order these at all.
 
     ## Example
-    `01-module-1/03-dockerfile-basics` lists `module-2/03-docker-compose`, which lists
-    `module-1/03-dockerfile-basics`.
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    prerequisites: ["module-2/03-docker-compose"]
+    ---
+    ```
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    title: "Docker Compose"
+    prerequisites: ["module-1/03-dockerfile-basics"]
+    ---
+    ```
+    Reported at line 3, column 17 of `content/01-module-1/03-dockerfile-basics.md`.
+
+    Use instead:
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    ---
+    ```
 
     ## How to fix
     Remove the prerequisite that points to the later lesson; link to it in the text instead.
@@ -199,7 +252,29 @@ def later_prerequisite(course: Course, ctx: RuleContext) -> None:
     A student following the course in order meets the lesson before what it builds on.
 
     ## Example
-    Lesson 3 of module 1 lists `module-2/03-docker-compose` as a prerequisite.
+    Lesson 3 of module 1 lists a lesson of module 2:
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    prerequisites: ["module-2/03-docker-compose"]
+    ---
+    ```
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    title: "Docker Compose"
+    ---
+    ```
+    Reported at line 3, column 17 of `content/01-module-1/03-dockerfile-basics.md`.
+
+    Use instead:
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    ---
+    ```
 
     ## How to fix
     Remove the prerequisite (and mention the later lesson as "see also"), or move the lesson.
@@ -237,7 +312,36 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     is a lesson whose prerequisites were forgotten or do not resolve.
 
     ## Example
-    A lesson with no `prerequisites` that no other lesson links to or requires.
+    The third lesson has no `prerequisites`, and no lesson links to it or requires it:
+    In `content/01-module-1/01-what-is-a-container.md`:
+    ```markdown
+    ---
+    title: "Что такое контейнер"
+    ---
+    ```
+    In `content/01-module-1/02-images-and-layers.md`:
+    ```markdown
+    ---
+    title: "Образы и слои"
+    prerequisites: ["module-1/01-what-is-a-container"]
+    ---
+    ```
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    ---
+    ```
+    Reported at line 2, column 1 of `content/01-module-1/03-dockerfile-basics.md`.
+
+    Use instead:
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    prerequisites: ["module-1/02-images-and-layers"]
+    ---
+    ```
 
     ## How to fix
     Add the lesson's `prerequisites`, or link to it from the lesson before it.
@@ -384,9 +488,36 @@ def redundant_prerequisite(course: Course, ctx: RuleContext) -> None:
     read first, and hide the real structure of the course.
 
     ## Example
-    `module-2/03-docker-compose` lists `module-1/03-dockerfile-basics` and
-    `module-2/01-volumes-and-data`, and `module-2/01-volumes-and-data` already lists
-    `module-1/03-dockerfile-basics`.
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    ---
+    ```
+    In `content/02-module-2/01-volumes-and-data.md`:
+    ```markdown
+    ---
+    title: "Тома и данные"
+    prerequisites: ["module-1/03-dockerfile-basics"]
+    ---
+    ```
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    title: "Docker Compose"
+    prerequisites: ["module-1/03-dockerfile-basics", "module-2/01-volumes-and-data"]
+    ---
+    ```
+    Reported at line 3, column 17 of `content/02-module-2/03-docker-compose.md`.
+
+    Use instead:
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    title: "Docker Compose"
+    prerequisites: ["module-2/01-volumes-and-data"]
+    ---
+    ```
 
     ## How to fix
     Keep only the direct prerequisites.

@@ -203,7 +203,29 @@ def rejected_word(doc: Document, ctx: RuleContext) -> None:
     calque, a spelling the editors replaced.
 
     ## Example
-    With `юзер` in `vocabulary/reject.txt`: `Каждый юзер получает токен.`
+    With `юзер` in `vocabulary/reject.txt`:
+    ```toml
+    [spelling]
+    reject = ["vocabulary/reject.txt"]
+
+    [rules]
+    "spelling/rejected-word" = "warning"
+    ```
+    In `vocabulary/reject.txt`:
+    ```text
+    юзер
+    ```
+    In `content/01-auth.md`:
+    ```markdown
+    Каждый юзер получает токен.
+    ```
+    Reported at line 1, column 8 of `content/01-auth.md`.
+
+    Use instead:
+    In `content/01-auth.md`:
+    ```markdown
+    Каждый пользователь получает токен.
+    ```
 
     ## How to fix
     Use the word the course settled on (the reject file's comments are a good place to say

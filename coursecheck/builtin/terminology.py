@@ -343,10 +343,30 @@ def unused_term(course: Course, ctx: RuleContext) -> None:
     they will not meet.
 
     ## Example
-    ```json
-    { "term": "Оркестратор", "termEn": "Orchestrator", "definition": "..." }
+    No lesson says «оркестратор» or «orchestrator»:
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn" }
     ```
-    when no lesson says «оркестратор» or «orchestrator».
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Оркестратор", "termEn": "Orchestrator" }
+    ]
+    ```
+    In `content/01-compose.md`:
+    ```markdown
+    Compose запускает несколько контейнеров одной командой.
+    ```
+    Reported at line 2, column 13 of `data/glossary.json`.
+
+    Use instead:
+    In `content/01-compose.md`:
+    ```markdown
+    Compose запускает несколько контейнеров одной командой; оркестратор (orchestrator)
+    делает то же на нескольких хостах.
+    ```
 
     ## How to fix
     Teach the term where it belongs, or delete the entry. If lessons use another spelling,
@@ -402,8 +422,27 @@ def used_before_introduction(course: Course, ctx: RuleContext) -> None:
     and the explanation three lessons later comes too late.
 
     ## Example
-    `01-module-1/02-images-and-layers.mdx` says "готовые образы скачивают из реестра",
-    but «реестр (registry)» is first explained in `02-module-2/04-registry-and-publishing.mdx`.
+    The first lesson uses «реестр»; the pair «реестр (registry)» comes only in the second:
+    ```toml
+    [[glossary.terms]]
+    term = "Реестр"
+    english = "Registry"
+    ```
+    In `content/01-images.md`:
+    ```markdown
+    Готовые образы скачивают из реестра.
+    ```
+    In `content/02-registry.md`:
+    ```markdown
+    Реестр (registry) хранит образы.
+    ```
+    Reported at line 1, column 29 of `content/01-images.md`.
+
+    Use instead:
+    In `content/01-images.md`:
+    ```markdown
+    Готовые образы скачивают из реестра (registry).
+    ```
 
     ## How to fix
     Introduce the term (with its English pair) at its first use, or rephrase the early
@@ -464,8 +503,29 @@ def glossary_entry(course: Course, ctx: RuleContext) -> None:
     term is silently absent from the glossary.
 
     ## Example
-    With `fields = { term = "term", english = "termEn" }`, an entry written
-    `{ "name": "Образ", "termEn": "Image" }` has no `term`.
+    An entry whose `term` is a list, where the glossary expects text:
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn" }
+    ```
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Том", "termEn": "Volume" },
+      { "term": ["Образ", "Имидж"], "termEn": "Image" }
+    ]
+    ```
+    Reported at line 3, column 13 of `data/glossary.json`.
+
+    Use instead:
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Том", "termEn": "Volume" },
+      { "term": "Образ", "termEn": "Image" }
+    ]
+    ```
 
     ## How to fix
     Correct the entry, or the `[glossary] fields` mapping so it names the fields the file uses.

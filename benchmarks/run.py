@@ -29,6 +29,9 @@ memory (resident set size of the main process and of its largest worker). Figure
   largest shard's time over the mean (target <= 1.2);
 * ``--spelling`` (a separate mode): the cold single-process check with the spelling rules
   off and on, alternating: what spelling adds to the per-file time (target <= 20 %).
+* ``coursecheck init`` (``--init`` alone: only this) on the same course against the cold
+  check, both with the same worker count (one per CPU), no cache: init reads each file once,
+  in parallel (target <= 0.5x).
 
 Not part of the test suite: run it by hand or in a scheduled job.
 """
@@ -156,6 +159,48 @@ def child(args: argparse.Namespace) -> int:
     return 0
 
 
+def init_child(args: argparse.Namespace) -> int:
+    """``--init-child ROOT``: one ``coursecheck init --stdout``, its time printed as JSON."""
+    import contextlib
+    import io
+
+    started = time.perf_counter()
+    from coursecheck.init import write_starter_config
+
+    with contextlib.redirect_stdout(io.StringIO()) as written, contextlib.redirect_stderr(io.StringIO()):
+        code = write_starter_config(Path(args.init_child), to_stdout=True, entry_points=False, jobs=args.jobs or None)
+    done = time.perf_counter()
+    print(json.dumps({"elapsed": done - started, "code": code, "config_chars": len(written.getvalue())}))
+    return 0
+
+
+def time_init(root: Path, jobs: int) -> dict:
+    cmd = [sys.executable, __file__, "--init-child", str(root), "--jobs", str(jobs)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"init failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure_init(args, root: Path, size: int) -> dict:
+    """init against the cold check without cache, same worker count, alternating (the
+    machine's speed drifts)."""
+    jobs = os.cpu_count() or 1
+    inits, colds = [], []
+    for _ in range(args.repeat):
+        inits.append(time_init(root, jobs))
+        colds.append(check(root, jobs=jobs, cache_dir=None))
+    init = statistics.median(r["elapsed"] for r in inits)
+    cold = statistics.median(r["elapsed"] for r in colds)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(
+        f"  init (--stdout, {jobs} workers) {init:7.2f}s  {init / cold:5.2f}x the cold check with {jobs} workers, "
+        f"no cache ({cold:.2f}s; target <= 0.5x; load average {load:.1f})"
+    )
+    return {"init": init, "cold_no_cache": cold}
+
+
 def check(root: Path, *, jobs: int, cache_dir: Path | None, paths: list[Path] = ()) -> dict:
     cmd = [sys.executable, __file__, "--child", str(root), "--jobs", str(jobs)]
     if cache_dir is not None:
@@ -281,6 +326,7 @@ def measure_size(args, lessons, data, config: str, size: int, tmp: Path, mdl: st
         f"  peak memory: main {max(r['rss_main_mb'] for r in (serial, cold)):.0f} MB (1 process: "
         f"{serial['rss_main_mb']:.0f} MB), largest worker {cold['rss_worker_mb']:.0f} MB (target <= 400 MB)"
     )
+    out.update(measure_init(args, root, size))
     if args.shards > 1:
         out["shards"] = measure_shards(root, files, args.shards, tmp / f"shards-{size}")
     if mdl is not None:
@@ -402,13 +448,17 @@ def main() -> int:
         action="store_true",
         help="only measure the spelling rules: cold check with them off and on, at each size",
     )
+    parser.add_argument("--init", action="store_true", help="only measure `coursecheck init` against the cold check")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--init-child", help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
+    if args.init_child:
+        return init_child(args)
     lessons, data = source_lessons(args.corpus)
     if not lessons:
         print("no lessons found", file=sys.stderr)
@@ -429,6 +479,14 @@ def main() -> int:
         if args.spelling:
             for size in args.sizes:
                 measure_spelling(args, lessons, data, config, size, tmp)
+            return 0
+        if args.init:
+            for size in args.sizes:
+                root = tmp / f"course-{size}"
+                build_course(root, lessons, data, size, config)
+                print(f"{size:>6} lessons:")
+                measure_init(args, root, size)
+                shutil.rmtree(root, ignore_errors=True)
             return 0
         for size in args.sizes:
             results.append(measure_size(args, lessons, data, config, size, tmp, mdl))

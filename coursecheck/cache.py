@@ -472,6 +472,7 @@ class FileCache:
         self.opened_ns = time.time_ns()  # entries written since are another run's too: kept
         self._stages: FileCache | None = None
         self._latest: FileCache | None = None
+        self._outputs: FileCache | None = None
 
     @staticmethod
     def key(*parts: bytes | str) -> str:
@@ -593,6 +594,13 @@ class FileCache:
         if self._stages is None:
             self._stages = FileCache(self.folder, name="-course", keep=COURSE_STAGES_KEPT, key=self.mac_key)
         return self._stages
+
+    def outputs(self) -> FileCache:
+        """Commands' outputs for a state of the course (``coursecheck graph``), the newest
+        few: a command on an unchanged course prints them instead of building them again."""
+        if self._outputs is None:
+            self._outputs = FileCache(self.folder, name="-outputs", keep=COURSE_STAGES_KEPT, key=self.mac_key)
+        return self._outputs
 
     def latest_course_stages(self) -> FileCache:
         """Per course layout (its files, config and rules), the key of the course stage

@@ -9,7 +9,7 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from coursecheck import __version__, checkrun
 from coursecheck.commands import CommandContext
@@ -95,6 +95,36 @@ def add_plugin_arguments(parser: argparse.ArgumentParser) -> None:
     """``--no-plugins`` and ``--isolated``, for every command that loads a config."""
     parser.add_argument("--no-plugins", action="store_true", help=NO_PLUGINS_HELP)
     parser.add_argument("--isolated", action="store_true", help=ISOLATED_HELP)
+
+
+def add_cache_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--no-cache``, ``--cache-dir`` and ``--no-progress`` for the commands that read the
+    course besides ``check`` (``graph``, ``terms``): they use the same per-file cache."""
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    parser.add_argument("--cache-dir", type=Path, help="cache folder (default: .coursecheck-cache in the root)")
+    parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+
+def cache_options(args: argparse.Namespace, plugins: PluginChoice) -> dict[str, object]:
+    """The cache part of RunOptions, as ``check`` sets it (isolated, only a --cache-dir named)."""
+    return {
+        "cache": not args.no_cache and not (plugins.isolated and args.cache_dir is None),
+        "cache_dir": args.cache_dir,
+    }
+
+
+def run_with_progress(engine: Engine, args: argparse.Namespace, label: str) -> Any:
+    """``engine.run()`` with a transient progress bar on a terminal (not with --no-progress)."""
+    from coursecheck import progress
+
+    bar = None
+    if not getattr(args, "no_progress", False) and progress.wanted(sys.stderr):
+        bar = progress.ProgressBar(sys.stderr, label=label)
+    try:
+        return engine.run(progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 @dataclass(slots=True)
@@ -482,6 +512,7 @@ def cmd_check(
         automation_id=args.automation_id,
         show_suppressed=args.show_suppressed,
         phase=args.phase if args.phase != "all" else "",
+        output_name=args.output.name if args.output is not None else "",
     )
     if args.phase:
         from coursecheck.report.phase import write_phase_reports
@@ -495,6 +526,10 @@ def cmd_check(
     if args.output is not None:
         try:
             atomic_write(args.output, text, root=config.root)
+            for name, attached in report_options.attachments.items():
+                if "/" in name or "\\" in name or name in ("", ".", ".."):
+                    continue  # a file beside the report, never elsewhere
+                atomic_write(args.output.parent / name, attached, root=config.root)
         except OSError as exc:
             say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE
@@ -675,10 +710,28 @@ def cmd_init(argv: list[str]) -> int:
     parser.add_argument("--force", action="store_true", help="overwrite an existing .coursecheck.toml")
     parser.add_argument("--stdout", action="store_true", help="print the config instead of writing it")
     parser.add_argument("root", nargs="?", type=Path, default=Path("."), help="repository root (default: .)")
+    parser.add_argument("-j", "--jobs", type=int, help="worker processes reading the files (default: one per CPU)")
+    parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     add_plugin_arguments(parser)
     args = parser.parse_args(argv)
     plugins = plugin_choice(args)
-    return write_starter_config(args.root, force=args.force, to_stdout=args.stdout, entry_points=plugins.plugins)
+    from coursecheck import progress
+
+    bar = None
+    if not args.no_progress and progress.wanted(sys.stderr):
+        bar = progress.ProgressBar(sys.stderr, label="Reading the repository", min_files=progress.MIN_FILES // 2)
+    try:
+        return write_starter_config(
+            args.root,
+            force=args.force,
+            to_stdout=args.stdout,
+            entry_points=plugins.plugins,
+            jobs=args.jobs,
+            progress=None if bar is None else lambda done, total: bar(2 * done, 2 * total),
+        )
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def cmd_cache(argv: list[str]) -> int:
@@ -735,6 +788,9 @@ def command_context() -> CommandContext:
         plugin_options=lambda args: plugin_choice(args).run_options(),
         engine=Engine,
         check=cmd_check,
+        add_cache_arguments=add_cache_arguments,
+        cache_options=lambda args: cache_options(args, plugin_choice(args)),
+        run=lambda engine, args, label: run_with_progress(cast(Engine, engine), args, label),
     )
 
 

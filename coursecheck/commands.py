@@ -29,7 +29,11 @@ class Runner(Protocol):
     rules: dict[str, Rule]  # every rule the plugins gave, by id
     notes: list[Notification]  # what went wrong while loading plugins and rules
 
-    def run(self) -> Result: ...
+    def run(self, progress: Any = None) -> Result: ...
+
+    def stored_output(self, kind: str, *parts: str) -> str | None: ...
+
+    def store_output(self, kind: str, text: str, *parts: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +54,9 @@ class CommandContext:
     # The check command itself, for a command that is a check with another report:
     # ``check(argv, prog=..., description=...)``.
     check: Callable[..., int]
+    # Add ``--no-cache``, ``--cache-dir`` and ``--no-progress`` to a command's parser ...
+    add_cache_arguments: Callable[[argparse.ArgumentParser], None]
+    # ... and the RunOptions keywords they give (the cache, as ``check`` uses it).
+    cache_options: Callable[[argparse.Namespace], dict[str, Any]]
+    # ``engine.run()`` with a progress bar on a terminal: ``run(engine, args, label)``.
+    run: Callable[[Runner, argparse.Namespace, str], Result]

@@ -43,6 +43,7 @@ CORE_KEYS = {
 COURSE_KEYS = {
     "content": list,
     "data": list,
+    "partials": list,
     "exclude": list,
     "id": str,
     "aliases": list,
@@ -96,6 +97,9 @@ class Override:
 class CourseConfig:
     content: list[str] = field(default_factory=lambda: ["**/*.md", "**/*.mdx"])
     data: list[str] = field(default_factory=list)
+    # Included text (partials, snippets, tooltips): checked as text, not lessons (no
+    # frontmatter schema, not pages of the course graph).
+    partials: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     id: str = "{path}"
     aliases: list[str] = field(default_factory=list)
@@ -545,7 +549,7 @@ def _check_shape(config: Config, data: dict[str, Any]) -> list[ConfigProblem]:
         if expected is list and not all(isinstance(v, str) for v in value):
             bad(("course", key), "must be a list of strings")
             continue
-        if key in ("content", "data", "exclude"):
+        if key in ("content", "data", "partials", "exclude"):
             for pattern in value:
                 why = invalid_glob(pattern)
                 if why:
@@ -656,7 +660,7 @@ def _max_findings(value: Any, key: tuple[Any, ...], bad: Any) -> int | None:
 # -- lesson id templates -----------------------------------------------------------------
 
 _TEMPLATE_VAR = re.compile(r"\{([^{}]*)\}")
-TEMPLATE_VARS = ("path", "stem", "dir", "module", "name")
+TEMPLATE_VARS = ("path", "stem", "dir", "module", "name", "folder", "route")
 TEMPLATE_FILTERS = ("unnumbered", "lower")
 
 
@@ -672,26 +676,35 @@ def template_problem(template: str) -> str | None:
 
 
 _NUMBER_PREFIX = re.compile(r"^\d+[-_.]")
+_INDEX_STEMS = ("index", "README", "readme", "_index")
 
 
 def expand_template(template: str, relpath_in_base: str) -> str:
-    """Fill ``{path}``, ``{stem}``, ``{dir}``, ``{module}``, ``{name}`` for a lesson.
+    """Fill ``{path}``, ``{stem}``, ``{dir}``, ``{module}``, ``{name}``, ``{folder}``,
+    ``{route}`` for a lesson.
 
     ``relpath_in_base`` is the lesson's path relative to its content glob's base, e.g.
     ``02-module-2/01-x.mdx``: path ``02-module-2/01-x``, stem ``01-x``, dir ``02-module-2``,
-    module (first folder) ``02-module-2``, name ``01-x.mdx``. Filters: ``|unnumbered`` drops
-    numeric prefixes (``02-module-2`` -> ``module-2``) of every part, ``|lower``.
+    module (first folder) ``02-module-2``, name ``01-x.mdx``, folder (the name of the
+    lesson's own folder) ``02-module-2``. ``{route}`` is the path a site serves the page at:
+    the path, less a final ``index``, ``README`` or ``_index`` (``guide/index.md`` is
+    ``guide``). For lessons named by their folder (``1-intro/article.md``) ``{folder}`` or
+    ``{dir}`` is the lesson's name. Filters: ``|unnumbered`` drops numeric prefixes
+    (``02-module-2`` -> ``module-2``) of every part, ``|lower``.
     """
     parts = relpath_in_base.split("/")
     name = parts[-1]
     stem = name.rsplit(".", 1)[0] if "." in name else name
     folders = parts[:-1]
+    route = "/".join(folders) if stem in _INDEX_STEMS else "/".join([*folders, stem])
     values = {
         "path": "/".join([*folders, stem]),
         "stem": stem,
         "dir": "/".join(folders),
         "module": folders[0] if folders else "",
         "name": name,
+        "folder": folders[-1] if folders else "",
+        "route": route,
     }
 
     def fill(m: re.Match[str]) -> str:

@@ -75,6 +75,24 @@ OUTSIDE_ROOT = "parse/outside-root"
 FILE_NAME = "parse/file-name"
 
 
+class _StoredOutputs:
+    """Result.outputs: reporters' outputs kept for the next run on unchanged files, keyed on
+    every checked file's per-file key (its bytes, the code, config, rules and data files):
+    what is built from the files' records alone (the JSON's outlines) is right as long as
+    they are."""
+
+    def __init__(self, store: FileCache, files_key: str) -> None:
+        self._store = store
+        self._files_key = files_key
+
+    def get(self, kind: str, *parts: str) -> str | None:
+        text = self._store.get(FileCache.key(kind, self._files_key, *parts))
+        return text if isinstance(text, str) else None
+
+    def put(self, kind: str, text: str, *parts: str) -> None:
+        self._store.put(FileCache.key(kind, self._files_key, *parts), text)
+
+
 @dataclass(slots=True)
 class _LastRun:
     """What the last :meth:`Engine.run` leaves for incremental re-checks."""
@@ -136,6 +154,10 @@ class Engine:
         self.settings = Settings(config, self.rules)
         self._cache: FileCache | None = None
         self._base_key = ""
+        self._full_key = ""  # the base key of the run with every rule, when this one selects
+        # The key of the course stage this run stored or reused ("" : none): what commands
+        # key their stored outputs on (stored_output).
+        self.course_stage_key = ""
         self._cache_notes: list[str] = []  # why the cache is off or keyed for this run only (-v)
         self._index_rejected = 0  # run indexes (or results in them) that failed to load
         self.course: Course | None = None
@@ -272,7 +294,7 @@ class Engine:
     # -- discovery ----------------------------------------------------------------------
 
     def discover(self) -> tuple[list[tuple[str, str]], list[Finding]]:
-        """``(relpath, role)`` for every file of the course, role lesson | data.
+        """``(relpath, role)`` for every file of the course, role lesson | data | other (partials).
 
         Every path returned has its folders checked: real folders inside the root, reached
         without following a link that leaves it (see :func:`_walk`); the file itself may be
@@ -286,7 +308,8 @@ class Engine:
         problems: list[Finding] = []
         badly_named: set[str] = set()
         walk = _Walk(root, problems)
-        for role, patterns in (("lesson", course.content), ("data", course.data)):
+        # Partials first: a partial inside a content folder is not a lesson.
+        for role, patterns in (("other", course.partials), ("lesson", course.content), ("data", course.data)):
             for pattern in patterns:
                 rx = compile_glob(pattern)
                 for rel in walk.files(literal_base(pattern)):
@@ -372,6 +395,7 @@ class Engine:
         self._cache = self._open_cache()
         if self._cache is not None:
             self._base_key = self._cache_base_key(active_rules, data_docs)
+            self._full_key = self._full_base_key(active_rules, data_docs)
 
         by_rel: dict[str, Document] = {}
         summaries: dict[str, dict[str, Any]] = {}
@@ -457,6 +481,7 @@ class Engine:
             course=course,
             extra=course.extra,
             config=self.config,
+            outputs=self._outputs_for(to_load) if shards is None else None,
         )
         for _name, sections in call_each(
             self.pm,
@@ -498,7 +523,7 @@ class Engine:
         course = self.config.course
         if matches(rel, [*ALWAYS_EXCLUDED, *course.exclude]):
             return None
-        for role, patterns in (("lesson", course.content), ("data", course.data)):
+        for role, patterns in (("other", course.partials), ("lesson", course.content), ("data", course.data)):
             if any(compile_glob(pattern).match(rel) for pattern in patterns):
                 return role
         return None
@@ -805,6 +830,7 @@ class Engine:
                 if latest.get(layout) != key:
                     latest.put(layout, key)
                 course.extra.update(stored.extra())
+                self.course_stage_key = key
                 return stored.findings()
             last_key = latest.get(layout)
             if isinstance(last_key, str):
@@ -868,7 +894,38 @@ class Engine:
                 assert self._cache is not None
                 self._cache.course_stages().put(keys[0], packed)
                 self._cache.latest_course_stages().put(keys[1], keys[0])
+                self.course_stage_key = keys[0]
         return findings
+
+    def _outputs_for(self, to_load: list[tuple[str, str]]) -> _StoredOutputs | None:
+        """Result.outputs for this run: None without a cache, or when a file has no per-file
+        key (unreadable, from a shard: the caller passes None for a merge)."""
+        if self._cache is None:
+            return None
+        data_rels = {d.relpath for d in self.course.data_files} if self.course is not None else set()
+        parts = []
+        for rel, role in to_load:
+            key = "data" if rel in data_rels else self._file_keys.get(rel)
+            if key is None:
+                return None
+            parts.append(f"{rel}\0{role}\0{key}")
+        return _StoredOutputs(self._cache.outputs(), FileCache.key(self._base_key, *parts))
+
+    def stored_output(self, kind: str, *parts: str) -> str | None:
+        """What a command printed last for this state of the course (the course stage's key:
+        every file, config and read the course rules saw) and these ``parts`` (its options);
+        None when the course changed or nothing was stored (see :meth:`store_output`)."""
+        if self._cache is None or not self.course_stage_key:
+            return None
+        text = self._cache.outputs().get(FileCache.key(kind, self.course_stage_key, *parts))
+        return text if isinstance(text, str) else None
+
+    def store_output(self, kind: str, text: str, *parts: str) -> None:
+        """Keep a command's output (``coursecheck graph``'s Mermaid) for the next run on the
+        unchanged course: it is built from what the course rules read, so the course stage's
+        key says when it is still right."""
+        if self._cache is not None and self.course_stage_key:
+            self._cache.outputs().put(FileCache.key(kind, self.course_stage_key, *parts), text)
 
     def _refused_findings(self, course: Course, earlier: list[Finding]) -> list[Finding]:
         """A ``parse/outside-root`` finding per link the course rules refused to follow
@@ -1080,6 +1137,11 @@ class Engine:
             if raw is not None:
                 key = self._file_keys[rel] = FileCache.key(self._base_key, rel, role, raw)
                 hit = self._cache.get(key)
+                if hit is None and self._full_key:
+                    # --select/--ignore after a plain run: its stored results serve this run.
+                    full = self._cache.get(FileCache.key(self._full_key, rel, role, raw))
+                    if isinstance(full, FileResult) and full.relpath == rel:
+                        hit = self._narrowed(full, active_rules)
             if isinstance(hit, FileResult) and hit.relpath == rel:
                 results.append((hit, None))
                 self.cache_hits += 1
@@ -1169,6 +1231,22 @@ class Engine:
                     "not authentic under your cache key, damaged, or not regular files; rebuilt"
                 )
         return lines
+
+    def _full_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
+        """With ``--select`` or ``--ignore``: the base key of the run with every enabled rule
+        (what a plain run stores), whose entries hold the selected rules' findings too; ""
+        when this run is that run."""
+        every = [r for r in self.rules.values() if self.settings.enabled_anywhere(r.id)]
+        if len(every) == len(active_rules):
+            return ""
+        return self._cache_base_key(every, data_docs)
+
+    def _narrowed(self, hit: FileResult, active_rules: list[Rule]) -> FileResult:
+        """A stored result of the run with every rule, as this narrower run makes it: only
+        the active rules' findings."""
+        ids = {r.id for r in active_rules}
+        findings = [f for f in hit.findings if f.rule_id in ids]
+        return FileResult(hit.relpath, hit.role, hit.fields, findings, hit.summary, hit.notes, hit.view)
 
     def _cache_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
         """Everything besides the file itself that per-file results depend on: the run key

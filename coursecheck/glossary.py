@@ -381,23 +381,29 @@ def _load_file(glossary: Glossary, config: Config, course: Course, file: str, se
         glossary.problems.append(GlossaryProblem(relpath, span, f"glossary not loaded: {why}"))
         return
     entries_path = parse_field_path(section.get("entries", "") or "") or []
-    container = _get(doc.data, entries_path)
-    if not isinstance(container, list):
+    # "terms", or "categories[].terms": the entries of every category, in order.
+    containers = list(_values(doc.data, entries_path, ())) if None in entries_path else []
+    if None not in entries_path:
+        container = _get(doc.data, entries_path)
+        containers = [(container, tuple(entries_path))]
+    lists = [(value, keys) for value, keys in containers if isinstance(value, list)]
+    if not lists:
         where = section.get("entries") or "the top level"
+        found = type(containers[0][0]).__name__ if containers else "nothing"
         glossary.problems.append(
             GlossaryProblem(
                 relpath,
-                data_place(doc, *entries_path),
-                f"expected a list of glossary entries at {where}, found {type(container).__name__}",
+                data_place(doc, *[k for k in entries_path if k is not None]),
+                f"expected a list of glossary entries at {where}, found {found}",
             )
         )
         return
+    items_at = [((*keys, i), item) for value, keys in lists for i, item in enumerate(value)]
     fields = dict(DEFAULT_FIELDS)
     for role, path in (section.get("fields") or {}).items():
         fields[ROLE_SYNONYMS.get(role, role)] = path
     parsed = {role: parse_field_path(path) or [] for role, path in fields.items() if isinstance(path, str)}
-    for i, item in enumerate(container):
-        base = (*entries_path, i)
+    for i, (base, item) in enumerate(items_at):
         entry = GlossaryEntry(index=len(glossary.entries), origin="file", path=relpath)
         entry.places["entry"] = data_place(doc, *base)
         if not isinstance(item, dict):
@@ -481,6 +487,76 @@ def _merge_config_terms(glossary: Glossary, config: Config, terms: Any) -> None:
 
 def _same_form(name: str, entry: GlossaryEntry) -> bool:
     return name.strip().lower() in (f.lower() for f in (entry.term, entry.english) if f)
+
+
+# Keys a glossary entry's fields go by, most likely first (for ``coursecheck init``).
+SHAPE_KEYS: dict[str, tuple[str, ...]] = {
+    "term": ("term", "termRu", "name", "title", "word"),
+    "english": ("termEn", "english", "en", "translation", "original"),
+    "abbreviation": ("abbreviation", "abbr", "acronym"),
+    "definition": ("definition", "description", "meaning", "explanation", "desc"),
+    "related": ("relatedLessons", "related", "lessons"),
+}
+
+
+def find_glossary_shape(data: Any, limit: int = 10_000, min_entries: int = 3) -> tuple[str, dict[str, str]] | None:
+    """Where a data file keeps glossary entries, by their shape: the largest list (at any
+    depth, through lists of categories) of objects that have a term field and a definition
+    or English field (``min_entries`` of them at least). Returns ``(entries path, field mapping)``: ``("categories[].terms",
+    {"term": "name", "definition": "description"})``; None when nothing looks like one."""
+    best: tuple[int, str, dict[str, str]] | None = None
+    stack: list[tuple[Any, str, bool]] = [(data, "", False)]
+    seen = 0
+    while stack and seen < limit:
+        node, path, through_list = stack.pop()
+        seen += 1
+        groups = _entry_lists(node)
+        for items in groups:
+            fields = _entry_fields(items)
+            if fields is not None and (best is None or len(items) > best[0]):
+                best = (len(items), path, fields)
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and re.fullmatch(r"[A-Za-z_][\w-]*", key) and isinstance(value, (dict, list)):
+                    stack.append((value, f"{path}.{key}" if path else key, False))
+        elif isinstance(node, list) and not through_list and node and all(isinstance(v, dict) for v in node):
+            # A list of categories: the same key in each holds part of the entries.
+            keys = set.intersection(*(set(v) for v in node))
+            for key in sorted(k for k in keys if isinstance(k, str) and re.fullmatch(r"[A-Za-z_][\w-]*", k)):
+                merged = [item for v in node if isinstance(v.get(key), list) for item in v[key]]
+                if merged:
+                    stack.append((merged, f"{path}[].{key}" if path else f"[].{key}", True))
+    if best is None or best[0] < min_entries:
+        return None
+    return best[1], best[2]
+
+
+def _entry_lists(node: Any) -> list[list[Any]]:
+    return [node] if isinstance(node, list) and node and all(isinstance(v, dict) for v in node) else []
+
+
+def _entry_fields(items: list[dict[str, Any]]) -> dict[str, str] | None:
+    fields: dict[str, str] = {}
+    for role, keys in SHAPE_KEYS.items():
+        for key in keys:
+            holding = sum(1 for item in items if isinstance(item.get(key), (str, list)) and item.get(key))
+            if holding >= 0.8 * len(items):
+                fields[role] = key
+                break
+    if "term" not in fields or not ({"definition", "english"} & set(fields)):
+        return None
+    related = fields.get("related")
+    if related is not None:
+        sample = next((item[related] for item in items if isinstance(item.get(related), list) and item[related]), None)
+        if isinstance(sample, list) and sample and isinstance(sample[0], dict):
+            named_by = next((k for k in ("slug", "lesson", "id", "href") if k in sample[0]), None)
+            if named_by is None:
+                del fields["related"]
+            else:
+                fields["related"] = f"{related}[].{named_by}"
+        elif isinstance(sample, list) and sample and isinstance(sample[0], str):
+            fields["related"] = f"{related}[]"
+    return fields
 
 
 def _get(data: Any, path: list[str | int | None]) -> Any:

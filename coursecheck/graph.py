@@ -31,6 +31,7 @@ from urllib.parse import unquote
 from coursecheck.coursecache import path_kind
 from coursecheck.escape import display, json_text, mermaid_label
 from coursecheck.model import Course, Document
+from coursecheck.routing import Router, RouteSettings, Served, join_url, read_text, settings_from_raw
 from coursecheck.state import GRAPH_MERMAID
 from coursecheck.text import Span
 
@@ -85,9 +86,23 @@ class GraphSettings:
     data_keys: tuple[str, ...] = DEFAULT_DATA_KEYS
     prerequisites_field: str = "prerequisites"
     start: tuple[str, ...] = ()  # lessons a learner starts from (default: the first one)
+    route: RouteSettings = field(default_factory=RouteSettings)  # how the site serves pages
 
 
-GRAPH_KEYS: dict[str, type] = {"routes": list, "data-keys": list, "prerequisites-field": str, "start": list}
+GRAPH_KEYS: dict[str, type] = {
+    "routes": list,
+    "data-keys": list,
+    "prerequisites-field": str,
+    "start": list,
+    "mounts": dict,
+    "case-sensitive": bool,
+    "locales": list,
+    "fallback-locale": str,
+    "redirects": list,
+    "alias-fields": list,
+    "served-elsewhere": list,
+    "anchors": bool,
+}
 
 
 def settings_from(config: Config) -> GraphSettings:
@@ -112,6 +127,7 @@ def settings_from(config: Config) -> GraphSettings:
         data_keys=strings("data-keys") or DEFAULT_DATA_KEYS,
         prerequisites_field=field_name if isinstance(field_name, str) else "prerequisites",
         start=strings("start") or (),
+        route=settings_from_raw(raw),
     )
 
 
@@ -123,6 +139,7 @@ class CourseGraph:
     settings: GraphSettings
     graph: nx.DiGraph
     references: list[Reference] = field(default_factory=list)
+    router: Router | None = None
     _prerequisites: nx.DiGraph | None = None
     _display_form: int | None = None
     _unresolved: tuple[int, list[Reference]] | None = None
@@ -159,9 +176,11 @@ class CourseGraph:
             self._prerequisites = sub
         return self._prerequisites
 
-    def learning_paths(self) -> nx.DiGraph:
+    def learning_paths(self, in_order: bool = False) -> nx.DiGraph:
         """Lessons only, an edge A -> B where a learner can go from A to B: B lists A as a
-        prerequisite, or A links to B. Declared key links and data files are not ways in."""
+        prerequisite, or A links to B. Declared key links and data files are not ways in.
+        ``in_order``: also from a module's last lesson to the next module's first one (the
+        course is read in order; see :meth:`module_steps`)."""
         paths = networkx().DiGraph()
         for doc in self.course.lessons:
             paths.add_node(doc.relpath)
@@ -172,9 +191,22 @@ class CourseGraph:
                 paths.add_edge(b, a)
             if "link" in data["kinds"]:
                 paths.add_edge(a, b)
+        if in_order:
+            paths.add_edges_from(self.module_steps())
         return paths
 
-    def learning_successors(self) -> dict[str, list[str]]:
+    def module_steps(self) -> list[tuple[str, str]]:
+        """(last lesson of a module, first lesson of the next module) in course order: a
+        module's first lesson follows the module before it (it has no prerequisite of its own)."""
+        steps = []
+        previous: Document | None = None
+        for doc in self.course.lessons:
+            if previous is not None and _module_of(previous) != _module_of(doc):
+                steps.append((previous.relpath, doc.relpath))
+            previous = doc
+        return steps
+
+    def learning_successors(self, in_order: bool = False) -> dict[str, list[str]]:
         """:meth:`learning_paths` as plain adjacency lists (lesson -> the lessons a learner
         can go to next, each once), every lesson a key: for walks over thousands of lessons
         without building a second DiGraph."""
@@ -187,6 +219,9 @@ class CourseGraph:
             if "prerequisite" in kinds:
                 nexts[b][a] = None
             if "link" in kinds:
+                nexts[a][b] = None
+        if in_order:
+            for a, b in self.module_steps():
                 nexts[a][b] = None
         return {lesson: list(after) for lesson, after in nexts.items()}
 
@@ -213,6 +248,10 @@ class CourseGraph:
     def suggestions(self, written: str, limit: int = 3) -> list[str]:
         """Lesson ids or aliases closest to ``written``, best first, one per lesson."""
         return suggest(self.course, written, limit)
+
+
+def _module_of(doc: Document) -> str:
+    return doc.relpath.rsplit("/", 1)[0] if "/" in doc.relpath else ""
 
 
 # -- resolving ------------------------------------------------------------------------------
@@ -392,6 +431,10 @@ def lesson_href(href: str, settings: GraphSettings) -> tuple[str, bool] | None:
     and hrefs computed at build time (``{...}``, ``${...}``).
     """
     href = href.strip()
+    for prefix in settings.routes:
+        # A route that is a link scheme of the site ("info:intro" names the lesson "intro").
+        if not prefix.startswith("/") and href.startswith(prefix) and len(href) > len(prefix):
+            return href.split("#", 1)[0].split("?", 1)[0], True
     if not href or href.startswith(("#", "//")) or _SCHEME.match(href) or "{" in href:
         return None
     path = href.split("#", 1)[0].split("?", 1)[0]
@@ -405,7 +448,9 @@ def lesson_href(href: str, settings: GraphSettings) -> tuple[str, bool] | None:
             for prefix in settings.routes:
                 rest = path[len(prefix) :] if path.startswith(prefix) else None
                 if rest is not None and rest.strip("/"):
-                    return path, True
+                    # The root route with the site's mounts: the routing model says which
+                    # root paths are the repository's pages (/subscribe may be the site's own).
+                    return path, not (prefix == "/" and settings.route.mounts)
             return (path, False) if any(path.rstrip("/") == p.rstrip("/") for p in settings.routes) else None
         return path, False
     if path.startswith(("./", "../")) or path.endswith(LESSON_EXTENSIONS):
@@ -413,20 +458,33 @@ def lesson_href(href: str, settings: GraphSettings) -> tuple[str, bool] | None:
     return path, False
 
 
-def _resolve_link(course: Course, doc: Document, path: str) -> Document | None:
+def _resolve_link(course: Course, doc: Document, path: str, router: Router | None = None) -> Document | Served | None:
+    """What a link's path (no fragment, no query) leads to: a lesson, something the site
+    serves that is not a lesson (:class:`~coursecheck.routing.Served`), or None."""
+    if _SCHEME.match(path) and not path.startswith("/"):
+        return resolve_lesson(course, path)  # a site's own link scheme, named by the aliases
     if path.startswith("/"):
-        return resolve_lesson(course, path)
-    # Relative: against the lesson's file, then against its site route (as a folder).
+        lesson = resolve_lesson(course, path)
+        if lesson is not None or router is None:
+            return lesson
+        return router.resolve(path)
+    # Relative: against the lesson's file, then against its site route (as a folder, and as
+    # a page: a site may serve "a/b.md" at "/a/b/" or at "/a/b").
     from_file = posixpath.normpath(posixpath.join(posixpath.dirname(doc.relpath), path))
-    found = resolve_lesson(course, from_file)
+    found: Document | Served | None = resolve_lesson(course, from_file)
+    if found is None and router is not None:
+        found = router.page(from_file)
     if found is not None:
         return found
-    for alias in doc.aliases:
-        if alias.startswith("/"):
-            found = resolve_lesson(course, posixpath.normpath(posixpath.join(alias, path)))
-            if found is not None:
-                return found
-            found = resolve_lesson(course, posixpath.normpath(posixpath.join(posixpath.dirname(alias), path)))
+    urls = [alias for alias in doc.aliases if alias.startswith("/")]
+    if router is not None:
+        urls += router.url_of(doc)
+    for url in dict.fromkeys(urls):
+        for base in (url, posixpath.dirname(url.rstrip("/"))):
+            joined = join_url(base, path)
+            found = resolve_lesson(course, joined)
+            if found is None and router is not None:
+                found = router.resolve(joined)
             if found is not None:
                 return found
     return None
@@ -443,6 +501,7 @@ def course_graph(course: Course, config: Config) -> CourseGraph:
     built = build(course, settings_from(config), key_links=_key_link_entries(config))
     course.cache[CACHE_KEY] = built
     GRAPH_MERMAID.setdefault(course.extra, to_mermaid(built, kinds=("prerequisite",)))
+    course.extra.setdefault("graph_modules_mermaid", to_mermaid_modules(built))
     return built
 
 
@@ -469,11 +528,11 @@ def build(course: Course, settings: GraphSettings, key_links: Iterable[tuple[str
         )
     for doc in course.data_files:
         graph.add_node(doc.relpath, kind="data", id=doc.relpath, title="", order=None, module="")
-    cg = CourseGraph(course, settings, graph)
+    cg = CourseGraph(course, settings, graph, router=make_router(course, settings))
     for doc in course.lessons:
         for ref in _prerequisites_of(course, doc, settings):
             cg.references.append(ref)
-        for ref in _links_of(course, doc, settings):
+        for ref in _links_of(course, doc, settings, cg.router):
             cg.references.append(ref)
     for doc in course.data_files:
         cg.references.extend(_data_references(course, doc, settings))
@@ -554,7 +613,16 @@ def _prerequisites_of(course: Course, doc: Document, settings: GraphSettings) ->
         yield Reference("prerequisite", doc, written, fm.place(*keypath), target, where=where)
 
 
-def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterator[Reference]:
+def make_router(course: Course, settings: GraphSettings) -> Router:
+    """The site's routing for this course (redirect files read through the recorded reads)."""
+    router = Router(course, settings.route)
+    router.load_redirects(lambda rel: read_text(course, rel))
+    return router
+
+
+def _links_of(
+    course: Course, doc: Document, settings: GraphSettings, router: Router | None = None
+) -> Iterator[Reference]:
     for link in doc.links:
         # The href as written (markdown-it percent-encodes non-ASCII characters in link.href).
         written = _written(doc, link.href_span)
@@ -565,8 +633,12 @@ def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterato
         if candidate is None:
             continue
         path, sure = candidate
-        target = _resolve_link(course, doc, path)
-        if target is None and not sure:
+        target = _resolve_link(course, doc, path, router)
+        if isinstance(target, Served):
+            # Served, but not a lesson (a redirect out, a folder's page): resolved, no edge.
+            yield Reference("link", doc, written.strip(), link.href_span, None, target.target, where="link")
+            continue
+        if target is None and not sure and not (router is not None and router.claims(path)):
             continue
         if target is None and not path.startswith("/") and _exists(course, (course.root / doc.relpath).parent / path):
             continue  # a relative link to an existing non-lesson file or folder
@@ -717,6 +789,42 @@ def to_mermaid(cg: CourseGraph, kinds: Iterable[str] = EDGE_KINDS) -> str:
         lines.append("  classDef missing stroke:#d33,stroke-dasharray:4 4,color:#d33")
     if styled:
         lines.append(f"  linkStyle {','.join(map(str, styled))} stroke:#d33,stroke-width:2px")
+    return "\n".join(lines) + "\n"
+
+
+def to_mermaid_modules(cg: CourseGraph) -> str:
+    """The prerequisite graph collapsed to modules (a folder of lessons is one node, with its
+    lesson count): what a report shows when the lesson graph is too big to render. An arrow
+    says how many prerequisites go from one module to the next; a module whose lessons name
+    a prerequisite that does not exist is drawn red, with how many."""
+    modules: dict[str, int] = {}
+    module_of: dict[str, str] = {}
+    for node, data in cg.graph.nodes(data=True):
+        if data.get("kind") == "lesson":
+            module = data.get("module", "") or "(top)"
+            modules[module] = modules.get(module, 0) + 1
+            module_of[node] = module
+    ids = {module: f"m{i}" for i, module in enumerate(modules)}
+    crossing: Counter[tuple[str, str]] = Counter()
+    for a, b, _kind in _edges(cg, ("prerequisite",)):
+        ma, mb = module_of.get(a), module_of.get(b)
+        if ma is not None and mb is not None and ma != mb:
+            crossing[(mb, ma)] += 1  # learning order: the prerequisite's module first
+    unresolved: Counter[str] = Counter(
+        module_of.get(r.source.relpath, "")
+        for r in cg.unresolved
+        if r.kind == "prerequisite" and r.source is not None
+    )
+    lines = ["flowchart TD"]
+    for module, count in modules.items():
+        label = f"{module} ({count} lesson{'s' if count != 1 else ''}"
+        missing = unresolved.get(module, 0)
+        label += f", {missing} unresolved)" if missing else ")"
+        lines.append(f'  {ids[module]}["{_quote_mermaid(label)}"]' + (":::missing" if missing else ""))
+    for (first, then), count in crossing.items():
+        lines.append(f"  {ids[first]} -->|{count}| {ids[then]}")
+    if unresolved:
+        lines.append("  classDef missing stroke:#d33,stroke-dasharray:4 4,color:#d33")
     return "\n".join(lines) + "\n"
 
 

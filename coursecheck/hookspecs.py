@@ -111,6 +111,18 @@ def coursecheck_init_sections(survey: Any) -> str | None:
 
 
 @hookspec
+def coursecheck_init_file(doc: Document, survey: Any) -> Any:
+    """What ``coursecheck init`` should keep of one Markdown file for this plugin's sections.
+
+    Called right after init parses the file (each file is parsed once, for every plugin; on
+    big repositories in a worker process): return small picklable data, or None. The
+    section hook finds it in ``survey.file_data[plugin name][relpath]``. ``survey`` here
+    holds only ``root`` and :meth:`~coursecheck.init.Survey.sampled` (whether a costly
+    look at this file is wanted): lessons are decided after every file is read.
+    """
+
+
+@hookspec
 def coursecheck_commands() -> dict[str, tuple[str, Any]] | None:
     """Extra subcommands: ``name -> (one-line help, function(argv, app) -> exit code)``.
 

@@ -50,6 +50,10 @@ class Result:
     report_sections: list[tuple[str, str]] = field(default_factory=list)
     # The phases of a planned project (``coursecheck_phases``), for phase-scoped reports.
     phases: list[Phase] = field(default_factory=list)
+    # Outputs kept for the next run on the unchanged course (``get(kind, *parts)``,
+    # ``put(kind, text, *parts)``; see Engine.stored_output), or None (no cache): what a
+    # costly report part (the JSON's file outlines) is served from on a warm run.
+    outputs: Any = None
 
     @property
     def active(self) -> list[Finding]:

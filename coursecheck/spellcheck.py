@@ -189,19 +189,37 @@ class Unknown:
 def survey_unknown(docs: Iterable[Document], words: lexicon.Lexicon, how: Checking) -> list[Unknown]:
     """The unknown words of ``docs``, grouped by Snowball stem (Russian) or lower case
     (English), most frequent first."""
+    return merge_unknown(((doc.relpath, unknown_counts(doc, words, how)) for doc in docs), words)
+
+
+def unknown_counts(doc: Document, words: lexicon.Lexicon, how: Checking) -> dict[str, dict[str, int]]:
+    """One file's part of :func:`survey_unknown`: ``{key: {form: count}}`` of its unknown
+    words (small and picklable: ``init`` computes it where it parses the file)."""
+    found: dict[str, dict[str, int]] = {}
+    ignored = ignored_ranges(doc) if doc.comments else []
+    for seg, at, word in unknown_words(doc.iter_segments(resolve_scopes(["prose", "frontmatter"])), words, how):
+        if ignored and any(a <= seg.offset(at) < b for a, b in ignored):
+            continue
+        bare = word.replace(_STRESS, "")
+        key = stem(bare) if lexicon.script(bare) == "Cyrillic" else bare.lower()
+        forms = found.setdefault(key, {})
+        forms[bare.lower()] = forms.get(bare.lower(), 0) + 1
+    return found
+
+
+def merge_unknown(parts: Iterable[tuple[str, dict[str, dict[str, int]]]], words: lexicon.Lexicon) -> list[Unknown]:
+    """The files' :func:`unknown_counts` (``(relpath, counts)`` pairs) as one list of
+    :class:`Unknown`, most frequent first."""
     forms: dict[str, Counter[str]] = {}
     lessons: dict[str, set[str]] = {}
     form_lessons: dict[str, set[str]] = {}
-    for doc in docs:
-        ignored = ignored_ranges(doc) if doc.comments else []
-        for seg, at, word in unknown_words(doc.iter_segments(resolve_scopes(["prose", "frontmatter"])), words, how):
-            if ignored and any(a <= seg.offset(at) < b for a, b in ignored):
-                continue
-            bare = word.replace(_STRESS, "")
-            key = stem(bare) if lexicon.script(bare) == "Cyrillic" else bare.lower()
-            forms.setdefault(key, Counter())[bare.lower()] += 1
-            lessons.setdefault(key, set()).add(doc.relpath)
-            form_lessons.setdefault(bare.lower(), set()).add(doc.relpath)
+    for relpath, counts in parts:
+        for key, by_form in counts.items():
+            counter = forms.setdefault(key, Counter())
+            for form, n in by_form.items():
+                counter[form] += n
+                form_lessons.setdefault(form, set()).add(relpath)
+            lessons.setdefault(key, set()).add(relpath)
     out = []
     for key, counter in forms.items():
         word = counter.most_common(1)[0][0]

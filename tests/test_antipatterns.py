@@ -27,14 +27,14 @@ def test_todo_fails_in_prose_headings_lists_and_tables(tmp_path):
         + "\n"  # 4
         + "Текст. TODO: добавить пример резервного копирования.\n"  # 5
         + "\n## План FIXME\n"  # 7
-        + "\n- пункт со сроком TBD\n"  # 9
+        + "\n- TBD: пример с томами\n"  # 9
         + "\n| a | b |\n|---|---|\n| XXX | 🐳 TODO |\n"  # 11-13
     )
     got, findings = run(tmp_path, {"a.md": lesson}, "anti-patterns/todo")
     assert got == [
         ("anti-patterns/todo", "content/a.md", 5, 8),
         ("anti-patterns/todo", "content/a.md", 7, 9),
-        ("anti-patterns/todo", "content/a.md", 9, 19),
+        ("anti-patterns/todo", "content/a.md", 9, 3),
         ("anti-patterns/todo", "content/a.md", 13, 3),
         ("anti-patterns/todo", "content/a.md", 13, 11),
     ]
@@ -42,6 +42,20 @@ def test_todo_fails_in_prose_headings_lists_and_tables(tmp_path):
     assert findings[1].message.startswith("FIXME marker left in the heading")
     # The emoji is one column in code points, two in UTF-16.
     assert (findings[4].span.column, findings[4].span.column_utf16) == (11, 12)
+
+
+def test_tbd_as_a_value_is_not_a_marker(tmp_path):
+    """"To be determined" in a table cell or inside a sentence is a value; TBD opening a
+    sentence or standing alone is a marker."""
+    lesson = (
+        FM
+        + "\n| Версия | До |\n|---|---|\n| 3 | TBD |\n"  # 5-7
+        + "\nДата выхода пока TBD, следите за новостями.\n"  # 9
+        + "\nTBD\n"  # 11
+        + "\nГотово. TBD: ссылки на видео.\n"  # 13
+    )
+    got, _ = run(tmp_path, {"a.md": lesson}, "anti-patterns/todo")
+    assert got == [("anti-patterns/todo", "content/a.md", 11, 1), ("anti-patterns/todo", "content/a.md", 13, 9)]
 
 
 def test_todo_passes_in_code_and_inline_code_and_inside_words(tmp_path):
@@ -80,17 +94,50 @@ def test_placeholder_fails_in_both_languages_and_inflected(tmp_path):
         + "\nРаздел в разработке. Здесь будет про `docker push`.\n"  # 5
         + "\nLorem ipsum dolor sit amet.\n"  # 7
         + "\n## Продакшен — coming soon\n"  # 9
-        + "\nПоставили заглушку вместо сервиса.\n"  # 11
+        + "\nTo be added.\n"  # 11
+        + "\n## Мониторинг\n\nЗдесь будет пример с Prometheus\n"  # 13-15: all the section holds
     )
     got, findings = run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder")
     assert got == [
         ("anti-patterns/placeholder", "content/a.md", 5, 1),
         ("anti-patterns/placeholder", "content/a.md", 7, 1),
         ("anti-patterns/placeholder", "content/a.md", 9, 16),
-        ("anti-patterns/placeholder", "content/a.md", 11, 11),
+        ("anti-patterns/placeholder", "content/a.md", 11, 1),
+        ("anti-patterns/placeholder", "content/a.md", 15, 1),
     ]
     assert findings[0].message.startswith("placeholder «Раздел в разработке» in the prose")
-    assert findings[3].message.startswith("placeholder «заглушку»")
+    assert findings[3].message.startswith("placeholder «To be added» in the prose")
+
+
+def test_placeholder_words_in_their_ordinary_meaning_pass(tmp_path):
+    """«Заглушка» (a test stub), "to be added" in a sentence, a guide "coming soon" as news,
+    lorem ipsum named, an announcing sentence followed by the text it announces: no finding."""
+    lesson = (
+        FM
+        + "\nПоставили заглушку вместо сервиса, чтобы тест не ходил в сеть.\n"
+        + "\n## Заглушка для сервера\n\nСначала сделаем заглушку для сервера.\n"
+        + "\nThe package needs to be added as a plugin. A guide is coming soon.\n"
+        + "\nТекст-заглушка (Lorem ipsum) помечается тегом.\n"
+        + "\n## Настройка\n\nЗдесь будет создан файл конфигурации:\n\n```yaml\nkey: value\n```\n"
+        + "\n| Статус | Когда |\n|---|---|\n| в работе | coming soon |\n"
+        + "\n## CLI basics\n\nThis section will walk through the commands\nyou use daily.\n\n### Install\n\nRun it.\n"
+        + "\n## Counters\n\nThe spec will add custom counters soon. Stay tuned! 🤓\n"
+    )
+    assert run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder")[0] == []
+
+
+def test_placeholder_announcing_sentence_or_sign_off_alone_in_a_section_fails(tmp_path):
+    lesson = FM + "\n## CLI basics\n\nThis section will walk through the commands\n\n## Next\n\nStay tuned!\n"
+    got, _ = run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder")
+    assert got == [("anti-patterns/placeholder", "content/a.md", 7, 1), ("anti-patterns/placeholder", "content/a.md", 11, 1)]
+
+
+def test_placeholder_per_language(tmp_path):
+    """An English-only course does not look for Russian placeholders, and the other way round."""
+    lesson = FM + "\nВ разработке.\n\nComing soon.\n"
+    english = DEFAULT_CONFIG.replace('[course]\n', '[course]\nlanguages = { primary = "en" }\n', 1)
+    got, _ = run(tmp_path, {"a.md": lesson}, "anti-patterns/placeholder", english)
+    assert got == [("anti-patterns/placeholder", "content/a.md", 7, 1)]
 
 
 def test_placeholder_passes_on_ordinary_text_and_code(tmp_path):
@@ -120,7 +167,7 @@ def test_placeholder_suppressed_on_the_next_line(tmp_path):
     lesson = (
         FM
         + "\n{/* coursecheck-disable-next-line anti-patterns/placeholder -- термин */}\n"
-        + "Пригодится заглушка (stub) — сервис с фиксированным ответом.\n"
+        + "**Заглушка.** Сервис с фиксированным ответом.\n"
     )
     findings = lint(tmp_path, {"content/a.mdx": lesson}, select=["anti-patterns", "core"])
     assert findings == []
@@ -166,6 +213,13 @@ def test_empty_section_fails_for_same_and_higher_level_and_at_the_end(tmp_path):
     assert findings[0].message == (
         "section «Временные файловые системы» is empty: the next heading «Права доступа» (line 9) follows directly"
     )
+
+
+def test_empty_section_names_a_heading_that_is_all_code_by_its_code(tmp_path):
+    lesson = FM + "\n## Методы\n\n## `remove()`\n\nУдаляет запись.\n"
+    got, findings = run(tmp_path, {"a.md": lesson}, "anti-patterns/empty-section")
+    assert got == [("anti-patterns/empty-section", "content/a.md", 5, 1)]
+    assert findings[0].message == "section «Методы» is empty: the next heading «remove()» (line 7) follows directly"
 
 
 def test_empty_section_passes_for_subsections_components_code_and_setext(tmp_path):

@@ -65,6 +65,19 @@ def test_second_run_is_served_from_the_cache_with_identical_findings(course, tmp
     assert ("graph/unresolved-reference", "content/01-module-1/03-next.md", 3, 17) in where(warm.findings)
 
 
+def test_select_and_ignore_after_a_plain_run_are_served_from_its_cache(course, tmp_path):
+    root = course(FILES)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    for options in ({"select": ["graph"]}, {"ignore": ["anti-patterns"]}, {"select": ["parse", "core"]}):
+        narrowed, engine = run(root, cache_dir, **options)
+        assert (engine.cache_hits, engine.cache_misses) == (2, 0), options
+        assert dump(narrowed) == dump(run(root, None, **options)[0]), options
+    # The narrowed runs left the plain run's entries alone: it is still warm.
+    _, engine = run(root, cache_dir)
+    assert (engine.cache_hits, engine.cache_misses) == (2, 0)
+
+
 def test_an_edit_in_one_lesson_changes_course_findings_in_another(course, tmp_path):
     root = course(FILES)
     cache_dir = tmp_path / "cache"
@@ -866,3 +879,23 @@ def test_a_summary_with_positions_is_part_of_the_shape(tmp_path):
     # by its distance from the kept line above.
     assert shape(rec, {"r": Span.point(6, 3)}) != shape(rec, {"r": Span.point(8, 3)})
     assert shape(rec, {"r": [1, 2]}) != shape(rec, {"r": [1, 3]})
+
+
+def test_json_outlines_of_unchanged_files_are_served_from_the_cache(course, cli, monkeypatch):
+    import coursecheck.report.json as json_report
+
+    root = course(FILES)
+    _, first, _ = cli(root, "--format", "json", "--no-progress")
+    monkeypatch.setattr(json_report, "document_outline", lambda result: (_ for _ in ()).throw(AssertionError))
+    _, second, _ = cli(root, "--format", "json", "--no-progress")
+    assert json.loads(second)["files"] == json.loads(first)["files"]
+    assert second == first
+    monkeypatch.undo()
+    # An edit makes the outline again, with the edit in it.
+    lesson = root / "content/01-module-1/01-intro.md"
+    lesson.write_text(LESSON_A + "\n## Итоги\n\nТекст.\n", encoding="utf-8")
+    _, third, _ = cli(root, "--format", "json", "--no-progress")
+    outline = {f["path"]: f for f in json.loads(third)["files"]}
+    assert [h["text"] for h in outline["content/01-module-1/01-intro.md"]["headings"]] == ["Введение", "Итоги"]
+    _, uncached, _ = cli(root, "--format", "json", "--no-cache")
+    assert json.loads(uncached)["files"] == json.loads(third)["files"]

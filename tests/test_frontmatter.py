@@ -343,7 +343,8 @@ def test_init_config_runs_without_edits(tmp_path, cli):
     assert code == 0, err
     written = (tmp_path / ".coursecheck.toml").read_text(encoding="utf-8")
     assert "[frontmatter.fields.difficulty]" in written
-    assert 'enum = ["beginner"]' in written
+    # One value in every lesson is no evidence of a closed set: no enum.
+    assert "enum =" not in written
     code, out, err = cli(tmp_path, "--select", "frontmatter")
     assert code == 0, out + err
 
@@ -377,4 +378,4 @@ def test_demo_course_defects_of_the_three_families():
         ("anti-patterns/placeholder", c + "02-module-2/04-registry-and-publishing.mdx", 13, 1),  # 4b
     ]
     suppressed = [f for f in result.findings if f.suppression is not None]
-    assert where(suppressed) == [("anti-patterns/placeholder", c + "02-module-2/02-container-networking.mdx", 76, 35)]
+    assert where(suppressed) == [("anti-patterns/placeholder", c + "02-module-2/02-container-networking.mdx", 76, 3)]

@@ -69,10 +69,17 @@ def test_links_that_are_not_lesson_references_are_ignored(tmp_path):
         "[сайт](https://docker.com), [почта](mailto:a@b.c), [раздел](#итоги), [урок](/course/01-m/01-a#x),\n"
         "[схема](/course/img/flow.png), [PDF](../files/cheatsheet.pdf), [главная](/about),\n"
         "[файл урока](../01-m/01-a.md), [относительно](./01-c), ![картинка](./pic.svg), [курс](/course/).\n\n"
-        "<a href={`/course/${slug}`}>динамическая ссылка</a>\n"
+        "<a href={`/course/${slug}`}>динамическая ссылка</a>\n\n## Ссылки\n"
     )
-    findings = lint(tmp_path, chain(**{"content/02-n/01-c.mdx": lesson("C", ["m/02-b"], body)}), select=GRAPH)
-    assert where(findings) == []
+    files = chain(**{"content/02-n/01-c.mdx": lesson("C", ["m/02-b"], body)})
+    files["content/01-m/01-a.md"] = lesson("A", [], "## Начало\n")
+    findings = lint(tmp_path, files, select=GRAPH)
+    # Only the two fragments naming no heading of a page that has headings are reported
+    # (graph/unresolved-anchor).
+    assert where(findings) == [
+        ("graph/unresolved-anchor", "content/02-n/01-c.mdx", 6, 61),
+        ("graph/unresolved-anchor", "content/02-n/01-c.mdx", 6, 77),
+    ]
 
 
 def test_lesson_href_classification():
@@ -171,13 +178,13 @@ def test_course_order_from_frontmatter_field(tmp_path):
 def test_orphan_lesson_where_the_unreachable_part_begins(tmp_path):
     files = chain(
         **{
-            "content/02-n/01-c.md": lesson("C", []),
-            "content/02-n/02-d.md": lesson("D", ["n/01-c"]),
+            "content/02-n/02-c.md": lesson("C", []),
+            "content/02-n/03-d.md": lesson("D", ["n/02-c"]),
         }
     )
     findings = lint(tmp_path, files, select=["graph/orphan-lesson"])
     # Reported at the `prerequisites` key of C (line 3); D is reachable only through C.
-    assert where(findings) == [("graph/orphan-lesson", "content/02-n/01-c.md", 3, 1)]
+    assert where(findings) == [("graph/orphan-lesson", "content/02-n/02-c.md", 3, 1)]
     assert findings[0].message == (
         "lesson cannot be reached from the course start 'm/01-a': it lists no prerequisite and no lesson "
         "links to it; 1 more lesson reachable only through it"
@@ -209,7 +216,7 @@ def _orphans_by_condensing_everything(course, cg):
     """What graph/orphan-lesson reports, computed the straightforward way: condense the whole
     subgraph of unreached lessons and count each source's reach with a walk per source."""
     nx = networkx()
-    paths = cg.learning_paths()
+    paths = cg.learning_paths(in_order=True)
     starts = [d.relpath for d in cg.start_lessons()]
     reached = set(starts).union(*(nx.descendants(paths, s) for s in starts))
     rest = paths.subgraph([d.relpath for d in course.lessons if d.relpath not in reached])
@@ -227,7 +234,10 @@ def _orphans_by_condensing_everything(course, cg):
             first_broken = next(
                 r.written for r in cg.unresolved if r.kind == "prerequisite" and r.source.relpath == members[0]
             )
-            why = f"its prerequisite '{first_broken}' names no lesson and no lesson links to it"
+            why = (
+                f"only because its prerequisite '{first_broken}' does not resolve "
+                "(fix the graph/unresolved-reference error there)"
+            )
         elif len(members) > 1:
             others = ", ".join(cg.display(course.document(m)) for m in members[1:])
             why = f"only {others} lead to it, and nothing leads to them"
@@ -332,6 +342,29 @@ def test_graph_is_published_as_mermaid(tmp_path):
 
 def load_config_of(root):
     return load_config(root / ".coursecheck.toml", root)
+
+
+def test_graph_command_on_an_unchanged_course_prints_the_stored_graph(course, cli, monkeypatch):
+    import coursecheck.builtin.graph as graph_rules
+
+    root = course(chain())
+    code, first, _ = cli(root, "graph", "--no-progress")
+    assert code == 0 and (root / ".coursecheck-cache").is_dir()
+
+    def not_again(*_args, **_kwargs):
+        raise AssertionError("the graph of an unchanged course is built again")
+
+    monkeypatch.setattr(graph_rules, "course_graph", not_again)
+    code, second, _ = cli(root, "graph", "--no-progress")
+    assert code == 0 and second == first
+    monkeypatch.undo()
+    # An edit changes the course stage: the graph is built again, with the new lesson.
+    (root / "content/02-n/02-d.md").write_text(lesson("D", ["n/01-c"]), encoding="utf-8")
+    code, third, _ = cli(root, "graph", "--no-progress")
+    assert code == 0 and third != first and "02-d" in third
+    # --no-cache neither reads nor writes it.
+    code, fourth, _ = cli(root, "graph", "--no-cache")
+    assert code == 0 and fourth == third
 
 
 def test_graph_command_formats(course, cli):

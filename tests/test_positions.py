@@ -260,3 +260,17 @@ def test_a_pickled_span_comes_back_as_an_equal_frozen_span():
         assert (restored.column_utf16, restored.end_column_utf16) == (8, 2)
         with pytest.raises(dataclasses.FrozenInstanceError):
             restored.line = 1  # type: ignore[misc]
+
+
+def test_mdx_fence_indented_inside_a_component_is_code_not_jsx():
+    # MDX has no indented code: a fence nested in a component opens at any indentation, and
+    # the tags and braces of the sample inside it are not JSX (no parse problem).
+    text = (
+        "# A\n\n<Tabs>\n  <Tab>\n    Create the screen.\n\n      ```tsx\n      import { Text } from 'ui'\n\n      export default function Screen() {\n"
+        "        return (\n            {ok ? (\n              <Text>You're in</Text>\n            )}\n        )\n      }\n"
+        "      ```\n  </Tab>\n</Tabs>\n\nAfter <Note>x</Note>.\n"
+    )
+    doc = parse(text)
+    assert doc.problems == []
+    markdown = parse(text, mdx=False)
+    assert markdown.problems == []

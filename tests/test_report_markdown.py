@@ -534,3 +534,40 @@ def test_plugins_add_report_sections(cli, tmp_path):
     assert "\n## Team notes\n\n3 files were read by the team plugin.\n" in out
     assert out.index("## Team notes") < out.index("## Summary")
     assert "plugin 'tools/broken.py' returned str from coursecheck_report_sections" in err
+
+
+def test_a_graph_too_big_to_render_collapses_to_modules_with_the_full_graph_beside(tmp_path, cli, monkeypatch):
+    from conftest import DEFAULT_CONFIG
+
+    import coursecheck.report.markdown as markdown_report
+
+    monkeypatch.setattr(markdown_report, "GRAPH_INLINE_MAX", 2_000)  # GitHub's limit, scaled down
+    files: dict[str, str] = {}
+    for m in range(1, 4):
+        for n in range(1, 21):
+            if n > 1:
+                prereq = f'["module-{m}/{n - 1:02d}-lesson"]'
+            else:
+                prereq = f'["module-{m - 1}/20-lesson"]' if m > 1 else "[]"
+            files[f"content/{m:02d}-module-{m}/{n:02d}-lesson.md"] = (
+                f"---\ntitle: Урок {m}.{n}\nprerequisites: {prereq}\n---\n\n# Урок {m}.{n}\n\nТекст.\n"
+            )
+    files["content/02-module-2/07-lesson.md"] = files["content/02-module-2/07-lesson.md"].replace(
+        '["module-2/06-lesson"]', '["module-2/99-missing"]'
+    )
+    write_files(tmp_path, files)
+    (tmp_path / ".coursecheck.toml").write_text(textwrap.dedent(DEFAULT_CONFIG), encoding="utf-8")
+    code, _out, err = cli(tmp_path, "report", "--select", "graph", "--no-progress", "-o", "report.md")
+    assert code == 1, err
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    section = report.split("### Prerequisite Graph", 1)[1].split("\n### ", 1)[0]
+    assert "too big to render here" in section and "[report.graph.mmd](report.graph.mmd)" in section
+    assert '  m0["01-module-1 (20 lessons)"]' in section
+    assert '  m1["02-module-2 (20 lessons, 1 unresolved)"]:::missing' in section
+    assert "  m0 -->|1| m1" in section and "  m1 -->|1| m2" in section  # module to module, in order
+    full = (tmp_path / "report.graph.mmd").read_text(encoding="utf-8")
+    assert full.startswith("flowchart TD\n") and len(full) > 2_000 and full.count('-lesson"]') == 60
+    # Printed on stdout, the report says how to get the full graph instead of linking a file.
+    code, out, _ = cli(tmp_path, "report", "--select", "graph", "--no-progress")
+    assert "`coursecheck graph -o course-graph.mmd`" in out
+    assert not (tmp_path / "stdout.graph.mmd").exists()

@@ -233,9 +233,29 @@ def test_rule_docs_are_printed(cli, tmp_path, rule_id):
 
 
 def test_terms_command_prints_coverage_and_forms(cli):
-    code, out, _ = cli(REPO, "terms")
+    code, out, _ = cli(REPO, "terms", "--no-cache")
     assert code == 0
     assert "«Том» (Volume): 34 in 4 lessons; forms: volumes 10, том 9, тома 7" in out
+
+
+def test_terms_command_on_an_unchanged_course_prints_the_stored_report(tmp_path, cli, monkeypatch):
+    import shutil
+
+    import coursecheck.builtin.terminology as terminology
+
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "examples" / "course", root / "examples" / "course")
+    for name in (".coursecheck.toml", "rules", "vocabulary"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name)
+        elif source.is_file():
+            shutil.copy(source, root / name)
+    code, first, _ = cli(root, "terms", "--no-progress")
+    assert code == 0 and "«Том» (Volume): 34 in 4 lessons" in first
+    monkeypatch.setattr(terminology, "glossary_forms", lambda *a: (_ for _ in ()).throw(AssertionError("again")))
+    code, second, _ = cli(root, "terms", "--no-progress")
+    assert code == 0 and second == first
 
 
 def _each_segment(doc, matcher, scopes):

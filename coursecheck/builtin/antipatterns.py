@@ -21,7 +21,7 @@ import regex  # type: ignore[import-untyped]
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.match import Match, TermMatcher, stem
-from coursecheck.model import Document, Segment
+from coursecheck.model import Document, Heading, Segment
 from coursecheck.patterns import regex_problem, timed_finditer, timeout_message, user_regex
 from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import quote
@@ -30,28 +30,61 @@ FAMILY = "anti-patterns"
 TEXT_SCOPES = ("prose", "heading", "frontmatter", "prop")  # never code nor inline code
 DEFAULT_SCOPES = ["prose", "heading"]
 DEFAULT_MARKERS = ["TODO", "FIXME", "TBD", "XXX"]
-DEFAULT_PHRASES = [
-    # English
-    "lorem ipsum",
-    "coming soon",
-    "under construction",
-    "work in progress",
-    "to be written",
-    "to be added",
-    "text goes here",
-    "TBA",
-    # Russian (inflected forms match too)
-    "заглушка",
-    "раздел в разработке",
-    "урок в разработке",
-    "страница в разработке",
-    "материал в разработке",
-    "скоро появится",
-    "будет добавлено позже",
-    "будет дополнено",
-    "текст будет позже",
-    "здесь будет текст",
-]
+# Placeholder *use*, per language: a sentence (or heading, or list item) that is only one of
+# these, or ends in one after a dash or a colon ("Docker Swarm — coming soon"). Words that
+# also have ordinary meanings («заглушка», a test stub; "to be added" in a sentence) are
+# placeholders only when they stand alone.
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "coming soon", "more coming soon", "under construction", "work in progress", "wip", "to be written",
+        "to be added", "to be done", "to be continued", "to be completed", "tbd", "tba", "todo", "text goes here",
+        "content goes here", "your text here", "insert text here", "placeholder", "placeholder text",
+        "lorem ipsum", "stay tuned", "more to come", "not yet written", "write me", "fill me in",
+    ),
+    "ru": (
+        "в разработке", "раздел в разработке", "урок в разработке", "страница в разработке",
+        "материал в разработке", "глава в разработке", "статья в разработке", "скоро появится", "скоро будет",
+        "будет дополнено", "будет добавлено", "будет добавлено позже", "будет позже", "текст будет позже",
+        "здесь будет текст", "тут будет текст", "заглушка", "дописать", "в процессе написания",
+        "материал готовится", "раздел готовится", "продолжение следует",
+    ),
+}  # fmt: skip
+# Sign-offs that also close a paragraph of real text ("...will be added to the spec. Stay
+# tuned!"): placeholders only when they are all their section holds.
+SIGN_OFFS = {"stay tuned", "more to come", "to be continued", "продолжение следует"}
+# Phrases that end a sentence as a placeholder after a dash or a colon ("X — coming soon").
+TRAILING = {
+    "en": (
+        "coming soon",
+        "tbd",
+        "tba",
+        "todo",
+        "to be added",
+        "to be written",
+        "wip",
+        "under construction",
+        "placeholder",
+        "a placeholder",
+        "a stub",
+        "stub",
+    ),
+    "ru": (
+        "в разработке",
+        "скоро",
+        "скоро появится",
+        "будет позже",
+        "будет дополнено",
+        "будет добавлено позже",
+        "заглушка",
+    ),
+}
+# Sentences that announce text instead of being it: placeholders where they are all their
+# section holds, or end in an ellipsis («Здесь будет пример настройки…»).
+LEADING = {
+    "en": ("here will be", "this section will", "this page will", "content will be added", "text will be added"),
+    "ru": ("здесь будет", "тут будет", "здесь появится", "в этом разделе будет", "скоро здесь будет"),
+}
+DEFAULT_PHRASES: list[str] = []  # more phrases of the course's own, matched anywhere
 
 _SCOPES_OPTION = Option(
     "scopes",
@@ -263,7 +296,10 @@ def todo(doc: Document, ctx: RuleContext) -> None:
     ## What it does
     Finds the `markers` (default `TODO`, `FIXME`, `TBD`, `XXX`) as whole words in prose and
     headings (`scopes`), case-sensitively by default. Code blocks and inline code are never
-    searched: `# TODO` in a Dockerfile example is part of the example.
+    searched: `# TODO` in a Dockerfile example is part of the example. `TBD` and `TBA` also
+    mean "to be determined" as a value ("Until: TBD" in a table, "the date is TBD"): they are
+    markers only where they open a sentence, a list item or a heading (`TBD: examples`) or
+    stand alone, outside tables.
 
     ## Why it matters
     A note to the author published as part of the lesson tells students the material is
@@ -291,9 +327,25 @@ def todo(doc: Document, ctx: RuleContext) -> None:
         if searched is not None and i not in searched:
             continue
         for m in matcher.finditer(segment.text):
+            if m.text.upper() in VALUE_MARKERS and not _marker_use(doc, segment, m.start, m.end):
+                continue  # "Release: TBD" is a value, not a note to the author
             start, end = segment.range(m.start, m.end)
             shown = _context(segment.text, m.start, m.end)
             ctx.report(doc, start, end, f"{m.text} marker left in the {segment.scope}: «{shown}»", anchor=m.text)
+
+
+VALUE_MARKERS = ("TBD", "TBA")
+
+
+def _marker_use(doc: Document, segment: Segment, start: int, end: int) -> bool:
+    """Whether ``TBD`` at ``segment.text[start:end]`` is a marker: it opens its sentence (or
+    stands alone) and is not a table cell's value."""
+    if _in_table(doc, segment):
+        return False
+    before = segment.text[:start]
+    cut = max(before.rfind(". "), before.rfind("\n"), before.rfind("! "), before.rfind("? "))
+    opening = before[cut + 1 :] if cut >= 0 else before
+    return not _WORDS.search(opening)
 
 
 @rule(
@@ -304,25 +356,38 @@ def todo(doc: Document, ctx: RuleContext) -> None:
             "phrases",
             list,
             DEFAULT_PHRASES,
-            "placeholder phrases, matched as whole words, case-insensitively, Russian words in any inflected form",
+            "more placeholder phrases of your own, found anywhere in the text: whole words, case-insensitively, "
+            "Russian words in any inflected form",
             item=str,
         ),
         Option(
             "patterns", list, [], "more placeholders as regular expressions (case-insensitive)", item=str, regex=True
+        ),
+        Option(
+            "builtin",
+            bool,
+            True,
+            "look for the built-in placeholder uses of the course's languages ([course] languages)",
         ),
         _SCOPES_OPTION,
     ],
     tags=("anti-patterns",),
 )
 def placeholder(doc: Document, ctx: RuleContext) -> None:
-    """Placeholder text ("lorem ipsum", «заглушка», "coming soon") is left in a lesson.
+    """Placeholder text stands where content should be: «Раздел в разработке.», "Coming soon",
+    "TBD", lorem ipsum.
 
     ## What it does
-    Finds placeholder `phrases` in prose and headings: "lorem ipsum", "coming soon", "under
-    construction", "work in progress", «заглушка», «раздел в разработке», «скоро
-    появится», «будет дополнено» and others (see the default of `phrases`). Phrases match as
-    whole words, case-insensitively; Russian words match in every inflected form
-    («заглушку», «заглушки»). `patterns` adds regular expressions. Code is never searched.
+    Looks for placeholder *use*, in the languages of the course (`[course] languages`): a
+    sentence, list item or heading that is only a placeholder (`Coming soon.`, `TBD`, «В
+    разработке», «Заглушка», `Work in progress`), or ends in one after a dash or a colon
+    (`Docker Swarm — coming soon.`); a sentence that announces text instead of being it
+    («Здесь будет пример…», "This section will…") when it ends in an ellipsis or is all its
+    section holds; and lorem ipsum filler (`Lorem ipsum dolor…`). Words that also have
+    ordinary meanings are not placeholders in a sentence: «поставили заглушку вместо
+    сервиса» (a test stub), "the package needs to be added", "a guide is coming soon",
+    «текст-заглушка (Lorem ipsum)». Table cells are values ("Until: TBD"), not placeholders.
+    `phrases` and `patterns` add your own, found anywhere. Code is never searched.
 
     ## Why it matters
     A placeholder promises content the lesson does not have; students hit a dead end, and a
@@ -344,37 +409,143 @@ def placeholder(doc: Document, ctx: RuleContext) -> None:
     ```
 
     ## How to fix
-    Write the content, or remove the section until it exists. Where the word is meant
-    literally («заглушка (stub) — сервис, который...»), suppress the finding on that line:
-    `{/* coursecheck-disable-next-line anti-patterns/placeholder -- the term itself */}`.
+    Write the content, or remove the section until it exists.
     """
-    phrases = _phrases(tuple(ctx.options["phrases"]))
-    patterns = _patterns(tuple(ctx.options["patterns"]))
+    found: list[tuple[Segment, int, int, str]] = []
     segments = list(_segments(doc, ctx.options["scopes"]))
-    searched = phrases.candidates([segment.text for segment in segments])
-    for i, segment in enumerate(segments):
-        if not patterns and searched is not None and i not in searched:
+    if ctx.options.get("builtin", True):
+        languages = _languages(ctx)
+        sections = _section_content(doc, segments)
+        for index, segment in enumerate(segments):
+            if segment.scope in ("prose", "heading") and not _in_table(doc, segment):
+                for start, end in _placeholder_uses(segment.text, languages, sections.get(index, False)):
+                    found.append((segment, start, end, segment.text[start:end]))
+            elif segment.scope in ("prose", "heading"):
+                for m in _LOREM.finditer(segment.text):
+                    found.append((segment, m.start(), m.end(), m.group()))
+    if ctx.options["phrases"] or ctx.options["patterns"]:
+        phrases = _phrases(tuple(ctx.options["phrases"])) if ctx.options["phrases"] else None
+        patterns = _patterns(tuple(ctx.options["patterns"]))
+        searched = phrases.candidates([segment.text for segment in segments]) if phrases is not None else set()
+        for i, segment in enumerate(segments):
+            if phrases is not None and (searched is None or i in searched):
+                found += [(segment, m.start, m.end, m.text) for m in phrases.finditer(segment.text)]
+            for pattern in patterns:
+                matches = timed_finditer(ctx, pattern, segment.text)
+                if matches is None:  # reported once, where it timed out; skipped from then on
+                    start, _ = segment.range(0, 0)
+                    ctx.report(doc, start, None, timeout_message("placeholder pattern", pattern.pattern))
+                    continue
+                found += [(segment, m.start(), m.end(), m.group()) for m in matches if m.end() > m.start()]
+    seen: set[tuple[int, int, int]] = set()
+    for segment, m_start, m_end, matched in sorted(found, key=lambda f: (f[0].offset(f[1]), f[1])):
+        start, end = segment.range(m_start, m_end)
+        if any(a <= start < b or start <= a < end for a, b, _ in seen):
             continue
-        found = []
-        if searched is None or i in searched:
-            found = [(m.start, m.end, m.text) for m in phrases.finditer(segment.text)]
-        for pattern in patterns:
-            matches = timed_finditer(ctx, pattern, segment.text)
-            if matches is None:  # reported once, where it timed out; skipped from then on
-                start, _ = segment.range(0, 0)
-                ctx.report(doc, start, None, timeout_message("placeholder pattern", pattern.pattern))
-                continue
-            found += [(m.start(), m.end(), m.group()) for m in matches if m.end() > m.start()]
-        for m_start, m_end, matched in sorted(found):
-            start, end = segment.range(m_start, m_end)
-            shown = _context(segment.text, m_start, m_end)
-            ctx.report(
-                doc,
-                start,
-                end,
-                f"placeholder «{quote(matched)}» in the {segment.scope}: «{shown}»",
-                anchor=matched.lower(),
-            )
+        seen.add((start, end, 0))
+        shown = _context(segment.text, m_start, m_end)
+        ctx.report(
+            doc,
+            start,
+            end,
+            f"placeholder «{quote(matched)}» in the {segment.scope}: «{shown}»",
+            anchor=matched.lower(),
+        )
+
+
+_SELF_NAMED = {"заглушка", "placeholder", "a placeholder", "a stub", "stub"}
+_ABOUT_TEXT = re.compile(r"раздел|урок|страниц|глав|стать|текст|section|page|lesson|chapter|this|text", re.IGNORECASE)
+_LOREM = re.compile(r"\blorem\s+ipsum\s+dolor\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+# What may surround a placeholder: punctuation, quotes, brackets, emphasis, emoji, spaces.
+_EDGE = re.compile(r"^[\W_]+|[\W_]+$", re.UNICODE)
+_DASH_COLON = re.compile(r"\s*(?:[—–-]{1,2}|:)\s*")
+_SPACES = re.compile(r"\s+")
+
+
+def _languages(ctx: RuleContext) -> tuple[str, ...]:
+    langs = ctx.config.course.languages
+    found = tuple(dict.fromkeys(v for v in (langs.get("primary"), langs.get("secondary")) if v in PLACEHOLDERS))
+    return found or ("en", "ru")
+
+
+def _normal(text: str) -> str:
+    return _SPACES.sub(" ", _EDGE.sub("", text)).lower().replace("ё", "е")
+
+
+def _placeholder_uses(text: str, languages: tuple[str, ...], alone: bool) -> list[tuple[int, int]]:
+    """``(start, end)`` in ``text`` of each placeholder use (see :func:`placeholder`)."""
+    exact = {p for lang in languages for p in PLACEHOLDERS[lang]}
+    trailing = tuple(p for lang in languages for p in TRAILING[lang])
+    leading = tuple(p for lang in languages for p in LEADING[lang])
+    out: list[tuple[int, int]] = [(m.start(), m.end()) for m in _LOREM.finditer(text)]
+    position = 0
+    for piece in _SENTENCE_END.split(text):
+        start = text.find(piece, position)
+        position = start + len(piece)
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        core = _EDGE.sub("", stripped)
+        if not core:
+            continue
+        core_start = start + piece.find(core)
+        normal = _normal(core)
+        if normal in exact and (normal not in SIGN_OFFS or (alone and _normal(text) == normal)):
+            out.append((core_start, core_start + len(core)))
+            continue
+        parts = _DASH_COLON.split(core)
+        head = _normal(" ".join(parts[:-1])) if len(parts) >= 2 else ""
+        tail_normal = _normal(parts[-1]) if len(parts) >= 2 else ""
+        if (
+            head
+            and tail_normal in trailing
+            # "a stub" after a dash is a placeholder only when what it says it of is the text.
+            and (tail_normal not in _SELF_NAMED or _ABOUT_TEXT.search(head))
+        ):
+            tail = parts[-1]
+            at = core.rfind(tail)
+            out.append((core_start + at, core_start + at + len(tail)))
+            continue
+        if normal.startswith(leading) and (alone or stripped.endswith(("…", "..."))):
+            out.append((core_start, core_start + len(core)))
+    return out
+
+
+def _section_content(doc: Document, segments: list[Segment]) -> dict[int, bool]:
+    """For each prose segment: whether it is all its section holds (no other text, code
+    block or component between the heading before it and the next heading, and no
+    subsection: a sentence that introduces the subsections below it is their lead, not a
+    placeholder)."""
+    ordered = sorted(doc.headings, key=lambda h: h.offset)
+    headings = [h.offset for h in ordered]
+    levels = [h.level for h in ordered]
+    starts = [seg.anchors[0][1] if seg.anchors else 0 for seg in segments]
+    blocks = [doc.lines.offset(b.span.line, b.span.column) for b in doc.code_blocks]
+    blocks += [doc.lines.offset(c.span.line, c.span.column) for c in doc.components]
+    per_section: dict[int, int] = {}
+    for offset in [*(o for seg, o in zip(segments, starts, strict=True) if seg.scope == "prose"), *blocks]:
+        key = bisect_right(headings, offset)
+        per_section[key] = per_section.get(key, 0) + 1
+
+    def has_subsection(key: int) -> bool:
+        # key: the index of the next heading; the section's own heading is key - 1.
+        return 0 < key < len(levels) and levels[key] > levels[key - 1]
+
+    return {
+        i: per_section.get(key, 0) == 1 and not has_subsection(key)
+        for i, (seg, o) in enumerate(zip(segments, starts, strict=True))
+        if seg.scope == "prose"
+        for key in [bisect_right(headings, o)]
+    }
+
+
+def _in_table(doc: Document, segment: Segment) -> bool:
+    """Whether a segment is a table cell (its line is a table row)."""
+    if not segment.anchors:
+        return False
+    line = doc.lines.line_text(doc.lines.span(segment.anchors[0][1]).line)
+    return line.lstrip(" >").startswith("|") or line.count("|") >= 2
 
 
 _WORDS = re.compile(r"[^\W_]+")  # letters and digits of any script, as coursecheck.match.words
@@ -463,13 +634,23 @@ def empty_section(doc: Document, ctx: RuleContext) -> None:
             continue
         line_end = heading.offset + len(doc.lines.line_text(heading.span.line))
         if following is None:
-            message = f"section «{heading.text}» is empty: nothing follows it"
+            message = f"section «{_heading_label(doc, heading)}» is empty: nothing follows it"
         else:
             message = (
-                f"section «{heading.text}» is empty: the next heading «{following.text}» "
-                f"(line {following.span.line}) follows directly"
+                f"section «{_heading_label(doc, heading)}» is empty: the next heading "
+                f"«{_heading_label(doc, following)}» (line {following.span.line}) follows directly"
             )
         ctx.report(doc, heading.offset, line_end, message, anchor=heading.text)
+
+
+def _heading_label(doc: Document, heading: Heading) -> str:
+    """A heading as its reader sees it: its prose text, or, for a heading that is all code
+    (``## `delete()` ``), its line without the Markdown marks."""
+    if heading.text.strip():
+        return heading.text
+    from coursecheck.routing import heading_plain
+
+    return heading_plain(doc.lines.line_text(heading.span.line))[0] or heading.text
 
 
 @rule(

@@ -262,7 +262,8 @@ def required_field(doc: Document, ctx: RuleContext) -> None:
 
     ## What it does
     For every field declared with `required = true` in `[frontmatter.fields.NAME]`, reports
-    a lesson whose frontmatter does not have it, or has it with no value (`estimatedTime:`).
+    a lesson whose frontmatter does not have it, or has it with no value (`estimatedTime:`,
+    `title: ""`). An empty list is a value: `prerequisites: []` says "none".
     A missing field is reported at the frontmatter's opening `---`, naming the field; an
     empty one at its key. A lesson with no frontmatter at all gets one finding listing the
     required fields. Lessons whose YAML cannot be read are left to `parse/frontmatter`.
@@ -325,7 +326,7 @@ def required_field(doc: Document, ctx: RuleContext) -> None:
                 doc=doc,
                 anchor=name,
             )
-        elif data[name] is None or data[name] == "" or data[name] == []:
+        elif data[name] is None or data[name] == "":
             ctx.report_span(
                 doc.relpath,
                 doc.frontmatter.place(name, "#key"),
@@ -909,50 +910,108 @@ def _kind_of(value: Any) -> str:
     return "any"
 
 
-def infer_schema_toml(lessons: dict[str, dict[str, Any]]) -> str:
-    """A ``[frontmatter.fields.*]`` schema inferred from lesson frontmatter.
+_NOT_ENUM_VALUE = re.compile(r"://|^/|@|^\d{4}-\d{2}-\d{2}")
+ENUM_MAX_VALUES = 8
+ENUM_MIN_USES = 2  # each value of an inferred enum is used at least this often
 
-    Fields present in at least 90% of the lessons are required; a string field with at most
-    6 distinct values over at least 5 lessons (and some value used twice) gets an ``enum``;
-    numbers found as both
-    integers and floats are ``number``. Mixed types are ``any``.
+
+def infer_schema_toml(
+    lessons: dict[str, dict[str, Any]],
+    *,
+    module_first: set[str] | frozenset[str] = frozenset(),
+    site_schema: dict[str, dict[str, Any]] | None = None,
+    site_schema_file: str = "",
+) -> str:
+    """A ``[frontmatter.fields.*]`` schema inferred from lesson frontmatter, with support
+    thresholds so that it describes the course rather than its accidents:
+
+    * a field is required when at least 90% of the lessons give it a value (an empty list
+      is a value: ``prerequisites: []`` says "none"), unless the only lessons without it
+      are the first lessons of their modules (a module-first lesson has no prerequisite),
+      or the site's own content schema makes it optional or gives it a default;
+    * a string field gets an ``enum`` only when it takes 2 to 8 values over at least 5
+      lessons and *each* value is used at least twice (author names, URLs and titles are
+      not closed sets); values that differ only in case count as one, written the way most
+      lessons write it; the site's schema's ``z.enum([...])`` is taken as it is;
+    * numbers found as both integers and floats are ``number``; mixed types are ``any``.
     """
     if not lessons:
         return ""
+    site = site_schema or {}
     total = len(lessons)
     present: Counter[str] = Counter()
+    valued: Counter[str] = Counter()
     values: dict[str, list[Any]] = {}
+    missing: dict[str, list[str]] = {}
     for data in lessons.values():
         for key, value in data.items():
             present[str(key)] += 1
+            if value is not None and value != "":
+                valued[str(key)] += 1
             values.setdefault(str(key), []).append(value)
+    for rel, data in lessons.items():
+        for key in present:
+            if data.get(key) is None or data.get(key) == "":
+                missing.setdefault(key, []).append(rel)
     out = [
-        f"# Frontmatter schema inferred by `coursecheck init` from {total} lessons: fields in at",
-        "# least 90% of them are required. Tighten it (enum, pattern, min, max): see",
-        "# `coursecheck rule frontmatter/field-type`.",
+        f"# Frontmatter schema inferred by `coursecheck init` from {total} lessons: fields that at least 90%",
+        "# of them give a value are required, enums only where each value recurs. Tighten it (enum,",
+        "# pattern, min, max): see `coursecheck rule frontmatter/field-type`.",
     ]
-    for name, count in sorted(present.items(), key=lambda item: (-item[1], item[0])):
+    if site_schema_file:
+        out.append(f"# Optional fields and enums of the site's content schema ({site_schema_file}) are kept.")
+    for name, _count in sorted(present.items(), key=lambda item: (-item[1], item[0])):
         found = values[name]
         kind = _infer_type(found)
-        out.append(f"[frontmatter.fields.{_toml_key(name)}]")
-        out.append(f'type = "{kind}"')
+        declared = site.get(name, {})
+        lines = [f"[frontmatter.fields.{_toml_key(name)}]", f'type = "{kind}"']
         if kind == "list":
             items = _infer_type([item for v in found if isinstance(v, list) for item in v])
             if items != "any":
-                out.append(f'items = "{items}"')
-        if count / total >= 0.9:
-            out.append("required = true")
-        if kind == "string":
-            distinct = sorted({v for v in found if isinstance(v, str)})
-            # A closed set of values used repeatedly; all-distinct values (titles) are not one.
-            if count >= 5 and len(distinct) <= 6 and len(distinct) < count:
-                out.append(f"enum = [{', '.join(_toml_value(v) for v in distinct)}]")
-        out.append("")
+                lines.append(f'items = "{items}"')
+        lacking = missing.get(name, [])
+        if valued[name] / total >= 0.9:
+            if declared.get("optional"):
+                lines.insert(1, "# optional in the site's content schema")
+            elif lacking and all(rel in module_first for rel in lacking):
+                lines.insert(1, f"# given by {valued[name]} of {total} lessons; the others open their module")
+            else:
+                lines.append("required = true")
+        enum = declared.get("enum")
+        if kind == "string" and enum:
+            lines.append(f"enum = [{', '.join(_toml_value(v) for v in enum)}]")
+        elif kind == "string":
+            inferred = _infer_enum([v for v in found if isinstance(v, str)])
+            if inferred:
+                lines.append(f"enum = [{', '.join(_toml_value(v) for v in inferred)}]")
+        out += [*lines, ""]
     return "\n".join(out).rstrip()
+
+
+def _infer_enum(found: list[str]) -> list[str] | None:
+    """A closed set of values: 2 to 8 of them over 5 uses or more, each used twice or more
+    (case variants counted together, written as most lessons write them)."""
+    if len(found) < 5:
+        return None
+    groups: dict[str, Counter[str]] = {}
+    for value in found:
+        groups.setdefault(value.strip().lower(), Counter())[value] += 1
+    if not 2 <= len(groups) <= ENUM_MAX_VALUES:
+        return None
+    if any(sum(c.values()) < ENUM_MIN_USES for c in groups.values()):
+        return None
+    if any(_NOT_ENUM_VALUE.search(v) or len(v) > 40 or len(v.split()) > 3 for v in found):
+        return None
+    return sorted(c.most_common(1)[0][0] for c in groups.values())
 
 
 @hookimpl
 def coursecheck_init_sections(survey: Any) -> str | None:
     lessons = getattr(survey, "frontmatter", None) or {}
-    text = infer_schema_toml(lessons)
+    text = infer_schema_toml(
+        lessons,
+        module_first=getattr(survey, "module_first", frozenset()),
+        site_schema=getattr(survey, "content_schema", None),
+        site_schema_file=getattr(survey, "content_schema_file", ""),
+    )
     return text or None

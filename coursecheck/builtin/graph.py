@@ -7,7 +7,9 @@ config section, declares the ``graph/...`` rules and the ``coursecheck graph`` c
 from __future__ import annotations
 
 import argparse
+import difflib
 import itertools
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +32,8 @@ from coursecheck.graph import (
 )
 from coursecheck.graph import did_you_mean as suggest_text
 from coursecheck.model import Course, Document
-from coursecheck.rules import Rule, RuleContext, rule
+from coursecheck.routing import Anchors, explicit_ids, github_slug, heading_plain, page_keys
+from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import Span
 
 if TYPE_CHECKING:
@@ -113,6 +116,151 @@ def unresolved_reference(course: Course, ctx: RuleContext) -> None:
                 f"[graph] start[{i}] '{written}' names no lesson of the course{suggest_text(cg.suggestions(written))}",
                 anchor=written,
             )
+
+
+ANCHOR_RULE = "graph/unresolved-anchor"
+
+
+@rule(
+    ANCHOR_RULE,
+    level="warning",
+    course=True,
+    relocatable=True,
+    tags=("graph", "links"),
+    options=[
+        Option("same-page", bool, True, "also check links to an anchor of the same page (`#section`)"),
+        Option(
+            "sections-from",
+            list,
+            [],
+            "folders of partials beside a page that the site turns into sections of it (`practice`): "
+            "a fragment of such a page that matches none of its own headings is not judged",
+            item=str,
+        ),
+    ],
+)
+def unresolved_anchor(course: Course, ctx: RuleContext) -> None:
+    """A link's `#fragment` names no heading or anchor of the page it leads to.
+
+    ## What it does
+    For every link to a lesson with a fragment (`/course/02-x#volumes`, `./02-x.md#volumes`,
+    and, with `same-page`, `#volumes` within the lesson), looks for the anchor among the
+    target's headings, slugged the ways site generators slug them (GitHub's and Docusaurus'
+    `## Named volumes` -> `named-volumes`, the usual slugifiers' runs of punctuation as one
+    hyphen, Russian headings transliterated by any common convention: «Как пишется» ->
+    `kak-pishetsya`; a repeated heading's `-1` suffix and case are accepted) and among the ids
+    the page sets itself (`{#id}` after a heading, `id="..."` and `name="..."` attributes).
+    Reports the link at its href, with the closest anchors of the target.
+
+    ## Why it matters
+    A fragment that names nothing still opens the page, at its top: the reader lands far from
+    the section the sentence promised, and nothing tells the author the heading was renamed.
+
+    ## Example
+    The heading is `## Named volumes`:
+    In `content/02-module-2/01-volumes.md`:
+    ```markdown
+    ## Named volumes
+
+    A named volume outlives its container.
+    ```
+    In `content/02-module-2/02-compose.md`:
+    ```markdown
+    See [named volumes](/course/02-module-2/01-volumes#named-volume).
+    ```
+    Reported at line 1, column 21 of `content/02-module-2/02-compose.md`.
+
+    Use instead:
+    In `content/02-module-2/02-compose.md`:
+    ```markdown
+    See [named volumes](/course/02-module-2/01-volumes#named-volumes).
+    ```
+
+    ## How to fix
+    Use the anchor of the heading as it is now (one of the suggestions), or give the heading
+    an explicit id. A page with no heading nor id (its content is generated) is not judged.
+    A site that builds sections of a page from partials beside it (`js/events/practice/*.md`
+    shown as the page's "In practice" section) names those folders in `sections-from`; a
+    site whose anchors come from elsewhere can switch the rule off:
+    `"graph/unresolved-anchor" = "off"`.
+    """
+    from urllib.parse import unquote
+
+    cg = course_graph(course, ctx.config)
+    summaries = ctx.summaries()
+    anchors: dict[str, Anchors] = {}
+    with_sections = pages_with_sections(course, ctx.options.get("sections-from") or [])
+
+    def of(doc: Document) -> Anchors | None:
+        found = anchors.get(doc.relpath)
+        if found is None:
+            data = summaries.get(doc.relpath)
+            if not isinstance(data, tuple) or len(data) != 2:
+                return None
+            if not data[0] and not data[1]:
+                return None  # no heading nor id: a page whose content is generated elsewhere
+            found = anchors[doc.relpath] = Anchors.of(data[0], data[1])
+        return found
+
+    def check(source: Document, target: Document, written: str, span: Span) -> None:
+        fragment = unquote(written.split("#", 1)[1]).strip()
+        if not fragment or not _PLAIN_FRAGMENT.match(fragment):
+            return  # "#", a route fragment ("#/x"), a computed one
+        pages = cg.router.alternates(target) if cg.router is not None else [target]
+        known = [found for found in (of(page) for page in pages) if found is not None]
+        if not known or any(found.has(fragment) for found in known):
+            return
+        if any(page_keys(page.relpath)[-1] in with_sections for page in pages):
+            return  # the site adds sections built from the partials beside the page
+        data = summaries.get(target.relpath) or ((), ())
+        slugs = [github_slug(heading_plain(h)[0]) for h in data[0]]
+        close = difflib.get_close_matches(fragment.lower(), [s for s in slugs if s], n=2, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr('#' + c) for c in close)}?" if close else ""
+        where = "this page" if target is source else f"'{cg.display(target)}'"
+        ctx.report_span(
+            source.relpath,
+            span,
+            f"link '{written}': {where} has no heading or anchor '#{fragment}'{hint}",
+            doc=source,
+            anchor=written,
+        )
+
+    for ref in cg.references:
+        if ref.kind == "link" and ref.source is not None and ref.target is not None and "#" in ref.written:
+            check(ref.source, ref.target, ref.written, ref.span)
+    if ctx.options.get("same-page", True):
+        for doc in course.lessons:
+            for link in doc.links:
+                href = link.href.strip()
+                if href.startswith("#") and len(href) > 1:
+                    check(doc, doc, href, link.href_span)
+
+
+_PLAIN_FRAGMENT = re.compile(r"^[^\s/{}$<>]+$")
+
+
+def pages_with_sections(course: Course, folders: list[str]) -> set[str]:
+    """The page keys (``js/events`` for ``js/events/index.md``) that have a folder named in
+    ``folders`` beside them holding partials (``js/events/practice/tip.md``)."""
+    if not folders:
+        return set()
+    names = set(folders)
+    found: set[str] = set()
+    for doc in course.others:
+        parts = doc.relpath.split("/")
+        for i, part in enumerate(parts[:-1]):
+            if part in names:
+                found.add("/".join(parts[:i]))
+    return found
+
+
+@unresolved_anchor.summarizer
+def _anchors_summary(doc: Document, ctx: RuleContext) -> tuple[list[str], list[str]] | None:
+    """The page's heading lines and the ids its text sets (cached per file)."""
+    if doc.kind not in ("markdown", "mdx"):
+        return None
+    headings = [doc.lines.line_text(h.span.line) for h in doc.headings]
+    return headings, explicit_ids(doc.source)
 
 
 @rule("graph/missing-data-reference", level="error", course=True, relocatable=True, tags=("graph", "data"))
@@ -301,7 +449,9 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     ## What it does
     Walks the course from its start (the first lesson in course order, or `[graph] start`):
     from a lesson to the lessons that list it as a prerequisite and to the lessons it links
-    to. Lessons never reached are orphans; the rule reports each lesson where an unreachable
+    to; and, since a course is read in order, from a module's last lesson to the next
+    module's first one (a module's first lesson needs no prerequisite). Lessons never
+    reached are orphans; the rule reports each lesson where an unreachable
     part of the course begins (a lesson with no way in), saying how many more lessons are
     reachable only through it, at its `prerequisites` (or `title`) line. A course where no
     lesson has a `prerequisites` field is not checked: it does not use a prerequisite graph.
@@ -310,6 +460,9 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     An orphan is cut off from the dependency graph: nothing says what to read before it,
     nothing leads to it, and every graph-based check (order, key links) skips it. Often it
     is a lesson whose prerequisites were forgotten or do not resolve.
+
+    A lesson cut off only because its own prerequisite does not resolve says so and points
+    at that prerequisite (the `graph/unresolved-reference` error there is the thing to fix).
 
     ## Example
     The third lesson has no `prerequisites`, and no lesson links to it or requires it:
@@ -350,7 +503,7 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     field_name = cg.settings.prerequisites_field
     if not any(d.frontmatter is not None and field_name in d.frontmatter.data for d in course.lessons):
         return  # a course that declares no prerequisites has no graph to be cut off from
-    nexts = cg.learning_successors()
+    nexts = cg.learning_successors(in_order=True)
     starts = [d.relpath for d in cg.start_lessons()]
     reached: set[str] = set(starts)
     stack = list(starts)
@@ -364,10 +517,10 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
         return
     order = {d.relpath: d.order_index or 0 for d in course.lessons}
     start_name = cg.display(course.document(starts[0]))  # type: ignore[arg-type]
-    broken_by_source: dict[int, list[str]] = {}
+    broken_by_source: dict[int, list[Reference]] = {}
     for r in cg.unresolved:
         if r.kind == "prerequisite":
-            broken_by_source.setdefault(id(r.source), []).append(r.written)
+            broken_by_source.setdefault(id(r.source), []).append(r)
     for members, behind_count in _unreached_sources(nexts, unreached):
         members = sorted(members, key=order.__getitem__)
         doc = course.document(members[0])
@@ -375,8 +528,14 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
             continue
         behind = range(behind_count)  # only its size is reported
         broken = broken_by_source.get(id(doc), [])
+        related = []
         if broken:
-            why = f"its prerequisite '{broken[0]}' names no lesson and no lesson links to it"
+            # A consequence of the unresolved prerequisite: point at it, not repeat it.
+            why = (
+                f"only because its prerequisite '{broken[0].written}' does not resolve "
+                "(fix the graph/unresolved-reference error there)"
+            )
+            related = [(doc.relpath, broken[0].span, f"prerequisite '{broken[0].written}' names no lesson")]
         elif len(members) > 1:
             others = ", ".join(cg.display(course.document(m)) for m in members[1:])  # type: ignore[arg-type]
             why = f"only {others} lead to it, and nothing leads to them"
@@ -392,6 +551,7 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
             f"lesson cannot be reached from the course start '{start_name}': {why}{more}",
             doc=doc,
             anchor=doc.relpath,
+            related=related,
         )
 
 
@@ -561,6 +721,8 @@ def redundant_prerequisite(course: Course, ctx: RuleContext) -> None:
 
 # -- config -----------------------------------------------------------------------------------
 
+_ROUTE_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:$")
+
 
 @hookimpl
 def coursecheck_config_sections() -> dict[str, str]:
@@ -582,15 +744,48 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
             problems.append(
                 (f"graph.{key}", line, f"unknown key{did_you_mean(key, GRAPH_KEYS)} (known: {', '.join(GRAPH_KEYS)})")
             )
+        elif expected is dict:
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                problems.append(
+                    (f"graph.{key}", line, 'must be a table of URL prefix = "folder", e.g. { "/docs/" = "docs/" }')
+                )
+                continue
+            for prefix, folder in value.items():
+                if not prefix.startswith("/"):
+                    problems.append((f"graph.{key}", line, f"URL prefix '{prefix}' must start with '/'"))
+                if folder.startswith("/") or ".." in folder.split("/"):
+                    problems.append(
+                        (f"graph.{key}", line, f"folder '{folder}' must be relative to the project root, inside it")
+                    )
+        elif expected is bool:
+            if not isinstance(value, bool):
+                problems.append((f"graph.{key}", line, "must be true or false"))
         elif not isinstance(value, expected) or (
             expected is list and not all(isinstance(v, str) and v.strip() for v in value)
         ):
             what = "a list of non-empty strings" if expected is list else "a string"
             problems.append((f"graph.{key}", line, f"must be {what}"))
-        elif key == "routes":
+        elif key == "routes" and isinstance(value, list):
+            for route in value:
+                if not route.startswith("/") and not _ROUTE_SCHEME.match(route):
+                    problems.append(
+                        (
+                            f"graph.{key}",
+                            line,
+                            f"route prefix '{route}' must start with '/' (a site path) or be a link scheme "
+                            "ending in ':' (e.g. 'info:')",
+                        )
+                    )
+        elif key in ("served-elsewhere",) and isinstance(value, list):
             for route in value:
                 if not route.startswith("/"):
-                    problems.append((f"graph.{key}", line, f"route prefix '{route}' must start with '/'"))
+                    problems.append((f"graph.{key}", line, f"URL prefix '{route}' must start with '/'"))
+        elif key == "redirects" and isinstance(value, list):
+            for rel in value:
+                if rel.startswith("/") or ".." in rel.split("/"):
+                    problems.append(
+                        (f"graph.{key}", line, f"'{rel}' must be a file relative to the project root, inside it")
+                    )
     return problems
 
 
@@ -598,6 +793,7 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
 def coursecheck_rules() -> list[Rule]:
     return [
         unresolved_reference,
+        unresolved_anchor,
         missing_data_reference,
         prerequisite_cycle,
         later_prerequisite,
@@ -632,6 +828,7 @@ def graph_command(argv: list[str], app: CommandContext) -> int:
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
     app.add_plugin_arguments(parser)
+    app.add_cache_arguments(parser)
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.edges.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in EDGE_KINDS]
@@ -651,17 +848,21 @@ def graph_command(argv: list[str], app: CommandContext) -> int:
             return ExitCode.USAGE
         config.root = args.root.resolve()
     try:
-        options = RunOptions(select=["graph"], **app.plugin_options(args))
+        options = RunOptions(select=["graph"], **app.cache_options(args), **app.plugin_options(args))
         engine = app.engine(config, options)
     except ConfigError as exc:
         app.print_config_error(exc)
         return ExitCode.USAGE
-    result = engine.run()
+    result = app.run(engine, args, "Reading the course")
     for note in result.notifications:  # what --isolated left out, a crashed plugin...
         say(f"coursecheck graph: {note.level}: {note.message}")
     course = result.course
     assert course is not None
-    text = FORMATS[args.format](course_graph(course, config), kinds)
+    # An unchanged course prints what the last run built (a 5,000-lesson graph takes seconds).
+    text = engine.stored_output("graph", args.format, ",".join(kinds))
+    if text is None:
+        text = FORMATS[args.format](course_graph(course, config), kinds)
+        engine.store_output("graph", text, args.format, ",".join(kinds))
     if args.output is not None:
         try:
             atomic_write(args.output, text, root=config.root)

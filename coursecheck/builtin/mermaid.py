@@ -21,20 +21,15 @@ literal's ``\\n`` stays two characters), so every position is a position of the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.diagrams import DEFAULT_COMPONENTS, Diagram, _first_statement, _lines, chart_components, diagrams
 from coursecheck.escape import toml_string
-from coursecheck.fsutil import read_regular_bytes
 from coursecheck.model import Document, Segment
-from coursecheck.parse.markdown import parse_markdown
 from coursecheck.rules import Option, Rule, RuleContext, rule
-from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
 # Diagram types Mermaid 11 recognises by the first word of the chart.
 KNOWN_TYPES: tuple[str, ...] = (
@@ -295,6 +290,22 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
 
 
 @hookimpl
+def coursecheck_init_file(doc: Document, survey: Any) -> dict[str, int] | None:
+    """Per file, for init: the non-empty diagrams in fenced blocks (key ``""``) and in the
+    ``chart`` prop of each component that has one (key: the component's name)."""
+    charted = sorted({f"{c.name}.chart" for c in doc.components if "chart" in c.props})
+    counts: dict[str, int] = {}
+    fenced = sum(1 for d in diagrams(doc, ()) if not d.is_empty)
+    if fenced:
+        counts[""] = fenced
+    for entry in charted:
+        n = sum(1 for d in diagrams(doc, (entry,)) if not d.is_empty) - fenced
+        if n > 0:
+            counts[entry] = n
+    return counts or None
+
+
+@hookimpl
 def coursecheck_init_sections(survey: Any) -> str | None:
     """``[mermaid] components`` for the components with a ``chart`` prop; and when nearly
     every lesson (90%) already has a diagram, ``mermaid/min-diagrams`` on with ``min = 1``."""
@@ -308,22 +319,15 @@ def coursecheck_init_sections(survey: Any) -> str | None:
             f"[mermaid]\ncomponents = [{listed}]"
         )
     lessons = list(getattr(survey, "lessons", []) or [])
-    with_diagrams = sum(1 for rel in lessons if _count_in_file(survey.root / rel, rel, entries or DEFAULT_COMPONENTS))
+    counted = (getattr(survey, "file_data", {}) or {}).get(__name__, {})
+    wanted = {"", *(entries or DEFAULT_COMPONENTS)}
+    with_diagrams = sum(1 for rel in lessons if any(n for key, n in (counted.get(rel) or {}).items() if key in wanted))
     if lessons and with_diagrams >= 0.9 * len(lessons):
         parts.append(
             f"# {with_diagrams} of {len(lessons)} lessons have a Mermaid diagram: keep it that way.\n"
             '[rules."mermaid/min-diagrams"]\nlevel = "warning"\nmin = 1'
         )
     return "\n\n".join(parts) or None
-
-
-def _count_in_file(path: Path, relpath: str, components: Iterable[str]) -> int:
-    try:
-        text, _ = decode_source(read_regular_bytes(path))
-    except (OSError, DecodeError):
-        return 0
-    doc = parse_markdown(path, relpath, normalize_newlines(text), mdx=relpath.endswith(".mdx"))
-    return sum(1 for d in diagrams(doc, components) if not d.is_empty)
 
 
 def _diagrams_of(doc: Document, ctx: RuleContext) -> list[Diagram]:

@@ -26,7 +26,7 @@ an author can build the vocabulary in one pass.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from coursecheck import hookimpl, lexicon
@@ -40,7 +40,8 @@ from coursecheck.spellcheck import (
     Unknown,
     checking,
     ignored_ranges,
-    survey_unknown,
+    merge_unknown,
+    unknown_counts,
     unknown_words,
     words_in,
 )
@@ -304,41 +305,27 @@ def russian_share(docs: Iterable[Document]) -> float:
     return cyrillic / (cyrillic + latin) if cyrillic + latin else 0.0
 
 
-def _content_files(survey: Any) -> list[str]:
-    """The Markdown files the starter config's content globs take (what the first check
-    reads: lessons, and also a README or CHANGELOG the globs match)."""
-    import os
-
-    from coursecheck.fsutil import SKIP_DIRS
-    from coursecheck.globs import matches
-
-    globs = list(getattr(survey, "content_globs", []) or [])
-    if not globs:
-        return list(getattr(survey, "lessons", []) or [])
-    root = survey.root
-    out = []
-    for folder, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        prefix = os.path.relpath(folder, root).replace(os.sep, "/")
-        for name in sorted(filenames):
-            rel = name if prefix == "." else f"{prefix}/{name}"
-            if name.lower().endswith((".md", ".mdx")) and matches(rel, globs):
-                out.append(rel)
-    return out
+_INIT_WORDS: list[Any] = []  # the lexicon init's per-file survey uses (built once per process)
 
 
-def _lesson_documents(survey: Any) -> Iterator[Document]:
-    from coursecheck.fsutil import read_regular_bytes
-    from coursecheck.parse.markdown import parse_markdown
-    from coursecheck.text import DecodeError, decode_source, normalize_newlines
+@hookimpl
+def coursecheck_init_file(doc: Document, survey: Any) -> dict[str, Any] | None:
+    """Per file, for init: the unknown Russian words of a sampled file with Russian prose
+    (``{key: {form: count}}``; see :func:`unknown_counts`)."""
+    sampled = getattr(survey, "sampled", None)
+    if sampled is not None and not sampled(doc.relpath):
+        return None
+    if not any(_CYRILLIC_LETTER.search(seg.text) for seg in doc.iter_segments(("prose",))):
+        return None
+    if not _INIT_WORDS:
+        from coursecheck.config import Config
 
-    for rel in _content_files(survey):
-        path = survey.root / rel
-        try:
-            text, _ = decode_source(read_regular_bytes(path))
-        except (OSError, DecodeError):
-            continue
-        yield parse_markdown(path, rel, normalize_newlines(text), mdx=rel.endswith(".mdx"))
+        _INIT_WORDS.append(lexicon.build(Config(path=None, root=survey.root), None))
+    counts = unknown_counts(doc, _INIT_WORDS[0], Checking("Cyrillic", True, False, 5))
+    return {"unknown": counts}
+
+
+_CYRILLIC_LETTER = re.compile(r"[а-яёА-ЯЁ]")
 
 
 @hookimpl
@@ -346,21 +333,28 @@ def coursecheck_init_sections(survey: Any) -> str | None:
     """For a Russian course (a third of the prose's letters or more are Cyrillic): the
     spelling rules on (unknown words at note level) and a vocabulary seeded with the
     course's jargon (unknown words used at least twice that no dictionary word is one edit
-    away from), written to ``vocabulary/accept.txt`` (inline ``words`` with ``--stdout``)."""
-    docs = list(_lesson_documents(survey))
-    if not docs or russian_share(docs) < 1 / 3:
+    away from), written to ``vocabulary/accept.txt`` (inline ``words`` with ``--stdout``).
+    On a big course the seed reads an even spread of its lessons (see
+    :data:`coursecheck.init.SPELLING_SAMPLE`)."""
+    lessons = list(getattr(survey, "lessons", []) or [])
+    facts = getattr(survey, "facts", {}) or {}
+    cyrillic = sum(getattr(facts.get(rel), "cyrillic", 0) for rel in lessons)
+    latin = sum(getattr(facts.get(rel), "latin", 0) for rel in lessons)
+    if not lessons or cyrillic + latin == 0 or cyrillic / (cyrillic + latin) < 1 / 3:
         return None
     from coursecheck.config import Config
 
-    how = Checking("Cyrillic", True, False, 5)
-    unknown = survey_unknown(docs, lexicon.build(Config(path=None, root=survey.root), None), how)
+    per_file = (getattr(survey, "file_data", {}) or {}).get(__name__, {})
+    texts = [*lessons, *(getattr(survey, "partials", []) or [])]
+    parts = [(rel, per_file[rel]["unknown"]) for rel in texts if isinstance(per_file.get(rel), dict)]
+    unknown = merge_unknown(parts, lexicon.build(Config(path=None, root=survey.root), None))
     seeded = seed_words(unknown)
     header = (
         "# Spelling: Russian words through pymorphy3's dictionary, English ones through an English word list;\n"
         "# glossary terms are accepted in every inflection. `coursecheck terms --unknown` lists the words\n"
-        f"# no dictionary knows, by frequency. init accepted {len(seeded)} of the course's {len(unknown)} unknown\n"
-        "# words: used twice or borrowed from English, with no known word one edit away; or borrowed words the\n"
-        f"# course writes its own way ({SEED_ALWAYS} times or in 2 lessons)."
+        f"# no dictionary knows, by frequency. init accepted {len(seeded)} of the {len(unknown)} unknown\n"
+        f"# words of {len(parts)} lessons: used twice or borrowed from English, with no known word one edit away;\n"
+        f"# or borrowed words the course writes its own way ({SEED_ALWAYS} times or in 2 lessons)."
     )
     rules = '\n\n[rules."spelling/unknown-word"]\nlevel = "note"\n\n[rules."spelling/rejected-word"]\nlevel = "warning"'
     target = survey.root / VOCABULARY_FILE

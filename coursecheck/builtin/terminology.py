@@ -24,7 +24,6 @@ from coursecheck import glossary as gl
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.escape import say, toml_string
-from coursecheck.fsutil import read_inside
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
@@ -166,33 +165,34 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
 
 @hookimpl
 def coursecheck_init_sections(survey: Any) -> str | None:
-    """A ``[glossary]`` section when the repository has a glossary file with the usual fields."""
-    import json
+    """A ``[glossary]`` section for the data file that holds a glossary, recognized by its
+    shape (a list of term objects at any depth, or categories of them), with the field
+    mapping and the entries path it needs (``categories[].terms``)."""
+    from coursecheck.parse.data import load_data_file
 
+    found: list[tuple[int, str, str, dict[str, str]]] = []
     for rel in getattr(survey, "data_files", []):
-        name = rel.rsplit("/", 1)[-1].lower()
-        if "glossary" not in name or not name.endswith(".json"):
+        # Not through a link out of the repository: its fields would go into the config.
+        data = load_data_file(survey.root, rel)
+        if data is None:
             continue
-        try:
-            # Not through a link out of the repository: its fields would go into the config.
-            data = json.loads(read_inside(survey.root, rel, parents_checked=True).decode("utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        named = 2 if "gloss" in rel.rsplit("/", 1)[-1].lower() else 0
+        shape = gl.find_glossary_shape(data, min_entries=1 if named else 3)
+        if shape is None:
             continue
-        if not (isinstance(data, list) and data and all(isinstance(e, dict) for e in data)):
-            continue
-        keys = set().union(*(e.keys() for e in data))
-        fields = {role: path for role, path in gl.DEFAULT_FIELDS.items() if path.split("[", 1)[0] in keys}
-        if "term" not in fields:
-            continue
-        related = data[0].get("relatedLessons") if "related" in fields else None
-        if "related" in fields and not (isinstance(related, list) and related and isinstance(related[0], dict)):
-            fields["related"] = "relatedLessons[]"
-        mapping = ", ".join(f'{role} = "{path}"' for role, path in fields.items())
-        return (
-            "[glossary]\n# The course's own glossary; see docs/glossary-and-terms.md\n"
-            f"file = {toml_string(rel)}\nfields = {{ {mapping} }}"  # the file's name is the repository's
-        )
-    return None
+        entries, fields = shape
+        found.append((named, rel, entries, fields))
+    if not found:
+        return None
+    found.sort(key=lambda f: (-f[0], f[1]))
+    _named, rel, entries, fields = found[0]
+    mapping = ", ".join(f"{role} = {toml_string(path)}" for role, path in fields.items())
+    lines = ["[glossary]", "# The course's own glossary, found by its shape; see docs/glossary-and-terms.md"]
+    lines.append(f"file = {toml_string(rel)}")  # the file's name is the repository's
+    if entries:
+        lines.append(f"entries = {toml_string(entries)}")
+    lines.append(f"fields = {{ {mapping} }}")
+    return "\n".join(lines)
 
 
 # -- rules -------------------------------------------------------------------------------------
@@ -648,6 +648,7 @@ def terms_command(argv: list[str], app: CommandContext) -> int:
     )
     parser.add_argument("--min-count", type=int, default=1, help="with --unknown: only words used at least this often")
     parser.add_argument("--plain", action="store_true", help="with --unknown: one word a line (for an accept file)")
+    app.add_cache_arguments(parser)
     args = parser.parse_args(argv)
     config, code = app.load_config(args.config, args.root)
     if config is None:
@@ -659,9 +660,10 @@ def terms_command(argv: list[str], app: CommandContext) -> int:
         # Installed plugins are never loaded here: term coverage is built in.
         choice = app.plugin_options(args)
         choice["entry_points"] = False
-        options = RunOptions(select=["terminology/coverage"], **choice)
+        chosen: dict[str, Any] = {**app.cache_options(args), **choice}
+        options = RunOptions(select=["terminology/coverage"], **chosen)
         engine = app.engine(config, options)
-        result = engine.run()
+        result = app.run(engine, args, "Reading the course")
         resolve_scopes(args.scope)
     except ConfigError as exc:
         app.print_config_error(exc)
@@ -679,30 +681,47 @@ def terms_command(argv: list[str], app: CommandContext) -> int:
 
         print_unknown(course, config, minimum=args.min_count, plain=args.plain)
         return 0
+    import io
+
     from coursecheck.match import morphology
 
-    say(f"Inflection: {morphology()}", sys.stdout)
+    # An unchanged course prints what the last run measured (matching every inflected form
+    # of every term over thousands of lessons takes seconds).
+    text = engine.stored_output("terms", args.scope, morphology())
+    if text is None:
+        out = io.StringIO()
+        _print_terms(course, config, args.scope, out)
+        text = out.getvalue()
+        engine.store_output("terms", text, args.scope, morphology())
+    sys.stdout.write(text)
+    return 0
+
+
+def _print_terms(course: Any, config: Config, scope: str, out: Any) -> None:
+    """The report of ``coursecheck terms``: inflection, required terms, glossary forms."""
+    from coursecheck.match import morphology
+
+    say(f"Inflection: {morphology()}", out)
     reqs = measure(course, config)
     if reqs:
-        print("\nRequired terms ([[term]]):")
+        print("\nRequired terms ([[term]]):", file=out)
         for req, cov in reqs:
             met = cov.total >= req.min_occurrences and cov.lessons >= req.min_lessons
             say(
                 f"  {'ok  ' if met else 'FAIL'} {req.term}: {cov.describe()} (scope {'+'.join(cov.scopes)}; "
                 f"required >= {req.min_occurrences} in >= {req.min_lessons})",
-                sys.stdout,
+                out,
             )
             for rel, n in cov.per_file.items():
-                say(f"         {n:4d}  {rel}", sys.stdout)
-    rows = glossary_forms(course, config, args.scope)
+                say(f"         {n:4d}  {rel}", out)
+    rows = glossary_forms(course, config, scope)
     if rows:
-        print()
-        say(f"Glossary terms (scope {args.scope}):", sys.stdout)
+        print(file=out)
+        say(f"Glossary terms (scope {scope}):", out)
         for row in rows:
             cov = row["coverage"]
             forms = ", ".join(f"{form} {n}" for form, n in row["forms"].most_common())
-            say(f"  {row['entry'].label}: {cov.total} in {cov.lessons} lessons; forms: {forms or '-'}", sys.stdout)
-    return 0
+            say(f"  {row['entry'].label}: {cov.total} in {cov.lessons} lessons; forms: {forms or '-'}", out)
 
 
 @hookimpl

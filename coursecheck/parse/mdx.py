@@ -18,11 +18,14 @@ from functools import lru_cache
 from typing import Any, NoReturn
 
 _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})([^\n]*)$", re.M)
+# MDX has no indented code: a fence opens at any indentation (code samples nested in JSX
+# components, ``<Tab>\n      ```tsx``), as in micromark with indented code disabled.
+_FENCE_OPEN_MDX = re.compile(r"^([ \t]*)(`{3,}|~{3,})([^\n]*)$", re.M)
 _ESM_START = re.compile(r"(?:import\s*[\w{*'\"]|export\s+(?:const|let|var|function|default|class|async|\{|\*))")
 # What the scan stops at. A line break matters only where a fence or ESM may open on the
 # next line (checked there); the others are skipped by the regex engine.
 _LINE_OPENER = r"\n(?= {0,3}(?:```|~~~)|import|export)"
-_INTERESTING = re.compile(r"[`{<\\]|" + _LINE_OPENER)
+_INTERESTING = re.compile(r"[`{<\\]|\n(?=[ \t]*(?:```|~~~)|import|export)")
 _INTERESTING_MARKDOWN = re.compile(r"[`\\]|<!--|" + _LINE_OPENER)  # no JSX nor expressions
 _TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
 _ATTR_NAME = re.compile(r"[A-Za-z_$][\w:$.-]*")
@@ -409,8 +412,9 @@ class _CodeSpans:
 
 
 @lru_cache(maxsize=64)
-def _fence_closer(marker: str) -> re.Pattern[str]:
-    return re.compile(r"^ {0,3}" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
+def _fence_closer(marker: str, mdx: bool = False) -> re.Pattern[str]:
+    indent = r"^[ \t]*" if mdx else r"^ {0,3}"
+    return re.compile(indent + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
 
 
 def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
@@ -446,10 +450,10 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
     while i < n:
         if line_start:
             line_start = False
-            m = _FENCE_OPEN.match(text, i)
+            m = (_FENCE_OPEN_MDX if mdx else _FENCE_OPEN).match(text, i)
             if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
                 marker = m.group(2)
-                closer = _fence_closer(marker)
+                closer = _fence_closer(marker, mdx)
                 content_start = m.end() + 1
                 cm = closer.search(text, min(content_start, n))
                 if cm:

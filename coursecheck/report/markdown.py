@@ -214,11 +214,27 @@ def _key_links(items: list[Verdict]) -> list[str]:
     return [*out, *table(["From", "To", "Via", "Status", "Details"], rows), ""]
 
 
-def _graph(result: Result) -> list[str]:
+# GitHub renders a Mermaid block of at most 50,000 characters (and slowly well before): a
+# bigger lesson graph is shown collapsed to modules, the full one in a file beside the report.
+GRAPH_INLINE_MAX = 40_000
+
+
+def _graph(result: Result, options: ReportOptions) -> list[str]:
     graph = GRAPH_MERMAID.get(result.extra)
     if not isinstance(graph, str) or not graph.strip():
         return []
-    return ["### Prerequisite Graph", "", *fenced(graph.strip(), "mermaid"), ""]
+    modules = result.extra.get("graph_modules_mermaid")
+    if len(graph) <= GRAPH_INLINE_MAX or not isinstance(modules, str) or not modules.strip():
+        return ["### Prerequisite Graph", "", *fenced(graph.strip(), "mermaid"), ""]
+    size = f"{len(graph) // 1000:,} KB"
+    if re.fullmatch(r"[\w.-]+", options.output_name):
+        name = PurePosixPath(options.output_name).stem + ".graph.mmd"
+        options.attachments[name] = graph
+        where = f"The full lesson graph ({size}) is in [{name}]({name})."
+    else:
+        where = f"The full lesson graph ({size}): `coursecheck graph -o course-graph.mmd`."
+    note = f"The lesson graph is too big to render here: its modules, with the prerequisites between them. {where}"
+    return ["### Prerequisite Graph", "", note, "", *fenced(modules.strip(), "mermaid"), ""]
 
 
 def _requirements(items: list[Verdict]) -> list[str]:
@@ -512,7 +528,7 @@ def render(result: Result, options: ReportOptions) -> str:
     lines += _truths(items)
     lines += _artifacts(items)
     lines += _key_links(items)
-    lines += _graph(result)
+    lines += _graph(result, options)
     lines += _requirements(items)
     lines += _anti_patterns(in_scope, tags, files)
     lines += _build(build, settings)

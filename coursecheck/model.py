@@ -85,8 +85,11 @@ class Link:
     href: str
     text: str
     span: Span  # the whole link (or the JSX attribute)
-    href_span: Span
+    href_span: Span  # where the destination is written (a reference link's: in its definition)
     origin: str = "markdown"  # markdown | jsx | html
+    # inline ``[t](url)`` | reference ``[t][label]``, ``[label]`` (``href`` resolved from the
+    # definition; ``span`` at the place of use) | autolink ``<url>`` | prop (a JSX attribute)
+    form: str = "inline"
 
 
 @dataclass(slots=True)
@@ -252,6 +255,7 @@ class Document:
     segments: list[Segment] = field(default_factory=list)
     code_blocks: list[CodeBlock] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    images: list[Link] = field(default_factory=list)  # kept apart from links: ``href`` is the source
     components: list[Component] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     data: Any = None  # parsed JSON/YAML for data files

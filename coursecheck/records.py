@@ -167,6 +167,8 @@ def _kept_lines(doc: Document) -> dict[int, str]:
         wanted.update(range(doc.frontmatter.span.line, doc.frontmatter.span.end_line + 1))
     for item in (*doc.headings, *doc.links, *doc.components, *doc.comments, *doc.code_blocks):
         wanted.add(item.span.line)
+    for link in doc.links:  # a reference link's destination is written on its definition's line
+        wanted.add(link.href_span.line)
     lines = doc.lines
     return {n: lines.line_text(n) for n in sorted(wanted) if 1 <= n <= lines.line_count}
 

@@ -822,7 +822,8 @@ title: Форма
 
 ## Раздел
 
-Смотрите [урок](/course/a/b) и <Note type="info">
+Смотрите [урок](/course/a/b) и
+<Note type="info">
 текст
 </Note>
 

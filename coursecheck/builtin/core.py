@@ -115,28 +115,42 @@ MDX_SYNTAX = _declare(
     "parse/mdx-syntax",
     "error",
     """
-MDX syntax that is never closed: a JSX element, a `{expression}`, a template literal or a comment.
+MDX that the MDX compiler rejects: an unclosed or mismatched tag, expression or comment, a `<` that starts no tag.
 
 ## What it does
-Reports the opening place of a JSX tag (`<Mermaid chart={`...`} />`), an expression or a
-`{/* comment */}` whose end is missing. The rest of the file is still checked, reading the
-unterminated part as text.
+Reports, at the place `@mdx-js/mdx`'s `compile` names (checked against it on a set of broken
+files, `scripts/mdx_harness.py --broken`):
+- a JSX tag, `{expression}`, template literal or `{/* comment */}` whose end is missing
+  (at its opening place; the compiler names the end of the file);
+- a tag never closed: a tag on a line of its own (a *flow* tag) must be closed before the
+  end of the file, a tag in a line of text must be closed in the same paragraph; a closing
+  tag with no opening one, or closing another tag than the innermost open one;
+- `<` followed by a character that cannot start a tag name (`<5 ms`, `<=`, `<-`), an
+  autolink (`<https://...>`, `<team@example.org>`) or an HTML comment (`<!-- -->`): MDX reads
+  each as a JSX tag;
+- an expression in a paragraph that runs past a blank line.
+Code (fenced at any indentation, inline) is never read as MDX. The rest of the file is still
+checked, reading the broken part as text.
 
 ## Why it matters
 The MDX compiler stops at the first such error, so the whole lesson fails to build.
 
 ## Example
 ```mdx
+Latency stays <5 ms on average.
+
 <Mermaid chart={`
 flowchart LR
   A --> B
 } />
 ```
-Reported at line 1, column 1.
-The template literal is never closed with a backtick.
+Reported at line 1, column 16.
+`<5` starts a tag whose name cannot begin with a digit; the template literal is never closed.
 
 Use instead:
 ```mdx
+Latency stays under 5 ms on average.
+
 <Mermaid chart={`
 flowchart LR
   A --> B
@@ -144,7 +158,8 @@ flowchart LR
 ```
 
 ## How to fix
-Close the element, expression or comment at the place the message names.
+Close the element, expression or comment at the place the message names; write `\\<` (or
+`&lt;`) for a less-than sign, `[text](url)` for a link and `{/* ... */}` for a comment.
 """,
     ("mdx",),
 )
@@ -157,7 +172,10 @@ A code fence is opened and never closed.
 
 ## What it does
 Reports a ```` ``` ```` or `~~~` fence with no closing fence of the same character and at
-least the same length.
+least the same length (a fence in a block quote or on a list item's line also ends with its
+container). When a line before it looks like an opener but is none (a backtick fence whose
+info string has a backtick, ```` ```js` ````), the fence left open is that line's doing: the
+finding is at that line.
 
 ## Why it matters
 Everything after the fence, to the end of the file, renders as code: headings, links and

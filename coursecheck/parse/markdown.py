@@ -9,6 +9,7 @@ text differs from the source, fall back to a character-by-character alignment.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -173,18 +174,37 @@ class _Aligner:
         for k, ch in enumerate(needle):
             cursor = self.cursor
             window = (self.next_nonspace(cursor) if k == 0 else cursor) + _ALIGN_WINDOW
-            pos = source.find(ch, cursor, window if window < end else end)
+            stop = window if window < end else end
+            pos = source.find(ch, cursor, stop)
+            after = pos + 1
             if pos == -1:
-                pos = cursor
+                # Not written as itself: an entity (``&LT;``) stands for it, at its "&".
+                pos = source.find("&", cursor, stop)
+                if pos == -1:
+                    pos = after = cursor
+                else:
+                    semicolon = source.find(";", pos, min(pos + 40, end))
+                    after = semicolon + 1 if semicolon != -1 else pos + 1
             if pos != expected:
                 anchors.append((k, pos))
-            self.cursor = pos + 1
+            self.cursor = after
             expected = pos + 1
         return anchors
 
 
-def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligner) -> Segment:
-    """Build the text segment of an inline token; record links and inline code."""
+def _inline(
+    doc: Document,
+    token: Token,
+    scope: str,
+    info: str,
+    aligner: _Aligner,
+    definitions: dict[str, tuple[int, int]] | None = None,
+) -> Segment:
+    """Build the text segment of an inline token; record links, images and inline code.
+
+    ``definitions`` maps each reference label (:func:`_label_key`) to where its destination
+    is written: a reference link's ``href_span`` is there, its ``span`` at the place of use.
+    """
     children = token.children or ()
     if len(children) == 1 and children[0].type == "text" and children[0].content:
         # Most inline tokens are one plain text (a list item, a table cell, a heading).
@@ -195,13 +215,9 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
     length = 0
     # (href, start offset, index in text_parts at open): a link's text is joined from its own
     # parts (joining the whole paragraph at each link was quadratic in links per paragraph).
-    link_stack: list[tuple[str, int, int]] = []
+    link_stack: list[tuple[str, int, int, str]] = []  # (href, open offset, parts index, title)
     source = aligner.source  # the masked text markdown-it-py parsed (same offsets)
     find = source.find
-    parens: _Parens | None = None  # made for the first link or image
-    token_start = aligner.cursor
-    link_middle = -2  # the last "](" found, and from where (it holds for starts up to it)
-    link_middle_from = -1
     for child in children:
         kind = child.type
         if kind == "text":
@@ -248,41 +264,51 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
             text_parts.append(" ")
             length += 1
         elif kind == "link_open":
-            bracket = source.find("[", aligner.cursor, aligner.end)
+            # An autolink opens with "<": a "[" later in the paragraph is another link's.
+            bracket = source.find("<" if child.markup == "autolink" else "[", aligner.cursor, aligner.end)
             open_at = bracket if bracket != -1 else aligner.cursor
             if bracket != -1:
                 aligner.cursor = bracket + 1
             # markdown-it-py percent-encodes destinations; keep them as the author wrote them.
-            link_stack.append((unquote(str(child.attrGet("href") or "")), open_at, len(text_parts)))
+            href = unquote(str(child.attrGet("href") or ""))
+            link_stack.append((href, open_at, len(text_parts), str(child.attrGet("title") or "")))
         elif kind == "link_close" and link_stack:
-            href, open_at, parts_from = link_stack.pop()
+            href, open_at, parts_from, title = link_stack.pop()
             link_text = "".join(text_parts[parts_from:])
             markup = child.markup
+            form = "inline"
             if markup == "autolink":
+                form = "autolink"
                 close = source.find(">", aligner.cursor, aligner.end)
                 end = close + 1 if close != -1 else aligner.cursor
                 href_start = open_at + 1
                 href_end = max(href_start, end - 1)
             else:
-                if not (link_middle_from <= aligner.cursor and (link_middle == -1 or aligner.cursor <= link_middle)):
-                    # Reference links find none: remember it (a paragraph of them was quadratic).
-                    link_middle_from = aligner.cursor
-                    link_middle = source.find("](", aligner.cursor, aligner.end)
-                close = link_middle
-                if close != -1:
-                    parens = parens or _Parens(source, token_start, aligner.end)
-                    stop = parens.closing(close + 1)
-                    raw_href = source[close + 2 : stop if stop != -1 else aligner.end]
-                    href_start = close + 2 + (len(raw_href) - len(raw_href.lstrip(" <")))
-                    href_end = href_start + len(raw_href.strip(" <>").split(" ", 1)[0])
-                    paren = stop
-                    end = paren + 1 if paren != -1 else href_end
+                # The link text ends at the first "]" after its children; what follows it
+                # tells the form: "(destination)", "[label]", "[]" or nothing (shortcut).
+                bracket = source.find("]", aligner.cursor, aligner.end)
+                after = bracket + 1 if bracket != -1 else aligner.cursor
+                inline = None
+                if source.startswith("(", after):
+                    inline = _destination(source, after, aligner.end, href, title, definitions, open_at + 1, bracket)
+                if inline is not None:
+                    href_start, href_end, end = inline
                 else:
-                    # Reference-style link: the href lives elsewhere; point at the text.
-                    end = aligner.cursor + 1
-                    href_start, href_end = open_at, end
+                    form = "reference"
+                    label_start, label_end = open_at + 1, max(open_at + 1, after - 1)
+                    end = after
+                    if source.startswith("[", after):
+                        close_label = source.find("]", after + 1, aligner.end)
+                        if close_label != -1:
+                            end = close_label + 1
+                            if close_label > after + 1:  # [text][label], not [text][]
+                                label_start, label_end = after + 1, close_label
+                    definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
+                    href_start, href_end = definition if definition else (label_start, label_end)
             aligner.cursor = max(aligner.cursor, end)
-            doc.links.append(Link(href, link_text, doc.span(open_at, end), doc.span(href_start, href_end), "markdown"))
+            doc.links.append(
+                Link(href, link_text, doc.span(open_at, end), doc.span(href_start, href_end), "markdown", form)
+            )
         elif kind in _MARKUP_TOKENS and child.markup:
             # Step over emphasis markers so that a following text is not found inside them.
             pos = aligner.find(child.markup)
@@ -291,14 +317,198 @@ def _inline(doc: Document, token: Token, scope: str, info: str, aligner: _Aligne
         elif kind == "image":
             alt_start = source.find("![", aligner.cursor, aligner.end)
             if alt_start != -1:
-                parens = parens or _Parens(source, token_start, aligner.end)
-                paren = parens.closing(alt_start)
-                aligner.cursor = paren + 1 if paren != -1 else alt_start + 2
+                bracket = _alt_end(source, alt_start + 2, aligner.end, child.content)
+                after = bracket + 1
+                src = unquote(str(child.attrGet("src") or ""))
+                form = "inline"
+                inline = None
+                if source.startswith("(", after):
+                    title = str(child.attrGet("title") or "")
+                    inline = _destination(source, after, aligner.end, src, title, definitions, alt_start + 2, bracket)
+                if inline is not None:
+                    src_start, src_end, end = inline
+                else:
+                    form = "reference"
+                    label_start, label_end, end = alt_start + 2, bracket, after
+                    if source.startswith("[", after):
+                        close_label = source.find("]", after + 1, aligner.end)
+                        if close_label != -1:
+                            end = close_label + 1
+                            if close_label > after + 1:
+                                label_start, label_end = after + 1, close_label
+                    definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
+                    src_start, src_end = definition if definition else (label_start, label_end)
+                aligner.cursor = max(aligner.cursor, end)
+                doc.images.append(
+                    Link(src, child.content, doc.span(alt_start, end), doc.span(src_start, src_end), "markdown", form)
+                )
         elif kind == "html_inline":
             pos = aligner.find(child.content)
             if pos != -1:
                 aligner.cursor = pos + len(child.content)
     return Segment(scope, "".join(text_parts), anchors or [(0, aligner.cursor)], info)
+
+
+def _destination(
+    source: str,
+    paren: int,
+    end: int,
+    href: str,
+    title: str,
+    definitions: dict[str, tuple[int, int]] | None,
+    label_start: int,
+    label_end: int,
+) -> tuple[int, int, int] | None:
+    """``(start, end, link end)`` of an inline link's destination in the ``(...)`` at
+    ``paren``, read as CommonMark does (``<...>`` or a run without blanks whose parentheses
+    balance, then the title markdown-it-py found, then ``)``); None when the link is a
+    reference one followed by a ``(`` of the prose.
+
+    A reference link (its label defined with the link's target) followed by ``(`` is read
+    at most a few times its target's and title's length on: a paragraph of ``[r](`` with
+    nothing closing them must not cost a scan to its end per link.
+    """
+    definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
+    if definition is not None and unquote(source[definition[0] : definition[1]]) == href:
+        end = min(end, paren + 2 * (len(href) + len(title)) + 64)
+    i = paren + 1
+    while i < end and source[i] in " \t\n":
+        i += 1
+    if source.startswith("<", i):
+        close = source.find(">", i + 1, end)
+        if close == -1:
+            return None
+        dest_start, dest_end, i = i + 1, close, close + 1
+    else:
+        dest_start = j = i
+        depth = 0
+        while j < end:
+            ch = source[j]
+            if ch == "\\":
+                j += 2
+                continue
+            if ch in " \t\n":
+                break
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            j += 1
+        dest_end = i = min(j, end)
+    while i < end and source[i] in " \t\n":
+        i += 1
+    if title and i < end and source[i] in "\"'(":
+        # The title's closing delimiter: its text in the source is no shorter than the
+        # title markdown-it-py decoded (escapes and entities are longer).
+        delimiter = ")" if source[i] == "(" else source[i]
+        close = source.find(delimiter, i + 1 + len(title), end)
+        while close != -1 and source[close - 1] == "\\":
+            close = source.find(delimiter, close + 1, end)
+        if close == -1:
+            return None
+        i = close + 1
+        while i < end and source[i] in " \t\n":
+            i += 1
+    if i >= end or source[i] != ")":
+        return None
+    if definition is not None and unquote(source[dest_start:dest_end]) != href:
+        if unquote(source[definition[0] : definition[1]]) == href:
+            return None
+    return dest_start, dest_end, i + 1
+
+
+def _alt_end(source: str, start: int, end: int, alt: str) -> int:
+    """The ``]`` closing an image's alt text that starts at ``start``: brackets nest, escapes
+    do not count. The scan reads at most a few times the alt's length (an unclosed ``![`` per
+    word of a paragraph must not make it quadratic): where none is found, ``start - 1``."""
+    if source.startswith(alt + "]", start):
+        return start + len(alt)
+    depth = 0
+    i = start
+    stop = min(end, start + 4 * len(alt) + 256)
+    while i < stop:
+        ch = source[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    return start - 1
+
+
+def _heading_text(token: Token, masked: str, masks: list[tuple[int, int]], start: int, end: int) -> str:
+    """A heading's text as a reader sees it: its text and the content of its code spans (the
+    prose segment has a gap for each span, so that patterns do not match across it; a heading
+    made of inline code, ``## `useAuth()` ``, is still named by its words). JSX masked in it
+    is no text (``<code>mount<wbr />Waitlist()</code>`` is ``mountWaitlist()``): the
+    characters of a text that were masked (``start``..``end`` of ``masked``) are dropped."""
+    parts = []
+    first = bisect_right(masks, (start, -1)) - 1 if masks else 0
+    near = [r for r in masks[max(first, 0) : first + 64] if r[1] > start and r[0] < end] if masks else []
+    cursor = start
+    for child in token.children or ():
+        kind = child.type
+        if kind == "text" or kind == "code_inline":
+            content = child.content
+            if near and content:
+                pos = masked.find(content, cursor, end)
+                if pos != -1:
+                    cursor = pos + len(content)
+                    if kind == "text":
+                        content = "".join(
+                            ch for k, ch in enumerate(content) if not any(a <= pos + k < b for a, b in near)
+                        )
+            parts.append(content)
+        elif kind == "softbreak" or kind == "hardbreak":
+            parts.append(" ")
+    return "".join(parts).strip()
+
+
+def _label_key(label: str) -> str:
+    """A reference label as CommonMark matches it: case-folded, inner whitespace collapsed."""
+    return " ".join(label.split()).casefold()
+
+
+# A link reference definition's start: "[label]:" at a line start, after block quote markers
+# and indentation; its destination follows, on the same line or the next.
+# Its label has no unescaped bracket (CommonMark): a label's scan stops at the next "[".
+_DEFINITION = re.compile(r"^[ \t>]*\[((?:[^\[\]\\\n]|\\.|\n(?![ \t]*\n)){1,999})\]:[ \t]*(?:\n[ \t>]*)?(<[^>\n]*>|\S+)(?=[ \t]*(?:\n|$|[\"'(]))", re.M)
+
+
+def _definitions(
+    source: str, code_lines: set[int], index: Any, references: dict[str, Any]
+) -> dict[str, tuple[int, int]]:
+    """Where each link reference definition's destination is written (the first definition
+    of a label wins, as in CommonMark). A candidate counts only where markdown-it-py read a
+    definition of that label with that destination (``references``, its env's): a line
+    like a definition inside a paragraph or a code block is none."""
+    from markdown_it.common.utils import normalizeReference
+
+    found: dict[str, tuple[int, int]] = {}
+    for m in _DEFINITION.finditer(source):
+        key = _label_key(m.group(1))
+        if not key or key in found:
+            continue
+        reference = references.get(normalizeReference(m.group(1)))
+        if reference is None:
+            continue
+        start, end = m.start(2), m.end(2)
+        if source[start] == "<":
+            start, end = start + 1, end - 1
+        written = source[start:end]
+        if "\\" not in written and "&" not in written and unquote(written) != unquote(str(reference.get("href", ""))):
+            continue
+        if code_lines and index.span(m.start()).line in code_lines:
+            continue
+        found[key] = (start, end)
+    return found
 
 
 def _find_backtick_run(source: str, length: int, start: int, end: int) -> int:
@@ -334,68 +544,6 @@ def _align_multiline_code(source: str, content: str, start: int, end: int) -> li
             anchors.append((k, pos))
         expected = pos + 1
     return anchors or [(0, start)]
-
-
-_PAREN_STOP = re.compile(r"[\\()]")
-
-
-class _Parens:
-    """The ``)`` closing each ``(`` of one inline token's source, found in one pass.
-
-    The scan from a ``(`` counts nesting and skips backslash escapes, to the end of the token
-    when nothing closes it: done per link and image, a paragraph of images followed by an
-    unclosed ``(`` was quadratic (200 KB: minutes). Every scan from a ``(`` reads the same
-    characters after it (a ``(`` is no backslash, so the escapes pair up alike), so one pass
-    answers them all: a scan closes at the first ``)`` where the depth counted from the start
-    drops back to what it was before its ``(``; an escaped ``(`` (``\\(``), which a scan can
-    start at but does not count, closes one level lower.
-    """
-
-    __slots__ = ("_closing", "end", "source", "start")
-
-    def __init__(self, source: str, start: int, end: int) -> None:
-        self.source = source
-        self.start = start  # the token's start: every scan asked for starts at or after it
-        self.end = end
-        self._closing: dict[int, int] | None = None
-
-    def closing(self, start: int) -> int:
-        """The ``)`` closing a link destination that opens at or after ``start``, or -1."""
-        open_at = self.source.find("(", start, self.end)
-        if open_at == -1:
-            return -1
-        if self._closing is None or open_at < self.start:
-            self._scan(min(open_at, self.start))
-        assert self._closing is not None
-        return self._closing.get(open_at, -1)
-
-    def _scan(self, start: int) -> None:
-        source = self.source
-        closing: dict[int, int] = {}
-        pending: list[tuple[int, int]] = []  # (where a scan starts, the depth that closes it)
-        depth = 0
-        i = start
-        stop = _PAREN_STOP.search
-        while True:
-            m = stop(source, i, self.end)
-            if m is None:
-                break
-            i = m.start()
-            ch = source[i]
-            if ch == "\\":
-                if source.startswith("(", i + 1):
-                    pending.append((i + 1, depth - 1))
-                i += 2
-                continue
-            if ch == "(":
-                pending.append((i, depth))
-                depth += 1
-            else:
-                depth -= 1
-                while pending and pending[-1][1] == depth:
-                    closing[pending.pop()[0]] = i
-            i += 1
-        self.start, self._closing = start, closing
 
 
 def _code_segment(doc: Document, token: Token, language: str, masked: str) -> CodeBlock:
@@ -455,7 +603,20 @@ def _code_segment(doc: Document, token: Token, language: str, masked: str) -> Co
     return CodeBlock(language, Segment("code", text, anchors, language), span)
 
 
-def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: bool = False) -> Document:
+# The JSX props whose string value is a link (``<Card href="/x">``, ``<Link to="/y">``): in
+# mdast they are attributes, in the model links of origin "jsx" (the harness says so).
+LINK_PROPS = ("href", "to")
+
+
+def parse_markdown(
+    path: Path,
+    relpath: str,
+    text: str,
+    *,
+    mdx: bool,
+    has_bom: bool = False,
+    link_props: tuple[str, ...] = LINK_PROPS,
+) -> Document:
     index = LineIndex(text)
     doc = Document(path, relpath, "mdx" if mdx else "markdown", text, index, has_bom=has_bom)
     body_start = parse_frontmatter(doc)
@@ -487,7 +648,7 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
                 seg = Segment("prop", rp.value, [(0, rp.value_start)], f"{raw.name}.{rp.name}")
                 doc.segments.append(seg)
             comp.props[rp.name] = Prop(rp.name, rp.value, rp.kind, doc.span(rp.start, rp.end), seg)
-            if rp.name == "href" and rp.kind in ("string", "template") and rp.value is not None:
+            if rp.name in link_props and rp.kind in ("string", "template") and rp.value is not None:
                 doc.links.append(
                     Link(
                         rp.value,
@@ -495,6 +656,7 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
                         doc.span(rp.start, rp.end),
                         doc.span(rp.value_start, rp.value_start + len(rp.value)),
                         "jsx",
+                        "prop",
                     )
                 )
         doc.components.append(comp)
@@ -503,7 +665,15 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
         masked = masked.replace("\x00", "\ufffd")
     from coursecheck.parse.mdit import markdown_it  # imported on the first parse
 
-    tokens = markdown_it(mdx).parse(masked)
+    env: dict[str, Any] = {}
+    tokens = markdown_it(mdx).parse(masked, env)
+    definitions = None
+    if env.get("references"):
+        code_lines: set[int] = set()
+        for token in tokens:
+            if token.type in ("fence", "code_block") and token.map:
+                code_lines.update(range(token.map[0] + 1, token.map[1] + 1))
+        definitions = _definitions(masked, code_lines, index, env["references"])
     # Several inline tokens can share a line (table cells): continue from the last cursor.
     cursors: dict[int, int] = {}
     line_count = index.line_count
@@ -522,13 +692,14 @@ def parse_markdown(path: Path, relpath: str, text: str, *, mdx: bool, has_bom: b
             aligner = _Aligner(masked, max(start, cursors.get(first_line, start)), end)
             if parent is not None and parent.type == "heading_open":
                 level = int(parent.tag[1])
-                seg = _inline(doc, token, "heading", str(level), aligner)
+                seg = _inline(doc, token, "heading", str(level), aligner, definitions)
                 line_start = start
                 text_start = seg.anchors[0][1] if seg.text else line_start
                 line_end = index.line_end(first_line + 1)
-                doc.headings.append(Heading(level, seg.text, doc.span(text_start, line_end), line_start))
+                title = _heading_text(token, masked, pre.masks, start, end)
+                doc.headings.append(Heading(level, title, doc.span(text_start, line_end), line_start))
             else:
-                seg = _inline(doc, token, "prose", "", aligner)
+                seg = _inline(doc, token, "prose", "", aligner, definitions)
             cursors[first_line] = aligner.cursor
             if seg.text and not seg.text.isspace():
                 doc.segments.append(seg)

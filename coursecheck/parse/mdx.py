@@ -17,20 +17,26 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn
 
-_FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})([^\n]*)$", re.M)
-# MDX has no indented code: a fence opens at any indentation (code samples nested in JSX
-# components, ``<Tab>\n      ```tsx``), as in micromark with indented code disabled.
-_FENCE_OPEN_MDX = re.compile(r"^([ \t]*)(`{3,}|~{3,})([^\n]*)$", re.M)
+# A fence opener at a line start, after the prefixes of the containers it may be in: block
+# quotes (``>``) and a list item's marker on the same line. Indentation is not limited: in
+# MDX there is no indented code (micromark opens and closes fences at any indentation), and
+# in Markdown a fence in a list item is indented with the item's content.
+_FENCE_OPEN = re.compile(r"([ \t>]*)((?:[-*+]|\d{1,9}[.)])[ \t]+)?(`{3,}|~{3,})([^\n]*)$", re.M)
+_QUOTE_PREFIX = re.compile(r"[ \t]{0,3}>[ \t]?")
 _ESM_START = re.compile(r"(?:import\s*[\w{*'\"]|export\s+(?:const|let|var|function|default|class|async|\{|\*))")
 # What the scan stops at. A line break matters only where a fence or ESM may open on the
 # next line (checked there); the others are skipped by the regex engine.
-_LINE_OPENER = r"\n(?= {0,3}(?:```|~~~)|import|export)"
-_INTERESTING = re.compile(r"[`{<\\]|\n(?=[ \t]*(?:```|~~~)|import|export)")
+_LINE_OPENER = r"\n(?=[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:```|~~~)|import|export)"
+_INTERESTING = re.compile(r"[`{<\\]|" + _LINE_OPENER)
 _INTERESTING_MARKDOWN = re.compile(r"[`\\]|<!--|" + _LINE_OPENER)  # no JSX nor expressions
-_TAG_NAME = re.compile(r"[A-Za-z][\w.:-]*")
+# JSX names start with a letter (any script), ``$`` or ``_``; what else follows ``<`` in MDX
+# prose (a digit, ``=``, ``-``, ``!``...) is an error of the compiler, not text.
+_TAG_NAME = re.compile(r"(?:[^\W\d]|\$)[\w.:$-]*")
+_NAME_START = re.compile(r"[^\W\d]|\$")
 _ATTR_NAME = re.compile(r"[A-Za-z_$][\w:$.-]*")
 _AUTOLINK = re.compile(r"<(?:[A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>")
 _SPACE = re.compile(r"\s*")
+_SPACE_QUOTED = re.compile(r"(?:(?<=\n)[ \t]{0,3}>|\s)*")  # blanks, and a block quote's ">" after a newline
 
 
 @dataclass(slots=True)
@@ -79,6 +85,7 @@ class PrePass:
     # (offset, code, message) for what could not be read; the rest of the file still is.
     problems: list[tuple[int, str, str]] = field(default_factory=list)
     work: int = 0  # characters the JS scans read (linear in the text: tests count it)
+    masks: list[tuple[int, int]] = field(default_factory=list)  # the masked ranges, in order
 
 
 class _Unterminated(Exception):
@@ -119,7 +126,7 @@ class _NextFinder:
 
     __slots__ = ("_from", "_result", "needle", "text")
 
-    def __init__(self, text: str, needle: str) -> None:
+    def __init__(self, text: str, needle: str | re.Pattern[str]) -> None:
         self.text = text
         self.needle = needle
         self._from = len(text) + 1  # no answer yet
@@ -128,8 +135,14 @@ class _NextFinder:
     def find(self, start: int) -> int:
         if self._from <= start and (self._result == -1 or start <= self._result):
             return self._result
-        self._from, self._result = start, self.text.find(self.needle, start)
-        return self._result
+        needle = self.needle
+        if isinstance(needle, str):
+            result = self.text.find(needle, start)
+        else:
+            m = needle.search(self.text, start)
+            result = -1 if m is None else m.start()
+        self._from, self._result = start, result
+        return result
 
 
 class _Scanner:
@@ -249,16 +262,18 @@ class _Scanner:
         return self.work > self.budget
 
 
-def _parse_tag(scanner: _Scanner, start: int) -> RawComponent | None:
-    """Parse a JSX tag at ``text[start] == '<'``. None when it is not a tag at all."""
+def _parse_tag(scanner: _Scanner, start: int, quoted: bool = False) -> RawComponent | None:
+    """Parse a JSX tag at ``text[start] == '<'``. None when it is not a tag at all. In a block
+    quote (``quoted``) a tag that spans lines has the quote's ``>`` at the start of each."""
     text = scanner.text
+    space = _SPACE_QUOTED if quoted else _SPACE
     i = start + 1
     closing = False
     if i < len(text) and text[i] == "/":
         closing = True
         i += 1
     if i < len(text) and text[i] == ">":  # fragment <> or </>
-        return RawComponent("", start, i + 1)
+        return RawComponent("/" if closing else "", start, i + 1)
     m = _TAG_NAME.match(text, i)
     if not m:
         return None
@@ -270,7 +285,7 @@ def _parse_tag(scanner: _Scanner, start: int) -> RawComponent | None:
     comp = RawComponent(("/" if closing else "") + name, start, start)
     n = len(text)
     while True:
-        i = _SPACE.match(text, i).end()  # type: ignore[union-attr]  # \s* always matches
+        i = space.match(text, i).end()  # type: ignore[union-attr]  # \s* always matches
         if i >= n:
             raise _Unterminated(f"JSX element <{name}>")
         ch = text[i]
@@ -291,9 +306,9 @@ def _parse_tag(scanner: _Scanner, start: int) -> RawComponent | None:
             raise _Unterminated(f"JSX element <{name}>")
         attr = am.group()
         attr_start = i
-        i = _SPACE.match(text, am.end()).end()  # type: ignore[union-attr]  # \s* always matches
+        i = space.match(text, am.end()).end()  # type: ignore[union-attr]  # \s* always matches
         if i < n and text[i] == "=":
-            i = _SPACE.match(text, i + 1).end()  # type: ignore[union-attr]  # \s* always matches
+            i = space.match(text, i + 1).end()  # type: ignore[union-attr]  # \s* always matches
             if i >= n:
                 raise _Unterminated(f"JSX element <{name}>")
             q = text[i]
@@ -327,6 +342,134 @@ def _parse_tag(scanner: _Scanner, start: int) -> RawComponent | None:
                 raise _Unterminated(f"attribute {attr} of <{name}>")
         else:
             comp.props.append(RawProp(attr, "boolean", attr_start, am.end(), None, am.end()))
+
+
+_NEWLINE = re.compile("\n")
+_LINE_PREFIX = re.compile(r"[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?")
+_BLANK_LINE = re.compile(r"\n[ \t>]*\n")  # a paragraph's end (in a block quote too)
+
+
+class _LinePrefixes:
+    """The start of the line of an offset and the end of its container prefix (block quote
+    markers, a list marker, indentation), for offsets that only move forward: each line is
+    read once (a line of many tags asked for each: quadratic)."""
+
+    __slots__ = ("_begin", "_prefix_end", "_upto", "body_start", "text")
+
+    def __init__(self, text: str, body_start: int) -> None:
+        self.text = text
+        self.body_start = body_start
+        self._upto = self._begin = body_start
+        self._prefix_end = -1
+
+    def prefix(self, offset: int) -> tuple[int, int]:
+        if offset < self._upto:  # not forward: answer without the cache
+            begin = max(self.text.rfind("\n", 0, offset) + 1, self.body_start)
+            return begin, _LINE_PREFIX.match(self.text, begin).end()  # type: ignore[union-attr]  # always matches (all optional)
+        newline = self.text.rfind("\n", self._upto, offset)
+        self._upto = offset
+        if newline != -1:
+            self._begin, self._prefix_end = newline + 1, -1
+        if self._prefix_end == -1:
+            self._prefix_end = _LINE_PREFIX.match(self.text, self._begin).end()  # type: ignore[union-attr]  # always matches (all optional)
+        return self._begin, self._prefix_end
+
+
+def _balance(text: str, comps: list[RawComponent], body_start: int) -> list[tuple[int, str, str]]:
+    """What the MDX compiler says of tags left open or closed out of turn.
+
+    A line made of tags only (after container prefixes, with blanks between) holds *flow*
+    tags: they nest across blocks and must be closed before the end of the file. Other tags
+    are *text* tags, in a paragraph: they must be closed in that paragraph (it ends at a blank
+    line), and a text tag cannot close a flow one. The nesting of containers (block quotes,
+    list items) is not followed: a tag closed in another container is not reported.
+    """
+    problems: list[tuple[int, str, str]] = []
+    n = len(text)
+    count = len(comps)
+    flow = [False] * count
+    k = 0
+    while k < count:
+        first = comps[k]
+        line_start = max(text.rfind("\n", 0, first.start) + 1, body_start)
+        eol = text.find("\n", first.start)
+        eol = n if eol == -1 else eol
+        pos = _LINE_PREFIX.match(text, line_start).end()  # type: ignore[union-attr]  # always matches (all optional)
+        ok = True
+        j = k
+        while j < count and comps[j].start < eol:
+            if ok and text[pos : comps[j].start].strip():
+                ok = False
+            pos = comps[j].end
+            eol = max(eol, pos)
+            j += 1
+        if ok:
+            after = text.find("\n", pos)
+            ok = not text[pos : n if after == -1 else after].strip()
+        for x in range(k, j):
+            flow[x] = ok
+        k = j
+
+    def shown(name: str) -> str:
+        return f"<{name}>" if name else "<>"
+
+    newlines: list[int] = []
+
+    def line_of(offset: int) -> int:
+        if not newlines:
+            newlines.extend(m.start() for m in _NEWLINE.finditer(text))
+            newlines.append(n)
+        return bisect_left(newlines, offset) + 1
+
+    flow_stack: list[RawComponent] = []
+    text_stack: list[RawComponent] = []
+    paragraph_end = -1
+    for comp, is_flow in zip(comps, flow, strict=True):
+        if text_stack and (is_flow or comp.start > paragraph_end):
+            top = text_stack[-1]
+            problems.append((top.start, "unclosed-jsx", f"JSX element {shown(top.name)} is not closed before the end "
+                             "of its paragraph (a tag in a line of text must be closed in the same paragraph)"))
+            text_stack = []
+        if comp.self_closing:
+            continue
+        closing = comp.name.startswith("/")
+        name = comp.name[1:] if closing else comp.name
+        stack = flow_stack if is_flow else text_stack
+        if not closing:
+            if not is_flow and not text_stack:
+                blank = _BLANK_LINE.search(text, comp.end)
+                paragraph_end = n if blank is None else blank.start()
+            stack.append(comp)
+            continue
+        if stack and stack[-1].name == name:
+            stack.pop()
+            continue
+        depth = next((d for d in range(len(stack) - 1, -1, -1) if stack[d].name == name), -1)
+        if depth != -1:
+            inner = stack[-1]
+            problems.append((comp.start, "unclosed-jsx", f"closing tag </{name}> before {shown(inner.name)} "
+                             f"(line {line_of(inner.start)}) is closed"))
+            del stack[depth:]
+        elif not is_flow and flow_stack and flow_stack[-1].name == name:
+            problems.append((comp.start, "unclosed-jsx", f"closing tag </{name}> in a line of text closes the "
+                             f"{shown(name)} of line {line_of(flow_stack[-1].start)}, which stands "
+                             "on a line of its own: put the closing tag on a line of its own too"))
+            flow_stack.pop()
+        elif stack:
+            open_ = stack[-1]
+            problems.append((comp.start, "unclosed-jsx", f"closing tag </{name}> where </{open_.name}> is expected "
+                             f"(for the {shown(open_.name)} of line {line_of(open_.start)})"))
+            stack.pop()
+        else:
+            problems.append((comp.start, "unclosed-jsx", f"closing tag </{name}> has no opening tag"
+                             + ("" if is_flow else " in its paragraph")))
+    if text_stack:
+        top = text_stack[-1]
+        problems.append((top.start, "unclosed-jsx", f"JSX element {shown(top.name)} is not closed before the end "
+                         "of its paragraph (a tag in a line of text must be closed in the same paragraph)"))
+    for comp in flow_stack:
+        problems.append((comp.start, "unclosed-jsx", f"JSX element {shown(comp.name)} is never closed"))
+    return problems
 
 
 def _after_blank_line(text: str, i: int, body_start: int) -> bool:
@@ -368,6 +511,9 @@ def _apply_masks(text: str, ranges: list[tuple[int, int]]) -> str:
 
 
 _BACKTICKS = re.compile(r"`+")
+# Where a paragraph (and so a code span) ends: a blank line, or a fence opener (a fence
+# interrupts a paragraph: a run of backticks before it cannot close after it).
+_PARAGRAPH_END = re.compile(r"\n[ \t]*\n|\n(?=[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:```|~~~))")
 
 
 class _CodeSpans:
@@ -383,7 +529,7 @@ class _CodeSpans:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.blank_line = _NextFinder(text, "\n\n")
+        self.blank_line = _NextFinder(text, _PARAGRAPH_END)
         self._limit = -1  # the paragraph indexed: its end, and where its index starts
         self._from = -1
         self._runs: dict[int, list[int]] = {}  # run length -> starts of the runs, in order
@@ -412,9 +558,69 @@ class _CodeSpans:
 
 
 @lru_cache(maxsize=64)
-def _fence_closer(marker: str, mdx: bool = False) -> re.Pattern[str]:
-    indent = r"^[ \t]*" if mdx else r"^ {0,3}"
-    return re.compile(indent + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
+def _fence_closer(marker: str, max_indent: int | None) -> re.Pattern[str]:
+    indent = r"[ \t]*" if max_indent is None else "[ \t]{0," + str(max_indent) + "}"
+    return re.compile(r"^" + indent + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$", re.M)
+
+
+# Block quotes deeper than this are read as this deep (markdown-it-py nests at most 100):
+# each line of a fence is checked for as many ">" as its opener has.
+_MAX_QUOTE_DEPTH = 100
+
+
+def _indent_width(prefix: str) -> int:
+    """Columns of blanks, tabs to the next multiple of 4 (as CommonMark counts them)."""
+    if "\t" not in prefix:
+        return len(prefix)
+    width = 0
+    for ch in prefix:
+        width += 4 - width % 4 if ch == "\t" else 1
+    return width
+
+
+def _read_fence(text: str, start: int, m: re.Match[str], mdx: bool) -> RawFence:
+    """The fence opened by ``m`` (a match of ``_FENCE_OPEN`` at the line start ``start``).
+
+    A fence ends at a closing fence (the same character, at least as many) or where its
+    container ends: a line with fewer ``>`` than the opener's block quote, or, for a fence
+    opened on a list item's first line, a line indented less than the item's content. MDX
+    closes fences at any indentation (it has no indented code); Markdown up to three columns
+    deeper than the opener (a list item's fence is indented with the item).
+    """
+    n = len(text)
+    prefix, item, marker, info = m.group(1), m.group(2) or "", m.group(3), m.group(4)
+    depth = min(prefix.count(">"), _MAX_QUOTE_DEPTH)
+    opener_end = m.end()
+    content_start = min(opener_end + 1, n)
+    indent = _indent_width(prefix[prefix.rfind(">") + 1 :] if depth else prefix)
+    item_column = _indent_width(prefix) + len(item) if item else 0  # a list item's content column
+    closer = _fence_closer(marker, None if mdx else indent + len(item) + 3)
+    if not depth and not item_column:
+        cm = closer.search(text, content_start)
+        if cm:
+            return RawFence(marker, info.strip(), start, content_start, cm.start(), cm.end(), True)
+        return RawFence(marker, info.strip(), start, content_start, n, n, False)
+    # In a container: line by line (fences in block quotes and on list item lines are few).
+    pos = content_start
+    while pos < n:
+        eol = text.find("\n", pos)
+        eol = n if eol == -1 else eol
+        line = text[pos:eol]
+        rest = line
+        for _ in range(depth):
+            q = _QUOTE_PREFIX.match(rest)
+            if q is None:
+                # The block quote ends before this line, and the fence with it.
+                end = pos - 1 if pos > content_start else opener_end
+                return RawFence(marker, info.strip(), start, content_start, pos, max(end, opener_end), True)
+            rest = rest[q.end() :]
+        if item_column and rest.strip() and _indent_width(rest[: len(rest) - len(rest.lstrip(" \t"))]) < item_column:
+            end = pos - 1 if pos > content_start else opener_end
+            return RawFence(marker, info.strip(), start, content_start, pos, max(end, opener_end), True)
+        if closer.match(rest):
+            return RawFence(marker, info.strip(), start, content_start, pos, eol, True)
+        pos = eol + 1
+    return RawFence(marker, info.strip(), start, content_start, n, n, False)
 
 
 def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
@@ -435,6 +641,13 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
     mdx_comment_end: dict[int, int] = {}  # "*/" offset -> offset of the "}" after it, or -1
     reported_to = -1  # end of the line of the last problem: one problem per line
     html_unclosed = mdx_unclosed = False  # an opener without a closer in the rest of the file seen
+    not_an_opener = last_fence_end = -1  # a fence-like line that opens none; where the last fence ended
+
+    lines = _LinePrefixes(text, body_start)
+
+    def line_start_at(offset: int) -> bool:
+        """Whether only container prefixes stand before ``offset`` on its line."""
+        return lines.prefix(offset)[1] >= offset
 
     def report(offset: int, code: str, message: str) -> None:
         # A second problem on a line repeats the first (an unclosed comment's opener again),
@@ -450,19 +663,27 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
     while i < n:
         if line_start:
             line_start = False
-            m = (_FENCE_OPEN_MDX if mdx else _FENCE_OPEN).match(text, i)
-            if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
-                marker = m.group(2)
-                closer = _fence_closer(marker, mdx)
-                content_start = m.end() + 1
-                cm = closer.search(text, min(content_start, n))
-                if cm:
-                    fence = RawFence(marker, m.group(3).strip(), i, content_start, cm.start(), cm.end(), True)
-                else:
-                    fence = RawFence(marker, m.group(3).strip(), i, content_start, n, n, False)
-                    report(i, "unterminated-fence", f"code fence {marker} is never closed")
+            m = _FENCE_OPEN.match(text, i)
+            if m and m.group(3)[0] == "`" and "`" in m.group(4):
+                # Not an opener (CommonMark: no backtick in a backtick fence's info string),
+                # but its author meant one: a later fence left open is this line's doing.
+                not_an_opener = i
+            elif m:
+                fence = _read_fence(text, i, m, mdx)
+                if not fence.closed:
+                    marker = fence.marker
+                    if not_an_opener > last_fence_end:
+                        fence_line = text.count("\n", 0, i) + 1
+                        report(
+                            not_an_opener,
+                            "unterminated-fence",
+                            f"this line does not open a code fence (a {marker[0]} fence's info string cannot contain "
+                            f"{marker[0]}), so the {marker} on line {fence_line} opens one that is never closed",
+                        )
+                    else:
+                        report(i, "unterminated-fence", f"code fence {marker} is never closed")
                 out.fences.append(fence)
-                i = fence.end
+                i = last_fence_end = fence.end
                 continue
             if mdx and _ESM_START.match(text, i) and _after_blank_line(text, i, body_start):
                 end = text.find("\n\n", i)
@@ -496,6 +717,9 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                 continue
             out.comments.append(RawComment(text[i + 4 : close].strip(), i, close + 3))
             if mdx:
+                # Still read as a comment (suppressions), but the compiler rejects it.
+                report(i + 1, "html-comment", "an HTML comment <!-- --> is not MDX (the compiler rejects it): "
+                       "write {/* ... */}")
                 _mask(buf, text, i, close + 3)
             i = close + 3
             continue
@@ -534,15 +758,43 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                 eol = text.find("\n", i)
                 i = n if eol == -1 else eol
                 continue
+            if not line_start_at(i):
+                blank = _BLANK_LINE.search(text, i, end)
+                if blank is not None:
+                    # An expression in a paragraph ends with it: MDX reads the paragraph's
+                    # "{" as never closed (a flow expression, alone on its lines, may span them).
+                    report(i, "unterminated-expression", "MDX expression is never closed in its paragraph "
+                           "(a blank line follows before its })")
+                    i = blank.start() + 1
+                    continue
             _mask(buf, text, i, end)
             i = end
             continue
         if ch == "<":
-            if _AUTOLINK.match(text, i):
+            nxt = text[i + 1 : i + 2]
+            if not nxt or nxt.isspace():
+                i += 1  # "a < b": not a tag
+                continue
+            if text.startswith("](", i - 2):
+                eol = text.find("\n", i)
+                close = text.find(">", i, n if eol == -1 else eol)
+                i = close + 1 if close != -1 else i + 1  # a link destination in <...>
+                continue
+            auto = _AUTOLINK.match(text, i)
+            if auto:
+                report(i, "autolink", "an autolink <...> is not MDX (the compiler reads it as a JSX tag): write "
+                       "[text](url) or the bare URL")
+                i = auto.end()
+                continue
+            if nxt not in "/>" and not _NAME_START.match(nxt):
+                report(i + 1, "lone-angle", f"'<' followed by '{nxt}' starts a JSX tag in MDX, and '{nxt}' cannot "
+                       "start a tag name: write \\< (or &lt;) for a less-than sign")
                 i += 1
                 continue
+            line_begin, prefix_end = lines.prefix(i)
+            quoted = ">" in text[line_begin:prefix_end]
             try:
-                comp = _parse_tag(scanner, i)
+                comp = _parse_tag(scanner, i, quoted)
             except _OutOfWork:
                 report(i, "too-complex", _STOPPED)
                 break
@@ -556,6 +808,11 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
                 i = n if eol == -1 else eol
                 continue
             if comp is None:
+                name_match = _TAG_NAME.match(text, i + 1 + (nxt == "/"))
+                end = name_match.end() if name_match else i + 1
+                bad = text[end : end + 1]
+                report(end, "bad-tag", f"unexpected '{bad}' in the JSX tag name <{text[i + 1 : end]}...: MDX reads "
+                       "'<' followed by a letter as a tag (write \\< for a less-than sign)")
                 i += 1
                 continue
             out.components.append(comp)
@@ -563,7 +820,21 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
             i = comp.end
             continue
         i += 1
+    if mdx and out.components:
+        balance = _balance(text, out.components, body_start)
+        if balance:
+            # One problem per line, as report() keeps them: the tag problems of lines that
+            # have one already are left out (an unclosed attribute's tag, again).
+            newlines = [m.start() for m in _NEWLINE.finditer(text)]
+            lines_reported = {bisect_left(newlines, offset) for offset, _, _ in out.problems}
+            for problem in balance:
+                line = bisect_left(newlines, problem[0])
+                if line not in lines_reported:
+                    lines_reported.add(line)
+                    out.problems.append(problem)
+            out.problems.sort(key=lambda p: p[0])
     if buf is not None:
         out.masked = _apply_masks(text, buf)
+        out.masks = buf
     out.work = scanner.work
     return out

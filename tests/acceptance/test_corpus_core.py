@@ -40,8 +40,21 @@ def test_corpus_parses_and_lists_every_mermaid_component(cli, tmp_path):
     lessons = [p for p, f in files.items() if f["role"] == "lesson"]
     assert len(lessons) == 28
     assert "labs/monitoring/grafana/dashboards/debezium-production.json" in files
-    parse_findings = [f for f in data["findings"] if f["rule"].startswith(("parse/", "core/internal"))]
-    assert parse_findings == []
+    parse_findings = [
+        (f["rule"], f["path"].rsplit("/", 1)[1], f["line"], f["column"])
+        for f in data["findings"]
+        if f["rule"].startswith(("parse/", "core/internal"))
+    ]
+    # "<1ms" in prose: @mdx-js/mdx's compile rejects these three lessons ("Unexpected
+    # character `1` before name"), at the first of these places in each (#19).
+    assert parse_findings == [
+        ("parse/mdx-syntax", "01-smt-overview.mdx", 354, 16),
+        ("parse/mdx-syntax", "01-smt-overview.mdx", 356, 19),
+        ("parse/mdx-syntax", "01-smt-overview.mdx", 357, 30),
+        ("parse/mdx-syntax", "01-smt-overview.mdx", 456, 64),
+        ("parse/mdx-syntax", "02-predicates-filtering.mdx", 685, 24),
+        ("parse/mdx-syntax", "05-outbox-pattern-theory.mdx", 261, 91),
+    ]
     assert data["notifications"] == []
     module3 = sorted(p for p in lessons if "/03-module-3/" in p)
     counts = []

@@ -18,17 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coursecheck.errors import CoursecheckError
 from coursecheck.fsutil import OutsideRoot, atomic_write, contained, lexically_inside
 from coursecheck.model import Suppression
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 FORMAT_KEY = "coursecheck-baseline"
 FORMAT_VERSION = 1
 
 
-class BaselineError(ValueError):
+class BaselineError(CoursecheckError, ValueError):
     """The baseline file cannot be read or is not a coursecheck baseline."""
 
 

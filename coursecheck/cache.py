@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from coursecheck import __version__
 
@@ -702,7 +702,7 @@ def packed_result(value: Any) -> Any:
         return value
     from coursecheck.records import pack_fields
 
-    return dataclasses.replace(value, fields=pack_fields(fields))
+    return dataclasses.replace(cast(Any, value), fields=pack_fields(fields))
 
 
 # Entries restored between two freezes of the collector (see freezing_loaded).

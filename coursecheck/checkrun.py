@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from coursecheck import baseline, fix, progress
+from coursecheck.errors import ExitCode
 from coursecheck.escape import diff_for_display, say
+from coursecheck.wording import plural as _plural
 
 if TYPE_CHECKING:
     from coursecheck.config import Config
     from coursecheck.engine import Engine, Result, RunOptions
     from coursecheck.shard import ShardArtifact
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, merging: bool = False) -> None:
@@ -213,7 +215,3 @@ def _print_skipped(plan: fix.FixPlan, quiet: bool) -> None:
             f"coursecheck: not fixed: {finding.path}:{finding.span.line}:{finding.span.column}: "
             f"{finding.rule_id}: {why}"
         )
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"

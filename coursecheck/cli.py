@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from coursecheck import __version__, checkrun
+from coursecheck.commands import CommandContext
 from coursecheck.config import Config, ConfigError, discover_config, load_config
 from coursecheck.engine import Engine, RunOptions
+from coursecheck.errors import CoursecheckError, ExitCode
 from coursecheck.escape import display, display_keep_lines, say
 from coursecheck.fsutil import atomic_write, atomic_write_bytes
 from coursecheck.plugins import ISOLATED_ENV, isolated_by_env
 from coursecheck.report import ReportOptions
+from coursecheck.state import BUILD
+from coursecheck.wording import level_counts, plural
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = ExitCode.OK, ExitCode.FINDINGS, ExitCode.USAGE, ExitCode.INTERNAL
 COMMANDS = ("check", "rules", "rule", "init", "cache", "merge", "lsp")
 
 DESCRIPTION = """\
@@ -292,7 +297,9 @@ def _check_parser(
     return parser
 
 
-def _load(config_path: Path | None, root: Path | None = None, *, say_defaults: bool = False) -> tuple[object, int]:
+def _load(
+    config_path: Path | None, root: Path | None = None, *, say_defaults: bool = False
+) -> tuple[Config | None, int]:
     """The config (``--config``, else discovered from the current folder), or None and an
     exit code after saying why; ``say_defaults``: say where discovery looked when it found
     none and the defaults are used. A config given with ``--config`` from outside both the
@@ -495,7 +502,7 @@ def cmd_check(
         except BuildError as exc:
             say(f"coursecheck: error: {exc}")
             return EXIT_USAGE
-        result.extra["build"] = build
+        BUILD.set(result.extra, build)
         build_failed = not build.passed
     report_options = ReportOptions(
         color=args.output is None and args.format == "text" and _use_color(args.color, sys.stdout),
@@ -529,9 +536,8 @@ def cmd_check(
         if args.format != "text" and not args.quiet:
             counts = result.counts()
             say(
-                f"coursecheck: wrote {args.output} ({len(result.files)} files; "
-                f"{counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes; "
-                f"{result.duration:.2f}s)"
+                f"coursecheck: wrote {args.output} ({plural(len(result.files), 'file')}; "
+                f"{level_counts(counts)}; {result.duration:.2f}s)"
             )
     else:
         write_stdout(text)
@@ -637,7 +643,7 @@ def _engine_for_docs(argv: list[str], prog: str) -> tuple[Engine | None, argpars
 
 def cmd_rules(argv: list[str]) -> int:
     engine, args, code = _engine_for_docs(argv, "rules")
-    if engine is None:
+    if engine is None or args is None:
         return code
     rules = sorted(engine.rules.values(), key=lambda r: r.id)
     if args.format == "markdown":
@@ -668,7 +674,7 @@ def rules_table(rules: list, link_base: str = "docs/rules.md") -> str:
 
 def cmd_rule(argv: list[str]) -> int:
     engine, args, code = _engine_for_docs(argv, "rule")
-    if engine is None:
+    if engine is None or args is None:
         return code
     rule = engine.rules.get(args.id)
     if rule is None:
@@ -773,6 +779,37 @@ def plugin_commands(entry_points: bool = True) -> dict[str, tuple[str, object]]:
     return commands
 
 
+def command_context() -> CommandContext:
+    """The app's services for plugin subcommands (:mod:`coursecheck.commands`)."""
+    return CommandContext(
+        load_config=_load,
+        print_config_error=_print_config_error,
+        add_plugin_arguments=add_plugin_arguments,
+        plugin_options=lambda args: plugin_choice(args).run_options(),
+        engine=Engine,
+        check=cmd_check,
+        add_cache_arguments=add_cache_arguments,
+        cache_options=lambda args: cache_options(args, plugin_choice(args)),
+        run=lambda engine, args, label: run_with_progress(cast(Engine, engine), args, label),
+    )
+
+
+def _call_command(function: Any, argv: list[str]) -> Any:
+    """A plugin's subcommand: ``function(argv, context)``, or ``function(argv)`` when it
+    takes one argument (plugins written before the context)."""
+    try:
+        parameters = [
+            p
+            for p in inspect.signature(function).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        ]
+    except (TypeError, ValueError):
+        parameters = []
+    if len(parameters) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return function(argv, command_context())
+    return function(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = "check"
@@ -785,7 +822,7 @@ def main(argv: list[str] | None = None) -> int:
             argv.pop(0)
     try:
         if extra is not None:
-            return int(extra[1](argv) or 0)
+            return int(_call_command(extra[1], argv) or 0)
         if command == "rules":
             return cmd_rules(argv)
         if command == "rule":
@@ -803,11 +840,17 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_check(argv)
     except KeyboardInterrupt:
         say("coursecheck: interrupted")
-        return 130
+        return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except SystemExit as exc:  # argparse: usage errors exit 2, --help exits 0
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    except ConfigError as exc:  # one a command did not catch itself
+        _print_config_error(exc)
+        return exc.exit_code
+    except CoursecheckError as exc:  # a shard artifact refused, a baseline unread... not caught on the way
+        say(f"coursecheck: error: {exc}")
+        return exc.exit_code
     except Exception as exc:  # a bug in coursecheck itself: say so, without a traceback
         if os.environ.get("COURSECHECK_DEBUG"):
             raise

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from coursecheck.errors import CoursecheckError
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem, shown
 from coursecheck.globs import invalid_glob, matches
 
@@ -71,7 +72,9 @@ class ConfigProblem:
         return f"{where}:{key} {self.message}"
 
 
-class ConfigError(Exception):
+class ConfigError(CoursecheckError):
+    """The config's problems (each names its file and line); nothing is checked."""
+
     def __init__(self, problems: list[ConfigProblem]) -> None:
         super().__init__("\n".join(map(str, problems)))
         self.problems = problems
@@ -857,3 +860,13 @@ class Settings:
             (s := o.rules.get(rule_id) or o.rules.get(family)) is not None and s.level not in (None, "off")
             for o in self.config.overrides
         )
+
+
+def config_relpath(config: Config, file: str) -> str:
+    """A config file's path for a finding: relative to the project root when inside it."""
+    path = Path(file)
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    try:
+        return absolute.resolve().relative_to(config.root.resolve()).as_posix()
+    except (ValueError, OSError):
+        return file

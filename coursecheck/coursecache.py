@@ -38,7 +38,7 @@ import copyreg
 import hashlib
 import io
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -249,16 +249,16 @@ _ANSWER: dict[str, Callable[..., str]] = {"bytes": _bytes_answer, "kind": _kind,
 # -- what the engine calls ----------------------------------------------------------------
 
 
-def trusted(rule: Any) -> bool:
+def trusted(rule: Any, builtin_kinds: Collection[str] = ()) -> bool:
     """Whether a course rule's reads outside the checked files are recorded: coursecheck's
-    own rules, and declarative rules of the built-in kinds."""
+    own rules, and declarative rules of the built-in kinds (``builtin_kinds``, their names:
+    :func:`coursecheck.plugins.builtin_rule_kinds`; passed in, as this module is below the
+    plugins)."""
     module = getattr(rule.check, "__module__", "") or ""
     if not module.startswith("coursecheck."):
         return False
     if "declarative" in rule.tags and str(rule.plugin).startswith("declarative ("):
-        from coursecheck.builtin.rulekinds import BUILTIN_KINDS
-
-        return len(rule.tags) > 1 and rule.tags[1] in {kind.name for kind in BUILTIN_KINDS}
+        return len(rule.tags) > 1 and rule.tags[1] in builtin_kinds
     return module.startswith("coursecheck.builtin.")
 
 

@@ -6,6 +6,7 @@ The engine knows no rule: it asks the plugins for rules, parsers and reporters.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import hashlib
 import os
@@ -18,12 +19,12 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from coursecheck import __version__, coursecache, records, suppress
+from coursecheck import coursecache, records, suppress
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from coursecheck.cache import FileCache, code_fingerprint, freezing_loaded, open_folder, secret_key
 from coursecheck.config import (
@@ -47,19 +48,21 @@ from coursecheck.fsutil import (
     shown,
 )
 from coursecheck.globs import compile_glob, literal_base, matches
-from coursecheck.model import LEVEL_RANK, Course, Document, Finding, Phase
+from coursecheck.model import Course, Document, Finding, Phase
 from coursecheck.plugins import (
     Notification,
     PluginError,
+    builtin_rule_kinds,
     call_each,
     installed_plugin_names,
     make_plugin_manager,
     plugin_name,
 )
 from coursecheck.records import DocumentRecord, LineMove, pack_fields, read_text, record_fields, view_digest
+from coursecheck.results import FileResult, Result, RunOptions, SourceCheck
 from coursecheck.rules import Rule, RuleContext, is_limit_note
 from coursecheck.runindex import RunIndex, Signature, restore, signature
-from coursecheck.shard import ShardArtifact, ShardError, assign, file_digest
+from coursecheck.shard import ShardArtifact, ShardError, ShardResults, assign, file_digest
 from coursecheck.text import DecodeError, LineIndex, Span, decode_source, normalize_newlines
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -70,49 +73,6 @@ FILES_PER_JOB = 50  # a worker is worth starting for this many files
 _NATURAL = re.compile(r"(\d+)")
 OUTSIDE_ROOT = "parse/outside-root"
 FILE_NAME = "parse/file-name"
-
-
-@dataclass(slots=True)
-class Result:
-    """Everything a reporter needs. Reporters are pure functions of it."""
-
-    root: Path
-    config_path: str
-    findings: list[Finding]  # sorted; suppressed ones included (``finding.suppression``)
-    rules: list[Rule]  # rules that ran (enabled somewhere)
-    files: list[str]  # files checked, relative to root
-    notifications: list[Notification] = field(default_factory=list)
-    duration: float = 0.0
-    fail_level: str = "error"
-    course: Course | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # plugin results (must-haves...)
-    version: str = __version__
-    config: Config | None = None  # what was checked against (reports read their own sections)
-    # Extra Markdown report sections from plugins (``coursecheck_report_sections``): (heading, body).
-    report_sections: list[tuple[str, str]] = field(default_factory=list)
-    # The phases of a planned project (``coursecheck_phases``), for phase-scoped reports.
-    phases: list[Phase] = field(default_factory=list)
-    # Outputs kept for the next run on the unchanged course (``get(kind, *parts)``,
-    # ``put(kind, text, *parts)``; see Engine.stored_output), or None (no cache): what a
-    # costly report part (the JSON's file outlines) is served from on a warm run.
-    outputs: Any = None
-
-    @property
-    def active(self) -> list[Finding]:
-        return [f for f in self.findings if f.suppression is None]
-
-    def counts(self) -> dict[str, int]:
-        c = Counter(f.level for f in self.active)
-        return {level: c.get(level, 0) for level in ("error", "warning", "note")}
-
-    @property
-    def failed(self) -> bool:
-        threshold = LEVEL_RANK[self.fail_level]
-        return any(LEVEL_RANK.get(f.level, 0) >= threshold for f in self.active)
-
-    @property
-    def internal_errors(self) -> bool:
-        return any(n.level == "error" for n in self.notifications)
 
 
 class _StoredOutputs:
@@ -131,57 +91,6 @@ class _StoredOutputs:
 
     def put(self, kind: str, text: str, *parts: str) -> None:
         self._store.put(FileCache.key(kind, self._files_key, *parts), text)
-
-
-@dataclass(slots=True)
-class RunOptions:
-    paths: list[Path] = field(default_factory=list)  # restrict reported findings to these
-    select: list[str] = field(default_factory=list)  # rule ids or families
-    ignore: list[str] = field(default_factory=list)
-    fail_level: str | None = None
-    entry_points: bool = True  # load installed plugins (the ``coursecheck`` entry points)
-    local_plugins: bool = True  # load the config's ``plugins = [...]``
-    # What turned plugins off (``--isolated``, ``--no-plugins``...), for the notification that
-    # says which were not loaded; "" when they are on.
-    plugins_off_by: str = ""
-    # pre-commit passes every staged file: skip those outside the course's globs, and report
-    # the whole course when the config itself is among them (it changes every file's check).
-    force_exclude: bool = False
-    # The per-file cache (off for library calls unless asked; the CLI turns it on).
-    cache: bool = False
-    cache_dir: Path | None = None  # default: <root>/.coursecheck-cache
-    jobs: int = 0  # worker processes for the per-file stage; 0: as many as CPUs (when it pays)
-    # Keep full parsed documents for the course stage when there are at most this many files
-    # (None: always); above it, records re-parse on demand (bounded memory on big courses).
-    keep_documents: int | None = 400
-
-
-@dataclass(slots=True)
-class FileResult:
-    """What the per-file stage makes of one file (what the cache stores)."""
-
-    relpath: str
-    role: str
-    fields: dict[str, Any] | None  # the record's parts (coursecheck.records); None: no document
-    findings: list[Finding]
-    summary: dict[str, Any]
-    notes: list[Notification]
-    # What the course stage sees of the file without a recorded read (records.view_digest):
-    # the stored course stage is keyed on it, not on the bytes.
-    view: str = ""
-
-
-@dataclass(slots=True)
-class SourceCheck:
-    """One file checked from content the caller holds (:meth:`Engine.check_source`)."""
-
-    relpath: str
-    role: str  # lesson | data | other
-    result: FileResult
-    document: Document | None  # the parse (None: nothing parsed, e.g. the file is too big)
-    # Finished as a run finishes them (levels, inline suppressions, fingerprints): this
-    # file's per-file findings and the last course stage's findings in the file.
-    findings: list[Finding]
 
 
 @dataclass(slots=True)
@@ -261,7 +170,6 @@ class Engine:
         self.course: Course | None = None
         self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
-        self._merging: list[ShardArtifact] | None = None  # merge(): per-file results from shards
         self._inputs: str | None = None  # see _inputs_key
         self.swept = 0  # cache entries deleted at the end of the run (FileCache.sweep)
         self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key
@@ -438,7 +346,9 @@ class Engine:
         with _fewer_collections():
             return self._run(progress)
 
-    def _run(self, progress: Callable[[int, int], None] | None) -> Result:
+    def _run(self, progress: Callable[[int, int], None] | None, shards: ShardResults | None = None) -> Result:
+        """The run; ``shards``: take the per-file results from a sharded run's artifacts
+        instead of the per-file stage (:meth:`merge`)."""
         started = time.perf_counter()
         root = self.config.root
         files, walk_problems = self.discover()
@@ -509,8 +419,8 @@ class Engine:
             by_rel[doc.relpath] = doc
         rest = [(rel, role) for rel, role in to_load if rel not in data_rels]
         keep = self.options.keep_documents is None or len(rest) <= self.options.keep_documents
-        if self._merging is not None:
-            per_file = self._merged_results(rest, active_rules, data_docs)
+        if shards is not None:
+            per_file = shards.results(rest, self.run_key(active_rules, data_docs), root, _digest_of)
         else:
             per_file = self._per_file_results(rest, stage_course, active_rules, use_index=True)
         for result, full in per_file:
@@ -538,6 +448,7 @@ class Engine:
             doc.order_index = i
         by_id: dict[str, Document] = {}
         for doc in lessons:
+            assert doc.lesson_id is not None  # a lesson is a document with an id
             for key in (doc.lesson_id, *doc.aliases):
                 by_id.setdefault(key, doc)
         course = Course(
@@ -551,7 +462,9 @@ class Engine:
         course.store = self._cache
         self.course = course
 
-        course_findings = self._course_stage(course, active_rules, to_load, progress, step, total_steps)
+        course_findings = self._course_stage(
+            course, active_rules, to_load, progress, step, total_steps, reuse=shards is None
+        )
         findings.extend(course_findings)
         self._last = _LastRun(
             to_load, active_rules, stage_course, list(walk_problems), file_findings, course_findings, reported
@@ -559,7 +472,7 @@ class Engine:
 
         if progress is not None:
             progress(total_steps, total_steps)
-        if self._cache is not None and self._merging is None:
+        if self._cache is not None and shards is None:
             self.swept = self._cache.sweep(self._file_keys.values(), self.cache_misses, len(to_load))
         findings = self._finish(findings, docs, reported)
         fail_level = self.options.fail_level or self.config.fail_level
@@ -575,7 +488,7 @@ class Engine:
             course=course,
             extra=course.extra,
             config=self.config,
-            outputs=self._outputs_for(to_load),
+            outputs=self._outputs_for(to_load) if shards is None else None,
         )
         for _name, sections in call_each(
             self.pm,
@@ -892,53 +805,8 @@ class Engine:
             raise ShardError(
                 f"missing shard{'s' if len(missing) > 1 else ''} {', '.join(f'{k}/{total}' for k in missing)}"
             )
-        self._merging = sorted(artifacts, key=lambda a: a.index)
-        try:
-            return self.run(progress)
-        finally:
-            self._merging = None
-
-    def _merged_results(
-        self, items: list[tuple[str, str]], active_rules: list[Rule], data_docs: list[Document]
-    ) -> Iterator[tuple[FileResult, Document | None]]:
-        """The shards' results for ``items``, after checking they are this checkout's."""
-        assert self._merging is not None
-        key = self.run_key(active_rules, data_docs)
-        for a in self._merging:
-            for part, value in key.items():
-                if a.run_key.get(part) != value:
-                    raise ShardError(
-                        f"shard {a.index}/{a.total} was made with different {part} than this merge; "
-                        "run every shard and the merge on the same commit with the same options"
-                    )
-        by_rel: dict[str, tuple[str, str, FileResult, int]] = {}
-        for a in self._merging:
-            for (rel, role, digest), result in zip(a.files, a.results, strict=True):
-                if rel in by_rel:
-                    raise ShardError(f"{rel} is in shard {by_rel[rel][3]}/{a.total} and in shard {a.index}/{a.total}")
-                by_rel[rel] = (role, digest, result, a.index)
-        wanted = {rel for rel, _ in items}
-        missing = sorted(wanted - set(by_rel))
-        extra = sorted(set(by_rel) - wanted)
-        if missing or extra:
-            said = (
-                [f"not in any shard: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"] if missing else []
-            )
-            if extra:
-                said.append(
-                    f"in a shard but not in this checkout: {', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}"
-                )
-            raise ShardError(
-                "the shards do not cover this checkout's files (" + "; ".join(said) + "); "
-                "run every shard and the merge on the same commit"
-            )
-        for rel, role in items:
-            shard_role, digest, result, index = by_rel[rel]
-            if shard_role != role or digest != _digest_of(self.config.root, rel):
-                raise ShardError(f"{rel} has changed since shard {index}/{self._merging[0].total} checked it")
-            if result.fields is not None:
-                result.fields["path"] = self.config.root / rel
-            yield result, None
+        with _fewer_collections():
+            return self._run(progress, ShardResults(artifacts))
 
     # -- the course stage (course rules; stored between runs, coursecheck.coursecache) ----
 
@@ -950,15 +818,18 @@ class Engine:
         progress: Callable[[int, int], None] | None,
         step: int,
         total_steps: int,
+        *,
+        reuse: bool = True,
     ) -> list[Finding]:
-        """The course rules' findings: from the cache when neither the checked files' views,
+        """The course rules' findings (``reuse``: the stage may be stored and reused; not in
+        a merge): from the cache when neither the checked files' views,
         the config, the data files nor any file the rules read outside them has changed.
 
         After an edit that moved things in some files without changing their shape
         (records.shape), relocatable rules' stored findings are moved with their lines
         instead of running the rules again (the others run)."""
         course_rules = [r for r in active_rules if r.course]
-        keys = self._course_keys(course_rules, to_load)
+        keys = self._course_keys(course_rules, to_load) if reuse else None
         previous: coursecache.Stage | None = None
         moves: dict[str, LineMove] | None = None
         documents: dict[str, Document] = {}
@@ -1007,7 +878,7 @@ class Engine:
                     self.config,
                     options,
                     course,
-                    options_for=lambda rel, r=rule.id: self.settings.for_file(r, rel)[1],
+                    options_for=functools.partial(self._file_options, rule.id),
                     max_findings=self._max_findings(rule.id),
                 )
                 before = dict(course.extra)
@@ -1042,8 +913,8 @@ class Engine:
 
     def _outputs_for(self, to_load: list[tuple[str, str]]) -> _StoredOutputs | None:
         """Result.outputs for this run: None without a cache, or when a file has no per-file
-        key (unreadable, from a shard)."""
-        if self._cache is None or self._merging is not None:
+        key (unreadable, from a shard: the caller passes None for a merge)."""
+        if self._cache is None:
             return None
         data_rels = {d.relpath for d in self.course.data_files} if self.course is not None else set()
         parts = []
@@ -1125,11 +996,12 @@ class Engine:
         A file takes part by its *view* (what course rules see of it without a recorded
         read: records.view_digest), not by its bytes: an edit that changes no link, heading,
         frontmatter value, summary or position of them reuses the stored course findings."""
-        if self._cache is None or self._merging is not None or not course_rules:
+        if self._cache is None or not course_rules:
             return None
         course = self.course
         assert course is not None
-        if not all(coursecache.trusted(r) for r in course_rules):
+        builtin_kinds = builtin_rule_kinds(self.pm)
+        if not all(coursecache.trusted(r, builtin_kinds) for r in course_rules):
             return None
         data_rels = {d.relpath for d in course.data_files}  # their content is in the base key
         files: list[str] = []
@@ -1298,18 +1170,18 @@ class Engine:
             for position, value in zip(misses, computed, strict=True):
                 results[position] = value
                 rel, role = items[position]
-                key = self._file_keys.get(rel)
-                if index is not None and key is not None:
-                    index.record(rel, role, signatures.get(position), key, value[0])
+                file_key = self._file_keys.get(rel)
+                if index is not None and file_key is not None:
+                    index.record(rel, role, signatures.get(position), file_key, value[0])
         except BaseException:
             if index is not None:
                 index.discard()
             raise
         if index is not None:
             index.save()
-        for value in results:
-            assert value is not None
-            yield value
+        for done in results:
+            assert done is not None
+            yield done
 
     def _compute(
         self, items: list[tuple[str, str]], course: Course, active_rules: list[Rule], jobs: int
@@ -1461,6 +1333,10 @@ class Engine:
                 ),
             ]
         return [*ctx.findings, *ctx.limit_notes()] if ctx.left_out else ctx.findings
+
+    def _file_options(self, rule_id: str, relpath: str) -> dict[str, Any]:
+        """A rule's options for one file (``[[overrides]]`` applied): RuleContext.options_for."""
+        return self.settings.for_file(rule_id, relpath)[1]
 
     def _max_findings(self, rule_id: str) -> Callable[[str], int]:
         """The limit of findings ``rule_id`` keeps in a file, by the file's relpath."""

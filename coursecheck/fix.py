@@ -35,7 +35,7 @@ from coursecheck.model import Finding
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 _BOM = b"\xef\xbb\xbf"
 UNSAFE = "the fix is not safe; apply it by hand"

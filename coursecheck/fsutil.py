@@ -25,6 +25,8 @@ from pathlib import Path
 
 # Folders whose content is never course material and may hold credentials.
 PRIVATE_DIRS = frozenset({".git", ".hg", ".svn"})
+# Folders a survey of the repository (coursecheck init, the spelling seed) does not walk.
+SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", "dist", "build", ".astro", ".next", ".cache"}
 # Temporary files of atomic_write_bytes: ".NAME.coursecheck-PID-XXXXXXXX.tmp" beside NAME.
 _TEMP = re.compile(r"^\.(?P<name>.+)\.coursecheck-(?P<pid>\d+)-[a-z0-9_]{8}\.tmp$")
 _TEMP_MARK = ".coursecheck-"

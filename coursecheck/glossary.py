@@ -62,7 +62,7 @@ GLOSSARY_KEYS = {
     "fields": "field mapping: role = path inside an entry (term, english, abbreviation, definition, related...)",
     "terms": "inline terms ([[glossary.terms]]), or settings for terms of the file",
 }
-TERM_KEYS = {
+TERM_KEYS: dict[str, Any] = {
     "term": str,
     "english": str,
     "secondary": str,
@@ -411,8 +411,8 @@ def _load_file(glossary: Glossary, config: Config, course: Course, file: str, se
                 GlossaryProblem(relpath, entry.places["entry"], f"entry {i + 1} is not a table of fields; skipped")
             )
             continue
-        for role, path in parsed.items():
-            values = list(_values(item, path, ()))
+        for role, field_path in parsed.items():
+            values = list(_values(item, field_path, ()))
             if not values:
                 continue
             if role in TEXT_ROLES:
@@ -704,3 +704,19 @@ def pairable(entry: GlossaryEntry) -> bool:
     if entry.abbreviation and (entry.term or entry.english):
         return True
     return len(scripts - {""}) >= 2
+
+
+# A use of a rendering: (source span, matched text, the text of its line) -- what a finding
+# needs, kept in the per-file summary so the course stage reads no file.
+RenderingUse = tuple[Span, str, "str | tuple[str, int, bool] | None"]
+
+
+@dataclass(slots=True)
+class EntryRenderings:
+    """One lesson's renderings of one glossary entry (bilingual/inconsistent-rendering's per-file
+    summary; here, below the rule families, because stored summaries are unpickled by class)."""
+
+    main: int  # uses of the glossary's own form(s) (counted only: never reported)
+    variants: dict[str, list[RenderingUse]]  # each configured variant -> its uses
+    pairs: dict[str, str]  # «X (english)» found here: label -> text
+    pair_uses: dict[str, list[RenderingUse]]  # the uses of each pair text found here

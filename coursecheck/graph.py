@@ -32,6 +32,7 @@ from coursecheck.coursecache import path_kind
 from coursecheck.escape import display, json_text, mermaid_label
 from coursecheck.model import Course, Document
 from coursecheck.routing import Router, RouteSettings, Served, join_url, read_text, settings_from_raw
+from coursecheck.state import GRAPH_MERMAID
 from coursecheck.text import Span
 
 if TYPE_CHECKING:
@@ -236,9 +237,9 @@ class CourseGraph:
             forms: Counter[int] = Counter()
             for ref in self.references:
                 if ref.kind == "prerequisite" and ref.target is not None:
-                    names = [ref.target.lesson_id, *ref.target.aliases]
-                    if ref.written.strip() in names:
-                        forms[names.index(ref.written.strip())] += 1
+                    written_as = [ref.target.lesson_id, *ref.target.aliases]
+                    if ref.written.strip() in written_as:
+                        forms[written_as.index(ref.written.strip())] += 1
             self._display_form = forms.most_common(1)[0][0] if forms else 0
         names = [doc.lesson_id or doc.relpath, *doc.aliases]
         return names[self._display_form] if self._display_form < len(names) else names[0]
@@ -498,7 +499,7 @@ def course_graph(course: Course, config: Config) -> CourseGraph:
         return cached
     built = build(course, settings_from(config), key_links=_key_link_entries(config))
     course.cache[CACHE_KEY] = built
-    course.extra.setdefault("graph_mermaid", to_mermaid(built, kinds=("prerequisite",)))
+    GRAPH_MERMAID.setdefault(course.extra, to_mermaid(built, kinds=("prerequisite",)))
     course.extra.setdefault("graph_modules_mermaid", to_mermaid_modules(built))
     return built
 

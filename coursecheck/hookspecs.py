@@ -27,15 +27,15 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from coursecheck.config import Config
-    from coursecheck.engine import Result
     from coursecheck.model import Document
+    from coursecheck.results import Result
     from coursecheck.rules import Rule
 
 hookspec = pluggy.HookspecMarker("coursecheck")
 
 
 @hookspec
-def coursecheck_config_sections() -> dict[str, str]:
+def coursecheck_config_sections() -> dict[str, str] | None:
     """Top-level config keys this plugin reads, mapped to a one-line description.
 
     The config loader rejects top-level keys no plugin declares (with a did-you-mean), so a
@@ -57,7 +57,7 @@ def coursecheck_inputs(config: Config) -> list[str] | None:
 
 
 @hookspec
-def coursecheck_rules() -> list[Rule]:
+def coursecheck_rules() -> list[Rule] | None:
     """The rules this plugin provides (see :mod:`coursecheck.rules` for how to declare one).
 
     Called once per run. Rule ids are ``family/name``; ids must be unique across plugins.
@@ -87,7 +87,7 @@ def coursecheck_parse(path: Path, relpath: str, text: str, kind: str, has_bom: b
 
 
 @hookspec
-def coursecheck_reporters() -> dict[str, Any]:
+def coursecheck_reporters() -> dict[str, Any] | None:
     """Output formats: a mapping ``name -> function(result, options) -> str``.
 
     ``options`` is a :class:`~coursecheck.report.ReportOptions`. Reporters are pure functions
@@ -124,10 +124,13 @@ def coursecheck_init_file(doc: Document, survey: Any) -> Any:
 
 @hookspec
 def coursecheck_commands() -> dict[str, tuple[str, Any]] | None:
-    """Extra subcommands: ``name -> (one-line help, function(argv: list[str]) -> exit code)``.
+    """Extra subcommands: ``name -> (one-line help, function(argv, app) -> exit code)``.
 
-    ``coursecheck NAME ARGS...`` calls the function with ``ARGS``. Built-in commands
-    (check, rules, rule, init) cannot be replaced.
+    ``coursecheck NAME ARGS...`` calls the function with ``ARGS`` and the app's
+    :class:`~coursecheck.commands.CommandContext` (config loading, the engine, config error
+    printing: a plugin imports neither the engine nor the app); a function that takes only
+    ``argv`` is called with it alone. Built-in commands (check, rules, rule, init) cannot be
+    replaced.
     """
 
 

@@ -39,10 +39,10 @@ from typing import Any
 
 from coursecheck.config import expand_template
 from coursecheck.escape import display, say, toml_string
-from coursecheck.fsutil import OutsideRoot, atomic_write, read_inside
+from coursecheck.fsutil import SKIP_DIRS, OutsideRoot, atomic_write, read_inside
+from coursecheck.parse.data import load_data_file
 from coursecheck.text import DecodeError, decode_source, normalize_newlines
 
-SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", "dist", "build", ".astro", ".next", ".cache"}
 MARKDOWN_EXTENSIONS = (".md", ".mdx", ".markdown")
 DATA_EXTENSIONS = (".json", ".yaml", ".yml")
 # Repository furniture: files about the repository, not pages of the course.
@@ -110,7 +110,6 @@ CONFIG_FILE_NAMES = {
     "manifest.json",
 }
 CONTENT_SCHEMA_FILES = ("src/content/config.ts", "src/content.config.ts", "content.config.ts", "src/content/config.mts")
-MAX_DATA_FILE = 2 * 1024 * 1024
 PARALLEL_MIN_FILES = 200  # fewer files are surveyed in this process (workers cost more than they save)
 SPELLING_SAMPLE = 400  # lessons whose words seed the vocabulary (spread over the course)
 _IMPORT = re.compile(r"""^\s*import\s+[\w{}\s,*]+\s+from\s+["']([^"']+\.mdx?)["']""", re.MULTILINE)
@@ -838,7 +837,7 @@ def _data_files(s: Survey, candidates: list[str]) -> None:
             continue
         if os.path.dirname(rel) in lesson_folders and not name.startswith(("glossary", "quiz")):
             continue  # beside a lesson: the page's own data (11ty data files, demos)
-        data = _load_data(s.root, rel)
+        data = load_data_file(s.root, rel)
         if data is None:
             continue
         folders = set(rel.lower().split("/")[:-1])
@@ -858,25 +857,6 @@ def _data_files(s: Survey, candidates: list[str]) -> None:
             s.data_globs.extend(members)
         else:
             s.data_globs.append(f"{top}/**/{pattern}")
-
-
-def _load_data(root: Path, rel: str) -> Any:
-    try:
-        raw = read_inside(root, rel, parents_checked=True)
-    except OSError:
-        return None
-    if len(raw) > MAX_DATA_FILE:
-        return None
-    text = raw.decode("utf-8", errors="replace")
-    # Read as the check reads data files: YAML nesting and aliases bounded before composing,
-    # JSON depth checked first (a survey walks the data: a small alias bomb must not cost it).
-    from coursecheck.parse.data import parse_data
-
-    try:
-        doc = parse_data(root / rel, rel, text, "json" if rel.lower().endswith(".json") else "yaml")
-    except Exception:  # a data file that cannot be read is not surveyed
-        return None
-    return None if doc.problems else doc.data
 
 
 def _quiz_like(data: Any) -> bool:

@@ -39,7 +39,8 @@ from coursecheck.routing import (
 )
 
 if TYPE_CHECKING:
-    from coursecheck.init import Survey
+    # coursecheck.init.Survey: init imports this module, so no import back (tests/test_layers.py).
+    Survey = Any
 
 # Link schemes of the web and of tools: never a site's own scheme for naming lessons.
 KNOWN_SCHEMES = {

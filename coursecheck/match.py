@@ -330,7 +330,7 @@ class TermMatcher:
         for term in self._term_words:
             if len(term) != len(words):
                 continue
-            verdict = "yes"
+            verdict: str | None = "yes"
             for w, t in zip(words, term, strict=True):
                 if not _CYRILLIC_WORD.fullmatch(t):
                     continue  # the regex already matched this word literally
@@ -487,9 +487,9 @@ def segment_matches(
     assert matcher.regex is not None
     joined, starts = _joined(doc, scopes)
     candidates: set[int] = set()
-    for m in matcher.regex.finditer(joined):
-        first = bisect.bisect_right(starts, m.start()) - 1
-        last = bisect.bisect_right(starts, max(m.end() - 1, m.start())) - 1
+    for in_joined in matcher.regex.finditer(joined):
+        first = bisect.bisect_right(starts, in_joined.start()) - 1
+        last = bisect.bisect_right(starts, max(in_joined.end() - 1, in_joined.start())) - 1
         candidates.update(range(first, last + 1))
     if not candidates:
         return

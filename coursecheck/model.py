@@ -348,7 +348,7 @@ class Course:
     data_files: list[Document]
     others: list[Document]
     by_id: dict[str, Document]  # canonical ids and aliases
-    cache: dict[str, Any] = field(default_factory=dict)  # for plugins to share derived data
+    cache: dict[Any, Any] = field(default_factory=dict)  # for plugins to share derived data (str or tuple keys)
     # What plugins publish for reporters (e.g. "verdicts": list[Verdict]); becomes Result.extra.
     extra: dict[str, Any] = field(default_factory=dict)
     # Per-file summaries made in the per-file stage (cached with the file's findings):
@@ -377,7 +377,8 @@ class Course:
         count = len(self.lessons) + len(self.data_files) + len(self.others)
         index = self.cache.get(_INDEX_KEY)
         if index is None or index[0] != count:  # rebuilt when files were added
-            index = (count, {})
+            by_relpath: dict[str, Document] = {}
+            index = (count, by_relpath)
             for doc in self.documents:
                 index[1].setdefault(doc.relpath, doc)
             self.cache[_INDEX_KEY] = index

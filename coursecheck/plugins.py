@@ -12,7 +12,6 @@ import pkgutil
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +22,8 @@ from coursecheck import (
     hookimpl,  # noqa: F401  (re-exported for plugins)
     hookspecs,
 )
+from coursecheck.errors import CoursecheckError
+from coursecheck.results import Notification
 
 BUILTIN_PACKAGES = ("coursecheck.builtin", "coursecheck.report")
 
@@ -39,27 +40,27 @@ def builtin_plugins() -> list[str]:
     return sorted(names)
 
 
+def builtin_rule_kinds(pm: pluggy.PluginManager) -> frozenset[str]:
+    """The names of the rule kinds the built-in plugins provide: declarative rules of these
+    kinds record their reads (:func:`coursecheck.coursecache.trusted`)."""
+    builtin = set(builtin_plugins())
+    names: set[str] = set()
+    for impl in pm.hook.coursecheck_rule_kinds.get_hookimpls():
+        if impl.plugin_name in builtin:
+            provided: Any = impl.function()
+            names.update(kind.name for kind in provided)
+    return frozenset(names)
+
+
 ENTRY_POINT_GROUP = "coursecheck"
 
 
-@dataclass(slots=True)
-class Notification:
-    """Something that went wrong inside coursecheck or a plugin (not a finding in the course)."""
-
-    message: str
-    plugin: str = ""
-    rule_id: str = ""
-    path: str = ""
-    exception: str = ""
-    level: str = "error"
-
-
-class PluginError(Exception):
+class PluginError(CoursecheckError):
     """A plugin listed in the config could not be loaded (reported as a config error)."""
 
 
 def plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
-    return pm.get_name(plugin) or getattr(plugin, "__name__", repr(plugin))
+    return pm.get_name(plugin) or str(getattr(plugin, "__name__", repr(plugin)))
 
 
 def make_plugin_manager(

@@ -20,7 +20,7 @@ import io
 import pickle
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from coursecheck.model import Comment, Component, Document, Finding, Frontmatter, Heading, Link, Segment
 from coursecheck.text import LineIndex, Span
@@ -162,6 +162,7 @@ def _kept_lines(doc: Document) -> dict[int, str]:
     without reading the file. A shape (:func:`shape`) tells other lines by their distance
     from the kept line above them."""
     wanted: set[int] = set()
+    item: Any  # headings, links, components, comments, code blocks: each has a span
     if doc.frontmatter is not None:
         wanted.update(range(doc.frontmatter.span.line, doc.frontmatter.span.end_line + 1))
     for item in (*doc.headings, *doc.links, *doc.components, *doc.comments, *doc.code_blocks):
@@ -333,7 +334,7 @@ class _RecordLines:
     @property
     def line_count(self) -> int:
         _note("index_lines", self._record.relpath, self._record._index_lines)
-        return self._record._index_lines
+        return cast(int, self._record._index_lines)  # a _RecordLines is made only when it is known
 
     def line_text(self, line: int) -> str:
         kept = self._record._kept_lines().get(line)
@@ -474,8 +475,8 @@ class DocumentRecord(Document):
             self._text = text
         return self._text
 
-    @property  # type: ignore[override]
-    def source(self) -> str:
+    @property
+    def source(self) -> str:  # type: ignore[override]
         return self._source()
 
     def _full_index(self) -> LineIndex:
@@ -484,20 +485,20 @@ class DocumentRecord(Document):
             self._index = self._full.lines if self._full is not None else LineIndex(self._source())
         return self._index
 
-    @property  # type: ignore[override]
-    def lines(self) -> LineIndex:
+    @property
+    def lines(self) -> LineIndex:  # type: ignore[override]
         # Kept lines first, even when the parse is at hand (a cold run's records): a course
         # rule that only takes its findings' snippets then reads nothing outside the view.
         if self._index is None and self._index_lines is not None:
             return _RecordLines(self)  # type: ignore[return-value]
         return self._full_index()
 
-    @property  # type: ignore[override]
-    def segments(self) -> list:
+    @property
+    def segments(self) -> list:  # type: ignore[override]
         return self.full().segments
 
-    @property  # type: ignore[override]
-    def code_blocks(self) -> list:
+    @property
+    def code_blocks(self) -> list:  # type: ignore[override]
         return self.full().code_blocks
 
     @property

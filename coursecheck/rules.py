@@ -8,9 +8,14 @@ like ruff's rule docs, with these sections::
 
     ## What it does
     ## Why it matters
-    ## Example
+    ## Example      (a bad file, "Reported at line L, column C.", "Use instead:", a good file)
     ## How to fix
+    ## Fix safety   (a rule with a fix: when it is safe, what --fix does with it)
     ## Options      (generated from the declared options if absent)
+
+The example runs in tests/test_rule_examples.py: the rule must fire on the bad file at the
+stated place and not on the good one. A ```` ```toml ```` fence before the bad file adds
+to the config, and ``In `PATH`:`` names the file when the rule reads its path.
 
 A document rule receives ``(doc, ctx)`` for every file it applies to; a course rule
 (``course=True``) receives ``(course, ctx)`` once. Both report through ``ctx``.
@@ -69,6 +74,7 @@ plugin's course rule gains nothing from the flag yet.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import re
 from collections.abc import Callable, Iterable
@@ -98,7 +104,7 @@ class Option:
     type: type
     default: Any
     help: str
-    item: type | None = None
+    item: builtins.type | None = None  # (``type`` is the field above)
     choices: tuple[Any, ...] = ()
     regex: bool = False
 

@@ -159,11 +159,10 @@ def scan(data: bytes) -> None:
 def _model_classes() -> dict[tuple[str, str], type]:
     """The registry: plain data classes of the model (no side effects when built or
     given their state), by the exact ``(module, name)`` a pickle names them with."""
-    from coursecheck import declarative, engine, model, plugins, text
-    from coursecheck.builtin import bilingual
+    from coursecheck import declarative, glossary, model, results, text
 
     classes: list[type] = [
-        engine.FileResult,
+        results.FileResult,
         model.Finding,
         model.Fix,
         model.Edit,
@@ -178,9 +177,9 @@ def _model_classes() -> dict[tuple[str, str], type]:
         model.CodeBlock,
         text.Span,
         text._UnpickledSpan,  # Span.__reduce__ restores through it (a class, not a function)
-        plugins.Notification,
+        results.Notification,
         declarative.RuleStats,  # the no-op report's counts in summaries
-        bilingual._EntryRenderings,  # bilingual/inconsistent-rendering's summary
+        glossary.EntryRenderings,  # bilingual/inconsistent-rendering's summary
     ]
     out = {(cls.__module__, cls.__qualname__): cls for cls in classes}
     for cls in _PATHS:
@@ -290,8 +289,8 @@ def schema(annotation: Any) -> tuple[Any, ...]:
 def _overrides() -> dict[tuple[type, str], tuple[Any, ...]]:
     """Field schemas the annotations do not say precisely enough: a file result's record
     parts are a dict of exactly the record's fields (coursecheck.records.FIELD_TYPES)."""
-    from coursecheck.engine import FileResult
     from coursecheck.records import FIELD_TYPES
+    from coursecheck.results import FileResult
 
     record = ("fields", {name: schema(annotation) for name, annotation in FIELD_TYPES.items()})
     return {(FileResult, "fields"): ("union", (("leaf", (_NONE,)), record))}

@@ -38,11 +38,17 @@ import os
 import pickle
 import stat
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coursecheck import __version__
+from coursecheck.errors import CoursecheckError
+
+if TYPE_CHECKING:
+    from coursecheck.model import Document
+    from coursecheck.results import FileResult
 
 MAGIC = b"COURSECHECK-SHARD\n"
 FORMAT_VERSION = 2
@@ -59,8 +65,64 @@ MAX_HEADER = 64 << 10
 PER_FILE_WEIGHT = 1536
 
 
-class ShardError(Exception):
+class ShardError(CoursecheckError):
     """An artifact that cannot be read, or artifacts that do not belong together."""
+
+
+
+class ShardResults:
+    """The per-file results of a sharded run, from its artifacts: where a merge takes each
+    file's result instead of the per-file stage (``Engine.merge``), after checking they are
+    this checkout's."""
+
+    def __init__(self, artifacts: list[ShardArtifact]) -> None:
+        self.artifacts = sorted(artifacts, key=lambda a: a.index)
+
+    def results(
+        self,
+        items: list[tuple[str, str]],
+        key: dict[str, str],
+        root: Path,
+        digest_of: Callable[[Path, str], str],
+    ) -> Iterator[tuple[FileResult, Document | None]]:
+        """The shards' results for ``items`` (relpath, role), in that order. ``key``: this
+        run's key (Engine.run_key), which every shard's must equal; ``digest_of(root,
+        relpath)``: what a shard saw of a file, to tell it has not changed since."""
+        for a in self.artifacts:
+            for part, value in key.items():
+                if a.run_key.get(part) != value:
+                    raise ShardError(
+                        f"shard {a.index}/{a.total} was made with different {part} than this merge; "
+                        "run every shard and the merge on the same commit with the same options"
+                    )
+        by_rel: dict[str, tuple[str, str, FileResult, int]] = {}
+        for a in self.artifacts:
+            for (rel, role, digest), result in zip(a.files, a.results, strict=True):
+                if rel in by_rel:
+                    raise ShardError(f"{rel} is in shard {by_rel[rel][3]}/{a.total} and in shard {a.index}/{a.total}")
+                by_rel[rel] = (role, digest, result, a.index)
+        wanted = {rel for rel, _ in items}
+        missing = sorted(wanted - set(by_rel))
+        extra = sorted(set(by_rel) - wanted)
+        if missing or extra:
+            said = (
+                [f"not in any shard: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}"] if missing else []
+            )
+            if extra:
+                said.append(
+                    f"in a shard but not in this checkout: {', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}"
+                )
+            raise ShardError(
+                "the shards do not cover this checkout's files (" + "; ".join(said) + "); "
+                "run every shard and the merge on the same commit"
+            )
+        for rel, role in items:
+            shard_role, digest, result, index = by_rel[rel]
+            if shard_role != role or digest != digest_of(root, rel):
+                raise ShardError(f"{rel} has changed since shard {index}/{self.artifacts[0].total} checked it")
+            if result.fields is not None:
+                result.fields["path"] = root / rel
+            yield result, None
 
 
 def parse_spec(text: str) -> tuple[int, int]:
@@ -290,9 +352,9 @@ def _load_body(raw: bytes, extra_modules: Any) -> tuple[list[Any], list[Any], li
     packed parts restored by the same loader (a blob used twice is refused: restoring it
     again and again would cost without bound)."""
     from coursecheck import safepickle
-    from coursecheck.engine import FileResult
     from coursecheck.plugins import Notification
     from coursecheck.records import PACKED, unpacked_fields
+    from coursecheck.results import FileResult
 
     value, classes = safepickle.loads(raw, extra_modules=extra_modules)
     if type(value) is not tuple or len(value) != 3 or not all(type(part) is list for part in value):

@@ -15,6 +15,7 @@ import bisect
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +73,15 @@ class _UnpickledSpan:
     def __new__(  # type: ignore[misc]
         cls, line: int, column: int, end_line: int, end_column: int, column_utf16: int, end_column_utf16: int
     ) -> Span:
-        span = object.__new__(cls)
+        span: Any = object.__new__(cls)
         span.line = line
         span.column = column
         span.end_line = end_line
         span.end_column = end_column
         span.column_utf16 = column_utf16
         span.end_column_utf16 = end_column_utf16
-        span.__class__ = Span  # type: ignore[assignment]
-        return span  # type: ignore[return-value]
+        span.__class__ = Span
+        return span
 
 
 class DecodeError(ValueError):

@@ -101,3 +101,16 @@ REPO = Path(__file__).resolve().parent.parent
 # The shared corpora beside the checkout (../shared); COURSECHECK_SHARED for a worktree elsewhere.
 SHARED = Path(os.environ.get("COURSECHECK_SHARED", REPO.parent / "shared"))
 CORPUS = Path(os.environ.get("COURSECHECK_CORPUS", SHARED / "corpora" / "debezium-course-07"))
+
+
+# Whole modules that are slow by nature (`pytest -m "not slow"` is the quick loop; tests that
+# take a second or more elsewhere carry @pytest.mark.slow): the real corpora, the language
+# server driven as an editor would, a virtual environment built to install the plugins.
+SLOW_MODULES = ("test_external_plugins.py", "test_lsp.py", "test_lsp_pull.py", "test_lsp_neovim.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.parent.name == "acceptance" or path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -208,6 +208,7 @@ def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_concurrent_runs_do_not_corrupt_the_cache(course, tmp_path):
     files = dict(FILES)
     for i in range(30):
@@ -232,6 +233,7 @@ def test_concurrent_runs_do_not_corrupt_the_cache(course, tmp_path):
     assert not [p for p in (root / ".coursecheck-cache").rglob("*.tmp")]  # no temp files left
 
 
+@pytest.mark.slow
 def test_no_cache_flag_and_cache_clean(course):
     root = course(FILES)
     done = _cli(root, "--no-cache")

@@ -448,6 +448,7 @@ def _suggest_by_trying_all(by_id: dict, written: str, limit: int = 3, cutoff: fl
     return [k for s, k in ranked[:limit] if s >= floor]
 
 
+@pytest.mark.slow
 def test_suggestions_equal_trying_every_id_with_difflib():
     import random
     from types import SimpleNamespace

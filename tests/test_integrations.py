@@ -500,6 +500,7 @@ def _hook_repo(tmp_path: Path) -> tuple[Path, str]:
     return repo, _git(repo, "rev-parse", "HEAD").strip()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_pre_commit_refuses_a_commit_with_a_broken_lesson(tmp_path):
     pre_commit = shutil.which("pre-commit")
@@ -655,6 +656,7 @@ def run_with_stderr_on_a_terminal(root: Path, *args: str, env: dict[str, str] | 
     return done.returncode, b"".join(chunks).decode("utf-8", errors="replace"), done.stdout.decode("utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_progress_bar_in_a_real_terminal(tmp_path):
     root = many_lessons(tmp_path, 60)
@@ -697,7 +699,7 @@ def test_one_line_summary_with_files_levels_and_time(tmp_path, cli):
     assert code == 1
     assert re.fullmatch(r"Checked 2 files: 1 error, 2 warnings, 0 notes \(\d+\.\d\ds\)\.", out.splitlines()[-1])
     code, _out, err = cli(root, "--select", ",".join(DEMO_RULES), "--format", "json", "-o", "out.json")
-    assert re.search(r"wrote out\.json \(2 files; 1 errors, 2 warnings, 0 notes; \d+\.\d\ds\)", err)
+    assert re.search(r"wrote out\.json \(2 files; 1 error, 2 warnings, 0 notes; \d+\.\d\ds\)", err)
 
 
 # -- init on the demo course ----------------------------------------------------------------------
@@ -753,6 +755,7 @@ def test_docs_pre_commit_snippets_are_valid_configs(tmp_path):
         assert local[key] == published[key], key
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_the_documented_local_hook_refuses_a_broken_lesson(tmp_path):
     """The `repo: local` snippet, for real: no virtualenv of its own, so no network needed."""
@@ -821,6 +824,7 @@ def run_workflow_steps(workflow: Path, course: Path, summary: Path) -> dict[str,
     return outcomes
 
 
+@pytest.mark.slow
 def test_the_code_scanning_workflow_runs_on_the_demo_course(tmp_path):
     course = tmp_path / "repo"
     shutil.copytree(REPO / "examples", course / "examples")
@@ -851,6 +855,7 @@ def test_the_code_scanning_workflow_runs_on_the_demo_course(tmp_path):
     assert last["if"] == "steps.check.outcome == 'failure'" and outcomes[last["name"]].returncode == 1
 
 
+@pytest.mark.slow
 def test_the_annotations_workflow_runs_on_the_demo_course(tmp_path):
     course = tmp_path / "repo"
     shutil.copytree(REPO / "examples", course / "examples")

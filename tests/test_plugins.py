@@ -177,3 +177,17 @@ def test_builtin_rules_are_plugins_like_any_other(tmp_path: Path):
     engine = Engine(config, RunOptions(entry_points=False))
     plugins = {r.plugin for r in engine.rules.values()}
     assert "coursecheck.builtin.core" in plugins
+
+
+def test_typed_state_keys_keep_the_published_names():
+    from coursecheck import state
+
+    # Plugins and JSON reports read these names: the typed keys must not rename them.
+    assert [k.name for k in (state.VERDICTS, state.TERM_COVERAGE, state.GRAPH_MERMAID, state.BUILD)] == [
+        "verdicts", "term-coverage", "graph_mermaid", "build"]
+    extra: dict = {}
+    assert state.GRAPH_MERMAID.get(extra) is None
+    assert state.GRAPH_MERMAID.setdefault(extra, "graph TD") == "graph TD"
+    assert state.GRAPH_MERMAID.setdefault(extra, "other") == "graph TD"
+    state.VERDICTS.set(extra, [])
+    assert extra == {"graph_mermaid": "graph TD", "verdicts": []}

@@ -144,6 +144,7 @@ def test_a_named_pipe_is_reported_not_read(course, tmp_path, cache):
     ), done.stdout + done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
 def test_a_named_pipe_named_as_an_artifact_is_reported_not_read(course, tmp_path):
     import subprocess
@@ -312,6 +313,7 @@ def test_coursecheck_never_writes_into_the_course(course, cli):
     assert before == after
 
 
+@pytest.mark.slow
 def test_catastrophic_regex_in_a_must_have_is_bounded_and_reported(course):
     config = DEFAULT_CONFIG + textwrap.dedent(
         """

@@ -403,6 +403,7 @@ def test_markdown_to_text():
 MULTITOOL_SCRIPT = REPO / "scripts" / "validate-sarif.sh"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("npx") is None, reason="npx not available")
 def test_sarif_multitool_github_rules(tmp_path):
     """`scripts/validate-sarif.sh` runs the SARIF Multitool with GitHub's rules (GH1001-GH1007)

@@ -171,6 +171,7 @@ def test_a_shared_cache_folder_keeps_the_newest_indexes(tmp_path, trusting):
     assert kept == sorted(written[-runindex.INDEXES_KEPT :])
 
 
+@pytest.mark.slow
 def test_random_edits_to_the_demo_course_give_what_an_uncached_run_gives(tmp_path, trusting):
     """Edits of every kind (lines inserted, deleted or changed, sentences appended, a file
     touched without a change, paragraphs inserted), each followed by a cached run (run

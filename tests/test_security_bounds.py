@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import DEFAULT_CONFIG, check, where
 
-from coursecheck import declarative
-from coursecheck.builtin import bilingual, frontmatter, mermaid, musthaves
+from coursecheck import declarative, patterns
+from coursecheck.builtin import bilingual, mermaid, musthaves
 from coursecheck.config import ConfigError, load_config
 from coursecheck.globs import MAX_ALTERNATIVES, _Glob, compile_glob, invalid_glob, matches
 from coursecheck.model import Document
@@ -419,9 +419,9 @@ def test_nested_quantifier_check_as_before():
     rng = random.Random(6)
     for _ in range(3000):
         text = "".join(rng.choice("()\\+*}{ab") for _ in range(rng.randint(0, 12)))
-        assert bool(old.search(text)) == bool(frontmatter._NESTED_QUANTIFIER.search(text)), text
-    assert frontmatter._NESTED_QUANTIFIER.search("(" + "+" * 100_000 + "x") is None
-    assert frontmatter.regex_problem("(a+)+") is not None
+        assert bool(old.search(text)) == bool(patterns._NESTED_QUANTIFIER.search(text)), text
+    assert patterns._NESTED_QUANTIFIER.search("(" + "+" * 100_000 + "x") is None
+    assert patterns.regex_problem("(a+)+") is not None
 
 
 def test_mermaid_node_id_as_before():

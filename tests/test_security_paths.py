@@ -301,6 +301,7 @@ def planning(monkeypatch):
         ),
     ],
 )
+@pytest.mark.slow
 def test_planning_paths_outside_the_root_are_config_errors(attack, cli, planning, setting, expected):
     repo, _ = attack
     configure(repo, "", base=PLANNING + setting + "\n")

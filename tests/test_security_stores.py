@@ -839,6 +839,7 @@ STORES = ["v1", "v1-index", "v1-course", "v1-course-latest"]
         max_size=6,
     )
 )
+@pytest.mark.slow
 def test_random_content_in_every_store_gives_the_uncached_findings(pristine, tmp_path_factory, plants):
     root, source, uncached = pristine
     cache_dir = tmp_path_factory.mktemp("store-example") / "cache"
@@ -867,6 +868,7 @@ def test_random_content_in_every_store_gives_the_uncached_findings(pristine, tmp
     assert dump(result) == uncached
 
 
+@pytest.mark.slow
 def test_subprocess_runs_see_the_same(cached, tmp_path):
     """A separate process (what a user or pre-commit runs) rejects a planted entry too."""
     root, _cache_dir, _uncached = cached

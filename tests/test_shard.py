@@ -79,6 +79,7 @@ def test_demo_course_three_shards_merge_to_the_unsharded_reports(cli, tmp_path: 
     assert "## Key Link Verification" in outputs["markdown"][0].decode("utf-8")
 
 
+@pytest.mark.slow
 def test_generated_large_course_three_shards_with_workers(cli, tmp_path: Path) -> None:
     # 60 modules x 4 lessons: the unsharded run parses in 2 worker processes (200 files or
     # more) and keeps the full parses for the course stage; each shard of 80 runs in one
@@ -113,6 +114,7 @@ def _shards(cli, root: Path, total: int = 3, *extra: str) -> list[Path]:
     return paths
 
 
+@pytest.mark.slow
 def test_merge_refuses_missing_duplicate_and_mismatched_shards(cli, tmp_path: Path) -> None:
     root = demo_copy(tmp_path / "repo")
     s1, s2, s3 = _shards(cli, root)
@@ -279,6 +281,7 @@ def _run_steps(steps: list[dict], cwd: Path, env: dict[str, str], matrix: dict[s
     return outcomes
 
 
+@pytest.mark.slow
 def test_the_sharded_workflow_runs_on_the_demo_course(tmp_path: Path) -> None:
     import json
 

@@ -119,6 +119,22 @@ def test_json_format_and_output_file(course, cli):
     assert data["files"][0]["lesson_id"] == "a"
 
 
+def test_the_written_report_line_says_1_error_and_1_file(course, cli):
+    root = build(course, {"content/a.md": "# A\n\nЗАГЛУШКА.\n"})
+    code, _out, err = cli(root, "--select", "demo", "--format", "json", "--output", "r.json")
+    assert code == 1
+    assert "coursecheck: wrote r.json (1 file; 1 error, 0 warnings, 0 notes; " in err
+
+
+def test_wording_counts():
+    from coursecheck.wording import level_counts, plural, plural_grouped
+
+    assert [plural(n, "error") for n in (0, 1, 2)] == ["0 errors", "1 error", "2 errors"]
+    assert plural(3, "fix", "fixes") == "3 fixes" and plural(1, "fix", "fixes") == "1 fix"
+    assert plural_grouped(1234, "file") == "1,234 files" and plural(1234, "file") == "1234 files"
+    assert level_counts({"error": 1, "warning": 2}) == "1 error, 2 warnings, 0 notes"
+
+
 def test_fingerprints_survive_unrelated_line_shifts(course):
     root = build(course, {"content/a.md": "# A\n\nЗАГЛУШКА.\n"})
     before = check(root, select=["demo"]).active[0].fingerprint
@@ -172,3 +188,26 @@ def test_bad_files_are_findings_and_the_run_goes_on(course, cli):
     assert "content/broken.mdx:3:1: error parse/frontmatter frontmatter is not valid YAML" in out
     assert "data/bad.json:1:9: error parse/data-syntax invalid JSON" in out
     assert "Checked 5 files" in out
+
+
+def test_main_turns_coursecheck_errors_into_a_message_and_their_exit_code(cli, tmp_path, monkeypatch):
+    from coursecheck import cli as cli_module
+    from coursecheck.config import ConfigError, ConfigProblem
+    from coursecheck.errors import CoursecheckError, ExitCode
+    from coursecheck.shard import ShardError
+
+    def refuse(argv):
+        raise ShardError("shard 2/3 was made by another coursecheck")
+
+    monkeypatch.setattr(cli_module, "cmd_rules", refuse)
+    code, out, err = cli(tmp_path, "rules")
+    assert (code, out) == (ExitCode.USAGE, "")
+    assert err == "coursecheck: error: shard 2/3 was made by another coursecheck\n"
+    assert issubclass(ConfigError, CoursecheckError)
+
+    def bad_config(argv):
+        raise ConfigError([ConfigProblem("x.toml", 3, "course", "unknown key 'colour'")])
+
+    monkeypatch.setattr(cli_module, "cmd_rules", bad_config)
+    code, _out, err = cli(tmp_path, "rules")
+    assert code == 2 and "x.toml" in err and err.endswith("1 configuration error; nothing was checked\n")

@@ -19,10 +19,10 @@ from typing import Any
 import regex  # type: ignore[import-untyped]
 
 from coursecheck import hookimpl
-from coursecheck.builtin.frontmatter import regex_problem, timed_finditer, timeout_message, user_regex
 from coursecheck.config import Config, did_you_mean
 from coursecheck.match import Match, TermMatcher, stem
 from coursecheck.model import Document, Heading, Segment
+from coursecheck.patterns import regex_problem, timed_finditer, timeout_message, user_regex
 from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import quote
 
@@ -187,8 +187,8 @@ class _Finder:
             return []  # the common case: no gate word in the segment
         hit: set[str] = set()
         if gate is not None:
-            for m in gate.finditer(haystack):
-                hit.update(name for name, key in keys if key.match(haystack, m.start()))
+            for gated in gate.finditer(haystack):
+                hit.update(name for name, key in keys if key.match(haystack, gated.start()))
         found: list[Match] = []
         for form, needs in (self.needs if hit else self.ungated).items():
             if not needs <= hit:
@@ -309,6 +309,12 @@ def todo(doc: Document, ctx: RuleContext) -> None:
     ```markdown
     TODO: добавить пример резервного копирования тома.
     ```
+    Reported at line 1, column 1.
+
+    Use instead:
+    ```markdown
+    Резервную копию тома делает контейнер, который монтирует том и архивирует его.
+    ```
 
     ## How to fix
     Write what the note asks for and delete the marker, or move the note to an issue
@@ -392,6 +398,14 @@ def placeholder(doc: Document, ctx: RuleContext) -> None:
     ## Compose в продакшене
 
     Запуск того же файла на нескольких серверах — coming soon.
+    ```
+    Reported at line 3, column 47.
+
+    Use instead:
+    ```markdown
+    ## Compose в продакшене
+
+    Запуск того же файла на нескольких серверах описан в уроке о Swarm.
     ```
 
     ## How to fix
@@ -585,9 +599,27 @@ def empty_section(doc: Document, ctx: RuleContext) -> None:
 
     ## Example
     ```markdown
+    # Тома
+
     ## Временные файловые системы
 
     ## Права доступа
+
+    Владелец файлов тома — пользователь контейнера.
+    ```
+    Reported at line 3, column 1.
+
+    Use instead:
+    ```markdown
+    # Тома
+
+    ## Временные файловые системы
+
+    `tmpfs` хранит данные в памяти хоста.
+
+    ## Права доступа
+
+    Владелец файлов тома — пользователь контейнера.
     ```
 
     ## How to fix
@@ -648,11 +680,24 @@ def stub_lesson(doc: Document, ctx: RuleContext) -> None:
     checks and shows up in the course navigation, yet teaches nothing.
 
     ## Example
+    ```toml
+    [rules]
+    "anti-patterns/stub-lesson" = { level = "warning", min-words = 8 }
+    ```
     ```mdx
     ---
     title: "Реестр и публикация образов"
     ---
-    Раздел в разработке. Здесь мы разберём, как отправить образ в реестр.
+    Раздел в разработке.
+    ```
+    Reported at line 1, column 1.
+
+    Use instead:
+    ```mdx
+    ---
+    title: "Реестр и публикация образов"
+    ---
+    Образ отправляют в реестр командой `docker push`, указав имя реестра в теге образа.
     ```
 
     ## How to fix

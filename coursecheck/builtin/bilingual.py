@@ -19,6 +19,7 @@ import regex
 
 from coursecheck import glossary as gl
 from coursecheck import hookimpl, lexicon, transliterate
+from coursecheck.glossary import EntryRenderings, RenderingUse
 from coursecheck.match import TermMatcher, english_plurals, resolve_scopes, same_word, same_word_keys
 from coursecheck.model import Course, Document, Edit, Fix, Segment
 from coursecheck.rules import Option, Rule, RuleContext, rule
@@ -320,15 +321,28 @@ def mixed_script(doc: Document, ctx: RuleContext) -> None:
 
     ## Example
     ```markdown
-    Сам по себе Dоcker — не единственный инструмент. Migrация схемы идёт отдельно.
+    Сам по себе Dоcker — не единственный инструмент.
     ```
-    The «о» is U+043E CYRILLIC SMALL LETTER O (fix: `Docker`, safe); `Migrация` is a
-    transliteration slip for `Миграция` (unsafe fix).
+    Reported at line 1, column 13.
+    The «о» is U+043E CYRILLIC SMALL LETTER O (fix: `Docker`, safe); a transliteration slip
+    such as `Migrация` for `Миграция` is reported the same way (an unsafe fix).
+
+    Use instead:
+    ```markdown
+    Сам по себе Docker — не единственный инструмент.
+    ```
 
     ## How to fix
     Retype the word, or apply the fix: `coursecheck --fix` applies the safe homoglyph fixes;
-    the unsafe repairs are shown by `coursecheck --diff` and applied by hand (check the
+    the unsafe repairs are applied by hand (the editor offers them; check the
     word). A word the course uses on purpose goes into the vocabulary (`[spelling] accept`).
+
+    ## Fix safety
+    Safe when every replaced letter is a look-alike of the intended script's letter (a
+    homoglyph: the Cyrillic «о» in `Dоcker`): the word looks the same and `coursecheck --fix`
+    applies it. Unsafe when the repair changes how the word reads (a transliteration slip,
+    `Migrация` -> «Миграция», or a letter without an exact look-alike): `--fix` leaves it;
+    the editor offers it as "unsafe fix: review it", and SARIF marks it `safe: false`.
     """
     for seg, found, reading in _mixed_readings(doc, ctx):
         if reading.kind == "jargon":
@@ -405,6 +419,12 @@ def mixed_jargon(doc: Document, ctx: RuleContext) -> None:
     ```markdown
     Если коннектор упадёт, задача может failить.
     ```
+    Reported at line 1, column 37.
+
+    Use instead:
+    ```markdown
+    Если коннектор упадёт, задача может завершиться с ошибкой.
+    ```
 
     ## How to fix
     Write a Russian word («завершиться ошибкой»), the English word with a hyphen
@@ -477,9 +497,20 @@ def wrong_layout(doc: Document, ctx: RuleContext) -> None:
     ```markdown
     Запустите vbuhfwbz перед стартом приложения.
     ```
+    Reported at line 1, column 11.
+
+    Use instead:
+    ```markdown
+    Запустите миграцию перед стартом приложения.
+    ```
 
     ## How to fix
     Retype the word, or apply the suggested repair (an unsafe fix: check it).
+
+    ## Fix safety
+    Unsafe: the word retyped through the other layout is the dictionary's reading, and the
+    author may have meant a name or a code word. `coursecheck --fix` never applies it; the
+    editor offers it as "unsafe fix: review it", and SARIF marks it `safe: false`.
     """
     try:
         scopes = resolve_scopes(ctx.options.get("scopes") or ["prose"])
@@ -547,14 +578,30 @@ def missing_pair(doc: Document, ctx: RuleContext) -> None:
     can be read on its own, so each gives the pair once.
 
     ## Example
+    With the glossary entry «Реестр» / «Registry»:
+    ```toml
+    [[glossary.terms]]
+    term = "Реестр"
+    english = "Registry"
+    ```
     ```markdown
     Готовые образы скачивают из реестра.
     ```
-    With the glossary entry «Реестр» / «Registry», write «из реестра (registry)».
+    Reported at line 1, column 29.
+
+    Use instead:
+    ```markdown
+    Готовые образы скачивают из реестра (registry).
+    ```
 
     ## How to fix
     Add the other form in parentheses after the first use (the fix inserts it; check the
     wording).
+
+    ## Fix safety
+    Unsafe: the fix inserts «(other form)» after the first use, which may not fit the
+    sentence. `coursecheck --fix` never applies it; the editor offers it as "unsafe fix:
+    review it", and SARIF marks it `safe: false`.
     """
     if ctx.course is None:
         return
@@ -602,7 +649,15 @@ def forbidden_translation(doc: Document, ctx: RuleContext) -> None:
     english = "Topic"
     forbidden = ["тема"]
     ```
-    then «сообщения попадают в тему» is reported.
+    ```markdown
+    Сообщения попадают в тему, а потребители читают её.
+    ```
+    Reported at line 1, column 22.
+
+    Use instead:
+    ```markdown
+    Сообщения попадают в топик, а потребители читают его.
+    ```
 
     ## How to fix
     Use the glossary's form. `coursecheck rule bilingual/forbidden-translation` lists what
@@ -627,11 +682,6 @@ def forbidden_translation(doc: Document, ctx: RuleContext) -> None:
                 f"«{quote(m.text)}» is a forbidden rendering of {entry.label}; write «{quote(write)}»",
                 anchor=m.text.lower(),
             )
-
-
-# A use of a rendering: (source span, matched text, the text of its line) -- what a finding
-# needs, kept in the per-file summary so the course stage reads no file.
-RenderingUse = tuple[Span, str, "str | tuple[str, int, bool] | None"]
 
 
 @dataclass(slots=True)
@@ -740,20 +790,10 @@ def _parens(doc: Document) -> dict[str, list[tuple[tuple[int, int], Any, re.Matc
     return _PARENS[2]
 
 
-@dataclass(slots=True)
-class _EntryRenderings:
-    """One lesson's renderings of one glossary entry (the rule's per-file summary)."""
-
-    main: int  # uses of the glossary's own form(s) (counted only: never reported)
-    variants: dict[str, list[RenderingUse]]  # each configured variant -> its uses
-    pairs: dict[str, str]  # «X (english)» found here: label -> text
-    pair_uses: dict[str, list[RenderingUse]]  # the uses of each pair text found here
-
-
-def _renderings(doc: Document, glossary: gl.Glossary, primary: str, snippets: int) -> dict[int, _EntryRenderings]:
+def _renderings(doc: Document, glossary: gl.Glossary, primary: str, snippets: int) -> dict[int, EntryRenderings]:
     """The renderings of each entry in ``doc``; ``snippets``: see :func:`_count`."""
     scopes = resolve_scopes("prose")
-    out: dict[int, _EntryRenderings] = {}
+    out: dict[int, EntryRenderings] = {}
     for i, entry in enumerate(glossary.entries):
         primary_forms = entry.forms_in(primary)
         if not primary_forms:
@@ -764,7 +804,7 @@ def _renderings(doc: Document, glossary: gl.Glossary, primary: str, snippets: in
         pairs = _pair_renderings(doc, entry, primary_forms[0])
         pair_uses = {text: _count(doc, entry.matcher(text), scopes, snippets) for text in pairs.values()}
         if main or pairs or any(variants.values()):
-            out[i] = _EntryRenderings(main, {v: u for v, u in variants.items() if u}, pairs, pair_uses)
+            out[i] = EntryRenderings(main, {v: u for v, u in variants.items() if u}, pairs, pair_uses)
     return out
 
 
@@ -791,8 +831,28 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
     Two words for one concept make students think there are two concepts.
 
     ## Example
-    «образ» in seven lessons and «имидж» once: `«имидж» renders «Образ» (Image) differently
-    from the glossary: «образ» 23× in 8 lessons, «имидж» 1× in 1 lesson`.
+    «образ» in one lesson and the configured variant «имидж» in another:
+    ```toml
+    [[glossary.terms]]
+    term = "Образ"
+    english = "Image"
+    variants = ["имидж"]
+    ```
+    In `content/01-images.md`:
+    ```markdown
+    Образ собирают из Dockerfile.
+    ```
+    In `content/02-registry.md`:
+    ```markdown
+    Готовый имидж отправляют в реестр.
+    ```
+    Reported at line 1, column 9 of `content/02-registry.md`.
+
+    Use instead:
+    In `content/02-registry.md`:
+    ```markdown
+    Готовый образ отправляют в реестр.
+    ```
 
     ## How to fix
     Use the glossary's form everywhere, or change the glossary if the course has settled on
@@ -802,7 +862,7 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
     scopes = resolve_scopes("prose")
     primary = _primary_script(ctx)
     summaries = ctx.summaries()
-    per_lesson: list[tuple[Document, dict[int, _EntryRenderings]]] = []
+    per_lesson: list[tuple[Document, dict[int, EntryRenderings]]] = []
     for doc in course.lessons:
         found = summaries.get(doc.relpath)
         per_lesson.append((doc, found if found is not None else _renderings(doc, glossary, primary, _kept(ctx, doc))))
@@ -855,7 +915,7 @@ def inconsistent_rendering(course: Course, ctx: RuleContext) -> None:
 
 
 @inconsistent_rendering.summarizer
-def _summarize_renderings(doc: Document, ctx: RuleContext) -> dict[int, _EntryRenderings] | None:
+def _summarize_renderings(doc: Document, ctx: RuleContext) -> dict[int, EntryRenderings] | None:
     if doc.lesson_id is None:
         return None
     return _renderings(doc, gl.load(ctx.config, ctx.course), _primary_script(ctx), _kept(ctx, doc))  # type: ignore[arg-type]
@@ -883,12 +943,34 @@ def glossary_script(course: Course, ctx: RuleContext) -> None:
     that pairs the forms reads them the wrong way round.
 
     ## Example
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn" }
+    ```
+    In `data/glossary.json`:
     ```json
-    { "term": "Namespace", "termEn": "Пространство имён" }
+    [
+      { "term": "Namespace", "termEn": "Пространство имён" }
+    ]
+    ```
+    Reported at line 2, column 13 of `data/glossary.json`.
+
+    Use instead:
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Пространство имён", "termEn": "Namespace" }
+    ]
     ```
 
     ## How to fix
     Swap the values (the fix does it in the glossary file) or correct the field.
+
+    ## Fix safety
+    Safe: the fix swaps the two values in the glossary file, and is made only when the file
+    holds exactly those JSON strings at the entry's `term` and `english` places (otherwise
+    there is no fix). `coursecheck --fix` applies it.
     """
     glossary = gl.load(ctx.config, course)
     primary, secondary = _primary_script(ctx), _secondary_script(ctx)
@@ -1012,7 +1094,29 @@ def duplicate_term(course: Course, ctx: RuleContext) -> None:
     rules cannot tell which entry a lesson's use belongs to.
 
     ## Example
-    Two entries `{ "term": "Том", "termEn": "Volume" }` at lines 46 and 112.
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn" }
+    ```
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Том", "termEn": "Volume" },
+      { "term": "Образ", "termEn": "Image" },
+      { "term": "Том", "termEn": "Volume" }
+    ]
+    ```
+    Reported at line 4, column 13 of `data/glossary.json`.
+
+    Use instead:
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Том", "termEn": "Volume" },
+      { "term": "Образ", "termEn": "Image" }
+    ]
+    ```
 
     ## How to fix
     Merge the definitions into one entry (keep the related lessons of both).
@@ -1100,8 +1204,25 @@ def abbreviation_mismatch(course: Course, ctx: RuleContext) -> None:
     and the other forgotten, or the abbreviation belongs to another term.
 
     ## Example
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn", abbreviation = "abbr" }
+    ```
+    In `data/glossary.json`:
     ```json
-    { "term": "Журнал упреждающей записи", "termEn": "Write-Ahead Journal", "abbreviation": "WAL" }
+    [
+      { "term": "Журнал упреждающей записи", "termEn": "Write-Ahead Journal", "abbr": "WAL" }
+    ]
+    ```
+    Reported at line 2, column 83 of `data/glossary.json`.
+
+    Use instead:
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Журнал упреждающей записи", "termEn": "Write-Ahead Log", "abbr": "WAL" }
+    ]
     ```
 
     ## How to fix

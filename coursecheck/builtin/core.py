@@ -94,7 +94,16 @@ title: "Тома: хранение данных
 order: 1
 ---
 ```
-The title's closing quote is missing.
+Reported at line 4, column 1.
+The title's closing quote is missing: the YAML parser stops where the next quote would be.
+
+Use instead:
+```markdown
+---
+title: "Тома: хранение данных"
+order: 1
+---
+```
 
 ## How to fix
 Correct the YAML at the reported place; quote values that contain `:` or `#`.
@@ -135,7 +144,18 @@ flowchart LR
   A --> B
 } />
 ```
+Reported at line 1, column 16.
 `<5` starts a tag whose name cannot begin with a digit; the template literal is never closed.
+
+Use instead:
+```mdx
+Latency stays under 5 ms on average.
+
+<Mermaid chart={`
+flowchart LR
+  A --> B
+`} />
+```
 
 ## How to fix
 Close the element, expression or comment at the place the message names; write `\\<` (or
@@ -167,6 +187,15 @@ diagrams of the rest of the lesson disappear.
 docker run hello-world
 ## Следующий раздел
 ````
+Reported at line 1, column 1.
+
+Use instead:
+````markdown
+```bash
+docker run hello-world
+```
+## Следующий раздел
+````
 
 ## How to fix
 Add the closing fence where the code ends.
@@ -190,7 +219,13 @@ quiz references or dashboard assertions it holds.
 ```json
 { "term": "образ", "termEn": "image", }
 ```
+Reported at line 1, column 39.
 JSON allows no trailing comma.
+
+Use instead:
+```json
+{ "term": "образ", "termEn": "image" }
+```
 
 ## How to fix
 Correct the syntax at the reported place.
@@ -300,7 +335,13 @@ new one on the same line would be silenced without anyone deciding so.
 ## Example
 ```mdx
 {/* coursecheck-disable-next-line anti-patterns/todo */}
-Здесь давно нет никакого TODO.
+Урок закончен: незаконченных мест в нём нет.
+```
+Reported at line 1, column 1.
+
+Use instead:
+```mdx
+Урок закончен: незаконченных мест в нём нет.
 ```
 
 ## How to fix

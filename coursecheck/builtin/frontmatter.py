@@ -30,12 +30,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import regex  # type: ignore[import-untyped]
-
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
 from coursecheck.escape import toml_string
 from coursecheck.model import Course, Document
+from coursecheck.patterns import SPENT, regex_problem, timed_finditer, timeout_message, user_regex
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.text import Span
 
@@ -52,69 +51,6 @@ TYPES: dict[str, str] = {
 FIELD_KEYS = ("type", "items", "required", "enum", "pattern", "min", "max", "description")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.+\-Z]+)?$")
 _NUMERIC_PREFIX = re.compile(r"^(\d+)[-_.]")
-# A group holding a quantifier, itself repeated: (a+)+, (\w*x)*, (a|b+){2,} backtrack
-# exponentially on a near-match. The group's first quantifier is found without backtracking
-# (the text before it holds none): with [^()\\] there, an 8 KB pattern took 8 s to check.
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\+*}]|\\.)*[+*}](?:[^()\\]|\\.)*\)[+*{]")
-
-
-def user_regex(pattern: str, flags: int = 0) -> Any:
-    """A user's regular expression (from the config, which a repository writes), compiled
-    with the ``regex`` module to be matched with a time limit (:func:`timed_search`): Python's
-    ``re`` has none, and the nested-quantifier check below misses patterns such as
-    ``^(a|a)*$``, exponential on a 30-character value."""
-    return regex.compile(pattern, flags | regex.VERSION0)
-
-
-# What timed_finditer gives for a pattern that timed out earlier in the run: not tried again.
-SPENT: list[Any] = []
-
-
-def timed_finditer(ctx: RuleContext, pattern: Any, text: str, *, first: bool = False) -> list[Any] | None:
-    """The matches of ``pattern`` in ``text`` (``first``: only the first), or None when it took longer than
-    ``REGEX_TIMEOUT``; then, and for the rest of the run (in this process), the pattern is
-    spent: no other text pays the time limit again (``SPENT``, empty, is returned for them:
-    compare with ``is``)."""
-    from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
-
-    spent = ctx.course.cache.setdefault("regex.timed-out", set()) if ctx.course is not None else set()
-    if pattern.pattern in spent:
-        return SPENT
-    try:
-        if first:
-            found = pattern.search(text, timeout=REGEX_TIMEOUT)
-            return [found] if found is not None else []
-        return list(pattern.finditer(text, timeout=REGEX_TIMEOUT))
-    except TimeoutError:
-        PatternTimeout(pattern.pattern)  # marks the run's results as depending on the machine's speed
-        spent.add(pattern.pattern)
-        return None
-
-
-def timeout_message(what: str, pattern: str) -> str:
-    from coursecheck.declarative import REGEX_TIMEOUT
-
-    return (
-        f"{what} {pattern!r} took longer than {REGEX_TIMEOUT:g} s on this text (catastrophic backtracking?); "
-        "it is skipped for the rest of the run — simplify it"
-    )
-
-
-def regex_problem(pattern: str) -> str | None:
-    """Why a user's regular expression cannot be used, or None: it must compile and must
-    not nest quantifiers (``(a+)+``), which can take exponential time on a lesson."""
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return f"invalid regular expression {pattern!r}: {exc}"
-    if _NESTED_QUANTIFIER.search(pattern):
-        return (
-            f"regular expression {pattern!r} repeats a group that itself repeats (like '(a+)+'), "
-            "which can take exponential time; simplify it"
-        )
-    return None
-
-
 # -- the schema ------------------------------------------------------------------------------
 
 
@@ -338,11 +274,26 @@ def required_field(doc: Document, ctx: RuleContext) -> None:
     difficulty should be. The course's own listings and filters read these fields.
 
     ## Example
-    With `[frontmatter.fields.estimatedTime] type = "number", required = true`:
+    With `estimatedTime` required:
+    ```toml
+    [frontmatter.fields.estimatedTime]
+    type = "number"
+    required = true
+    ```
     ```markdown
     ---
     title: "Образы и слои"
     order: 2
+    ---
+    ```
+    Reported at line 1, column 1.
+
+    Use instead:
+    ```markdown
+    ---
+    title: "Образы и слои"
+    order: 2
+    estimatedTime: 25
     ---
     ```
 
@@ -417,13 +368,29 @@ def field_type(doc: Document, ctx: RuleContext) -> None:
     when a number is written as a string; a site's content schema rejects the page.
 
     ## Example
+    With `estimatedTime` declared `number` and `topics` a `list`:
+    ```toml
+    [frontmatter.fields.estimatedTime]
+    type = "number"
+
+    [frontmatter.fields.topics]
+    type = "list"
+    ```
     ```markdown
     ---
     estimatedTime: "20 минут"
     topics: volumes
     ---
     ```
-    With `estimatedTime` declared `number` and `topics` a `list`.
+    Reported at line 2, column 16.
+
+    Use instead:
+    ```markdown
+    ---
+    estimatedTime: 20
+    topics: [volumes]
+    ---
+    ```
 
     ## How to fix
     Write the value in the declared type: `estimatedTime: 20`, `topics: ["volumes"]`.
@@ -471,9 +438,23 @@ def enum_value(doc: Document, ctx: RuleContext) -> None:
     `difficulty: "expert"` disappears from every difficulty filter, or breaks the build.
 
     ## Example
-    With `enum = ["beginner", "intermediate", "advanced"]`:
+    With the field's allowed values:
+    ```toml
+    [frontmatter.fields.difficulty]
+    enum = ["beginner", "intermediate", "advanced"]
+    ```
     ```markdown
+    ---
     difficulty: "expert"
+    ---
+    ```
+    Reported at line 2, column 13.
+
+    Use instead:
+    ```markdown
+    ---
+    difficulty: "advanced"
+    ---
     ```
 
     ## How to fix
@@ -513,9 +494,24 @@ def pattern_value(doc: Document, ctx: RuleContext) -> None:
     prerequisite written `Module 2 / lesson 1` resolves to nothing.
 
     ## Example
-    With `pattern = '^module-\\d+/\\d{2}-[a-z0-9-]+$'` on `prerequisites`:
+    With a `pattern` on `prerequisites`:
+    ```toml
+    [frontmatter.fields.prerequisites]
+    type = "list"
+    pattern = '^module-[0-9]+/[0-9]{2}-[a-z0-9-]+$'
+    ```
     ```markdown
+    ---
     prerequisites: ["module-1/Dockerfile basics"]
+    ---
+    ```
+    Reported at line 2, column 17.
+
+    Use instead:
+    ```markdown
+    ---
+    prerequisites: ["module-1/03-dockerfile-basics"]
+    ---
     ```
 
     ## How to fix
@@ -560,9 +556,25 @@ def value_range(doc: Document, ctx: RuleContext) -> None:
     0 or 600 minutes, a description too long for the lesson card, a lesson with no topics.
 
     ## Example
-    With `[frontmatter.fields.estimatedTime] type = "number", min = 5, max = 120`:
+    With a range for `estimatedTime`:
+    ```toml
+    [frontmatter.fields.estimatedTime]
+    type = "number"
+    min = 5
+    max = 120
+    ```
     ```markdown
+    ---
     estimatedTime: 0
+    ---
+    ```
+    Reported at line 2, column 16.
+
+    Use instead:
+    ```markdown
+    ---
+    estimatedTime: 15
+    ---
     ```
 
     ## How to fix
@@ -617,10 +629,27 @@ def unknown_field(doc: Document, ctx: RuleContext) -> None:
     ignored, and the lesson silently loses its prerequisites or reading time.
 
     ## Example
-    ```markdown
-    prerequisite: ["module-1/01-what-is-a-container"]
+    The schema declares `prerequisites`:
+    ```toml
+    [frontmatter.fields.prerequisites]
+    type = "list"
+
+    [rules]
+    "frontmatter/unknown-field" = "warning"
     ```
-    (the schema declares `prerequisites`).
+    ```markdown
+    ---
+    prerequisite: ["module-1/01-what-is-a-container"]
+    ---
+    ```
+    Reported at line 2, column 1.
+
+    Use instead:
+    ```markdown
+    ---
+    prerequisites: ["module-1/01-what-is-a-container"]
+    ---
+    ```
 
     ## How to fix
     Correct the key, or declare the field in `[frontmatter.fields.NAME]` (with
@@ -682,9 +711,19 @@ def order_prefix(doc: Document, ctx: RuleContext) -> None:
     `ls`, the course repository's readers) shows one order, the site's navigation another.
 
     ## Example
-    `02-module-2/03-docker-compose.mdx` with
+    In `content/02-module-2/03-docker-compose.md`:
     ```markdown
+    ---
     order: 2
+    ---
+    ```
+    Reported at line 2, column 8.
+
+    Use instead:
+    ```markdown
+    ---
+    order: 3
+    ---
     ```
 
     ## How to fix
@@ -721,8 +760,28 @@ def duplicate_order(course: Course, ctx: RuleContext) -> None:
     an order that is not defined.
 
     ## Example
-    `02-module-2/02-container-networking.mdx` and `02-module-2/03-docker-compose.mdx` both
-    have `order: 2`.
+    Two lessons of module 2 both have `order: 2`:
+    In `content/02-module-2/02-container-networking.md`:
+    ```markdown
+    ---
+    order: 2
+    ---
+    ```
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    order: 2
+    ---
+    ```
+    Reported at line 2, column 8 of `content/02-module-2/03-docker-compose.md`.
+
+    Use instead:
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    order: 3
+    ---
+    ```
 
     ## How to fix
     Give each lesson of the module its own order (usually the file name's prefix).

@@ -12,11 +12,11 @@ import itertools
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coursecheck import hookimpl
-from coursecheck.builtin.musthaves import config_relpath
-from coursecheck.config import Config, did_you_mean
+from coursecheck.config import Config, config_relpath, did_you_mean
+from coursecheck.errors import ExitCode
 from coursecheck.escape import say
 from coursecheck.graph import (
     EDGE_KINDS,
@@ -35,6 +35,9 @@ from coursecheck.model import Course, Document
 from coursecheck.routing import Anchors, explicit_ids, github_slug, heading_plain, page_keys
 from coursecheck.rules import Option, Rule, RuleContext, rule
 from coursecheck.text import Span
+
+if TYPE_CHECKING:
+    from coursecheck.commands import CommandContext
 
 
 def _prerequisite_reference(cg: CourseGraph, lesson: str, prerequisite: str) -> Reference | None:
@@ -66,10 +69,29 @@ def unresolved_reference(course: Course, ctx: RuleContext) -> None:
     is a 404 for the student.
 
     ## Example
-    ```yaml
-    prerequisites: ["module-2/03-incremental-snapshots"]
+    In `content/02-module-2/03-wal-configuration-tuning.md`:
+    ```markdown
+    ---
+    title: "Настройка WAL"
+    ---
     ```
-    when module 2 has `03-wal-configuration-tuning` and `07-incremental-snapshot-lab`.
+    In `content/02-module-2/05-snapshots.md`:
+    ```markdown
+    ---
+    title: "Снимки"
+    prerequisites: ["module-2/03-incremental-snapshots"]
+    ---
+    ```
+    Reported at line 3, column 17 of `content/02-module-2/05-snapshots.md`.
+
+    Use instead:
+    In `content/02-module-2/05-snapshots.md`:
+    ```markdown
+    ---
+    title: "Снимки"
+    prerequisites: ["module-2/03-wal-configuration-tuning"]
+    ---
+    ```
 
     ## How to fix
     Use one of the suggested ids, or create the missing lesson. The forms a lesson can be
@@ -135,10 +157,24 @@ def unresolved_anchor(course: Course, ctx: RuleContext) -> None:
     the section the sentence promised, and nothing tells the author the heading was renamed.
 
     ## Example
+    The heading is `## Named volumes`:
+    In `content/02-module-2/01-volumes.md`:
+    ```markdown
+    ## Named volumes
+
+    A named volume outlives its container.
+    ```
+    In `content/02-module-2/02-compose.md`:
     ```markdown
     See [named volumes](/course/02-module-2/01-volumes#named-volume).
     ```
-    when the heading is `## Named volumes`.
+    Reported at line 1, column 21 of `content/02-module-2/02-compose.md`.
+
+    Use instead:
+    In `content/02-module-2/02-compose.md`:
+    ```markdown
+    See [named volumes](/course/02-module-2/01-volumes#named-volumes).
+    ```
 
     ## How to fix
     Use the anchor of the heading as it is now (one of the suggestions), or give the heading
@@ -241,10 +277,23 @@ def missing_data_reference(course: Course, ctx: RuleContext) -> None:
     names nothing is a dead link, or a quiz shown under no lesson.
 
     ## Example
+    In `content/02-module-2/04-port-publishing.md`:
+    ```markdown
+    ---
+    title: "Проброс портов"
+    ---
+    ```
+    In `data/practice.json`:
     ```json
     { "slug": "module-2/05-port-publishing", "title": "Проброс портов на практике" }
     ```
-    when module 2 has no lesson `05-port-publishing`.
+    Reported at line 1, column 11 of `data/practice.json`.
+
+    Use instead:
+    In `data/practice.json`:
+    ```json
+    { "slug": "module-2/04-port-publishing", "title": "Проброс портов на практике" }
+    ```
 
     ## How to fix
     Correct the slug to an existing lesson id, or remove the entry. If a key is not a lesson
@@ -278,8 +327,29 @@ def prerequisite_cycle(course: Course, ctx: RuleContext) -> None:
     prerequisites cannot order these at all.
 
     ## Example
-    `01-module-1/03-dockerfile-basics` lists `module-2/03-docker-compose`, which lists
-    `module-1/03-dockerfile-basics`.
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    prerequisites: ["module-2/03-docker-compose"]
+    ---
+    ```
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    title: "Docker Compose"
+    prerequisites: ["module-1/03-dockerfile-basics"]
+    ---
+    ```
+    Reported at line 3, column 17 of `content/01-module-1/03-dockerfile-basics.md`.
+
+    Use instead:
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    ---
+    ```
 
     ## How to fix
     Remove the prerequisite that points to the later lesson; link to it in the text instead.
@@ -330,7 +400,29 @@ def later_prerequisite(course: Course, ctx: RuleContext) -> None:
     A student following the course in order meets the lesson before what it builds on.
 
     ## Example
-    Lesson 3 of module 1 lists `module-2/03-docker-compose` as a prerequisite.
+    Lesson 3 of module 1 lists a lesson of module 2:
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    prerequisites: ["module-2/03-docker-compose"]
+    ---
+    ```
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    title: "Docker Compose"
+    ---
+    ```
+    Reported at line 3, column 17 of `content/01-module-1/03-dockerfile-basics.md`.
+
+    Use instead:
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    ---
+    ```
 
     ## How to fix
     Remove the prerequisite (and mention the later lesson as "see also"), or move the lesson.
@@ -373,8 +465,36 @@ def orphan_lesson(course: Course, ctx: RuleContext) -> None:
     at that prerequisite (the `graph/unresolved-reference` error there is the thing to fix).
 
     ## Example
-    A lesson in the middle of a module with no `prerequisites` that no other lesson links to
-    or requires, in a course whose other lessons each list the one before.
+    The third lesson has no `prerequisites`, and no lesson links to it or requires it:
+    In `content/01-module-1/01-what-is-a-container.md`:
+    ```markdown
+    ---
+    title: "Что такое контейнер"
+    ---
+    ```
+    In `content/01-module-1/02-images-and-layers.md`:
+    ```markdown
+    ---
+    title: "Образы и слои"
+    prerequisites: ["module-1/01-what-is-a-container"]
+    ---
+    ```
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    ---
+    ```
+    Reported at line 2, column 1 of `content/01-module-1/03-dockerfile-basics.md`.
+
+    Use instead:
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    prerequisites: ["module-1/02-images-and-layers"]
+    ---
+    ```
 
     ## How to fix
     Add the lesson's `prerequisites`, or link to it from the lesson before it.
@@ -528,9 +648,36 @@ def redundant_prerequisite(course: Course, ctx: RuleContext) -> None:
     read first, and hide the real structure of the course.
 
     ## Example
-    `module-2/03-docker-compose` lists `module-1/03-dockerfile-basics` and
-    `module-2/01-volumes-and-data`, and `module-2/01-volumes-and-data` already lists
-    `module-1/03-dockerfile-basics`.
+    In `content/01-module-1/03-dockerfile-basics.md`:
+    ```markdown
+    ---
+    title: "Основы Dockerfile"
+    ---
+    ```
+    In `content/02-module-2/01-volumes-and-data.md`:
+    ```markdown
+    ---
+    title: "Тома и данные"
+    prerequisites: ["module-1/03-dockerfile-basics"]
+    ---
+    ```
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    title: "Docker Compose"
+    prerequisites: ["module-1/03-dockerfile-basics", "module-2/01-volumes-and-data"]
+    ---
+    ```
+    Reported at line 3, column 17 of `content/02-module-2/03-docker-compose.md`.
+
+    Use instead:
+    In `content/02-module-2/03-docker-compose.md`:
+    ```markdown
+    ---
+    title: "Docker Compose"
+    prerequisites: ["module-2/01-volumes-and-data"]
+    ---
+    ```
 
     ## How to fix
     Keep only the direct prerequisites.
@@ -592,7 +739,7 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
         return [("graph", config.where("graph")[1], "must be a table: [graph]")]
     for key, value in raw.items():
         line = config.where("graph", key)[1]
-        expected = GRAPH_KEYS.get(key)
+        expected: Any = GRAPH_KEYS.get(key)  # a type: isinstance narrows value to it
         if expected is None:
             problems.append(
                 (f"graph.{key}", line, f"unknown key{did_you_mean(key, GRAPH_KEYS)} (known: {', '.join(GRAPH_KEYS)})")
@@ -660,21 +807,10 @@ def coursecheck_rules() -> list[Rule]:
 FORMATS = {"mermaid": to_mermaid, "dot": to_dot, "json": to_json}
 
 
-def graph_command(argv: list[str]) -> int:
-    from coursecheck.cli import (
-        EXIT_OK,
-        EXIT_USAGE,
-        _load,
-        _print_config_error,
-        add_cache_arguments,
-        add_plugin_arguments,
-        cache_options,
-        plugin_choice,
-        run_with_progress,
-    )
+def graph_command(argv: list[str], app: CommandContext) -> int:
     from coursecheck.config import ConfigError
-    from coursecheck.engine import Engine, RunOptions
     from coursecheck.fsutil import atomic_write
+    from coursecheck.results import RunOptions
 
     parser = argparse.ArgumentParser(
         prog="coursecheck graph",
@@ -691,8 +827,8 @@ def graph_command(argv: list[str]) -> int:
     parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
-    add_plugin_arguments(parser)
-    add_cache_arguments(parser)
+    app.add_plugin_arguments(parser)
+    app.add_cache_arguments(parser)
     args = parser.parse_args(argv)
     kinds = [k.strip() for k in args.edges.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in EDGE_KINDS]
@@ -701,24 +837,23 @@ def graph_command(argv: list[str]) -> int:
             f"coursecheck graph: error: unknown edge kind '{unknown[0]}'{did_you_mean(unknown[0], EDGE_KINDS)} "
             f"(kinds: {', '.join(EDGE_KINDS)})"
         )
-        return EXIT_USAGE
-    config, code = _load(args.config, args.root)
+        return ExitCode.USAGE
+    config, code = app.load_config(args.config, args.root)
     if config is None:
         return code
     assert isinstance(config, Config)
     if args.root is not None:
         if not args.root.is_dir():
             say(f"coursecheck graph: error: --root {args.root} is not a folder")
-            return EXIT_USAGE
+            return ExitCode.USAGE
         config.root = args.root.resolve()
     try:
-        choice = plugin_choice(args)
-        options = RunOptions(select=["graph"], **cache_options(args, choice), **choice.run_options())  # type: ignore[arg-type]
-        engine = Engine(config, options)
+        options = RunOptions(select=["graph"], **app.cache_options(args), **app.plugin_options(args))
+        engine = app.engine(config, options)
     except ConfigError as exc:
-        _print_config_error(exc)
-        return EXIT_USAGE
-    result = run_with_progress(engine, args, "Reading the course")
+        app.print_config_error(exc)
+        return ExitCode.USAGE
+    result = app.run(engine, args, "Reading the course")
     for note in result.notifications:  # what --isolated left out, a crashed plugin...
         say(f"coursecheck graph: {note.level}: {note.message}")
     course = result.course
@@ -733,10 +868,10 @@ def graph_command(argv: list[str]) -> int:
             atomic_write(args.output, text, root=config.root)
         except OSError as exc:
             say(f"coursecheck graph: error: cannot write {args.output}: {exc.strerror or exc}")
-            return EXIT_USAGE
+            return ExitCode.USAGE
     else:
         sys.stdout.write(text)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 @hookimpl

@@ -34,7 +34,7 @@ import jmespath.exceptions
 import regex
 
 from coursecheck import hookimpl
-from coursecheck.config import Config, ConfigProblem, did_you_mean
+from coursecheck.config import Config, ConfigProblem, config_relpath, did_you_mean
 from coursecheck.coursecache import list_tree, path_kind, read_bytes
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
 from coursecheck.fsutil import PRIVATE_DIRS
@@ -42,8 +42,11 @@ from coursecheck.globs import GlobMatcher, compile_glob, invalid_glob, literal_b
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
 from coursecheck.match import SCOPE_GROUPS, TermMatcher, occurrences, resolve_scopes
 from coursecheck.model import FAILED, NEEDS_HUMAN, SCOPES, VERIFIED, Course, Document, Verdict
+from coursecheck.musthave_keys import KEYS, REQUIRED, Contributed
 from coursecheck.rules import Rule, RuleContext, rule
+from coursecheck.state import VERDICTS
 from coursecheck.text import LineIndex, Span
+from coursecheck.wording import plural as _plural
 
 CACHE_KEY = "coursecheck.musthaves"
 SECTIONS = ("truth", "artifact", "key-link", "requirement", "human-check")
@@ -51,71 +54,6 @@ VERIFY_METHODS = ("edge", "link", "pattern", "inside", "pattern-from-or-to", "ab
 PATTERN_METHODS = ("pattern", "pattern-from-or-to", "absent")
 _MAX_LINES_LISTED = 8
 _CYRILLIC = re.compile("[А-Яа-яЁё]")
-
-# key -> (accepted types, description used in messages)
-_STR = ((str,), "a string")
-_INT = ((int,), "an integer >= 0")
-_BOOL = ((bool,), "true or false")
-_STRS = ((list,), "a list of strings")
-_STR_OR_STRS = ((str, list), "a string or a list of strings")
-
-KEYS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
-    "truth": {
-        "id": _STR,
-        "text": _STR,
-        "term": _STR_OR_STRS,
-        "pattern": _STR,
-        "heading": _STR,
-        "files": _STR_OR_STRS,
-        "scope": _STR_OR_STRS,
-        "min-occurrences": _INT,
-        "max-occurrences": _INT,
-        "min-files": _INT,
-        "case-sensitive": _BOOL,
-        "inflect": _BOOL,
-        "names": _STRS,
-        "absent-is-gap": _BOOL,
-        "phase": _STR,
-    },
-    "artifact": {
-        "id": _STR,
-        "path": _STR,
-        "provides": _STR,
-        "min-lines": _INT,
-        "max-lines": _INT,
-        "min-mermaid": _INT,
-        "frontmatter": ((bool, list), "true or a list of required field names"),
-        "contains": _STRS,
-        "contains-or-regex": _STRS,
-        "patterns": _STRS,
-        "exports": _STRS,
-        "json": _STRS,
-        "yaml": _STRS,
-        "phase": _STR,
-    },
-    "key-link": {
-        "id": _STR,
-        "from": _STR,
-        "to": _STR,
-        "via": _STR,
-        "verify": _STR_OR_STRS,
-        "pattern": _STR,
-        "phase": _STR,
-    },
-    "requirement": {"id": _STR, "text": _STR, "satisfied-by": _STRS, "phase": _STR, "untied": _BOOL},
-    "human-check": {
-        "id": _STR,
-        "title": _STR,
-        "test": _STR,
-        "expected": _STR,
-        "why": _STR,
-        "phase": _STR,
-        "truth": _BOOL,  # a truth of the plans left to a person: counted with the truths
-    },
-}
-REQUIRED = {"truth": ("text",), "artifact": ("path",), "key-link": ("from", "to"), "requirement": ("id",)}
-REQUIRED["human-check"] = ("test",)
-
 
 # -- the model --------------------------------------------------------------------------------
 
@@ -345,8 +283,8 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
             try:
                 resolve_scopes(scope)
             except ValueError as exc:
-                known = [*SCOPE_GROUPS, *SCOPES]
-                bad("scope", f"{exc}{did_you_mean(scope, known)}")
+                scope_names = [*SCOPE_GROUPS, *SCOPES]
+                bad("scope", f"{exc}{did_you_mean(scope, scope_names)}")
         if "term" in entry.raw and not any(t.strip() for t in entry.strings("term")):
             bad("term", "must name at least one non-empty term")
     elif entry.kind == "artifact":
@@ -417,20 +355,6 @@ def _type_name(value: Any) -> str:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def config_relpath(config: Config, file: str) -> str:
-    """A config file's path for a finding: relative to the project root when inside it."""
-    path = Path(file)
-    absolute = path if path.is_absolute() else Path.cwd() / path
-    try:
-        return absolute.resolve().relative_to(config.root.resolve()).as_posix()
-    except (ValueError, OSError):
-        return file
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def _short_names(paths: Iterable[str]) -> dict[str, str]:
     """File names where they are unique, longer tails where they are not."""
     paths = list(dict.fromkeys(paths))
@@ -451,7 +375,7 @@ def _lines_text(lines: list[int]) -> str:
 def _diagram_counter(config: Config) -> Callable[[Document], int]:
     """Mermaid diagrams a reader sees, counted by the mermaid family's helper."""
     try:
-        from coursecheck.builtin.mermaid import chart_components, diagrams
+        from coursecheck.diagrams import chart_components, diagrams
 
         components = chart_components(config)
         return lambda doc: sum(1 for d in diagrams(doc, components) if not d.is_empty)
@@ -1853,7 +1777,7 @@ def evaluate(course: Course, config: Config) -> list[Outcome]:
     for o in outcomes:
         _describe(config, o)
     course.cache[CACHE_KEY] = outcomes
-    course.extra["verdicts"] = [o.verdict for o in outcomes]
+    VERDICTS.set(course.extra, [o.verdict for o in outcomes])
     return outcomes
 
 
@@ -2119,12 +2043,6 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
 
 
 # -- must-haves other plugins declare (the coursecheck_musthaves hook) -----------------------
-
-
-class Contributed(dict):  # type: ignore[type-arg]
-    """A must-have table a plugin declared through ``coursecheck_musthaves``, merged into
-    ``config.sections`` after the TOML tables. Marked so that a second engine on the same
-    Config replaces the contributions instead of adding them twice."""
 
 
 def merge_contributed(config: Config, plugin_manager: Any) -> list[ConfigProblem]:

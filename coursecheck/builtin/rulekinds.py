@@ -12,7 +12,7 @@ import argparse
 import bisect
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex
 
@@ -40,6 +40,9 @@ from coursecheck.model import Course, Document
 from coursecheck.plugins import call_each
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.text import Span, quote
+
+if TYPE_CHECKING:
+    from coursecheck.commands import CommandContext
 
 TERMS = FieldSpec("terms", "strs", "the words or phrases (regexes with regex = true) to look for", required=True)
 
@@ -731,7 +734,7 @@ def _no_op_rule(registry: dict[str, UserRule]) -> Rule:
     # A fresh copy per engine: the engine sets ``plugin`` on the object it receives. It
     # carries this config's user rules (their checks may never run here: cache, workers).
     def check(subject: Any, ctx: RuleContext) -> None:
-        return no_op.check(subject, ctx)
+        no_op.check(subject, ctx)
 
     check.registry = registry  # type: ignore[attr-defined]
     return Rule(id=no_op.id, check=check, level=no_op.level, tags=no_op.tags, course=True, docs=no_op.docs)
@@ -771,10 +774,9 @@ def user_rules_of(rules: dict[str, Rule]) -> list[UserRule]:
 # -- coursecheck test-rules --------------------------------------------------------------------
 
 
-def cmd_test_rules(argv: list[str]) -> int:
-    from coursecheck.cli import _print_config_error, add_plugin_arguments, plugin_choice
+def cmd_test_rules(argv: list[str], app: CommandContext) -> int:
     from coursecheck.config import did_you_mean, discover_config, shipped_pack, shipped_pack_names
-    from coursecheck.engine import Engine, RunOptions
+    from coursecheck.results import RunOptions
 
     parser = argparse.ArgumentParser(
         prog="coursecheck test-rules",
@@ -785,9 +787,9 @@ def cmd_test_rules(argv: list[str]) -> int:
     parser.add_argument("-c", "--config", type=Path, help="config file (default: nearest .coursecheck.toml)")
     parser.add_argument("--strict", action="store_true", help="also fail on rules that have no examples")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every rule, passed ones too")
-    add_plugin_arguments(parser)
+    app.add_plugin_arguments(parser)
     args = parser.parse_args(argv)
-    plugins = plugin_choice(args)
+    plugins = app.plugin_options(args)
 
     cwd = Path.cwd()
     targets: list[Path] = []
@@ -812,9 +814,9 @@ def cmd_test_rules(argv: list[str]) -> int:
     failed = tested = examples = untested = 0
     for target in targets:
         try:
-            engine = Engine(load_config(target, cwd), RunOptions(**plugins.run_options()))  # type: ignore[arg-type]
+            engine = app.engine(load_config(target, cwd), RunOptions(**plugins))
         except ConfigError as exc:
-            _print_config_error(exc)
+            app.print_config_error(exc)
             return 2
         for note in engine.notes:  # what --isolated / --no-plugins left out, among others
             say(f"coursecheck: {note.level}: {note.message}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coursecheck import glossary as gl
 from coursecheck import hookimpl
@@ -28,7 +28,11 @@ from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
 from coursecheck.model import Course, Document
 from coursecheck.rules import Option, Rule, RuleContext, rule
+from coursecheck.state import TERM_COVERAGE
 from coursecheck.text import Span, kept_snippet, quote
+
+if TYPE_CHECKING:
+    from coursecheck.commands import CommandContext
 
 TERM_SECTION = "term"
 TERM_KEYS: dict[str, Any] = {
@@ -164,12 +168,12 @@ def coursecheck_init_sections(survey: Any) -> str | None:
     """A ``[glossary]`` section for the data file that holds a glossary, recognized by its
     shape (a list of term objects at any depth, or categories of them), with the field
     mapping and the entries path it needs (``categories[].terms``)."""
-    from coursecheck.init import _load_data
+    from coursecheck.parse.data import load_data_file
 
     found: list[tuple[int, str, str, dict[str, str]]] = []
     for rel in getattr(survey, "data_files", []):
         # Not through a link out of the repository: its fields would go into the config.
-        data = _load_data(survey.root, rel)
+        data = load_data_file(survey.root, rel)
         if data is None:
             continue
         named = 2 if "gloss" in rel.rsplit("/", 1)[-1].lower() else 0
@@ -245,7 +249,7 @@ def measure(course: Course, config: Config) -> list[tuple[Requirement, Coverage]
                 cov.locations.append((doc.relpath, span, text))
         results.append((req, cov))
     course.cache["term-coverage"] = results
-    course.extra["term-coverage"] = [
+    published: list[dict[str, Any]] = [
         {
             "id": req.id,
             "term": req.term,
@@ -262,6 +266,7 @@ def measure(course: Course, config: Config) -> list[tuple[Requirement, Coverage]
         }
         for req, cov in results
     ]
+    TERM_COVERAGE.set(course.extra, published)
     return results
 
 
@@ -338,10 +343,30 @@ def unused_term(course: Course, ctx: RuleContext) -> None:
     they will not meet.
 
     ## Example
-    ```json
-    { "term": "Оркестратор", "termEn": "Orchestrator", "definition": "..." }
+    No lesson says «оркестратор» or «orchestrator»:
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn" }
     ```
-    when no lesson says «оркестратор» or «orchestrator».
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Оркестратор", "termEn": "Orchestrator" }
+    ]
+    ```
+    In `content/01-compose.md`:
+    ```markdown
+    Compose запускает несколько контейнеров одной командой.
+    ```
+    Reported at line 2, column 13 of `data/glossary.json`.
+
+    Use instead:
+    In `content/01-compose.md`:
+    ```markdown
+    Compose запускает несколько контейнеров одной командой; оркестратор (orchestrator)
+    делает то же на нескольких хостах.
+    ```
 
     ## How to fix
     Teach the term where it belongs, or delete the entry. If lessons use another spelling,
@@ -397,8 +422,27 @@ def used_before_introduction(course: Course, ctx: RuleContext) -> None:
     and the explanation three lessons later comes too late.
 
     ## Example
-    `01-module-1/02-images-and-layers.mdx` says "готовые образы скачивают из реестра",
-    but «реестр (registry)» is first explained in `02-module-2/04-registry-and-publishing.mdx`.
+    The first lesson uses «реестр»; the pair «реестр (registry)» comes only in the second:
+    ```toml
+    [[glossary.terms]]
+    term = "Реестр"
+    english = "Registry"
+    ```
+    In `content/01-images.md`:
+    ```markdown
+    Готовые образы скачивают из реестра.
+    ```
+    In `content/02-registry.md`:
+    ```markdown
+    Реестр (registry) хранит образы.
+    ```
+    Reported at line 1, column 29 of `content/01-images.md`.
+
+    Use instead:
+    In `content/01-images.md`:
+    ```markdown
+    Готовые образы скачивают из реестра (registry).
+    ```
 
     ## How to fix
     Introduce the term (with its English pair) at its first use, or rephrase the early
@@ -459,8 +503,29 @@ def glossary_entry(course: Course, ctx: RuleContext) -> None:
     term is silently absent from the glossary.
 
     ## Example
-    With `fields = { term = "term", english = "termEn" }`, an entry written
-    `{ "name": "Образ", "termEn": "Image" }` has no `term`.
+    An entry whose `term` is a list, where the glossary expects text:
+    ```toml
+    [glossary]
+    file = "data/glossary.json"
+    fields = { term = "term", english = "termEn" }
+    ```
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Том", "termEn": "Volume" },
+      { "term": ["Образ", "Имидж"], "termEn": "Image" }
+    ]
+    ```
+    Reported at line 3, column 13 of `data/glossary.json`.
+
+    Use instead:
+    In `data/glossary.json`:
+    ```json
+    [
+      { "term": "Том", "termEn": "Volume" },
+      { "term": "Образ", "termEn": "Image" }
+    ]
+    ```
 
     ## How to fix
     Correct the entry, or the `[glossary] fields` mapping so it names the fields the file uses.
@@ -560,22 +625,13 @@ def glossary_forms(course: Course, config: Config, scopes: str = "all") -> list[
     return rows
 
 
-def terms_command(argv: list[str]) -> int:
+def terms_command(argv: list[str], app: CommandContext) -> int:
     """``coursecheck terms [--config FILE] [--root DIR] [--scope SCOPE]``."""
     import argparse
     from pathlib import Path
 
-    from coursecheck.cli import (
-        _load,
-        _print_config_error,
-        add_cache_arguments,
-        add_plugin_arguments,
-        cache_options,
-        plugin_choice,
-        run_with_progress,
-    )
     from coursecheck.config import ConfigError
-    from coursecheck.engine import Engine, RunOptions
+    from coursecheck.results import RunOptions
 
     parser = argparse.ArgumentParser(
         prog="coursecheck terms",
@@ -584,7 +640,7 @@ def terms_command(argv: list[str]) -> int:
     parser.add_argument("--config", type=Path, help="config file (default: the nearest .coursecheck.toml)")
     parser.add_argument("--root", type=Path, help="project root (default: the config file's folder)")
     parser.add_argument("--scope", default="all", help=f"where glossary terms count: {SCOPE_HELP}")
-    add_plugin_arguments(parser)
+    app.add_plugin_arguments(parser)
     parser.add_argument(
         "--unknown",
         action="store_true",
@@ -592,9 +648,9 @@ def terms_command(argv: list[str]) -> int:
     )
     parser.add_argument("--min-count", type=int, default=1, help="with --unknown: only words used at least this often")
     parser.add_argument("--plain", action="store_true", help="with --unknown: one word a line (for an accept file)")
-    add_cache_arguments(parser)
+    app.add_cache_arguments(parser)
     args = parser.parse_args(argv)
-    config, code = _load(args.config, args.root)
+    config, code = app.load_config(args.config, args.root)
     if config is None:
         return code
     assert isinstance(config, Config)
@@ -602,16 +658,15 @@ def terms_command(argv: list[str]) -> int:
         if args.root is not None:
             config.root = args.root.resolve()
         # Installed plugins are never loaded here: term coverage is built in.
-        plugins = plugin_choice(args)
-        choice = plugins.run_options()
+        choice = app.plugin_options(args)
         choice["entry_points"] = False
-        chosen: dict[str, Any] = {**cache_options(args, plugins), **choice}
+        chosen: dict[str, Any] = {**app.cache_options(args), **choice}
         options = RunOptions(select=["terminology/coverage"], **chosen)
-        engine = Engine(config, options)
-        result = run_with_progress(engine, args, "Reading the course")
+        engine = app.engine(config, options)
+        result = app.run(engine, args, "Reading the course")
         resolve_scopes(args.scope)
     except ConfigError as exc:
-        _print_config_error(exc)
+        app.print_config_error(exc)
         return 2
     except ValueError as exc:
         say(f"coursecheck terms: {exc}")
@@ -622,7 +677,7 @@ def terms_command(argv: list[str]) -> int:
     if course is None:
         return 2
     if args.unknown:
-        from coursecheck.builtin.spelling import print_unknown
+        from coursecheck.spellcheck import print_unknown
 
         print_unknown(course, config, minimum=args.min_count, plain=args.plain)
         return 0

@@ -339,9 +339,10 @@ class CourseWorkspace:
             doc.frontmatter, doc.links, doc.headings, doc.components  # noqa: B018 - restored on first use
             getattr(doc, "code_outline", None)  # the kept line texts (snippets)
         try:
-            from coursecheck.lsp.navigation import graph
+            from coursecheck.graph import course_graph  # what navigation.graph builds (it imports this module)
 
-            graph(self)
+            if self.config is not None:
+                course_graph(course, self.config)
         except Exception:
             self.log("building the course graph failed:\n" + traceback.format_exc(limit=6))
         self.log(f"ready: records and the course graph restored in {time.perf_counter() - started:.2f}s")

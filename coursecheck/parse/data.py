@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from coursecheck.fsutil import read_inside
 from coursecheck.model import Document
 from coursecheck.parse.markdown import problem
 from coursecheck.parse.yamlpos import DATA_LIMITS, YamlProblem, load_with_places
@@ -84,3 +85,27 @@ def data_place(doc: Document, *path: Any) -> Span:
             return places[path]
         path = path[:-1]
     return Span.point(1, 1)
+
+
+# What coursecheck init surveys of a data file (moved from coursecheck.init: the plugins'
+# init sections read data files too, and plugins do not import the app).
+MAX_DATA_FILE = 2 * 1024 * 1024
+
+
+def load_data_file(root: Path, rel: str) -> Any:
+    """A data file's value for a survey of the repository (coursecheck init and the plugins'
+    init sections), read inside the root; None when it cannot be read or is too big."""
+    try:
+        raw = read_inside(root, rel, parents_checked=True)
+    except OSError:
+        return None
+    if len(raw) > MAX_DATA_FILE:
+        return None
+    text = raw.decode("utf-8", errors="replace")
+    # Read as the check reads data files: YAML nesting and aliases bounded before composing,
+    # JSON depth checked first (a survey walks the data: a small alias bomb must not cost it).
+    try:
+        doc = parse_data(root / rel, rel, text, "json" if rel.lower().endswith(".json") else "yaml")
+    except Exception:  # a data file that cannot be read is not surveyed
+        return None
+    return None if doc.problems else doc.data

@@ -647,8 +647,8 @@ def parse_markdown(
             more = totals[rule] - MAX_PROBLEMS
             note = f"{more} more problems like the {MAX_PROBLEMS} above, from this line on, are not reported; fix those first"
             doc.problems.append(problem(doc, rule, note, offset, offset + 1))
-    for raw in pre.comments:
-        doc.comments.append(Comment(raw.text, doc.span(raw.start, raw.end)))
+    for raw_comment in pre.comments:
+        doc.comments.append(Comment(raw_comment.text, doc.span(raw_comment.start, raw_comment.end)))
     for raw in pre.components:
         if not raw.name or raw.name.startswith("/"):
             continue
@@ -706,7 +706,7 @@ def parse_markdown(
                 seg = _inline(doc, token, "heading", str(level), aligner, definitions)
                 line_start = start
                 text_start = seg.anchors[0][1] if seg.text else line_start
-                line_end = index.line_end(token.map[0] + 1)
+                line_end = index.line_end(first_line + 1)
                 title = _heading_text(token, masked, pre.masks, start, end)
                 doc.headings.append(Heading(level, title, doc.span(text_start, line_end), line_start))
             else:

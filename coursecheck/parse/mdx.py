@@ -285,7 +285,7 @@ def _parse_tag(scanner: _Scanner, start: int, quoted: bool = False) -> RawCompon
     comp = RawComponent(("/" if closing else "") + name, start, start)
     n = len(text)
     while True:
-        i = space.match(text, i).end()
+        i = space.match(text, i).end()  # type: ignore[union-attr]  # \s* always matches
         if i >= n:
             raise _Unterminated(f"JSX element <{name}>")
         ch = text[i]
@@ -306,9 +306,9 @@ def _parse_tag(scanner: _Scanner, start: int, quoted: bool = False) -> RawCompon
             raise _Unterminated(f"JSX element <{name}>")
         attr = am.group()
         attr_start = i
-        i = space.match(text, am.end()).end()
+        i = space.match(text, am.end()).end()  # type: ignore[union-attr]  # \s* always matches
         if i < n and text[i] == "=":
-            i = space.match(text, i + 1).end()
+            i = space.match(text, i + 1).end()  # type: ignore[union-attr]  # \s* always matches
             if i >= n:
                 raise _Unterminated(f"JSX element <{name}>")
             q = text[i]
@@ -494,8 +494,9 @@ def blank_out(text: str) -> str:
     return "\n".join([" " * len(line) for line in text.split("\n")])
 
 
-def _mask(buf: list[tuple[int, int]], text: str, start: int, end: int) -> None:
+def _mask(buf: list[tuple[int, int]] | None, text: str, start: int, end: int) -> None:
     # Ranges come in increasing, non-overlapping order; the masked text is built once at the end.
+    assert buf is not None  # masks are taken in MDX only, where there is a buffer
     buf.append((start, end))
 
 

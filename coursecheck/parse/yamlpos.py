@@ -14,7 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from coursecheck.text import LineIndex, Span
 
@@ -240,17 +240,19 @@ def load_with_places(
                     key = str(key)
                 if key in result:
                     raise YamlProblem(f'duplicate key "{key}"', offset_of(key_node.start_mark))
-                places[(*path, key, "#key")] = span_of(key_node)
-                places[(*path, key)] = span_of(value_node)
-                result[key] = build(value_node, (*path, key), depth + 1)
+                key_path = (*path, key)
+                places[key_path + ("#key",)] = span_of(key_node)  # noqa: RUF005  (mypy takes d[(*a, b)] for 3.11 syntax)
+                places[key_path] = span_of(value_node)
+                result[key] = build(value_node, key_path, depth + 1)
             return result
         if isinstance(n, SequenceNode):
             items = []
             for i, item in enumerate(n.value):
-                places[(*path, i)] = span_of(item)
-                items.append(build(item, (*path, i), depth + 1))
+                item_path = (*path, i)
+                places[item_path] = span_of(item)
+                items.append(build(item, item_path, depth + 1))
             return items
-        return _scalar(n)
+        return _scalar(cast("ScalarNode", n))
 
     try:
         data = build(node, (), 0)

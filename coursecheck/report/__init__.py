@@ -1,4 +1,4 @@
-"""Reporters: pure functions from a :class:`~coursecheck.engine.Result` to text."""
+"""Reporters: pure functions from a :class:`~coursecheck.results.Result` to text."""
 
 from __future__ import annotations
 

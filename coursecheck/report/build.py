@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from coursecheck.errors import CoursecheckError
+
 if TYPE_CHECKING:
     from coursecheck.config import Config
 
@@ -24,7 +26,7 @@ DEFAULT_TAIL = 20  # lines of output kept
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
 
-class BuildError(Exception):
+class BuildError(CoursecheckError):
     """``--run-build`` was given but there is nothing to run."""
 
 

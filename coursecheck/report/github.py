@@ -26,9 +26,11 @@ from coursecheck import hookimpl
 from coursecheck.escape import controls, inert
 from coursecheck.model import LEVEL_RANK, Finding
 from coursecheck.report import ReportOptions
+from coursecheck.wording import level_counts
+from coursecheck.wording import plural as _plural
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 COMMANDS = {"error": "error", "warning": "warning", "note": "notice"}
 
@@ -73,10 +75,6 @@ def annotation(finding: Finding) -> str:
     return f"::{command} {props}::{data(finding.message)}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def render(result: Result, options: ReportOptions) -> str:
     findings = [f for f in result.findings if f.suppression is None]
     # Most severe first (GitHub displays a limited number per level), then by place.
@@ -87,8 +85,7 @@ def render(result: Result, options: ReportOptions) -> str:
         lines.append(f"::{command} title=coursecheck::{data(note.message)}")
     counts = result.counts()
     suppressed = sum(1 for f in result.findings if f.suppression is not None)
-    parts = [_plural(counts["error"], "error"), _plural(counts["warning"], "warning"), _plural(counts["note"], "note")]
-    summary = f"coursecheck: checked {_plural(len(result.files), 'file')}: {', '.join(parts)}"
+    summary = f"coursecheck: checked {_plural(len(result.files), 'file')}: {level_counts(counts)}"
     if suppressed:
         summary += f", {suppressed} suppressed"
     lines.append(summary + f" ({result.duration:.2f}s).")

@@ -10,10 +10,11 @@ from coursecheck import hookimpl
 from coursecheck.escape import json_text
 from coursecheck.model import Verdict
 from coursecheck.report import ReportOptions
+from coursecheck.state import VERDICTS
 from coursecheck.text import Span
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 
 def _code_outline(doc: Any) -> list[tuple[str, int]]:
@@ -96,12 +97,12 @@ def render(result: Result, options: ReportOptions) -> str:
     # Where the files' outlines go: a string no finding can hold (a fresh nonce each run).
     placeholder = f"coursecheck-files-{secrets.token_hex(16)}"
     extra = dict(result.extra)
-    if options.phase and isinstance(extra.get("verdicts"), list):
+    if options.phase and isinstance(VERDICTS.get(extra), list):
         from coursecheck.report.phase import find_phase
 
         phase = find_phase(result.phases, options.phase)
         if phase is not None:
-            extra["verdicts"] = [v for v in extra["verdicts"] if isinstance(v, Verdict) and v.phase == phase.id]
+            VERDICTS.set(extra, [v for v in VERDICTS.get(extra) or [] if isinstance(v, Verdict) and v.phase == phase.id])
             extra["phase"] = phase
         else:
             options.warnings.append(f"no phase '{options.phase}' is declared; the JSON covers the whole course")

@@ -26,23 +26,25 @@ than any backtick run they hold) and is itself a valid Markdown lesson for cours
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from coursecheck import hookimpl
-from coursecheck.escape import display, json_text, line, markdown_without_html
+from coursecheck.escape import display, markdown_without_html
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.model import FAILED, LEVEL_RANK, NEEDS_HUMAN, VERIFIED, Finding, Verdict
 from coursecheck.report import ReportOptions
+from coursecheck.report._mdtext import code, fenced, table, text, yaml_scalar
 from coursecheck.report.build import BuildRun
+from coursecheck.state import BUILD, GRAPH_MERMAID, VERDICTS
+from coursecheck.wording import plural_grouped as _plural
 
 if TYPE_CHECKING:
+    from coursecheck.commands import CommandContext
     from coursecheck.config import Config
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 DEFAULT_FINDINGS_PER_RULE = 20
 LESSON_SUFFIXES = (".md", ".mdx", ".markdown")
@@ -60,73 +62,6 @@ REPORT_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
-# -- Markdown text that renders as meant --------------------------------------------------------
-
-_SPECIAL = re.compile(r"[\\`*\[\]<|~$]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|&(?=#?\w+;)|(?<![\w.])@(?=\w)")
-
-
-def text(value: object) -> str:
-    """Plain text in Markdown (a sentence, a table cell): one line, punctuation that Markdown
-    or GitHub would interpret (emphasis, links, HTML, math, mentions, table pipes) escaped,
-    control characters shown as escapes (``\\x1b``: the report may be printed on a terminal)."""
-    flat = " ".join(str(value).split())
-    return display(_SPECIAL.sub(lambda m: "\\" + m.group(), flat))
-
-
-def code(value: object, *, table: bool = True) -> str:
-    """An inline code span that survives backticks in the text, and pipes inside tables; one
-    line, its control characters shown as escapes and no CI log command in it."""
-    flat = display(" ".join(str(value).split()))
-    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
-    if table:
-        flat = flat.replace("|", "\\|")
-    return f"{fence}{pad}{flat}{pad}{fence}"
-
-
-def fenced(body: str, info: str = "") -> list[str]:
-    """A fenced block whose fence is longer than any backtick run inside it; each line's
-    control characters shown as escapes, and no line a CI log command."""
-    lines = [line(display(row)) for row in body.rstrip("\n").split("\n")]
-    longest = max((len(run) for run in re.findall(r"`{3,}", "\n".join(lines))), default=2)
-    fence = "`" * (longest + 1)
-    return [f"{fence}{info}", *lines, fence]
-
-
-def table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    out.extend("| " + " | ".join(cell or " " for cell in row) + " |" for row in rows)
-    return out
-
-
-def yaml_scalar(value: object) -> str:
-    """A YAML scalar: plain when unambiguous, else a double-quoted (JSON) string."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(json_text(json.dumps(str(v), ensure_ascii=False)) for v in value) + "]"
-    s = str(value)
-    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_./ -]*[A-Za-z0-9_./]|[A-Za-z0-9]", s) and s.lower() not in (
-        "true",
-        "false",
-        "yes",
-        "no",
-        "on",
-        "off",
-        "null",
-        "~",
-    ):
-        return s
-    return json_text(json.dumps(s, ensure_ascii=False))  # a JSON string is a YAML double-quoted one
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
-
-
 # -- what the report is about -------------------------------------------------------------------
 
 
@@ -137,7 +72,7 @@ def report_settings(result: Result) -> dict[str, Any]:
 
 
 def verdicts(result: Result) -> list[Verdict]:
-    found = result.extra.get("verdicts") or []
+    found = VERDICTS.get(result.extra) or []
     return [v for v in found if isinstance(v, Verdict)]
 
 
@@ -285,7 +220,7 @@ GRAPH_INLINE_MAX = 40_000
 
 
 def _graph(result: Result, options: ReportOptions) -> list[str]:
-    graph = result.extra.get("graph_mermaid")
+    graph = GRAPH_MERMAID.get(result.extra)
     if not isinstance(graph, str) or not graph.strip():
         return []
     modules = result.extra.get("graph_modules_mermaid")
@@ -564,7 +499,7 @@ def render(result: Result, options: ReportOptions) -> str:
     settings = report_settings(result)
     scope = _scope(result, settings)
     items = verdicts(result)
-    build = result.extra.get("build")
+    build = BUILD.get(result.extra)
     build = build if isinstance(build, BuildRun) else None
     in_scope = [f for f in result.findings if _in_scope(f.path, scope)]
     files = sum(1 for path in result.files if _in_scope(path, scope))
@@ -659,7 +594,7 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
         elif isinstance(value, int) and value < (0 if key == "build-tail" else 1):
             problems.append((f"report.{key}", 0, f"must be a positive number, not {value}"))
         elif key == "scope":
-            for pattern in value:
+            for pattern in cast(list[str], value):
                 why = invalid_glob(pattern)
                 if why:
                     problems.append((f"report.{key}", 0, f"glob '{pattern}': {why}"))
@@ -668,9 +603,7 @@ def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
     return problems
 
 
-def _report_command(argv: list[str]) -> int:
-    from coursecheck.cli import cmd_check
-
+def _report_command(argv: list[str], app: CommandContext) -> int:
     if any(a in ("-f", "--format") or a.startswith("--format=") for a in argv):
         import sys
 
@@ -679,7 +612,7 @@ def _report_command(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    return cmd_check(
+    return app.check(
         ["--format", "markdown", *argv],
         prog="coursecheck report",
         description="Write the Markdown verification report: must-haves with their evidence, findings by "

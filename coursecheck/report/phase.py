@@ -31,10 +31,13 @@ from typing import TYPE_CHECKING, Any
 from coursecheck.globs import compile_glob, invalid_glob
 from coursecheck.model import FAILED, LEVEL_RANK, NEEDS_HUMAN, VERIFIED, Finding, Phase, Verdict
 from coursecheck.report import ReportOptions
+from coursecheck.report._mdtext import code, fenced, table, text, yaml_scalar
 from coursecheck.report.build import BuildRun
+from coursecheck.state import BUILD, VERDICTS
+from coursecheck.wording import plural_grouped as _plural
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 MEASURED_KINDS = ("truth", "artifact", "key-link", "requirement")
 # Findings that restate a failed must-have (already a row of its section).
@@ -60,7 +63,7 @@ def find_phase(phases: list[Phase], wanted: str) -> Phase | None:
 
 
 def phase_verdicts(result: Result, phase: Phase) -> list[Verdict]:
-    found = result.extra.get("verdicts") or []
+    found = VERDICTS.get(result.extra) or []
     return [v for v in found if isinstance(v, Verdict) and v.phase == phase.id]
 
 
@@ -98,16 +101,6 @@ def in_phase_scope(path: str, phase: Phase) -> bool:
 
 
 # -- small writers (the Markdown helpers of the course report) ------------------------------
-
-
-def _md() -> Any:
-    from coursecheck.report import markdown
-
-    return markdown
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
 
 
 def _yaml_string(value: object) -> str:
@@ -260,24 +253,22 @@ def _human_yaml(items: list[Verdict]) -> list[str]:
 
 
 def render_phase(result: Result, options: ReportOptions, phase: Phase) -> str:
-    md = _md()
-    text, code, table, fenced = md.text, md.code, md.table, md.fenced
     items = phase_verdicts(result, phase)
     measured = scored(items)
     verified = sum(1 for v in measured if v.status == VERIFIED)
     status = phase_status(items)
     score = f"{verified}/{len(measured)} must-haves verified"
-    build = result.extra.get("build")
+    build = BUILD.get(result.extra)
     build = build if isinstance(build, BuildRun) else None
     plan_files = set(phase.plans)
     mine = [f for f in result.findings if f.path and (in_phase_scope(f.path, phase) or f.path in plan_files)]
     rest = [f for f in result.findings if f not in mine and f.suppression is None]
     phase_files = [p for p in result.files if in_phase_scope(p, phase)]
 
-    lines = ["---", f"phase: {md.yaml_scalar(phase.id)}"]
+    lines = ["---", f"phase: {yaml_scalar(phase.id)}"]
     if options.timestamp:
         lines.append(f"verified: {options.timestamp}")
-    lines += [f"status: {status}", f"score: {md.yaml_scalar(score)}"]
+    lines += [f"status: {status}", f"score: {yaml_scalar(score)}"]
     if phase.previous_status:
         lines += [
             "re_verification:",
@@ -293,8 +284,8 @@ def render_phase(result: Result, options: ReportOptions, phase: Phase) -> str:
         human = _human_yaml(items)
         if human:
             lines += ["human_verification:", *human]
-    lines += [f"scope: {md.yaml_scalar(phase.scope)}" if phase.scope else "scope: []"]
-    lines += [f"verifier: {md.yaml_scalar('coursecheck ' + result.version)}", "---", ""]
+    lines += [f"scope: {yaml_scalar(phase.scope)}" if phase.scope else "scope: []"]
+    lines += [f"verifier: {yaml_scalar('coursecheck ' + result.version)}", "---", ""]
     lines += [f"# {text(phase.title or phase.id)} Verification Report", ""]
     if phase.goal:
         lines.append(f"**Phase Goal:** {text(phase.goal)}  ")

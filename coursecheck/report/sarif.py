@@ -33,10 +33,11 @@ from coursecheck.model import LEVEL_RANK, Finding
 from coursecheck.report import ReportOptions
 from coursecheck.rules import Rule
 from coursecheck.text import Span
+from coursecheck.wording import plural_grouped as _plural
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
     from coursecheck.plugins import Notification
+    from coursecheck.results import Result
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -344,10 +345,6 @@ def _severity_key(item: tuple[int, Finding]) -> tuple[int, int, int]:
     index, finding = item
     suppressed = 1 if finding.suppression is not None else 0
     return (suppressed, -LEVEL_RANK.get(finding.level, 3), index)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def build_log(result: Result, options: ReportOptions, limits: UploadLimits = GITHUB_LIMITS) -> dict[str, Any]:

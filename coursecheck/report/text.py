@@ -13,9 +13,11 @@ from coursecheck import hookimpl
 from coursecheck.escape import display, line, path
 from coursecheck.report import ReportOptions
 from coursecheck.text import snippet_display
+from coursecheck.wording import level_counts
+from coursecheck.wording import plural as _plural
 
 if TYPE_CHECKING:
-    from coursecheck.engine import Result
+    from coursecheck.results import Result
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m", "dim": "\033[2m", "bold": "\033[1m"}
 _RESET = "\033[0m"
@@ -23,10 +25,6 @@ _RESET = "\033[0m"
 
 def _paint(text: str, style: str, options: ReportOptions) -> str:
     return f"{_COLORS[style]}{text}{_RESET}" if options.color else text
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def render(result: Result, options: ReportOptions) -> str:
@@ -50,8 +48,7 @@ def render(result: Result, options: ReportOptions) -> str:
             lines.extend(line("    " + display(row)) for row in note.exception.rstrip().split("\n"))
     counts = result.counts()
     suppressed = sum(1 for f in result.findings if f.suppression is not None)
-    parts = [_plural(counts["error"], "error"), _plural(counts["warning"], "warning"), _plural(counts["note"], "note")]
-    summary = f"Checked {_plural(len(result.files), 'file')}: {', '.join(parts)}"
+    summary = f"Checked {_plural(len(result.files), 'file')}: {level_counts(counts)}"
     if suppressed:
         summary += f", {suppressed} suppressed"
     if result.notifications:

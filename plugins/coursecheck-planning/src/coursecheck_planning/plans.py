@@ -55,7 +55,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coursecheck.builtin.musthaves import KEYS, config_relpath
+from coursecheck.api import MUSTHAVE_KEYS as KEYS
+from coursecheck.api import config_relpath
 from coursecheck.config import Config, ConfigProblem
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem
 from coursecheck.globs import compile_glob, invalid_glob, literal_base
@@ -1159,7 +1160,7 @@ class _Plan:
 
 
 def _is_contributed(table: Any) -> bool:
-    from coursecheck.builtin.musthaves import Contributed
+    from coursecheck.api import Contributed
 
     return isinstance(table, Contributed)
 

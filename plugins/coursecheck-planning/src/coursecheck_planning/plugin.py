@@ -83,7 +83,7 @@ def plan_reading(course: Course, ctx: RuleContext) -> None:
     Write the plan so that it reads one way: a literal `contains`, a name in `exports`, a
     truth ("No Mermaid import remains") instead of a negative key link.
     """
-    from coursecheck.builtin.musthaves import config_relpath
+    from coursecheck.api import config_relpath
 
     for note in load(ctx.config).notes:
         ctx.report_span(

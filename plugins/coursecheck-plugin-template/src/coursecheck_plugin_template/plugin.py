@@ -7,15 +7,13 @@ Two ways to add a check, one of each:
 * a **rule kind** (``coursecheck_rule_kinds``): a building block a course uses in its own
   ``[[rule]]`` tables, with its own id, fields, message and level.
 
-Every hook is listed and documented in ``coursecheck/hookspecs.py``.
+Every hook is listed and documented in ``coursecheck/hookspecs.py``; what a plugin imports
+comes from ``coursecheck.api`` (the stable public API).
 """
 
 from __future__ import annotations
 
-from coursecheck import hookimpl
-from coursecheck.declarative import FieldSpec, RuleKind, RuleSpec, UserRule
-from coursecheck.model import Document
-from coursecheck.rules import Option, Rule, RuleContext, rule
+from coursecheck.api import Document, FieldSpec, Option, Rule, RuleContext, RuleKind, RuleSpec, UserRule, hookimpl, rule
 
 
 @rule(

@@ -419,3 +419,10 @@ def test_the_json_reports_encoder_writes_what_the_standard_one_does(value):
     from coursecheck.report.json import dumps
 
     assert dumps(value) == json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def test_the_strict_encoder_refuses_what_json_has_no_type_for():
+    from coursecheck.report.json import dumps
+
+    with pytest.raises(TypeError):
+        dumps({"a": [object()]}, strict=True)

@@ -129,16 +129,17 @@ def render(result: Result, options: ReportOptions) -> str:
     return before + _files_json(result) + after + "\n"
 
 
-def dumps(value: Any) -> str:
+def dumps(value: Any, *, strict: bool = False) -> str:
     """``json.dumps(value, ensure_ascii=False, indent=2, default=str)``, the same text,
     built directly: the standard library's indenting encoder is pure Python and generic
-    (its generators were most of a warm run's time with tens of thousands of findings)."""
+    (its generators were most of a warm run's time with tens of thousands of findings).
+    ``strict``: as without ``default`` (an object JSON has no type for is a TypeError)."""
     out: list[str] = []
-    _encode(value, "", out)
+    _encode(value, "", out, strict)
     return "".join(out)
 
 
-def _encode(value: Any, indent: str, out: list[str]) -> None:
+def _encode(value: Any, indent: str, out: list[str], strict: bool = False) -> None:
     scalar = _scalar(value)
     if scalar is not None:
         out.append(scalar)
@@ -158,7 +159,7 @@ def _encode(value: Any, indent: str, out: list[str]) -> None:
             if type(item) is str:
                 out.append(_encode_string(item))
             else:
-                _encode(item, inner, out)
+                _encode(item, inner, out, strict)
         out.append("\n" + indent + "}")
     elif isinstance(value, (list, tuple)):
         if not value:
@@ -173,8 +174,10 @@ def _encode(value: Any, indent: str, out: list[str]) -> None:
             if type(item) is str:
                 out.append(_encode_string(item))
             else:
-                _encode(item, inner, out)
+                _encode(item, inner, out, strict)
         out.append("\n" + indent + "]")
+    elif strict:
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
     else:
         out.append(_encode_string(str(value)))  # default=str
 

@@ -20,7 +20,6 @@ The reporter is a pure function of the Result: no clock, no file reads.
 from __future__ import annotations
 
 import gzip
-import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -451,7 +450,9 @@ def _root_uri(result: Result) -> str:
 
 def _dump(log: dict[str, Any]) -> str:
     # json_text: the same JSON, with nothing in it a terminal or CI log would act on.
-    return json_text(json.dumps(log, ensure_ascii=False, indent=2)) + "\n"
+    from coursecheck.report.json import dumps
+
+    return json_text(dumps(log, strict=True)) + "\n"
 
 
 def render(result: Result, options: ReportOptions, limits: UploadLimits = GITHUB_LIMITS) -> str:

@@ -334,8 +334,12 @@ class Router:
         """``doc`` and the pages that answer to the same path (``docs/rpc.md`` and
         ``docs/rpc/index.md`` both answer ``docs/rpc``): which one a site serves varies."""
         found = [doc]
+        seen = {doc.relpath}  # by path: a Document's == compares every field (and a record may not hold them all)
         for key in page_keys(doc.relpath):
-            found += [d for d in self._sharing.get(key, ()) if d not in found]
+            for d in self._sharing.get(key, ()):
+                if d.relpath not in seen:
+                    seen.add(d.relpath)
+                    found.append(d)
         return found
 
     def is_folder(self, path: str) -> bool:

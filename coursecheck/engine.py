@@ -38,6 +38,7 @@ from coursecheck.config import (
     expand_template,
     validate_against,
 )
+from coursecheck.configschema import Section, validate_sections
 from coursecheck.fsutil import (
     OutsideRoot,
     contained,
@@ -138,7 +139,16 @@ class Engine:
             self.pm, "coursecheck_config_sections", self.notes, lambda v: isinstance(v, dict), "a dict"
         ):
             sections.update(value)
-        checked = validate_against(config, self.rules, sections)
+        schemas = [
+            schema
+            for _name, value in call_each(
+                self.pm, "coursecheck_config_schemas", self.notes, lambda v: isinstance(v, list), "a list"
+            )
+            for schema in value
+            if isinstance(schema, Section)
+        ]
+        sections.update({schema.name: schema.doc for schema in schemas})
+        checked = [*validate_against(config, self.rules, sections), *validate_sections(config, schemas)]
         if skipped:
             checked = self._without_plugin_settings(checked, skipped)
         problems = [*config.problems, *config_problems, *checked]

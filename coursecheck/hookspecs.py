@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from coursecheck.config import Config
+    from coursecheck.configschema import Section
     from coursecheck.model import Document
     from coursecheck.results import Result
     from coursecheck.rules import Rule
@@ -40,7 +41,19 @@ def coursecheck_config_sections() -> dict[str, str] | None:
 
     The config loader rejects top-level keys no plugin declares (with a did-you-mean), so a
     plugin that reads ``[glossary]`` or ``[[truth]]`` must declare them here. Validate the
-    contents in :func:`coursecheck_configure`.
+    contents in :func:`coursecheck_configure`, or declare the section with
+    :func:`coursecheck_config_schemas` instead (which does both).
+    """
+
+
+@hookspec
+def coursecheck_config_schemas() -> list[Section] | None:
+    """The config sections this plugin owns, declared as :class:`~coursecheck.configschema.Section`
+    schemas: keys, types, allowed values, defaults, docs, and checks a type cannot say.
+
+    A declared section needs no :func:`coursecheck_config_sections` entry: coursecheck knows
+    its name, and validates it once, reporting each problem at its file, line and key (an
+    unknown key with a did-you-mean), like the core keys' problems (exit code 2).
     """
 
 

@@ -493,7 +493,7 @@ def test_report_config_is_validated_with_file_and_line(cli, tmp_path):
     assert code_ == 2
     assert ".coursecheck.toml:10: report.titel: unknown key; did you mean 'title'?" in err
     assert ".coursecheck.toml:11: report.scope: glob '../outside/**': '..' would leave the project root" in err
-    assert ".coursecheck.toml:12: report.build-timeout: must be a positive number, not 0" in err
+    assert ".coursecheck.toml:12: report.build-timeout: must be 1 or more, not 0" in err
 
 
 @pytest.mark.parametrize("value", ['"npm run build"', '["npm", "run", "build"]'])

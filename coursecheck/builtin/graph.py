@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, config_relpath, did_you_mean
+from coursecheck.configschema import Key, Section
 from coursecheck.errors import ExitCode
 from coursecheck.escape import say
 from coursecheck.graph import (
     EDGE_KINDS,
-    GRAPH_KEYS,
     CourseGraph,
     Reference,
     course_graph,
@@ -724,69 +724,74 @@ def redundant_prerequisite(course: Course, ctx: RuleContext) -> None:
 _ROUTE_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:$")
 
 
-@hookimpl
-def coursecheck_config_sections() -> dict[str, str]:
-    return {"graph": "course graph: link route prefixes, data-file keys naming lessons, course start"}
+def _routes(value: list[str], config: Config) -> list[str]:
+    return [
+        f"route prefix '{route}' must start with '/' (a site path) or be a link scheme ending in ':' (e.g. 'info:')"
+        for route in value
+        if not route.startswith("/") and not _ROUTE_SCHEME.match(route)
+    ]
 
 
-@hookimpl
-def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
-    raw = config.sections.get("graph")
-    if raw is None:
-        return []
-    problems: list[tuple[str, int, str]] = []
-    if not isinstance(raw, dict):
-        return [("graph", config.where("graph")[1], "must be a table: [graph]")]
-    for key, value in raw.items():
-        line = config.where("graph", key)[1]
-        expected: Any = GRAPH_KEYS.get(key)  # a type: isinstance narrows value to it
-        if expected is None:
-            problems.append(
-                (f"graph.{key}", line, f"unknown key{did_you_mean(key, GRAPH_KEYS)} (known: {', '.join(GRAPH_KEYS)})")
-            )
-        elif expected is dict:
-            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-                problems.append(
-                    (f"graph.{key}", line, 'must be a table of URL prefix = "folder", e.g. { "/docs/" = "docs/" }')
-                )
-                continue
-            for prefix, folder in value.items():
-                if not prefix.startswith("/"):
-                    problems.append((f"graph.{key}", line, f"URL prefix '{prefix}' must start with '/'"))
-                if folder.startswith("/") or ".." in folder.split("/"):
-                    problems.append(
-                        (f"graph.{key}", line, f"folder '{folder}' must be relative to the project root, inside it")
-                    )
-        elif expected is bool:
-            if not isinstance(value, bool):
-                problems.append((f"graph.{key}", line, "must be true or false"))
-        elif not isinstance(value, expected) or (
-            expected is list and not all(isinstance(v, str) and v.strip() for v in value)
-        ):
-            what = "a list of non-empty strings" if expected is list else "a string"
-            problems.append((f"graph.{key}", line, f"must be {what}"))
-        elif key == "routes" and isinstance(value, list):
-            for route in value:
-                if not route.startswith("/") and not _ROUTE_SCHEME.match(route):
-                    problems.append(
-                        (
-                            f"graph.{key}",
-                            line,
-                            f"route prefix '{route}' must start with '/' (a site path) or be a link scheme "
-                            "ending in ':' (e.g. 'info:')",
-                        )
-                    )
-        elif key in ("served-elsewhere",) and isinstance(value, list):
-            for route in value:
-                if not route.startswith("/"):
-                    problems.append((f"graph.{key}", line, f"URL prefix '{route}' must start with '/'"))
-        elif key == "redirects" and isinstance(value, list):
-            for rel in value:
-                if rel.startswith("/") or ".." in rel.split("/"):
-                    problems.append(
-                        (f"graph.{key}", line, f"'{rel}' must be a file relative to the project root, inside it")
-                    )
+def _site_paths(value: list[str], config: Config) -> list[str]:
+    return [f"URL prefix '{route}' must start with '/'" for route in value if not route.startswith("/")]
+
+
+def _inside(value: list[str], config: Config) -> list[str]:
+    return [
+        f"'{rel}' must be a file relative to the project root, inside it"
+        for rel in value
+        if rel.startswith("/") or ".." in rel.split("/")
+    ]
+
+
+def _mounts(value: dict[str, str], config: Config) -> list[str]:
+    problems = []
+    for prefix, folder in value.items():
+        if not prefix.startswith("/"):
+            problems.append(f"URL prefix '{prefix}' must start with '/'")
+        if folder.startswith("/") or ".." in folder.split("/"):
+            problems.append(f"folder '{folder}' must be relative to the project root, inside it")
     return problems
+
+
+def _strings(name: str, doc: str, check: Any = None) -> Key:
+    return Key(name, "strings", doc, non_empty=True, check=check)
+
+
+SECTION = Section(
+    "graph",
+    "course graph: link route prefixes, data-file keys naming lessons, course start",
+    keys=(
+        _strings("routes", "link prefixes of lesson pages (default: from [course] aliases)", _routes),
+        _strings("data-keys", "keys of data files whose values name lessons"),
+        Key(
+            "prerequisites-field",
+            "string",
+            "the frontmatter field listing a lesson's prerequisites",
+            default="prerequisites",
+        ),
+        _strings("start", "lessons a learner starts from (default: the first one)"),
+        Key(
+            "mounts",
+            "table",
+            "URL prefix = the folder the site serves under it",
+            expected='a table of URL prefix = "folder", e.g. { "/docs/" = "docs/" }',
+            values=Key("mount", "string", expected='a table of URL prefix = "folder", e.g. { "/docs/" = "docs/" }'),
+            check=_mounts,
+        ),
+        Key("case-sensitive", "bool", "whether routes match in their case only", default=True),
+        _strings("locales", "locale prefixes of translated pages (/fr/guide)"),
+        Key("fallback-locale", "string", "the locale a page without a prefix is in"),
+        _strings("redirects", "the site's redirect files (vercel.json, _redirects)", _inside),
+        _strings("alias-fields", "frontmatter fields listing more routes of a page"),
+        _strings("served-elsewhere", "routes another system builds: not judged", _site_paths),
+    ),
+)
+
+
+@hookimpl
+def coursecheck_config_schemas() -> list[Section]:
+    return [SECTION]
 
 
 @hookimpl

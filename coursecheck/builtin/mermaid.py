@@ -26,6 +26,7 @@ from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
+from coursecheck.configschema import Key, Section
 from coursecheck.diagrams import DEFAULT_COMPONENTS, Diagram, _first_statement, _lines, chart_components, diagrams
 from coursecheck.escape import toml_string
 from coursecheck.model import Document, Segment
@@ -258,35 +259,33 @@ def imbalances(text: str, kind: str | None = None) -> list[Imbalance]:
 _COMPONENT_ENTRY = re.compile(r"^[A-Za-z_$][\w$.-]*\.[A-Za-z_$][\w$-]*$")
 
 
-@hookimpl
-def coursecheck_config_sections() -> dict[str, str]:
-    return {"mermaid": 'which MDX components hold Mermaid charts (components = ["Mermaid.chart"])'}
+def _component_entries(value: list[str], config: Config) -> list[str]:
+    return [
+        f'\'{entry}\' is not "Component.prop" (e.g. "Mermaid.chart")'
+        for entry in value
+        if not _COMPONENT_ENTRY.match(entry)
+    ]
+
+
+SECTION = Section(
+    "mermaid",
+    'which MDX components hold Mermaid charts (components = ["Mermaid.chart"])',
+    keys=(
+        Key(
+            "components",
+            "strings",
+            'the MDX components and props that hold a Mermaid chart, as "Component.prop"',
+            default=list(DEFAULT_COMPONENTS),
+            expected='a list of "Component.prop" strings, e.g. ["Mermaid.chart"]',
+            check=_component_entries,
+        ),
+    ),
+)
 
 
 @hookimpl
-def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
-    section = config.sections.get("mermaid")
-    if section is None:
-        return []
-    problems: list[tuple[str, int, str]] = []
-
-    def bad(key: tuple[Any, ...], message: str) -> None:
-        problems.append((".".join(map(str, key)), config.where(*key)[1], message))
-
-    if not isinstance(section, dict):
-        bad(("mermaid",), "must be a table: [mermaid]")
-        return problems
-    for key, value in section.items():
-        if key != "components":
-            bad(("mermaid", key), f"unknown key{did_you_mean(key, ['components'])} (known: components)")
-            continue
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            bad(("mermaid", key), 'must be a list of "Component.prop" strings, e.g. ["Mermaid.chart"]')
-            continue
-        for entry in value:
-            if not _COMPONENT_ENTRY.match(entry):
-                bad(("mermaid", key), f'\'{entry}\' is not "Component.prop" (e.g. "Mermaid.chart")')
-    return problems
+def coursecheck_config_schemas() -> list[Section]:
+    return [SECTION]
 
 
 @hookimpl

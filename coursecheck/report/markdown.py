@@ -29,9 +29,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from coursecheck import hookimpl
+from coursecheck.configschema import Key, Section
 from coursecheck.escape import display, markdown_without_html
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.model import FAILED, LEVEL_RANK, NEEDS_HUMAN, VERIFIED, Finding, Verdict
@@ -49,17 +50,42 @@ if TYPE_CHECKING:
 DEFAULT_FINDINGS_PER_RULE = 20
 LESSON_SUFFIXES = (".md", ".mdx", ".markdown")
 
-# key -> (type, description); the [report] table's schema.
-REPORT_KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "title": (str, "what is verified, shown as '<title> Verification Report'"),
-    "phase": (str, "a phase or milestone id, written into the frontmatter"),
-    "goal": (str, "the goal the must-haves serve, shown under the title"),
-    "scope": (list, "globs of the files whose findings and statistics the report covers"),
-    "build": ((str, list), "the course's build command, run with --run-build"),
-    "build-timeout": (int, "seconds the build may take (default 900)"),
-    "build-tail": (int, "lines of build output shown (default 20)"),
-    "findings-per-rule": (int, "rows per rule in 'Findings by Rule' (default 20)"),
-}
+
+def _globs(value: list[str], config: Config) -> list[str]:
+    return [f"glob '{pattern}': {why}" for pattern in value if (why := invalid_glob(pattern))]
+
+
+def _not_empty(value: str | list[str], config: Config) -> str | None:
+    return None if value else "must not be empty"
+
+
+# The [report] table's schema.
+SECTION = Section(
+    "report",
+    "the Markdown verification report: title, goal, scope, build command",
+    keys=(
+        Key("title", "string", "what is verified, shown as '<title> Verification Report'"),
+        Key("phase", "string", "a phase or milestone id, written into the frontmatter"),
+        Key("goal", "string", "the goal the must-haves serve, shown under the title"),
+        Key(
+            "scope",
+            "strings",
+            "globs of the files whose findings and statistics the report covers",
+            non_empty=True,
+            check=_globs,
+        ),
+        Key(
+            "build",
+            "string-or-strings",
+            "the course's build command, run with --run-build",
+            non_empty=True,
+            check=_not_empty,
+        ),
+        Key("build-timeout", "int", "seconds the build may take", default=900, minimum=1),
+        Key("build-tail", "int", "lines of build output shown", default=20, minimum=0),
+        Key("findings-per-rule", "int", "rows per rule in 'Findings by Rule'", default=20, minimum=1),
+    ),
+)
 
 
 # -- what the report is about -------------------------------------------------------------------
@@ -564,43 +590,8 @@ def coursecheck_reporters() -> dict[str, object]:
 
 
 @hookimpl
-def coursecheck_config_sections() -> dict[str, str]:
-    return {"report": "the Markdown verification report: title, goal, scope, build command"}
-
-
-@hookimpl
-def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
-    section = config.sections.get("report")
-    if section is None:
-        return []
-    if not isinstance(section, dict):
-        return [("report", 0, "must be a table: [report]")]
-    from coursecheck.config import did_you_mean
-
-    problems: list[tuple[str, int, str]] = []
-    for key, value in section.items():
-        schema = REPORT_KEYS.get(key)
-        if schema is None:
-            known = ", ".join(REPORT_KEYS)
-            problems.append((f"report.{key}", 0, f"unknown key{did_you_mean(key, REPORT_KEYS)} (known: {known})"))
-            continue
-        expected, _ = schema
-        if isinstance(value, bool) or not isinstance(value, expected):
-            names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
-            problems.append((f"report.{key}", 0, f"must be {names}, not {type(value).__name__}"))
-            continue
-        if isinstance(value, list) and not all(isinstance(v, str) and v for v in value):
-            problems.append((f"report.{key}", 0, "must be a list of non-empty strings"))
-        elif isinstance(value, int) and value < (0 if key == "build-tail" else 1):
-            problems.append((f"report.{key}", 0, f"must be a positive number, not {value}"))
-        elif key == "scope":
-            for pattern in cast(list[str], value):
-                why = invalid_glob(pattern)
-                if why:
-                    problems.append((f"report.{key}", 0, f"glob '{pattern}': {why}"))
-        elif key == "build" and not value:
-            problems.append((f"report.{key}", 0, "must not be empty"))
-    return problems
+def coursecheck_config_schemas() -> list[Section]:
+    return [SECTION]
 
 
 def _report_command(argv: list[str], app: CommandContext) -> int:

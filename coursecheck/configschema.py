@@ -151,7 +151,8 @@ def _check_value(run: _Run, path: tuple[Any, ...], key: Key, value: Any) -> None
     if key.non_empty:
         items = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and not v.strip() for v in items):
-            run.bad(path, f"must be {key.describe()}")
+            blank = isinstance(value, str) and not key.expected
+            run.bad(path, "must not be empty" if blank else f"must be {key.describe()}")
             return
     if key.choices and value not in key.choices:
         choices = [str(c) for c in key.choices]

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from coursecheck import coursecache
+from coursecheck.configschema import Key, Section
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem
 from coursecheck.match import AMBIGUOUS_CHOICES, TermMatcher, segment_matches
 from coursecheck.parse.data import data_place, parse_data
@@ -225,77 +226,75 @@ def parse_field_path(path: str) -> list[str | int | None] | None:
     return out
 
 
-def validate_config(config: Config) -> list[tuple[str, int, str]]:
-    """Problems in ``[glossary]``: ``(key path, line, message)``."""
+def _glossary_file(file: str, config: Config) -> str | None:
+    if (why := outside_problem(config.root, file)) is not None:
+        return why
+    if not _linked_out(config.root, file) and not (config.root / file).is_file():
+        what = "not a regular file" if (config.root / file).exists() else "no such file"
+        return f"{what}: {file} (relative to the project root {config.root})"
+    if not file.lower().endswith((".json", ".yaml", ".yml")):
+        return "must be a .json, .yaml or .yml file"
+    return None
+
+
+_ENTRIES_PATH = 'a path like "terms" or "data.terms" ("" for the top level)'
+_FIELD_PATH = 'must be a path inside an entry, like "termEn" or "related[].slug"'
+
+
+def _entries_path(entries: str, config: Config) -> str | None:
+    return f"must be {_ENTRIES_PATH}" if parse_field_path(entries) is None else None
+
+
+def _field_roles(fields: dict[str, Any], config: Config) -> list[tuple[tuple[Any, ...], str]]:
     from coursecheck.config import did_you_mean
 
-    section = config.sections.get(SECTION)
-    if section is None:
-        return []
-    problems: list[tuple[str, int, str]] = []
-
-    def bad(key: tuple[Any, ...], message: str) -> None:
-        problems.append((".".join(map(str, key)), config.where(*key)[1], message))
-
-    if not isinstance(section, dict):
-        bad((SECTION,), "must be a table: [glossary]")
-        return problems
-    for key in section:
-        if key not in GLOSSARY_KEYS:
-            bad((SECTION, key), f"unknown key{did_you_mean(key, GLOSSARY_KEYS)} (known: {', '.join(GLOSSARY_KEYS)})")
-    file = section.get("file")
-    if file is not None:
-        if not isinstance(file, str) or not file.strip():
-            bad((SECTION, "file"), "must be a path (a string)")
-        elif (why := outside_problem(config.root, file)) is not None:
-            bad((SECTION, "file"), why)
-        elif not _linked_out(config.root, file) and not (config.root / file).is_file():
-            what = "not a regular file" if (config.root / file).exists() else "no such file"
-            bad((SECTION, "file"), f"{what}: {file} (relative to the project root {config.root})")
-        elif not file.lower().endswith((".json", ".yaml", ".yml")):
-            bad((SECTION, "file"), "must be a .json, .yaml or .yml file")
-    entries = section.get("entries", "")
-    if not isinstance(entries, str) or parse_field_path(entries) is None:
-        bad((SECTION, "entries"), 'must be a path like "terms" or "data.terms" ("" for the top level)')
-    fields = section.get("fields")
-    if fields is not None:
-        if not isinstance(fields, dict):
-            bad((SECTION, "fields"), 'must be a table: fields = { term = "term", english = "termEn" }')
-        else:
-            for role, path in fields.items():
-                name = ROLE_SYNONYMS.get(role, role)
-                if name not in ROLES:
-                    bad(
-                        (SECTION, "fields", role),
-                        f"unknown role{did_you_mean(role, ROLES)} (roles: {', '.join(ROLES)})",
-                    )
-                elif not isinstance(path, str) or parse_field_path(path) is None:
-                    bad((SECTION, "fields", role), 'must be a path inside an entry, like "termEn" or "related[].slug"')
-    terms = section.get("terms", [])
-    if not isinstance(terms, list):
-        bad((SECTION, "terms"), "must be an array of tables: [[glossary.terms]]")
-        terms = []
-    for i, item in enumerate(terms):
-        key = (SECTION, "terms", i)
-        if not isinstance(item, dict):
-            bad(key, "must be a table with at least `term`")
-            continue
-        if not any(isinstance(item.get(k), str) and item[k].strip() for k in ("term", "english", "secondary")):
-            bad(key, "a glossary term needs `term` (or `english`)")
-        for name, value in item.items():
-            expected = TERM_KEYS.get(name)
-            if expected is None:
-                bad((*key, name), f"unknown key{did_you_mean(name, TERM_KEYS)} (known: {', '.join(TERM_KEYS)})")
-            elif not isinstance(value, expected):
-                bad((*key, name), f"must be {'a list of strings' if expected is list else expected.__name__}")
-            elif expected is list and not all(isinstance(v, str) for v in value):
-                bad((*key, name), "must be a list of strings")
-            elif name == "ambiguous" and value not in AMBIGUOUS_CHOICES:
-                bad(
-                    (*key, name),
-                    f"must be one of {', '.join(AMBIGUOUS_CHOICES)}{did_you_mean(value, AMBIGUOUS_CHOICES)}",
-                )
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    for role, path in fields.items():
+        if ROLE_SYNONYMS.get(role, role) not in ROLES:
+            problems.append(((role,), f"unknown role{did_you_mean(role, ROLES)} (roles: {', '.join(ROLES)})"))
+        elif not isinstance(path, str) or parse_field_path(path) is None:
+            problems.append(((role,), _FIELD_PATH))
     return problems
+
+
+def _names_a_term(item: dict[str, Any], config: Config) -> list[tuple[tuple[Any, ...], str]]:
+    if any(isinstance(item.get(k), str) and item[k].strip() for k in ("term", "english", "secondary")):
+        return []
+    return [((), "a glossary term needs `term` (or `english`)")]
+
+
+_TERM_KEY_TYPES = {str: "string", list: "strings", bool: "bool"}
+
+# The [glossary] table's schema (validated by the engine, once).
+SCHEMA = Section(
+    SECTION,
+    SECTION_HELP,
+    keys=(
+        Key(
+            "file", "string", GLOSSARY_KEYS["file"], non_empty=True, expected="a path (a string)", check=_glossary_file
+        ),
+        Key("entries", "string", GLOSSARY_KEYS["entries"], default="", expected=_ENTRIES_PATH, check=_entries_path),
+        Key(
+            "fields",
+            "table",
+            GLOSSARY_KEYS["fields"],
+            default=dict(DEFAULT_FIELDS),
+            expected='a table: fields = { term = "term", english = "termEn" }',
+            table_check=_field_roles,
+        ),
+        Key(
+            "terms",
+            "tables",
+            GLOSSARY_KEYS["terms"],
+            expected="an array of tables: [[glossary.terms]]",
+            keys=tuple(
+                Key(name, _TERM_KEY_TYPES[t], choices=AMBIGUOUS_CHOICES if name == "ambiguous" else ())
+                for name, t in TERM_KEYS.items()
+            ),
+            table_check=_names_a_term,
+        ),
+    ),
+)
 
 
 def _linked_out(root: Path, file: str) -> bool:

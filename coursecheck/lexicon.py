@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from coursecheck.configschema import Key, Section
 from coursecheck.fsutil import read_regular_bytes
 from coursecheck.match import morph_analyzer, same_word, stem
 
@@ -644,52 +645,39 @@ def inside_root(root: Path, relpath: str) -> Path | None:
     return target
 
 
-def validate_config(config: Config) -> list[tuple[str, int, str]]:
-    """Problems in ``[spelling]``: ``(key path, line, message)``."""
-    from coursecheck.config import did_you_mean
-
-    section = config.sections.get(SECTION)
-    if section is None:
-        return []
-    problems: list[tuple[str, int, str]] = []
-
-    def bad(key: tuple[Any, ...], message: str) -> None:
-        problems.append((".".join(map(str, key)), config.where(*key)[1], message))
-
-    if not isinstance(section, dict):
-        bad((SECTION,), "must be a table: [spelling]")
-        return problems
-    for key, value in section.items():
-        if key not in KEYS:
-            bad((SECTION, key), f"unknown key{did_you_mean(key, KEYS)} (known: {', '.join(KEYS)})")
+def _vocabulary_files(value: str | list[str], config: Config) -> list[str]:
+    problems: list[str] = []
+    for relpath in [value] if isinstance(value, str) else value:
+        target = inside_root(config.root, relpath)
+        if target is None:
+            problems.append(f"{relpath}: a vocabulary file must be inside the project root {config.root}")
             continue
-        if key == "backend":
-            if value not in BACKENDS:
-                bad((SECTION, key), f"must be one of {', '.join(BACKENDS)}{did_you_mean(str(value), BACKENDS)}")
-            elif value == "hunspell":
-                why = hunspell_problem()
-                if why:
-                    bad((SECTION, key), f"the hunspell backend {why}")
-            continue
-        values = [value] if isinstance(value, str) else value
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            bad((SECTION, key), "must be a list of strings")
-            continue
-        if key == "words":
-            continue
-        for relpath in values:
-            target = inside_root(config.root, relpath)
-            if target is None:
-                bad((SECTION, key), f"{relpath}: a vocabulary file must be inside the project root {config.root}")
-                continue
-            try:
-                read_vocabulary(target)
-            except FileNotFoundError:
-                bad((SECTION, key), f"no such file: {relpath} (relative to the project root {config.root})")
-            except (OSError, ValueError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                bad((SECTION, key), f"cannot read the vocabulary file {relpath}: {reason}")
+        try:
+            read_vocabulary(target)
+        except FileNotFoundError:
+            problems.append(f"no such file: {relpath} (relative to the project root {config.root})")
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            problems.append(f"cannot read the vocabulary file {relpath}: {reason}")
     return problems
+
+
+def _backend(value: str, config: Config) -> str | None:
+    why = hunspell_problem() if value == "hunspell" else None
+    return f"the hunspell backend {why}" if why else None
+
+
+# The [spelling] table's schema (validated by the engine, once).
+SCHEMA = Section(
+    SECTION,
+    SECTION_HELP,
+    keys=(
+        Key("accept", "string-or-strings", KEYS["accept"], default=[], check=_vocabulary_files),
+        Key("reject", "string-or-strings", KEYS["reject"], default=[], check=_vocabulary_files),
+        Key("words", "string-or-strings", KEYS["words"], default=[]),
+        Key("backend", "any", KEYS["backend"], default="builtin", choices=BACKENDS, check=_backend),
+    ),
+)
 
 
 def input_files(config: Config) -> list[str]:

@@ -66,7 +66,7 @@ def test_every_problem_has_its_file_line_and_key(tmp_path):
         ".coursecheck.toml:5: demo.count: must be 1 or more, not 0",
         ".coursecheck.toml:6: demo.tags: must be a list of strings",
         ".coursecheck.toml:7: demo.path: must be a .txt file",
-        ".coursecheck.toml:8: demo.name: must be a string",
+        ".coursecheck.toml:8: demo.name: must not be empty",
         ".coursecheck.toml:9: demo.items.0: needs `id`: the item's id",
         ".coursecheck.toml:10: demo.items.0.idd: unknown key; did you mean 'id'? (known: id)",
     ]

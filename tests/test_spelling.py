@@ -280,7 +280,7 @@ def test_words_no_known_word_is_close_to_are_reported_only_on_request(tmp_path):
         ('accept = ["/etc/hostname"]', "must be inside the project root"),
         ('accept = ["missing.txt"]', "no such file: missing.txt"),
         ('backend = "aspell"', "must be one of builtin, hunspell"),
-        ("words = [1]", "must be a list of strings"),
+        ("words = [1]", "must be a string or a list of strings"),
         ('acept = ["x"]', "did you mean 'accept'"),
     ],
 )

@@ -31,6 +31,7 @@ from typing import Any
 
 from coursecheck import hookimpl, lexicon
 from coursecheck.config import Config
+from coursecheck.configschema import Section
 from coursecheck.match import resolve_scopes
 from coursecheck.model import Document, Edit, Fix
 from coursecheck.rules import Option, Rule, RuleContext, rule
@@ -250,13 +251,8 @@ def rejected_word(doc: Document, ctx: RuleContext) -> None:
 
 
 @hookimpl
-def coursecheck_config_sections() -> dict[str, str]:
-    return {lexicon.SECTION: lexicon.SECTION_HELP}
-
-
-@hookimpl
-def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
-    return lexicon.validate_config(config)
+def coursecheck_config_schemas() -> list[Section]:
+    return [lexicon.SCHEMA]
 
 
 @hookimpl

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from coursecheck import glossary as gl
 from coursecheck import hookimpl
-from coursecheck.config import Config, did_you_mean
+from coursecheck.config import Config
+from coursecheck.configschema import Key, Section
 from coursecheck.escape import say, toml_string
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes
@@ -35,18 +36,6 @@ if TYPE_CHECKING:
     from coursecheck.commands import CommandContext
 
 TERM_SECTION = "term"
-TERM_KEYS: dict[str, Any] = {
-    "id": str,
-    "term": str,
-    "forms": list,
-    "files": (str, list),
-    "min-occurrences": int,
-    "min-lessons": int,
-    "scope": (str, list),
-    "inflect": bool,
-    "case-sensitive": bool,
-    "text": str,
-}
 SCOPE_HELP = "prose (paragraphs, lists, tables, headings), code (blocks and inline), diagrams (component props), frontmatter, all"
 
 
@@ -97,49 +86,37 @@ def requirements(config: Config) -> list[Requirement]:
     return out
 
 
-def _validate_terms(config: Config) -> list[tuple[str, int, str]]:
-    raw = config.sections.get(TERM_SECTION)
-    if raw is None:
-        return []
-    problems: list[tuple[str, int, str]] = []
+def _globs(value: str | list[str], config: Config) -> list[str]:
+    patterns = [value] if isinstance(value, str) else value
+    return [f"glob '{pattern}': {why}" for pattern in patterns if (why := invalid_glob(pattern))]
 
-    def bad(key: tuple[Any, ...], message: str) -> None:
-        problems.append((".".join(map(str, key)), config.where(*key)[1], message))
 
-    if not isinstance(raw, list):
-        bad((TERM_SECTION,), "must be an array of tables: [[term]]")
-        return problems
-    for i, item in enumerate(raw):
-        key = (TERM_SECTION, i)
-        if not isinstance(item, dict):
-            bad(key, "must be a table with `term`")
-            continue
-        if not isinstance(item.get("term"), str) or not item["term"].strip():
-            bad(key, "needs `term`: the term to count")
-        for name, value in item.items():
-            expected = TERM_KEYS.get(name)
-            if expected is None:
-                bad((*key, name), f"unknown key{did_you_mean(name, TERM_KEYS)} (known: {', '.join(TERM_KEYS)})")
-                continue
-            if (isinstance(value, bool) and expected is int) or not isinstance(value, expected):
-                bad((*key, name), f"has the wrong type ({type(value).__name__})")
-                continue
-            if name in ("min-occurrences", "min-lessons") and value < 0:
-                bad((*key, name), "must be 0 or more")
-            if name in ("forms", "files") and isinstance(value, list) and not all(isinstance(v, str) for v in value):
-                bad((*key, name), "must be a list of strings")
-                continue
-            if name == "files":
-                for pattern in [value] if isinstance(value, str) else value:
-                    why = invalid_glob(pattern)
-                    if why:
-                        bad((*key, name), f"glob '{pattern}': {why}")
-            if name == "scope":
-                try:
-                    resolve_scopes(value)
-                except ValueError as exc:
-                    bad((*key, name), str(exc))
-    return problems
+def _scope(value: str | list[str], config: Config) -> str | None:
+    try:
+        resolve_scopes(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+# The [[term]] tables' schema (validated by the engine, once).
+TERM_SCHEMA = Section(
+    TERM_SECTION,
+    "required terms with coverage thresholds ([[term]]: term, files, min-occurrences, min-lessons, scope)",
+    array=True,
+    keys=(
+        Key("id", "string", "the requirement's name in findings and the report (default: the term)"),
+        Key("term", "string", "the term to count", required=True),
+        Key("forms", "strings", "more forms of the term that count as a use"),
+        Key("files", "string-or-strings", "globs of the lessons the term must be used in (default: all)", check=_globs),
+        Key("min-occurrences", "int", "uses the term needs in all", default=1, minimum=0),
+        Key("min-lessons", "int", "lessons the term must be used in", default=1, minimum=0),
+        Key("scope", "string-or-strings", f"where a use counts: {SCOPE_HELP}", default="all", check=_scope),
+        Key("inflect", "bool", "match inflected forms (default: for Cyrillic terms)"),
+        Key("case-sensitive", "bool", "match the term's case exactly", default=False),
+        Key("text", "string", "what the requirement says, in the report"),
+    ),
+)
 
 
 @hookimpl
@@ -151,16 +128,8 @@ def coursecheck_inputs(config: Config) -> list[str]:
 
 
 @hookimpl
-def coursecheck_config_sections() -> dict[str, str]:
-    return {
-        gl.SECTION: gl.SECTION_HELP,
-        TERM_SECTION: "required terms with coverage thresholds ([[term]]: term, files, min-occurrences, min-lessons, scope)",
-    }
-
-
-@hookimpl
-def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
-    return [*gl.validate_config(config), *_validate_terms(config)]
+def coursecheck_config_schemas() -> list[Section]:
+    return [gl.SCHEMA, TERM_SCHEMA]
 
 
 @hookimpl

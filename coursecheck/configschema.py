@@ -15,7 +15,7 @@ The messages are the same for every section:
 * ``unknown key; did you mean 'start'? (known: routes, start, ...)``;
 * ``must be a string`` (``a list of strings``, ``true or false``, ``a whole number``...),
   or the key's own ``expected`` text, ``not int`` when the type is wrong;
-* ``must be one of builtin, hunspell; did you mean 'builtin'?``;
+* ``must be one of builtin, hunspell, not 'biltin'; did you mean 'builtin'?``;
 * ``must be 0 or more`` (``minimum``).
 """
 
@@ -156,7 +156,10 @@ def _check_value(run: _Run, path: tuple[Any, ...], key: Key, value: Any) -> None
             return
     if key.choices and value not in key.choices:
         choices = [str(c) for c in key.choices]
-        run.bad(path, f"must be one of {', '.join(choices)}{did_you_mean(str(value), choices)}")
+        shown = (
+            f"'{value}'" if isinstance(value, str) else _toml_type(value) if isinstance(value, (list, dict)) else value
+        )
+        run.bad(path, f"must be one of {', '.join(choices)}, not {shown}{did_you_mean(str(value), choices)}")
         return
     if key.minimum is not None and isinstance(value, (int, float)) and value < key.minimum:
         run.bad(path, f"must be {key.minimum} or more, not {value}")

@@ -62,7 +62,7 @@ def test_every_problem_has_its_file_line_and_key(tmp_path):
     """
     assert problems(tmp_path, bad) == [
         ".coursecheck.toml:3: demo.nmae: unknown key; did you mean 'name'? (known: name, mode, count, tags, path, items)",
-        ".coursecheck.toml:4: demo.mode: must be one of fast, slow; did you mean 'slow'?",
+        ".coursecheck.toml:4: demo.mode: must be one of fast, slow, not 'slwo'; did you mean 'slow'?",
         ".coursecheck.toml:5: demo.count: must be 1 or more, not 0",
         ".coursecheck.toml:6: demo.tags: must be a list of strings",
         ".coursecheck.toml:7: demo.path: must be a .txt file",

@@ -262,7 +262,12 @@ def test_duplicate_prefix_passes(tmp_path):
 @pytest.mark.parametrize(
     ("table", "line", "message"),
     [
-        ('type = "strng"', 9, "frontmatter.fields.x.type: unknown type 'strng'; did you mean 'string'?"),
+        (
+            'type = "strng"',
+            9,
+            "frontmatter.fields.x.type: must be one of string, number, integer, boolean, list, mapping, date, any, not 'strng'; "
+            "did you mean 'string'?",
+        ),
         ('type = "string"\nrequird = true', 10, "frontmatter.fields.x.requird: unknown key; did you mean 'required'?"),
         ('type = "string"\npattern = "(unclosed"', 10, "frontmatter.fields.x.pattern: invalid regular expression"),
         (

@@ -32,6 +32,7 @@ from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
+from coursecheck.configschema import Key, Section, section_problems
 from coursecheck.escape import toml_string
 from coursecheck.model import Course, Document
 from coursecheck.patterns import SPENT, regex_problem, timed_finditer, timeout_message, user_regex
@@ -48,7 +49,6 @@ TYPES: dict[str, str] = {
     "date": "a date (YYYY-MM-DD)",
     "any": "anything",
 }
-FIELD_KEYS = ("type", "items", "required", "enum", "pattern", "min", "max", "description")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ][\d:.+\-Z]+)?$")
 _NUMERIC_PREFIX = re.compile(r"^(\d+)[-_.]")
 # -- the schema ------------------------------------------------------------------------------
@@ -76,112 +76,103 @@ class Schema:
         return [name for name, spec in self.fields.items() if spec.required]
 
 
-def read_schema(config: Config) -> tuple[Schema, list[tuple[str, int, str]]]:
-    """The ``[frontmatter]`` schema of ``config`` and the problems found reading it."""
-    problems: list[tuple[str, int, str]] = []
+def _field_problems(table: dict[str, Any], config: Config) -> list[tuple[tuple[Any, ...], str]]:
+    """What the keys of one ``[frontmatter.fields.NAME]`` table say together (each key's
+    type and allowed values are the schema's)."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    kind, items = table.get("type", "any"), table.get("items", "any")
+    if kind not in TYPES or items not in TYPES:
+        return problems  # reported at the key
+    if "items" in table and kind not in ("list", "any"):
+        problems.append((("items",), f"'items' applies to lists; this field's type is '{kind}'"))
+    scalar = items if kind == "list" else kind
+    enum = table.get("enum")
+    if isinstance(enum, list):
+        if not enum or not all(isinstance(v, (str, int, float, bool)) for v in enum):
+            problems.append((("enum",), "must be a non-empty list of allowed values"))
+        else:
+            for value in enum:
+                if not _type_ok(value, scalar):
+                    problems.append((("enum",), f"value {value!r} is not {TYPES[scalar]}, the type of this field"))
+    pattern = table.get("pattern")
+    if isinstance(pattern, str):
+        why = regex_problem(pattern)
+        if why:
+            problems.append((("pattern",), why))
+        elif scalar not in ("string", "date", "any"):
+            problems.append((("pattern",), f"'pattern' applies to strings; this field holds {TYPES[scalar]}"))
+    low, high = table.get("min"), table.get("max")
+    if isinstance(low, (int, float)) and isinstance(high, (int, float)) and low > high:
+        problems.append((("min",), f"min ({low}) is greater than max ({high})"))
+    return problems
 
-    def bad(key: tuple[Any, ...], message: str) -> None:
-        problems.append((".".join(map(str, key)), config.where(*key)[1], message))
 
+_FIELD = Key(
+    "field",
+    "table",
+    expected='a table, e.g. [frontmatter.fields.NAME] with type = "string"',
+    keys=(
+        Key("type", "any", "the value's type", default="any", choices=tuple(TYPES)),
+        Key("items", "any", "the type of a list's items", default="any", choices=tuple(TYPES)),
+        Key("required", "bool", "every lesson must have the field, with a value", default=False),
+        Key("enum", "list", "the allowed values", expected="a non-empty list of allowed values"),
+        Key(
+            "pattern",
+            "string",
+            "a regular expression a string value must match",
+            expected="a regular expression (a string)",
+        ),
+        Key("min", "number", "the smallest allowed number"),
+        Key("max", "number", "the largest allowed number"),
+        Key("description", "string", "what the field is for", default=""),
+    ),
+    table_check=_field_problems,
+)
+FIELD_KEYS = tuple(k.name for k in _FIELD.keys)
+
+# The [frontmatter] table's schema (validated by the engine, once).
+SECTION = Section(
+    "frontmatter",
+    "the lesson frontmatter schema: [frontmatter.fields.NAME] type, required, enum, pattern",
+    header="[frontmatter.fields.NAME]",
+    keys=(
+        Key(
+            "fields",
+            "table",
+            "the fields, by name: [frontmatter.fields.NAME]",
+            expected="a table of fields: [frontmatter.fields.NAME]",
+            values=_FIELD,
+        ),
+    ),
+)
+
+
+def read_schema(config: Config) -> Schema:
+    """The ``[frontmatter]`` schema of ``config``: the fields without problems (the engine
+    reports the problems, and runs no rule on a config that has any)."""
     section = config.sections.get("frontmatter")
-    if section is None:
-        return Schema(), problems
-    if not isinstance(section, dict):
-        bad(("frontmatter",), "must be a table: [frontmatter.fields.NAME]")
-        return Schema(), problems
-    for key in section:
-        if key != "fields":
-            bad(("frontmatter", key), f"unknown key{did_you_mean(key, ['fields'])} (known: fields)")
-    fields = section.get("fields", {})
+    fields = section.get("fields", {}) if isinstance(section, dict) else {}
     if not isinstance(fields, dict):
-        bad(("frontmatter", "fields"), "must be a table of fields: [frontmatter.fields.NAME]")
-        return Schema(), problems
+        return Schema()
+    broken = {path[2] for path, _message in section_problems(config, SECTION) if len(path) > 2}
     specs: dict[str, FieldSpec] = {}
     for name, table in fields.items():
-        spec = _read_field(name, table, bad)
-        if spec is not None:
-            specs[name] = spec
-    return Schema(specs), problems
-
-
-def _read_field(name: str, table: Any, bad: Any) -> FieldSpec | None:
-    where = ("frontmatter", "fields", name)
-    if not isinstance(table, dict):
-        bad(where, f'must be a table, e.g. [frontmatter.fields.{name}] with type = "string"')
-        return None
-    ok = True
-    for key in table:
-        if key not in FIELD_KEYS:
-            bad((*where, key), f"unknown key{did_you_mean(key, FIELD_KEYS)} (known: {', '.join(FIELD_KEYS)})")
-            ok = False
-    kinds: dict[str, str] = {}
-    for key in ("type", "items"):
-        value = table.get(key, "any")
-        if not isinstance(value, str) or value not in TYPES:
-            bad((*where, key), f"unknown type {value!r}{did_you_mean(str(value), TYPES)} (known: {', '.join(TYPES)})")
-            ok = False
-            value = "any"
-        kinds[key] = value
-    if "items" in table and kinds["type"] not in ("list", "any"):
-        bad((*where, "items"), f"'items' applies to lists; this field's type is '{kinds['type']}'")
-        ok = False
-    required = table.get("required", False)
-    if not isinstance(required, bool):
-        bad((*where, "required"), "must be true or false")
-        ok = False
-    enum = table.get("enum", [])
-    scalar = kinds["items"] if kinds["type"] == "list" else kinds["type"]
-    if not isinstance(enum, list) or (
-        "enum" in table and (not enum or not all(isinstance(v, (str, int, float, bool)) for v in enum))
-    ):
-        bad((*where, "enum"), "must be a non-empty list of allowed values")
-        ok = False
-        enum = []
-    else:
-        for value in enum:
-            if not _type_ok(value, scalar):
-                bad((*where, "enum"), f"value {value!r} is not {TYPES[scalar]}, the type of this field")
-                ok = False
-    pattern = table.get("pattern")
-    compiled: Any = None
-    if pattern is not None:
-        why = regex_problem(pattern) if isinstance(pattern, str) else "must be a regular expression (a string)"
-        if why:
-            bad((*where, "pattern"), why)
-            ok = False
-        elif scalar not in ("string", "date", "any"):
-            bad((*where, "pattern"), f"'pattern' applies to strings; this field holds {TYPES[scalar]}")
-            ok = False
-        else:
-            compiled = user_regex(pattern)
-    bounds: dict[str, float | None] = {}
-    for key in ("min", "max"):
-        value = table.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            bad((*where, key), "must be a number")
-            ok = False
-            value = None
-        bounds[key] = value
-    if bounds["min"] is not None and bounds["max"] is not None and bounds["min"] > bounds["max"]:
-        bad((*where, "min"), f"min ({bounds['min']}) is greater than max ({bounds['max']})")
-        ok = False
-    description = table.get("description", "")
-    if not isinstance(description, str):
-        bad((*where, "description"), "must be a string")
-        ok = False
-    if not ok:
-        return None
-    return FieldSpec(
-        name,
-        kinds["type"],
-        kinds["items"],
-        required,
-        tuple(enum),
-        compiled,
-        bounds["min"],
-        bounds["max"],
-        description,
-    )
+        if name in broken or not isinstance(table, dict):
+            continue
+        kind, items = table.get("type", "any"), table.get("items", "any")
+        pattern = table.get("pattern")
+        specs[name] = FieldSpec(
+            name,
+            kind,
+            items,
+            table.get("required", False),
+            tuple(table.get("enum", [])),
+            user_regex(pattern) if pattern is not None else None,
+            table.get("min"),
+            table.get("max"),
+            table.get("description", ""),
+        )
+    return Schema(specs)
 
 
 def _type_ok(value: Any, kind: str) -> bool:
@@ -221,20 +212,15 @@ def _type_name(value: Any) -> str:
 
 
 @hookimpl
-def coursecheck_config_sections() -> dict[str, str]:
-    return {"frontmatter": "the lesson frontmatter schema: [frontmatter.fields.NAME] type, required, enum, pattern"}
-
-
-@hookimpl
-def coursecheck_configure(config: Config) -> list[tuple[str, int, str]]:
-    return read_schema(config)[1]
+def coursecheck_config_schemas() -> list[Section]:
+    return [SECTION]
 
 
 def _schema(ctx: RuleContext) -> Schema:
     cache = ctx.course.cache if ctx.course is not None else {}
     schema = cache.get("frontmatter.schema")
     if schema is None:
-        schema = read_schema(ctx.config)[0]
+        schema = read_schema(ctx.config)
         cache["frontmatter.schema"] = schema
     return schema
 

@@ -421,7 +421,7 @@ def test_planning_settings_are_validated(tmp_path):
 def test_a_mapping_no_plan_uses_is_an_error(tmp_path):
     config = CONFIG + '\n[[planning.truth]]\ntext = "a truth no plan states"\nterm = "x"\n'
     assert problems(make(tmp_path, config=config)) == [
-        ".coursecheck.toml:10: planning.truth[0].text: no plan has the truth 'a truth no plan states' "
+        ".coursecheck.toml:10: planning.truth.0.text: no plan has the truth 'a truth no plan states' "
         "(compared without case and extra spaces)"
     ]
 

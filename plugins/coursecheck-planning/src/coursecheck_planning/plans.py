@@ -58,6 +58,7 @@ from typing import Any
 from coursecheck.api import MUSTHAVE_KEYS as KEYS
 from coursecheck.api import config_relpath
 from coursecheck.config import Config, ConfigProblem
+from coursecheck.configschema import Key, Section, section_problems
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem
 from coursecheck.globs import compile_glob, invalid_glob, literal_base
 from coursecheck.model import Phase
@@ -168,16 +169,6 @@ def _did_you_mean(word: str, candidates: Any) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
-    if isinstance(value, bool) and bool not in types:
-        return False
-    if not isinstance(value, types):
-        return False
-    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-        return False
-    return not isinstance(value, list) or all(isinstance(v, str) for v in value)
-
-
 def _regex_problem(pattern: str) -> str:
     try:
         re.compile(pattern)
@@ -186,30 +177,54 @@ def _regex_problem(pattern: str) -> str:
     return ""
 
 
-def settings_problems(config: Config) -> list[ConfigProblem]:
-    """Problems of the ``[planning]`` table itself (types, globs, regexes, mappings)."""
-    section = config.sections.get(SECTION)
-    problems: list[ConfigProblem] = []
+def _regexes(value: str | list[str], config: Config) -> list[str]:
+    return [why for pattern in ([value] if isinstance(value, str) else value) if (why := _regex_problem(pattern))]
 
-    def bad(key: tuple[Any, ...], message: str) -> None:
-        file, line = config.where(SECTION, *key)
-        dotted = SECTION + "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in key)
-        problems.append(ConfigProblem(file, line, dotted, message))
 
-    if section is None:
-        return problems
-    if not isinstance(section, dict):
-        bad((), "must be a table: [planning]")
-        return problems
-    for key, value in section.items():
-        spec = SETTINGS.get(key)
-        if spec is None:
-            bad((key,), f"unknown key{_did_you_mean(key, SETTINGS)} (known: {', '.join(SETTINGS)})")
-        elif key in ("truth", "artifact"):
-            if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
-                bad((key,), f"must be an array of tables: [[planning.{key}]]")
-        elif not _type_ok(value, spec[0]):
-            bad((key,), f"must be {'a list of strings' if spec[0] == (list,) else spec[0][0].__name__}")
+def _globs(value: list[str], config: Config) -> list[str]:
+    return [f"glob '{pattern}': {why}" for pattern in value if (why := invalid_glob(pattern))]
+
+
+def _glob(value: str, config: Config) -> str | None:
+    why = invalid_glob(value)
+    return f"glob '{value}': {why}" if why else None
+
+
+def _frontmatter(value: Any, config: Config) -> str | None:
+    if isinstance(value, bool) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return None
+    return "must be true or a list of required field names"
+
+
+_MAPPED_TYPES = {(str,): "string", (int,): "int", (bool,): "bool", (list,): "strings", (str, list): "string-or-strings"}
+
+
+def _mapped_key(name: str, spec: tuple[tuple[type, ...], str]) -> Key:
+    """A [[planning.truth]] / [[planning.artifact]] key: the must-have key it sets, its type."""
+    types, described = spec
+    if name == "frontmatter":
+        return Key(name, "any", described, check=_frontmatter)
+    check = _regexes if name in ("pattern", "heading", "patterns") else None
+    kind = _MAPPED_TYPES[types]
+    return Key(
+        name,
+        kind,
+        described,
+        expected="" if kind == "int" else described,
+        minimum=0 if kind == "int" else None,
+        check=check,
+    )
+
+
+def _maps_one_check(table: dict[str, Any], config: Config) -> list[tuple[tuple[Any, ...], str]]:
+    if sum(k in table for k in ("term", "pattern", "heading")) != 1:
+        return [((), "a [[planning.truth]] maps to exactly one of 'term', 'pattern' or 'heading'")]
+    return []
+
+
+def _paths(section: dict[str, Any], config: Config) -> list[tuple[tuple[Any, ...], str]]:
+    """The plan root, the requirements file and the roadmap must be inside the project root."""
+    problems: list[tuple[tuple[Any, ...], str]] = []
     for key, base in (("root", _config_folder(config)), ("requirements-file", None), ("roadmap-file", None)):
         written = section.get(key)
         if not isinstance(written, str):
@@ -220,42 +235,49 @@ def settings_problems(config: Config) -> list[ConfigProblem]:
             base = _plan_root_as_written(config)
         refused = _outside(config, written, base)
         if refused:
-            bad((key,), refused)
-    for pattern in section.get("plans", []) if _type_ok(section.get("plans", []), (list,)) else []:
-        why = invalid_glob(pattern)
-        if why:
-            bad(("plans",), f"glob '{pattern}': {why}")
-    if isinstance(section.get("requirement-pattern"), str):
-        why = _regex_problem(section["requirement-pattern"])
-        if why:
-            bad(("requirement-pattern",), why)
-    for kind, known, required in (("truth", TRUTH_MAP_KEYS, "text"), ("artifact", ARTIFACT_MAP_KEYS, "path")):
-        tables = section.get(kind, [])
-        if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-            continue
-        for i, table in enumerate(tables):
-            if not isinstance(table.get(required), str) or not table[required].strip():
-                bad((kind, i), f"[[planning.{kind}]] needs '{required}'")
-            for key, value in table.items():
-                if key == required:
-                    continue
-                spec = known.get(key)
-                if spec is None:
-                    bad((kind, i, key), f"unknown key{_did_you_mean(key, known)} (known: {', '.join(known)})")
-                elif not _type_ok(value, spec[0]) and not (key == "frontmatter" and value is True):
-                    bad((kind, i, key), f"must be {spec[1]}")
-                elif key in ("pattern", "heading") or key == "patterns":
-                    for pattern in [value] if isinstance(value, str) else value:
-                        why = _regex_problem(pattern)
-                        if why:
-                            bad((kind, i, key), why)
-            if kind == "truth" and sum(k in table for k in ("term", "pattern", "heading")) != 1:
-                bad((kind, i), "a [[planning.truth]] maps to exactly one of 'term', 'pattern' or 'heading'")
-            if kind == "artifact" and isinstance(table.get("path"), str):
-                why = invalid_glob(table["path"])
-                if why:
-                    bad((kind, i, "path"), f"glob '{table['path']}': {why}")
+            problems.append(((key,), refused))
     return problems
+
+
+def _setting(name: str, kind: str, **more: Any) -> Key:
+    return Key(name, kind, SETTINGS[name][1], **more)
+
+
+# The [planning] table's schema (validated by coursecheck, once, before the plans are read).
+SCHEMA = Section(
+    SECTION,
+    "must-haves read from GSD planning documents (.planning/phases/*/*-PLAN.md), coursecheck-planning",
+    keys=(
+        _setting("root", "string"),
+        _setting("plans", "strings", default=list(DEFAULT_PLANS), check=_globs),
+        _setting("requirements", "bool", default=True),
+        _setting("requirement-pattern", "string", default=DEFAULT_REQUIREMENT_PATTERN, check=_regexes),
+        _setting("requirements-file", "string", default=DEFAULT_REQUIREMENTS_FILE),
+        _setting("roadmap-file", "string", default=DEFAULT_ROADMAP_FILE),
+        _setting("human-checkpoints", "bool", default=True),
+        _setting("truth-names", "bool", default=True),
+        _setting(
+            "truth",
+            "tables",
+            expected="an array of tables: [[planning.truth]]",
+            keys=(
+                Key("text", "string", "the plan truth's text", required=True),
+                *(_mapped_key(k, v) for k, v in TRUTH_MAP_KEYS.items()),
+            ),
+            table_check=_maps_one_check,
+        ),
+        _setting(
+            "artifact",
+            "tables",
+            expected="an array of tables: [[planning.artifact]]",
+            keys=(
+                Key("path", "string", "a glob of plan artifact paths", required=True, check=_glob),
+                *(_mapped_key(k, v) for k, v in ARTIFACT_MAP_KEYS.items() if k != "path"),
+            ),
+        ),
+    ),
+    check=_paths,
+)
 
 
 def _normal(text: str) -> str:
@@ -527,9 +549,8 @@ def load(config: Config) -> Loaded:
 def _load(config: Config, files: list[Path]) -> Loaded:
     out = Loaded()
     section = config.sections.get(SECTION)
-    out.problems.extend(settings_problems(config))
-    if out.problems or not isinstance(section, dict):
-        return out
+    if section_problems(config, SCHEMA) or not isinstance(section, dict):
+        return out  # coursecheck reports the table's problems (the schema's): no plan is read
     root = plan_root(config)
     if not files:
         file, line = config.where(SECTION)
@@ -556,7 +577,7 @@ def _load(config: Config, files: list[Path]) -> Loaded:
                 ConfigProblem(
                     file,
                     line,
-                    f"{SECTION}.truth[{j}].text",
+                    f"{SECTION}.truth.{j}.text",
                     f"no plan has the truth '{mapping['text']}' (compared without case and extra spaces)",
                 )
             )

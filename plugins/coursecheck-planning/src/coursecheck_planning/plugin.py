@@ -1,8 +1,9 @@
 """The hooks of coursecheck-planning (registered through the ``coursecheck`` entry point).
 
-* ``coursecheck_config_sections``: declares the ``[planning]`` table;
-* ``coursecheck_config_rules``: reports problems of ``[planning]`` (the user's own config:
-  types, globs, mappings that match no plan) at their file and line;
+* ``coursecheck_config_schemas``: declares the ``[planning]`` table (its keys, types,
+  defaults, globs, regexes, paths), which coursecheck validates at the file and line;
+* ``coursecheck_config_rules``: the problems of ``[planning]`` only the plans show (no
+  plan file matches, a mapping that matches no plan's truth), at their file and line;
 * ``coursecheck_musthaves``: the plans' must-haves, as coursecheck must-have tables;
 * ``coursecheck_phases``: one phase per plan folder, with its name and goal (ROADMAP.md),
   scope and plans, for ``coursecheck report --phase``;
@@ -19,15 +20,16 @@ from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem
+from coursecheck.configschema import Section
 from coursecheck.model import Course, Phase
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.text import Span
-from coursecheck_planning.plans import SECTION, load
+from coursecheck_planning.plans import SCHEMA, load
 
 
 @hookimpl
-def coursecheck_config_sections() -> dict[str, str]:
-    return {SECTION: "must-haves read from GSD planning documents (.planning/phases/*/*-PLAN.md), coursecheck-planning"}
+def coursecheck_config_schemas() -> list[Section]:
+    return [SCHEMA]
 
 
 @hookimpl

@@ -113,3 +113,9 @@ def test_a_section_documents_its_keys():
     text = describe_section(SECTION)
     assert "`[demo]`: a demo section" in text
     assert "| `mode` | a string (fast, slow) | `'fast'` | how |" in text
+
+
+def test_plugins_import_the_schema_from_the_public_api():
+    from coursecheck import api
+
+    assert api.ConfigSection is Section and api.ConfigKey is Key

@@ -110,7 +110,7 @@ def test_outside_a_repository_a_config_of_another_user_is_refused(tmp_path, cli,
     marker = tmp_path / "plugin-ran"
     config = _config_with_plugin(tmp_path, marker)
     owner = config.stat().st_uid
-    monkeypatch.setattr(config_module, "_current_uid", lambda: owner + 4242)  # someone else runs it
+    monkeypatch.setattr(config_module.loading, "_current_uid", lambda: owner + 4242)  # someone else runs it
     found = discover_config(tmp_path)
     assert found.path is None
     assert found.refused == [

@@ -1,14 +1,8 @@
-"""Configuration: discovery, TOML loading, rule packs (``extends``), validation.
-
-Every problem is reported with the file, line and key it concerns, with a did-you-mean
-where one fits, and makes the run exit with code 2. Validation happens in two steps:
-the shape of the file first (here, before plugins load), then rule ids, rule options and
-plugin sections against what the loaded plugins declare (:func:`validate_against`).
-"""
+"""Loading: discovery of the config, TOML, rule packs (``extends``), the shape of the file
+(part of :mod:`coursecheck.config`)."""
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import sys
@@ -17,204 +11,28 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from coursecheck.errors import CoursecheckError
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem, shown
-from coursecheck.globs import invalid_glob, matches
+from coursecheck.globs import invalid_glob
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-CONFIG_NAMES = (".coursecheck.toml", "coursecheck.toml")
-# Findings one rule reports in one file, at most (more are counted and summed up in one more
-# finding): a repository cannot make a rule keep 10^5 findings, their cache entry and report.
-DEFAULT_MAX_FINDINGS = 200
-LEVEL_NAMES = ("error", "warning", "note", "off")
-CORE_KEYS = {
-    "course": "where lessons and data files are, lesson ids, course order, languages",
-    "rules": "rule levels and options",
-    "overrides": "per-glob rule levels and options",
-    "plugins": "local plugin modules or .py files",
-    "extends": "rule packs to start from",
-    "fail-level": "lowest level that makes the run fail (exit 1)",
-    "max-findings": f"findings reported per rule and file (default {DEFAULT_MAX_FINDINGS}; 0 = no limit)",
-}
-COURSE_KEYS = {
-    "content": list,
-    "data": list,
-    "partials": list,
-    "exclude": list,
-    "id": str,
-    "aliases": list,
-    "order": str,
-    "order-field": str,
-    "languages": dict,
-}
-
-
-# ConfigProblem.kind of the problems a plugin that was not loaded may explain (plugins off).
-UNKNOWN_RULE = "unknown-rule"
-UNKNOWN_SECTION = "unknown-section"
-
-
-@dataclass(slots=True)
-class ConfigProblem:
-    file: str
-    line: int
-    key: str
-    message: str
-    kind: str = ""  # UNKNOWN_RULE, UNKNOWN_SECTION, or "" for any other problem
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        key = f" {self.key}:" if self.key else ""
-        return f"{where}:{key} {self.message}"
-
-
-class ConfigError(CoursecheckError):
-    """The config's problems (each names its file and line); nothing is checked."""
-
-    def __init__(self, problems: list[ConfigProblem]) -> None:
-        super().__init__("\n".join(map(str, problems)))
-        self.problems = problems
-
-
-@dataclass(slots=True)
-class RuleSetting:
-    level: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    max_findings: int | None = None  # `max-findings`: findings reported per file (0 = no limit)
-
-
-@dataclass(slots=True)
-class Override:
-    files: list[str]
-    rules: dict[str, RuleSetting]
-
-
-@dataclass(slots=True)
-class CourseConfig:
-    content: list[str] = field(default_factory=lambda: ["**/*.md", "**/*.mdx"])
-    data: list[str] = field(default_factory=list)
-    # Included text (partials, snippets, tooltips): checked as text, not lessons (no
-    # frontmatter schema, not pages of the course graph).
-    partials: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    id: str = "{path}"
-    aliases: list[str] = field(default_factory=list)
-    order: str = "path"
-    order_field: str = "order"
-    languages: dict[str, str] = field(default_factory=lambda: {"primary": "ru", "secondary": "en"})
-
-
-ALWAYS_EXCLUDED = ["**/node_modules/**", "**/.git/**", "**/.venv/**", "**/__pycache__/**", "**/.coursecheck-cache/**"]
-
-
-@dataclass(slots=True)
-class Config:
-    path: Path | None  # None: no config file was found (defaults)
-    root: Path
-    course: CourseConfig = field(default_factory=CourseConfig)
-    rules: dict[str, RuleSetting] = field(default_factory=dict)
-    overrides: list[Override] = field(default_factory=list)
-    plugins: list[str] = field(default_factory=list)
-    extends: list[str] = field(default_factory=list)
-    fail_level: str = "error"
-    max_findings: int = DEFAULT_MAX_FINDINGS  # top-level `max-findings` (0 = no limit)
-    sections: dict[str, Any] = field(default_factory=dict)  # plugin-owned top-level keys
-    origins: dict[tuple[Any, ...], tuple[str, int]] = field(default_factory=dict)
-    # Shape problems found while loading, reported together with those found once plugins
-    # are loaded (so a user sees every error at once).
-    problems: list[ConfigProblem] = field(default_factory=list)
-    # The user's own config, given with --config from outside the project root (--root): the
-    # paths it writes (packs, a plan root) are taken as written. A config inside the root is
-    # the repository's, as untrusted as its other files: its paths must stay inside the root.
-    trusted: bool = False
-
-    def where(self, *key: Any) -> tuple[str, int]:
-        """(file, line) that set ``key``, or its nearest parent; for plugin error messages."""
-        while key:
-            if key in self.origins:
-                return self.origins[key]
-            key = key[:-1]
-        return (self.display_path, 0)
-
-    @property
-    def display_path(self) -> str:
-        return str(self.path) if self.path else "(defaults)"
-
-
-# -- locating keys in TOML text ---------------------------------------------------------
-
-_BARE = r"[A-Za-z0-9_-]+"
-_QUOTED = r'"(?:[^"\\]|\\.)*"' + r"|'[^']*'"
-_KEY = rf"(?:{_BARE}|{_QUOTED})"
-_DOTTED = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
-_HEADER = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED})\s*\]\]?")
-_ASSIGN = re.compile(rf"^\s*({_DOTTED})\s*=")
-_INLINE_KEY = re.compile(rf"[{{,]\s*({_DOTTED})\s*=")
-
-
-def _split_key(dotted: str) -> list[str]:
-    parts = re.findall(_KEY, dotted)
-    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
-
-
-class TomlLocator:
-    """Finds the line of a key path in TOML source (``tomllib`` keeps no positions)."""
-
-    def __init__(self, text: str) -> None:
-        self.lines: dict[tuple[Any, ...], int] = {}
-        table: tuple[Any, ...] = ()
-        arrays: dict[tuple[Any, ...], int] = {}
-        in_multiline: str | None = None
-        for number, line in enumerate(text.splitlines(), start=1):
-            if in_multiline:
-                if in_multiline in line:
-                    in_multiline = None
-                continue
-            stripped = line.strip()
-            if not stripped or stripped.startswith("#"):
-                continue
-            header = _HEADER.match(line)
-            if header and stripped.startswith("["):
-                is_array = header.group(1) == "[["
-                parts = _split_key(header.group(2))
-                # A header inside an array of tables belongs to its current element:
-                # [[rule.example]] after the 3rd [[rule]] is ("rule", 2, "example", n).
-                path: tuple[Any, ...] = ()
-                for k, part in enumerate(parts):
-                    path = (*path, part)
-                    if path in arrays and not (is_array and k == len(parts) - 1):
-                        path = (*path, arrays[path])
-                if is_array:
-                    idx = arrays.get(path, -1) + 1
-                    arrays[path] = idx
-                    table = (*path, idx)
-                else:
-                    table = path
-                self.lines.setdefault(table, number)
-                self.lines.setdefault(path, number)
-                continue
-            assign = _ASSIGN.match(line)
-            if assign:
-                key = (*table, *_split_key(assign.group(1)))
-                self.lines.setdefault(key, number)
-                rest = line[assign.end() :]
-                for inner in _INLINE_KEY.finditer(rest):
-                    self.lines.setdefault((*key, *_split_key(inner.group(1))), number)
-                for quote in ('"""', "'''"):
-                    if rest.count(quote) == 1:
-                        in_multiline = quote
-
-    def line(self, *key: Any) -> int:
-        while key:
-            if key in self.lines:
-                return self.lines[key]
-            key = key[:-1]
-        return 0
-
+from coursecheck.config.core import (
+    CONFIG_NAMES,
+    CORE_KEYS,
+    COURSE_KEYS,
+    LEVEL_NAMES,
+    Config,
+    ConfigError,
+    ConfigProblem,
+    Override,
+    RuleSetting,
+    did_you_mean,
+)
+from coursecheck.config.locate import TomlLocator
+from coursecheck.config.templates import template_problem
 
 # -- loading -----------------------------------------------------------------------------
 
@@ -350,21 +168,19 @@ def shipped_pack(name: str) -> Path | None:
             return Path(str(packaged))
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
         pass
-    source_tree = Path(__file__).resolve().parent.parent / "rules" / f"{name}.toml"
+    source_tree = Path(__file__).resolve().parent.parent.parent / "rules" / f"{name}.toml"
     return source_tree if source_tree.is_file() else None
 
 
 def shipped_pack_names() -> list[str]:
     names: set[str] = set()
-    for folder in (Path(__file__).resolve().parent / "packs", Path(__file__).resolve().parent.parent / "rules"):
+    for folder in (
+        Path(__file__).resolve().parent.parent / "packs",
+        Path(__file__).resolve().parent.parent.parent / "rules",
+    ):
         if folder.is_dir():
             names.update(p.stem for p in folder.glob("*.toml"))
     return sorted(names)
-
-
-def did_you_mean(word: str, candidates: Any) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _merge(base: Any, new: Any) -> Any:
@@ -655,218 +471,3 @@ def _max_findings(value: Any, key: tuple[Any, ...], bad: Any) -> int | None:
         bad(key, f"must be a whole number >= 0 (0 = no limit), not {value!r}")
         return None
     return value
-
-
-# -- lesson id templates -----------------------------------------------------------------
-
-_TEMPLATE_VAR = re.compile(r"\{([^{}]*)\}")
-TEMPLATE_VARS = ("path", "stem", "dir", "module", "name", "folder", "route")
-TEMPLATE_FILTERS = ("unnumbered", "lower")
-
-
-def template_problem(template: str) -> str | None:
-    for m in _TEMPLATE_VAR.finditer(template):
-        var, *filters = [p.strip() for p in m.group(1).split("|")]
-        if var not in TEMPLATE_VARS:
-            return f"unknown placeholder {{{var}}} in '{template}'{did_you_mean(var, TEMPLATE_VARS)} (known: {', '.join(TEMPLATE_VARS)})"
-        for f in filters:
-            if f not in TEMPLATE_FILTERS:
-                return f"unknown filter '|{f}' in '{template}'{did_you_mean(f, TEMPLATE_FILTERS)} (known: {', '.join(TEMPLATE_FILTERS)})"
-    return None
-
-
-_NUMBER_PREFIX = re.compile(r"^\d+[-_.]")
-_INDEX_STEMS = ("index", "README", "readme", "_index")
-
-
-def expand_template(template: str, relpath_in_base: str) -> str:
-    """Fill ``{path}``, ``{stem}``, ``{dir}``, ``{module}``, ``{name}``, ``{folder}``,
-    ``{route}`` for a lesson.
-
-    ``relpath_in_base`` is the lesson's path relative to its content glob's base, e.g.
-    ``02-module-2/01-x.mdx``: path ``02-module-2/01-x``, stem ``01-x``, dir ``02-module-2``,
-    module (first folder) ``02-module-2``, name ``01-x.mdx``, folder (the name of the
-    lesson's own folder) ``02-module-2``. ``{route}`` is the path a site serves the page at:
-    the path, less a final ``index``, ``README`` or ``_index`` (``guide/index.md`` is
-    ``guide``). For lessons named by their folder (``1-intro/article.md``) ``{folder}`` or
-    ``{dir}`` is the lesson's name. Filters: ``|unnumbered`` drops numeric prefixes
-    (``02-module-2`` -> ``module-2``) of every part, ``|lower``.
-    """
-    parts = relpath_in_base.split("/")
-    name = parts[-1]
-    stem = name.rsplit(".", 1)[0] if "." in name else name
-    folders = parts[:-1]
-    route = "/".join(folders) if stem in _INDEX_STEMS else "/".join([*folders, stem])
-    values = {
-        "path": "/".join([*folders, stem]),
-        "stem": stem,
-        "dir": "/".join(folders),
-        "module": folders[0] if folders else "",
-        "name": name,
-        "folder": folders[-1] if folders else "",
-        "route": route,
-    }
-
-    def fill(m: re.Match[str]) -> str:
-        var, *filters = [p.strip() for p in m.group(1).split("|")]
-        value = values.get(var, "")
-        for f in filters:
-            if f == "unnumbered":
-                value = "/".join(_NUMBER_PREFIX.sub("", part) for part in value.split("/"))
-            elif f == "lower":
-                value = value.lower()
-        return value
-
-    result = _TEMPLATE_VAR.sub(fill, template)
-    return re.sub(r"/{2,}", "/", result)
-
-
-# -- effective settings --------------------------------------------------------------------
-
-
-def validate_against(config: Config, rules: dict[str, Any], sections: dict[str, str]) -> list[ConfigProblem]:
-    """Check rule ids, levels, options and top-level keys against the loaded plugins."""
-    problems: list[ConfigProblem] = []
-    families = {r.split("/", 1)[0] for r in rules}
-
-    def bad(key: tuple[Any, ...], message: str, kind: str = "") -> None:
-        file, line = config.where(*key)
-        problems.append(ConfigProblem(file, line, ".".join(str(k) for k in key), message, kind))
-
-    def check_setting(rule_id: str, setting: RuleSetting, key: tuple[Any, ...]) -> None:
-        if rule_id in families:
-            if setting.options:
-                bad(key, "a whole family takes only a level and max-findings; set options on each rule")
-            return
-        rule = rules.get(rule_id)
-        if rule is None:
-            candidates = list(rules) if "/" in rule_id else [*rules, *families]
-            bad(key, f"unknown rule{did_you_mean(rule_id, candidates)} (see `coursecheck rules`)", UNKNOWN_RULE)
-            return
-        for name, value in setting.options.items():
-            opt = rule.option(name)
-            if opt is None:
-                known = ", ".join(o.name for o in rule.options) or "none"
-                bad(
-                    (*key, name),
-                    f"unknown option for {rule_id}{did_you_mean(name, [o.name for o in rule.options])} (options: {known})",
-                )
-                continue
-            why = option_problem(opt, value)
-            if why:
-                bad((*key, name), why)
-
-    for rule_id, setting in config.rules.items():
-        check_setting(rule_id, setting, ("rules", rule_id))
-    for i, override in enumerate(config.overrides):
-        for rule_id, setting in override.rules.items():
-            check_setting(rule_id, setting, ("overrides", i, "rules", rule_id))
-    for key in config.sections:
-        if key not in sections:
-            known = sorted([*CORE_KEYS, *sections])
-            bad((key,), f"unknown top-level key{did_you_mean(key, known)} (known: {', '.join(known)})", UNKNOWN_SECTION)
-    return problems
-
-
-def option_problem(opt: Any, value: Any) -> str | None:
-    expected = opt.type
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if (expected is int and isinstance(value, bool)) or not isinstance(value, expected):
-        return f"must be {opt.describe_type()}, not {type(value).__name__}"
-    if opt.choices and value not in opt.choices:
-        return f"must be one of {', '.join(map(str, opt.choices))}, not '{value}'{did_you_mean(str(value), map(str, opt.choices))}"
-    if expected is list and opt.item is not None:
-        for item in value:
-            if not isinstance(item, opt.item):
-                return f"must be a list of {opt.item.__name__}; found {type(item).__name__}"
-    if opt.regex:
-        for pattern in value if isinstance(value, list) else [value]:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                return f"invalid regular expression {pattern!r}: {exc}"
-    return None
-
-
-class Settings:
-    """Effective level and options of each rule for each file (overrides applied in order)."""
-
-    def __init__(self, config: Config, rules: dict[str, Any]) -> None:
-        self.config = config
-        self.rules = rules
-        # Keyed by the overrides that apply, not by file: files with the same overrides share
-        # one (level, options) per rule (memory stays flat on big courses).
-        self._cache: dict[tuple[str, tuple[int, ...] | None], tuple[str, dict[str, Any]]] = {}
-        self._applying: dict[str, tuple[int, ...]] = {}
-        self._limits: dict[tuple[str, tuple[int, ...]], int] = {}
-
-    def base(self, rule_id: str) -> tuple[str, dict[str, Any]]:
-        return self.for_file(rule_id, None)
-
-    def _overrides_for(self, relpath: str) -> tuple[int, ...]:
-        applying = self._applying.get(relpath)
-        if applying is None:
-            applying = tuple(i for i, o in enumerate(self.config.overrides) if matches(relpath, o.files))
-            self._applying[relpath] = applying
-        return applying
-
-    def for_file(self, rule_id: str, relpath: str | None) -> tuple[str, dict[str, Any]]:
-        applying = None if relpath is None else self._overrides_for(relpath)
-        key = (rule_id, applying)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        rule = self.rules[rule_id]
-        level = rule.level
-        options = rule.defaults()
-        family = rule_id.split("/", 1)[0]
-        layers = [self.config.rules]
-        if applying is not None:
-            layers += [self.config.overrides[i].rules for i in applying]
-        for layer in layers:
-            for name in (family, rule_id):
-                setting = layer.get(name)
-                if setting is not None:
-                    if setting.level is not None:
-                        level = setting.level
-                    options.update(setting.options)
-        self._cache[key] = (level, options)
-        return level, options
-
-    def max_findings(self, rule_id: str, relpath: str | None) -> int:
-        """Findings ``rule_id`` reports in one file at most (0 = no limit): the top-level
-        ``max-findings``, then ``max-findings`` of the rule's family and of the rule in
-        ``[rules]`` and in each ``[[overrides]]`` that applies to the file, in that order."""
-        applying = () if relpath is None else self._overrides_for(relpath)
-        key = (rule_id, applying)
-        limit = self._limits.get(key)
-        if limit is None:
-            limit = self.config.max_findings
-            family = rule_id.split("/", 1)[0]
-            for layer in [self.config.rules, *(self.config.overrides[i].rules for i in applying)]:
-                for name in (family, rule_id):
-                    setting = layer.get(name)
-                    if setting is not None and setting.max_findings is not None:
-                        limit = setting.max_findings
-            self._limits[key] = limit
-        return limit
-
-    def enabled_anywhere(self, rule_id: str) -> bool:
-        if self.base(rule_id)[0] != "off":
-            return True
-        family = rule_id.split("/", 1)[0]
-        return any(
-            (s := o.rules.get(rule_id) or o.rules.get(family)) is not None and s.level not in (None, "off")
-            for o in self.config.overrides
-        )
-
-
-def config_relpath(config: Config, file: str) -> str:
-    """A config file's path for a finding: relative to the project root when inside it."""
-    path = Path(file)
-    absolute = path if path.is_absolute() else Path.cwd() / path
-    try:
-        return absolute.resolve().relative_to(config.root.resolve()).as_posix()
-    except (ValueError, OSError):
-        return file

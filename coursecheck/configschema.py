@@ -233,13 +233,25 @@ def section_problems(config: Config, section: Section) -> list[tuple[tuple[Any, 
     return run.problems
 
 
-def validate_sections(config: Config, sections: Iterable[Section]) -> list[ConfigProblem]:
-    """Every declared section checked once: problems at the file, line and key that set them."""
+def validate_sections(
+    config: Config, sections: Iterable[Section], failed: Callable[[Section, Exception], None] | None = None
+) -> list[ConfigProblem]:
+    """Every declared section checked once: problems at the file, line and key that set them.
+
+    A check that raises (a plugin's bug) leaves its section unchecked and is handed to
+    ``failed`` (the engine makes it a notification); without ``failed`` it propagates."""
     from coursecheck.config import ConfigProblem
 
     problems: list[ConfigProblem] = []
     for section in sections:
-        for path, message in section_problems(config, section):
+        try:
+            found = section_problems(config, section)
+        except Exception as exc:
+            if failed is None:
+                raise
+            failed(section, exc)
+            continue
+        for path, message in found:
             file, line = config.where(*path)
             problems.append(ConfigProblem(file, line, ".".join(map(str, path)), message))
     return problems

@@ -139,16 +139,21 @@ class Engine:
             self.pm, "coursecheck_config_sections", self.notes, lambda v: isinstance(v, dict), "a dict"
         ):
             sections.update(value)
-        schemas = [
-            schema
-            for _name, value in call_each(
-                self.pm, "coursecheck_config_schemas", self.notes, lambda v: isinstance(v, list), "a list"
-            )
-            for schema in value
-            if isinstance(schema, Section)
-        ]
+        schemas: list[Section] = []
+        for _name, value in call_each(
+            self.pm,
+            "coursecheck_config_schemas",
+            self.notes,
+            lambda v: isinstance(v, list) and all(isinstance(s, Section) for s in v),
+            "a list of coursecheck.configschema.Section",
+        ):
+            schemas.extend(value)
         sections.update({schema.name: schema.doc for schema in schemas})
-        checked = [*validate_against(config, self.rules, sections), *validate_sections(config, schemas)]
+
+        def failed(section: Section, exc: Exception) -> None:
+            self.notes.append(Notification(f"the check of [{section.name}] raised {type(exc).__name__}: {exc}"))
+
+        checked = [*validate_against(config, self.rules, sections), *validate_sections(config, schemas, failed)]
         if skipped:
             checked = self._without_plugin_settings(checked, skipped)
         problems = [*config.problems, *config_problems, *checked]

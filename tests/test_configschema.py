@@ -119,3 +119,29 @@ def test_plugins_import_the_schema_from_the_public_api():
     from coursecheck import api
 
     assert api.ConfigSection is Section and api.ConfigKey is Key
+
+
+def test_a_check_that_raises_leaves_its_section_unchecked_and_is_told(tmp_path, monkeypatch):
+    def boom(value, config):
+        raise ValueError("boom")
+
+    broken = Section("demo", "a demo section", keys=(Key("name", "string", check=boom),))
+
+    class Plugin:
+        @hookimpl
+        def coursecheck_config_schemas(self):
+            return [broken]
+
+    (tmp_path / ".coursecheck.toml").write_text('[demo]\nname = "x"\n', encoding="utf-8")
+    import coursecheck.engine as engine_module
+
+    original = engine_module.make_plugin_manager
+
+    def with_plugin(*args, **kwargs):
+        pm, notes = original(*args, **kwargs)
+        pm.register(Plugin())
+        return pm, notes
+
+    monkeypatch.setattr(engine_module, "make_plugin_manager", with_plugin)
+    engine = Engine(load_config(tmp_path / ".coursecheck.toml", tmp_path))
+    assert [n.message for n in engine.notes if "[demo]" in n.message] == ["the check of [demo] raised ValueError: boom"]

@@ -212,6 +212,10 @@ def test_plugin_raising_in_every_hook(course, cli):
         def coursecheck_configure(config):
             raise ValueError("configure")
 
+        @hookimpl
+        def coursecheck_config_schemas():
+            raise ValueError("schemas")
+
         @hookimpl(tryfirst=True)
         def coursecheck_parse(path, relpath, text, kind):
             if relpath.endswith("boom.md"):
@@ -239,7 +243,8 @@ def test_plugin_raising_in_every_hook(course, cli):
         "content/boom.md:1:1: error core/internal-error plugin 'hostile.py' failed to parse content/boom.md: ValueError: parse"
         in out
     )
-    for hook in ("coursecheck_config_sections", "coursecheck_rules", "coursecheck_configure", "coursecheck_reporters"):
+    hooks = ("coursecheck_config_sections", "coursecheck_config_schemas", "coursecheck_rules", "coursecheck_configure")
+    for hook in (*hooks, "coursecheck_reporters"):
         assert f"plugin 'hostile.py' raised in {hook}" in out
     assert "Checked 2 files" in out
     code, _out, _err = run_cli(cli, root, "--strict-internal")
@@ -263,6 +268,10 @@ def test_plugin_returning_garbage(course):
         def coursecheck_configure(config):
             return [("only-two", 1)]
 
+        @hookimpl
+        def coursecheck_config_schemas():
+            return ["not a section"]
+
         @hookimpl(tryfirst=True)
         def coursecheck_parse(path, relpath, text, kind):
             return "not a document"
@@ -275,6 +284,9 @@ def test_plugin_returning_garbage(course):
     assert "returned list from coursecheck_config_sections" in messages
     assert "returned int from coursecheck_rules" in messages
     assert "malformed config problem" in messages
+    assert (
+        "returned list from coursecheck_config_schemas; expected a list of coursecheck.configschema.Section" in messages
+    )
     assert "returned str from coursecheck_parse" in messages
     assert "content/ok.md" in result.files  # the built-in parser still parsed it
 

@@ -220,6 +220,15 @@ def _toml_type(value: Any) -> str:
     return type(value).__name__
 
 
+def table_problems(config: Config, key: Key, table: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """The problems of one table checked against ``key`` (a ``table`` key with ``keys``), as
+    (key path inside the table, message): for tables that are not a config section's own
+    (the must-have tables a plugin contributes, at the plugin's file and line)."""
+    run = _Run(config)
+    _check_table(run, (), key, table)
+    return run.problems
+
+
 def section_problems(config: Config, section: Section) -> list[tuple[tuple[Any, ...], str]]:
     """The problems of one section as (key path from the section's name, message)."""
     run = _Run(config)

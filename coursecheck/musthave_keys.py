@@ -9,6 +9,10 @@ validates the tables with these keys, and a plugin that reads plans into must-ha
 
 from __future__ import annotations
 
+from typing import Any
+
+from coursecheck.configschema import Key
+
 # key -> (accepted types, description used in messages)
 _STR = ((str,), "a string")
 _INT = ((int,), "an integer >= 0")
@@ -72,6 +76,31 @@ KEYS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
 }
 REQUIRED = {"truth": ("text",), "artifact": ("path",), "key-link": ("from", "to"), "requirement": ("id",)}
 REQUIRED["human-check"] = ("test",)
+
+_SCHEMA_TYPES = {(str,): "string", (int,): "int", (bool,): "bool", (list,): "strings", (str, list): "string-or-strings"}
+
+
+def _frontmatter(value: Any, config: Any) -> str | None:
+    if isinstance(value, bool) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        return None
+    return "must be true or a list of required field names"
+
+
+def table_schema(kind: str) -> Key:
+    """The keys of a ``[[kind]]`` must-have table as a schema (:mod:`coursecheck.configschema`)."""
+    keys = []
+    for name, (types, _described) in KEYS[kind].items():
+        if name == "frontmatter":
+            keys.append(Key(name, "any", check=_frontmatter))
+            continue
+        kind_of = _SCHEMA_TYPES[types]
+        keys.append(
+            Key(name, kind_of, minimum=0 if kind_of == "int" else None, required=name in REQUIRED.get(kind, ()))
+        )
+    return Key(kind, "table", keys=tuple(keys))
+
+
+SCHEMAS = {kind: table_schema(kind) for kind in KEYS}
 
 
 class Contributed(dict):  # type: ignore[type-arg]

@@ -560,4 +560,4 @@ def test_unknown_keys_missing_fields_and_unknown_references(tmp_path, cli):
     )
     assert f":{line_of(config, 'satisfied-by')}: requirement[0].satisfied-by[0]: no truth with id 'nope'" in err
     assert "requirement[0].satisfied-by[1]: 'artefact:x' must be KIND:ID" in err
-    assert f":{line_of(config, '[[human-check]]')}: human-check[0]: [[human-check]] needs 'test'" in err
+    assert f":{line_of(config, '[[human-check]]')}: human-check[0]: needs `test`" in err

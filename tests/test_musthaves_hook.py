@@ -79,7 +79,7 @@ def test_a_bad_contributed_table_is_a_config_error_at_its_own_file_and_line(tmp_
     with pytest.raises(ConfigError) as caught:
         _engine(tmp_path, plugin)
     assert [str(p) for p in caught.value.problems] == [
-        "plans/a.md:4: artifact[0].min-lines: must be an integer >= 0, not a string"
+        "plans/a.md:4: artifact[0].min-lines: must be a whole number, not str"
     ]
 
 

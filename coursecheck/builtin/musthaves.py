@@ -35,6 +35,7 @@ import regex
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem, config_relpath, did_you_mean
+from coursecheck.configschema import table_problems
 from coursecheck.coursecache import list_tree, path_kind, read_bytes
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
 from coursecheck.fsutil import PRIVATE_DIRS
@@ -42,7 +43,7 @@ from coursecheck.globs import GlobMatcher, compile_glob, invalid_glob, literal_b
 from coursecheck.graph import CourseGraph, course_graph, resolve_lesson
 from coursecheck.match import SCOPE_GROUPS, TermMatcher, occurrences, resolve_scopes
 from coursecheck.model import FAILED, NEEDS_HUMAN, SCOPES, VERIFIED, Course, Document, Verdict
-from coursecheck.musthave_keys import KEYS, REQUIRED, Contributed
+from coursecheck.musthave_keys import SCHEMAS, Contributed
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.state import VERDICTS
 from coursecheck.text import LineIndex, Span
@@ -235,7 +236,6 @@ def _line(config: Config, entry: Entry, key: str) -> int:
 
 def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
     problems: list[tuple[str, int, str]] = []
-    known = KEYS[entry.kind]
     prefix = f"{entry.kind}[{entry.index}]"
 
     def bad(key: str, message: str) -> None:
@@ -243,25 +243,8 @@ def _validate_entry(config: Config, entry: Entry) -> list[tuple[str, int, str]]:
             (f"{prefix}.{key}" if key else prefix, _line(config, entry, key) if key else entry.line, message)
         )
 
-    for key, value in entry.raw.items():
-        spec = known.get(key)
-        if spec is None:
-            bad(key, f"unknown key{did_you_mean(key, known)} (known: {', '.join(known)})")
-            continue
-        types, description = spec
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if ok and isinstance(value, int) and not isinstance(value, bool) and value < 0:
-            ok = False
-        if ok and isinstance(value, list) and key != "frontmatter":
-            ok = all(isinstance(v, str) for v in value)
-        if ok and key == "frontmatter" and isinstance(value, list):
-            ok = all(isinstance(v, str) for v in value)
-        if not ok:
-            bad(key, f"must be {description}, not {_type_name(value)}")
-    for key in REQUIRED.get(entry.kind, ()):
-        value = entry.raw.get(key)
-        if not isinstance(value, str) or not value.strip():
-            bad("", f"[[{entry.kind}]] needs '{key}'")
+    for path, message in table_problems(config, SCHEMAS[entry.kind], entry.raw):
+        bad(str(path[0]) if path else "", message)
     if problems:
         return problems
     if entry.kind == "truth":
@@ -344,12 +327,6 @@ def _regex_problem(pattern: str, ignore_case: bool = False) -> str | None:
     except (re.error, regex.error) as exc:
         return f"invalid regular expression {pattern!r}: {exc}"
     return None
-
-
-def _type_name(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", str: "a string", list: "a list", dict: "a table"}.get(
-        type(value), type(value).__name__
-    )
 
 
 # -- helpers ----------------------------------------------------------------------------------

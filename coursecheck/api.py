@@ -19,6 +19,7 @@ from coursecheck.diagrams import Diagram, chart_components, diagrams
 from coursecheck.errors import CoursecheckError, ExitCode
 from coursecheck.model import Course, Document, Edit, Finding, Fix, Phase, Segment
 from coursecheck.musthave_keys import KEYS as MUSTHAVE_KEYS
+from coursecheck.musthave_keys import SCHEMAS as MUSTHAVE_SCHEMAS
 from coursecheck.musthave_keys import Contributed
 from coursecheck.patterns import regex_problem, timed_finditer, user_regex
 from coursecheck.plugins import Notification, call_each
@@ -28,6 +29,7 @@ from coursecheck.text import Span
 
 __all__ = [
     "MUSTHAVE_KEYS",
+    "MUSTHAVE_SCHEMAS",
     "CommandContext",
     "Config",
     "ConfigError",

@@ -51,12 +51,12 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from coursecheck.api import MUSTHAVE_KEYS as KEYS
-from coursecheck.api import config_relpath
+from coursecheck.api import MUSTHAVE_SCHEMAS, config_relpath
 from coursecheck.config import Config, ConfigProblem
 from coursecheck.configschema import Key, Section, section_problems
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem
@@ -190,29 +190,17 @@ def _glob(value: str, config: Config) -> str | None:
     return f"glob '{value}': {why}" if why else None
 
 
-def _frontmatter(value: Any, config: Config) -> str | None:
-    if isinstance(value, bool) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        return None
-    return "must be true or a list of required field names"
-
-
-_MAPPED_TYPES = {(str,): "string", (int,): "int", (bool,): "bool", (list,): "strings", (str, list): "string-or-strings"}
-
-
-def _mapped_key(name: str, spec: tuple[tuple[type, ...], str]) -> Key:
-    """A [[planning.truth]] / [[planning.artifact]] key: the must-have key it sets, its type."""
-    types, described = spec
-    if name == "frontmatter":
-        return Key(name, "any", described, check=_frontmatter)
-    check = _regexes if name in ("pattern", "heading", "patterns") else None
-    kind = _MAPPED_TYPES[types]
-    return Key(
-        name,
-        kind,
-        described,
-        expected="" if kind == "int" else described,
-        minimum=0 if kind == "int" else None,
-        check=check,
+def _mapped_keys(kind: str, names: Any) -> tuple[Key, ...]:
+    """[[planning.truth]] / [[planning.artifact]] keys: the must-have keys they set, with the
+    must-have tables' types (none required here), their regexes checked."""
+    by_name = {key.name: key for key in MUSTHAVE_SCHEMAS[kind].keys}
+    return tuple(
+        replace(
+            by_name[name],
+            required=False,
+            check=_regexes if name in ("pattern", "heading", "patterns") else by_name[name].check,
+        )
+        for name in names
     )
 
 
@@ -262,7 +250,7 @@ SCHEMA = Section(
             expected="an array of tables: [[planning.truth]]",
             keys=(
                 Key("text", "string", "the plan truth's text", required=True),
-                *(_mapped_key(k, v) for k, v in TRUTH_MAP_KEYS.items()),
+                *_mapped_keys("truth", TRUTH_MAP_KEYS),
             ),
             table_check=_maps_one_check,
         ),
@@ -272,7 +260,7 @@ SCHEMA = Section(
             expected="an array of tables: [[planning.artifact]]",
             keys=(
                 Key("path", "string", "a glob of plan artifact paths", required=True, check=_glob),
-                *(_mapped_key(k, v) for k, v in ARTIFACT_MAP_KEYS.items() if k != "path"),
+                *_mapped_keys("artifact", [k for k in ARTIFACT_MAP_KEYS if k != "path"]),
             ),
         ),
     ),

@@ -6,17 +6,20 @@ types, allowed values, defaults and one-line docs. The engine validates every de
 section once, with :func:`validate_sections`, and reports each problem at the file, line
 and key that set it (an unknown key with a "did you mean"), like the core keys' problems.
 What a type cannot say (a path that must exist, a glob, a regex) is a key's ``check``, and
-what spans keys (``min`` is not above ``max``) is the section's ``check``: both return
-messages, reported at the key with the same file and line.
+what spans keys (``min`` is not above ``max``) is a table's ``table_check`` (the section's
+``check``): they return messages, reported at the key with its file and line. A check sees
+only values of the right type. :func:`table_problems` checks one table against a key, for
+tables that are not a section's own (must-have tables a plugin contributes).
 
 The messages are the same for every section:
 
 * ``must be a table: [graph]`` / ``must be an array of tables: [[term]]``;
 * ``unknown key; did you mean 'start'? (known: routes, start, ...)``;
-* ``must be a string`` (``a list of strings``, ``true or false``, ``a whole number``...),
-  or the key's own ``expected`` text, ``not int`` when the type is wrong;
+* ``must be a string, not int`` (``a list of strings``, ``true or false``, ``a whole
+  number``...), or the key's own ``expected`` text;
+* ``must not be empty`` (``non_empty``); ``needs `text``` (a ``required`` key);
 * ``must be one of builtin, hunspell, not 'biltin'; did you mean 'builtin'?``;
-* ``must be 0 or more`` (``minimum``).
+* ``must be 1 or more, not 0`` (``minimum``).
 """
 
 from __future__ import annotations
@@ -98,9 +101,6 @@ class Section:
     array: bool = False  # an array of tables ([[term]]); each table has ``keys``
     values: Key | None = None  # a table of free names, each value checked by this key
     check: TableCheck | None = None  # checks across keys (per table of an array)
-    # More problems the section's owner finds itself (the whole section, any shape): a
-    # problem's key path starts at the section's name.
-    extra: Callable[[Config], list[tuple[tuple[Any, ...], str]]] | None = None
     header: str = ""  # how the user writes the section, in "must be a table: ..." (default [name])
 
     def as_key(self) -> Key:
@@ -237,8 +237,6 @@ def section_problems(config: Config, section: Section) -> list[tuple[tuple[Any, 
         return []
     key = section.as_key()
     _check_value(run, (section.name,), key, value)
-    if section.extra is not None and _type_ok(value, key):
-        run.problems.extend(section.extra(config))
     return run.problems
 
 

@@ -113,6 +113,7 @@ def test_a_section_documents_its_keys():
     text = describe_section(SECTION)
     assert "`[demo]`: a demo section" in text
     assert "| `mode` | a string (fast, slow) | `'fast'` | how |" in text
+    assert SECTION.defaults() == {"mode": "fast", "count": 1}
 
 
 def test_plugins_import_the_schema_from_the_public_api():

@@ -12,8 +12,8 @@ from __future__ import annotations
 from coursecheck import __version__, hookimpl
 from coursecheck.commands import CommandContext, Runner
 from coursecheck.config import Config, ConfigError, ConfigProblem, config_relpath, did_you_mean
-from coursecheck.configschema import Key as ConfigKey
-from coursecheck.configschema import Section as ConfigSection
+from coursecheck.config.schema import Key as ConfigKey
+from coursecheck.config.schema import Section as ConfigSection
 from coursecheck.declarative import FieldSpec, RuleKind, RuleSpec, UserRule
 from coursecheck.diagrams import Diagram, chart_components, diagrams
 from coursecheck.errors import CoursecheckError, ExitCode

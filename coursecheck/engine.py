@@ -38,7 +38,7 @@ from coursecheck.config import (
     expand_template,
     validate_against,
 )
-from coursecheck.configschema import Section, validate_sections
+from coursecheck.config.schema import Section, validate_sections
 from coursecheck.fsutil import (
     OutsideRoot,
     contained,
@@ -145,7 +145,7 @@ class Engine:
             "coursecheck_config_schemas",
             self.notes,
             lambda v: isinstance(v, list) and all(isinstance(s, Section) for s in v),
-            "a list of coursecheck.configschema.Section",
+            "a list of coursecheck.api.ConfigSection",
         ):
             schemas.extend(value)
         sections.update({schema.name: schema.doc for schema in schemas})

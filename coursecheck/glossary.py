@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import regex
 
 from coursecheck import coursecache
-from coursecheck.configschema import Key, Section
+from coursecheck.config.schema import Key, Section
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem
 from coursecheck.match import AMBIGUOUS_CHOICES, TermMatcher, segment_matches
 from coursecheck.parse.data import data_place, parse_data

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from coursecheck.config import Config
-    from coursecheck.configschema import Section
+    from coursecheck.config.schema import Section
     from coursecheck.model import Document
     from coursecheck.results import Result
     from coursecheck.rules import Rule
@@ -48,7 +48,7 @@ def coursecheck_config_sections() -> dict[str, str] | None:
 
 @hookspec
 def coursecheck_config_schemas() -> list[Section] | None:
-    """The config sections this plugin owns, declared as :class:`~coursecheck.configschema.Section`
+    """The config sections this plugin owns, declared as :class:`~coursecheck.config.schema.Section`
     schemas: keys, types, allowed values, defaults, docs, and checks a type cannot say.
 
     A declared section needs no :func:`coursecheck_config_sections` entry: coursecheck knows

@@ -35,7 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from coursecheck.configschema import Key, Section
+from coursecheck.config.schema import Key, Section
 from coursecheck.fsutil import read_regular_bytes
 from coursecheck.match import morph_analyzer, same_word, stem
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from coursecheck.configschema import Key
+from coursecheck.config.schema import Key
 
 # key -> (accepted types, description used in messages)
 _STR = ((str,), "a string")
@@ -87,7 +87,7 @@ def _frontmatter(value: Any, config: Any) -> str | None:
 
 
 def table_schema(kind: str) -> Key:
-    """The keys of a ``[[kind]]`` must-have table as a schema (:mod:`coursecheck.configschema`)."""
+    """The keys of a ``[[kind]]`` must-have table as a schema (:mod:`coursecheck.config.schema`)."""
     keys = []
     for name, (types, _described) in KEYS[kind].items():
         if name == "frontmatter":

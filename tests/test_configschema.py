@@ -1,4 +1,4 @@
-"""Config sections declared as schemas (coursecheck.configschema): one validator for every
+"""Config sections declared as schemas (coursecheck.config.schema): one validator for every
 section, problems at the file, line and key that set them."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from coursecheck import hookimpl
 from coursecheck.builtin import graph as graph_family
 from coursecheck.config import ConfigError, load_config
-from coursecheck.configschema import Key, Section, describe_section, validate_sections
+from coursecheck.config.schema import Key, Section, describe_section, validate_sections
 from coursecheck.engine import Engine
 from coursecheck.graph import GRAPH_KEYS
 

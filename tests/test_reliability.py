@@ -284,9 +284,7 @@ def test_plugin_returning_garbage(course):
     assert "returned list from coursecheck_config_sections" in messages
     assert "returned int from coursecheck_rules" in messages
     assert "malformed config problem" in messages
-    assert (
-        "returned list from coursecheck_config_schemas; expected a list of coursecheck.configschema.Section" in messages
-    )
+    assert "returned list from coursecheck_config_schemas; expected a list of coursecheck.api.ConfigSection" in messages
     assert "returned str from coursecheck_parse" in messages
     assert "content/ok.md" in result.files  # the built-in parser still parsed it
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
-from coursecheck.configschema import Key, Section, section_problems
+from coursecheck.config.schema import Key, Section, section_problems
 from coursecheck.escape import toml_string
 from coursecheck.model import Course, Document
 from coursecheck.patterns import SPENT, regex_problem, timed_finditer, timeout_message, user_regex

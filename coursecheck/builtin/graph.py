@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, config_relpath, did_you_mean
-from coursecheck.configschema import Key, Section
+from coursecheck.config.schema import Key, Section
 from coursecheck.errors import ExitCode
 from coursecheck.escape import say
 from coursecheck.graph import (

@@ -26,7 +26,7 @@ from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, did_you_mean
-from coursecheck.configschema import Key, Section
+from coursecheck.config.schema import Key, Section
 from coursecheck.diagrams import DEFAULT_COMPONENTS, Diagram, _first_statement, _lines, chart_components, diagrams
 from coursecheck.escape import toml_string
 from coursecheck.model import Document, Segment

@@ -35,7 +35,7 @@ import regex
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem, config_relpath, did_you_mean
-from coursecheck.configschema import table_problems
+from coursecheck.config.schema import table_problems
 from coursecheck.coursecache import list_tree, path_kind, read_bytes
 from coursecheck.declarative import REGEX_TIMEOUT, PatternTimeout
 from coursecheck.fsutil import PRIVATE_DIRS

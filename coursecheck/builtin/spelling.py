@@ -31,7 +31,7 @@ from typing import Any
 
 from coursecheck import hookimpl, lexicon
 from coursecheck.config import Config
-from coursecheck.configschema import Section
+from coursecheck.config.schema import Section
 from coursecheck.match import resolve_scopes
 from coursecheck.model import Document, Edit, Fix
 from coursecheck.rules import Option, Rule, RuleContext, rule

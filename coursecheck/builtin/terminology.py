@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from coursecheck import glossary as gl
 from coursecheck import hookimpl
 from coursecheck.config import Config
-from coursecheck.configschema import Key, Section
+from coursecheck.config.schema import Key, Section
 from coursecheck.escape import say, toml_string
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.match import Coverage, TermMatcher, coverage, occurrences, resolve_scopes

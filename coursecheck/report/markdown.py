@@ -32,7 +32,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from coursecheck import hookimpl
-from coursecheck.configschema import Key, Section
+from coursecheck.config.schema import Key, Section
 from coursecheck.escape import display, markdown_without_html
 from coursecheck.globs import invalid_glob, matches
 from coursecheck.model import FAILED, LEVEL_RANK, NEEDS_HUMAN, VERIFIED, Finding, Verdict

@@ -58,7 +58,7 @@ from typing import Any
 from coursecheck.api import MUSTHAVE_KEYS as KEYS
 from coursecheck.api import MUSTHAVE_SCHEMAS, config_relpath
 from coursecheck.config import Config, ConfigProblem
-from coursecheck.configschema import Key, Section, section_problems
+from coursecheck.config.schema import Key, Section, section_problems
 from coursecheck.fsutil import OutsideRoot, contained, outside_problem
 from coursecheck.globs import compile_glob, invalid_glob, literal_base
 from coursecheck.model import Phase

@@ -20,7 +20,7 @@ from typing import Any
 
 from coursecheck import hookimpl
 from coursecheck.config import Config, ConfigProblem
-from coursecheck.configschema import Section
+from coursecheck.config.schema import Section
 from coursecheck.model import Course, Phase
 from coursecheck.rules import Rule, RuleContext, rule
 from coursecheck.text import Span

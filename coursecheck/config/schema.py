@@ -26,10 +26,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from coursecheck.config import Config, ConfigProblem
+from coursecheck.config.core import Config, ConfigProblem, did_you_mean
 
 # What a key's value may be: TOML types, by the name a schema uses.
 TYPES: dict[str, tuple[type, ...]] = {
@@ -141,8 +140,6 @@ def _type_ok(value: Any, key: Key) -> bool:
 
 
 def _check_value(run: _Run, path: tuple[Any, ...], key: Key, value: Any) -> None:
-    from coursecheck.config import did_you_mean
-
     if not _type_ok(value, key):
         wrong_items = isinstance(value, list) and key.type in ("strings", "string-or-strings")
         shown = "" if key.type in ("table", "tables") or key.expected or wrong_items else f", not {_toml_type(value)}"
@@ -185,8 +182,6 @@ def _needing(key: Key) -> str:
 
 
 def _check_table(run: _Run, path: tuple[Any, ...], key: Key, table: dict[str, Any]) -> None:
-    from coursecheck.config import did_you_mean
-
     if key.keys:
         known = {k.name: k for k in key.keys}
         for sub in known.values():
@@ -247,8 +242,6 @@ def validate_sections(
 
     A check that raises (a plugin's bug) leaves its section unchecked and is handed to
     ``failed`` (the engine makes it a notification); without ``failed`` it propagates."""
-    from coursecheck.config import ConfigProblem
-
     problems: list[ConfigProblem] = []
     for section in sections:
         try:

@@ -481,6 +481,8 @@ def _placeholder_uses(text: str, languages: tuple[str, ...], alone: bool) -> lis
     trailing = tuple(p for lang in languages for p in TRAILING[lang])
     leading = tuple(p for lang in languages for p in LEADING[lang])
     out: list[tuple[int, int]] = [(m.start(), m.end()) for m in _LOREM.finditer(text)]
+    if _phrase_gate(languages).search(text) is None:
+        return out  # no phrase in the text: no sentence of it can be one (the common case)
     position = 0
     for piece in _SENTENCE_END.split(text):
         start = text.find(piece, position)
@@ -512,6 +514,20 @@ def _placeholder_uses(text: str, languages: tuple[str, ...], alone: bool) -> lis
         if normal.startswith(leading) and (alone or stripped.endswith(("…", "..."))):
             out.append((core_start, core_start + len(core)))
     return out
+
+
+@lru_cache(maxsize=8)
+def _phrase_gate(languages: tuple[str, ...]) -> re.Pattern[str]:
+    """Any placeholder phrase of ``languages``, its words apart by any blanks, any case, е for ё:
+    a sentence is a placeholder use only if the text holds one of them (exact, leading and
+    trailing phrases all compare the sentence's normalized words with a phrase's)."""
+    phrases = {p for lang in languages for table in (PLACEHOLDERS, TRAILING, LEADING) for p in table[lang]}
+    alternatives = sorted(
+        (r"\s+".join(re.escape(word).replace("е", "[её]") for word in phrase.split()) for phrase in phrases),
+        key=len,
+        reverse=True,
+    )
+    return re.compile("|".join(alternatives), re.IGNORECASE)
 
 
 def _section_content(doc: Document, segments: list[Segment]) -> dict[int, bool]:

@@ -160,6 +160,10 @@ FOUND = [
     ("See [one][a], [two][Y, [8h[B].\n\n[a]: /ref/a\n[two]: </ref/two>\n[b]: /ref/b\n", True),
     # An entity before a literal copy of its character: "&lt;<" placed both at the "<".
     ("&lt;<TODO", False),
+    # A code span across lines in a list item, the next line indented with a tab (expanded
+    # to spaces): its characters were placed one tab on (coverage-guided).
+    ("* `\n\tab`\n", False),
+    ("- `x\n\ty`\n", True),
     # An empty title ("") was not read, and the link taken for a reference one.
     ('[b]( /two ) [c](/three "")[t d](<ur>)\n', True),
 ]

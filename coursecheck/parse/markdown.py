@@ -537,7 +537,7 @@ def _find_backtick_run(source: str, length: int, start: int, end: int) -> int:
 
 def _align_multiline_code(source: str, content: str, start: int, end: int) -> list[tuple[int, int]]:
     """Anchors for a code span that crosses lines: each line break became a space and the
-    next line's indentation (or container prefix) was dropped."""
+    next line's indentation (or container prefix) was dropped, or a tab of it expanded."""
     anchors: list[tuple[int, int]] = []
     j, expected = start, -1
     for k, ch in enumerate(content):
@@ -547,6 +547,8 @@ def _align_multiline_code(source: str, content: str, start: int, end: int) -> li
             if k + 1 < len(content):
                 nxt = source.find(content[k + 1], j, end)
                 j = nxt if nxt != -1 else j
+        elif ch == " " and (j >= end or source[j] != " "):
+            pos = j  # a tab of the indentation, expanded to spaces by markdown-it-py
         else:
             found = source.find(ch, j, end)
             pos = found if found != -1 else j

@@ -571,9 +571,7 @@ def _links_of(course: Course, doc: Document, settings: GraphSettings) -> Iterato
             continue  # a relative link to an existing non-lesson file or folder
         if target is doc:
             continue  # a link within the lesson
-        # A reference link is reported where it is used (its href_span is in the definition).
-        place = link.span if link.form == "reference" else link.href_span
-        yield Reference("link", doc, written.strip(), place, target, where="link")
+        yield Reference("link", doc, written.strip(), link.href_span, target, where="link")
 
 
 def _written(doc: Document, span: Span) -> str:

@@ -164,6 +164,9 @@ FOUND = [
     # to spaces): its characters were placed one tab on (coverage-guided).
     ("* `\n\tab`\n", False),
     ("- `x\n\ty`\n", True),
+    # A definition's destination with a host ("//é", punycode for markdown-it-py) was not
+    # matched with the definition markdown-it-py read.
+    ("See [one][a].\n\n[a]: //\u00e9\n", True),
     # An empty title ("") was not read, and the link taken for a reference one.
     ('[b]( /two ) [c](/three "")[t d](<ur>)\n', True),
 ]

@@ -341,6 +341,14 @@ def _inline(
     return Segment(scope, "".join(text_parts), anchors or [(0, aligner.cursor)], info)
 
 
+def _same_target(written: str, href: str) -> bool:
+    """Whether a destination as written is the link target ``href`` (decoded) markdown-it-py
+    made of it (it percent-encodes, writes hosts in punycode)."""
+    from markdown_it.common.normalize_url import normalizeLink
+
+    return written == href or unquote(normalizeLink(written)) == href
+
+
 def _reference(
     source: str, text_start: int, bracket: int, end: int, definitions: dict[str, tuple[int, int]] | None
 ) -> tuple[int, int, int]:
@@ -380,7 +388,7 @@ def _destination(
     nothing closing them must not cost a scan to its end per link.
     """
     definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
-    if definition is not None and unquote(source[definition[0] : definition[1]]) == href:
+    if definition is not None and _same_target(source[definition[0] : definition[1]], href):
         end = min(end, paren + 2 * (len(href) + len(title)) + 64)
     i = paren + 1
     while i < end and source[i] in " \t\n":
@@ -424,8 +432,8 @@ def _destination(
             i += 1
     if i >= end or source[i] != ")":
         return None
-    if definition is not None and unquote(source[dest_start:dest_end]) != href:
-        if unquote(source[definition[0] : definition[1]]) == href:
+    if definition is not None and not _same_target(source[dest_start:dest_end], href):
+        if _same_target(source[definition[0] : definition[1]], href):
             return None
     return dest_start, dest_end, i + 1
 
@@ -514,7 +522,7 @@ def _definitions(
         if source[start] == "<":
             start, end = start + 1, end - 1
         written = source[start:end]
-        if "\\" not in written and "&" not in written and unquote(written) != unquote(str(reference.get("href", ""))):
+        if "\\" not in written and "&" not in written and not _same_target(written, unquote(str(reference.get("href")))):
             continue
         if code_lines and index.span(m.start()).line in code_lines:
             continue

@@ -113,7 +113,10 @@ def check_ranges(text: str, mdx: bool) -> None:
         else:
             assert whole.startswith("["), (link.form, whole)
             assert whole.endswith(")" if link.form == "inline" else "]") or "\\" in whole, (link.form, whole)
-        if dest and not any(c in dest for c in "\\&%:"):
+        # Known limit: in MDX a {expression} or tag inside a destination is masked like any
+        # other (remark reads none there), so the target misses it; not checked.
+        masked_inside = mdx and any(c in dest for c in "{<")
+        if dest and not masked_inside and not any(c in dest for c in "\\&%:"):
             # A path (an URL with a scheme is normalised by markdown-it-py: hosts in punycode,
             # ports): as the author wrote it but for percent-encoding.
             target = unquote(normalizeLinkText(link.href))

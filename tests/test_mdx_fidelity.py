@@ -301,3 +301,10 @@ def test_a_rename_rewrites_a_reference_links_definition(tmp_path):
     assert [(e.relpath, e.span.line, e.span.column, e.new_text) for e in plan.edits] == [
         ("content/a.md", 5, 9, "./c.md")
     ]
+
+
+def test_a_code_span_runs_over_a_line_that_is_no_fence_opener():
+    # "```b` c" has a backtick in its info: no opener, the paragraph (and the span) go on.
+    doc = parse("text `a {x}\n```b` c\n")
+    assert problems(doc) == [] and doc.components == []
+    assert [s.text for s in doc.segments if s.scope == "inline_code"] == ["a {x} ```b"]

@@ -116,7 +116,7 @@ def check_ranges(text: str, mdx: bool) -> None:
         # Known limit: in MDX a {expression} or tag inside a destination is masked like any
         # other (remark reads none there), so the target misses it; not checked.
         masked_inside = mdx and any(c in dest for c in "{<")
-        if dest and not masked_inside and not any(c in dest for c in "\\&%:"):
+        if dest and not masked_inside and not dest.startswith("//") and not any(c in dest for c in "\\&%:"):
             # A path (an URL with a scheme is normalised by markdown-it-py: hosts in punycode,
             # ports): as the author wrote it but for percent-encoding.
             target = unquote(normalizeLinkText(link.href))

@@ -170,6 +170,10 @@ FOUND = [
     # A definition's destination with a host ("//é", punycode for markdown-it-py) was not
     # matched with the definition markdown-it-py read.
     ("See [one][a].\n\n[a]: //\u00e9\n", True),
+    # A definition written with an escape ("/re\\/a") did not match its target: the "[a]"
+    # followed by "(...)" of the prose (no destination: a control character) was taken
+    # for an inline link.
+    ("[a]: /re\\/a\n[tw\x01[a](A0.B/empXy\x10)\n", False),
     # An empty title ("") was not read, and the link taken for a reference one.
     ('[b]( /two ) [c](/three "")[t d](<ur>)\n', True),
 ]

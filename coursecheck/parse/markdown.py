@@ -343,10 +343,11 @@ def _inline(
 
 def _same_target(written: str, href: str) -> bool:
     """Whether a destination as written is the link target ``href`` (decoded) markdown-it-py
-    made of it (it percent-encodes, writes hosts in punycode)."""
+    made of it (it reads escapes and entities, percent-encodes, writes hosts in punycode)."""
     from markdown_it.common.normalize_url import normalizeLink
+    from markdown_it.common.utils import unescapeAll
 
-    return written == href or unquote(normalizeLink(written)) == href
+    return written == href or unquote(normalizeLink(unescapeAll(written))) == href
 
 
 def _reference(
@@ -522,7 +523,7 @@ def _definitions(
         if source[start] == "<":
             start, end = start + 1, end - 1
         written = source[start:end]
-        if "\\" not in written and "&" not in written and not _same_target(written, unquote(str(reference.get("href")))):
+        if not _same_target(written, unquote(str(reference.get("href")))):
             continue
         if code_lines and index.span(m.start()).line in code_lines:
             continue

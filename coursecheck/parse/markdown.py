@@ -407,7 +407,7 @@ def _destination(
             if ch == "\\":
                 j += 2
                 continue
-            if ch in " \t\n":
+            if ch <= " " or ch == "\x7f":  # blanks and ASCII control characters end it
                 break
             if ch == "(":
                 depth += 1

@@ -640,9 +640,9 @@ def _links_of(
             # Served, but not a lesson (a redirect out, a folder's page): resolved, no edge.
             yield Reference("link", doc, written.strip(), link.href_span, None, target.target, where="link")
             continue
-        # A reference link is reported where it is used (its href_span is in the definition).
-        place = link.span if link.form == "reference" else link.href_span
-        yield Reference("link", doc, written.strip(), place, target, where="link")
+        # A reference link's finding (and an editor's rename) is at its destination, in the
+        # definition: the exact text to edit.
+        yield Reference("link", doc, written.strip(), link.href_span, target, where="link")
 
 
 def _decide_link(

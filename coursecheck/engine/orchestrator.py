@@ -18,18 +18,18 @@ from typing import Any
 
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from coursecheck.cache import FileCache, code_fingerprint, freezing_loaded, open_folder, secret_key
-from coursecheck.config import ALWAYS_EXCLUDED, Config, expand_template
+from coursecheck.config import Config, expand_template
 from coursecheck.engine import discovery
 from coursecheck.engine.coursestage import CourseStage
-from coursecheck.engine.discovery import FILE_NAME, OUTSIDE_ROOT, _file_name_problem, _natural_key, _relpath
+from coursecheck.engine.discovery import FILE_NAME, OUTSIDE_ROOT, _file_name_problem, _relpath
 from coursecheck.engine.finishing import Finisher
-from coursecheck.engine.incremental import _by_path, _fresh, _LastRun, _raw_key, _swap_records
+from coursecheck.engine.incremental import Rechecks, _LastRun
 from coursecheck.engine.perfile import PerFileStage
-from coursecheck.engine.reading import MAX_FILE_BYTES, Reader, _digest_of, _kind_of, _problem_doc, _size
+from coursecheck.engine.reading import Reader, _digest_of, _kind_of, _size
 from coursecheck.engine.registry import Registry
 from coursecheck.engine.rulecalls import RuleCalls
 from coursecheck.fsutil import encodable, read_inside
-from coursecheck.globs import compile_glob, literal_base, matches
+from coursecheck.globs import compile_glob, literal_base
 from coursecheck.model import Course, Document, Finding, Phase
 from coursecheck.plugins import Notification, call_each, plugin_name
 from coursecheck.records import DocumentRecord, read_text
@@ -361,16 +361,17 @@ class Engine:
         total_steps: int,
         *,
         reuse: bool = True,
+        in_memory: bool = False,
     ) -> list[Finding]:
         """The course rules' findings (coursecheck.engine.coursestage; ``reuse``: the stage
-        may be stored and reused, not in a merge)."""
+        may be stored and reused, not in a merge; ``in_memory``: without the cache)."""
         stage = CourseStage(
             self.config,
             self.pm,
             self.settings,
             self._calls,
             self.notes,
-            self._cache,
+            None if in_memory else self._cache,
             self._base_key,
             self._file_keys,
             self._views,
@@ -407,17 +408,7 @@ class Engine:
     def role_of(self, rel: str) -> str | None:
         """The role discovery gives a file of the project (lesson | data), None when the
         course's globs do not take it."""
-        if self._last is not None:
-            for known, role in self._last.files:
-                if known == rel:
-                    return role
-        course = self.config.course
-        if matches(rel, [*ALWAYS_EXCLUDED, *course.exclude]):
-            return None
-        for role, patterns in (("other", course.partials), ("lesson", course.content), ("data", course.data)):
-            if any(compile_glob(pattern).match(rel) for pattern in patterns):
-                return role
-        return None
+        return self._rechecks().role_of(rel)
 
     def files(self) -> list[tuple[str, str]]:
         """``(relpath, role)`` of the files the last run (or re-check) checked."""
@@ -438,59 +429,8 @@ class Engine:
 
     def check_source(self, rel: str, content: bytes) -> SourceCheck:
         """The per-file stage for ``content`` standing for the file ``rel`` (an editor's
-        unsaved buffer): parse, document rules, summaries, against the data files of the
-        last :meth:`run` (which must have happened). Nothing is read from the disk for the
-        file, nothing is cached. The findings are finished together with the last course
-        stage's findings in the file; :meth:`recheck_course` runs the course stage again."""
-        last = self._last
-        if last is None:
-            raise RuntimeError("check_source() needs a run() first")
-        role = self.role_of(rel) or "other"
-        path = self.config.root / rel
-        notes_before = len(self.notes)
-        if role == "data" or (role == "lesson" and _kind_of(rel) in ("json", "yaml")):
-            # A data file, checked as run() checks them (lessons' checks read them: the
-            # lessons see an edited data file after the next run()).
-            doc = self._reader.parse(path, rel, content) if len(content) <= MAX_FILE_BYTES else None
-            if doc is None:
-                doc = _problem_doc(path, rel, "parse/unreadable", "file is too large to check")
-            doc.aliases = []
-            doc.role = "data" if role == "data" or doc.kind in ("json", "yaml") else "other"
-            summary: dict[str, Any] = {}
-            found = self._calls.check_document(doc, self._stage_for_source(), last.active_rules, summary)
-            result = FileResult(rel, doc.role, None, found, summary, self.notes[notes_before:])
-            document: Document | None = doc
-        elif len(content) > MAX_FILE_BYTES:
-            document = _problem_doc(
-                path, rel, "parse/unreadable", f"file is over the {MAX_FILE_BYTES // 1048576} MiB limit; not checked"
-            )
-            result = FileResult(rel, role, None, list(document.problems), {}, [])
-        else:
-            result, document = self._files_stage().per_file(
-                rel, role, self._stage_for_source(), last.active_rules, given=content
-            )
-        del self.notes[notes_before:]
-        own = last.course_findings_in(rel)
-        docs = [document] if document is not None else []
-        findings = self._finish(_fresh([*result.findings, *own]), docs, {rel})
-        return SourceCheck(rel, result.role, result, document, findings)
-
-    def _stage_for_source(self) -> Course:
-        """The per-file stage's course for one more file: the run's data files, and of what
-        rules keep in ``course.cache`` (derived from the config and the data files: the
-        glossary, schemas) the part that names no file (a document rule may keep per-file
-        results there, keyed by relpath, for the one check of each file a run makes)."""
-        last = self._last
-        assert last is not None
-        if last.stage_cache is None:
-            paths = {rel for rel, _ in last.files}
-            last.stage_cache = {
-                key: value
-                for key, value in last.stage_course.cache.items()
-                if not (key in paths or (isinstance(key, tuple) and any(part in paths for part in key)))
-            }
-        stage = last.stage_course
-        return Course(stage.root, stage.lessons, stage.data_files, stage.others, stage.by_id, dict(last.stage_cache))
+        unsaved buffer): see :meth:`Rechecks.check_source` (coursecheck.engine.incremental)."""
+        return self._rechecks().check_source(rel, content)
 
     def recheck_course(
         self,
@@ -499,126 +439,43 @@ class Engine:
         between: Callable[[], None] | None = None,
     ) -> Result:
         """The last run again with the files of ``checks`` as :meth:`check_source` checked
-        them and the files ``removed`` gone: the per-file results of every other file are
-        the last run's; the course stage runs again, in memory and on every file's record
-        (nothing is read again), unless no file was added or removed and no checked file's
-        view (what course rules see of it: records.view_digest) changed, in which case
-        its findings are the last ones. The result is what run() would give on that
-        content (data files: see check_source), and the next re-check starts from it.
-
-        ``between`` is called before each course rule: the caller may check other buffers
-        there with check_source (which reads the last course stage's findings, not this
-        one's), so a keystroke's own check does not wait for the whole course stage."""
-        last = self._last
-        if last is None or self.course is None:
+        them and the files ``removed`` gone: see :meth:`Rechecks.recheck_course`
+        (coursecheck.engine.incremental)."""
+        if self._last is None or self.course is None:
             raise RuntimeError("recheck_course() needs a run() first")
-        started = time.perf_counter()
-        checked = {c.relpath: c for c in checks}
-        gone = set(removed) - set(checked)
-        old = self.course
-        records: dict[str, Document] = {d.relpath: d for d in old.documents}
-        roles = dict(last.files)
-        files = [(rel, role) for rel, role in last.files if rel not in gone]
-        course_changed = bool(gone & set(records))
-        for rel in gone:
-            records.pop(rel, None)
-            last.file_findings.pop(rel, None)
-            self._views.pop(rel, None)
-        for rel, check in checked.items():
-            last.file_findings[rel] = check.result.findings
-            if check.role == "data" or check.result.fields is None:
-                if rel not in roles:
-                    files.append((rel, check.role))
-                continue  # data files: see check_source
-            if rel not in roles:
-                files.append((rel, check.role))
-                course_changed = True
-            record = DocumentRecord(check.result.fields, self._reload, self._read_text)
-            record._full = check.document  # the buffer's parse: never read from the disk
-            records[rel] = record
-            if self._views.get(rel) != check.result.view:
-                course_changed = True
-            self._views[rel] = check.result.view
-            if check.result.summary:
-                old.summaries[rel] = check.result.summary
-            else:
-                old.summaries.pop(rel, None)
-        files.sort(key=lambda item: _natural_key(item[0]))
-        last.files = files
-        course_findings = last.course_findings
-        before = last.course_findings
-        if not course_changed:
-            # Same views: the course findings stand; the edited files' records take the
-            # place of the old ones (their text is the buffer's, not the disk's).
-            _swap_records(old, {rel: records[rel] for rel in checked if rel in records})
-        else:
-            docs = [records[rel] for rel, _ in files if rel in records]
-            lessons = sorted((d for d in docs if d.lesson_id is not None), key=self._reader.order_key)
-            for i, doc in enumerate(lessons):
-                doc.order_index = i
-            by_id: dict[str, Document] = {}
-            for doc in lessons:
-                for key in (doc.lesson_id, *doc.aliases):
-                    if key is not None:
-                        by_id.setdefault(key, doc)
-            course = Course(
-                self.config.root,
-                lessons,
-                [d for d in docs if d.role == "data"],
-                [d for d in docs if d.role == "other"],
-                by_id,
-            )
-            course.summaries = {rel: s for rel, s in old.summaries.items() if rel in records}
-            course.store = old.store
-            self.course = course
-            cache, self._cache = self._cache, None  # in memory: the stored stages are the disk's
-            try:
-                hook = None if between is None else (lambda _done, _total: between())
-                course_findings = self._course_stage(course, last.active_rules, files, hook, 0, 0)
-            finally:
-                self._cache = cache
-            last.course_findings = course_findings
-            last.course_by_path = None
-        course = self.course
-        # Findings are finished per file (levels, suppressions and fingerprints are the
-        # file's own): only the files checked, gone, or whose course findings changed.
-        dirty: set[str] | None = set(checked) | gone
-        if course_findings is not before:
-            old_by_path, new_by_path = _by_path(before), _by_path(course_findings)
-            dirty.update(  # type: ignore[union-attr]
-                path
-                for path in old_by_path.keys() | new_by_path.keys()
-                if [_raw_key(f) for f in old_by_path.get(path, [])] != [_raw_key(f) for f in new_by_path.get(path, [])]
-            )
-        finished = last.finished
-        if finished is None:
-            finished = last.finished = {}
-            dirty = None  # every file
-        own_course = last.course_by_path = _by_path(course_findings)  # check_source reads it at every edit
-        walk = _by_path(last.walk_problems)
-        paths = set(last.file_findings) | set(own_course) | set(walk) if dirty is None else dirty
-        for path in paths:
-            raw = [*walk.get(path, []), *last.file_findings.get(path, []), *own_course.get(path, [])]
-            own_doc = course.document(path)
-            finished[path] = self._finish(_fresh(raw), [own_doc] if own_doc is not None else [], last.reported)
-            if not finished[path]:
-                del finished[path]
-        self.rechecked = set(paths)
-        findings = [f for path in sorted(finished, key=_natural_key) for f in finished[path]]
-        findings.sort(key=Finding.sort_key)
-        return Result(
-            root=self.config.root,
-            config_path=self.config.display_path,
-            findings=findings,
-            rules=sorted(last.active_rules, key=lambda r: r.id),
-            files=[rel for rel, _ in files if last.reported is None or rel in last.reported],
-            notifications=self.notes,
-            duration=time.perf_counter() - started,
-            fail_level=self.options.fail_level or self.config.fail_level,
-            course=course,
-            extra=course.extra,
-            config=self.config,
+        rechecks = self._rechecks()
+        result = rechecks.recheck_course(self.course, checks, removed, between)
+        self.rechecked = rechecks.rechecked
+        return result
+
+    def _rechecks(self) -> Rechecks:
+        """The editor's re-checks, from what the last run left."""
+        return Rechecks(
+            self.config,
+            self.options,
+            self.notes,
+            self._last,
+            self._reader,
+            self._calls,
+            self._finisher,
+            self._views,
+            self._files_stage,
+            self._course_stage_in_memory,
+            self._reload,
+            self._read_text,
         )
+
+    def _course_stage_in_memory(
+        self,
+        course: Course,
+        active_rules: list[Rule],
+        to_load: list[tuple[str, str]],
+        progress: Callable[[int, int], None] | None,
+    ) -> list[Finding]:
+        """A re-check's course stage, on ``course`` (the engine's course from now on: records
+        are parsed again through it) and in memory: the stored stages are the disk's."""
+        self.course = course
+        return self._course_stage(course, active_rules, to_load, progress, 0, 0, in_memory=True)
 
     # -- sharding (coursecheck.shard) -------------------------------------------------
 

@@ -17,43 +17,26 @@ from pathlib import Path
 from typing import Any
 
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
-from coursecheck.cache import FileCache, code_fingerprint, freezing_loaded, open_folder, secret_key
+from coursecheck.cache import FileCache, freezing_loaded, open_folder, secret_key
 from coursecheck.config import Config, expand_template
 from coursecheck.engine import discovery
 from coursecheck.engine.coursestage import CourseStage
 from coursecheck.engine.discovery import FILE_NAME, OUTSIDE_ROOT, _file_name_problem, _relpath
 from coursecheck.engine.finishing import Finisher
 from coursecheck.engine.incremental import Rechecks, _LastRun
+from coursecheck.engine.keys import RunKeys, _StoredOutputs
 from coursecheck.engine.perfile import PerFileStage
 from coursecheck.engine.reading import Reader, _digest_of, _kind_of, _size
 from coursecheck.engine.registry import Registry
 from coursecheck.engine.rulecalls import RuleCalls
-from coursecheck.fsutil import encodable, read_inside
+from coursecheck.fsutil import encodable
 from coursecheck.globs import compile_glob, literal_base
 from coursecheck.model import Course, Document, Finding, Phase
-from coursecheck.plugins import Notification, call_each, plugin_name
+from coursecheck.plugins import Notification, call_each
 from coursecheck.records import DocumentRecord, read_text
 from coursecheck.results import FileResult, Result, RunOptions, SourceCheck
 from coursecheck.rules import Rule
 from coursecheck.shard import ShardArtifact, ShardError, ShardResults, assign
-
-
-class _StoredOutputs:
-    """Result.outputs: reporters' outputs kept for the next run on unchanged files, keyed on
-    every checked file's per-file key (its bytes, the code, config, rules and data files):
-    what is built from the files' records alone (the JSON's outlines) is right as long as
-    they are."""
-
-    def __init__(self, store: FileCache, files_key: str) -> None:
-        self._store = store
-        self._files_key = files_key
-
-    def get(self, kind: str, *parts: str) -> str | None:
-        text = self._store.get(FileCache.key(kind, self._files_key, *parts))
-        return text if isinstance(text, str) else None
-
-    def put(self, kind: str, text: str, *parts: str) -> None:
-        self._store.put(FileCache.key(kind, self._files_key, *parts), text)
 
 
 class Engine:
@@ -66,6 +49,7 @@ class Engine:
         self._reader = Reader(config, self.pm, self.notes)
         self._calls = RuleCalls(config, self.settings, self.options, self.notes)
         self._finisher = Finisher(self.rules, self.settings, self._calls.selected)
+        self._keys = RunKeys(config, self.pm, self.rules, self.settings, self.notes)
         self._cache: FileCache | None = None
         self._base_key = ""
         self._full_key = ""  # the base key of the run with every rule, when this one selects
@@ -77,7 +61,6 @@ class Engine:
         self.course: Course | None = None
         self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
-        self._inputs: str | None = None  # see _inputs_key
         self.swept = 0  # cache entries deleted at the end of the run (FileCache.sweep)
         self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key
         self._views: dict[str, str] = {}  # relpath -> FileResult.view (the course stage's key)
@@ -202,8 +185,8 @@ class Engine:
         """The file cache of this run and its keys (None: no cache)."""
         self._cache = self._open_cache()
         if self._cache is not None:
-            self._base_key = self._cache_base_key(active_rules, data_docs)
-            self._full_key = self._full_base_key(active_rules, data_docs)
+            self._base_key = self._keys.cache_base_key(active_rules, data_docs)
+            self._full_key = self._keys.full_base_key(active_rules, data_docs, self._base_key)
 
     def _per_file_stage(
         self,
@@ -240,7 +223,7 @@ class Engine:
         stage = self._files_stage()
         per_file: Iterable[tuple[FileResult, Document | None]]
         if shards is not None:
-            per_file = shards.results(rest, self.run_key(active_rules, data_docs), root, _digest_of)
+            per_file = shards.results(rest, self._keys.run_key(active_rules, data_docs), root, _digest_of)
         else:
             per_file = stage.per_file_results(rest, stage_course, active_rules, use_index=True)
         for result, full in per_file:
@@ -484,25 +467,13 @@ class Engine:
 
     def run_key(self, active_rules: list[Rule], data_docs: list[Document]) -> dict[str, str]:
         """What the per-file results depend on besides the files, part by part (a merge
-        names the part that differs); the cache's base key adds the project's path."""
-        plugins = sorted(((plugin_name(self.pm, p), p) for p in self.pm.get_plugins()), key=lambda i: str(i[0]))
-        c = self.config
-        # A course rule without a per-file summary plays no part in the per-file stage: its
-        # level, options and selection leave every file's stored result valid (the course
-        # stage is keyed on the config file's bytes, so it runs again).
-        course_only = {r.id for r in self.rules.values() if r.course and r.summarize is None}
-        per_file_rules = [r for r in active_rules if r.id not in course_only]
-        settings = {rule_id: value for rule_id, value in c.rules.items() if rule_id not in course_only}
-        return {
-            "coursecheck and plugins": FileCache.key(
-                code_fingerprint([p for _, p in plugins]), " ".join(name for name, _ in plugins)
-            ),
-            "config": FileCache.key(
-                repr((c.course, settings, c.overrides, c.plugins, c.extends, c.sections, c.max_findings))
-            ),
-            "rules selected": FileCache.key("\0".join(sorted(f"{r.id}:{r.plugin}" for r in per_file_rules))),
-            "data files": FileCache.key("\0".join(f"{d.relpath}\0{d.source}" for d in data_docs), self._inputs_key()),
-        }
+        names the part that differs): coursecheck.engine.keys."""
+        return self._keys.run_key(active_rules, data_docs)
+
+    def declared_inputs(self) -> list[str]:
+        """The files plugins declare their document rules read besides the checked ones
+        (``coursecheck_inputs``)."""
+        return self._keys.declared_inputs()
 
     def run_shard(self, index: int, total: int, progress: Callable[[int, int], None] | None = None) -> ShardArtifact:
         """The per-file stage for the files of shard ``index`` of ``total``."""
@@ -518,7 +489,7 @@ class Engine:
             stage_course = Course(self.config.root, [], [d for d in data_docs if d.role == "data"], [], {})
             self._cache = self._open_cache()
             if self._cache is not None:
-                self._base_key = self._cache_base_key(active_rules, data_docs)
+                self._base_key = self._keys.cache_base_key(active_rules, data_docs)
             listed: list[tuple[str, str, str]] = []
             results: list[FileResult] = []
             stage = self._files_stage()
@@ -528,7 +499,7 @@ class Engine:
                 if progress is not None:
                     progress(n, len(items))
             self._counted(stage)
-            return ShardArtifact(index, total, self.run_key(active_rules, data_docs), listed, results)
+            return ShardArtifact(index, total, self._keys.run_key(active_rules, data_docs), listed, results)
 
     def merge(self, artifacts: list[ShardArtifact], progress: Callable[[int, int], None] | None = None) -> Result:
         """The course stage on the shards' per-file results: the Result an unsharded run
@@ -616,49 +587,6 @@ class Engine:
                 )
         return lines
 
-    def _full_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
-        """With ``--select`` or ``--ignore``: the base key of the run with every enabled rule
-        (what a plain run stores), whose entries hold the selected rules' findings too; ""
-        when this run is that run."""
-        every = [r for r in self.rules.values() if self.settings.enabled_anywhere(r.id)]
-        full = self._cache_base_key(every, data_docs)
-        return "" if full == self._base_key else full
-
-    def _cache_base_key(self, active_rules: list[Rule], data_docs: list[Document]) -> str:
-        """Everything besides the file itself that per-file results depend on: the run key
-        (code, plugins, config, rules, data files) and the project root (one cache per tree)."""
-        return FileCache.key(*self.run_key(active_rules, data_docs).values(), str(self.config.root))
-
-    def _inputs_key(self) -> str:
-        """The bytes of the files plugins declare their document rules read besides the
-        checked ones (``coursecheck_inputs``: e.g. a glossary outside the data globs)."""
-        if self._inputs is None:
-            parts = []
-            for rel in self.declared_inputs():
-                try:
-                    content = read_inside(self.config.root, rel)
-                except OSError as exc:
-                    content = f"unreadable: {exc.strerror or exc}".encode()
-                parts.append(FileCache.key(rel, content))
-            self._inputs = FileCache.key(*parts)
-        return self._inputs
-
-    def declared_inputs(self) -> list[str]:
-        """The files (relative to the root) plugins declare their document rules read
-        besides the checked ones (``coursecheck_inputs``: a vocabulary, a glossary outside
-        the data globs)."""
-        named: set[str] = set()
-        for _name, value in call_each(
-            self.pm,
-            "coursecheck_inputs",
-            self.notes,
-            lambda v: isinstance(v, (list, tuple)),
-            "a list of paths",
-            config=self.config,
-        ):
-            named.update(str(item) for item in value)
-        return sorted(named)
-
     def _reload(self, rel: str) -> Document | None:
         """A record's full Document, parsed again (course rules that read segments)."""
         self.reparsed += 1
@@ -672,6 +600,7 @@ class Engine:
 
     def _read_text(self, rel: str) -> str | None:
         return read_text(self.config.root, rel)
+
 
 @contextmanager
 def _fewer_collections() -> Iterator[None]:

@@ -1,10 +1,11 @@
 """The engine: a run of coursecheck, made of stages (docs/architecture.md).
 
 ``orchestrator`` holds :class:`Engine`, whose ``run`` calls the stages in order: discovery,
-reading (and identity), the per-file stage (cache, run index, workers), the course stage
-(stored stages, relocation), rule calls, finishing; ``registry`` loads the plugins and checks
-the config; ``incremental`` holds what the editor's re-checks start from. What importers use
-is re-exported here.
+reading (and identity), the per-file stage (``perfile``: cache, run index, workers), the
+course stage (``coursestage``: stored stages, relocation), rule calls (``rulecalls``),
+finishing; ``registry`` loads the plugins and checks the config; ``keys`` makes the run's
+cache keys; ``incremental`` holds the editor's re-checks. What importers use is re-exported
+here.
 """
 
 from coursecheck.engine.discovery import FILE_NAME, OUTSIDE_ROOT

@@ -3,8 +3,9 @@
 The engine knows no rule: it asks the plugins for rules, parsers and reporters. This is
 the orchestrator: :meth:`Engine.run` reads top to bottom as the run goes, each stage is a
 module of this package that gets what it needs as arguments and hands back what it made
-(discovery, reading, rulecalls, perfile, coursestage, finishing; shards are a source of
-per-file results, coursecheck.shard).
+(registry, discovery, reading, keys, rulecalls, perfile, coursestage, finishing, and
+incremental for the editor's re-checks; shards are a source of per-file results,
+coursecheck.shard).
 """
 
 from __future__ import annotations

@@ -622,30 +622,48 @@ def make_router(course: Course, settings: GraphSettings) -> Router:
 def _links_of(
     course: Course, doc: Document, settings: GraphSettings, router: Router | None = None
 ) -> Iterator[Reference]:
+    # What a written href means depends on the href only (within one lesson): decided once,
+    # so a lesson with thousands of links to one page costs one resolution, not thousands.
+    decided: dict[str, tuple[str, Any]] = {}
     for link in doc.links:
         # The href as written (markdown-it percent-encodes non-ASCII characters in link.href).
         written = _written(doc, link.href_span)
         if not written.strip():
             written = link.href
-        # Resolve what the link means: a percent-encoded route names the same lesson.
-        candidate = lesson_href(unquote(written), settings)
-        if candidate is None:
+        verdict = decided.get(written)
+        if verdict is None:
+            verdict = decided[written] = _decide_link(course, doc, written, settings, router)
+        what, target = verdict
+        if what == "skip":
             continue
-        path, sure = candidate
-        target = _resolve_link(course, doc, path, router)
-        if isinstance(target, Served):
+        if what == "served":
             # Served, but not a lesson (a redirect out, a folder's page): resolved, no edge.
             yield Reference("link", doc, written.strip(), link.href_span, None, target.target, where="link")
             continue
-        if target is None and not sure and not (router is not None and router.claims(path)):
-            continue
-        if target is None and not path.startswith("/") and _exists(course, (course.root / doc.relpath).parent / path):
-            continue  # a relative link to an existing non-lesson file or folder
-        if target is doc:
-            continue  # a link within the lesson
-        # A reference link is reported where it is used (its href_span is in the definition).
-        place = link.span if link.form == "reference" else link.href_span
-        yield Reference("link", doc, written.strip(), place, target, where="link")
+        # A reference link's finding (and an editor's rename) is at its destination, in the
+        # definition: the exact text to edit.
+        yield Reference("link", doc, written.strip(), link.href_span, target, where="link")
+
+
+def _decide_link(
+    course: Course, doc: Document, written: str, settings: GraphSettings, router: Router | None
+) -> tuple[str, Any]:
+    """``("skip", None)``, ``("served", Served)`` or ``("edge", target or None)`` for an href of ``doc``."""
+    # Resolve what the link means: a percent-encoded route names the same lesson.
+    candidate = lesson_href(unquote(written), settings)
+    if candidate is None:
+        return "skip", None
+    path, sure = candidate
+    target = _resolve_link(course, doc, path, router)
+    if isinstance(target, Served):
+        return "served", target
+    if target is None and not sure and not (router is not None and router.claims(path)):
+        return "skip", None
+    if target is None and not path.startswith("/") and _exists(course, (course.root / doc.relpath).parent / path):
+        return "skip", None  # a relative link to an existing non-lesson file or folder
+    if target is doc:
+        return "skip", None  # a link within the lesson
+    return "edge", target
 
 
 def _written(doc: Document, span: Span) -> str:

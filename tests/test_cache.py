@@ -16,6 +16,7 @@ from coursecheck import coursecache
 from coursecheck.cache import COURSE_STAGES_KEPT, FileCache
 from coursecheck.config import load_config
 from coursecheck.engine import Engine, Result, RunOptions
+from coursecheck.engine.rulecalls import RuleCalls
 
 LESSON_A = """---
 title: Введение
@@ -445,18 +446,18 @@ COURSE_RULES = ["graph", "musthave"]
 
 def _course_rules_called(root: Path, cache_dir: Path, **options) -> tuple[Result, list[str]]:
     calls: list[str] = []
-    original = Engine._call
+    original = RuleCalls.call
 
     def counting(self, rule, ctx, subject, relpath):
         if rule.course:
             calls.append(rule.id)
         return original(self, rule, ctx, subject, relpath)
 
-    Engine._call = counting
+    RuleCalls.call = counting
     try:
         result, _ = run(root, cache_dir, **({"select": COURSE_RULES} | options))
     finally:
-        Engine._call = original
+        RuleCalls.call = original
     return result, calls
 
 

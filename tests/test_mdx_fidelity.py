@@ -142,13 +142,17 @@ def test_a_reference_link_before_an_inline_link_does_not_take_its_target():
     assert got == [("/docs/profile", 1, 5, "/docs/profile"), ("#properties", 2, 21, "#properties")]
 
 
-def test_a_broken_reference_link_is_reported_where_it_is_used(tmp_path):
+def test_a_broken_reference_link_is_reported_at_its_definitions_destination(tmp_path):
+    # The graph reports (and a rename in the editor rewrites) the destination as written, in
+    # the definition: one place for every use. Before: the label at the place of use, read
+    # as the target. The link itself (doc.links) is at the place of use.
     files = {
         "content/a.md": "# A\n\nRead [the next lesson][next] first.\n\n[next]: ./missing-lesson.md\n",
         "content/b.md": "# B\n",
     }
     found = lint(tmp_path, files, config=CONFIG, select=["graph/unresolved-reference"])
-    assert where(found) == [("graph/unresolved-reference", "content/a.md", 3, 6)]
+    assert where(found) == [("graph/unresolved-reference", "content/a.md", 5, 9)]
+    assert "./missing-lesson.md" in found[0].message
 
 
 def test_an_autolink_does_not_move_the_cursor_to_a_later_bracket(tmp_path):
@@ -276,3 +280,31 @@ def test_many_tag_problems_are_capped_like_other_parse_problems():
     doc = parse("</a>\n" * 5000)
     assert len(doc.problems) == 201 and "4800 more problems" in doc.problems[-1].message
     assert problems(doc)[:2] == [("parse/mdx-syntax", 1, 1), ("parse/mdx-syntax", 2, 1)]
+
+
+def test_a_rename_rewrites_a_reference_links_definition(tmp_path):
+    # The editor's rename edits the destination as written: for a reference link, in its
+    # definition (were the graph's span the place of use, the whole "[text][label]" would be
+    # replaced by the new path).
+    from coursecheck.lsp import navigation as nav
+    from coursecheck.lsp.workspace import CourseWorkspace
+
+    config = '[course]\ncontent = ["content/**/*.{md,mdx}"]\nid = "{path}"\n'
+    files = {
+        "content/a.md": "# A\n\nRead [the next lesson][next] first.\n\n[next]: ./b.md\n",
+        "content/b.md": "# B\n\nText.\n",
+    }
+    lint(tmp_path, files, config=config)  # writes the course
+    ws = CourseWorkspace(tmp_path, cache=False)
+    assert ws.load()
+    plan = nav.plan_rename(ws, [("content/b.md", "content/c.md")])
+    assert [(e.relpath, e.span.line, e.span.column, e.new_text) for e in plan.edits] == [
+        ("content/a.md", 5, 9, "./c.md")
+    ]
+
+
+def test_a_code_span_runs_over_a_line_that_is_no_fence_opener():
+    # "```b` c" has a backtick in its info: no opener, the paragraph (and the span) go on.
+    doc = parse("text `a {x}\n```b` c\n")
+    assert problems(doc) == [] and doc.components == []
+    assert [s.text for s in doc.segments if s.scope == "inline_code"] == ["a {x} ```b"]

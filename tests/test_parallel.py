@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from coursecheck import engine as engine_module
 from coursecheck.config import load_config
-from coursecheck.engine import Engine, RunOptions
+from coursecheck.engine import Engine, RunOptions, perfile
 
 PLUGIN = '''
 import os
@@ -92,8 +91,8 @@ def run(root: Path, jobs: int, **kwargs):
 @pytest.fixture
 def parallel_small(monkeypatch):
     """Workers even for a small course (the thresholds are about speed, not behaviour)."""
-    monkeypatch.setattr(engine_module, "PARALLEL_MIN_FILES", 4)
-    monkeypatch.setattr(engine_module, "FILES_PER_JOB", 2)
+    monkeypatch.setattr(perfile, "PARALLEL_MIN_FILES", 4)
+    monkeypatch.setattr(perfile, "FILES_PER_JOB", 2)
 
 
 def test_workers_give_the_same_findings_as_one_process(tmp_path, parallel_small):

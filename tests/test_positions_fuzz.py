@@ -113,7 +113,10 @@ def check_ranges(text: str, mdx: bool) -> None:
         else:
             assert whole.startswith("["), (link.form, whole)
             assert whole.endswith(")" if link.form == "inline" else "]") or "\\" in whole, (link.form, whole)
-        if dest and not any(c in dest for c in "\\&%:"):
+        # Known limit: in MDX a {expression} or tag inside a destination is masked like any
+        # other (remark reads none there), so the target misses it; not checked.
+        masked_inside = mdx and any(c in dest for c in "{<")
+        if dest and not masked_inside and not dest.startswith("//") and not any(c in dest for c in "\\&%:"):
             # A path (an URL with a scheme is normalised by markdown-it-py: hosts in punycode,
             # ports): as the author wrote it but for percent-encoding.
             target = unquote(normalizeLinkText(link.href))
@@ -160,6 +163,20 @@ FOUND = [
     ("See [one][a], [two][Y, [8h[B].\n\n[a]: /ref/a\n[two]: </ref/two>\n[b]: /ref/b\n", True),
     # An entity before a literal copy of its character: "&lt;<" placed both at the "<".
     ("&lt;<TODO", False),
+    # A code span across lines in a list item, the next line indented with a tab (expanded
+    # to spaces): its characters were placed one tab on (coverage-guided).
+    ("* `\n\tab`\n", False),
+    ("- `x\n\ty`\n", True),
+    # A definition's destination with a host ("//é", punycode for markdown-it-py) was not
+    # matched with the definition markdown-it-py read.
+    ("See [one][a].\n\n[a]: //\u00e9\n", True),
+    # A definition written with an escape ("/re\\/a") did not match its target: the "[a]"
+    # followed by "(...)" of the prose (no destination: a control character) was taken
+    # for an inline link.
+    ("[a]: /re\\/a\n[tw\x01[a](A0.B/empXy\x10)\n", False),
+    # A control character in "(...)" (no destination for CommonMark): the cursor went past
+    # the ")" markdown-it-py leaves as text, placed at the end of the file (coverage-guided).
+    ("[a]:a\n[](\x01[a])", False),
     # An empty title ("") was not read, and the link taken for a reference one.
     ('[b]( /two ) [c](/three "")[t d](<ur>)\n', True),
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import DEFAULT_CONFIG, check, where
 
-from coursecheck import engine as engine_module
+from coursecheck.engine import reading as engine_reading
 from coursecheck.fsutil import atomic_write
 
 GOOD = {"content/ok.md": "# Хороший урок\n\nТекст.\n"}
@@ -85,7 +85,7 @@ def test_good_edge_cases_parse_cleanly(course):
 
 
 def test_huge_file_is_reported_not_read(course, monkeypatch):
-    monkeypatch.setattr(engine_module, "MAX_FILE_BYTES", 1024)
+    monkeypatch.setattr(engine_reading, "MAX_FILE_BYTES", 1024)  # the per-file stage reads it there
     root = course({**GOOD, "content/huge.md": "# A\n" + "текст\n" * 1000})
     (finding,) = [f for f in check(root).active if f.path == "content/huge.md"]
     assert finding.rule_id == "parse/unreadable"

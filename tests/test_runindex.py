@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from test_cache import COURSE_RULES, MUSTHAVE_CONFIG, MUSTHAVE_FILES, dump, run
 
-from coursecheck import engine as engine_module
 from coursecheck import runindex
+from coursecheck.engine import perfile  # the per-file stage hashes files with perfile._raw_bytes
 from coursecheck.runindex import RunIndex
 
 
@@ -26,13 +26,13 @@ def trusting(monkeypatch):
 def reads(monkeypatch):
     """The files each run reads to hash them (relative paths)."""
     seen: list[str] = []
-    original = engine_module._raw_bytes
+    original = perfile._raw_bytes
 
     def counting(root: str, path: str):
         seen.append(path)
         return original(root, path)
 
-    monkeypatch.setattr(engine_module, "_raw_bytes", counting)
+    monkeypatch.setattr(perfile, "_raw_bytes", counting)
     return seen
 
 

@@ -415,12 +415,28 @@ def placeholder(doc: Document, ctx: RuleContext) -> None:
     segments = list(_segments(doc, ctx.options["scopes"]))
     if ctx.options.get("builtin", True):
         languages = _languages(ctx)
-        sections = _section_content(doc, segments)
+        texts = [segment.text for segment in segments if segment.scope in ("prose", "heading")]
+        # The phrases the lesson holds at all (its text with blanks as one space, any case, е
+        # for ё): a sentence can be a placeholder use only of one of them. Most lessons hold
+        # none, and cost one pass over their text per phrase, in C.
+        joined = " ".join("\n".join(texts).lower().replace("ё", "е").split())
+        present = [phrase for phrase in _normal_phrases(languages) if phrase in joined]
+        words = tuple({max(phrase.split(), key=len) for phrase in present})
+        if "lorem" in joined:
+            words += ("lorem",)
+        sections: dict[int, bool] | None = None
         for index, segment in enumerate(segments):
-            if segment.scope in ("prose", "heading") and not _in_table(doc, segment):
+            if segment.scope not in ("prose", "heading") or not words:
+                continue
+            lowered = segment.text.lower().replace("ё", "е")
+            if "lorem" not in lowered and not any(word in lowered for word in words):
+                continue  # no phrase in the text (the common case): no sentence of it is a placeholder
+            if not _in_table(doc, segment):
+                if sections is None:
+                    sections = _section_content(doc, segments)
                 for start, end in _placeholder_uses(segment.text, languages, sections.get(index, False)):
                     found.append((segment, start, end, segment.text[start:end]))
-            elif segment.scope in ("prose", "heading"):
+            else:
                 for m in _LOREM.finditer(segment.text):
                     found.append((segment, m.start(), m.end(), m.group()))
     if ctx.options["phrases"] or ctx.options["patterns"]:
@@ -512,6 +528,14 @@ def _placeholder_uses(text: str, languages: tuple[str, ...], alone: bool) -> lis
         if normal.startswith(leading) and (alone or stripped.endswith(("…", "..."))):
             out.append((core_start, core_start + len(core)))
     return out
+
+
+@lru_cache(maxsize=8)
+def _normal_phrases(languages: tuple[str, ...]) -> tuple[str, ...]:
+    """The placeholder phrases of ``languages`` (exact, trailing and leading), as a sentence's
+    normalized text would hold them: lowercase, е for ё, words apart by one space."""
+    phrases = {p for lang in languages for table in (PLACEHOLDERS, TRAILING, LEADING) for p in table[lang]}
+    return tuple(sorted({" ".join(p.lower().replace("ё", "е").split()) for p in phrases}))
 
 
 def _section_content(doc: Document, segments: list[Segment]) -> dict[int, bool]:

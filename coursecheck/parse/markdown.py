@@ -341,6 +341,15 @@ def _inline(
     return Segment(scope, "".join(text_parts), anchors or [(0, aligner.cursor)], info)
 
 
+def _same_target(written: str, href: str) -> bool:
+    """Whether a destination as written is the link target ``href`` (decoded) markdown-it-py
+    made of it (it reads escapes and entities, percent-encodes, writes hosts in punycode)."""
+    from markdown_it.common.normalize_url import normalizeLink
+    from markdown_it.common.utils import unescapeAll
+
+    return written == href or unquote(normalizeLink(unescapeAll(written))) == href
+
+
 def _reference(
     source: str, text_start: int, bracket: int, end: int, definitions: dict[str, tuple[int, int]] | None
 ) -> tuple[int, int, int]:
@@ -380,7 +389,7 @@ def _destination(
     nothing closing them must not cost a scan to its end per link.
     """
     definition = definitions.get(_label_key(source[label_start:label_end])) if definitions else None
-    if definition is not None and unquote(source[definition[0] : definition[1]]) == href:
+    if definition is not None and _same_target(source[definition[0] : definition[1]], href):
         end = min(end, paren + 2 * (len(href) + len(title)) + 64)
     i = paren + 1
     while i < end and source[i] in " \t\n":
@@ -398,7 +407,7 @@ def _destination(
             if ch == "\\":
                 j += 2
                 continue
-            if ch in " \t\n":
+            if ch <= " " or ch == "\x7f":  # blanks and ASCII control characters end it
                 break
             if ch == "(":
                 depth += 1
@@ -424,8 +433,8 @@ def _destination(
             i += 1
     if i >= end or source[i] != ")":
         return None
-    if definition is not None and unquote(source[dest_start:dest_end]) != href:
-        if unquote(source[definition[0] : definition[1]]) == href:
+    if definition is not None and not _same_target(source[dest_start:dest_end], href):
+        if _same_target(source[definition[0] : definition[1]], href):
             return None
     return dest_start, dest_end, i + 1
 
@@ -514,7 +523,7 @@ def _definitions(
         if source[start] == "<":
             start, end = start + 1, end - 1
         written = source[start:end]
-        if "\\" not in written and "&" not in written and unquote(written) != unquote(str(reference.get("href", ""))):
+        if not _same_target(written, unquote(str(reference.get("href")))):
             continue
         if code_lines and index.span(m.start()).line in code_lines:
             continue
@@ -537,7 +546,7 @@ def _find_backtick_run(source: str, length: int, start: int, end: int) -> int:
 
 def _align_multiline_code(source: str, content: str, start: int, end: int) -> list[tuple[int, int]]:
     """Anchors for a code span that crosses lines: each line break became a space and the
-    next line's indentation (or container prefix) was dropped."""
+    next line's indentation (or container prefix) was dropped, or a tab of it expanded."""
     anchors: list[tuple[int, int]] = []
     j, expected = start, -1
     for k, ch in enumerate(content):
@@ -547,6 +556,8 @@ def _align_multiline_code(source: str, content: str, start: int, end: int) -> li
             if k + 1 < len(content):
                 nxt = source.find(content[k + 1], j, end)
                 j = nxt if nxt != -1 else j
+        elif ch == " " and (j >= end or source[j] != " "):
+            pos = j  # a tab of the indentation, expanded to spaces by markdown-it-py
         else:
             found = source.find(ch, j, end)
             pos = found if found != -1 else j

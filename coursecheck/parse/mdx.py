@@ -519,7 +519,8 @@ def _apply_masks(text: str, ranges: list[tuple[int, int]]) -> str:
 _BACKTICKS = re.compile(r"`+")
 # Where a paragraph (and so a code span) ends: a blank line, or a fence opener (a fence
 # interrupts a paragraph: a run of backticks before it cannot close after it).
-_PARAGRAPH_END = re.compile(r"\n[ \t]*\n|\n(?=[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:```|~~~))")
+# (A backtick fence's info has no backtick: "```b` c" is no opener and interrupts nothing.)
+_PARAGRAPH_END = re.compile(r"\n[ \t]*\n|\n(?=[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?:```[^`\n]*(?:\n|\Z)|~~~))")
 
 
 class _CodeSpans:

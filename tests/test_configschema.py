@@ -7,7 +7,6 @@ import textwrap
 
 import pytest
 
-from coursecheck import hookimpl
 from coursecheck.builtin import graph as graph_family
 from coursecheck.config import ConfigError, load_config
 from coursecheck.config.schema import Key, Section, describe_section, validate_sections
@@ -82,27 +81,40 @@ def test_a_section_of_the_wrong_shape(tmp_path):
     ]
 
 
-def test_a_plugin_declares_a_section_and_the_engine_validates_it(tmp_path, monkeypatch):
-    class Plugin:
-        @hookimpl
-        def coursecheck_config_schemas(self):
-            return [SECTION]
+PLUGIN = """
+from coursecheck.api import ConfigKey, ConfigSection, hookimpl
 
-    (tmp_path / ".coursecheck.toml").write_text("[demo]\ncount = -1\n", encoding="utf-8")
-    config = load_config(tmp_path / ".coursecheck.toml", tmp_path)
-    import coursecheck.engine as engine_module
 
-    original = engine_module.make_plugin_manager
+def boom(value, config):
+    raise ValueError("boom")
 
-    def with_plugin(*args, **kwargs):
-        pm, notes = original(*args, **kwargs)
-        pm.register(Plugin())
-        return pm, notes
 
-    monkeypatch.setattr(engine_module, "make_plugin_manager", with_plugin)
+@hookimpl
+def coursecheck_config_schemas():
+    return [
+        ConfigSection("demo", "a demo section", keys=(ConfigKey("count", "int", minimum=1),)),
+        ConfigSection("broken", "a section whose check raises", keys=(ConfigKey("name", check=boom),)),
+    ]
+"""
+
+
+def engine_with_plugin(tmp_path, toml):
+    (tmp_path / "demo_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    (tmp_path / ".coursecheck.toml").write_text('plugins = ["demo_plugin.py"]\n' + toml, encoding="utf-8")
+    return Engine(load_config(tmp_path / ".coursecheck.toml", tmp_path))
+
+
+def test_a_plugin_declares_a_section_and_the_engine_validates_it(tmp_path):
     with pytest.raises(ConfigError) as info:
-        Engine(config)
-    assert [str(p) for p in info.value.problems] == [".coursecheck.toml:2: demo.count: must be 1 or more, not -1"]
+        engine_with_plugin(tmp_path, "[demo]\ncount = -1\n")
+    assert [str(p) for p in info.value.problems] == [".coursecheck.toml:3: demo.count: must be 1 or more, not -1"]
+
+
+def test_a_check_that_raises_leaves_its_section_unchecked_and_is_told(tmp_path):
+    engine = engine_with_plugin(tmp_path, '[demo]\ncount = 2\n[broken]\nname = "x"\n')
+    assert [n.message for n in engine.notes if "[broken]" in n.message] == [
+        "the check of [broken] raised ValueError: boom"
+    ]
 
 
 def test_the_graph_schema_declares_every_key_the_graph_reads():
@@ -120,29 +132,3 @@ def test_plugins_import_the_schema_from_the_public_api():
     from coursecheck import api
 
     assert api.ConfigSection is Section and api.ConfigKey is Key
-
-
-def test_a_check_that_raises_leaves_its_section_unchecked_and_is_told(tmp_path, monkeypatch):
-    def boom(value, config):
-        raise ValueError("boom")
-
-    broken = Section("demo", "a demo section", keys=(Key("name", "string", check=boom),))
-
-    class Plugin:
-        @hookimpl
-        def coursecheck_config_schemas(self):
-            return [broken]
-
-    (tmp_path / ".coursecheck.toml").write_text('[demo]\nname = "x"\n', encoding="utf-8")
-    import coursecheck.engine as engine_module
-
-    original = engine_module.make_plugin_manager
-
-    def with_plugin(*args, **kwargs):
-        pm, notes = original(*args, **kwargs)
-        pm.register(Plugin())
-        return pm, notes
-
-    monkeypatch.setattr(engine_module, "make_plugin_manager", with_plugin)
-    engine = Engine(load_config(tmp_path / ".coursecheck.toml", tmp_path))
-    assert [n.message for n in engine.notes if "[demo]" in n.message] == ["the check of [demo] raised ValueError: boom"]

@@ -762,6 +762,13 @@ def prepass(text: str, *, mdx: bool, body_start: int = 0) -> PrePass:
             except _Unterminated as exc:
                 what = "expression" if exc.what == "expression" else f"expression: its {exc.what}"
                 report(i, "unterminated-expression", f"MDX {what} is never closed")
+                if exc.what == "expression":
+                    # No "}" closes it before the end of the file: to the MDX compiler the rest
+                    # of the file is this expression (it names this "{" and reads nothing
+                    # after it), so nothing after it is Markdown to check either.
+                    _mask(buf, text, i, n)
+                    i = n
+                    break
                 eol = text.find("\n", i)
                 i = n if eol == -1 else eol
                 continue

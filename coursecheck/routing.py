@@ -506,8 +506,10 @@ _HEADING_MARKS = re.compile(r"^\s{0,3}#{1,6}\s*|\s+#+\s*$")
 _EXPLICIT_ID = re.compile(r"\{\s*#([^\s{}]+)\s*\}")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# The word comes first and its look-behind after it: a pattern that opens with a
+# look-behind is tried at every offset, one that opens with a letter is scanned for it.
 _ID_ATTRIBUTE = re.compile(
-    r"""(?<![\w-])(?:id|name)\s*=\s*(?:"([^"\n]{1,200})"|'([^'\n]{1,200})'|\{\s*["'`]([^"'`\n]{1,200})["'`]\s*\})"""
+    r"""(?:id(?<![\w-]id)|name(?<![\w-]name))\s*=\s*(?:"([^"\n]{1,200})"|'([^'\n]{1,200})'|\{\s*["'`]([^"'`\n]{1,200})["'`]\s*\})"""
 )
 _ANCHOR_SUFFIX = re.compile(r"-\d+$")
 

@@ -245,11 +245,12 @@ def _mixed_readings(doc: Document, ctx: RuleContext) -> list[tuple[Segment, Mixe
         scopes = resolve_scopes(ctx.options.get("scopes") or ["prose"])
     except ValueError:
         scopes = resolve_scopes("prose")
+    if _READINGS[0] is doc and _READINGS[1] == (len(doc.segments), scopes, ctx.config):
+        return _READINGS[2]  # the other rule asked first: read once (even when there are none)
     segments = list(doc.iter_segments(scopes))
     if not may_mix_scripts("\n".join([seg.text for seg in segments])):
+        _READINGS[:] = [doc, (len(doc.segments), scopes, ctx.config), []]
         return []
-    if _READINGS[0] is doc and _READINGS[1] == (len(doc.segments), scopes, ctx.config):
-        return _READINGS[2]
     words = lexicon.build(ctx.config, ctx.course)
     primary = _primary_script(ctx)
     out = []

@@ -29,6 +29,7 @@ from coursecheck.model import (
     Segment,
 )
 from coursecheck.parse.mdx import blank_out, prepass
+from coursecheck.parse.yamlflat import load_flat
 from coursecheck.parse.yamlpos import FRONTMATTER_LIMITS, YamlProblem, load_with_places
 from coursecheck.text import LineIndex
 
@@ -62,7 +63,9 @@ def parse_frontmatter(doc: Document) -> int:
     yaml_text = text[4 : close.start()]
     fm_span = doc.span(0, close.end())
     try:
-        data, places = load_with_places(yaml_text, doc.lines, 4, FRONTMATTER_LIMITS)
+        # Flat frontmatter (most of it) is read without composing it; the rest is composed.
+        flat = load_flat(yaml_text, doc.lines, 4)
+        data, places = flat if flat is not None else load_with_places(yaml_text, doc.lines, 4, FRONTMATTER_LIMITS)
     except YamlProblem as exc:
         what = "frontmatter is not read" if exc.limit else "frontmatter is not valid YAML"
         doc.problems.append(problem(doc, "parse/frontmatter", f"{what}: {exc}", exc.offset))

@@ -4,6 +4,7 @@ cache parses nothing and does not import markdown-it-py (~40 ms of start-up)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from itertools import accumulate
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.parser_block import ParserBlock
 from markdown_it.rules_block.state_block import StateBlock
+from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 
 
@@ -62,12 +64,72 @@ class _ParserBlock(ParserBlock):
         return state.tokens
 
 
+# The characters an enabled inline rule acts on, besides the line break: escape, code spans,
+# strikethrough, emphasis, links, images, autolinks and HTML, entities. (Every other character
+# the library's text rule stops at is taken as text when no rule matches it.)
+_INLINE_MARKUP = re.compile(r"[\\`~*_\[!<&]")
+
+
+def _plain_children(content: str) -> list[Token] | None:
+    """The inline tokens markdown-it-py makes of ``content`` that holds no inline markup: its
+    lines as text, apart by a softbreak, or a hardbreak after two spaces or more (the library's
+    newline rule: one trailing space is dropped, the next line's leading blanks skipped).
+    None for what this does not read (a line left empty)."""
+    if "\n" not in content:
+        if not content:
+            return []
+        token = Token("text", "", 0)
+        token.content = content
+        return [token]
+    children: list[Token] = []
+    lines = content.split("\n")
+    last = len(lines) - 1
+    for k, line in enumerate(lines):
+        if k:
+            line = line.lstrip(" \t")
+        if not line.strip(" "):
+            return None
+        brk = "softbreak"
+        if k < last and line.endswith(" "):
+            if line.endswith("  "):
+                line = line.rstrip(" ")
+                brk = "hardbreak"
+            else:
+                line = line[:-1]
+        text = Token("text", "", 0)
+        text.content = line
+        children.append(text)
+        if k < last:
+            children.append(Token(brk, "br", 0))
+    return children
+
+
+def _inline(state: StateCore) -> None:
+    """markdown-it-py's core inline rule, with the inline parse skipped for content that
+    holds no inline markup (about half the inline tokens of a lesson: list items, table cells,
+    headings, plain sentences), whose tokens are known without it. ``tests/test_positions.py``
+    compares the tokens with the library's."""
+    inline = state.md.inline
+    for token in state.tokens:
+        if token.type == "inline":
+            content = token.content
+            if _INLINE_MARKUP.search(content) is None:
+                plain = _plain_children(content)
+                if plain is not None:
+                    token.children = plain
+                    continue
+            if token.children is None:
+                token.children = []
+            inline.parse(content, state.md, state.env, token.children)
+
+
 @lru_cache(maxsize=2)
 def markdown_it(mdx: bool) -> MarkdownIt:
     md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
     block = _ParserBlock()
     block.ruler = md.block.ruler  # the same rules, enabled as above
     md.block = block
+    md.core.ruler.at("inline", _inline)
     if mdx:
         # MDX has no indented code and no raw HTML: JSX was masked by the pre-pass, and a
         # line left indented by masking must not turn into a code block.

@@ -44,7 +44,13 @@ def _resolve() -> Any:
     from ruamel.yaml.nodes import ScalarNode
 
     resolver = _composer().resolver
-    return lambda value: resolver.resolve(ScalarNode, value, (True, False)).value  # the tag's text
+
+    # Lessons repeat their keys and many values (``draft: false``): each is resolved once.
+    @lru_cache(maxsize=4096)
+    def resolve(value: str) -> str:
+        return str(resolver.resolve(ScalarNode, value, (True, False)).value)  # the tag's text
+
+    return resolve
 
 
 class _Scalar:

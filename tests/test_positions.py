@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coursecheck.parse.markdown import parse_markdown
-from coursecheck.text import LineIndex, decode_source, normalize_newlines
+from coursecheck.text import LineIndex, Span, decode_source, normalize_newlines
 
 LESSON = (
     "---\n"
@@ -274,3 +276,19 @@ def test_mdx_fence_indented_inside_a_component_is_code_not_jsx():
     assert doc.problems == []
     markdown = parse(text, mdx=False)
     assert markdown.problems == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet="ab \n😀ж", max_size=30),
+    st.lists(st.tuples(st.integers(-3, 33), st.one_of(st.none(), st.integers(-3, 33))), min_size=1, max_size=8),
+)
+def test_line_index_span_is_the_two_positions(text, ranges):
+    # LineIndex.span takes a shorter way than two position() calls (one line search for a
+    # span on one line, no UTF-16 work without astral characters): the same Span either way.
+    index = LineIndex(text)
+    for start, end in ranges:
+        stop = start if end is None or end < start else end
+        (line, col, col16), (end_line, end_col, end_col16) = index.position(start), index.position(stop)
+        span = index.span(start, end)
+        assert span == Span(line, col, end_line, end_col, col16, end_col16) and type(span) is Span

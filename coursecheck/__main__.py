@@ -1,3 +1,3 @@
-from coursecheck.cli import main
+from coursecheck.cli import console_main
 
-raise SystemExit(main())
+raise SystemExit(console_main())

@@ -529,9 +529,7 @@ def main() -> int:
         default=",".join(FORMATS),
         help="output formats to time cold and warm, comma-separated (default: all; '' skips)",
     )
-    parser.add_argument(
-        "--formats-only", action="store_true", help="only measure the output formats, cold and warm"
-    )
+    parser.add_argument("--formats-only", action="store_true", help="only measure the output formats, cold and warm")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--format-child", help=argparse.SUPPRESS)
     parser.add_argument("--format", default="text", help=argparse.SUPPRESS)

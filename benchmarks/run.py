@@ -32,6 +32,10 @@ memory (resident set size of the main process and of its largest worker). Figure
 * ``coursecheck init`` (``--init`` alone: only this) on the same course against the cold
   check, both with the same worker count (one per CPU), no cache: init reads each file once,
   in parallel (target <= 0.5x).
+* each output format (``--formats``; ``--formats-only``: only this): ``coursecheck -f FORMAT
+  -o FILE`` as a user runs it (the Markdown report as ``coursecheck report -o FILE``), cold
+  (empty cache) and then warm (nothing changed), both in that format, each in a fresh
+  process: the warm run against the cold one (target <= 5 %).
 
 Not part of the test suite: run it by hand or in a scheduled job.
 """
@@ -172,6 +176,75 @@ def init_child(args: argparse.Namespace) -> int:
     done = time.perf_counter()
     print(json.dumps({"elapsed": done - started, "code": code, "config_chars": len(written.getvalue())}))
     return 0
+
+
+FORMATS = ("text", "json", "sarif", "github", "markdown")
+
+
+def format_child(args: argparse.Namespace) -> int:
+    """``--format-child ROOT``: one ``coursecheck`` command line as a user runs it, in one
+    format, written to ``--output``; its time printed as JSON."""
+    import contextlib
+    import io
+
+    started = time.perf_counter()
+    from coursecheck.cli import main as cli_main
+
+    fmt = args.format
+    argv = ["report"] if fmt == "markdown" else ["check", "--format", fmt]
+    argv += ["--root", args.format_child, "-c", str(Path(args.format_child) / ".coursecheck.toml")]
+    argv += ["--cache-dir", args.cache_dir, "-o", args.output, "--no-progress", "-q"]
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = cli_main(argv)
+    done = time.perf_counter()
+    print(json.dumps({"elapsed": done - started, "code": code, "bytes": Path(args.output).stat().st_size}))
+    return 0
+
+
+def time_format(root: Path, fmt: str, cache_dir: Path, output: Path) -> dict:
+    cmd = [sys.executable, __file__, "--format-child", str(root), "--format", fmt]
+    cmd += ["--cache-dir", str(cache_dir), "--output", str(output)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=root)
+    if done.returncode != 0:
+        raise SystemExit(f"coursecheck -f {fmt} failed: {done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["code"] not in (0, 1):
+        raise SystemExit(f"coursecheck -f {fmt} exited {result['code']}")
+    return result
+
+
+def measure_formats(args, root: Path, size: int, tmp: Path) -> dict:
+    """Each output format, cold (empty cache) then warm (nothing changed), in a fresh
+    process each, as a user runs them: the warm run against the cold one in the same format
+    (target <= 5 %). With ``--repeat N``: N cold runs and N warm runs, medians, and the
+    spread (lowest and highest ratio of a warm run to the median cold)."""
+    out: dict[str, dict] = {}
+    formats = [f for f in args.formats.split(",") if f]
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise SystemExit(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+        cache_dir = tmp / f"cache-{size}-{fmt}"
+        output = tmp / f"output-{size}.{fmt}"
+        colds, warms = [], []
+        for _ in range(args.repeat):
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            colds.append(time_format(root, fmt, cache_dir, output)["elapsed"])
+            for _ in range(args.repeat):
+                warms.append(time_format(root, fmt, cache_dir, output))
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        cold = statistics.median(colds)
+        warm = statistics.median(r["elapsed"] for r in warms)
+        ratios = sorted(r["elapsed"] / cold for r in warms)
+        spread = f"; warm runs {ratios[0]:.1%}-{ratios[-1]:.1%}" if len(ratios) > 1 else ""
+        label = "report (Markdown)" if fmt == "markdown" else f"-f {fmt}"
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(
+            f"  {label:<18} cold {cold:7.2f}s, warm {warm:5.2f}s = {warm / cold:6.1%} of cold "
+            f"(target <= 5 %{spread}; output {warms[-1]['bytes'] / 1e6:.1f} MB; load average {load:.1f})"
+        )
+        out[fmt] = {"cold": cold, "warm": warm, "colds": colds, "warms": [r["elapsed"] for r in warms]}
+    return out
 
 
 def time_init(root: Path, jobs: int) -> dict:
@@ -327,6 +400,8 @@ def measure_size(args, lessons, data, config: str, size: int, tmp: Path, mdl: st
         f"{serial['rss_main_mb']:.0f} MB), largest worker {cold['rss_worker_mb']:.0f} MB (target <= 400 MB)"
     )
     out.update(measure_init(args, root, size))
+    if args.formats:
+        out["formats"] = measure_formats(args, root, size, tmp)
     if args.shards > 1:
         out["shards"] = measure_shards(root, files, args.shards, tmp / f"shards-{size}")
     if mdl is not None:
@@ -449,7 +524,16 @@ def main() -> int:
         help="only measure the spelling rules: cold check with them off and on, at each size",
     )
     parser.add_argument("--init", action="store_true", help="only measure `coursecheck init` against the cold check")
+    parser.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help="output formats to time cold and warm, comma-separated (default: all; '' skips)",
+    )
+    parser.add_argument("--formats-only", action="store_true", help="only measure the output formats, cold and warm")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--format-child", help=argparse.SUPPRESS)
+    parser.add_argument("--format", default="text", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--init-child", help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", help=argparse.SUPPRESS)
@@ -459,6 +543,8 @@ def main() -> int:
         return child(args)
     if args.init_child:
         return init_child(args)
+    if args.format_child:
+        return format_child(args)
     lessons, data = source_lessons(args.corpus)
     if not lessons:
         print("no lessons found", file=sys.stderr)
@@ -479,6 +565,14 @@ def main() -> int:
         if args.spelling:
             for size in args.sizes:
                 measure_spelling(args, lessons, data, config, size, tmp)
+            return 0
+        if args.formats_only:
+            for size in args.sizes:
+                root = tmp / f"course-{size}"
+                build_course(root, lessons, data, size, config)
+                print(f"{size:>6} lessons, each output format:")
+                measure_formats(args, root, size, tmp)
+                shutil.rmtree(root, ignore_errors=True)
             return 0
         if args.init:
             for size in args.sizes:

@@ -132,6 +132,8 @@ def apply(result: Result, entries: list[Entry], source: str, *, partial: bool = 
             continue
         if finding.fingerprint in by_fingerprint:
             finding.suppression = Suppression("baseline", f"accepted in baseline {source}")
+            # The findings are no longer what the engine finished: reporters render them all.
+            result.blocks = None
             used.add(finding.fingerprint)
     checked = set(result.files)
     stale = [e for e in entries if e.fingerprint not in used and (not partial or e.path in checked)]

@@ -54,6 +54,10 @@ class Result:
     # ``put(kind, text, *parts)``; see Engine.stored_output), or None (no cache): what a
     # costly report part (the JSON's file outlines) is served from on a warm run.
     outputs: Any = None
+    # The files' groups of findings the engine finished this run, with the reporters' stored
+    # text for them (coursecheck.findingstore.FinishedGroups: ``cached(kind, findings,
+    # render)``), or None. Whoever changes findings after the run sets it to None.
+    blocks: Any = None
 
     @property
     def active(self) -> list[Finding]:

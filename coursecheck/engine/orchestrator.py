@@ -17,19 +17,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from coursecheck import coursecache
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from coursecheck.cache import FileCache, freezing_loaded, open_folder, secret_key
 from coursecheck.config import Config, expand_template
 from coursecheck.engine import discovery
 from coursecheck.engine.coursestage import CourseStage
 from coursecheck.engine.discovery import FILE_NAME, OUTSIDE_ROOT, _file_name_problem, _relpath
-from coursecheck.engine.finishing import Finisher
+from coursecheck.engine.finishing import FORMAT as FINISH_FORMAT
+from coursecheck.engine.finishing import Finisher, FinishKeys, finish_context
 from coursecheck.engine.incremental import Rechecks, _LastRun
 from coursecheck.engine.keys import RunKeys, _StoredOutputs
 from coursecheck.engine.perfile import PerFileStage
 from coursecheck.engine.reading import Reader, _digest_of, _kind_of, _size
 from coursecheck.engine.registry import Registry
 from coursecheck.engine.rulecalls import RuleCalls
+from coursecheck.findingstore import FinishedGroups, GroupStore
 from coursecheck.fsutil import encodable
 from coursecheck.globs import compile_glob, literal_base
 from coursecheck.model import Course, Document, Finding, Phase
@@ -66,6 +69,7 @@ class Engine:
         self._file_keys: dict[str, str] = {}  # relpath -> per-file cache key
         self._views: dict[str, str] = {}  # relpath -> FileResult.view (the course stage's key)
         self.relocated = 0  # course rules whose stored findings the last run moved (not ran)
+        self.replayed = 0  # files whose finishing the last run replayed from the store (not did)
         # Temporary files of killed writes seen by discovery (folder -> names), and those removed.
         self._leftovers: dict[str, list[str]] = {}
         self.removed_leftovers: list[str] = []
@@ -106,6 +110,7 @@ class Engine:
         """The run; ``shards``: take the per-file results from a sharded run's artifacts
         instead of the per-file stage (:meth:`merge`)."""
         started = time.perf_counter()
+        self.course_stage_key = ""
         files, walk_problems = self.discover()
         self._remove_leftovers()
         self._walk_refused = {f.path for f in walk_problems if f.rule_id == OUTSIDE_ROOT}
@@ -120,14 +125,17 @@ class Engine:
         data_docs = self._load_data_docs(to_load)
         stage_course = Course(self.config.root, [], [d for d in data_docs if d.role == "data"], [], {})
         self._open_run_cache(active_rules, data_docs)
+        # Where each finding comes from (finishing keys each file's group on it).
+        segments: list[tuple[int, str | None]] = [(len(findings), _digest_key("walk", findings))]
         docs, summaries, file_findings, step = self._per_file_stage(
-            to_load, data_docs, stage_course, active_rules, shards, findings, progress, total_steps
+            to_load, data_docs, stage_course, active_rules, shards, findings, progress, total_steps, segments
         )
         course = self.course = self._assemble(docs, summaries)
         course_findings = self._course_stage(
             course, active_rules, to_load, progress, step, total_steps, reuse=shards is None
         )
         findings.extend(course_findings)
+        segments.append((len(findings), f"course:{self.course_stage_key}" if self.course_stage_key else None))
         self._last = _LastRun(
             to_load, active_rules, stage_course, list(walk_problems), file_findings, course_findings, reported
         )
@@ -136,8 +144,41 @@ class Engine:
             progress(total_steps, total_steps)
         if self._cache is not None and shards is None:
             self.swept = self._cache.sweep(self._file_keys.values(), self.cache_misses, len(to_load))
-        findings = self._finish(findings, docs, reported)
-        return self._result(findings, active_rules, docs, reported, course, to_load, started, shards)
+        keys = self._finish_keys(segments, docs, data_docs) if shards is None else None
+        findings = self._finisher.finish(findings, docs, reported, keys)
+        if keys is not None and keys.store is not None:
+            keys.store.save()
+        self.replayed = 0 if keys is None else keys.replayed
+        result = self._result(findings, active_rules, docs, reported, course, to_load, started, shards)
+        if keys is not None and keys.store is not None and self._cache is not None:
+            blocks = FinishedGroups(self._cache.folder, self.config.root, self._cache.mac_key)
+            blocks.groups = keys.groups
+            result.blocks = blocks
+        return result
+
+    def _finish_keys(
+        self, segments: list[tuple[int, str | None]], docs: list[Document], data_docs: list[Document]
+    ) -> FinishKeys | None:
+        """The keys finishing stores each file's group under (None: no cache)."""
+        if self._cache is None or not self._base_key:
+            return None
+        data_rels = {d.relpath for d in data_docs}
+        records = {}
+        for doc in docs:
+            key = "data" if doc.relpath in data_rels else self._file_keys.get(doc.relpath)
+            if key:
+                records[doc.relpath] = f"{key}:{doc.role}"
+        context = finish_context(
+            str(FINISH_FORMAT),
+            self._base_key,
+            repr(coursecache.config_bytes(self.config)),
+            repr(sorted(self.config.origins.items(), key=repr)),
+            repr((self.config.rules, self.config.overrides)),
+            repr(sorted((r.id, r.level, r.plugin, r.course) for r in self.rules.values())),
+            repr((self.options.select, self.options.ignore)),
+        )
+        store = GroupStore(self._cache.folder, self.config.root, "finishing", self._cache.mac_key)
+        return FinishKeys(context, segments, records, store)
 
     def _reported(
         self, files: list[tuple[str, str]], findings: list[Finding]
@@ -199,6 +240,7 @@ class Engine:
         findings: list[Finding],
         progress: Callable[[int, int], None] | None,
         total_steps: int,
+        segments: list[tuple[int, str | None]] | None = None,
     ) -> tuple[list[Document], dict[str, dict[str, Any]], dict[str, list[Finding]], int]:
         """The data files' checks, then every other file's per-file result (from the shards
         when merging): the documents and records in course order, the summaries, the per-file
@@ -216,6 +258,8 @@ class Engine:
             summary: dict[str, Any] = {}
             found = file_findings[doc.relpath] = self._calls.check_document(doc, stage_course, active_rules, summary)
             findings.extend(found)
+            if segments is not None:
+                segments.append((len(findings), f"data:{doc.relpath}"))
             if summary:
                 summaries[doc.relpath] = summary
             by_rel[doc.relpath] = doc
@@ -232,6 +276,9 @@ class Engine:
             if progress is not None:
                 progress(step, total_steps)
             findings.extend(result.findings)
+            if segments is not None and result.findings:
+                key = self._file_keys.get(result.relpath)
+                segments.append((len(findings), f"file:{key}" if key else None))
             file_findings[result.relpath] = result.findings
             self.notes.extend(result.notes)
             # No view (no record, or no cache): the file's bytes stand for it.
@@ -618,6 +665,16 @@ def _fewer_collections() -> Iterator[None]:
             yield
     finally:
         gc.set_threshold(*before)
+
+
+def _digest_key(kind: str, findings: list[Finding]) -> str | None:
+    """A source key for findings made this run (discovery's problems): a digest of them."""
+    import pickle
+
+    try:
+        return f"{kind}:{FileCache.key(pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL))}"
+    except Exception:
+        return None
 
 
 def _is_sections(value: Any) -> bool:

@@ -75,11 +75,21 @@ def annotation(finding: Finding) -> str:
     return f"::{command} {props}::{data(finding.message)}"
 
 
+def _annotations(findings: list[Finding]) -> tuple[str, ...]:
+    return tuple(annotation(f) for f in findings if f.suppression is None)
+
+
 def render(result: Result, options: ReportOptions) -> str:
     findings = [f for f in result.findings if f.suppression is None]
+    if result.blocks is not None:
+        # Each file's annotations as the last run made them when its findings are the same
+        # (coursecheck.findingstore), in the order of its unsuppressed findings.
+        texts = [text for part in result.blocks.cached("github", result.findings, _annotations) for text in part]
+    else:
+        texts = [annotation(f) for f in findings]
     # Most severe first (GitHub displays a limited number per level), then by place.
-    findings.sort(key=lambda f: (-LEVEL_RANK.get(f.level, 3), f.sort_key()))
-    lines = [annotation(f) for f in findings]
+    order = sorted(range(len(findings)), key=lambda i: (-LEVEL_RANK.get(findings[i].level, 3), findings[i].sort_key()))
+    lines = [texts[i] for i in order]
     for note in result.notifications:
         command = "error" if note.level == "error" else "warning"
         lines.append(f"::{command} title=coursecheck::{data(note.message)}")

@@ -94,8 +94,11 @@ def _plain(value: Any) -> Any:
 def render(result: Result, options: ReportOptions) -> str:
     import secrets
 
-    # Where the files' outlines go: a string no finding can hold (a fresh nonce each run).
-    placeholder = f"coursecheck-files-{secrets.token_hex(16)}"
+    # Where the files' outlines and the findings go: strings no finding can hold (a fresh
+    # nonce each run).
+    nonce = secrets.token_hex(16)
+    placeholder = f"coursecheck-files-{nonce}"
+    findings_placeholder = f"coursecheck-findings-{nonce}"
     extra = dict(result.extra)
     if options.phase and isinstance(VERDICTS.get(extra), list):
         from coursecheck.report.phase import find_phase
@@ -114,7 +117,7 @@ def render(result: Result, options: ReportOptions) -> str:
         "counts": result.counts(),
         "failed": result.failed,
         "fail_level": result.fail_level,
-        "findings": [f.as_dict() for f in result.findings],
+        "findings": findings_placeholder,
         "files": placeholder,
         "rules": [{"id": r.id, "level": r.level, "plugin": r.plugin, "summary": r.summary} for r in result.rules],
         "notifications": [
@@ -125,17 +128,47 @@ def render(result: Result, options: ReportOptions) -> str:
     }
     # json_text: the same JSON, with nothing in it a terminal or CI log would act on.
     text = json_text(dumps(data))
+    before, _, after = text.partition(json.dumps(findings_placeholder))
+    text = before + _findings_json(result) + after
     before, _, after = text.partition(json.dumps(placeholder))
     return before + _files_json(result) + after + "\n"
 
 
-def dumps(value: Any, *, strict: bool = False) -> str:
+_FINDING_INDENT = "    "  # a finding's place in the document: an item of the top-level "findings"
+
+
+def _findings_text(findings: list[Any]) -> str:
+    """``findings`` as items of the ``findings`` array (indented, separated, escaped)."""
+    out: list[str] = []
+    for i, f in enumerate(findings):
+        if i:
+            out.append(",\n" + _FINDING_INDENT)
+        _encode(f.as_dict(), _FINDING_INDENT, out)
+    return json_text("".join(out))
+
+
+def _findings_json(result: Result) -> str:
+    """The ``findings`` array as it sits in the document. Each file's part is the text the
+    last run made of the same finished findings when the engine vouches for them
+    (``result.blocks``): a warm run does not build and encode them again."""
+    if not result.findings:
+        return "[]"
+    if result.blocks is not None:
+        parts = [part for part in result.blocks.cached("json", result.findings, _findings_text) if part]
+    else:
+        parts = [_findings_text(result.findings)]
+    between = ",\n" + _FINDING_INDENT
+    return "[\n" + _FINDING_INDENT + between.join(parts) + "\n  ]"
+
+
+def dumps(value: Any, *, strict: bool = False, indent: str = "") -> str:
     """``json.dumps(value, ensure_ascii=False, indent=2, default=str)``, the same text,
     built directly: the standard library's indenting encoder is pure Python and generic
     (its generators were most of a warm run's time with tens of thousands of findings).
-    ``strict``: as without ``default`` (an object JSON has no type for is a TypeError)."""
+    ``strict``: as without ``default`` (an object JSON has no type for is a TypeError);
+    ``indent``: the value as it is written at that depth of a document."""
     out: list[str] = []
-    _encode(value, "", out, strict)
+    _encode(value, indent, out, strict)
     return "".join(out)
 
 

@@ -327,7 +327,8 @@ def _build(build: BuildRun | None, settings: dict[str, Any]) -> list[str]:
 def _statistics(result: Result, items: list[Verdict], scope: list[str]) -> list[str]:
     rows: list[list[str]] = []
     course = result.course
-    docs = [d for d in (course.documents if course else []) if d.relpath in set(result.files)]
+    checked = set(result.files)  # once, not once per document
+    docs = [d for d in (course.documents if course else []) if d.relpath in checked]
     docs = [d for d in docs if _in_scope(d.relpath, scope)]
     lessons = [d for d in docs if d.is_lesson]
     data = [d for d in docs if d.role == "data"]

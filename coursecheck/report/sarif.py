@@ -19,8 +19,10 @@ The reporter is a pure function of the Result: no clock, no file reads.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -118,6 +120,12 @@ def artifact_uri(path: str) -> str:
 
 
 def is_relative_path(path: str) -> bool:
+    return _is_relative_path(path)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _is_relative_path(path: str) -> bool:
+    # Memoized: a run asks once per finding and related place, of a few thousand paths.
     if not path or path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path):
         return False
     return ".." not in PurePosixPath(path).parts
@@ -353,8 +361,17 @@ def build_log(result: Result, options: ReportOptions, limits: UploadLimits = GIT
 
 
 def _build(
-    result: Result, options: ReportOptions, limits: UploadLimits, keep: int | None
+    result: Result,
+    options: ReportOptions,
+    limits: UploadLimits,
+    keep: int | None,
+    texts: list[str] | None = None,
+    placeholder: str = "",
+    chosen_texts: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
+    """The log and its warnings. ``texts``: each placed finding's result as text (in the
+    order of the findings with a relative path): ``results`` is then ``placeholder`` and
+    ``chosen_texts`` receives the results' texts in the log's order."""
     warnings: list[str] = []
     rules = list(result.rules)
     descriptors = [rule_descriptor(r, limits) for r in rules]
@@ -401,7 +418,9 @@ def _build(
         )
 
     results = []
-    for _, finding in chosen:
+    for position, finding in chosen:
+        if texts is not None and chosen_texts is not None:
+            chosen_texts.append(texts[position])
         index = rule_index.get(finding.rule_id)
         if index is None:
             index = rule_index[finding.rule_id] = len(descriptors)
@@ -411,7 +430,8 @@ def _build(
                 f"{finding.path}:{finding.span.line}: {finding.rule_id} has {len(finding.related) + 1:,} locations; "
                 f"SARIF keeps {limits.locations:,} (GitHub's limit per result)"
             )
-        results.append(sarif_result(finding, index, limits))
+        if texts is None:
+            results.append(sarif_result(finding, index, limits))
 
     notifications.extend(_from_plugin_notification(n, rule_index) for n in result.notifications)
     notifications.extend(_notification(w, "warning") for w in warnings)
@@ -435,7 +455,7 @@ def _build(
         "invocations": [invocation],
         "originalUriBaseIds": {SRCROOT: {"uri": _root_uri(result)}},
         "columnKind": "utf16CodeUnits",
-        "results": results,
+        "results": results if texts is None else placeholder,
     }
     if options.automation_id:
         run["automationDetails"] = {"id": options.automation_id}
@@ -455,17 +475,70 @@ def _dump(log: dict[str, Any]) -> str:
     return json_text(dumps(log, strict=True)) + "\n"
 
 
-def render(result: Result, options: ReportOptions, limits: UploadLimits = GITHUB_LIMITS) -> str:
-    log, warnings = _build(result, options, limits, keep=None)
+_RESULT_INDENT = " " * 8  # a result's place in the log: an item of runs[0].results
+
+
+def _result_texts(result: Result, limits: UploadLimits) -> list[str] | None:
+    """Each finding with a relative path as its result's text (indented as in the log,
+    escaped), each file's from the last run when the engine vouches for its findings
+    (``result.blocks``: coursecheck.findingstore); None without them, or when a finding's
+    rule did not run (its descriptor's index depends on the whole run)."""
+    from coursecheck.report.json import dumps
+
+    blocks = result.blocks
+    if blocks is None:
+        return None
+    rule_index = {r.id: i for i, r in enumerate(result.rules)}
+    if any(f.rule_id not in rule_index for f in result.findings):
+        return None
+
+    def texts(group: list[Finding]) -> tuple[str, ...]:
+        return tuple(
+            json_text(dumps(sarif_result(f, rule_index[f.rule_id], limits), strict=True, indent=_RESULT_INDENT))
+            for f in group
+            if is_relative_path(f.path)
+        )
+
+    kind = "sarif\0" + blocks.key_of([*rule_index, str(limits.locations), str(limits.tags)])
+    return [text for part in blocks.cached(kind, result.findings, texts) for text in part]
+
+
+def _assemble(log: dict[str, Any], texts: list[str] | None, placeholder: str) -> str:
+    """The log's text, its results from ``texts`` (None: in the log)."""
     text = _dump(log)
-    size = len(gzip.compress(text.encode("utf-8"), compresslevel=6))
-    keep = len(log["runs"][0]["results"])
+    if texts is None:
+        return text
+    quoted = '"' + placeholder + '"'
+    at = text.index(quoted)
+    line_start = text.rindex("\n", 0, at) + 1
+    indent = text[line_start : text.index('"', line_start)]
+    assert indent + "  " == _RESULT_INDENT, "the results moved in the log"
+    if not texts:
+        return text.replace(quoted, "[]", 1)
+    between = ",\n" + _RESULT_INDENT
+    return text.replace(quoted, "[\n" + _RESULT_INDENT + between.join(texts) + "\n" + indent + "]", 1)
+
+
+def _gzip_size(text: str) -> int:
+    """The log's size compressed (GitHub's limit is on it)."""
+    return len(gzip.compress(text.encode("utf-8"), compresslevel=6))
+
+
+def render(result: Result, options: ReportOptions, limits: UploadLimits = GITHUB_LIMITS) -> str:
+    texts = _result_texts(result, limits)
+    placeholder = f"coursecheck-results-{secrets.token_hex(16)}"
+    chosen: list[str] = []
+    log, warnings = _build(result, options, limits, None, texts, placeholder, chosen)
+    text = _assemble(log, None if texts is None else chosen, placeholder)
+    size = _gzip_size(text)
+    keep = len(log["runs"][0]["results"]) if texts is None else len(chosen)
     while size > limits.gzip_bytes and keep > 0:
         # Results make up nearly all of a large log: scale their number to the budget, with margin.
         keep = min(keep - 1, int(keep * limits.gzip_bytes / size * 0.95))
-        log, warnings = _build(result, options, limits, keep=max(keep, 0))
-        text = _dump(log)
-        size = len(gzip.compress(text.encode("utf-8"), compresslevel=6))
+        chosen = []
+        log, warnings = _build(result, options, limits, max(keep, 0), texts, placeholder, chosen)
+        text = _assemble(log, None if texts is None else chosen, placeholder)
+        size = _gzip_size(text)
     options.warnings.extend(warnings)
     return text
 

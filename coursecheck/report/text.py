@@ -17,6 +17,7 @@ from coursecheck.wording import level_counts
 from coursecheck.wording import plural as _plural
 
 if TYPE_CHECKING:
+    from coursecheck.model import Finding
     from coursecheck.results import Result
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m", "dim": "\033[2m", "bold": "\033[1m"}
@@ -27,12 +28,13 @@ def _paint(text: str, style: str, options: ReportOptions) -> str:
     return f"{_COLORS[style]}{text}{_RESET}" if options.color else text
 
 
-def render(result: Result, options: ReportOptions) -> str:
+def _finding_lines(findings: list[Finding], config_path: str, options: ReportOptions) -> str:
+    """The lines of ``findings`` (one file's, or any), joined."""
     lines: list[str] = []
-    for f in result.findings:
+    for f in findings:
         if f.suppression is not None and not options.show_suppressed:
             continue
-        where = f"{path(f.path)}:{f.span.line}:{f.span.column}" if f.path else path(result.config_path)
+        where = f"{path(f.path)}:{f.span.line}:{f.span.column}" if f.path else path(config_path)
         level = _paint(f.level, f.level, options)
         suffix = " (suppressed)" if f.suppression is not None else ""
         rule_id = _paint(display(f.rule_id), "dim", options)
@@ -42,6 +44,24 @@ def render(result: Result, options: ReportOptions) -> str:
             # finding), its control characters shown as escapes.
             shown = snippet_display(f.snippet, f.snippet_column, f.snippet_cut)
             lines.append(line(f"    | {display(shown.rstrip())}"))
+    return "\n".join(lines)
+
+
+def render(result: Result, options: ReportOptions) -> str:
+    lines: list[str] = []
+    blocks = result.blocks
+    if blocks is not None:
+        # Each file's lines as the last run made them when its findings are the same
+        # (coursecheck.findingstore): a warm run does not format them again.
+        kind = "text\0" + "\0".join(
+            [str(options.color), str(options.verbose), str(options.show_suppressed), result.config_path]
+        )
+        texts = blocks.cached(kind, result.findings, lambda group: _finding_lines(group, result.config_path, options))
+        lines.extend(text for text in texts if text)
+    else:
+        text = _finding_lines(result.findings, result.config_path, options)
+        if text:
+            lines.append(text)
     for note in result.notifications:
         lines.append(line(f"coursecheck: {display(note.level)}: {display(note.message)}"))
         if options.verbose and note.exception:

@@ -1,0 +1,149 @@
+"""Warm runs take each file's finished findings and the reporters' text for them from the
+last run (coursecheck.findingstore): the outputs must be byte for byte what a run without
+any stored state prints, in every format, and a damaged or forged store is only a miss."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from report_course import GOLDEN, SELECT, TIMESTAMP, build_course
+
+from coursecheck.config import load_config
+from coursecheck.engine import Engine, RunOptions
+
+FORMATS = [
+    ("text",),
+    ("text", "-v"),
+    ("text", "--show-suppressed"),
+    ("json",),
+    ("sarif",),
+    ("github",),
+    ("markdown",),
+]
+
+
+def _normal(text: str) -> str:
+    """The run's duration (text and github summaries) is the one thing that may differ."""
+    return re.sub(r"\(\d+\.\d\ds\)\.$", "(D.DDs).", text, flags=re.M)
+
+
+def _run(cli, root: Path, fmt: tuple[str, ...], *extra: str) -> str:
+    code, out, _err = cli(root, "--format", *fmt, "--timestamp", TIMESTAMP, "--select", SELECT, *extra)
+    assert code in (0, 1)
+    return _normal(out)
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: " ".join(f))
+def test_warm_runs_print_what_a_run_without_stored_state_prints(cli, tmp_path, fmt):
+    root = build_course(tmp_path)
+    expected = _run(cli, root, fmt, "--no-cache")
+    cold = _run(cli, root, fmt)
+    warm = _run(cli, root, fmt)
+    again = _run(cli, root, fmt)
+    assert cold == expected
+    assert warm == expected
+    assert again == expected
+    assert (root / ".coursecheck-cache" / "v1-finished").is_dir()
+
+
+def test_warm_runs_match_the_golden_sarif(cli, tmp_path):
+    root = build_course(tmp_path)
+    for _ in range(3):
+        sarif = _run(cli, root, ("sarif",)).replace(root.as_uri() + "/", "file:///COURSE/")
+        assert sarif == (GOLDEN / "small-course.sarif").read_text(encoding="utf-8")
+
+
+def test_formats_in_turn_share_one_cache(cli, tmp_path):
+    """Each format's text is stored apart: a run in one format never serves another's."""
+    root = build_course(tmp_path)
+    expected = {fmt: _run(cli, root, fmt, "--no-cache") for fmt in FORMATS}
+    for _ in range(2):
+        for fmt in FORMATS:
+            assert _run(cli, root, fmt) == expected[fmt]
+
+
+def _engine(root: Path) -> Engine:
+    config = load_config(root / ".coursecheck.toml", root)
+    return Engine(config, RunOptions(cache=True, select=SELECT.split(",")))
+
+
+def test_a_warm_run_replays_finishing_and_serves_every_group(tmp_path):
+    root = build_course(tmp_path)
+    first = _engine(root).run()
+    assert first.blocks is not None
+    first.blocks.cached("json", first.findings, lambda group: str(len(group)))
+    engine = _engine(root)
+    second = engine.run()
+    assert [f.as_dict() for f in second.findings] == [f.as_dict() for f in first.findings]
+    assert engine.replayed > 0
+    values = second.blocks.cached("json", second.findings, lambda group: "rendered")
+    assert "rendered" not in values
+    assert second.blocks.served == len(values) > 0
+
+
+def test_an_edited_file_is_finished_and_rendered_again(tmp_path):
+    root = build_course(tmp_path)
+    first = _engine(root).run()
+    first.blocks.cached("text", first.findings, lambda group: group[0].path)
+    lesson = next(p for p in sorted((root / "content").rglob("*.md")) if "ЗАГЛУШКА" in p.read_text(encoding="utf-8"))
+    lesson.write_text(lesson.read_text(encoding="utf-8").replace("ЗАГЛУШКА", "ЗАГЛУШКА ЗАГЛУШКА", 1), "utf-8")
+    rel = lesson.relative_to(root).as_posix()
+    second = _engine(root).run()
+    rendered: list[str] = []
+
+    def render(group):
+        rendered.append(group[0].path)
+        return group[0].path
+
+    second.blocks.cached("text", second.findings, render)
+    assert rel in rendered  # its findings changed: made again
+    assert len(rendered) < len({f.path for f in second.findings})  # the others were served
+
+
+def test_findings_changed_after_the_run_are_rendered_again(tmp_path):
+    root = build_course(tmp_path)
+    first = _engine(root).run()
+    first.blocks.cached("text", first.findings, lambda group: "stored")
+    second = _engine(root).run()
+    second.findings[0:1] = [type(second.findings[0])(**{**_fields(second.findings[0]), "message": "changed"})]
+    values = second.blocks.cached("text", second.findings, lambda group: group[0].message)
+    assert values[0] == "changed"  # not the same object as the engine finished: rendered
+    assert values[1:] and all(v == "stored" for v in values[1:])
+
+
+def _fields(finding) -> dict:
+    return {name: getattr(finding, name) for name in finding.__dataclass_fields__}
+
+
+def test_a_baseline_drops_the_stored_text(cli, tmp_path):
+    root = build_course(tmp_path)
+    _run(cli, root, ("json",))
+    _run(cli, root, ("json",))
+    cli(root, "--select", SELECT, "--write-baseline", str(tmp_path / "baseline.json"))
+    expected = _run(cli, root, ("json",), "--no-cache", "--baseline", str(tmp_path / "baseline.json"))
+    assert _run(cli, root, ("json",), "--baseline", str(tmp_path / "baseline.json")) == expected
+    assert '"kind": "baseline"' in expected
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "forge"])
+def test_a_damaged_or_forged_store_is_a_miss(cli, tmp_path, damage):
+    root = build_course(tmp_path)
+    expected = _run(cli, root, ("json",), "--no-cache")
+    _run(cli, root, ("json",))
+    stores = list((root / ".coursecheck-cache" / "v1-finished").iterdir())
+    assert stores
+    for store in stores:
+        data = store.read_bytes()
+        if damage == "flip":
+            data = data[:-40] + bytes([data[-40] ^ 1]) + data[-39:]
+        elif damage == "truncate":
+            data = data[: len(data) // 2]
+        else:  # a store a repository committed: its own pickle, without the user's key
+            import pickle
+
+            data = b"coursecheck-finished\0" + pickle.dumps((1, "x", "json", {})) + b"\0" * 32
+        store.write_bytes(data)
+    assert _run(cli, root, ("json",)) == expected
+    assert _run(cli, root, ("json",)) == expected

@@ -307,6 +307,17 @@ class RuleContext:
         limit = self.limit(path)
         return bool(limit) and kept >= limit
 
+    def count_if_full(self, path: str) -> bool:
+        """Whether file ``path`` has its limit of findings and one left out already; if so,
+        the finding about to be reported is counted as left out too, and the rule need not
+        make it (its message, its suggestions): a rule reporting thousands in one file asks
+        before each."""
+        if not (self._full(path) and path in self._left_out):
+            return False
+        count, first = self._left_out[path]
+        self._left_out[path] = (count + 1, first)
+        return True
+
     def _leave_out(self, finding: Finding) -> None:
         count, first = self._left_out.get(finding.path, (0, finding))
         self._left_out[finding.path] = (count + 1, first)

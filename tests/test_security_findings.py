@@ -182,6 +182,22 @@ def test_a_rule_keeps_two_hundred_findings_per_file_and_says_how_many_more(cours
     ]
 
 
+def test_a_course_rule_past_the_limit_counts_without_making_the_findings(course):
+    # graph/unresolved-reference asks count_if_full before making each message: the count
+    # in the note is still every dead link of the file, the kept ones the first 200.
+    links = "".join(f"[ссылка {i}](missing-{i}.md)\n\n" for i in range(230))
+    root = course({"content/a.md": "# Урок\n\n" + links, "content/b.md": "# Б\n\n[тоже](nowhere.md)\n"})
+    result = _run(root, select=["graph/unresolved-reference"])
+    in_a = [f for f in result.active if f.path == "content/a.md"]
+    assert where(in_a)[:2] == [("graph/unresolved-reference", "content/a.md", line, 12) for line in (3, 5)]
+    assert len(in_a) == 201 and in_a[199].message.startswith("link 'missing-199.md'")
+    assert in_a[-1].message.startswith("30 more findings of graph/unresolved-reference in this file are not reported")
+    assert where(in_a[-1:]) == [("graph/unresolved-reference", "content/a.md", 403, 14)]  # the first left out
+    assert where([f for f in result.active if f.path == "content/b.md"]) == [
+        ("graph/unresolved-reference", "content/b.md", 3, 8)
+    ]
+
+
 @pytest.mark.parametrize(
     ("settings", "kept"),
     [

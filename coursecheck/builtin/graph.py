@@ -101,6 +101,8 @@ def unresolved_reference(course: Course, ctx: RuleContext) -> None:
     for ref in cg.unresolved:
         if ref.source is None or ref.kind not in ("prerequisite", "link"):
             continue
+        if ctx.count_if_full(ref.source.relpath):
+            continue  # past the file's limit: counted, no message made
         hint = suggest_text(cg.suggestions(ref.written.split("#", 1)[0]))
         if ref.kind == "prerequisite":
             message = f"prerequisite '{ref.written}' names no lesson of the course{hint}"

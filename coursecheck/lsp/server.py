@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import logging
 import queue
+import sys
 import threading
 import traceback
 from collections.abc import Awaitable, Callable
@@ -30,14 +31,16 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import TextDocument
 
 from coursecheck import __version__
 from coursecheck.fsutil import atomic_write_bytes
 from coursecheck.lsp import actions as act
 from coursecheck.lsp import navigation as nav
-from coursecheck.lsp.positions import UTF8, UTF16, UTF32, Lines, from_client, span_points
+from coursecheck.lsp.positions import UTF8, UTF16, UTF32, Lines, from_client, offset_of, span_points
 from coursecheck.lsp.workspace import CourseWorkspace
 from coursecheck.model import Finding
 from coursecheck.text import Span
@@ -141,6 +144,46 @@ class EngineThread:
             future.set_exception(exc)
 
 
+class _LoopReader:
+    """stdin as pygls's message loop reads it (``readline``, ``readexactly``), on the event
+    loop. The end of the input, inside a message too, or a header line over the stream's
+    limit reads as b"", which ends the loop as the end of stdin does."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self._stream = stream
+
+    async def readline(self) -> bytes:
+        try:
+            return await self._stream.readline()
+        except ValueError:  # a line longer than the limit: not a client speaking LSP
+            log.error("a header line from the client is too long; the server stops")
+            return b""
+
+    async def readexactly(self, n: int) -> bytes:
+        try:
+            return await self._stream.readexactly(n)
+        except asyncio.IncompleteReadError:  # the client went away mid-message: nothing to read
+            return b""
+
+
+class _Buffer(TextDocument):
+    """An open document whose incremental changes are applied by offset. pygls rewrites
+    every line and converts the edited line's columns one character at a time: ~0.5 ms a
+    keystroke in a 4 KB lesson of Russian prose, before the debounce even starts. Lines are
+    the protocol's (split at CR, LF and CRLF only), positions in the agreed encoding."""
+
+    def __init__(self, *args: Any, encoding: str = UTF16, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._encoding = encoding
+
+    def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
+        text = self.source
+        where = change.range
+        start = offset_of(text, where.start.line, where.start.character, self._encoding)
+        end = max(start, offset_of(text, where.end.line, where.end.character, self._encoding))
+        self._source = text[:start] + change.text + text[end:]
+
+
 class CoursecheckServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("coursecheck", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
@@ -164,6 +207,34 @@ class CoursecheckServer(LanguageServer):
         self._tasks: set[asyncio.Future[Any]] = set()
 
     # -- plumbing ------------------------------------------------------------------------
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """pygls's stdio server, with stdin read on the event loop: pygls reads each header
+        line and each body in a thread-pool job, a thread hop (and a wait for the GIL) per
+        read, which cost a keystroke's message ~1 ms on its way in. A stdin that is not a
+        pipe, socket or terminal (a file) is read as pygls reads it."""
+        source = stdin or sys.stdin.buffer
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def serve() -> None:
+            stream = asyncio.StreamReader(limit=1 << 24)
+            reader: Any = _LoopReader(stream)
+            try:
+                await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), source)
+            except (OSError, ValueError):
+                reader = StdinAsyncReader(source, self.thread_pool)
+            assert self._stop_event is not None
+            await run_async(self._stop_event, reader, self.protocol, log, self.report_server_error)
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; the server stops")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     def spawn(self, coroutine: Awaitable[Any]) -> asyncio.Future[Any]:
         """Run a coroutine on the loop, kept referenced until it is done."""
@@ -237,6 +308,7 @@ class CoursecheckServer(LanguageServer):
         self.ws = CourseWorkspace(root, config, cache=self.settings.cache, log=self.say)
         encoding = self.protocol.workspace.position_encoding if self.protocol._workspace is not None else None
         self.encoding = {"utf-8": UTF8, "utf-32": UTF32}.get(str(encoding or "utf-16"), UTF16)
+        self._use_buffers()
         caps = params.capabilities
         text_caps = caps.text_document
         pull_capable = bool(text_caps is not None and text_caps.diagnostic is not None)
@@ -272,6 +344,26 @@ class CoursecheckServer(LanguageServer):
         if ok:
             await self._deliver(set(ws.by_path) | {self.rel(u) or "" for u in self._published} - {""})
             self.spawn(self.job(2, ws.prewarm))
+
+    def _use_buffers(self) -> None:
+        """Open documents as :class:`_Buffer` (pygls's workspace makes them; left as pygls
+        has it when a pygls version makes them otherwise)."""
+        if self.protocol._workspace is None:
+            return
+        workspace = self.protocol.workspace
+        sync_kind, codec = getattr(workspace, "_sync_kind", None), getattr(workspace, "_position_codec", None)
+        if sync_kind is None or codec is None or not hasattr(workspace, "_create_text_document"):
+            return
+        encoding = self.encoding
+
+        def make(
+            uri: str, source: str | None = None, version: int | None = None, language_id: str | None = None
+        ) -> Any:
+            return _Buffer(
+                uri, source, version, language_id, sync_kind=sync_kind, position_codec=codec, encoding=encoding
+            )
+
+        setattr(workspace, "_create_text_document", make)  # noqa: B010 - an instance's own factory
 
     def _publish_config_problems(self) -> None:
         ws = self.ws

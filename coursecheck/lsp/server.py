@@ -20,9 +20,11 @@ import functools
 import hashlib
 import itertools
 import logging
+import os
 import queue
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -55,6 +57,17 @@ SEVERITY = {
 }
 RULE_DOCS = "https://github.com/coursecheck/coursecheck/blob/main/docs/rules.md#"
 ADD_TO_VOCABULARY = "coursecheck.addToVocabulary"
+# A buffer's check starts this long before its debounce ends (at least; 4x its last check's
+# time when that is more, at most half the debounce): see CoursecheckServer.schedule.
+PRECHECK_LEAD = 0.025
+# How long the engine thread may hold the GIL while the loop thread waits for it (CPython's
+# default is 5 ms): the loop reads a keystroke, fires a debounce and writes diagnostics in a
+# few short steps, each of which waited for a running course stage to let go of the GIL.
+SWITCH_INTERVAL = 0.0005
+# A file each keystroke's check appends its compute time to (benchmarks/lsp.py); off when unset.
+TIMINGS_ENV = "COURSECHECK_LSP_TIMINGS"
+# (findings, diagnostics to push, compute seconds, the workspace's epoch the check read)
+Outcome = tuple[list[Finding] | None, dict[str, list[types.Diagnostic]] | None, float, int]
 FIX_ALL_KIND = "source.fixAll.coursecheck"
 
 
@@ -144,22 +157,39 @@ class EngineThread:
             future.set_exception(exc)
 
 
+@dataclass(slots=True)
+class _Precheck:
+    """A buffer's check started before its debounce ends, for the text it had then."""
+
+    version: int | None
+    text: str
+    future: asyncio.Future[Outcome]
+
+
 class _LoopReader:
     """stdin as pygls's message loop reads it (``readline``, ``readexactly``), on the event
     loop. The end of the input, inside a message too, or a header line over the stream's
-    limit reads as b"", which ends the loop as the end of stdin does."""
+    limit reads as b"", which ends the loop as the end of stdin does. ``received``: the
+    loop's time when the message being read (then handled) began to arrive."""
 
     def __init__(self, stream: asyncio.StreamReader) -> None:
         self._stream = stream
+        self._between = True  # no header line of the next message read yet
+        self.received: float | None = None
 
     async def readline(self) -> bytes:
         try:
-            return await self._stream.readline()
+            line = await self._stream.readline()
         except ValueError:  # a line longer than the limit: not a client speaking LSP
             log.error("a header line from the client is too long; the server stops")
             return b""
+        if self._between:
+            self.received = asyncio.get_running_loop().time()
+            self._between = False
+        return line
 
     async def readexactly(self, n: int) -> bytes:
+        self._between = True
         try:
             return await self._stream.readexactly(n)
         except asyncio.IncompleteReadError:  # the client went away mid-message: nothing to read
@@ -195,6 +225,10 @@ class CoursecheckServer(LanguageServer):
         self.refresh_support = False
         self.loaded = asyncio.Event()
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._precheck_timers: dict[str, asyncio.TimerHandle] = {}
+        self._prechecks: dict[str, _Precheck] = {}  # relpath -> the check made ahead of its debounce's end
+        self._compute: dict[str, float] = {}  # relpath -> seconds its last check took (engine thread)
+        self._timings_path = os.environ.get(TIMINGS_ENV) or None
         self._checks: dict[str, asyncio.Future[Any]] = {}  # relpath -> the check in flight
         self._course_job: asyncio.Future[Any] | None = None  # the queued (not started) course stage
         self._course_rerun = False
@@ -204,6 +238,8 @@ class CoursecheckServer(LanguageServer):
         self._poll_task: asyncio.Task[None] | None = None
         self._watching = False
         self._open: dict[str, str] = {}  # relpath -> the URI the client opened it with
+        self._open_rels: dict[str, str] = {}  # and back
+        self._reader: Any = None  # what reads the client's messages (start_io)
         self._tasks: set[asyncio.Future[Any]] = set()
 
     # -- plumbing ------------------------------------------------------------------------
@@ -214,6 +250,7 @@ class CoursecheckServer(LanguageServer):
         read, which cost a keystroke's message ~1 ms on its way in. A stdin that is not a
         pipe, socket or terminal (a file) is read as pygls reads it."""
         source = stdin or sys.stdin.buffer
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
@@ -224,6 +261,7 @@ class CoursecheckServer(LanguageServer):
                 await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), source)
             except (OSError, ValueError):
                 reader = StdinAsyncReader(source, self.thread_pool)
+            self._reader = reader
             assert self._stop_event is not None
             await run_async(self._stop_event, reader, self.protocol, log, self.report_server_error)
 
@@ -270,6 +308,9 @@ class CoursecheckServer(LanguageServer):
     def rel(self, uri: str) -> str | None:
         if self.ws is None:
             return None
+        known = self._open_rels.get(uri)  # an open document's: its path resolved once (~0.2 ms a keystroke)
+        if known is not None:
+            return known
         path = to_fs_path(uri)
         return self.ws.relpath(Path(path)) if path else None
 
@@ -453,6 +494,7 @@ class CoursecheckServer(LanguageServer):
             return
         if opened:
             self._open[rel] = uri
+            self._open_rels[uri] = rel
         doc = self.open_document(rel)
         if doc is not None:  # the buffer as it is now, for the requests before the next check
             self.engine_thread.submit(0, ws.set_buffer, rel, doc.source)
@@ -461,19 +503,56 @@ class CoursecheckServer(LanguageServer):
             self.spawn(self.reload())
             return
         if opened or saved or self.settings.run == "change":
-            self.schedule(rel, 0.0 if opened or saved else self.settings.debounce)
+            # The debounce runs from when the change arrived, not from here (decoding the
+            # message and applying the change come before).
+            since = getattr(self._reader, "received", None)
+            self.schedule(rel, 0.0 if opened or saved else self.settings.debounce, since)
 
-    def schedule(self, rel: str, delay: float) -> None:
-        timer = self._timers.pop(rel, None)
-        if timer is not None:
-            timer.cancel()
+    def schedule(self, rel: str, delay: float, since: float | None = None) -> None:
+        """Check ``rel`` when ``delay`` has passed since ``since`` (the loop's time; default
+        now) with no newer change: the debounce. The check itself starts a little before
+        (:meth:`_lead`) and its diagnostics go out when the debounce ends, as those of a
+        check started then would: the same text, and nothing else it reads changed in
+        between (else it is made again)."""
+        for timers in (self._timers, self._precheck_timers):
+            timer = timers.pop(rel, None)
+            if timer is not None:
+                timer.cancel()
         loop = asyncio.get_running_loop()
-        self._timers[rel] = loop.call_later(delay, lambda: self.spawn(self.check(rel)))
+        now = loop.time()
+        start = now if since is None else min(since, now)
+        self._timers[rel] = loop.call_at(start + delay, lambda: self.spawn(self.check(rel)))
+        lead = self._lead(rel, delay)
+        if lead > 0:
+            self._precheck_timers[rel] = loop.call_at(start + delay - lead, self._precheck, rel)
+
+    def _lead(self, rel: str, delay: float) -> float:
+        """How long before the debounce's end a check of ``rel`` starts: enough for its last
+        check's time four times over (the engine thread may be between course rules), at
+        most half the debounce (a keystroke after it starts wastes the check); 0 when no
+        check of the file was timed yet or there is no debounce."""
+        last = self._compute.get(rel)
+        if delay <= 0 or last is None:
+            return 0.0
+        return min(delay / 2, max(PRECHECK_LEAD, 4 * last))
+
+    def _precheck(self, rel: str) -> None:
+        self._precheck_timers.pop(rel, None)
+        doc = self.open_document(rel)
+        if doc is None or self.ws is None or not self.loaded.is_set():
+            return
+        text = doc.source
+        future = self.job(0, self._check_job, rel, text)
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved: _check may never await it
+        self._prechecks[rel] = _Precheck(doc.version, text, future)
 
     async def flush(self, rel: str, course: bool = False) -> None:
         """Wait until the file's last change is checked (and, with ``course``, the course
         stage after it): a request about it then sees its current text."""
         await self.loaded.wait()
+        early = self._precheck_timers.pop(rel, None)
+        if early is not None:
+            early.cancel()
         timer = self._timers.pop(rel, None)
         if timer is not None:
             timer.cancel()
@@ -516,27 +595,55 @@ class CoursecheckServer(LanguageServer):
         doc = self.open_document(rel)
         text = doc.source if doc is not None else None
         version = doc.version if doc is not None else None
-
-        def run() -> tuple[list[Finding] | None, dict[str, list[types.Diagnostic]] | None]:
-            if text is not None:
-                ws.set_buffer(rel, text)
-            found = ws.check_file(rel)
-            # The diagnostics in the same job: one trip to the engine thread per keystroke's check.
-            return found, (self._diagnostics_of([rel]) if found is not None and not self.pull else None)
-
-        try:
-            found, reports = await self.job(0, run)
-        except Exception:
-            self.say(f"checking {rel} failed:\n" + traceback.format_exc(limit=6))
-            return
+        outcome: Outcome | None = None
+        early = self._prechecks.pop(rel, None)
+        if early is not None and text is not None and early.version == version and early.text == text:
+            try:
+                outcome = await early.future
+            except Exception:
+                outcome = None  # made again below, where a failure is reported
+            if outcome is not None and outcome[3] != ws.epoch:
+                outcome = None  # a course stage or a reload since: not what a check now gives
+        ahead = outcome is not None
+        if outcome is None:
+            try:
+                outcome = await self.job(0, self._check_job, rel, text)
+            except Exception:
+                self.say(f"checking {rel} failed:\n" + traceback.format_exc(limit=6))
+                return
+        found, reports, seconds, _epoch = outcome
         if found is None:
             return
+        self._compute[rel] = seconds
+        if self._timings_path is not None:
+            self._note_timing(rel, version, seconds, ahead)
         self._versions[rel] = version
         if self.pull:
             self.course_stage()  # a pull client asks; its pending request was waiting for this check
             return
         await self._deliver({rel}, checked=rel, reports=reports)
         self.course_stage()
+
+    def _check_job(self, rel: str, text: str | None) -> Outcome:
+        """(engine thread) The per-file check of ``rel`` (its buffer set to ``text``) and,
+        for push clients, its diagnostics: one trip to the engine thread per check."""
+        ws = self.ws
+        assert ws is not None
+        started = time.perf_counter()
+        if text is not None:
+            ws.set_buffer(rel, text)
+        epoch = ws.epoch
+        found = ws.check_file(rel)
+        reports = self._diagnostics_of([rel]) if found is not None and not self.pull else None
+        return found, reports, time.perf_counter() - started, epoch
+
+    def _note_timing(self, rel: str, version: int | None, seconds: float, ahead: bool) -> None:
+        assert self._timings_path is not None
+        try:
+            with open(self._timings_path, "a", encoding="utf-8") as out:
+                out.write(f"{rel}\t{version}\t{seconds * 1000:.3f}\t{'ahead' if ahead else 'after'}\n")
+        except OSError:
+            self._timings_path = None
 
     async def check_files(self, rels: list[str]) -> None:
         """Files changed on disk (not open): checked again, then one course stage."""
@@ -1022,10 +1129,13 @@ class CoursecheckServer(LanguageServer):
         ws = self.ws
         if rel is None or ws is None:
             return
-        timer = self._timers.pop(rel, None)
-        if timer is not None:
-            timer.cancel()
+        for timers in (self._timers, self._precheck_timers):
+            timer = timers.pop(rel, None)
+            if timer is not None:
+                timer.cancel()
+        self._prechecks.pop(rel, None)
         self._open.pop(rel, None)
+        self._open_rels.pop(uri, None)
 
         async def back_to_disk() -> None:
             await self.job(0, ws.close_buffer, rel)

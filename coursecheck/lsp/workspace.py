@@ -78,6 +78,9 @@ class CourseWorkspace:
         self.removed: set[str] = set()  # gone from disk, not yet out of the course
         self.documents: dict[str, Document] = {}  # relpath -> the parse of an open buffer
         self.generation = 0  # bumped at every load: the course may be another one
+        # Bumped when what a file's check reads besides its text changes (a load, a course
+        # stage's findings): a check made before then is not what a check now would give.
+        self.epoch = 0
         self._inputs: dict[Path, Signature] = {}
         self._disk: dict[str, Signature] = {}
 
@@ -136,6 +139,7 @@ class CourseWorkspace:
             return False
         self.config, self.engine, self.result, self.problem = config, engine, result, None
         self.generation += 1
+        self.epoch += 1
         self.pending.clear()
         self.removed.clear()
         self.documents.clear()
@@ -299,6 +303,7 @@ class CourseWorkspace:
             self.log("the course stage failed:\n" + traceback.format_exc(limit=8))
             return set()
         self.result = result
+        self.epoch += 1
         for rel in gone:
             self._disk.pop(rel, None)
         for check in checks:

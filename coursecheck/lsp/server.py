@@ -64,6 +64,8 @@ PRECHECK_LEAD = 0.025
 # default is 5 ms): the loop reads a keystroke, fires a debounce and writes diagnostics in a
 # few short steps, each of which waited for a running course stage to let go of the GIL.
 SWITCH_INTERVAL = 0.0005
+# The debounce's timer is set this much early and the rest slept (see _debounced).
+TIMER_SLACK = 0.001
 # A file each keystroke's check appends its compute time to (benchmarks/lsp.py); off when unset.
 TIMINGS_ENV = "COURSECHECK_LSP_TIMINGS"
 # (findings, diagnostics to push, compute seconds, the workspace's epoch the check read)
@@ -477,7 +479,7 @@ class CoursecheckServer(LanguageServer):
                     self.say("a config, glossary or vocabulary file changed: reloading")
                     await self.reload()
                 elif not self._watching and rounds % 10 == 0:  # ~20 s: a stat of every course file
-                    changed, added = await self.job(2, ws.disk_changes)
+                    changed, added = await self.job(2, ws.disk_changes, self.engine_thread.run_urgent)
                     if changed or added:
                         await self.check_files([*changed, *added])
             except asyncio.CancelledError:
@@ -521,10 +523,21 @@ class CoursecheckServer(LanguageServer):
         loop = asyncio.get_running_loop()
         now = loop.time()
         start = now if since is None else min(since, now)
-        self._timers[rel] = loop.call_at(start + delay, lambda: self.spawn(self.check(rel)))
+        end = start + delay
+        self._timers[rel] = loop.call_at(end - TIMER_SLACK, self._debounced, rel, end)
         lead = self._lead(rel, delay)
         if lead > 0:
             self._precheck_timers[rel] = loop.call_at(start + delay - lead, self._precheck, rel)
+
+    def _debounced(self, rel: str, end: float) -> None:
+        """The debounce's end (the loop's time ``end``): the check, or the publication of the
+        check made ahead. The loop's timers fire up to a millisecond late (its selector waits
+        whole milliseconds, rounded up): the timer is set that much early and the rest of
+        the wait, if any, is slept here."""
+        remaining = end - asyncio.get_running_loop().time()
+        if remaining > 0:
+            time.sleep(remaining)
+        self.spawn(self.check(rel))
 
     def _lead(self, rel: str, delay: float) -> float:
         """How long before the debounce's end a check of ``rel`` starts: enough for its last
@@ -1099,7 +1112,7 @@ class CoursecheckServer(LanguageServer):
         ws = self.ws
         if ws is None:
             return
-        changed, added = await self.job(2, ws.disk_changes)
+        changed, added = await self.job(2, ws.disk_changes, self.engine_thread.run_urgent)
         if changed or added:
             await self.check_files([*changed, *added])
 

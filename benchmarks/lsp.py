@@ -16,9 +16,10 @@ Figures printed:
 * time from the debounce's end (the last keystroke + the debounce) to A's diagnostics for
   that version, p50 and p95, against 3x the bare parse of A (markdown-it-py, median of 20);
 * the check's own compute time for those versions (the server's engine thread, written to
-  the file COURSECHECK_LSP_TIMINGS names), and how many of them ran before the debounce's
-  end: the server starts a buffer's check a little before (docs/editors.md) and publishes
-  at the end, so the figure above does not contain this time when it did;
+  the file COURSECHECK_LSP_TIMINGS names), and how many of those checks started before the
+  debounce's end and were used: the server starts a buffer's check a little before
+  (docs/editors.md) and publishes at the end, so the figure above does not contain the
+  check's time when it did (only what of it was left at the end, if anything);
 * time from the same moment to B's diagnostics after an order edit (course rules follow);
 * the server's resident memory at the end and its peak (VmRSS, VmHWM), target <= 500 MB.
 
@@ -246,8 +247,8 @@ async def drive(
             ahead += when == "ahead"
     if compute:
         print(
-            f"A's check itself for those versions (the server's compute, {ahead} of {len(compute)} before the "
-            f"debounce's end): p50 {statistics.median(compute) * 1000:.1f} ms, p95 {pct(compute, 0.95) * 1000:.1f} ms "
+            f"A's check itself for those versions (the server's compute; {ahead} of {len(compute)} started before "
+            f"the debounce's end and used): p50 {statistics.median(compute) * 1000:.1f} ms, p95 {pct(compute, 0.95) * 1000:.1f} ms "
             f"-> p50 {statistics.median(compute) / bare:.2f}x, p95 {pct(compute, 0.95) / bare:.2f}x the bare parse"
         )
     else:

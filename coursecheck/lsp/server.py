@@ -249,8 +249,8 @@ class CoursecheckServer(LanguageServer):
     def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
         """pygls's stdio server, with stdin read on the event loop: pygls reads each header
         line and each body in a thread-pool job, a thread hop (and a wait for the GIL) per
-        read, which cost a keystroke's message ~1 ms on its way in. A stdin that is not a
-        pipe, socket or terminal (a file) is read as pygls reads it."""
+        read, which cost a keystroke's message ~1 ms on its way in. A stdin the loop cannot
+        watch (a file; an event loop without pipe support) is read as pygls reads it."""
         source = stdin or sys.stdin.buffer
         sys.setswitchinterval(SWITCH_INTERVAL)
         self._stop_event = threading.Event()
@@ -261,7 +261,7 @@ class CoursecheckServer(LanguageServer):
             reader: Any = _LoopReader(stream)
             try:
                 await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), source)
-            except (OSError, ValueError):
+            except (OSError, ValueError, NotImplementedError):  # a file; a loop without pipes (Windows)
                 reader = StdinAsyncReader(source, self.thread_pool)
             self._reader = reader
             assert self._stop_event is not None

@@ -15,6 +15,11 @@ Figures printed:
 
 * time from the debounce's end (the last keystroke + the debounce) to A's diagnostics for
   that version, p50 and p95, against 3x the bare parse of A (markdown-it-py, median of 20);
+* the check's own compute time for those versions (the server's engine thread, written to
+  the file COURSECHECK_LSP_TIMINGS names), and how many of those checks started before the
+  debounce's end and were used: the server starts a buffer's check a little before
+  (docs/editors.md) and publishes at the end, so the figure above does not contain the
+  check's time when it did (only what of it was left at the end, if anything);
 * time from the same moment to B's diagnostics after an order edit (course rules follow);
 * the server's resident memory at the end and its peak (VmRSS, VmHWM), target <= 500 MB.
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import os
 import re
 import statistics
 import sys
@@ -84,7 +90,9 @@ def rss(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: argparse.Namespace) -> None:
+async def drive(
+    root: Path, a: Path, b: Path, order_a: str, order_b: str, args: argparse.Namespace, timings: Path
+) -> None:
     from lsprotocol import types as t
     from pygls.lsp.client import LanguageClient
     from pygls.uris import from_fs_path
@@ -106,7 +114,9 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
             print("server:", params.message[:200])
 
     started = time.perf_counter()
-    await client.start_io(sys.executable, "-m", "coursecheck", "lsp")
+    await client.start_io(
+        sys.executable, "-m", "coursecheck", "lsp", env={**os.environ, "COURSECHECK_LSP_TIMINGS": str(timings)}
+    )
     server = client._server
     assert server is not None
     root_uri = from_fs_path(str(root))
@@ -141,6 +151,7 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
     order_line = next(i for i, line in enumerate(lines) if re.match(r"^order:\s*", line))
     version = 1
     own: list[float] = []
+    measured: set[int] = set()  # the versions whose arrival is in `own`
     follow: list[float] = []
     kinds: dict[str, list[float]] = {}
     b_has_duplicate = False
@@ -191,6 +202,7 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
             got = [x for x in arrivals.get(uri_a, []) if x[1] == version]
             if got:
                 own.append(got[0][0] - fired)
+                measured.add(version)
                 kinds.setdefault("order edit" if order_edit else "new line" if n % 5 == 2 else "word", []).append(
                     got[0][0] - fired
                 )
@@ -225,6 +237,22 @@ async def drive(root: Path, a: Path, b: Path, order_a: str, order_b: str, args: 
             f"  {kind} ({len(values)}): p50 {statistics.median(values) * 1000:.1f} ms, "
             f"p95 {pct(values, 0.95) * 1000:.1f} ms"
         )
+    rel_a = a.relative_to(root).as_posix()
+    compute = []
+    ahead = 0
+    for line in timings.read_text(encoding="utf-8").splitlines() if timings.is_file() else []:
+        rel, version_text, ms, when = line.split("\t")
+        if rel == rel_a and version_text.isdigit() and int(version_text) in measured:
+            compute.append(float(ms) / 1000)
+            ahead += when == "ahead"
+    if compute:
+        print(
+            f"A's check itself for those versions (the server's compute; {ahead} of {len(compute)} started before "
+            f"the debounce's end and used): p50 {statistics.median(compute) * 1000:.1f} ms, p95 {pct(compute, 0.95) * 1000:.1f} ms "
+            f"-> p50 {statistics.median(compute) / bare:.2f}x, p95 {pct(compute, 0.95) / bare:.2f}x the bare parse"
+        )
+    else:
+        print("A's check times were not written (COURSECHECK_LSP_TIMINGS)")
     if follow:
         print(
             f"B's diagnostics after an order edit in A ({len(follow)}): p50 {statistics.median(follow) * 1000:.0f} ms, "
@@ -255,7 +283,7 @@ def main() -> int:
             print(f"built {args.size} lessons in {time.perf_counter() - started:.1f}s under {root}")
         folder = sorted((root / "content").iterdir())[0]
         a, b, order_a, order_b = pick_lessons(folder)
-        asyncio.run(drive(root, a, b, order_a, order_b, args))
+        asyncio.run(drive(root, a, b, order_a, order_b, args, Path(tmp) / "timings.tsv"))
     return 0
 
 

@@ -84,6 +84,22 @@ def span_points(span: Span, encoding: str, lines: Lines | None) -> tuple[Point, 
     return start, end
 
 
+def offset_of(text: str, line: int, character: int, encoding: str) -> int:
+    """The index in ``text`` of a client's 0-based position: past the last line is the end
+    of the text, past a line's end is that end (the line terminator is not part of it)."""
+    start = 0
+    if line > 0:
+        for count, found in enumerate(_BREAK.finditer(text), 1):
+            if count == line:
+                start = found.end()
+                break
+        else:
+            return len(text)
+    after = _BREAK.search(text, start)
+    end = after.start() if after is not None else len(text)
+    return start + code_points(text[start:end], character, encoding)
+
+
 def from_client(line: int, character: int, encoding: str, lines: Lines) -> tuple[int, int]:
     """1-based line and code-point column of a client's position."""
     return line + 1, code_points(lines.get(line), character, encoding) + 1

@@ -20,8 +20,11 @@ import functools
 import hashlib
 import itertools
 import logging
+import os
 import queue
+import sys
 import threading
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,14 +33,16 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import TextDocument
 
 from coursecheck import __version__
 from coursecheck.fsutil import atomic_write_bytes
 from coursecheck.lsp import actions as act
 from coursecheck.lsp import navigation as nav
-from coursecheck.lsp.positions import UTF8, UTF16, UTF32, Lines, from_client, span_points
+from coursecheck.lsp.positions import UTF8, UTF16, UTF32, Lines, from_client, offset_of, span_points
 from coursecheck.lsp.workspace import CourseWorkspace
 from coursecheck.model import Finding
 from coursecheck.text import Span
@@ -52,6 +57,19 @@ SEVERITY = {
 }
 RULE_DOCS = "https://github.com/coursecheck/coursecheck/blob/main/docs/rules.md#"
 ADD_TO_VOCABULARY = "coursecheck.addToVocabulary"
+# A buffer's check starts this long before its debounce ends (at least; 4x its last check's
+# time when that is more, at most half the debounce): see CoursecheckServer.schedule.
+PRECHECK_LEAD = 0.025
+# How long the engine thread may hold the GIL while the loop thread waits for it (CPython's
+# default is 5 ms): the loop reads a keystroke, fires a debounce and writes diagnostics in a
+# few short steps, each of which waited for a running course stage to let go of the GIL.
+SWITCH_INTERVAL = 0.0005
+# The debounce's timer is set this much early and the rest slept (see _debounced).
+TIMER_SLACK = 0.002
+# A file each keystroke's check appends its compute time to (benchmarks/lsp.py); off when unset.
+TIMINGS_ENV = "COURSECHECK_LSP_TIMINGS"
+# (findings, diagnostics to push, compute seconds, the workspace's epoch the check read)
+Outcome = tuple[list[Finding] | None, dict[str, list[types.Diagnostic]] | None, float, int]
 FIX_ALL_KIND = "source.fixAll.coursecheck"
 
 
@@ -141,6 +159,63 @@ class EngineThread:
             future.set_exception(exc)
 
 
+@dataclass(slots=True)
+class _Precheck:
+    """A buffer's check started before its debounce ends, for the text it had then."""
+
+    version: int | None
+    text: str
+    future: asyncio.Future[Outcome]
+
+
+class _LoopReader:
+    """stdin as pygls's message loop reads it (``readline``, ``readexactly``), on the event
+    loop. The end of the input, inside a message too, or a header line over the stream's
+    limit reads as b"", which ends the loop as the end of stdin does. ``received``: the
+    loop's time when the message being read (then handled) began to arrive."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self._stream = stream
+        self._between = True  # no header line of the next message read yet
+        self.received: float | None = None
+
+    async def readline(self) -> bytes:
+        try:
+            line = await self._stream.readline()
+        except ValueError:  # a line longer than the limit: not a client speaking LSP
+            log.error("a header line from the client is too long; the server stops")
+            return b""
+        if self._between:
+            self.received = asyncio.get_running_loop().time()
+            self._between = False
+        return line
+
+    async def readexactly(self, n: int) -> bytes:
+        self._between = True
+        try:
+            return await self._stream.readexactly(n)
+        except asyncio.IncompleteReadError:  # the client went away mid-message: nothing to read
+            return b""
+
+
+class _Buffer(TextDocument):
+    """An open document whose incremental changes are applied by offset. pygls rewrites
+    every line and converts the edited line's columns one character at a time: ~0.5 ms a
+    keystroke in a 4 KB lesson of Russian prose, before the debounce even starts. Lines are
+    the protocol's (split at CR, LF and CRLF only), positions in the agreed encoding."""
+
+    def __init__(self, *args: Any, encoding: str = UTF16, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._encoding = encoding
+
+    def _apply_incremental_change(self, change: types.TextDocumentContentChangePartial) -> None:
+        text = self.source
+        where = change.range
+        start = offset_of(text, where.start.line, where.start.character, self._encoding)
+        end = max(start, offset_of(text, where.end.line, where.end.character, self._encoding))
+        self._source = text[:start] + change.text + text[end:]
+
+
 class CoursecheckServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("coursecheck", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
@@ -152,6 +227,10 @@ class CoursecheckServer(LanguageServer):
         self.refresh_support = False
         self.loaded = asyncio.Event()
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._precheck_timers: dict[str, asyncio.TimerHandle] = {}
+        self._prechecks: dict[str, _Precheck] = {}  # relpath -> the check made ahead of its debounce's end
+        self._compute: dict[str, float] = {}  # relpath -> seconds its last check took (engine thread)
+        self._timings_path = os.environ.get(TIMINGS_ENV) or None
         self._checks: dict[str, asyncio.Future[Any]] = {}  # relpath -> the check in flight
         self._course_job: asyncio.Future[Any] | None = None  # the queued (not started) course stage
         self._course_rerun = False
@@ -161,9 +240,41 @@ class CoursecheckServer(LanguageServer):
         self._poll_task: asyncio.Task[None] | None = None
         self._watching = False
         self._open: dict[str, str] = {}  # relpath -> the URI the client opened it with
+        self._open_rels: dict[str, str] = {}  # and back
+        self._reader: Any = None  # what reads the client's messages (start_io)
         self._tasks: set[asyncio.Future[Any]] = set()
 
     # -- plumbing ------------------------------------------------------------------------
+
+    def start_io(self, stdin: Any = None, stdout: Any = None) -> None:
+        """pygls's stdio server, with stdin read on the event loop: pygls reads each header
+        line and each body in a thread-pool job, a thread hop (and a wait for the GIL) per
+        read, which cost a keystroke's message ~1 ms on its way in. A stdin the loop cannot
+        watch (a file; an event loop without pipe support) is read as pygls reads it."""
+        source = stdin or sys.stdin.buffer
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def serve() -> None:
+            stream = asyncio.StreamReader(limit=1 << 24)
+            reader: Any = _LoopReader(stream)
+            try:
+                await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), source)
+            except (OSError, ValueError, NotImplementedError):  # a file; a loop without pipes (Windows)
+                reader = StdinAsyncReader(source, self.thread_pool)
+            self._reader = reader
+            assert self._stop_event is not None
+            await run_async(self._stop_event, reader, self.protocol, log, self.report_server_error)
+
+        try:
+            asyncio.run(serve())
+        except BrokenPipeError:
+            log.error("the connection to the client is lost; the server stops")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()
 
     def spawn(self, coroutine: Awaitable[Any]) -> asyncio.Future[Any]:
         """Run a coroutine on the loop, kept referenced until it is done."""
@@ -199,6 +310,9 @@ class CoursecheckServer(LanguageServer):
     def rel(self, uri: str) -> str | None:
         if self.ws is None:
             return None
+        known = self._open_rels.get(uri)  # an open document's: its path resolved once (~0.2 ms a keystroke)
+        if known is not None:
+            return known
         path = to_fs_path(uri)
         return self.ws.relpath(Path(path)) if path else None
 
@@ -237,6 +351,7 @@ class CoursecheckServer(LanguageServer):
         self.ws = CourseWorkspace(root, config, cache=self.settings.cache, log=self.say)
         encoding = self.protocol.workspace.position_encoding if self.protocol._workspace is not None else None
         self.encoding = {"utf-8": UTF8, "utf-32": UTF32}.get(str(encoding or "utf-16"), UTF16)
+        self._use_buffers()
         caps = params.capabilities
         text_caps = caps.text_document
         pull_capable = bool(text_caps is not None and text_caps.diagnostic is not None)
@@ -272,6 +387,26 @@ class CoursecheckServer(LanguageServer):
         if ok:
             await self._deliver(set(ws.by_path) | {self.rel(u) or "" for u in self._published} - {""})
             self.spawn(self.job(2, ws.prewarm))
+
+    def _use_buffers(self) -> None:
+        """Open documents as :class:`_Buffer` (pygls's workspace makes them; left as pygls
+        has it when a pygls version makes them otherwise)."""
+        if self.protocol._workspace is None:
+            return
+        workspace = self.protocol.workspace
+        sync_kind, codec = getattr(workspace, "_sync_kind", None), getattr(workspace, "_position_codec", None)
+        if sync_kind is None or codec is None or not hasattr(workspace, "_create_text_document"):
+            return
+        encoding = self.encoding
+
+        def make(
+            uri: str, source: str | None = None, version: int | None = None, language_id: str | None = None
+        ) -> Any:
+            return _Buffer(
+                uri, source, version, language_id, sync_kind=sync_kind, position_codec=codec, encoding=encoding
+            )
+
+        setattr(workspace, "_create_text_document", make)  # noqa: B010 - an instance's own factory
 
     def _publish_config_problems(self) -> None:
         ws = self.ws
@@ -344,7 +479,7 @@ class CoursecheckServer(LanguageServer):
                     self.say("a config, glossary or vocabulary file changed: reloading")
                     await self.reload()
                 elif not self._watching and rounds % 10 == 0:  # ~20 s: a stat of every course file
-                    changed, added = await self.job(2, ws.disk_changes)
+                    changed, added = await self.job(2, ws.disk_changes, self.engine_thread.run_urgent)
                     if changed or added:
                         await self.check_files([*changed, *added])
             except asyncio.CancelledError:
@@ -361,6 +496,7 @@ class CoursecheckServer(LanguageServer):
             return
         if opened:
             self._open[rel] = uri
+            self._open_rels[uri] = rel
         doc = self.open_document(rel)
         if doc is not None:  # the buffer as it is now, for the requests before the next check
             self.engine_thread.submit(0, ws.set_buffer, rel, doc.source)
@@ -369,19 +505,77 @@ class CoursecheckServer(LanguageServer):
             self.spawn(self.reload())
             return
         if opened or saved or self.settings.run == "change":
-            self.schedule(rel, 0.0 if opened or saved else self.settings.debounce)
+            # The debounce runs from when the change arrived, not from here (decoding the
+            # message and applying the change come before).
+            since = getattr(self._reader, "received", None)
+            self.schedule(rel, 0.0 if opened or saved else self.settings.debounce, since)
 
-    def schedule(self, rel: str, delay: float) -> None:
-        timer = self._timers.pop(rel, None)
-        if timer is not None:
-            timer.cancel()
+    def schedule(self, rel: str, delay: float, since: float | None = None) -> None:
+        """Check ``rel`` when ``delay`` has passed since ``since`` (the loop's time; default
+        now) with no newer change: the debounce. The check itself starts a little before
+        (:meth:`_lead`) and its diagnostics go out when the debounce ends, as those of a
+        check started then would: the same text, and nothing else it reads changed in
+        between (else it is made again)."""
+        for timers in (self._timers, self._precheck_timers):
+            timer = timers.pop(rel, None)
+            if timer is not None:
+                timer.cancel()
         loop = asyncio.get_running_loop()
-        self._timers[rel] = loop.call_later(delay, lambda: self.spawn(self.check(rel)))
+        now = loop.time()
+        start = now if since is None else min(since, now)
+        end = start + delay
+        self._timers[rel] = loop.call_at(end - TIMER_SLACK, self._debounced, rel, end)
+        lead = self._lead(rel, delay)
+        if lead > 0:
+            self._precheck_timers[rel] = loop.call_at(start + delay - lead, self._precheck, rel)
+
+    def _debounced(self, rel: str, end: float) -> None:
+        """The debounce's end (the loop's time ``end``): the check made ahead published here
+        (no task, no trip to the engine thread), else the check. The loop's timers fire late
+        (its selector waits whole milliseconds, rounded up, then the process is woken: ~0.9
+        ms on the benchmark's machine), so the timer is set TIMER_SLACK early and the rest of
+        the wait slept here: never before the end."""
+        remaining = end - asyncio.get_running_loop().time()
+        if remaining > 0:
+            time.sleep(remaining)
+        if not self.pull and rel not in self._checks and self.loaded.is_set():
+            try:
+                ready = self._ready(rel)
+                if ready is not None:
+                    self._timers.pop(rel, None)
+                    self._take(rel, *ready, True)
+                    return
+            except Exception:
+                self.say(f"publishing the check of {rel} failed:\n" + traceback.format_exc(limit=6))
+        self.spawn(self.check(rel))
+
+    def _lead(self, rel: str, delay: float) -> float:
+        """How long before the debounce's end a check of ``rel`` starts: enough for its last
+        check's time four times over (the engine thread may be between course rules), at
+        most half the debounce (a keystroke after it starts wastes the check); 0 when no
+        check of the file was timed yet or there is no debounce."""
+        last = self._compute.get(rel)
+        if delay <= 0 or last is None:
+            return 0.0
+        return min(delay / 2, max(PRECHECK_LEAD, 4 * last))
+
+    def _precheck(self, rel: str) -> None:
+        self._precheck_timers.pop(rel, None)
+        doc = self.open_document(rel)
+        if doc is None or self.ws is None or not self.loaded.is_set():
+            return
+        text = doc.source
+        future = self.job(0, self._check_job, rel, text)
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved: _check may never await it
+        self._prechecks[rel] = _Precheck(doc.version, text, future)
 
     async def flush(self, rel: str, course: bool = False) -> None:
         """Wait until the file's last change is checked (and, with ``course``, the course
         stage after it): a request about it then sees its current text."""
         await self.loaded.wait()
+        early = self._precheck_timers.pop(rel, None)
+        if early is not None:
+            early.cancel()
         timer = self._timers.pop(rel, None)
         if timer is not None:
             timer.cancel()
@@ -424,27 +618,83 @@ class CoursecheckServer(LanguageServer):
         doc = self.open_document(rel)
         text = doc.source if doc is not None else None
         version = doc.version if doc is not None else None
+        outcome: Outcome | None = None
+        early = self._prechecks.pop(rel, None)
+        if early is not None and text is not None and early.version == version and early.text == text:
+            try:
+                outcome = await early.future
+            except Exception:
+                outcome = None  # made again below, where a failure is reported
+            if outcome is not None and outcome[3] != ws.epoch:
+                outcome = None  # a course stage or a reload since: not what a check now gives
+        ahead = outcome is not None
+        if outcome is None:
+            try:
+                outcome = await self.job(0, self._check_job, rel, text)
+            except Exception:
+                self.say(f"checking {rel} failed:\n" + traceback.format_exc(limit=6))
+                return
+        self._take(rel, version, outcome, ahead)
 
-        def run() -> tuple[list[Finding] | None, dict[str, list[types.Diagnostic]] | None]:
-            if text is not None:
-                ws.set_buffer(rel, text)
-            found = ws.check_file(rel)
-            # The diagnostics in the same job: one trip to the engine thread per keystroke's check.
-            return found, (self._diagnostics_of([rel]) if found is not None and not self.pull else None)
+    def _ready(self, rel: str) -> tuple[int | None, Outcome] | None:
+        """(loop) The check made ahead of the debounce's end, when it is done and is what a
+        check now would give: the buffer's text it checked, no course stage or reload since."""
+        early = self._prechecks.get(rel)
+        ws = self.ws
+        if ws is None or early is None or not early.future.done() or early.future.cancelled():
+            return None
+        if early.future.exception() is not None:
+            return None
+        doc = self.open_document(rel)
+        if doc is None or doc.version != early.version or doc.source != early.text:
+            return None
+        outcome = early.future.result()
+        if outcome[3] != ws.epoch:
+            return None
+        del self._prechecks[rel]
+        return early.version, outcome
 
-        try:
-            found, reports = await self.job(0, run)
-        except Exception:
-            self.say(f"checking {rel} failed:\n" + traceback.format_exc(limit=6))
-            return
+    def _take(self, rel: str, version: int | None, outcome: Outcome, ahead: bool) -> None:
+        """(loop) A check's outcome: the file's diagnostics pushed (a pull client asks: its
+        pending request was waiting for this check), then a course stage queued."""
+        ws = self.ws
+        assert ws is not None
+        found, reports, seconds, _epoch = outcome
         if found is None:
             return
+        self._compute[rel] = seconds
+        if self._timings_path is not None:
+            self._note_timing(rel, version, seconds, ahead)
         self._versions[rel] = version
-        if self.pull:
-            self.course_stage()  # a pull client asks; its pending request was waiting for this check
-            return
-        await self._deliver({rel}, checked=rel, reports=reports)
+        if not self.pull and reports is not None:
+            wanted = [
+                r
+                for r in (rel,)
+                if r in ws.buffers or self.settings.workspace_diagnostics or self.uri(r) in self._published
+            ]
+            self._push({r: reports[r] for r in wanted if r in reports}, checked=rel)
         self.course_stage()
+
+    def _check_job(self, rel: str, text: str | None) -> Outcome:
+        """(engine thread) The per-file check of ``rel`` (its buffer set to ``text``) and,
+        for push clients, its diagnostics: one trip to the engine thread per check."""
+        ws = self.ws
+        assert ws is not None
+        started = time.perf_counter()
+        if text is not None:
+            ws.set_buffer(rel, text)
+        epoch = ws.epoch
+        found = ws.check_file(rel)
+        reports = self._diagnostics_of([rel]) if found is not None and not self.pull else None
+        return found, reports, time.perf_counter() - started, epoch
+
+    def _note_timing(self, rel: str, version: int | None, seconds: float, ahead: bool) -> None:
+        assert self._timings_path is not None
+        try:
+            with open(self._timings_path, "a", encoding="utf-8") as out:
+                out.write(f"{rel}\t{version}\t{seconds * 1000:.3f}\t{'ahead' if ahead else 'after'}\n")
+        except OSError:
+            self._timings_path = None
 
     async def check_files(self, rels: list[str]) -> None:
         """Files changed on disk (not open): checked again, then one course stage."""
@@ -506,6 +756,13 @@ class CoursecheckServer(LanguageServer):
             reports = await self.job(0, self._diagnostics_of, wanted)
         else:
             reports = {rel: reports[rel] for rel in wanted}
+        self._push(reports, checked)
+
+    def _push(self, reports: dict[str, list[types.Diagnostic]], checked: str | None) -> None:
+        """(loop) Push each file's diagnostics that changed (the file just ``checked``: always,
+        for its new version)."""
+        ws = self.ws
+        assert ws is not None
         for rel, diagnostics in reports.items():
             uri = self.uri(rel)
             digest = _digest(diagnostics)
@@ -900,7 +1157,7 @@ class CoursecheckServer(LanguageServer):
         ws = self.ws
         if ws is None:
             return
-        changed, added = await self.job(2, ws.disk_changes)
+        changed, added = await self.job(2, ws.disk_changes, self.engine_thread.run_urgent)
         if changed or added:
             await self.check_files([*changed, *added])
 
@@ -930,10 +1187,13 @@ class CoursecheckServer(LanguageServer):
         ws = self.ws
         if rel is None or ws is None:
             return
-        timer = self._timers.pop(rel, None)
-        if timer is not None:
-            timer.cancel()
+        for timers in (self._timers, self._precheck_timers):
+            timer = timers.pop(rel, None)
+            if timer is not None:
+                timer.cancel()
+        self._prechecks.pop(rel, None)
         self._open.pop(rel, None)
+        self._open_rels.pop(uri, None)
 
         async def back_to_disk() -> None:
             await self.job(0, ws.close_buffer, rel)

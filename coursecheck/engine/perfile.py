@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from coursecheck.cache import FileCache
+from coursecheck.cache import FileCache, restored_one
 from coursecheck.config import Config
 from coursecheck.engine.reading import Reader, _raw_bytes
 from coursecheck.engine.rulecalls import RuleCalls
@@ -145,6 +145,7 @@ class PerFileStage:
                         index.keep(rel)
                         results.append((hit, None))
                         self.cache_hits += 1
+                        restored_one()
                         continue
                     self.index_rejected += 1
             raw = _raw_bytes(root, path)

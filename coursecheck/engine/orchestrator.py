@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from coursecheck import coursecache
+from coursecheck import coursecache, runindex
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from coursecheck.cache import FileCache, freezing_loaded, open_folder, secret_key
 from coursecheck.config import Config, expand_template
@@ -62,6 +62,7 @@ class Engine:
         self.course_stage_key = ""
         self._cache_notes: list[str] = []  # why the cache is off or keyed for this run only (-v)
         self._index_rejected = 0  # run indexes (or results in them) that failed to load
+        self._parts_rejected_from = runindex.rejected_parts  # records' parts kept apart that failed their check
         self.course: Course | None = None
         self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
@@ -625,7 +626,8 @@ class Engine:
         (not authentic, damaged or not regular files; they were rebuilt)."""
         lines = list(self._cache_notes)
         if self._cache is not None:
-            counts = {**self._cache.rejections(), "run index": self._index_rejected}
+            apart = runindex.rejected_parts - self._parts_rejected_from
+            counts = {**self._cache.rejections(), "run index": self._index_rejected + apart}
             total = sum(counts.values())
             if total:
                 parts = ", ".join(f"{store} {n}" for store, n in counts.items() if n)

@@ -140,7 +140,7 @@ class PerFileStage:
                 if known is not None and sig is not None:
                     key, small = known
                     hit = restore(small)
-                    if isinstance(hit, FileResult) and hit.relpath == rel:
+                    if isinstance(hit, FileResult) and hit.relpath == rel and index.attach(rel, hit):
                         self._file_keys[rel] = key
                         index.keep(rel)
                         results.append((hit, None))

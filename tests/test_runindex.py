@@ -241,6 +241,7 @@ def test_a_warm_run_reads_no_record_part_and_an_edit_reads_only_what_course_rule
     monkeypatch.setattr(runindex._PartsFile, "read", counting)
     warm, engine = run(root, cache_dir, select=COURSE_RULES)
     assert read == [] and engine.cache_hits == 2  # the course stage came from its store
+    assert dump(warm) == dump(run(root, None, select=COURSE_RULES)[0])
     # The index holds no packed part itself: they are in the parts file, by SHA-256.
     index = RunIndex(cache_dir, root, engine._base_key, 0)
     assert all(entry[5] is None or len(entry[5]) == 3 for entry in index.old.values())

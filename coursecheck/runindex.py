@@ -67,7 +67,7 @@ from coursecheck.records import PACKED
 # An index larger than this is not read (at 5,000 lessons one is about 7 MB).
 MAX_INDEX_BYTES = 1 << 32
 
-FORMAT = 2  # in the header: an index of another format is rewritten
+FORMAT = 3  # in the header: an index of another format is rewritten
 FOLDER = "v1-index"
 # A signature whose modification or change time is this close to (or after) the start of
 # its run is not trusted.
@@ -82,8 +82,10 @@ INDEXES_KEPT = 8
 Signature = tuple[int, int, int, int]
 # Where a record's packed part lies in the parts file: offset, length, SHA-256 of the bytes.
 PartPlace = tuple[int, int, bytes]
-# relpath -> (role, signature, key, offset and length of its pickled result, its parts)
-Entry = tuple[str, Signature, str, int, int, "tuple[PartPlace, ...] | None"]
+# relpath -> (role, signature, key, offset and length of its pickled result and summary,
+# its parts, the length of the result alone: its pickled summary follows it; None: the
+# summary is in the result)
+Entry = tuple[str, Signature, str, int, int, "tuple[PartPlace, ...] | None", "int | None"]
 
 
 def signature(path: str) -> Signature | None:
@@ -188,8 +190,16 @@ class RunIndex:
         known = self.old.get(rel)
         if known is None or sig is None or known[0] != role or known[1] != sig:
             return None
-        offset, length = known[3], known[4]
+        offset, length = known[3], known[4] if known[6] is None else known[6]
         return known[2], self._data[offset : offset + length]
+
+    def summary_bytes(self, rel: str) -> memoryview | None:
+        """The pickled summary of ``rel``'s result when it is kept apart from the result
+        (the result restored from :meth:`lookup` then has an empty one)."""
+        known = self.old.get(rel)
+        if known is None or known[6] is None:
+            return None
+        return self._data[known[3] + known[6] : known[3] + known[4]]
 
     def attach(self, rel: str, result: Any) -> bool:
         """Give ``result`` (just restored from :meth:`lookup`'s bytes) its record's packed
@@ -221,6 +231,11 @@ class RunIndex:
                 value = dataclasses.replace(value, fields={k: v for k, v in fields.items() if k != PACKED})
             else:
                 blobs = None
+            summary = getattr(value, "summary", None)
+            pickled_summary = b""
+            if type(summary) is dict and summary:
+                pickled_summary = pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)
+                value = dataclasses.replace(value, summary={})
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
             return
@@ -230,9 +245,10 @@ class RunIndex:
             places = self._write_parts(blobs)
             if places is None:
                 return
-        offset = self._write_run(payload)
+        offset = self._write_run(payload + pickled_summary)
         if offset is not None:
-            self.new[rel] = (role, sig, key, offset, len(payload), places)
+            alone = len(payload) if pickled_summary else None
+            self.new[rel] = (role, sig, key, offset, len(payload) + len(pickled_summary), places, alone)
 
     def _write_parts(self, blobs: list[bytes]) -> tuple[PartPlace, ...] | None:
         """Append a record's packed parts to the new parts file: where each lies."""
@@ -304,11 +320,11 @@ class RunIndex:
         if moved_parts is None:
             return
         for rel in kept:
-            role, sig, key, offset, length, places = self.old[rel]
+            role, sig, key, offset, length, places, alone = self.old[rel]
             if places:
                 shift = moved_parts[rel]
                 places = tuple((at + shift, size, sha) for at, size, sha in places)
-            self.new[rel] = (role, sig, key, offset + moved_results[rel], length, places)
+            self.new[rel] = (role, sig, key, offset + moved_results[rel], length, places, alone)
         if self._write_part_run(b"") is None or not self._handle:
             self.discard()
             return

@@ -279,3 +279,54 @@ def test_a_damaged_parts_file_gives_the_uncached_findings(course, tmp_path, trus
     else:
         assert _rel(root, reads) == ["content/01-module-1/01-intro.md"]
         assert engine.reparsed >= 1 and any("run index" in line for line in engine.cache_report())
+
+
+def test_deferred_summaries_are_restored_in_order_on_any_read():
+    import copy
+    import json
+
+    from coursecheck.engine.summaries import DeferredSummaries
+
+    def fresh() -> DeferredSummaries:
+        return DeferredSummaries(
+            [("a.md", {"r": 1}), ("b.md", memoryview(pickle.dumps({"r": [2]}))), ("c.md", pickle.dumps({})), ("d.md", {"r": 3})]
+        )
+
+    expected = {"a.md": {"r": 1}, "b.md": {"r": [2]}, "d.md": {"r": 3}}  # an empty summary is left out
+    reads = [
+        dict, lambda d: {**d}, list, len, bool, lambda d: (d.restore(), json.loads(json.dumps(d)))[1], lambda d: d.get("b.md"),
+        lambda d: d["b.md"], lambda d: "c.md" in d, lambda d: list(d.items()), lambda d: list(d.values()),
+        lambda d: pickle.loads(pickle.dumps(d)), copy.deepcopy, lambda d: d == expected,
+    ]
+    answers = [
+        expected, expected, ["a.md", "b.md", "d.md"], 3, True, expected, {"r": [2]}, {"r": [2]}, False,
+        list(expected.items()), list(expected.values()), expected, expected, True,
+    ]
+    for read, answer in zip(reads, answers, strict=True):
+        assert read(fresh()) == answer
+    assert type(pickle.loads(pickle.dumps(fresh()))) is dict
+    written = fresh()
+    written["b.md"] = {"r": 9}
+    written["e.md"] = {"r": 5}
+    assert list(written.items()) == [("a.md", {"r": 1}), ("b.md", {"r": 9}), ("d.md", {"r": 3}), ("e.md", {"r": 5})]
+
+
+def test_a_warm_run_restores_no_summary_unless_the_course_rules_run(course, tmp_path, trusting):
+    from coursecheck.engine.summaries import DeferredSummaries
+
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    cold, engine = run(root, cache_dir)
+    expected = dict(engine.course.summaries)
+    assert expected and type(engine.course.summaries) is dict
+    warm, engine = run(root, cache_dir)
+    assert isinstance(engine.course.summaries, DeferredSummaries) and engine.course.summaries._entries is not None
+    assert dict(engine.course.summaries) == expected and dump(warm) == dump(cold)
+    # A heading added: the course rules run again and read the summaries, the other
+    # lesson's restored from the index.
+    intro = root / "content/01-module-1/01-intro.md"
+    intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
+    after, engine = run(root, cache_dir)
+    assert engine.course.summaries._entries is None  # read
+    uncached, fresh = run(root, None)
+    assert dump(after) == dump(uncached) and dict(engine.course.summaries) == fresh.course.summaries

@@ -32,6 +32,7 @@ from coursecheck.engine.perfile import PerFileStage
 from coursecheck.engine.reading import Reader, _digest_of, _kind_of, _size
 from coursecheck.engine.registry import Registry
 from coursecheck.engine.rulecalls import RuleCalls
+from coursecheck.engine.summaries import DeferredSummaries
 from coursecheck.findingstore import FinishedGroups, GroupStore
 from coursecheck.fsutil import encodable
 from coursecheck.globs import compile_glob, literal_base
@@ -267,6 +268,7 @@ class Engine:
         rest = [(rel, role) for rel, role in to_load if rel not in data_rels]
         keep = self.options.keep_documents is None or len(rest) <= self.options.keep_documents
         stage = self._files_stage()
+        deferred: list[tuple[str, Any]] | None = None
         per_file: Iterable[tuple[FileResult, Document | None]]
         if shards is not None:
             per_file = shards.results(rest, self._keys.run_key(active_rules, data_docs), root, _digest_of)
@@ -284,7 +286,16 @@ class Engine:
             self.notes.extend(result.notes)
             # No view (no record, or no cache): the file's bytes stand for it.
             self._views[result.relpath] = result.view or self._file_keys.get(result.relpath, "")
-            if result.summary:
+            pickled = stage.deferred_summaries.pop(result.relpath, None)
+            if pickled is not None or deferred is not None:
+                # Kept in order, the pickled ones restored only if read (DeferredSummaries).
+                if deferred is None:
+                    deferred = list(summaries.items())
+                if pickled is not None:
+                    deferred.append((result.relpath, pickled))
+                elif result.summary:
+                    deferred.append((result.relpath, result.summary))
+            elif result.summary:
                 summaries[result.relpath] = result.summary
             if result.fields is None:
                 continue
@@ -293,6 +304,8 @@ class Engine:
                 record._full = full
             by_rel[result.relpath] = record
         self._counted(stage)
+        if deferred is not None:
+            summaries = DeferredSummaries(deferred)
         docs = [by_rel[rel] for rel, _ in to_load if rel in by_rel]
         return docs, summaries, file_findings, step
 

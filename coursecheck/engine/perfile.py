@@ -56,6 +56,9 @@ class PerFileStage:
         self._file_keys = file_keys
         self.cache_hits = self.cache_misses = 0
         self.index_rejected = 0
+        # relpath -> its summary still pickled, for results from the run index (their
+        # ``summary`` is left empty: coursecheck.engine.summaries restores them if read).
+        self.deferred_summaries: dict[str, memoryview] = {}
 
     def per_file(
         self,
@@ -139,6 +142,9 @@ class PerFileStage:
                     key, small = known
                     hit = restore(small)
                     if isinstance(hit, FileResult) and hit.relpath == rel and index.attach(rel, hit):
+                        summary = index.summary_bytes(rel)
+                        if summary is not None:
+                            self.deferred_summaries[rel] = summary
                         self._file_keys[rel] = key
                         index.keep(rel)
                         results.append((hit, None))

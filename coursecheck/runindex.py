@@ -12,9 +12,11 @@ changed; it holds, per checked file:
 * its per-file result, pickled as in its cache entry but without the record's bulky
   packed parts (frontmatter, links, headings, kept lines...: ~90 % of the bytes), which
   lie in a *parts file* beside the index (``<root digest>.<random>.parts``), each with its
-  SHA-256 in the index. At 5,000 lessons the index is about 7 MB and is read in one go,
-  faster than opening 5,000 entries; the parts file (about 45 MB) is read only where a
-  course rule reads a record's parts, one part at a time (a warm run reads none).
+  SHA-256 in the index; its summary is pickled apart, right after it (restored only if
+  read: :mod:`coursecheck.engine.summaries`). At 5,000 lessons the index is about 14 MB
+  and is read in one go, faster than opening 5,000 entries; the parts file (about 39 MB)
+  is read only where a course rule reads a record's parts, one part at a time (a warm run
+  reads none).
 
 A run trusts a file's index entry only when the index was made with the same base key
 (code, plugins, config, rules, data files) and the file's signature is unchanged. As in
@@ -64,7 +66,7 @@ from coursecheck.cache import (
 )
 from coursecheck.records import PACKED
 
-# An index larger than this is not read (at 5,000 lessons one is about 7 MB).
+# An index larger than this is not read (at 5,000 lessons one is about 14 MB).
 MAX_INDEX_BYTES = 1 << 32
 
 FORMAT = 3  # in the header: an index of another format is rewritten

@@ -425,7 +425,7 @@ class DocumentRecord(Document):
         if blob is None:
             return
         self._packed[group] = None
-        if type(blob) is not bytes:
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
             # Kept apart by the run index (coursecheck.runindex.Part): read and checked now.
             blob = blob.load()
             if blob is None:  # not what the index vouched for: the part comes from a parse

@@ -442,6 +442,9 @@ def _runs(
     return shifts
 
 
+_PREAD = getattr(os, "pread", None)
+
+
 class _PartsFile:
     """The parts file of an index read this run, open until the last record using it is
     gone (a concurrent run may replace or remove the file meanwhile: this one still reads
@@ -472,7 +475,11 @@ class _PartsFile:
     def read(self, offset: int, length: int) -> bytes | None:
         """``length`` bytes at ``offset``; None when the file is shorter or unreadable."""
         try:
-            data = os.pread(self._fd, length, offset)
+            if _PREAD is not None:
+                data = _PREAD(self._fd, length, offset)
+            else:  # no pread (Windows): one reader per process
+                os.lseek(self._fd, offset, os.SEEK_SET)
+                data = os.read(self._fd, length)
         except (OSError, OverflowError, ValueError):
             return None
         return data if len(data) == length else None

@@ -513,8 +513,7 @@ class FileCache:
             return None
         self.hits += 1
         self.used.add(key)
-        if _freezing and self.hits % FREEZE_EVERY == 0:
-            gc.freeze()
+        restored_one()
         if self.keep is not None:  # a bounded folder keeps the entries used last
             try:
                 os.utime(os.path.join(self._entries, key[:2], key[2:]), follow_symlinks=False)
@@ -708,6 +707,18 @@ def packed_result(value: Any) -> Any:
 # Entries restored between two freezes of the collector (see freezing_loaded).
 FREEZE_EVERY = 256
 _freezing = False
+_restored = 0
+
+
+def restored_one() -> None:
+    """Count an entry restored (from a cache entry or the run index): every
+    :data:`FREEZE_EVERY` of them, while :func:`freezing_loaded` is on, what is alive is moved
+    out of the collector's reach."""
+    global _restored
+    if _freezing:
+        _restored += 1
+        if _restored % FREEZE_EVERY == 0:
+            gc.freeze()
 
 
 @contextmanager

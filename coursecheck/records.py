@@ -398,7 +398,8 @@ class DocumentRecord(Document):
 
     def __init__(self, fields: dict[str, Any], load: Loader, read: TextReader) -> None:
         packed = fields.get(PACKED)
-        self._packed: list[bytes | None] | None = list(packed) if packed is not None else None
+        # bytes, or a part the run index keeps apart (loaded on first use), None once restored
+        self._packed: list[Any] | None = list(packed) if packed is not None else None
         for name in KEPT:
             if packed is None or name not in _PACKED_NAMES:
                 object.__setattr__(self, name, fields[name])
@@ -424,6 +425,12 @@ class DocumentRecord(Document):
         if blob is None:
             return
         self._packed[group] = None
+        if not isinstance(blob, (bytes, bytearray, memoryview)):
+            # Kept apart by the run index (coursecheck.runindex.Part): read and checked now.
+            blob = blob.load()
+            if blob is None:  # not what the index vouched for: the part comes from a parse
+                self._unpack_from_parse(group)
+                return
         for name, value in zip(PACKED_GROUPS[group], pickle.loads(blob), strict=True):
             if name == "line_texts":
                 self._line_texts = _expand(name, value) or {}
@@ -431,6 +438,18 @@ class DocumentRecord(Document):
                 self._code_outline = value
             else:
                 _SLOTS[name].__set__(self, value)
+
+    def _unpack_from_parse(self, group: int) -> None:
+        """The parts of ``group`` taken from the file parsed again (its packed bytes could
+        not be read): no kept lines (snippets then come from the text), no code outline."""
+        doc = self.full()
+        for name in PACKED_GROUPS[group]:
+            if name == "line_texts":
+                self._line_texts = {}
+            elif name == "code_outline":
+                self._code_outline = None
+            else:
+                _SLOTS[name].__set__(self, getattr(doc, name))
 
     def _kept_lines(self) -> dict[int, str]:
         if self._packed is not None:

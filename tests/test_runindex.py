@@ -49,9 +49,10 @@ def test_a_warm_run_reads_no_unchanged_file(course, tmp_path, trusting, reads):
     warm, engine = run(root, cache_dir)
     assert reads == [] and engine.cache_hits == 2
     assert dump(warm) == dump(cold) == dump(run(root, None)[0])
-    # One index file, no temporary file left beside it.
+    # One index file and its parts file, no temporary file left beside them.
     index = RunIndex(cache_dir, root, engine._base_key, 0)
-    assert [p.name for p in index.path.parent.iterdir()] == [index.path.name]
+    names = sorted(p.name for p in index.path.parent.iterdir())
+    assert len(names) == 2 and names[0] == index.path.name and runindex._PARTS_NAME.fullmatch(names[1])
     # An edit: only that file is read; the new index copies the other results over.
     lesson = root / "content/01-module-1/03-next.md"
     lesson.write_text(lesson.read_text("utf-8") + "\n## Ещё\n", "utf-8")
@@ -167,8 +168,11 @@ def test_a_shared_cache_folder_keeps_the_newest_indexes(tmp_path, trusting):
         index.save()
         os.utime(index.path, ns=(n * 10**9, n * 10**9))  # written in this order
         written.append(index.path.name)
-    kept = sorted(p.name for p in index.path.parent.iterdir())
+    names = sorted(p.name for p in index.path.parent.iterdir())
+    kept = [name for name in names if "." not in name]
     assert kept == sorted(written[-runindex.INDEXES_KEPT :])
+    # Each kept index has its parts file, and only those.
+    assert sorted(name.partition(".")[0] for name in names if name.endswith(".parts")) == kept
 
 
 @pytest.mark.slow
@@ -214,3 +218,115 @@ def test_random_edits_to_the_demo_course_give_what_an_uncached_run_gives(tmp_pat
     # Some of those edits were invisible to the course rules (the stored stage was used),
     # some only moved lines (stored findings moved), others neither: all paths compared.
     assert 0 < reused and 0 < moved and reused + moved < 24
+
+
+def _parts_file(cache_dir: Path) -> Path:
+    (found,) = (cache_dir / runindex.FOLDER).glob("*.parts")
+    return found
+
+
+def test_a_warm_run_reads_no_record_part_and_an_edit_reads_only_what_course_rules_read(
+    course, tmp_path, trusting, monkeypatch
+):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir, select=COURSE_RULES)
+    read: list[int] = []
+    original = runindex._PartsFile.read
+
+    def counting(self, offset: int, length: int):
+        read.append(length)
+        return original(self, offset, length)
+
+    monkeypatch.setattr(runindex._PartsFile, "read", counting)
+    warm, engine = run(root, cache_dir, select=COURSE_RULES)
+    assert read == [] and engine.cache_hits == 2  # the course stage came from its store
+    assert dump(warm) == dump(run(root, None, select=COURSE_RULES)[0])
+    # The index holds no packed part itself: they are in the parts file, by SHA-256.
+    index = RunIndex(cache_dir, root, engine._base_key, 0)
+    assert all(entry[5] is None or len(entry[5]) == 3 for entry in index.old.values())
+    assert any(entry[5] for entry in index.old.values())
+    assert b"02-setup" not in index.path.read_bytes() and b"02-setup" in _parts_file(cache_dir).read_bytes()
+    # A heading added to the intro: the course rules run again, on the next lesson's record
+    # served from the index with its parts read from the parts file.
+    intro = root / "content/01-module-1/01-intro.md"
+    intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
+    after, engine = run(root, cache_dir, select=COURSE_RULES)
+    assert engine.course.cache.get("coursecheck.graph") is not None and read
+    assert dump(after) == dump(run(root, None, select=COURSE_RULES)[0])
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated", "removed"])
+def test_a_damaged_parts_file_gives_the_uncached_findings(course, tmp_path, trusting, reads, damage):
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir, select=COURSE_RULES)
+    parts = _parts_file(cache_dir)
+    data = parts.read_bytes()
+    if damage == "flipped":  # each part fails its SHA-256: the records parse their files again
+        parts.write_bytes(bytes(b ^ 0x55 for b in data))
+    elif damage == "truncated":
+        parts.write_bytes(data[: len(data) // 3])
+    else:  # the index is not used: the files are read
+        parts.unlink()
+    intro = root / "content/01-module-1/01-intro.md"
+    intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
+    reads.clear()
+    after, engine = run(root, cache_dir, select=COURSE_RULES)
+    assert dump(after) == dump(run(root, None, select=COURSE_RULES)[0])
+    if damage == "removed":
+        assert len(reads) == 2
+    else:
+        assert _rel(root, reads) == ["content/01-module-1/01-intro.md"]
+        assert engine.reparsed >= 1 and any("run index" in line for line in engine.cache_report())
+
+
+def test_deferred_summaries_are_restored_in_order_on_any_read():
+    import copy
+    import json
+
+    from coursecheck.engine.summaries import DeferredSummaries
+
+    def fresh() -> DeferredSummaries:
+        return DeferredSummaries(
+            [("a.md", {"r": 1}), ("b.md", memoryview(pickle.dumps({"r": [2]}))), ("c.md", pickle.dumps({})), ("d.md", {"r": 3})]
+        )
+
+    expected = {"a.md": {"r": 1}, "b.md": {"r": [2]}, "d.md": {"r": 3}}  # an empty summary is left out
+    reads = [
+        dict, lambda d: {**d}, list, len, bool, lambda d: (d.restore(), json.loads(json.dumps(d)))[1], lambda d: d.get("b.md"),
+        lambda d: d["b.md"], lambda d: "c.md" in d, lambda d: list(d.items()), lambda d: list(d.values()),
+        lambda d: pickle.loads(pickle.dumps(d)), copy.deepcopy, lambda d: d == expected,
+    ]
+    answers = [
+        expected, expected, ["a.md", "b.md", "d.md"], 3, True, expected, {"r": [2]}, {"r": [2]}, False,
+        list(expected.items()), list(expected.values()), expected, expected, True,
+    ]
+    for read, answer in zip(reads, answers, strict=True):
+        assert read(fresh()) == answer
+    assert type(pickle.loads(pickle.dumps(fresh()))) is dict
+    written = fresh()
+    written["b.md"] = {"r": 9}
+    written["e.md"] = {"r": 5}
+    assert list(written.items()) == [("a.md", {"r": 1}), ("b.md", {"r": 9}), ("d.md", {"r": 3}), ("e.md", {"r": 5})]
+
+
+def test_a_warm_run_restores_no_summary_unless_the_course_rules_run(course, tmp_path, trusting):
+    from coursecheck.engine.summaries import DeferredSummaries
+
+    root = course(MUSTHAVE_FILES, config=MUSTHAVE_CONFIG)
+    cache_dir = tmp_path / "cache"
+    cold, engine = run(root, cache_dir)
+    expected = dict(engine.course.summaries)
+    assert expected and type(engine.course.summaries) is dict
+    warm, engine = run(root, cache_dir)
+    assert isinstance(engine.course.summaries, DeferredSummaries) and engine.course.summaries._entries is not None
+    assert dict(engine.course.summaries) == expected and dump(warm) == dump(cold)
+    # A heading added: the course rules run again and read the summaries, the other
+    # lesson's restored from the index.
+    intro = root / "content/01-module-1/01-intro.md"
+    intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
+    after, engine = run(root, cache_dir)
+    assert engine.course.summaries._entries is None  # read
+    uncached, fresh = run(root, None)
+    assert dump(after) == dump(uncached) and dict(engine.course.summaries) == fresh.course.summaries

@@ -15,6 +15,7 @@ from coursecheck.cache import FileCache
 from coursecheck.config import Config, Settings
 from coursecheck.engine.discovery import OUTSIDE_ROOT
 from coursecheck.engine.rulecalls import RuleCalls
+from coursecheck.engine.summaries import DeferredSummaries
 from coursecheck.model import Course, Document, Finding
 from coursecheck.plugins import Notification, builtin_rule_kinds
 from coursecheck.records import DocumentRecord, LineMove
@@ -77,6 +78,9 @@ class CourseStage:
         instead of running the rules again (the others run)."""
         course_rules = [r for r in active_rules if r.course]
         keys = self._course_keys(course, course_rules, to_load) if reuse else None
+        summaries = course.summaries
+        if keys is None and isinstance(summaries, DeferredSummaries):
+            summaries.restore()
         previous: coursecache.Stage | None = None
         moves: dict[str, LineMove] | None = None
         documents: dict[str, Document] = {}
@@ -93,6 +97,8 @@ class CourseStage:
                 course.extra.update(stored.extra())
                 self.key = key
                 return stored.findings()
+            if isinstance(summaries, DeferredSummaries):
+                summaries.restore()  # the course rules run (or are relocated): they read them
             last_key = latest.get(layout)
             if isinstance(last_key, str):
                 previous = coursecache.unpack(stages.get(last_key), course)

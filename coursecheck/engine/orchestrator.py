@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from coursecheck import coursecache
+from coursecheck import coursecache, runindex
 from coursecheck.cache import DEFAULT_DIR as DEFAULT_CACHE_DIR
 from coursecheck.cache import FileCache, freezing_loaded, open_folder, secret_key
 from coursecheck.config import Config, expand_template
@@ -32,6 +32,7 @@ from coursecheck.engine.perfile import PerFileStage
 from coursecheck.engine.reading import Reader, _digest_of, _kind_of, _size
 from coursecheck.engine.registry import Registry
 from coursecheck.engine.rulecalls import RuleCalls
+from coursecheck.engine.summaries import DeferredSummaries
 from coursecheck.findingstore import FinishedGroups, GroupStore
 from coursecheck.fsutil import encodable
 from coursecheck.globs import compile_glob, literal_base
@@ -62,6 +63,7 @@ class Engine:
         self.course_stage_key = ""
         self._cache_notes: list[str] = []  # why the cache is off or keyed for this run only (-v)
         self._index_rejected = 0  # run indexes (or results in them) that failed to load
+        self._parts_rejected_from = runindex.rejected_parts  # records' parts kept apart that failed their check
         self.course: Course | None = None
         self.cache_hits = self.cache_misses = 0  # files served from / missing in the cache
         self.reparsed = 0  # records parsed again in the course stage (see coursecheck.records)
@@ -266,6 +268,7 @@ class Engine:
         rest = [(rel, role) for rel, role in to_load if rel not in data_rels]
         keep = self.options.keep_documents is None or len(rest) <= self.options.keep_documents
         stage = self._files_stage()
+        deferred: list[tuple[str, Any]] | None = None
         per_file: Iterable[tuple[FileResult, Document | None]]
         if shards is not None:
             per_file = shards.results(rest, self._keys.run_key(active_rules, data_docs), root, _digest_of)
@@ -283,7 +286,16 @@ class Engine:
             self.notes.extend(result.notes)
             # No view (no record, or no cache): the file's bytes stand for it.
             self._views[result.relpath] = result.view or self._file_keys.get(result.relpath, "")
-            if result.summary:
+            pickled = stage.deferred_summaries.pop(result.relpath, None)
+            if pickled is not None or deferred is not None:
+                # Kept in order, the pickled ones restored only if read (DeferredSummaries).
+                if deferred is None:
+                    deferred = list(summaries.items())
+                if pickled is not None:
+                    deferred.append((result.relpath, pickled))
+                elif result.summary:
+                    deferred.append((result.relpath, result.summary))
+            elif result.summary:
                 summaries[result.relpath] = result.summary
             if result.fields is None:
                 continue
@@ -292,6 +304,8 @@ class Engine:
                 record._full = full
             by_rel[result.relpath] = record
         self._counted(stage)
+        if deferred is not None:
+            summaries = DeferredSummaries(deferred)
         docs = [by_rel[rel] for rel, _ in to_load if rel in by_rel]
         return docs, summaries, file_findings, step
 
@@ -625,7 +639,8 @@ class Engine:
         (not authentic, damaged or not regular files; they were rebuilt)."""
         lines = list(self._cache_notes)
         if self._cache is not None:
-            counts = {**self._cache.rejections(), "run index": self._index_rejected}
+            apart = runindex.rejected_parts - self._parts_rejected_from
+            counts = {**self._cache.rejections(), "run index": self._index_rejected + apart}
             total = sum(counts.values())
             if total:
                 parts = ", ".join(f"{store} {n}" for store, n in counts.items() if n)

@@ -7,11 +7,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from coursecheck.cache import FileCache
+from coursecheck.cache import FileCache, restored_one
 from coursecheck.config import Config
 from coursecheck.engine.reading import Reader, _raw_bytes
 from coursecheck.engine.rulecalls import RuleCalls
@@ -58,6 +56,9 @@ class PerFileStage:
         self._file_keys = file_keys
         self.cache_hits = self.cache_misses = 0
         self.index_rejected = 0
+        # relpath -> its summary still pickled, for results from the run index (their
+        # ``summary`` is left empty: coursecheck.engine.summaries restores them if read).
+        self.deferred_summaries: dict[str, memoryview] = {}
 
     def per_file(
         self,
@@ -140,11 +141,15 @@ class PerFileStage:
                 if known is not None and sig is not None:
                     key, small = known
                     hit = restore(small)
-                    if isinstance(hit, FileResult) and hit.relpath == rel:
+                    if isinstance(hit, FileResult) and hit.relpath == rel and index.attach(rel, hit):
+                        summary = index.summary_bytes(rel)
+                        if summary is not None:
+                            self.deferred_summaries[rel] = summary
                         self._file_keys[rel] = key
                         index.keep(rel)
                         results.append((hit, None))
                         self.cache_hits += 1
+                        restored_one()
                         continue
                     self.index_rejected += 1
             raw = _raw_bytes(root, path)
@@ -199,9 +204,12 @@ class PerFileStage:
         size = max(1, min(64, len(items) // (jobs * 8)))
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         done = 0
-        try:
-            import multiprocessing
+        # Imported here: a run served from the cache starts no worker (~10 ms of imports).
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
+        try:
             with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
                 for chunk_results in pool.map(_work_on_chunk, chunks):
                     for result in chunk_results:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import DEFAULT_CONFIG, write_files
 from report_course import GOLDEN, SELECT, TIMESTAMP, build_course
 
 from coursecheck.config import load_config
@@ -100,6 +101,39 @@ def test_an_edited_file_is_finished_and_rendered_again(tmp_path):
     second.blocks.cached("text", second.findings, render)
     assert rel in rendered  # its findings changed: made again
     assert len(rendered) < len({f.path for f in second.findings})  # the others were served
+
+
+def test_a_paragraph_inserted_keeps_the_other_files_groups(tmp_path):
+    # Every line of the edited lesson moves: the course stage runs (or moves its stored
+    # findings), so its key changes; the other files' course findings are the same, and
+    # their groups (keyed by a digest of them) are replayed and served, not made again.
+    lessons = {
+        f"content/0{i}-lesson.md": f"---\ntitle: Урок {i}\n---\n\n# Урок {i}\n\nСм. [урок](missing-{i}.md).\n"
+        for i in range(1, 5)
+    }
+    write_files(tmp_path, {**lessons, ".coursecheck.toml": DEFAULT_CONFIG})
+    options = {"select": ["graph"], "entry_points": False}
+    config = load_config(tmp_path / ".coursecheck.toml", tmp_path)
+    first = Engine(config, RunOptions(cache=True, **options)).run()
+    assert len({f.path for f in first.findings if f.rule_id == "graph/unresolved-reference"}) == 4
+    first.blocks.cached("text", first.findings, lambda group: group[0].path)
+    edited = tmp_path / "content/01-lesson.md"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("---\n\n", "---\n\nНовый абзац.\n\n", 1), "utf-8")
+    engine = Engine(load_config(tmp_path / ".coursecheck.toml", tmp_path), RunOptions(cache=True, **options))
+    second = engine.run()
+    rendered: list[str] = []
+
+    def render(group):
+        rendered.append(group[0].path)
+        return group[0].path
+
+    second.blocks.cached("text", second.findings, render)
+    uncached = Engine(load_config(tmp_path / ".coursecheck.toml", tmp_path), RunOptions(cache=False, **options)).run()
+    assert [f.as_dict() for f in second.findings] == [f.as_dict() for f in uncached.findings]
+    moved = [f for f in second.findings if f.path == "content/01-lesson.md"]
+    assert [(f.rule_id, f.span.line) for f in moved] == [("graph/unresolved-reference", 9)]
+    assert rendered == ["content/01-lesson.md"]  # the three others were served
+    assert engine.replayed == 3
 
 
 def test_findings_changed_after_the_run_are_rendered_again(tmp_path):

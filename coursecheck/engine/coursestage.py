@@ -56,6 +56,7 @@ class CourseStage:
         self._views = views
         self._walk_refused = walk_refused
         self.key = ""
+        self.reused = False  # the whole stored stage was reused: its findings are the stored ones
         self.relocated: int | None = None
 
     def run(
@@ -96,6 +97,7 @@ class CourseStage:
                     latest.put(layout, key)
                 course.extra.update(stored.extra())
                 self.key = key
+                self.reused = True
                 return stored.findings()
             if isinstance(summaries, DeferredSummaries):
                 summaries.restore()  # the course rules run (or are relocated): they read them

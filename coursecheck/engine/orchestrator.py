@@ -11,9 +11,11 @@ coursecheck.shard).
 from __future__ import annotations
 
 import gc
+import operator
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,7 @@ class Engine:
         # The key of the course stage this run stored or reused ("" : none): what commands
         # key their stored outputs on (stored_output).
         self.course_stage_key = ""
+        self.course_stage_reused = False
         self._cache_notes: list[str] = []  # why the cache is off or keyed for this run only (-v)
         self._index_rejected = 0  # run indexes (or results in them) that failed to load
         self._parts_rejected_from = runindex.rejected_parts  # records' parts kept apart that failed their check
@@ -113,6 +116,7 @@ class Engine:
         instead of the per-file stage (:meth:`merge`)."""
         started = time.perf_counter()
         self.course_stage_key = ""
+        self.course_stage_reused = False
         files, walk_problems = self.discover()
         self._remove_leftovers()
         self._walk_refused = {f.path for f in walk_problems if f.rule_id == OUTSIDE_ROOT}
@@ -136,8 +140,18 @@ class Engine:
         course_findings = self._course_stage(
             course, active_rules, to_load, progress, step, total_steps, reuse=shards is None
         )
-        findings.extend(course_findings)
-        segments.append((len(findings), f"course:{self.course_stage_key}" if self.course_stage_key else None))
+        if self.course_stage_reused or not course_findings or shards is not None:
+            findings.extend(course_findings)
+            segments.append((len(findings), f"course:{self.course_stage_key}" if self.course_stage_key else None))
+        else:
+            # The course rules ran (or their findings moved): each file's course findings
+            # are their own source, keyed by a digest of them, so that the files whose course
+            # findings did not change keep their finished groups (finishing works per file,
+            # and only the order within a file matters: the stable sort keeps it).
+            for _path, group in groupby(sorted(course_findings, key=_path_of), key=_path_of):
+                items = list(group)
+                findings.extend(items)
+                segments.append((len(findings), _digest_key("course", items)))
         self._last = _LastRun(
             to_load, active_rules, stage_course, list(walk_problems), file_findings, course_findings, reported
         )
@@ -423,6 +437,7 @@ class Engine:
             self._walk_refused,
         )
         findings = stage.run(course, active_rules, to_load, progress, step, total_steps, reuse=reuse)
+        self.course_stage_reused = stage.reused
         if stage.key:
             self.course_stage_key = stage.key
         if stage.relocated is not None:
@@ -680,6 +695,9 @@ def _fewer_collections() -> Iterator[None]:
             yield
     finally:
         gc.set_threshold(*before)
+
+
+_path_of = operator.attrgetter("path")
 
 
 def _digest_key(kind: str, findings: list[Finding]) -> str | None:

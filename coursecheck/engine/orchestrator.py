@@ -140,14 +140,16 @@ class Engine:
         course_findings = self._course_stage(
             course, active_rules, to_load, progress, step, total_steps, reuse=shards is None
         )
-        if self.course_stage_reused or not course_findings or shards is not None:
+        if not self.course_stage_key or shards is not None:
             findings.extend(course_findings)
-            segments.append((len(findings), f"course:{self.course_stage_key}" if self.course_stage_key else None))
+            segments.append((len(findings), None))
         else:
-            # The course rules ran (or their findings moved): each file's course findings
-            # are their own source, keyed by a digest of them, so that the files whose course
-            # findings did not change keep their finished groups (finishing works per file,
-            # and only the order within a file matters: the stable sort keeps it).
+            # Each file's course findings are their own source, keyed by a digest of them:
+            # after an edit that makes the course stage run again (or move its findings),
+            # the files whose course findings did not change keep their finished groups
+            # (finishing works per file, and only the order within a file matters: the
+            # stable sort keeps it). The same keys whether the stage ran or was reused, so
+            # that a warm run after such an edit replays them too.
             for _path, group in groupby(sorted(course_findings, key=_path_of), key=_path_of):
                 items = list(group)
                 findings.extend(items)

@@ -48,7 +48,7 @@ from coursecheck.records import outside_view_value
 
 _RECORDER_KEY = "coursecheck.coursecache.reads"
 _REFUSED_KEY = "coursecheck.coursecache.refused"
-FORMAT = 3
+FORMAT = 4
 
 
 class Reads:
@@ -279,28 +279,34 @@ def _refuse_document(obj: Any) -> Any:
     raise pickle.PicklingError("a Document in the course stage's results")
 
 
-def _without_documents(buffer: io.BytesIO) -> pickle.Pickler:
-    """A pickler that refuses to store a Document: a course finding or published result that
-    holds one would be restored without its file (not worth storing; the stage runs again).
-    A dispatch table, looked up by the C pickler per type, costs nothing per object (a
-    ``persistent_id`` hook was a Python call per object: ~0.1 s for 12,000 findings)."""
+def _document_refusing_table() -> dict[Any, Any]:
+    """A pickler's dispatch table that refuses to store a Document: a course finding or
+    published result that holds one would be restored without its file (not worth storing;
+    the stage runs again). A dispatch table, looked up by the C pickler per type, costs
+    nothing per object (a ``persistent_id`` hook was a Python call per object: ~0.1 s for
+    12,000 findings)."""
     table = dict(copyreg.dispatch_table)
     pending = [Document]
     while pending:
         cls = pending.pop()
         table[cls] = _refuse_document
         pending.extend(cls.__subclasses__())
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = table
-    return pickler
+    return table
 
 
 class Stage:
     """A course stage as stored: per course rule, its findings and what it published; the
     recorded reads; and each checked file's view and per-file cache key (which say, in a
-    later run, which files changed and where their earlier records are)."""
+    later run, which files changed and where their earlier records are).
 
-    __slots__ = ("file_keys", "outcomes", "reads", "views")
+    A rule's findings are stored in *chunks* of :data:`CHUNK` findings in the rule's order,
+    each pickled apart, with a digest of each file's findings in it (``chunks``: rule ->
+    [(bytes, {path: digest})], as stored or unpacked; empty for a stage made this run). A
+    stage made by moving an earlier one's findings (:func:`relocate`) stores again only the
+    chunks that hold a moved finding: the others are the same objects in the same places,
+    and keep their bytes and digests."""
+
+    __slots__ = ("chunks", "file_keys", "outcomes", "reads", "views")
 
     def __init__(
         self,
@@ -308,11 +314,13 @@ class Stage:
         outcomes: dict[str, tuple[list[Any], dict[str, Any]]],
         views: dict[str, str],
         file_keys: dict[str, str],
+        chunks: dict[str, list[Chunk]] | None = None,
     ) -> None:
         self.reads = reads
         self.outcomes = outcomes
         self.views = views
         self.file_keys = file_keys
+        self.chunks: dict[str, list[Chunk]] = chunks or {}
 
     def findings(self) -> list[Any]:
         return [f for found, _extra in self.outcomes.values() for f in found]
@@ -323,19 +331,82 @@ class Stage:
             out.update(published)
         return out
 
+    def file_digests(self) -> dict[str, str]:
+        """Per file with findings, a digest of its findings in this stage, in the order
+        :meth:`findings` gives them (each rule's, chunk by chunk). Needs the chunks (a stage
+        packed or unpacked)."""
+        parts: dict[str, list[bytes]] = {}
+        for rule_id in self.outcomes:
+            rule = rule_id.encode("utf-8", "surrogatepass") + b"\0"
+            for _data, digests in self.chunks.get(rule_id, ()):
+                for path, digest in digests.items():
+                    parts.setdefault(path, []).append(rule + digest)
+        return {
+            path: "course:" + hashlib.blake2b(b"\0".join(tags), digest_size=20).hexdigest()
+            for path, tags in parts.items()
+        }
 
-def pack(stage: Stage) -> bytes | None:
-    """The stored form of a course stage (None when it cannot or must not be stored)."""
+
+# Findings per stored chunk: small enough that a moved lesson re-stores a few hundred
+# findings per rule, large enough that unpickling a stage is not dominated by calls.
+CHUNK = 256
+Chunk = tuple[bytes, dict[str, bytes]]  # pickled findings; per file, a digest of its findings in them
+
+
+def pack(stage: Stage, earlier: Stage | None = None) -> bytes | None:
+    """The stored form of a course stage (None when it cannot or must not be stored);
+    ``earlier``: the stage its relocated outcomes were moved from (their unchanged chunks
+    are taken as they were). Fills ``stage.chunks``."""
     reads = stage.reads
     if reads.volatile or reads.events != _events:
         return None
-    buffer = io.BytesIO()
+    table = _document_refusing_table()
+    stored: dict[str, tuple[dict[str, Any], list[Chunk]]] = {}
     try:
-        _without_documents(buffer).dump(
-            (FORMAT, reads.answers, reads.records, stage.outcomes, stage.views, stage.file_keys)
-        )
+        for rule_id, (found, published) in stage.outcomes.items():
+            before = None
+            if earlier is not None and rule_id in earlier.chunks:
+                before = (earlier.outcomes[rule_id][0], earlier.chunks[rule_id])
+            stage.chunks[rule_id] = _chunks(found, before, table)
+            stored[rule_id] = (published, stage.chunks[rule_id])
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = table
+        pickler.dump((FORMAT, reads.answers, reads.records, stored, stage.views, stage.file_keys))
     except Exception:
+        stage.chunks = {}
         return None
+    return buffer.getvalue()
+
+
+def _chunks(found: list[Any], before: tuple[list[Any], list[Chunk]] | None, table: dict[Any, Any]) -> list[Chunk]:
+    """``found`` in stored chunks (pickled, with a digest of each file's findings in them),
+    or taken from ``before`` (an earlier stage's findings and chunks) when it holds the
+    very same finding objects."""
+    out = []
+    for start in range(0, len(found), CHUNK):
+        part = found[start : start + CHUNK]
+        index = start // CHUNK
+        if before is not None and index < len(before[1]):
+            earlier = before[0][start : start + CHUNK]
+            if len(earlier) == len(part) and all(a is b for a, b in zip(part, earlier, strict=True)):
+                out.append(before[1][index])
+                continue
+        by_path: dict[str, list[Any]] = {}
+        for finding in part:
+            by_path.setdefault(finding.path, []).append(finding)
+        digests = {
+            path: hashlib.blake2b(_pickled(items, table), digest_size=20).digest() for path, items in by_path.items()
+        }
+        out.append((_pickled(part, table), digests))
+    return out
+
+
+def _pickled(value: Any, table: dict[Any, Any]) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = table
+    pickler.dump(value)
     return buffer.getvalue()
 
 
@@ -347,14 +418,14 @@ def unpack(stored: Any, course: Any = None) -> Stage | None:
     if not isinstance(stored, bytes):
         return None
     try:
-        form, answers, record_reads, outcomes, views, file_keys = pickle.loads(stored)
+        form, answers, record_reads, rules, views, file_keys = pickle.loads(stored)
     except Exception:
         return None
     if (
         form != FORMAT
         or not isinstance(answers, dict)
         or not isinstance(record_reads, dict)
-        or not isinstance(outcomes, dict)
+        or not isinstance(rules, dict)
         or not isinstance(views, dict)
         or not isinstance(file_keys, dict)
     ):
@@ -364,7 +435,18 @@ def unpack(stored: Any, course: Any = None) -> Stage | None:
     reads.records = record_reads
     if not reads.still_true(course):
         return None
-    return Stage(reads, outcomes, views, file_keys)
+    outcomes: dict[str, tuple[list[Any], dict[str, Any]]] = {}
+    chunks: dict[str, list[Chunk]] = {}
+    try:
+        for rule_id, (published, stored_chunks) in rules.items():
+            found: list[Any] = []
+            for data, _digest in stored_chunks:
+                found.extend(pickle.loads(data))
+            outcomes[rule_id] = (found, published)
+            chunks[rule_id] = stored_chunks
+    except Exception:
+        return None
+    return Stage(reads, outcomes, views, file_keys, chunks)
 
 
 def relocate(

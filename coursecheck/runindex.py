@@ -12,8 +12,9 @@ changed; it holds, per checked file:
 * its per-file result, pickled as in its cache entry but without the record's bulky
   packed parts (frontmatter, links, headings, kept lines...: ~90 % of the bytes), which
   lie in a *parts file* beside the index (``<root digest>.<random>.parts``), each with its
-  SHA-256 in the index; its summary is pickled apart, right after it (restored only if
-  read: :mod:`coursecheck.engine.summaries`). At 5,000 lessons the index is about 14 MB
+  SHA-256 in the index; its summary is pickled apart, right after it, each rule's part
+  on its own (:func:`pack_summary`; restored only if read, and only the parts read:
+  :mod:`coursecheck.engine.summaries`). At 5,000 lessons the index is about 14 MB
   and is read in one go, faster than opening 5,000 entries; the parts file (about 39 MB)
   is read only where a course rule reads a record's parts, one part at a time (a warm run
   reads none).
@@ -69,7 +70,7 @@ from coursecheck.records import PACKED
 # An index larger than this is not read (at 5,000 lessons one is about 14 MB).
 MAX_INDEX_BYTES = 1 << 32
 
-FORMAT = 3  # in the header: an index of another format is rewritten
+FORMAT = 4  # in the header: an index of another format is rewritten
 FOLDER = "v1-index"
 # A signature whose modification or change time is this close to (or after) the start of
 # its run is not trusted.
@@ -236,7 +237,7 @@ class RunIndex:
             summary = getattr(value, "summary", None)
             pickled_summary = b""
             if type(summary) is dict and summary:
-                pickled_summary = pickle.dumps(summary, protocol=pickle.HIGHEST_PROTOCOL)
+                pickled_summary = pack_summary(summary)
                 value = dataclasses.replace(value, summary={})
             payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
@@ -525,6 +526,14 @@ rejected_parts = 0
 
 _INDEX_NAME = re.compile(r"[0-9a-f]{64}")
 _PARTS_NAME = re.compile(r"[0-9a-f]{64}\.[0-9a-f]{16}\.parts")
+
+
+def pack_summary(summary: dict[str, Any]) -> bytes:
+    """A result's summary as the index keeps it: each rule's part pickled apart, then the
+    ``{rule: bytes}`` map pickled (coursecheck.engine.summaries restores one rule's parts
+    without the others')."""
+    parts = {name: pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL) for name, value in summary.items()}
+    return pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def small_result(result: Any) -> bytes | None:

@@ -286,10 +286,16 @@ def test_deferred_summaries_are_restored_in_order_on_any_read():
     import json
 
     from coursecheck.engine.summaries import DeferredSummaries
+    from coursecheck.runindex import pack_summary
 
     def fresh() -> DeferredSummaries:
         return DeferredSummaries(
-            [("a.md", {"r": 1}), ("b.md", memoryview(pickle.dumps({"r": [2]}))), ("c.md", pickle.dumps({})), ("d.md", {"r": 3})]
+            [
+                ("a.md", {"r": 1}),
+                ("b.md", memoryview(pack_summary({"r": [2]}))),
+                ("c.md", pack_summary({})),
+                ("d.md", {"r": 3}),
+            ]
         )
 
     expected = {"a.md": {"r": 1}, "b.md": {"r": [2]}, "d.md": {"r": 3}}  # an empty summary is left out
@@ -322,11 +328,42 @@ def test_a_warm_run_restores_no_summary_unless_the_course_rules_run(course, tmp_
     warm, engine = run(root, cache_dir)
     assert isinstance(engine.course.summaries, DeferredSummaries) and engine.course.summaries._entries is not None
     assert dict(engine.course.summaries) == expected and dump(warm) == dump(cold)
-    # A heading added: the course rules run again and read the summaries, the other
-    # lesson's restored from the index.
+    # A heading added: the course rules run again and read their own parts of the
+    # summaries (the other lesson's restored from the index), not the rest.
     intro = root / "content/01-module-1/01-intro.md"
     intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
     after, engine = run(root, cache_dir)
-    assert engine.course.summaries._entries is None  # read
+    summaries = engine.course.summaries
+    assert isinstance(summaries, DeferredSummaries) and summaries._entries is not None
+    assert "graph/unresolved-anchor" in summaries._parts  # a heading added: the rule ran on its parts
     uncached, fresh = run(root, None)
     assert dump(after) == dump(uncached) and dict(engine.course.summaries) == fresh.course.summaries
+
+
+def test_deferred_summaries_restore_one_rules_parts_alone():
+    from coursecheck.engine.summaries import DeferredSummaries
+    from coursecheck.runindex import pack_summary
+
+    heavy = ["# Заголовок"] * 50
+    summaries = DeferredSummaries(
+        [
+            ("a.md", pack_summary({"anchors": heavy, "terms": {"kafka": 2}})),
+            ("b.md", {"terms": {"debezium": 1}}),  # made this run
+            ("c.md", pack_summary({"anchors": []})),
+        ]
+    )
+    assert summaries.part("terms") == {"a.md": {"kafka": 2}, "b.md": {"debezium": 1}}
+    assert summaries.part("missing") == {}
+    assert set(summaries._parts) == {"terms", "missing"} and summaries._entries is not None  # anchors still pickled
+    assert summaries.parts_of("c.md", {"anchors"}) == {"anchors": []}
+    assert summaries.parts_of("a.md", {"terms", "other"}) == {"terms": {"kafka": 2}}
+    assert "anchors" not in summaries._parts
+    terms = summaries.part("terms")["a.md"]
+    # A full read afterwards: everything, in order, the parts restored once (same objects).
+    assert dict(summaries) == {
+        "a.md": {"anchors": heavy, "terms": {"kafka": 2}},
+        "b.md": {"terms": {"debezium": 1}},
+        "c.md": {"anchors": []},
+    }
+    assert summaries["a.md"]["terms"] is terms
+    assert summaries.part("terms") == {"a.md": {"kafka": 2}, "b.md": {"debezium": 1}}  # a plain dict now

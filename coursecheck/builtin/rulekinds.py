@@ -658,9 +658,14 @@ def no_op(course: Course, ctx: RuleContext) -> None:
     # process); course-level kinds count in this process.
     table: dict[str, RuleStats] = {}
     tripped: set[str] = set()
-    for summary in [*course.summaries.values(), course.cache]:
-        tripped.update(summary.get(TRIPPED_KEY, ()))
-        for rule_id, part in summary.get(STATS_KEY, {}).items():
+    # Each file's part under each key (ctx.summaries restores those parts only), in course
+    # order, then the course-level counts.
+    tripped_parts = [*ctx.summaries(TRIPPED_KEY).values(), course.cache.get(TRIPPED_KEY, ())]
+    stats_parts = [*ctx.summaries(STATS_KEY).values(), course.cache.get(STATS_KEY, {})]
+    for tripped_part in tripped_parts:
+        tripped.update(tripped_part)
+    for stats in stats_parts:
+        for rule_id, part in stats.items():
             total = table.setdefault(rule_id, RuleStats())
             total.files += part.files
             total.scoped += part.scoped

@@ -28,8 +28,8 @@ class CourseStage:
     """The course stage of one run. Its inputs: the file cache (None: in memory, never
     stored) and the run's base key in it, each file's per-file key (``file_keys``) and view
     (``views``: what course rules see of it), the links discovery refused (``walk_refused``).
-    What it leaves: ``key``, the key of the stage it stored or reused ("" : none), and
-    ``relocated``, how many rules' stored findings it moved instead of running them (None
+    What it leaves: ``key``, the key of the stage it stored or reused ("" : none), with
+    ``file_digests`` (per file, a digest of its course findings), and ``relocated``, how many rules' stored findings it moved instead of running them (None
     when it reused the whole stage)."""
 
     def __init__(
@@ -58,6 +58,8 @@ class CourseStage:
         self.key = ""
         self.reused = False  # the whole stored stage was reused: its findings are the stored ones
         self.relocated: int | None = None
+        # With ``key``: per file, a digest of its course findings (coursecache.Stage.file_digests).
+        self.file_digests: dict[str, str] = {}
 
     def run(
         self,
@@ -98,9 +100,11 @@ class CourseStage:
                 course.extra.update(stored.extra())
                 self.key = key
                 self.reused = True
+                self.file_digests = stored.file_digests()
                 return stored.findings()
-            if isinstance(summaries, DeferredSummaries):
-                summaries.restore()  # the course rules run (or are relocated): they read them
+            # The summaries stay deferred: coursecheck's own rules (the only ones a stored
+            # stage runs with: coursecache.trusted) read them through methods, which restore
+            # them, or through ctx.summaries(), which restores their own parts only.
             last_key = latest.get(layout)
             if isinstance(last_key, str):
                 previous = coursecache.unpack(stages.get(last_key), course)
@@ -158,12 +162,14 @@ class CourseStage:
                 reads.answers = {**previous.reads.answers, **reads.answers}
                 reads.records = {**previous.reads.records, **reads.records}
             file_keys = {rel: self._file_keys[rel] for rel in self._views if rel in self._file_keys}
-            packed = coursecache.pack(coursecache.Stage(reads, outcomes, dict(self._views), file_keys))
+            made = coursecache.Stage(reads, outcomes, dict(self._views), file_keys)
+            packed = coursecache.pack(made, previous if relocated else None)
             if packed is not None:
                 assert self._cache is not None
                 self._cache.course_stages().put(keys[0], packed)
                 self._cache.latest_course_stages().put(keys[1], keys[0])
                 self.key = keys[0]
+                self.file_digests = made.file_digests()
         return findings
 
     def _refused_findings(self, course: Course, earlier: list[Finding]) -> list[Finding]:
@@ -203,9 +209,8 @@ class CourseStage:
                 return None
             # The earlier record, as stored: nothing to load or read again (its file changed).
             old_record = DocumentRecord(old.fields, lambda _rel: None, lambda _rel: None)
-            summaries = course.summaries.get(rel, {})
             if records.shape(old_record, _only(old.summary, relocatable)) != records.shape(
-                new, _only(summaries, relocatable)
+                new, _summary_parts(course.summaries, rel, relocatable)
             ):
                 return None
             moves[rel] = LineMove.between(old_record, new)
@@ -248,7 +253,14 @@ class CourseStage:
         return FileCache.key("course stage", *common, "\0".join(views)), FileCache.key("course layout", *common)
 
 
+def _summary_parts(summaries: dict[str, dict[str, Any]], rel: str, names: set[str]) -> dict[str, Any]:
+    """The parts of ``rel``'s summary made by the rules ``names`` (a deferred summary
+    restores those only)."""
+    if isinstance(summaries, DeferredSummaries):
+        return summaries.parts_of(rel, names)
+    return _only(summaries.get(rel, {}), names)
+
+
 def _only(summary: dict[str, Any], names: set[str]) -> dict[str, Any]:
     """The parts of a file's summary made by the rules ``names``."""
     return {name: data for name, data in summary.items() if name in names}
-

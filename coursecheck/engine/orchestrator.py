@@ -64,6 +64,7 @@ class Engine:
         # key their stored outputs on (stored_output).
         self.course_stage_key = ""
         self.course_stage_reused = False
+        self._course_digests: dict[str, str] = {}  # per file, a digest of its course findings (the course stage)
         self._cache_notes: list[str] = []  # why the cache is off or keyed for this run only (-v)
         self._index_rejected = 0  # run indexes (or results in them) that failed to load
         self._parts_rejected_from = runindex.rejected_parts  # records' parts kept apart that failed their check
@@ -150,10 +151,11 @@ class Engine:
             # (finishing works per file, and only the order within a file matters: the
             # stable sort keeps it). The same keys whether the stage ran or was reused, so
             # that a warm run after such an edit replays them too.
-            for _path, group in groupby(sorted(course_findings, key=_path_of), key=_path_of):
+            digests = self._course_digests
+            for path, group in groupby(sorted(course_findings, key=_path_of), key=_path_of):
                 items = list(group)
                 findings.extend(items)
-                segments.append((len(findings), _digest_key("course", items)))
+                segments.append((len(findings), digests.get(path) or _digest_key("course", items)))
         self._last = _LastRun(
             to_load, active_rules, stage_course, list(walk_problems), file_findings, course_findings, reported
         )
@@ -440,6 +442,7 @@ class Engine:
         )
         findings = stage.run(course, active_rules, to_load, progress, step, total_steps, reuse=reuse)
         self.course_stage_reused = stage.reused
+        self._course_digests = stage.file_digests
         if stage.key:
             self.course_stage_key = stage.key
         if stage.relocated is not None:

@@ -151,7 +151,7 @@ async def drive(
     order_line = next(i for i, line in enumerate(lines) if re.match(r"^order:\s*", line))
     version = 1
     own: list[float] = []
-    measured: set[int] = set()  # the versions whose arrival is in `own`
+    measured: dict[int, tuple[float, float]] = {}  # version -> (the debounce's end, A's arrival), for `own`
     follow: list[float] = []
     kinds: dict[str, list[float]] = {}
     b_has_duplicate = False
@@ -202,7 +202,7 @@ async def drive(
             got = [x for x in arrivals.get(uri_a, []) if x[1] == version]
             if got:
                 own.append(got[0][0] - fired)
-                measured.add(version)
+                measured[version] = (fired, got[0][0])
                 kinds.setdefault("order edit" if order_edit else "new line" if n % 5 == 2 else "word", []).append(
                     got[0][0] - fired
                 )
@@ -240,11 +240,17 @@ async def drive(
     rel_a = a.relative_to(root).as_posix()
     compute = []
     ahead = 0
+    to_written: list[float] = []  # the debounce's end -> the server wrote the prepared notification
+    to_client: list[float] = []  # written -> the client's handler had the diagnostics
     for line in timings.read_text(encoding="utf-8").splitlines() if timings.is_file() else []:
-        rel, version_text, ms, when = line.split("\t")
+        rel, version_text, ms, when, sent = line.split("\t")
         if rel == rel_a and version_text.isdigit() and int(version_text) in measured:
             compute.append(float(ms) / 1000)
             ahead += when == "ahead"
+            if sent != "-":
+                fired, arrived = measured[int(version_text)]
+                to_written.append(float(sent) - fired)
+                to_client.append(arrived - float(sent))
     if compute:
         print(
             f"A's check itself for those versions (the server's compute; {ahead} of {len(compute)} started before "
@@ -253,6 +259,14 @@ async def drive(
         )
     else:
         print("A's check times were not written (COURSECHECK_LSP_TIMINGS)")
+    if to_written:
+        print(
+            f"  of which (the {len(to_written)} sent as prepared; one clock): the debounce's end to the server's write "
+            f"p50 {statistics.median(to_written) * 1000:.2f} ms, p95 {pct(to_written, 0.95) * 1000:.2f} ms (the "
+            f"keystroke's transit, the timer, the write); the write to the client's handler "
+            f"p50 {statistics.median(to_client) * 1000:.2f} ms, p95 {pct(to_client, 0.95) * 1000:.2f} ms (the pipe, "
+            "the client's read, JSON and lsprotocol decoding)"
+        )
     if follow:
         print(
             f"B's diagnostics after an order edit in A ({len(follow)}): p50 {statistics.median(follow) * 1000:.0f} ms, "

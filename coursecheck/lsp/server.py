@@ -18,7 +18,9 @@ import asyncio
 import concurrent.futures
 import functools
 import hashlib
+import inspect
 import itertools
+import json
 import logging
 import os
 import queue
@@ -35,6 +37,7 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import JsonRPCNotification, JsonRPCProtocol
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
@@ -68,9 +71,25 @@ SWITCH_INTERVAL = 0.0005
 TIMER_SLACK = 0.002
 # A file each keystroke's check appends its compute time to (benchmarks/lsp.py); off when unset.
 TIMINGS_ENV = "COURSECHECK_LSP_TIMINGS"
-# (findings, diagnostics to push, compute seconds, the workspace's epoch the check read)
-Outcome = tuple[list[Finding] | None, dict[str, list[types.Diagnostic]] | None, float, int]
 FIX_ALL_KIND = "source.fixAll.coursecheck"
+
+
+@dataclass(slots=True, frozen=True)
+class Prepared:
+    """A file's ``textDocument/publishDiagnostics`` for one version, made on the engine thread
+    as the check finished: the bytes pygls would write for it (header and body), so that
+    the debounce's end only writes them (no lsprotocol/cattrs, no JSON on the loop then)."""
+
+    uri: str
+    version: int | None
+    digest: str  # of the diagnostics (_digest), what _published keeps
+    empty: bool  # no diagnostics
+    data: bytes
+
+
+# (findings, diagnostics to push, compute seconds, the workspace's epoch the check read,
+# the check's own file's notification made ahead, when it was asked for)
+Outcome = tuple[list[Finding] | None, dict[str, list[types.Diagnostic]] | None, float, int, Prepared | None]
 
 
 @dataclass(slots=True)
@@ -565,7 +584,8 @@ class CoursecheckServer(LanguageServer):
         if doc is None or self.ws is None or not self.loaded.is_set():
             return
         text = doc.source
-        future = self.job(0, self._check_job, rel, text)
+        publish = (self.uri(rel), doc.version) if not self.pull and self._can_prepare() else None
+        future = self.job(0, self._check_job, rel, text, publish)
         future.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved: _check may never await it
         self._prechecks[rel] = _Precheck(doc.version, text, future)
 
@@ -659,25 +679,28 @@ class CoursecheckServer(LanguageServer):
         pending request was waiting for this check), then a course stage queued."""
         ws = self.ws
         assert ws is not None
-        found, reports, seconds, _epoch = outcome
+        found, reports, seconds, _epoch, prepared = outcome
         if found is None:
             return
-        self._compute[rel] = seconds
-        if self._timings_path is not None:
-            self._note_timing(rel, version, seconds, ahead)
         self._versions[rel] = version
-        if not self.pull and reports is not None:
-            wanted = [
-                r
-                for r in (rel,)
-                if r in ws.buffers or self.settings.workspace_diagnostics or self.uri(r) in self._published
-            ]
-            self._push({r: reports[r] for r in wanted if r in reports}, checked=rel)
+        written = None
+        if not self.pull and reports is not None and rel in reports:
+            uri = self.uri(rel)
+            if rel in ws.buffers or self.settings.workspace_diagnostics or uri in self._published:
+                if prepared is not None and prepared.uri == uri and prepared.version == version and rel in ws.buffers:
+                    written = self._write_prepared(prepared)
+                if written is None:
+                    self._push({rel: reports[rel]}, checked=rel)
+        self._compute[rel] = seconds
+        if self._timings_path is not None:  # after the push: a file's write is not on its way
+            self._note_timing(rel, version, seconds, ahead, written)
         self.course_stage()
 
-    def _check_job(self, rel: str, text: str | None) -> Outcome:
+    def _check_job(self, rel: str, text: str | None, publish: tuple[str, int | None] | None = None) -> Outcome:
         """(engine thread) The per-file check of ``rel`` (its buffer set to ``text``) and,
-        for push clients, its diagnostics: one trip to the engine thread per check."""
+        for push clients, its diagnostics: one trip to the engine thread per check. With
+        ``publish`` (the file's URI and the buffer's version): its notification made too
+        (:class:`Prepared`), for the loop to write as it is when the debounce ends."""
         ws = self.ws
         assert ws is not None
         started = time.perf_counter()
@@ -686,13 +709,70 @@ class CoursecheckServer(LanguageServer):
         epoch = ws.epoch
         found = ws.check_file(rel)
         reports = self._diagnostics_of([rel]) if found is not None and not self.pull else None
-        return found, reports, time.perf_counter() - started, epoch
+        prepared = None
+        if publish is not None and reports is not None and rel in reports:
+            prepared = self.prepare_publish(publish[0], reports[rel], publish[1])
+        return found, reports, time.perf_counter() - started, epoch, prepared
 
-    def _note_timing(self, rel: str, version: int | None, seconds: float, ahead: bool) -> None:
+    def _can_prepare(self) -> bool:
+        """Whether a notification can be made ahead as pygls would send it: pygls's writer,
+        with headers (what :meth:`prepare_publish` writes)."""
+        protocol = self.protocol
+        return getattr(protocol, "_include_headers", False) and getattr(protocol, "writer", None) is not None
+
+    def prepare_publish(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None) -> Prepared:
+        """The bytes pygls's ``text_document_publish_diagnostics`` would write for these
+        diagnostics: the same notification type, JSON made the same way (``json.dumps`` with
+        its converter, ASCII only), the same header (tests/test_lsp_prepared.py compares
+        them byte for byte with pygls's own, in the three position encodings)."""
+        protocol = self.protocol
+        method = types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS
+        notification_type = protocol.get_message_type(method) or JsonRPCNotification
+        notification = notification_type(
+            method=method,
+            params=types.PublishDiagnosticsParams(uri, diagnostics, version),
+            jsonrpc=JsonRPCProtocol.VERSION,
+        )
+        body = json.dumps(notification, default=protocol._serialize_message)
+        header = (
+            f"Content-Length: {len(body)}\r\n"
+            f"Content-Type: {protocol.CONTENT_TYPE}; charset={protocol.CHARSET}\r\n\r\n"
+        )
+        return Prepared(uri, version, _digest(diagnostics), not diagnostics, (header + body).encode(protocol.CHARSET))
+
+    def _write_prepared(self, prepared: Prepared) -> float | None:
+        """(loop) A prepared notification written as pygls writes one (its writer, then the
+        same bookkeeping as :meth:`_push`); the time it was written, None when it could not be
+        (the caller then sends it the usual way)."""
+        writer = getattr(self.protocol, "writer", None)
+        if writer is None or not self._can_prepare():
+            return None
+        try:
+            pending = writer.write(prepared.data)
+        except BrokenPipeError:
+            raise  # as pygls: the connection is gone
+        except Exception:
+            return None
+        if inspect.isawaitable(pending):
+            self.spawn(pending)  # an async writer (a websocket)
+        written = time.perf_counter()
+        if prepared.empty:
+            self._published.pop(prepared.uri, None)
+        else:
+            self._published[prepared.uri] = prepared.digest
+        return written
+
+    def _note_timing(
+        self, rel: str, version: int | None, seconds: float, ahead: bool, written: float | None = None
+    ) -> None:
+        """A check's line in the timings file: the file, the version, its compute time (ms),
+        whether it was made ahead, and when its prepared notification was written
+        (perf_counter, seconds; "-" when it went out the usual way)."""
         assert self._timings_path is not None
+        sent = f"{written:.6f}" if written is not None else "-"
         try:
             with open(self._timings_path, "a", encoding="utf-8") as out:
-                out.write(f"{rel}\t{version}\t{seconds * 1000:.3f}\t{'ahead' if ahead else 'after'}\n")
+                out.write(f"{rel}\t{version}\t{seconds * 1000:.3f}\t{'ahead' if ahead else 'after'}\t{sent}\n")
         except OSError:
             self._timings_path = None
 

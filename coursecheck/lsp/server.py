@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import gc
 import hashlib
 import inspect
 import itertools
@@ -250,6 +251,7 @@ class CoursecheckServer(LanguageServer):
         self._prechecks: dict[str, _Precheck] = {}  # relpath -> the check made ahead of its debounce's end
         self._compute: dict[str, float] = {}  # relpath -> seconds its last check took (engine thread)
         self._timings_path = os.environ.get(TIMINGS_ENV) or None
+        self._ends: dict[str, float] = {}  # relpath -> when its last debounce ends (the loop's time), for the timings
         self._checks: dict[str, asyncio.Future[Any]] = {}  # relpath -> the check in flight
         self._course_job: asyncio.Future[Any] | None = None  # the queued (not started) course stage
         self._course_rerun = False
@@ -262,6 +264,11 @@ class CoursecheckServer(LanguageServer):
         self._open_rels: dict[str, str] = {}  # and back
         self._reader: Any = None  # what reads the client's messages (start_io)
         self._tasks: set[asyncio.Future[Any]] = set()
+        # Whether the loaded course's objects are moved out of the collector's reach once it
+        # is ready (gc.freeze; see _settle): the server's process only (start_io), not a
+        # test's that drives a server in its own process.
+        self.freeze_loaded = False
+        self._frozen = False
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -272,6 +279,7 @@ class CoursecheckServer(LanguageServer):
         watch (a file; an event loop without pipe support) is read as pygls reads it."""
         source = stdin or sys.stdin.buffer
         sys.setswitchinterval(SWITCH_INTERVAL)
+        self.freeze_loaded = True
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
@@ -396,6 +404,9 @@ class CoursecheckServer(LanguageServer):
         ws = self.ws
         if ws is None:
             return
+        if self._frozen:  # the course loaded before may become garbage now: back in the collector's reach
+            gc.unfreeze()
+            self._frozen = False
         ok = await self.job(1, ws.load)  # never run between course rules (run_urgent)
         self.loaded.set()
         self._publish_config_problems()
@@ -405,7 +416,23 @@ class CoursecheckServer(LanguageServer):
             )
         if ok:
             await self._deliver(set(ws.by_path) | {self.rel(u) or "" for u in self._published} - {""})
-            self.spawn(self.job(2, ws.prewarm))
+            self.spawn(self.job(2, self._settle))
+
+    def _settle(self) -> None:
+        """(engine thread, idle after a load) The records restored and the graph built
+        (:meth:`CourseWorkspace.prewarm`), then, in the server's process, what is alive moved
+        out of the cyclic collector's reach: a 5,000-lesson course is millions of objects
+        that live until the next load, and each full collection walked them all (measured:
+        ~270 ms holding the GIL, every ~2 s of typing, on the engine thread, so a keystroke's
+        message waited for it). Garbage is collected first; what the edits make later stays
+        collectable; a reload hands everything back first (:meth:`reload`)."""
+        ws = self.ws
+        assert ws is not None
+        ws.prewarm()
+        if self.freeze_loaded and gc.isenabled() and not self._frozen:
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
 
     def _use_buffers(self) -> None:
         """Open documents as :class:`_Buffer` (pygls's workspace makes them; left as pygls
@@ -543,6 +570,7 @@ class CoursecheckServer(LanguageServer):
         now = loop.time()
         start = now if since is None else min(since, now)
         end = start + delay
+        self._ends[rel] = end
         self._timers[rel] = loop.call_at(end - TIMER_SLACK, self._debounced, rel, end)
         lead = self._lead(rel, delay)
         if lead > 0:
@@ -767,9 +795,12 @@ class CoursecheckServer(LanguageServer):
     ) -> None:
         """A check's line in the timings file: the file, the version, its compute time (ms),
         whether it was made ahead, and when its prepared notification was written
-        (perf_counter, seconds; "-" when it went out the usual way)."""
+        (perf_counter, seconds; "-" when it went out the usual way), and when the debounce
+        ended (the loop's clock, which is perf_counter's on Linux)."""
         assert self._timings_path is not None
         sent = f"{written:.6f}" if written is not None else "-"
+        end = self._ends.get(rel)
+        sent += f"\t{end:.6f}" if end is not None else "\t-"
         try:
             with open(self._timings_path, "a", encoding="utf-8") as out:
                 out.write(f"{rel}\t{version}\t{seconds * 1000:.3f}\t{'ahead' if ahead else 'after'}\t{sent}\n")
@@ -1272,6 +1303,7 @@ class CoursecheckServer(LanguageServer):
             if timer is not None:
                 timer.cancel()
         self._prechecks.pop(rel, None)
+        self._ends.pop(rel, None)
         self._open.pop(rel, None)
         self._open_rels.pop(uri, None)
 

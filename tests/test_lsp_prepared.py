@@ -251,5 +251,30 @@ async def test_a_check_not_done_when_the_debounce_ends_is_published_when_it_is(t
         assert len(published) == 1
         assert "bilingual/mixed-script" in {d["code"] for d in published[0]["diagnostics"]}
         assert server._versions[INTRO_REL] == 2
+        assert max(server._precheck_waits[INTRO_REL]) > 0.15  # the next checks start earlier (_lead)
+    finally:
+        server.stop()
+
+
+def test_the_lead_covers_the_slowest_recent_check_made_ahead() -> None:
+    from collections import deque
+
+    from coursecheck.lsp.server import PRECHECK_LEAD, RECENT_PRECHECKS
+
+    server = make_server()
+    try:
+        assert server._lead("a.md", 0.3) == 0.0  # never checked: nothing to go by
+        server._compute["a.md"] = 0.001
+        assert server._lead("a.md", 0.3) == PRECHECK_LEAD
+        assert server._lead("a.md", 0.0) == 0.0  # no debounce: checked at once
+        server._compute["a.md"] = 0.010
+        assert server._lead("a.md", 0.3) == pytest.approx(0.040)  # 4x the last check
+        # A check made ahead that waited 60 ms for the engine thread (a course rule running).
+        server._precheck_waits["a.md"] = deque([0.005, 0.060, 0.004], maxlen=RECENT_PRECHECKS)
+        assert server._lead("a.md", 0.3) == pytest.approx(0.090)
+        assert server._lead("a.md", 0.1) == pytest.approx(0.050)  # at most half the debounce
+        for _ in range(RECENT_PRECHECKS):  # the slow one forgotten after as many quick ones
+            server._precheck_waits["a.md"].append(0.005)
+        assert server._lead("a.md", 0.3) == pytest.approx(0.040)
     finally:
         server.stop()

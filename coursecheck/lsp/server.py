@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,9 +62,11 @@ SEVERITY = {
 }
 RULE_DOCS = "https://github.com/coursecheck/coursecheck/blob/main/docs/rules.md#"
 ADD_TO_VOCABULARY = "coursecheck.addToVocabulary"
-# A buffer's check starts this long before its debounce ends (at least; 4x its last check's
-# time when that is more, at most half the debounce): see CoursecheckServer.schedule.
+# A buffer's check starts this long before its debounce ends (at least; more when its checks
+# took longer, at most half the debounce): see CoursecheckServer._lead.
 PRECHECK_LEAD = 0.025
+# How many of a file's last checks made ahead the lead looks at (the slowest of them).
+RECENT_PRECHECKS = 16
 # How long the engine thread may hold the GIL while the loop thread waits for it (CPython's
 # default is 5 ms): the loop reads a keystroke, fires a debounce and writes diagnostics in a
 # few short steps, each of which waited for a running course stage to let go of the GIL.
@@ -250,6 +253,9 @@ class CoursecheckServer(LanguageServer):
         self._precheck_timers: dict[str, asyncio.TimerHandle] = {}
         self._prechecks: dict[str, _Precheck] = {}  # relpath -> the check made ahead of its debounce's end
         self._compute: dict[str, float] = {}  # relpath -> seconds its last check took (engine thread)
+        # relpath -> seconds its last checks made ahead took from their start to their outcome
+        # on the loop (a wait for the engine thread included)
+        self._precheck_waits: dict[str, deque[float]] = {}
         self._timings_path = os.environ.get(TIMINGS_ENV) or None
         self._ends: dict[str, float] = {}  # relpath -> when its last debounce ends (the loop's time), for the timings
         self._checks: dict[str, asyncio.Future[Any]] = {}  # relpath -> the check in flight
@@ -581,7 +587,9 @@ class CoursecheckServer(LanguageServer):
         (no task, no trip to the engine thread), else the check. The loop's timers fire late
         (its selector waits whole milliseconds, rounded up, then the process is woken: ~0.9
         ms on the benchmark's machine), so the timer is set TIMER_SLACK early and the rest of
-        the wait slept here: never before the end."""
+        the wait slept here: never before the end. (Spinning the last 0.3 ms instead of
+        sleeping it saved ~0.1 ms at p50 and added 1-4 ms outliers on a shared machine: a
+        spinning process is preempted where a sleeping one is woken first.)"""
         remaining = end - asyncio.get_running_loop().time()
         if remaining > 0:
             time.sleep(remaining)
@@ -598,13 +606,27 @@ class CoursecheckServer(LanguageServer):
 
     def _lead(self, rel: str, delay: float) -> float:
         """How long before the debounce's end a check of ``rel`` starts: enough for its last
-        check's time four times over (the engine thread may be between course rules), at
-        most half the debounce (a keystroke after it starts wastes the check); 0 when no
-        check of the file was timed yet or there is no debounce."""
+        check's compute time four times over, and for the slowest of its last
+        RECENT_PRECHECKS checks made ahead (start to outcome, waits for the engine thread
+        included: a course stage lets a check in only between its rules) with half as much
+        again; at least PRECHECK_LEAD; at most half the debounce (a keystroke after it
+        starts wastes the check). 0 when no check of the file was timed yet or there is no
+        debounce."""
         last = self._compute.get(rel)
         if delay <= 0 or last is None:
             return 0.0
-        return min(delay / 2, max(PRECHECK_LEAD, 4 * last))
+        waits = self._precheck_waits.get(rel)
+        slowest = max(waits) if waits else 0.0
+        return min(delay / 2, max(PRECHECK_LEAD, 4 * last, 1.5 * slowest))
+
+    def _precheck_done(self, rel: str, started: float, future: asyncio.Future[Outcome]) -> None:
+        """(loop) A check made ahead has its outcome: how long it took, for :meth:`_lead`."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        waits = self._precheck_waits.get(rel)
+        if waits is None:
+            waits = self._precheck_waits[rel] = deque(maxlen=RECENT_PRECHECKS)
+        waits.append(asyncio.get_running_loop().time() - started)
 
     def _precheck(self, rel: str) -> None:
         self._precheck_timers.pop(rel, None)
@@ -614,7 +636,8 @@ class CoursecheckServer(LanguageServer):
         text = doc.source
         publish = (self.uri(rel), doc.version) if not self.pull and self._can_prepare() else None
         future = self.job(0, self._check_job, rel, text, publish)
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved: _check may never await it
+        # (The exception retrieved there too: _check may never await the future.)
+        future.add_done_callback(functools.partial(self._precheck_done, rel, asyncio.get_running_loop().time()))
         self._prechecks[rel] = _Precheck(doc.version, text, future)
 
     async def flush(self, rel: str, course: bool = False) -> None:
@@ -1304,6 +1327,7 @@ class CoursecheckServer(LanguageServer):
                 timer.cancel()
         self._prechecks.pop(rel, None)
         self._ends.pop(rel, None)
+        self._precheck_waits.pop(rel, None)
         self._open.pop(rel, None)
         self._open_rels.pop(uri, None)
 

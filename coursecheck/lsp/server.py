@@ -191,6 +191,31 @@ class _Precheck:
     future: asyncio.Future[Outcome]
 
 
+class _TimedStream(asyncio.StreamReader):
+    """A stream that notes when each chunk was read from the pipe (the loop's time): a
+    message arrived when its first byte did, not when the coroutine reading it resumed (a
+    loop iteration later, longer while the engine thread holds the GIL)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit)
+        self._fed = 0  # bytes fed so far
+        self._chunks: deque[tuple[int, float]] = deque()  # (bytes fed up to the chunk's end, when)
+
+    def feed_data(self, data: Any) -> None:  # bytes (typeshed: Iterable[SupportsIndex])
+        if data:
+            self._fed += len(data)
+            self._chunks.append((self._fed, asyncio.get_running_loop().time()))
+        super().feed_data(data)
+
+    def arrival(self, offset: int) -> float | None:
+        """When the byte at ``offset`` (from the stream's start) was read; the chunks before
+        it are forgotten."""
+        chunks = self._chunks
+        while chunks and chunks[0][0] <= offset:
+            chunks.popleft()
+        return chunks[0][1] if chunks else None
+
+
 class _LoopReader:
     """stdin as pygls's message loop reads it (``readline``, ``readexactly``), on the event
     loop. The end of the input, inside a message too, or a header line over the stream's
@@ -200,6 +225,7 @@ class _LoopReader:
     def __init__(self, stream: asyncio.StreamReader) -> None:
         self._stream = stream
         self._between = True  # no header line of the next message read yet
+        self._consumed = 0  # bytes read from the stream so far
         self.received: float | None = None
 
     async def readline(self) -> bytes:
@@ -209,16 +235,21 @@ class _LoopReader:
             log.error("a header line from the client is too long; the server stops")
             return b""
         if self._between:
-            self.received = asyncio.get_running_loop().time()
+            stream = self._stream
+            came = stream.arrival(self._consumed) if isinstance(stream, _TimedStream) else None
+            self.received = came if came is not None else asyncio.get_running_loop().time()
             self._between = False
+        self._consumed += len(line)
         return line
 
     async def readexactly(self, n: int) -> bytes:
         self._between = True
         try:
-            return await self._stream.readexactly(n)
+            body = await self._stream.readexactly(n)
         except asyncio.IncompleteReadError:  # the client went away mid-message: nothing to read
             return b""
+        self._consumed += len(body)
+        return body
 
 
 class _Buffer(TextDocument):
@@ -290,7 +321,7 @@ class CoursecheckServer(LanguageServer):
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def serve() -> None:
-            stream = asyncio.StreamReader(limit=1 << 24)
+            stream = _TimedStream(limit=1 << 24)
             reader: Any = _LoopReader(stream)
             try:
                 await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), source)

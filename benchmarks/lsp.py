@@ -20,6 +20,11 @@ Figures printed:
   debounce's end and were used: the server starts a buffer's check a little before
   (docs/editors.md) and publishes at the end, so the figure above does not contain the
   check's time when it did (only what of it was left at the end, if anything);
+* what that time is made of (one clock in both processes, for the edits whose message the
+  server made ahead): the last keystroke's way to the server (the client's encoding, the
+  pipe, until the server read its first byte: where the server's debounce starts), the
+  server's debounce end to its write, and the write to the client's handler (the pipe, the
+  client's read and decoding); ``--trace FILE`` writes these per edit (TSV);
 * time from the same moment to B's diagnostics after an order edit (course rules follow);
 * the server's resident memory at the end and its peak (VmRSS, VmHWM), target <= 500 MB.
 

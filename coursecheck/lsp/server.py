@@ -2,8 +2,10 @@
 :class:`~coursecheck.lsp.workspace.CourseWorkspace` on one engine thread.
 
 How a change travels: ``didChange`` updates the buffer and (re)starts a debounce timer;
-when it fires, the buffer's per-file stage runs (priority 0) and its diagnostics go out
-(pushed, or answered to the pending pull); then the course stage runs (priority 1, at most
+shortly before it ends the buffer's per-file stage runs (priority 0; for a push client its
+``publishDiagnostics`` is made then too, to the bytes, :class:`Prepared`); when it ends, the
+diagnostics go out (those bytes written, or pushed the usual way when the check was not
+ready, or answered to the pending pull); then the course stage runs (priority 1, at most
 one queued) and every file whose findings it changed gets new diagnostics (pushed, or a
 ``workspace/diagnostic/refresh`` for pull clients). Requests that read the course
 (definition, rename...) wait for the pending checks of their file first.

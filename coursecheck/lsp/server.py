@@ -56,6 +56,7 @@ from coursecheck.text import Span
 
 T = TypeVar("T")
 log = logging.getLogger("coursecheck.lsp")
+_PYGLS_LOG = logging.getLogger("pygls.protocol.json_rpc")  # pygls's own, where it logs each message sent
 
 SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
@@ -831,6 +832,8 @@ class CoursecheckServer(LanguageServer):
         writer = getattr(self.protocol, "writer", None)
         if writer is None or not self._can_prepare():
             return None
+        if _PYGLS_LOG.isEnabledFor(logging.INFO):  # the line pygls logs for what it sends (--log-file)
+            _PYGLS_LOG.info("Sending data: %s", prepared.data.partition(b"\r\n\r\n")[2].decode("utf-8"))
         try:
             pending = writer.write(prepared.data)
         except BrokenPipeError:

@@ -278,3 +278,42 @@ def test_the_lead_covers_the_slowest_recent_check_made_ahead() -> None:
         assert server._lead("a.md", 0.3) == pytest.approx(0.040)
     finally:
         server.stop()
+
+
+@pytest.mark.asyncio
+async def test_the_loaded_course_is_frozen_once_ready_and_handed_back_on_reload(tmp_path: Path) -> None:
+    """(The server's process only: ``start_io`` sets ``freeze_loaded``; here set by hand, and
+    the test's process unfrozen at the end.)"""
+    import gc
+
+    if gc.get_freeze_count() or not gc.isenabled():
+        pytest.skip("this process froze objects itself, or has no collector")
+    root = write_course(tmp_path / "course")
+    server = make_server()
+    server.freeze_loaded = True
+    out = Capture()
+    server.protocol.set_writer(out)
+    try:
+        root_uri = from_fs_path(str(root))
+        init = {"processId": None, "rootUri": root_uri, "capabilities": {}, "initializationOptions": {"poll": 600}}
+        _feed(server, {"id": 1, "method": "initialize", "params": init})
+        _feed(server, {"method": "initialized", "params": {}})
+        await _until(lambda: server._frozen)
+        assert gc.get_freeze_count() > 0
+        ws = server.ws
+        assert ws is not None
+        seen: list[int] = []
+        load = ws.load
+
+        def counting_load() -> bool:
+            seen.append(gc.get_freeze_count())
+            return load()
+
+        ws.load = counting_load  # type: ignore[method-assign]
+        await server.reload()
+        assert seen == [0]  # the course loaded before was collectable while the new one loaded
+        await _until(lambda: server._frozen)
+        assert gc.get_freeze_count() > 0
+    finally:
+        server.stop()
+        gc.unfreeze()

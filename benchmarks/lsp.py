@@ -20,6 +20,11 @@ Figures printed:
   debounce's end and were used: the server starts a buffer's check a little before
   (docs/editors.md) and publishes at the end, so the figure above does not contain the
   check's time when it did (only what of it was left at the end, if anything);
+* what that time is made of (one clock in both processes, for the edits whose message the
+  server made ahead): the last keystroke's way to the server (the client's encoding, the
+  pipe, until the server read its first byte: where the server's debounce starts), the
+  server's debounce end to its write, and the write to the client's handler (the pipe, the
+  client's read and decoding); ``--trace FILE`` writes these per edit (TSV);
 * time from the same moment to B's diagnostics after an order edit (course rules follow);
 * the server's resident memory at the end and its peak (VmRSS, VmHWM), target <= 500 MB.
 
@@ -151,13 +156,14 @@ async def drive(
     order_line = next(i for i, line in enumerate(lines) if re.match(r"^order:\s*", line))
     version = 1
     own: list[float] = []
-    measured: set[int] = set()  # the versions whose arrival is in `own`
+    measured: dict[int, tuple[float, float, str]] = {}  # version -> (the debounce's end, A's arrival, kind)
     follow: list[float] = []
     kinds: dict[str, list[float]] = {}
     b_has_duplicate = False
     words = ["слово", "word", "тест", "ещё"]
 
     last_change = 0.0
+    written_at: dict[int, float] = {}  # version -> when the client's did_change call returned (written)
 
     def change(line: int, start: int, end: int, new: str) -> None:
         nonlocal version, last_change
@@ -169,6 +175,7 @@ async def drive(
                 [t.TextDocumentContentChangePartial(t.Range(t.Position(line, start), t.Position(line, end)), new)],
             )
         )
+        written_at[version] = time.perf_counter()
 
     def utf16(s: str) -> int:
         return len(s.encode("utf-16-le")) // 2
@@ -202,10 +209,9 @@ async def drive(
             got = [x for x in arrivals.get(uri_a, []) if x[1] == version]
             if got:
                 own.append(got[0][0] - fired)
-                measured.add(version)
-                kinds.setdefault("order edit" if order_edit else "new line" if n % 5 == 2 else "word", []).append(
-                    got[0][0] - fired
-                )
+                kind = "order edit" if order_edit else "new line" if n % 5 == 2 else "word"
+                measured[version] = (fired, got[0][0], kind)
+                kinds.setdefault(kind, []).append(got[0][0] - fired)
                 break
             await asyncio.sleep(0.002)
         if order_edit:
@@ -240,11 +246,29 @@ async def drive(
     rel_a = a.relative_to(root).as_posix()
     compute = []
     ahead = 0
+    transit: list[float] = []  # the debounce's end -> the server's (the last keystroke's way to the server)
+    to_written: list[float] = []  # the server's debounce's end -> it wrote the prepared notification
+    to_client: list[float] = []  # written -> the client's handler had the diagnostics
+    rows = ["version\tkind\tfired\tafter_debounce_ms\tcheck_ms\tahead\tclient_encode_ms\ttransit_ms\tserver_ms\tclient_ms"]
     for line in timings.read_text(encoding="utf-8").splitlines() if timings.is_file() else []:
-        rel, version_text, ms, when = line.split("\t")
+        rel, version_text, ms, when, sent, server_end = line.split("\t")
         if rel == rel_a and version_text.isdigit() and int(version_text) in measured:
             compute.append(float(ms) / 1000)
             ahead += when == "ahead"
+            fired, arrived, kind = measured[int(version_text)]
+            parts = ["-", "-", "-"]
+            if sent != "-" and server_end != "-":
+                transit.append(float(server_end) - fired)
+                to_written.append(float(sent) - float(server_end))
+                to_client.append(arrived - float(sent))
+                parts = [f"{x[-1] * 1000:.3f}" for x in (transit, to_written, to_client)]
+            encode = written_at[int(version_text)] - (fired - args.debounce / 1000)
+            rows.append(
+                f"{version_text}\t{kind}\t{fired:.6f}\t{(arrived - fired) * 1000:.3f}\t{ms}\t{when}\t"
+                f"{encode * 1000:.3f}\t" + "\t".join(parts)
+            )
+    if args.trace is not None:
+        args.trace.write_text("\n".join(rows) + "\n", encoding="utf-8")
     if compute:
         print(
             f"A's check itself for those versions (the server's compute; {ahead} of {len(compute)} started before "
@@ -253,6 +277,16 @@ async def drive(
         )
     else:
         print("A's check times were not written (COURSECHECK_LSP_TIMINGS)")
+    if to_written:
+        print(
+            f"  of which (the {len(to_written)} sent as prepared; one clock): the last keystroke's way to the server "
+            f"(sent -> its debounce starts) p50 {statistics.median(transit) * 1000:.2f} ms, p95 "
+            f"{pct(transit, 0.95) * 1000:.2f} ms; the server's debounce end to its write "
+            f"p50 {statistics.median(to_written) * 1000:.2f} ms, p95 {pct(to_written, 0.95) * 1000:.2f} ms; "
+            f"the write to the client's handler "
+            f"p50 {statistics.median(to_client) * 1000:.2f} ms, p95 {pct(to_client, 0.95) * 1000:.2f} ms (the pipe, "
+            "the client's read, JSON and lsprotocol decoding)"
+        )
     if follow:
         print(
             f"B's diagnostics after an order edit in A ({len(follow)}): p50 {statistics.median(follow) * 1000:.0f} ms, "
@@ -271,6 +305,7 @@ def main() -> int:
     parser.add_argument("--debounce", type=int, default=300, help="milliseconds")
     parser.add_argument("--pause", type=float, default=1.5, help="seconds between words")
     parser.add_argument("--keep", type=Path, help="build the course in this folder (reused if it has one)")
+    parser.add_argument("--trace", type=Path, help="write each measured edit's times here (TSV), to look at outliers")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     bench = _run_module()

@@ -133,3 +133,38 @@ def test_positions_past_the_end_are_clamped() -> None:
     assert offset_of(text, 1, 3, "utf-16") == text.index("x")  # U+2028 is no line break in LSP
     assert offset_of(text, 2, 2, "utf-8") == text.index("last") + 2
     assert offset_of(text, 9, 0, "utf-16") == len(text)
+
+
+@pytest.mark.asyncio
+async def test_a_message_arrives_when_its_first_byte_was_read_from_the_pipe() -> None:
+    """The debounce counts from a change's arrival: the time its first byte came in (the
+    chunk it began in), however much later the message loop gets to it."""
+    import asyncio
+
+    from coursecheck.lsp.server import _LoopReader, _TimedStream
+
+    loop = asyncio.get_running_loop()
+    one, two, three = (_message({"jsonrpc": "2.0", "method": "x", "params": {"n": n}}) for n in (1, 2, 3))
+    stream = _TimedStream(limit=1 << 16)
+    reader = _LoopReader(stream)
+    stream.feed_data(one + two[:10])  # the second message begins in the first chunk
+    first_chunk = loop.time()
+    await asyncio.sleep(0.03)
+    stream.feed_data(two[10:] + three)
+    second_chunk = loop.time()
+    await asyncio.sleep(0.03)
+
+    async def read_one() -> tuple[float | None, bytes]:
+        length = 0
+        while True:
+            line = await reader.readline()
+            if line.startswith(b"Content-Length: "):
+                length = int(line.split(b": ")[1])
+            if line == b"\r\n":
+                return reader.received, await reader.readexactly(length)
+
+    got = [await read_one() for _ in range(3)]
+    assert [body for _, body in got] == [m.partition(b"\r\n\r\n")[2] for m in (one, two, three)]
+    assert got[0][0] is not None and got[0][0] <= first_chunk
+    assert got[1][0] == got[0][0]  # it began in the first chunk
+    assert got[2][0] is not None and first_chunk < got[2][0] <= second_chunk

@@ -2,8 +2,10 @@
 :class:`~coursecheck.lsp.workspace.CourseWorkspace` on one engine thread.
 
 How a change travels: ``didChange`` updates the buffer and (re)starts a debounce timer;
-when it fires, the buffer's per-file stage runs (priority 0) and its diagnostics go out
-(pushed, or answered to the pending pull); then the course stage runs (priority 1, at most
+shortly before it ends the buffer's per-file stage runs (priority 0; for a push client its
+``publishDiagnostics`` is made then too, to the bytes, :class:`Prepared`); when it ends, the
+diagnostics go out (those bytes written, or pushed the usual way when the check was not
+ready, or answered to the pending pull); then the course stage runs (priority 1, at most
 one queued) and every file whose findings it changed gets new diagnostics (pushed, or a
 ``workspace/diagnostic/refresh`` for pull clients). Requests that read the course
 (definition, rename...) wait for the pending checks of their file first.
@@ -17,8 +19,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import gc
 import hashlib
+import inspect
 import itertools
+import json
 import logging
 import os
 import queue
@@ -26,6 +31,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +41,7 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import JsonRPCNotification, JsonRPCProtocol
 from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
@@ -49,6 +56,7 @@ from coursecheck.text import Span
 
 T = TypeVar("T")
 log = logging.getLogger("coursecheck.lsp")
+_PYGLS_LOG = logging.getLogger("pygls.protocol.json_rpc")  # pygls's own, where it logs each message sent
 
 SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
@@ -57,9 +65,11 @@ SEVERITY = {
 }
 RULE_DOCS = "https://github.com/coursecheck/coursecheck/blob/main/docs/rules.md#"
 ADD_TO_VOCABULARY = "coursecheck.addToVocabulary"
-# A buffer's check starts this long before its debounce ends (at least; 4x its last check's
-# time when that is more, at most half the debounce): see CoursecheckServer.schedule.
+# A buffer's check starts this long before its debounce ends (at least; more when its checks
+# took longer, at most half the debounce): see CoursecheckServer._lead.
 PRECHECK_LEAD = 0.025
+# How many of a file's last checks made ahead the lead looks at (the slowest of them).
+RECENT_PRECHECKS = 16
 # How long the engine thread may hold the GIL while the loop thread waits for it (CPython's
 # default is 5 ms): the loop reads a keystroke, fires a debounce and writes diagnostics in a
 # few short steps, each of which waited for a running course stage to let go of the GIL.
@@ -68,9 +78,25 @@ SWITCH_INTERVAL = 0.0005
 TIMER_SLACK = 0.002
 # A file each keystroke's check appends its compute time to (benchmarks/lsp.py); off when unset.
 TIMINGS_ENV = "COURSECHECK_LSP_TIMINGS"
-# (findings, diagnostics to push, compute seconds, the workspace's epoch the check read)
-Outcome = tuple[list[Finding] | None, dict[str, list[types.Diagnostic]] | None, float, int]
 FIX_ALL_KIND = "source.fixAll.coursecheck"
+
+
+@dataclass(slots=True, frozen=True)
+class Prepared:
+    """A file's ``textDocument/publishDiagnostics`` for one version, made on the engine thread
+    as the check finished: the bytes pygls would write for it (header and body), so that
+    the debounce's end only writes them (no lsprotocol/cattrs, no JSON on the loop then)."""
+
+    uri: str
+    version: int | None
+    digest: str  # of the diagnostics (_digest), what _published keeps
+    empty: bool  # no diagnostics
+    data: bytes
+
+
+# (findings, diagnostics to push, compute seconds, the workspace's epoch the check read,
+# the check's own file's notification made ahead, when it was asked for)
+Outcome = tuple[list[Finding] | None, dict[str, list[types.Diagnostic]] | None, float, int, Prepared | None]
 
 
 @dataclass(slots=True)
@@ -168,6 +194,31 @@ class _Precheck:
     future: asyncio.Future[Outcome]
 
 
+class _TimedStream(asyncio.StreamReader):
+    """A stream that notes when each chunk was read from the pipe (the loop's time): a
+    message arrived when its first byte did, not when the coroutine reading it resumed (a
+    loop iteration later, longer while the engine thread holds the GIL)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit)
+        self._fed = 0  # bytes fed so far
+        self._chunks: deque[tuple[int, float]] = deque()  # (bytes fed up to the chunk's end, when)
+
+    def feed_data(self, data: Any) -> None:  # bytes (typeshed: Iterable[SupportsIndex])
+        if data:
+            self._fed += len(data)
+            self._chunks.append((self._fed, asyncio.get_running_loop().time()))
+        super().feed_data(data)
+
+    def arrival(self, offset: int) -> float | None:
+        """When the byte at ``offset`` (from the stream's start) was read; the chunks before
+        it are forgotten."""
+        chunks = self._chunks
+        while chunks and chunks[0][0] <= offset:
+            chunks.popleft()
+        return chunks[0][1] if chunks else None
+
+
 class _LoopReader:
     """stdin as pygls's message loop reads it (``readline``, ``readexactly``), on the event
     loop. The end of the input, inside a message too, or a header line over the stream's
@@ -177,6 +228,7 @@ class _LoopReader:
     def __init__(self, stream: asyncio.StreamReader) -> None:
         self._stream = stream
         self._between = True  # no header line of the next message read yet
+        self._consumed = 0  # bytes read from the stream so far
         self.received: float | None = None
 
     async def readline(self) -> bytes:
@@ -186,16 +238,21 @@ class _LoopReader:
             log.error("a header line from the client is too long; the server stops")
             return b""
         if self._between:
-            self.received = asyncio.get_running_loop().time()
+            stream = self._stream
+            came = stream.arrival(self._consumed) if isinstance(stream, _TimedStream) else None
+            self.received = came if came is not None else asyncio.get_running_loop().time()
             self._between = False
+        self._consumed += len(line)
         return line
 
     async def readexactly(self, n: int) -> bytes:
         self._between = True
         try:
-            return await self._stream.readexactly(n)
+            body = await self._stream.readexactly(n)
         except asyncio.IncompleteReadError:  # the client went away mid-message: nothing to read
             return b""
+        self._consumed += len(body)
+        return body
 
 
 class _Buffer(TextDocument):
@@ -230,7 +287,11 @@ class CoursecheckServer(LanguageServer):
         self._precheck_timers: dict[str, asyncio.TimerHandle] = {}
         self._prechecks: dict[str, _Precheck] = {}  # relpath -> the check made ahead of its debounce's end
         self._compute: dict[str, float] = {}  # relpath -> seconds its last check took (engine thread)
+        # relpath -> seconds its last checks made ahead took from their start to their outcome
+        # on the loop (a wait for the engine thread included)
+        self._precheck_waits: dict[str, deque[float]] = {}
         self._timings_path = os.environ.get(TIMINGS_ENV) or None
+        self._ends: dict[str, float] = {}  # relpath -> when its last debounce ends (the loop's time), for the timings
         self._checks: dict[str, asyncio.Future[Any]] = {}  # relpath -> the check in flight
         self._course_job: asyncio.Future[Any] | None = None  # the queued (not started) course stage
         self._course_rerun = False
@@ -243,6 +304,11 @@ class CoursecheckServer(LanguageServer):
         self._open_rels: dict[str, str] = {}  # and back
         self._reader: Any = None  # what reads the client's messages (start_io)
         self._tasks: set[asyncio.Future[Any]] = set()
+        # Whether the loaded course's objects are moved out of the collector's reach once it
+        # is ready (gc.freeze; see _settle): the server's process only (start_io), not a
+        # test's that drives a server in its own process.
+        self.freeze_loaded = False
+        self._frozen = False
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -253,11 +319,12 @@ class CoursecheckServer(LanguageServer):
         watch (a file; an event loop without pipe support) is read as pygls reads it."""
         source = stdin or sys.stdin.buffer
         sys.setswitchinterval(SWITCH_INTERVAL)
+        self.freeze_loaded = True
         self._stop_event = threading.Event()
         self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
 
         async def serve() -> None:
-            stream = asyncio.StreamReader(limit=1 << 24)
+            stream = _TimedStream(limit=1 << 24)
             reader: Any = _LoopReader(stream)
             try:
                 await asyncio.get_running_loop().connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), source)
@@ -377,6 +444,9 @@ class CoursecheckServer(LanguageServer):
         ws = self.ws
         if ws is None:
             return
+        if self._frozen:  # the course loaded before may become garbage now: back in the collector's reach
+            gc.unfreeze()
+            self._frozen = False
         ok = await self.job(1, ws.load)  # never run between course rules (run_urgent)
         self.loaded.set()
         self._publish_config_problems()
@@ -386,7 +456,23 @@ class CoursecheckServer(LanguageServer):
             )
         if ok:
             await self._deliver(set(ws.by_path) | {self.rel(u) or "" for u in self._published} - {""})
-            self.spawn(self.job(2, ws.prewarm))
+            self.spawn(self.job(2, self._settle))
+
+    def _settle(self) -> None:
+        """(engine thread, idle after a load) The records restored and the graph built
+        (:meth:`CourseWorkspace.prewarm`), then, in the server's process, what is alive moved
+        out of the cyclic collector's reach: a 5,000-lesson course is millions of objects
+        that live until the next load, and each full collection walked them all (measured:
+        ~270 ms holding the GIL, every ~2 s of typing, on the engine thread, so a keystroke's
+        message waited for it). Garbage is collected first; what the edits make later stays
+        collectable; a reload hands everything back first (:meth:`reload`)."""
+        ws = self.ws
+        assert ws is not None
+        ws.prewarm()
+        if self.freeze_loaded and gc.isenabled() and not self._frozen:
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
 
     def _use_buffers(self) -> None:
         """Open documents as :class:`_Buffer` (pygls's workspace makes them; left as pygls
@@ -524,6 +610,7 @@ class CoursecheckServer(LanguageServer):
         now = loop.time()
         start = now if since is None else min(since, now)
         end = start + delay
+        self._ends[rel] = end
         self._timers[rel] = loop.call_at(end - TIMER_SLACK, self._debounced, rel, end)
         lead = self._lead(rel, delay)
         if lead > 0:
@@ -534,7 +621,9 @@ class CoursecheckServer(LanguageServer):
         (no task, no trip to the engine thread), else the check. The loop's timers fire late
         (its selector waits whole milliseconds, rounded up, then the process is woken: ~0.9
         ms on the benchmark's machine), so the timer is set TIMER_SLACK early and the rest of
-        the wait slept here: never before the end."""
+        the wait slept here: never before the end. (Spinning the last 0.3 ms instead of
+        sleeping it saved ~0.1 ms at p50 but gave outliers of 0.5-4.4 ms in 3 of 30 edits
+        on the shared benchmark machine, likely the spinning process preempted.)"""
         remaining = end - asyncio.get_running_loop().time()
         if remaining > 0:
             time.sleep(remaining)
@@ -551,13 +640,27 @@ class CoursecheckServer(LanguageServer):
 
     def _lead(self, rel: str, delay: float) -> float:
         """How long before the debounce's end a check of ``rel`` starts: enough for its last
-        check's time four times over (the engine thread may be between course rules), at
-        most half the debounce (a keystroke after it starts wastes the check); 0 when no
-        check of the file was timed yet or there is no debounce."""
+        check's compute time four times over, and for the slowest of its last
+        RECENT_PRECHECKS checks made ahead (start to outcome, waits for the engine thread
+        included: a course stage lets a check in only between its rules) with half as much
+        again; at least PRECHECK_LEAD; at most half the debounce (a keystroke after it
+        starts wastes the check). 0 when no check of the file was timed yet or there is no
+        debounce."""
         last = self._compute.get(rel)
         if delay <= 0 or last is None:
             return 0.0
-        return min(delay / 2, max(PRECHECK_LEAD, 4 * last))
+        waits = self._precheck_waits.get(rel)
+        slowest = max(waits) if waits else 0.0
+        return min(delay / 2, max(PRECHECK_LEAD, 4 * last, 1.5 * slowest))
+
+    def _precheck_done(self, rel: str, started: float, future: asyncio.Future[Outcome]) -> None:
+        """(loop) A check made ahead has its outcome: how long it took, for :meth:`_lead`."""
+        if future.cancelled() or future.exception() is not None:
+            return
+        waits = self._precheck_waits.get(rel)
+        if waits is None:
+            waits = self._precheck_waits[rel] = deque(maxlen=RECENT_PRECHECKS)
+        waits.append(asyncio.get_running_loop().time() - started)
 
     def _precheck(self, rel: str) -> None:
         self._precheck_timers.pop(rel, None)
@@ -565,8 +668,10 @@ class CoursecheckServer(LanguageServer):
         if doc is None or self.ws is None or not self.loaded.is_set():
             return
         text = doc.source
-        future = self.job(0, self._check_job, rel, text)
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved: _check may never await it
+        publish = (self.uri(rel), doc.version) if not self.pull and self._can_prepare() else None
+        future = self.job(0, self._check_job, rel, text, publish)
+        # (The exception retrieved there too: _check may never await the future.)
+        future.add_done_callback(functools.partial(self._precheck_done, rel, asyncio.get_running_loop().time()))
         self._prechecks[rel] = _Precheck(doc.version, text, future)
 
     async def flush(self, rel: str, course: bool = False) -> None:
@@ -659,25 +764,28 @@ class CoursecheckServer(LanguageServer):
         pending request was waiting for this check), then a course stage queued."""
         ws = self.ws
         assert ws is not None
-        found, reports, seconds, _epoch = outcome
+        found, reports, seconds, _epoch, prepared = outcome
         if found is None:
             return
-        self._compute[rel] = seconds
-        if self._timings_path is not None:
-            self._note_timing(rel, version, seconds, ahead)
         self._versions[rel] = version
-        if not self.pull and reports is not None:
-            wanted = [
-                r
-                for r in (rel,)
-                if r in ws.buffers or self.settings.workspace_diagnostics or self.uri(r) in self._published
-            ]
-            self._push({r: reports[r] for r in wanted if r in reports}, checked=rel)
+        written = None
+        if not self.pull and reports is not None and rel in reports:
+            uri = self.uri(rel)
+            if rel in ws.buffers or self.settings.workspace_diagnostics or uri in self._published:
+                if prepared is not None and prepared.uri == uri and prepared.version == version and rel in ws.buffers:
+                    written = self._write_prepared(prepared)
+                if written is None:
+                    self._push({rel: reports[rel]}, checked=rel)
+        self._compute[rel] = seconds
+        if self._timings_path is not None:  # after the push: a file's write is not on its way
+            self._note_timing(rel, version, seconds, ahead, written)
         self.course_stage()
 
-    def _check_job(self, rel: str, text: str | None) -> Outcome:
+    def _check_job(self, rel: str, text: str | None, publish: tuple[str, int | None] | None = None) -> Outcome:
         """(engine thread) The per-file check of ``rel`` (its buffer set to ``text``) and,
-        for push clients, its diagnostics: one trip to the engine thread per check."""
+        for push clients, its diagnostics: one trip to the engine thread per check. With
+        ``publish`` (the file's URI and the buffer's version): its notification made too
+        (:class:`Prepared`), for the loop to write as it is when the debounce ends."""
         ws = self.ws
         assert ws is not None
         started = time.perf_counter()
@@ -686,13 +794,75 @@ class CoursecheckServer(LanguageServer):
         epoch = ws.epoch
         found = ws.check_file(rel)
         reports = self._diagnostics_of([rel]) if found is not None and not self.pull else None
-        return found, reports, time.perf_counter() - started, epoch
+        prepared = None
+        if publish is not None and reports is not None and rel in reports:
+            prepared = self.prepare_publish(publish[0], reports[rel], publish[1])
+        return found, reports, time.perf_counter() - started, epoch, prepared
 
-    def _note_timing(self, rel: str, version: int | None, seconds: float, ahead: bool) -> None:
+    def _can_prepare(self) -> bool:
+        """Whether a notification can be made ahead as pygls would send it: pygls's writer,
+        with headers (what :meth:`prepare_publish` writes)."""
+        protocol = self.protocol
+        return getattr(protocol, "_include_headers", False) and getattr(protocol, "writer", None) is not None
+
+    def prepare_publish(self, uri: str, diagnostics: list[types.Diagnostic], version: int | None) -> Prepared:
+        """The bytes pygls's ``text_document_publish_diagnostics`` would write for these
+        diagnostics: the same notification type, JSON made the same way (``json.dumps`` with
+        its converter, ASCII only), the same header (tests/test_lsp_prepared.py compares
+        them byte for byte with pygls's own, in the three position encodings)."""
+        protocol = self.protocol
+        method = types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS
+        notification_type = protocol.get_message_type(method) or JsonRPCNotification
+        notification = notification_type(
+            method=method,
+            params=types.PublishDiagnosticsParams(uri, diagnostics, version),
+            jsonrpc=JsonRPCProtocol.VERSION,
+        )
+        body = json.dumps(notification, default=protocol._serialize_message)
+        header = (
+            f"Content-Length: {len(body)}\r\n"
+            f"Content-Type: {protocol.CONTENT_TYPE}; charset={protocol.CHARSET}\r\n\r\n"
+        )
+        return Prepared(uri, version, _digest(diagnostics), not diagnostics, (header + body).encode(protocol.CHARSET))
+
+    def _write_prepared(self, prepared: Prepared) -> float | None:
+        """(loop) A prepared notification written as pygls writes one (its writer, then the
+        same bookkeeping as :meth:`_push`); the time it was written, None when it could not be
+        (the caller then sends it the usual way)."""
+        writer = getattr(self.protocol, "writer", None)
+        if writer is None or not self._can_prepare():
+            return None
+        if _PYGLS_LOG.isEnabledFor(logging.INFO):  # the line pygls logs for what it sends (--log-file)
+            _PYGLS_LOG.info("Sending data: %s", prepared.data.partition(b"\r\n\r\n")[2].decode("utf-8"))
+        try:
+            pending = writer.write(prepared.data)
+        except BrokenPipeError:
+            raise  # as pygls: the connection is gone
+        except Exception:
+            return None
+        if inspect.isawaitable(pending):
+            self.spawn(pending)  # an async writer (a websocket)
+        written = time.perf_counter()
+        if prepared.empty:
+            self._published.pop(prepared.uri, None)
+        else:
+            self._published[prepared.uri] = prepared.digest
+        return written
+
+    def _note_timing(
+        self, rel: str, version: int | None, seconds: float, ahead: bool, written: float | None = None
+    ) -> None:
+        """A check's line in the timings file: the file, the version, its compute time (ms),
+        whether it was made ahead, and when its prepared notification was written
+        (perf_counter, seconds; "-" when it went out the usual way), and when the debounce
+        ended (the loop's clock, which is perf_counter's on Linux)."""
         assert self._timings_path is not None
+        sent = f"{written:.6f}" if written is not None else "-"
+        end = self._ends.get(rel)
+        sent += f"\t{end:.6f}" if end is not None else "\t-"
         try:
             with open(self._timings_path, "a", encoding="utf-8") as out:
-                out.write(f"{rel}\t{version}\t{seconds * 1000:.3f}\t{'ahead' if ahead else 'after'}\n")
+                out.write(f"{rel}\t{version}\t{seconds * 1000:.3f}\t{'ahead' if ahead else 'after'}\t{sent}\n")
         except OSError:
             self._timings_path = None
 
@@ -1192,6 +1362,8 @@ class CoursecheckServer(LanguageServer):
             if timer is not None:
                 timer.cancel()
         self._prechecks.pop(rel, None)
+        self._ends.pop(rel, None)
+        self._precheck_waits.pop(rel, None)
         self._open.pop(rel, None)
         self._open_rels.pop(uri, None)
 

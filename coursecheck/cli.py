@@ -414,6 +414,37 @@ def cmd_check(
     code = checkrun.load_baseline(args, prepared, config.root)
     if code != EXIT_OK:
         return code
+    replaying = _replay_session(args, config, plugins, merging)
+    if replaying is None:
+        return _check(args, config, plugins, prepared, shard_spec, merging)
+    replayed = replaying.replay()  # the last run's outputs, when none of its inputs changed
+    if replayed is not None:
+        return replayed
+    with replaying.recording():
+        code = _check(args, config, plugins, prepared, shard_spec, merging, replaying)
+    replaying.save(code)
+    return code
+
+
+def _replay_session(args: argparse.Namespace, config: Config, plugins: PluginChoice, merging: bool) -> Any:
+    """The whole-run replay of this run (coursecheck.replay), None when it may not have one."""
+    from coursecheck import replay
+
+    cache_on = not args.no_cache and not (plugins.isolated and args.cache_dir is None)
+    return replay.session(args, config, report_timestamp(args.timestamp), cache_on, merging)
+
+
+def _check(
+    args: argparse.Namespace,
+    config: Config,
+    plugins: PluginChoice,
+    prepared: checkrun.Prepared,
+    shard_spec: tuple[int, int] | None,
+    merging: bool,
+    replaying: Any = None,
+) -> int:
+    """The run of ``check`` once the config is loaded; ``replaying``: the replay session
+    recording what it writes (coursecheck.replay)."""
     options = RunOptions(
         paths=list(args.paths),
         select=_csv(args.select),
@@ -505,6 +536,9 @@ def cmd_check(
             return EXIT_USAGE
         BUILD.set(result.extra, build)
         build_failed = not build.passed
+    if replaying is not None:
+        replaying.ran(engine, result, reporters[args.format])
+        timestamp = replaying.report_timestamp()
     report_options = ReportOptions(
         color=args.output is None and args.format == "text" and _use_color(args.color, sys.stdout),
         verbose=args.verbose,
@@ -526,11 +560,20 @@ def cmd_check(
         return EXIT_INTERNAL
     if args.output is not None:
         try:
-            atomic_write(args.output, text, root=config.root)
-            for name, attached in report_options.attachments.items():
+            attachments: dict[str, Any]
+            if replaying is None:
+                atomic_write(args.output, text, root=config.root)
+                attachments = report_options.attachments
+            else:  # the bytes it writes are recorded for a replay
+                data, attachments = replaying.written(text, report_options.attachments)
+                atomic_write_bytes(args.output, data, root=config.root)
+            for name, attached in attachments.items():
                 if "/" in name or "\\" in name or name in ("", ".", ".."):
                     continue  # a file beside the report, never elsewhere
-                atomic_write(args.output.parent / name, attached, root=config.root)
+                if isinstance(attached, (bytes, memoryview)):
+                    atomic_write_bytes(args.output.parent / name, attached, root=config.root)
+                else:
+                    atomic_write(args.output.parent / name, attached, root=config.root)
         except OSError as exc:
             say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE

@@ -257,7 +257,9 @@ def write_target(path: Path, root: Path | None = None, links: str = "follow") ->
     return path
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, root: Path | None = None, links: str = "follow") -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes | memoryview, *, root: Path | None = None, links: str = "follow"
+) -> None:
     """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, rename).
 
     The file mode of an existing file is kept. A symbolic link is followed, so the file it

@@ -57,6 +57,7 @@ class CourseStage:
         self._walk_refused = walk_refused
         self.key = ""
         self.reused = False  # the whole stored stage was reused: its findings are the stored ones
+        self.reads: coursecache.Reads | None = None  # what the stage stored or reused read
         self.relocated: int | None = None
 
     def run(
@@ -98,6 +99,7 @@ class CourseStage:
                 course.extra.update(stored.extra())
                 self.key = key
                 self.reused = True
+                self.reads = stored.reads
                 return stored.findings()
             if isinstance(summaries, DeferredSummaries):
                 summaries.restore()  # the course rules run (or are relocated): they read them
@@ -164,6 +166,7 @@ class CourseStage:
                 self._cache.course_stages().put(keys[0], packed)
                 self._cache.latest_course_stages().put(keys[1], keys[0])
                 self.key = keys[0]
+                self.reads = reads
         return findings
 
     def _refused_findings(self, course: Course, earlier: list[Finding]) -> list[Finding]:

@@ -1,0 +1,761 @@
+"""Whole-run replay: a run whose every input is what it was in the last run of the same
+command writes that run's outputs again without running.
+
+The per-file stores (:mod:`coursecheck.runindex`, :mod:`coursecheck.findingstore`) make a
+warm run cheap file by file, but a run still pays a fixed cost for the whole course: the
+plugin manager, discovery, restoring every file's results, finishing, rendering the
+report. When nothing changed, all of that only rebuilds what the last run wrote. So a
+``coursecheck check`` (or ``report``) records, at its end, what it wrote -- the output
+file's bytes (and the files attached beside it), what it printed on stdout and stderr, its
+exit code -- together with everything its outcome depended on; the next run of the same
+command checks those inputs (stat calls, a few small reads) and, when each is unchanged,
+writes the recorded outputs and exits.
+
+**What the entry is keyed on.** The entry's *name* is a digest of the command: the project
+root, the cache folder, every parsed command-line option (``vars(args)``: format, output,
+PATHS, select/ignore, levels, quiet, colour, timestamp, automation id, plugins flags...),
+the working folder (PATHS and ``-o`` are relative to it), the environment variables the run
+or its reporters read or might (:data:`ENV_KEYS`: colour, terminal, CI, isolation, the
+cache key's place, locale and encoding), whether stdout and stderr are terminals and their
+encodings, and the interpreter (version, executable, prefix, ``sys.path``). Inside the
+authenticated entry, the *inputs*, each checked before a replay:
+
+* the loaded config (its ``repr``: every setting, from the config file, the packs it
+  extends and the defaults) and the bytes of the config file and every file it extends;
+* discovery: for each literal base of the course's globs, every path component from the
+  root down (kind, inode; where a link leads), and for each folder the walk listed, the
+  names it held (a digest of them, as the walk split them into folders and files; with
+  its stat as a shortcut: an unchanged folder has the same names) -- so a new, removed or
+  renamed file anywhere discovery looks, or a new subfolder, is seen;
+* every file the run checked (lessons, data files, partials, PATHS given that the globs do
+  not take), every input plugins declare (``coursecheck_inputs``: the glossary, the
+  vocabulary), the baseline given: their stat signatures (size, modification and change
+  times in ns, inode, device; the target's too for a link), taken only when each is older
+  than :data:`RACY_NS` before the run started (otherwise the run writes no entry, as the
+  run index does not vouch for such a file);
+* what the course rules read outside the checked files (:mod:`coursecheck.coursecache`
+  records it: file contents, path kinds, folder listings), asked again;
+* the code: every file of the coursecheck package (signatures, and its folders), and each
+  folder on ``sys.path`` (installing, removing or upgrading a package changes it: the
+  plugins the entry points would load, the libraries' versions).
+
+**Why it is complete.** A run's outcome is a function of its files, config, options,
+environment and code, given that per-file results depend only on the file and the run
+key (the contract the per-file cache already rests on) and that course rules' reads are
+recorded. A run writes an entry only when those hold: no plugin other than coursecheck's
+own is loaded (third-party hooks -- phases, report sections, reporters -- may read
+anything), the course stage was stored or reused (its reads are then known: not with a
+plugin's course rule, a volatile or timed-out pattern, an internal error), the reporter is
+a built-in one, and nothing in the run writes user files or depends on something else:
+not with ``--fix``, ``--diff``, ``--write-baseline``, ``--run-build`` (runs a command),
+``--phase``, ``--shard``, ``merge``, ``-v`` (prints what the cache did), ``--no-cache``.
+The time is the only thing a built-in reporter reads beside its inputs (the timestamp of
+SARIF and the Markdown report, the duration of the text summary): the run renders with a
+random marker of the same shape in its place, and the recorded outputs are filled with the
+time of the run that writes them (the replay's own time and duration). No rule reads git
+or the clock.
+
+**The store.** ``<cache folder>/v1-replay/<name>``, one per (root, command), the newest
+:data:`ENTRIES_KEPT` kept. The cache folder is the repository's to write (it may be
+committed): the entry ends with an HMAC-SHA256 of all before it under the user's cache key
+(:func:`coursecheck.cache.secret_key`), bound to its name; it is read with a size bound,
+never through a link, and nothing in it is parsed before its MAC checks -- and then only
+JSON, never pickle. The outputs' bytes lie in a file beside it (read only for a replay),
+whose SHA-256 the authenticated entry holds. A missing, damaged, foreign or forged entry
+only means a normal run, which writes a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from coursecheck import __version__
+from coursecheck.cache import (
+    MAC_SIZE,
+    _linked_component,
+    _own_files,
+    _unlink_own,
+    read_regular,
+    secret_key,
+)
+from coursecheck.fsutil import atomic_write_bytes
+from coursecheck.globs import literal_base, matches
+
+FORMAT = 1
+FOLDER = "v1-replay"
+ENTRIES_KEPT = 16
+# A file or folder changed this close to (or after) the start of the run that saw it is
+# not vouched for by its signature (it may change again within the timestamp's granularity).
+RACY_NS = 2_000_000_000
+MAX_ENTRY_BYTES = 64 << 20  # the entry (inputs); the outputs file beside it has its own bound
+MAX_OUTPUT_BYTES = 1 << 32
+
+# Environment variables the run, its reporters or the streams it writes to may depend on.
+ENV_KEYS = (
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "TERM",
+    "CI",
+    "GITHUB_ACTIONS",
+    "COURSECHECK_ISOLATED",
+    "COURSECHECK_CACHE_KEY",
+    "COURSECHECK_DEBUG",
+    "XDG_CONFIG_HOME",
+    "HOME",
+    "PYTHONIOENCODING",
+    "PYTHONUTF8",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+)
+# The built-in reporters (their modules): a plugin's reporter may read anything.
+BUILTIN_REPORTERS = frozenset(f"coursecheck.report.{name}" for name in ("text", "json", "sarif", "github", "markdown"))
+# Folder names discovery never looks inside for files (config ALWAYS_EXCLUDED, and the
+# walk's pruning): their presence in a folder does not change what discovery finds.
+_IGNORED_FOLDERS = frozenset((".coursecheck-cache", ".git", "node_modules", "__pycache__", ".venv"))
+_MAGIC = b"coursecheck-replay\0"
+_DOMAIN = "coursecheck replay"
+_NAME = re.compile(r"[0-9a-f]{64}")
+_OUTPUTS_NAME = re.compile(r"[0-9a-f]{64}\.[0-9a-f]{16}\.out")
+_NOT_REPLAYED = ("fix", "diff", "write_baseline", "run_build", "shard", "verbose", "no_cache", "into_phases")
+
+
+# -- signatures -----------------------------------------------------------------------------
+
+
+def _fields(st: os.stat_result) -> list[int]:
+    return [stat.S_IFMT(st.st_mode), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def state(path: str) -> list[Any]:
+    """What a path is now: ``[]`` when there is nothing; else its lstat's kind, size,
+    modification and change times, inode and device, and for a link where it leads and the
+    stat of what it leads to (``[]`` when nothing)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return []
+    out: list[Any] = _fields(st)
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            out += [os.readlink(path), os.path.realpath(path), *_fields(os.stat(path))]
+        except OSError:
+            out.append("")
+    return out
+
+
+def _racy(found: list[Any], started_ns: int) -> bool:
+    """Whether a state was changed too close to the start of the run to be vouched for (its
+    modification or change time, or its target's for a link)."""
+    times = found[2:4] + (found[10:12] if len(found) >= 14 else [])
+    return any(isinstance(t, int) and t >= started_ns - RACY_NS for t in times)
+
+
+def _listing(names_dirs: tuple[list[str] | tuple[str, ...], list[str] | tuple[str, ...]], skip: list[str]) -> str:
+    """A digest of a folder's names, split into folders and files as the walk split them."""
+    dirs, files = names_dirs
+    left = set(skip)
+    text = (
+        "\0".join(sorted(d for d in dirs if d not in left))
+        + "\1"
+        + "\0".join(sorted(f for f in files if f not in left))
+    )
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _list_now(folder: str) -> tuple[list[str], list[str]] | None:
+    """A folder's names now, as ``os.walk`` splits them (None: it cannot be listed)."""
+    dirs: list[str] = []
+    files: list[str] = []
+    try:
+        with os.scandir(folder) as found:
+            for entry in found:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                (dirs if is_dir else files).append(entry.name)
+    except OSError:
+        return None
+    return dirs, files
+
+
+def _leftover_names(folder: str, name: str) -> str:
+    """A digest of the names beside a single-file glob base that discovery takes as the
+    temporary files of an interrupted write of it."""
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.startswith(f".{name}."))
+    except OSError:
+        return "unlisted"
+    return hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _components(root: Path, base_rel: str) -> list[str]:
+    """The paths from the root down to a glob's literal base (the root first)."""
+    out = [str(root)]
+    current = root
+    for part in [p for p in base_rel.split("/") if p not in ("", ".")]:
+        current = current / part
+        out.append(str(current))
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def config_digest(config: Any) -> str | None:
+    """A digest of the loaded config and the bytes of its files; None when its repr holds
+    an object without a stable one (it could not be compared)."""
+    text = repr(config)
+    if " object at 0x" in text:
+        return None
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+    names = sorted({str(config.path)} | {str(file) for file, _line in config.origins.values()} - {"None"})
+    for name in names:
+        digest.update(b"\0\0" + name.encode("utf-8", "surrogatepass") + b"\0")
+        try:
+            digest.update(Path(name).read_bytes())
+        except OSError as exc:
+            digest.update(f"unreadable {exc.errno}".encode())
+    return digest.hexdigest()
+
+
+def _code_paths() -> tuple[list[str], list[str]]:
+    """The coursecheck package's folders and files (``__pycache__`` left out)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    folders: list[str] = []
+    files: list[str] = []
+    for folder, dirnames, filenames in os.walk(package):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        folders.append(folder)
+        files.extend(os.path.join(folder, f) for f in sorted(filenames))
+    return folders, files
+
+
+# -- the session ------------------------------------------------------------------------------
+
+
+class _Tee:
+    """A stream that writes through (with the time markers filled in) and records what was
+    written; the progress bar draws on ``unrecorded`` (a replay draws none)."""
+
+    def __init__(self, stream: IO[str], number: int, session: Session) -> None:
+        self.unrecorded = stream
+        self._number = number
+        self._session = session
+
+    def write(self, text: str) -> int:
+        self.unrecorded.write(self._session.fill(text))
+        self._session.chunks.append((self._number, text))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for text in lines:
+            self.write(text)
+
+    def flush(self) -> None:
+        self.unrecorded.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.unrecorded.isatty())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.unrecorded, name)
+
+
+class Session:
+    """One ``check`` run that may be replayed: :meth:`replay` tries the stored entry; when
+    it cannot, the run goes on :meth:`recording` and :meth:`save` stores what it wrote."""
+
+    def __init__(self, args: Any, config: Any, timestamp: str, folder: Path, cwd: str) -> None:
+        self.args = args
+        self.config = config
+        self.root = Path(config.root)
+        self.folder = folder
+        self.started = time.perf_counter()
+        self.started_ns = time.time_ns()
+        self.timestamp = timestamp
+        self.given_time = bool(args.timestamp)
+        # Markers of the shapes the reporters treat the real values as (a timestamp a YAML
+        # frontmatter keeps plain; a duration printed with two decimals), unguessable.
+        digits = "".join(secrets.choice("0123456789") for _ in range(14))
+        self.time_marker = (
+            ""
+            if self.given_time
+            else (f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}T{digits[8:10]}:{digits[10:12]}:{digits[12:14]}Z")
+        )
+        self.duration_marker = float(secrets.randbelow(9 * 10**14) + 10**14) + 0.25
+        self.duration_text = ""  # the real duration, once the run has one
+        self.chunks: list[tuple[int, str]] = []
+        self.output: bytes | None = None  # the output file's bytes, with the markers
+        self.attachments: list[tuple[str, bytes]] = []
+        self.engine: Any = None
+        self.result: Any = None
+        self.refused = ""  # why the run writes no entry ("" : it may)
+        secret = secret_key(self.root)
+        self._key = secret.key
+        self._key_is_users = not secret.note
+        self.config_digest = config_digest(config)
+        self.name = self._name(cwd)
+        self.path = folder / FOLDER / self.name
+
+    def _name(self, cwd: str) -> str:
+        streams = [
+            [bool(getattr(s, "isatty", lambda: False)()), getattr(s, "encoding", ""), getattr(s, "errors", "")]
+            for s in (sys.stdout, sys.stderr)
+        ]
+        env = {k: os.environ.get(k) for k in ENV_KEYS}
+        if env["COURSECHECK_CACHE_KEY"] is not None:  # the key's digest, never the key
+            env["COURSECHECK_CACHE_KEY"] = hashlib.sha256(
+                env["COURSECHECK_CACHE_KEY"].encode("utf-8", "surrogateescape")
+            ).hexdigest()
+        command = {
+            "format": FORMAT,
+            "version": __version__,
+            "root": str(self.root),
+            "cache": str(self.folder),
+            "cwd": cwd,
+            "args": {k: _plain(v) for k, v in sorted(vars(self.args).items())},
+            "env": env,
+            "streams": streams,
+            "python": [sys.version, sys.executable, sys.prefix, list(sys.path), sys.flags.utf8_mode, os.linesep],
+        }
+        text = json.dumps(command, sort_keys=True, ensure_ascii=True, default=repr)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    # -- the time markers ----------------------------------------------------------------
+
+    def report_timestamp(self) -> str:
+        """The timestamp reporters are given (a marker unless ``--timestamp`` was)."""
+        return self.time_marker or self.timestamp
+
+    def fill(self, text: str) -> str:
+        if self.time_marker and self.time_marker in text:
+            text = text.replace(self.time_marker, self.timestamp)
+        marker = f"{self.duration_marker:.2f}"
+        if self.duration_text and marker in text:
+            text = text.replace(marker, self.duration_text)
+        return text
+
+    def holes(self, data: bytes) -> list[list[int]]:
+        """Where the markers are in ``data``: ``[offset, 0]`` for the time, ``[offset, 1]``
+        for the duration, in order (found once, when the run is recorded)."""
+        found = []
+        for kind, marker in enumerate((self.time_marker, f"{self.duration_marker:.2f}")):
+            needle = marker.encode()
+            at = data.find(needle) if needle else -1
+            while at >= 0:
+                found.append([at, kind])
+                at = data.find(needle, at + len(needle))
+        return sorted(found)
+
+    def filled(self, data: bytes | memoryview, holes: list[list[int]]) -> bytes | memoryview:
+        """``data`` with the values of this run in its ``holes``."""
+        if not holes:
+            return data
+        lengths = (len(self.time_marker), len(f"{self.duration_marker:.2f}"))
+        values = (self.timestamp.encode(), self.duration_text.encode())
+        parts: list[bytes | memoryview] = []
+        at = 0
+        view = memoryview(data)
+        for offset, kind in holes:
+            if not (at <= offset and offset + lengths[kind] <= len(view)):
+                raise ValueError("a marker outside the output")
+            parts += [view[at:offset], values[kind]]
+            at = offset + lengths[kind]
+        parts.append(view[at:])
+        return b"".join(parts)
+
+    # -- recording -------------------------------------------------------------------------
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Standard output and error written through and recorded."""
+        out, err = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, 1, self), _Tee(err, 2, self)  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = out, err
+
+    def ran(self, engine: Any, result: Any, reporter: Any) -> None:
+        """The engine's run is over: its duration is the real one; reporters see a marker."""
+        self.engine = engine
+        self.result = result
+        self.duration_text = f"{result.duration:.2f}"
+        result.duration = self.duration_marker
+        module = getattr(reporter, "__module__", "")
+        if module not in BUILTIN_REPORTERS:
+            self.refused = "the reporter is a plugin's"
+
+    def written(
+        self, text: str, attachments: dict[str, str]
+    ) -> tuple[bytes | memoryview, dict[str, bytes | memoryview]]:
+        """The output file's bytes (and the attached files') as the run writes them: the
+        report's text with the markers filled in; the marked bytes are kept for the entry."""
+        self.output = encoded(text)
+        self.attachments = [
+            (name, encoded(value))
+            for name, value in attachments.items()
+            if "/" not in name and "\\" not in name and name not in ("", ".", "..")
+        ]
+        return self.filled(self.output, self.holes(self.output)), {
+            name: self.filled(data, self.holes(data)) for name, data in self.attachments
+        }
+
+    def save(self, code: int) -> None:
+        """Store the run's outputs and inputs (quietly: an accelerator; nothing when the run
+        may not be replayed)."""
+        try:
+            entry = self._entry(code)
+        except Exception:
+            return
+        if entry is None:
+            return
+        try:
+            self._write(entry)
+        except Exception:
+            return
+
+    def _entry(self, code: int) -> dict[str, Any] | None:
+        engine, result = self.engine, self.result
+        if engine is None or result is None or self.refused or not self._key_is_users or self.config_digest is None:
+            return None
+        if code not in (0, 1) or result.internal_errors or not engine.course_stage_key:
+            return None
+        reads = getattr(engine, "course_reads", None)
+        if reads is None or getattr(reads, "volatile", True):
+            return None
+        for plugin in engine.pm.get_plugins():
+            module = getattr(plugin, "__name__", None) or type(plugin).__module__
+            if not (module == "coursecheck" or str(module).startswith("coursecheck.")):
+                return None  # a third-party plugin: its hooks may read anything
+        walked = getattr(engine, "walked", None)
+        if not isinstance(walked, dict):
+            return None
+        root = self.root
+        started = self.started_ns
+        files: list[list[Any]] = []
+
+        def vouch(path: str) -> bool:
+            found = state(path)
+            if _racy(found, started):
+                return False
+            files.append([path, found])
+            return True
+
+        to_check = [str(root / rel) for rel, _role in engine.files()]
+        to_check += [str(root / rel) for rel in engine.declared_inputs()]
+        if self.args.baseline is not None:
+            to_check.append(os.path.abspath(self.args.baseline))
+        to_check += [os.path.abspath(p) for p in self.args.paths]
+        code_folders, code_files = _code_paths()
+        to_check += code_files
+        to_check += [os.path.abspath(p or ".") for p in sys.path]
+        to_check += code_folders
+        for path in dict.fromkeys(to_check):
+            if not vouch(path):
+                return None
+        # Discovery: each glob's literal base, from the root down; each folder listed.
+        course = self.config.course
+        patterns = [*course.partials, *course.content, *course.data]
+        bases: list[list[Any]] = []
+        for base_rel in dict.fromkeys(literal_base(p) for p in patterns):
+            paths = _components(root, base_rel)
+            chain = [[path, _identity(state(path))] for path in paths]
+            base = paths[-1]
+            leftovers = None
+            if base_rel and os.path.isfile(base):
+                leftovers = _leftover_names(os.path.dirname(base), os.path.basename(base))
+            bases.append([chain, leftovers])
+        output = os.path.abspath(self.args.output) if self.args.output is not None else ""
+        output_matters = False
+        if output:
+            rel = os.path.relpath(output, root)
+            exclude = [*_always_excluded(), *course.exclude]
+            output_matters = not rel.startswith("..") and matches(rel.replace(os.sep, "/"), patterns)
+            output_matters = output_matters and not matches(rel.replace(os.sep, "/"), exclude)
+        folders: list[list[Any]] = []
+        for folder, names in walked.items():
+            if names is None:
+                return None  # a folder the walk could not read: it may become readable
+            if _IGNORED_FOLDERS & set(Path(os.path.relpath(folder, root)).parts):
+                continue  # nothing under these is ever a file of the course
+            skip = [d for d in names[0] if d in _IGNORED_FOLDERS]
+            if output and not output_matters and os.path.dirname(output) == folder:
+                skip.append(os.path.basename(output))
+            found = state(folder)
+            folders.append([folder, None if _racy(found, started) else found, _listing(names, skip), skip])
+        answers = [[op, path, answer] for (op, path), answer in reads.answers.items()]
+        return {
+            "config": self.config_digest,
+            "files": files,
+            "bases": bases,
+            "folders": folders,
+            "reads": answers,
+            "code": code,
+        }
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        store = self.folder / FOLDER
+        if _linked_component(Path(os.path.abspath(self.folder)), self.root) is not None:
+            return
+        store.mkdir(parents=True, exist_ok=True)
+        if not stat.S_ISDIR(os.lstat(store).st_mode) or _linked_component(store, self.root) is not None:
+            return
+        # The outputs: one blob, each piece at its offset.
+        pieces: list[bytes] = []
+        offset = 0
+
+        def place(data: bytes) -> list[int]:
+            nonlocal offset
+            pieces.append(data)
+            offset += len(data)
+            return [offset - len(data), len(data)]
+
+        streams: list[list[int]] = []
+        merged: list[tuple[int, list[str]]] = []
+        for number, text in self.chunks:
+            if merged and merged[-1][0] == number:
+                merged[-1][1].append(text)
+            else:
+                merged.append((number, [text]))
+        for number, texts in merged:
+            streams.append([number, *place("".join(texts).encode("utf-8", "surrogatepass"))])
+        entry["streams"] = streams
+        entry["output"] = [*place(self.output), self.holes(self.output)] if self.output is not None else None
+        entry["attachments"] = [[name, *place(data), self.holes(data)] for name, data in self.attachments]
+        entry["time_marker"] = self.time_marker
+        entry["duration_marker"] = f"{self.duration_marker:.2f}"
+        blob_name = f"{self.name}.{secrets.token_hex(8)}.out"
+        digest = hashlib.sha256()
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=store)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for data in pieces:
+                    handle.write(data)
+                    digest.update(data)
+            os.replace(tmp, store / blob_name)
+        except BaseException:
+            _quiet_unlink(tmp)
+            raise
+        entry["blob"] = [blob_name, offset, digest.hexdigest()]
+        body = json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode()
+        data = _MAGIC + len(body).to_bytes(8, "little") + body
+        data += self._mac(data)
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=store)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, self.path)
+        except BaseException:
+            _quiet_unlink(tmp)
+            raise
+        _prune(store, self.name, blob_name)
+
+    def _mac(self, data: bytes) -> bytes:
+        signer = hmac.new(self._key, f"{_DOMAIN}\0{self.name}\0".encode(), hashlib.sha256)
+        signer.update(data)
+        return signer.digest()
+
+    # -- replaying ---------------------------------------------------------------------------
+
+    def replay(self) -> int | None:
+        """The stored run's exit code after writing its outputs again, when every input is
+        unchanged; None (nothing written) otherwise."""
+        if not self._key_is_users or self.config_digest is None:
+            return None
+        try:
+            entry = self._load()
+            if entry is None or not self._still_true(entry):
+                return None
+            outputs = self._outputs(entry)
+            time_marker, duration_marker = entry["time_marker"], entry["duration_marker"]
+            code = entry["code"]
+            if not (isinstance(time_marker, str) and isinstance(duration_marker, str) and code in (0, 1)):
+                return None
+            self.time_marker, self.duration_marker = time_marker, float(duration_marker)
+        except Exception:  # damaged in a way the checks did not foresee: a normal run
+            return None
+        if outputs is None:
+            return None
+        streams, output, attachments = outputs
+        self.duration_text = f"{time.perf_counter() - self.started:.2f}"
+        if output is not None:
+            target = self.args.output
+            try:
+                atomic_write_bytes(target, self.filled(*output), root=self.root)
+                for name, data, holes in attachments:
+                    atomic_write_bytes(target.parent / name, self.filled(data, holes), root=self.root)
+            except OSError:  # the normal run says why it cannot write there
+                return None
+        for number, text in streams:
+            stream = sys.stdout if number == 1 else sys.stderr
+            stream.write(self.fill(text))
+        return int(code)
+
+    def _load(self) -> dict[str, Any] | None:
+        store = self.folder / FOLDER
+        if _linked_component(Path(os.path.abspath(store)), self.root) is not None:
+            return None
+        try:
+            data = read_regular(str(self.path), MAX_ENTRY_BYTES)
+        except OSError:
+            return None
+        trailer = len(data) - MAC_SIZE
+        if trailer < len(_MAGIC) + 8 or not data.startswith(_MAGIC):
+            return None
+        if not hmac.compare_digest(data[trailer:], self._mac(data[:trailer])):
+            return None
+        length = int.from_bytes(data[len(_MAGIC) : len(_MAGIC) + 8], "little")
+        if len(_MAGIC) + 8 + length != trailer:
+            return None
+        entry = json.loads(data[len(_MAGIC) + 8 : trailer])
+        return entry if isinstance(entry, dict) else None
+
+    def _still_true(self, entry: dict[str, Any]) -> bool:
+        if entry.get("config") != self.config_digest:
+            return False
+        for path, found in entry["files"]:
+            if state(path) != found:
+                return False
+        for chain, leftovers in entry["bases"]:
+            for path, identity in chain:
+                if _identity(state(path)) != identity:
+                    return False
+            if leftovers is not None:
+                base = chain[-1][0]
+                if _leftover_names(os.path.dirname(base), os.path.basename(base)) != leftovers:
+                    return False
+        for folder, found, digest, skip in entry["folders"]:
+            if found is not None and state(folder) == found:
+                continue
+            names = _list_now(folder)
+            if names is None or _listing(names, skip) != digest:
+                return False
+        if entry["reads"]:
+            from coursecheck.coursecache import _ANSWER
+
+            for op, path, answer in entry["reads"]:
+                if _ANSWER[op](Path(path), self.root) != answer:
+                    return False
+        return True
+
+    def _outputs(self, entry: dict[str, Any]) -> tuple[list[tuple[int, str]], Any, list[Any]] | None:
+        """The recorded streams, output and attachments (with their markers' places), from
+        the outputs file once its SHA-256 is the one the authenticated entry holds."""
+        name, size, digest = entry["blob"]
+        if not isinstance(name, str) or not _OUTPUTS_NAME.fullmatch(name) or not name.startswith(self.name + "."):
+            return None
+        if not isinstance(size, int) or size > MAX_OUTPUT_BYTES:
+            return None
+        data = read_regular(str(self.folder / FOLDER / name), size)
+        if len(data) != size or not hmac.compare_digest(hashlib.sha256(data).hexdigest(), digest):
+            return None
+        view = memoryview(data)
+
+        def piece(at: int, length: int) -> memoryview:
+            if not (
+                isinstance(at, int) and isinstance(length, int) and 0 <= at and 0 <= length and at + length <= size
+            ):
+                raise ValueError("outside the outputs")
+            return view[at : at + length]
+
+        def holes(found: Any) -> list[list[int]]:
+            if not isinstance(found, list) or not all(
+                isinstance(h, list) and len(h) == 2 and h[1] in (0, 1) and isinstance(h[0], int) for h in found
+            ):
+                raise ValueError("not markers' places")
+            return sorted(found)
+
+        streams = [
+            (int(number), bytes(piece(at, length)).decode("utf-8", "surrogatepass"))
+            for number, at, length in entry["streams"]
+        ]
+        output = None
+        if entry["output"] is not None:
+            at, length, found = entry["output"]
+            output = (piece(at, length), holes(found))
+        attachments = []
+        for attached, at, length, found in entry["attachments"]:
+            if not isinstance(attached, str) or "/" in attached or "\\" in attached or attached in ("", ".", ".."):
+                return None
+            attachments.append((attached, piece(at, length), holes(found)))
+        if (output is None) != (self.args.output is None):
+            return None
+        return streams, output, attachments
+
+
+def _identity(found: list[Any]) -> list[Any]:
+    """A path's kind and identity (inode, device; a link's target), not its times: a glob's
+    base folder gains and loses entries (its listing is checked apart)."""
+    if not found:
+        return []
+    return [found[0], found[4], found[5], *found[6:8]]
+
+
+def _always_excluded() -> list[str]:
+    from coursecheck.config import ALWAYS_EXCLUDED
+
+    return list(ALWAYS_EXCLUDED)
+
+
+def encoded(text: str) -> bytes:
+    """``text`` as :func:`coursecheck.fsutil.atomic_write` writes it."""
+    if os.linesep != "\n":
+        text = text.replace("\n", os.linesep)
+    return text.encode("utf-8", "backslashreplace")
+
+
+def _quiet_unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _prune(store: Path, name: str, blob_name: str) -> None:
+    """Keep the newest :data:`ENTRIES_KEPT` entries and the outputs file each names (this
+    entry's older ones go); regular files of this user only, never through a link."""
+    entries = sorted(((st.st_mtime_ns, e.path) for e, st in _own_files(str(store), _NAME)), reverse=True)
+    for _mtime, path in entries[ENTRIES_KEPT:]:
+        _unlink_own(path)
+    kept = {os.path.basename(path) for _mtime, path in entries[:ENTRIES_KEPT]}
+    for found, _st in _own_files(str(store), _OUTPUTS_NAME):
+        owner = found.name.partition(".")[0]
+        if owner not in kept or (owner == name and found.name != blob_name):
+            _unlink_own(found.path)
+
+
+def session(args: Any, config: Any, timestamp: str | None, cache_on: bool, merging: bool) -> Session | None:
+    """A replay session for this ``check`` run, or None when it may not be replayed."""
+    if merging or not cache_on or timestamp is None:
+        return None
+    if any(getattr(args, flag, None) for flag in _NOT_REPLAYED) or str(getattr(args, "phase", "")):
+        return None
+    folder = args.cache_dir or (Path(config.root) / ".coursecheck-cache")
+    try:
+        return Session(args, config, timestamp, Path(os.path.abspath(folder)), os.getcwd())
+    except Exception:
+        return None

@@ -241,6 +241,39 @@ def config_digest(config: Any) -> str | None:
     return digest.hexdigest()
 
 
+def _names(folder: str) -> str:
+    """A digest of the names in one of coursecheck's folders (``__pycache__`` left out)."""
+    try:
+        names = sorted(n for n in os.listdir(folder) if n != "__pycache__")
+    except OSError:
+        return "unlisted"
+    return hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+_METADATA = (".dist-info", ".egg-info", ".pth", ".egg-link")
+
+
+def _installed(path: str) -> str:
+    """What a ``sys.path`` entry says is installed: its packages' metadata folders and path
+    files (names, inodes, modification times: installing, removing, upgrading or installing
+    again changes it), or the state of an entry that is not a folder (a zip)."""
+    try:
+        with os.scandir(path) as found:
+            entries = []
+            for entry in found:
+                if entry.name.endswith(_METADATA):
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    entries.append(f"{entry.name}\0{st.st_ino}\0{st.st_mtime_ns}")
+    except NotADirectoryError:
+        return json.dumps(state(path))
+    except OSError:
+        return "unlisted"
+    return hashlib.sha256("\1".join(sorted(entries)).encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def _code_paths() -> tuple[list[str], list[str]]:
     """The coursecheck package's folders and files (``__pycache__`` left out)."""
     package = os.path.dirname(os.path.abspath(__file__))
@@ -313,6 +346,9 @@ class Session:
         self.engine: Any = None
         self.result: Any = None
         self.refused = ""  # why the run writes no entry ("" : it may)
+        from coursecheck import coursecache
+
+        self._timing_events = coursecache._events  # a pattern that times out: not recorded
         secret = secret_key(self.root)
         self._key = secret.key
         self._key_is_users = not secret.note
@@ -444,6 +480,10 @@ class Session:
             return None
         if code not in (0, 1) or result.internal_errors or not engine.course_stage_key:
             return None
+        from coursecheck import coursecache
+
+        if coursecache._events != self._timing_events:
+            return None  # the outcome depended on the machine's speed
         reads = getattr(engine, "course_reads", None)
         if reads is None or getattr(reads, "volatile", True):
             return None
@@ -469,14 +509,14 @@ class Session:
         to_check += [str(root / rel) for rel in engine.declared_inputs()]
         if self.args.baseline is not None:
             to_check.append(os.path.abspath(self.args.baseline))
-        to_check += [os.path.abspath(p) for p in self.args.paths]
         code_folders, code_files = _code_paths()
         to_check += code_files
-        to_check += [os.path.abspath(p or ".") for p in sys.path]
-        to_check += code_folders
         for path in dict.fromkeys(to_check):
             if not vouch(path):
                 return None
+        given = [[path, _identity(state(path))] for path in dict.fromkeys(os.path.abspath(p) for p in self.args.paths)]
+        code_names = [[folder, _names(folder)] for folder in code_folders]
+        installed = [[path, _installed(path)] for path in dict.fromkeys(os.path.abspath(p or ".") for p in sys.path)]
         # Discovery: each glob's literal base, from the root down; each folder listed.
         course = self.config.course
         patterns = [*course.partials, *course.content, *course.data]
@@ -511,6 +551,9 @@ class Session:
         return {
             "config": self.config_digest,
             "files": files,
+            "given": given,
+            "code_folders": code_names,
+            "installed": installed,
             "bases": bases,
             "folders": folders,
             "reads": answers,
@@ -639,6 +682,15 @@ class Session:
             return False
         for path, found in entry["files"]:
             if state(path) != found:
+                return False
+        for path, identity in entry["given"]:
+            if _identity(state(path)) != identity:
+                return False
+        for folder, names in entry["code_folders"]:
+            if _names(folder) != names:
+                return False
+        for path, digest in entry["installed"]:
+            if _installed(path) != digest:
                 return False
         for chain, leftovers in entry["bases"]:
             for path, identity in chain:

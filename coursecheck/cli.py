@@ -570,7 +570,7 @@ def _check(
             for name, attached in attachments.items():
                 if "/" in name or "\\" in name or name in ("", ".", ".."):
                     continue  # a file beside the report, never elsewhere
-                if isinstance(attached, (bytes, memoryview)):
+                if isinstance(attached, list):  # the pieces the replay session recorded
                     atomic_write_bytes(args.output.parent / name, attached, root=config.root)
                 else:
                     atomic_write(args.output.parent / name, attached, root=config.root)

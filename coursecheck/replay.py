@@ -91,7 +91,7 @@ from coursecheck.cache import (
     read_regular,
     secret_key,
 )
-from coursecheck.fsutil import atomic_write_bytes
+from coursecheck.fsutil import atomic_write_bytes, write_target
 from coursecheck.globs import literal_base, matches
 
 FORMAT = 1
@@ -130,7 +130,7 @@ _IGNORED_FOLDERS = frozenset((".coursecheck-cache", ".git", "node_modules", "__p
 _MAGIC = b"coursecheck-replay\0"
 _DOMAIN = "coursecheck replay"
 _NAME = re.compile(r"[0-9a-f]{64}")
-_OUTPUTS_NAME = re.compile(r"[0-9a-f]{64}\.[0-9a-f]{16}\.out")
+_OUTPUTS_NAME = re.compile(r"[0-9a-f]{64}\.[0-9a-f]{16}\.(?:out|txt)")
 _NOT_REPLAYED = ("fix", "diff", "write_baseline", "run_build", "shard", "verbose", "no_cache", "into_phases")
 
 
@@ -341,8 +341,10 @@ class Session:
         self.duration_marker = float(secrets.randbelow(9 * 10**14) + 10**14) + 0.25
         self.duration_text = ""  # the real duration, once the run has one
         self.chunks: list[tuple[int, str]] = []
-        self.output: bytes | None = None  # the output file's bytes, with the markers
-        self.attachments: list[tuple[str, bytes]] = []
+        # The output file's bytes and the attached files' as written, in pieces, with where
+        # the time and duration are in them.
+        self.output: tuple[list[bytes | memoryview], list[list[int]]] | None = None
+        self.attachments: list[tuple[str, tuple[list[bytes | memoryview], list[list[int]]]]] = []
         self.engine: Any = None
         self.result: Any = None
         self.refused = ""  # why the run writes no entry ("" : it may)
@@ -386,42 +388,61 @@ class Session:
         """The timestamp reporters are given (a marker unless ``--timestamp`` was)."""
         return self.time_marker or self.timestamp
 
+    def _marks(self) -> tuple[bytes, bytes]:
+        return self.time_marker.encode(), f"{self.duration_marker:.2f}".encode()
+
+    def _values(self) -> tuple[bytes, bytes]:
+        return self.timestamp.encode(), self.duration_text.encode()
+
     def fill(self, text: str) -> str:
-        if self.time_marker and self.time_marker in text:
-            text = text.replace(self.time_marker, self.timestamp)
-        marker = f"{self.duration_marker:.2f}"
-        if self.duration_text and marker in text:
-            text = text.replace(marker, self.duration_text)
+        """``text`` with the markers replaced by this run's time and duration."""
+        time_mark, duration_mark = (m.decode() for m in self._marks())
+        if time_mark and time_mark in text:
+            text = text.replace(time_mark, self.timestamp)
+        if self.duration_text and duration_mark in text:
+            text = text.replace(duration_mark, self.duration_text)
         return text
 
-    def holes(self, data: bytes) -> list[list[int]]:
-        """Where the markers are in ``data``: ``[offset, 0]`` for the time, ``[offset, 1]``
-        for the duration, in order (found once, when the run is recorded)."""
+    def segments(self, template: bytes) -> tuple[list[bytes | memoryview], list[list[int]]]:
+        """``template`` (with markers) as the run writes it, in pieces (no copy of the
+        whole), and where the values are in what is written: ``[offset, kind, length]``,
+        kind 0 the time, 1 the duration."""
         found = []
-        for kind, marker in enumerate((self.time_marker, f"{self.duration_marker:.2f}")):
-            needle = marker.encode()
-            at = data.find(needle) if needle else -1
+        for kind, mark in enumerate(self._marks()):
+            at = template.find(mark) if mark else -1
             while at >= 0:
-                found.append([at, kind])
-                at = data.find(needle, at + len(needle))
-        return sorted(found)
+                found.append((at, kind))
+                at = template.find(mark, at + len(mark))
+        found.sort()
+        marks, values = self._marks(), self._values()
+        view = memoryview(template)
+        parts: list[bytes | memoryview] = []
+        holes: list[list[int]] = []
+        at = written = 0
+        for offset, kind in found:
+            if offset < at:
+                continue  # overlapping markers cannot happen (digits only in one of them)
+            parts.append(view[at:offset])
+            written += offset - at
+            parts.append(values[kind])
+            holes.append([written, kind, len(values[kind])])
+            written += len(values[kind])
+            at = offset + len(marks[kind])
+        parts.append(view[at:])
+        return parts, holes
 
-    def filled(self, data: bytes | memoryview, holes: list[list[int]]) -> bytes | memoryview:
-        """``data`` with the values of this run in its ``holes``."""
-        if not holes:
-            return data
-        lengths = (len(self.time_marker), len(f"{self.duration_marker:.2f}"))
-        values = (self.timestamp.encode(), self.duration_text.encode())
+    def refill(self, data: memoryview, holes: list[list[int]]) -> list[bytes | memoryview]:
+        """What was written (``data``, its values at ``holes``) with this run's values."""
+        values = self._values()
         parts: list[bytes | memoryview] = []
         at = 0
-        view = memoryview(data)
-        for offset, kind in holes:
-            if not (at <= offset and offset + lengths[kind] <= len(view)):
-                raise ValueError("a marker outside the output")
-            parts += [view[at:offset], values[kind]]
-            at = offset + lengths[kind]
-        parts.append(view[at:])
-        return b"".join(parts)
+        for offset, kind, length in holes:
+            if not (at <= offset and offset + length <= len(data)):
+                raise ValueError("a value outside the output")
+            parts += [data[at:offset], values[kind]]
+            at = offset + length
+        parts.append(data[at:])
+        return parts
 
     # -- recording -------------------------------------------------------------------------
 
@@ -445,20 +466,16 @@ class Session:
         if module not in BUILTIN_REPORTERS:
             self.refused = "the reporter is a plugin's"
 
-    def written(
-        self, text: str, attachments: dict[str, str]
-    ) -> tuple[bytes | memoryview, dict[str, bytes | memoryview]]:
-        """The output file's bytes (and the attached files') as the run writes them: the
-        report's text with the markers filled in; the marked bytes are kept for the entry."""
-        self.output = encoded(text)
+    def written(self, text: str, attachments: dict[str, str]) -> tuple[list[bytes | memoryview], dict[str, Any]]:
+        """The output file's bytes (and the attached files') as the run writes them, in
+        pieces: the report's text with the markers filled in; kept for the entry."""
+        self.output = self.segments(encoded(text))
         self.attachments = [
-            (name, encoded(value))
+            (name, self.segments(encoded(value)))
             for name, value in attachments.items()
             if "/" not in name and "\\" not in name and name not in ("", ".", "..")
         ]
-        return self.filled(self.output, self.holes(self.output)), {
-            name: self.filled(data, self.holes(data)) for name, data in self.attachments
-        }
+        return self.output[0], {name: parts for name, (parts, _holes) in self.attachments}
 
     def save(self, code: int) -> None:
         """Store the run's outputs and inputs (quietly: an accelerator; nothing when the run
@@ -567,43 +584,40 @@ class Session:
         store.mkdir(parents=True, exist_ok=True)
         if not stat.S_ISDIR(os.lstat(store).st_mode) or _linked_component(store, self.root) is not None:
             return
-        # The outputs: one blob, each piece at its offset.
-        pieces: list[bytes] = []
+        token = secrets.token_hex(8)
+        # What was printed and the attached files: one file, each piece at its offset.
+        texts: list[bytes | memoryview] = []
         offset = 0
 
-        def place(data: bytes) -> list[int]:
+        def place(parts: list[bytes | memoryview]) -> list[int]:
             nonlocal offset
-            pieces.append(data)
-            offset += len(data)
-            return [offset - len(data), len(data)]
+            start = offset
+            for part in parts:
+                texts.append(part)
+                offset += len(part)
+            return [start, offset - start]
 
-        streams: list[list[int]] = []
         merged: list[tuple[int, list[str]]] = []
         for number, text in self.chunks:
             if merged and merged[-1][0] == number:
                 merged[-1][1].append(text)
             else:
                 merged.append((number, [text]))
-        for number, texts in merged:
-            streams.append([number, *place("".join(texts).encode("utf-8", "surrogatepass"))])
+        streams = []
+        for number, pieces in merged:
+            parts, holes = self.segments("".join(pieces).encode("utf-8", "surrogatepass"))
+            streams.append([number, *place(parts), holes])
         entry["streams"] = streams
-        entry["output"] = [*place(self.output), self.holes(self.output)] if self.output is not None else None
-        entry["attachments"] = [[name, *place(data), self.holes(data)] for name, data in self.attachments]
+        entry["attachments"] = [[name, *place(parts), holes] for name, (parts, holes) in self.attachments]
+        entry["texts"] = _store(store, f"{self.name}.{token}.txt", texts)
+        entry["output"] = None
+        if self.output is not None:
+            parts, holes = self.output
+            # The output file is kept as it was written: a second name for it (it is
+            # replaced, never written in place), else a copy.
+            entry["output"] = [*_store(store, f"{self.name}.{token}.out", parts, self._written_file()), holes]
         entry["time_marker"] = self.time_marker
         entry["duration_marker"] = f"{self.duration_marker:.2f}"
-        blob_name = f"{self.name}.{secrets.token_hex(8)}.out"
-        digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=store)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                for data in pieces:
-                    handle.write(data)
-                    digest.update(data)
-            os.replace(tmp, store / blob_name)
-        except BaseException:
-            _quiet_unlink(tmp)
-            raise
-        entry["blob"] = [blob_name, offset, digest.hexdigest()]
         body = json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode()
         data = _MAGIC + len(body).to_bytes(8, "little") + body
         data += self._mac(data)
@@ -615,7 +629,14 @@ class Session:
         except BaseException:
             _quiet_unlink(tmp)
             raise
-        _prune(store, self.name, blob_name)
+        _prune(store, self.name, token)
+
+    def _written_file(self) -> str | None:
+        """Where the run wrote its output file (None: not known)."""
+        try:
+            return str(write_target(Path(self.args.output), self.root))
+        except OSError:
+            return None
 
     def _mac(self, data: bytes) -> bytes:
         signer = hmac.new(self._key, f"{_DOMAIN}\0{self.name}\0".encode(), hashlib.sha256)
@@ -645,17 +666,17 @@ class Session:
             return None
         streams, output, attachments = outputs
         self.duration_text = f"{time.perf_counter() - self.started:.2f}"
-        if output is not None:
-            target = self.args.output
-            try:
-                atomic_write_bytes(target, self.filled(*output), root=self.root)
+        try:
+            if output is not None:
+                target = self.args.output
+                atomic_write_bytes(target, self.refill(*output), root=self.root)
                 for name, data, holes in attachments:
-                    atomic_write_bytes(target.parent / name, self.filled(data, holes), root=self.root)
-            except OSError:  # the normal run says why it cannot write there
-                return None
-        for number, text in streams:
-            stream = sys.stdout if number == 1 else sys.stderr
-            stream.write(self.fill(text))
+                    atomic_write_bytes(target.parent / name, self.refill(data, holes), root=self.root)
+            printed = [(n, b"".join(self.refill(d, h)).decode("utf-8", "surrogatepass")) for n, d, h in streams]
+        except (OSError, ValueError):  # the normal run says why it cannot write there
+            return None
+        for number, text in printed:
+            (sys.stdout if number == 1 else sys.stderr).write(text)
         return int(code)
 
     def _load(self) -> dict[str, Any] | None:
@@ -714,49 +735,95 @@ class Session:
                     return False
         return True
 
-    def _outputs(self, entry: dict[str, Any]) -> tuple[list[tuple[int, str]], Any, list[Any]] | None:
-        """The recorded streams, output and attachments (with their markers' places), from
-        the outputs file once its SHA-256 is the one the authenticated entry holds."""
-        name, size, digest = entry["blob"]
-        if not isinstance(name, str) or not _OUTPUTS_NAME.fullmatch(name) or not name.startswith(self.name + "."):
+    def _outputs(self, entry: dict[str, Any]) -> tuple[list[Any], Any, list[Any]] | None:
+        """The recorded streams, output and attachments (with their values' places), each
+        from its file once its SHA-256 is the one the authenticated entry holds."""
+        texts = self._blob(entry["texts"], ".txt")
+        if texts is None:
             return None
-        if not isinstance(size, int) or size > MAX_OUTPUT_BYTES:
-            return None
-        data = read_regular(str(self.folder / FOLDER / name), size)
-        if len(data) != size or not hmac.compare_digest(hashlib.sha256(data).hexdigest(), digest):
-            return None
-        view = memoryview(data)
-
-        def piece(at: int, length: int) -> memoryview:
-            if not (
-                isinstance(at, int) and isinstance(length, int) and 0 <= at and 0 <= length and at + length <= size
-            ):
-                raise ValueError("outside the outputs")
-            return view[at : at + length]
-
-        def holes(found: Any) -> list[list[int]]:
-            if not isinstance(found, list) or not all(
-                isinstance(h, list) and len(h) == 2 and h[1] in (0, 1) and isinstance(h[0], int) for h in found
-            ):
-                raise ValueError("not markers' places")
-            return sorted(found)
-
-        streams = [
-            (int(number), bytes(piece(at, length)).decode("utf-8", "surrogatepass"))
-            for number, at, length in entry["streams"]
-        ]
         output = None
         if entry["output"] is not None:
-            at, length, found = entry["output"]
-            output = (piece(at, length), holes(found))
+            name, size, digest, found = entry["output"]
+            data = self._blob([name, size, digest], ".out")
+            if data is None:
+                return None
+            output = (data, _holes(found, len(data)))
+
+        def piece(at: Any, length: Any) -> memoryview:
+            if not (isinstance(at, int) and isinstance(length, int) and 0 <= at and 0 <= length):
+                raise ValueError("not a place")
+            if at + length > len(texts):
+                raise ValueError("outside the outputs")
+            return texts[at : at + length]
+
+        streams = []
+        for number, at, length, found in entry["streams"]:
+            data = piece(at, length)
+            streams.append((1 if number == 1 else 2, data, _holes(found, len(data))))
         attachments = []
         for attached, at, length, found in entry["attachments"]:
             if not isinstance(attached, str) or "/" in attached or "\\" in attached or attached in ("", ".", ".."):
                 return None
-            attachments.append((attached, piece(at, length), holes(found)))
+            data = piece(at, length)
+            attachments.append((attached, data, _holes(found, len(data))))
         if (output is None) != (self.args.output is None):
             return None
         return streams, output, attachments
+
+    def _blob(self, place: Any, suffix: str) -> memoryview | None:
+        """The bytes of an outputs file the entry names, if they have its SHA-256."""
+        name, size, digest = place
+        if not isinstance(name, str) or not _OUTPUTS_NAME.fullmatch(name) or not name.startswith(self.name + "."):
+            return None
+        if not name.endswith(suffix) or not isinstance(size, int) or not 0 <= size <= MAX_OUTPUT_BYTES:
+            return None
+        data = read_regular(str(self.folder / FOLDER / name), size)
+        if len(data) != size or not hmac.compare_digest(hashlib.sha256(data).hexdigest(), str(digest)):
+            return None
+        return memoryview(data)
+
+
+def _holes(found: Any, size: int) -> list[list[int]]:
+    """The values' places in an output, checked: in order, inside it, of a known kind."""
+    if not isinstance(found, list):
+        raise ValueError("not places")
+    at = 0
+    for hole in found:
+        if not (isinstance(hole, list) and len(hole) == 3 and all(isinstance(x, int) for x in hole)):
+            raise ValueError("not a place")
+        offset, kind, length = hole
+        if kind not in (0, 1) or offset < at or length < 0 or offset + length > size:
+            raise ValueError("a place outside the output")
+        at = offset + length
+    return found
+
+
+def _store(store: Path, name: str, parts: list[bytes | memoryview], written: str | None = None) -> list[Any]:
+    """Keep ``parts`` as ``store/name`` (a second name for ``written``, the file the run
+    just wrote with these bytes, when it can have one; else a copy): name, size, SHA-256."""
+    digest = hashlib.sha256()
+    size = 0
+    for part in parts:
+        digest.update(part)
+        size += len(part)
+    if written is not None:
+        try:
+            st = os.lstat(written)
+            if stat.S_ISREG(st.st_mode) and st.st_size == size:
+                os.link(written, store / name, follow_symlinks=False)
+                return [name, size, digest.hexdigest()]
+        except (OSError, NotImplementedError):
+            pass  # another file system, no hard links: a copy
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=store)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for part in parts:
+                handle.write(part)
+        os.replace(tmp, store / name)
+    except BaseException:
+        _quiet_unlink(tmp)
+        raise
+    return [name, size, digest.hexdigest()]
 
 
 def _identity(found: list[Any]) -> list[Any]:
@@ -787,16 +854,16 @@ def _quiet_unlink(path: str) -> None:
         pass
 
 
-def _prune(store: Path, name: str, blob_name: str) -> None:
-    """Keep the newest :data:`ENTRIES_KEPT` entries and the outputs file each names (this
-    entry's older ones go); regular files of this user only, never through a link."""
+def _prune(store: Path, name: str, token: str) -> None:
+    """Keep the newest :data:`ENTRIES_KEPT` entries and the outputs files of each (this
+    entry's earlier ones go); regular files of this user only, never through a link."""
     entries = sorted(((st.st_mtime_ns, e.path) for e, st in _own_files(str(store), _NAME)), reverse=True)
     for _mtime, path in entries[ENTRIES_KEPT:]:
         _unlink_own(path)
     kept = {os.path.basename(path) for _mtime, path in entries[:ENTRIES_KEPT]}
     for found, _st in _own_files(str(store), _OUTPUTS_NAME):
-        owner = found.name.partition(".")[0]
-        if owner not in kept or (owner == name and found.name != blob_name):
+        owner, _, rest = found.name.partition(".")
+        if owner not in kept or (owner == name and not rest.startswith(token + ".")):
             _unlink_own(found.path)
 
 

@@ -409,6 +409,24 @@ def test_the_store_keeps_one_entry_per_command_and_prunes(cli: Cli, monkeypatch:
     store = cli.cache / replay.FOLDER
     names = [p.name for p in store.iterdir()]
     entries = [n for n in names if replay._NAME.fullmatch(n)]
-    outputs = [n for n in names if n.endswith(".out")]
-    assert len(entries) == 2 and len(outputs) == 2
-    assert sorted(n.partition(".")[0] for n in outputs) == sorted(entries)
+    texts = [n for n in names if n.endswith(".txt")]
+    assert len(entries) == 2 and len(texts) == 2 and not [n for n in names if n.endswith(".out")]
+    assert sorted(n.partition(".")[0] for n in texts) == sorted(entries)
+    cli("check", "-f", "sarif", "-o", "cc.sarif")
+    cli("check", "-f", "sarif", "-o", "cc.sarif")  # replayed: the entry and its files stay as they are
+    cli("check", "-f", "sarif", "-o", "cc.sarif", "-q")
+    names = [p.name for p in store.iterdir()]
+    assert len([n for n in names if replay._NAME.fullmatch(n)]) == 2
+    assert len([n for n in names if n.endswith(".out")]) == 2 and len([n for n in names if n.endswith(".txt")]) == 2
+
+
+def test_the_output_file_edited_in_place_is_not_what_a_replay_writes(cli: Cli, root: Path) -> None:
+    argv = ["check", "-f", "json", "-o", "out.json"]
+    cli(*argv)
+    cold = (root / "out.json").read_bytes()
+    with open(root / "out.json", "r+b") as handle:  # in place: the stored copy may share its inode
+        handle.write(b"[]")
+    cli(*argv)
+    assert (root / "out.json").read_bytes() == cold
+    assert not cli(*argv)[3]
+    assert (root / "out.json").read_bytes() == cold

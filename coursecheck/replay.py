@@ -35,9 +35,10 @@ authenticated entry, the *inputs*, each checked before a replay:
   run index does not vouch for such a file);
 * what the course rules read outside the checked files (:mod:`coursecheck.coursecache`
   records it: file contents, path kinds, folder listings), asked again;
-* the code: every file of the coursecheck package (signatures, and its folders), and each
-  folder on ``sys.path`` (installing, removing or upgrading a package changes it: the
-  plugins the entry points would load, the libraries' versions).
+* the code: every file of the coursecheck package (signatures) and its folders (names),
+  and on each ``sys.path`` folder the packages' metadata folders and path files (names,
+  inodes, times: installing, removing, upgrading or reinstalling a package changes them --
+  the plugins the entry points would load, the libraries' versions).
 
 **Why it is complete.** A run's outcome is a function of its files, config, options,
 environment and code, given that per-file results depend only on the file and the run
@@ -60,9 +61,13 @@ or the clock.
 committed): the entry ends with an HMAC-SHA256 of all before it under the user's cache key
 (:func:`coursecheck.cache.secret_key`), bound to its name; it is read with a size bound,
 never through a link, and nothing in it is parsed before its MAC checks -- and then only
-JSON, never pickle. The outputs' bytes lie in a file beside it (read only for a replay),
-whose SHA-256 the authenticated entry holds. A missing, damaged, foreign or forged entry
-only means a normal run, which writes a new one.
+JSON, never pickle. The outputs lie in files beside it, read only for a replay, each with
+its SHA-256 in the authenticated entry, checked on the bytes read before any is written:
+``<name>.<token>.out``, the output file as the run wrote it (a second name for that file,
+which the next run replaces rather than writes in; a copy where no hard link can be made),
+and ``<name>.<token>.txt``, what was printed and the attached files. Each records where the
+time and duration are in it, for the replay to put its own there. A missing, damaged,
+foreign or forged entry only means a normal run, which writes a new one.
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ foreign or forged entry only means a normal run, which writes a new one.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
@@ -166,8 +167,12 @@ def state(path: str) -> list[Any]:
 def _racy(found: list[Any], started_ns: int) -> bool:
     """Whether a state was changed too close to the start of the run to be vouched for (its
     modification or change time, or its target's for a link)."""
-    times = found[2:4] + (found[10:12] if len(found) >= 14 else [])
-    return any(isinstance(t, int) and t >= started_ns - RACY_NS for t in times)
+    if not found:
+        return False
+    limit = started_ns - RACY_NS
+    if found[2] >= limit or found[3] >= limit:
+        return True
+    return len(found) >= 14 and (found[10] >= limit or found[11] >= limit)
 
 
 def _listing(names_dirs: tuple[list[str] | tuple[str, ...], list[str] | tuple[str, ...]], skip: list[str]) -> str:
@@ -485,10 +490,15 @@ class Session:
     def save(self, code: int) -> None:
         """Store the run's outputs and inputs (quietly: an accelerator; nothing when the run
         may not be replayed)."""
+        collecting = gc.isenabled()
+        gc.disable()  # the run's objects are all alive: a collection here would walk them for nothing
         try:
             entry = self._entry(code)
         except Exception:
             return
+        finally:
+            if collecting:
+                gc.enable()
         if entry is None:
             return
         try:
@@ -527,8 +537,9 @@ class Session:
             files.append([path, found])
             return True
 
-        to_check = [str(root / rel) for rel, _role in engine.files()]
-        to_check += [str(root / rel) for rel in engine.declared_inputs()]
+        base_path = str(root)
+        to_check = [os.path.join(base_path, rel) for rel, _role in engine.files()]
+        to_check += [os.path.join(base_path, rel) for rel in engine.declared_inputs()]
         if self.args.baseline is not None:
             to_check.append(os.path.abspath(self.args.baseline))
         code_folders, code_files = _code_paths()

@@ -430,3 +430,60 @@ def test_the_output_file_edited_in_place_is_not_what_a_replay_writes(cli: Cli, r
     assert (root / "out.json").read_bytes() == cold
     assert not cli(*argv)[3]
     assert (root / "out.json").read_bytes() == cold
+
+
+ARTIFACT_CONFIG = (
+    CONFIG
+    + """
+[[artifact]]
+path = "labs/notes.md"
+provides = "Lab notes"
+contains = ["Prometheus"]
+"""
+)
+
+
+def test_a_file_a_course_rule_read_outside_the_globs_is_an_input(cli: Cli, root: Path) -> None:
+    (root / ".coursecheck.toml").write_text(textwrap.dedent(ARTIFACT_CONFIG), encoding="utf-8")
+    write_files(root, {"labs/notes.md": "# Notes\n\nPrometheus scrapes.\n"})
+    argv = ["check", "-f", "json", "-o", "out.json"]
+    cli(*argv)
+    assert not cli(*argv)[3]
+    before = json.loads((root / "out.json").read_text())
+    (root / "labs/notes.md").write_text("# Notes\n\nGrafana draws.\n", "utf-8")  # outside every glob
+    assert cli(*argv)[3]
+    after = json.loads((root / "out.json").read_text())
+    assert after != before
+    assert not cli(*argv)[3]
+
+
+def test_a_package_installed_since_is_seen(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    cli("check")
+    assert not cli("check")[3]
+    (site / "coursecheck_extra-1.0.dist-info").mkdir()  # a plugin could come with it
+    assert cli("check")[3]
+    assert not cli("check")[3]
+
+
+def test_coursecheck_edited_since_is_seen(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "package"
+    package.mkdir()
+    module = package / "module.py"
+    module.write_text("X = 1\n", "utf-8")
+    original = replay._code_paths
+
+    def with_module() -> tuple[list[str], list[str]]:
+        folders, files = original()
+        return [*folders, str(package)], [*files, str(module)]
+
+    monkeypatch.setattr(replay, "_code_paths", with_module)
+    cli("check")
+    assert not cli("check")[3]
+    module.write_text("X = 2\n", "utf-8")
+    assert cli("check")[3]
+    (package / "new.py").write_text("", "utf-8")
+    assert cli("check")[3]
+    assert not cli("check")[3]

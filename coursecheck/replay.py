@@ -26,7 +26,12 @@ authenticated entry, the *inputs*, each checked before a replay:
   root down (kind, inode; where a link leads), and for each folder the walk listed, the
   names it held (a digest of them, as the walk split them into folders and files; with
   its stat as a shortcut: an unchanged folder has the same names) -- so a new, removed or
-  renamed file anywhere discovery looks, or a new subfolder, is seen;
+  renamed file anywhere discovery looks, or a new subfolder, is seen. Two kinds of names
+  are left out: folders nothing under which is ever a file of the course (``.git``,
+  ``node_modules``, ``__pycache__``, ``.venv``, which the walk prunes, and
+  ``.coursecheck-cache``, which the config always excludes: the folders under them are not
+  recorded either), and the output file when the globs do not take it (every run writes it);
+  a folder the walk could not read means no entry (it may become readable);
 * every file the run checked (lessons, data files, partials, PATHS given that the globs do
   not take), every input plugins declare (``coursecheck_inputs``: the glossary, the
   vocabulary), the baseline given: their stat signatures (size, modification and change

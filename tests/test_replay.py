@@ -487,3 +487,25 @@ def test_coursecheck_edited_since_is_seen(cli: Cli, tmp_path: Path, monkeypatch:
     (package / "new.py").write_text("", "utf-8")
     assert cli("check")[3]
     assert not cli("check")[3]
+
+
+PLUGIN = """
+from coursecheck import hookimpl
+
+
+@hookimpl
+def coursecheck_report_sections(result):
+    return [("Team", "read from anywhere")]
+"""
+
+
+def test_a_run_with_a_plugin_is_never_replayed(cli: Cli, root: Path) -> None:
+    write_files(root, {"tools/team.py": PLUGIN})
+    (root / ".coursecheck.toml").write_text('plugins = ["tools/team.py"]\n' + textwrap.dedent(CONFIG), "utf-8")
+    argv = ["report", "-o", "V.md"]
+    cli(*argv)
+    assert cli(*argv)[3]  # its hooks may read anything: no entry
+    assert "read from anywhere" in (root / "V.md").read_text("utf-8")
+    assert not (cli.cache / replay.FOLDER).exists() or not [
+        p for p in (cli.cache / replay.FOLDER).iterdir() if replay._NAME.fullmatch(p.name)
+    ]

@@ -97,9 +97,9 @@ class CourseStage:
                 if latest.get(layout) != key:
                     latest.put(layout, key)
                 course.extra.update(stored.extra())
+                self.reads = stored.reads
                 self.key = key
                 self.reused = True
-                self.reads = stored.reads
                 return stored.findings()
             if isinstance(summaries, DeferredSummaries):
                 summaries.restore()  # the course rules run (or are relocated): they read them
@@ -155,6 +155,7 @@ class CourseStage:
         findings.extend(refused)
         outcomes[OUTSIDE_ROOT] = (refused, {})
         if keys is not None and len(self.notes) == notes_before:
+            self.reads = reads  # what the stage read (with the earlier run's, when it moved findings)
             if previous is not None and relocated:
                 # The moved findings rest on what the earlier run's rules read.
                 reads.answers = {**previous.reads.answers, **reads.answers}
@@ -166,7 +167,6 @@ class CourseStage:
                 self._cache.course_stages().put(keys[0], packed)
                 self._cache.latest_course_stages().put(keys[1], keys[0])
                 self.key = keys[0]
-                self.reads = reads
         return findings
 
     def _refused_findings(self, course: Course, earlier: list[Finding]) -> list[Finding]:

@@ -445,11 +445,11 @@ class Engine:
         )
         findings = stage.run(course, active_rules, to_load, progress, step, total_steps, reuse=reuse)
         self.course_stage_reused = stage.reused
-        self.course_reads = stage.reads if stage.key else None
         if stage.key:
             self.course_stage_key = stage.key
         if stage.relocated is not None:
             self.relocated = stage.relocated
+        self.course_reads = stage.reads if stage.key else None
         return findings
 
     def _finish(self, findings: list[Finding], docs: list[Document], reported: set[str] | None) -> list[Finding]:

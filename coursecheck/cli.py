@@ -381,8 +381,15 @@ def _shard_usage(args: argparse.Namespace, merging: bool) -> str | None:
 
 
 def cmd_check(
-    argv: list[str], *, prog: str = "coursecheck", description: str = DESCRIPTION, merging: bool = False
+    argv: list[str],
+    *,
+    prog: str = "coursecheck",
+    description: str = DESCRIPTION,
+    merging: bool = False,
+    replay_only: list[int] | None = None,
 ) -> int:
+    """``check`` (and ``report``, ``merge``); ``replay_only``: only replay the last run if
+    nothing changed (its exit code is appended), else do nothing (see :func:`_replay_report`)."""
     wants_help = any(a in ("-h", "--help") for a in argv)
     parser = _check_parser(prog, description, for_help=wants_help, merging=merging, entry_points=_plugins_wanted(argv))
     args = parser.parse_args(argv)
@@ -415,6 +422,10 @@ def cmd_check(
     if code != EXIT_OK:
         return code
     replaying = _replay_session(args, config, plugins, merging)
+    if replay_only is not None:
+        replayed = replaying.replay() if replaying is not None else None
+        replay_only.extend([] if replayed is None else [replayed])
+        return EXIT_OK if replayed is None else replayed
     if replaying is None:
         return _check(args, config, plugins, prepared, shard_spec, merging)
     replayed = replaying.replay()  # the last run's outputs, when none of its inputs changed
@@ -872,6 +883,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         command = argv.pop(0)
     elif argv and not argv[0].startswith("-") and not Path(argv[0]).exists():
+        if argv[0] == "report":
+            replayed = _replay_report(argv[1:])
+            if replayed is not None:
+                return replayed
         extra = plugin_commands(_plugins_wanted(argv)).get(argv[0])
         if extra is not None:
             argv.pop(0)
@@ -912,6 +927,28 @@ def main(argv: list[str] | None = None) -> int:
         say(f"coursecheck: internal error: {type(exc).__name__}: {exc}")
         say("This is a bug in coursecheck; please report it. Set COURSECHECK_DEBUG=1 to see the traceback.")
         return EXIT_INTERNAL
+
+
+def _replay_report(argv: list[str]) -> int | None:
+    """``coursecheck report`` replayed (coursecheck.replay) before the plugins are loaded to
+    find the command: an entry is only made by a run with no plugin but coursecheck's own
+    and replayed only while no package was installed or removed since, so the command is
+    the built-in one (``check --format markdown``). What the attempt prints is held back
+    until it replays; otherwise (None) the command runs as usual, from the start."""
+    if any(a in ("-h", "--help", "-f", "--format") or a.startswith("--format=") for a in argv):
+        return None
+    from coursecheck.replay import held_back
+
+    replayed: list[int] = []
+    with held_back() as printed:
+        try:
+            cmd_check(["--format", "markdown", *argv], prog="coursecheck report", replay_only=replayed)
+        except (SystemExit, Exception):
+            replayed.clear()
+    if not replayed:
+        return None
+    printed.release()
+    return replayed[0]
 
 
 def write_stdout(text: str) -> None:

@@ -332,6 +332,52 @@ class _Tee:
         return getattr(self.unrecorded, name)
 
 
+class _Held:
+    """Standard output and error held back (in order), each still answering what the real
+    stream is (a terminal, its encoding): :func:`held_back`."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[IO[str], str]] = []
+
+    def stream(self, real: IO[str]) -> Any:
+        held = self
+
+        class _Stream:
+            def write(self, text: str) -> int:
+                held.chunks.append((real, text))
+                return len(text)
+
+            def flush(self) -> None:
+                pass
+
+            def isatty(self) -> bool:
+                return bool(real.isatty())
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real, name)
+
+        return _Stream()
+
+    def release(self) -> None:
+        """Write what was held back to the real streams."""
+        for real, text in self.chunks:
+            real.write(text)
+        self.chunks = []
+
+
+@contextmanager
+def held_back() -> Iterator[_Held]:
+    """While inside, what is written to stdout and stderr is held back (``release()``
+    writes it; otherwise it is dropped)."""
+    out, err = sys.stdout, sys.stderr
+    held = _Held()
+    sys.stdout, sys.stderr = held.stream(out), held.stream(err)
+    try:
+        yield held
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
 class Session:
     """One ``check`` run that may be replayed: :meth:`replay` tries the stored entry; when
     it cannot, the run goes on :meth:`recording` and :meth:`save` stores what it wrote."""

@@ -509,3 +509,28 @@ def test_a_run_with_a_plugin_is_never_replayed(cli: Cli, root: Path) -> None:
     assert not (cli.cache / replay.FOLDER).exists() or not [
         p for p in (cli.cache / replay.FOLDER).iterdir() if replay._NAME.fullmatch(p.name)
     ]
+
+
+def test_a_replayed_report_loads_no_plugin_to_find_its_command(
+    cli: Cli, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coursecheck import cli as app
+
+    asked: list[bool] = []
+    original = app.plugin_commands
+    monkeypatch.setattr(app, "plugin_commands", lambda *a, **k: asked.append(True) or original(*a, **k))
+    argv = ["report", "-o", "V.md", "--timestamp", "2026-01-02T03:04:05Z"]
+    cold = cli(*argv)
+    cold_file = (root / "V.md").read_bytes()
+    assert asked and cold[3]
+    asked.clear()
+    warm = cli(*argv)
+    assert not asked and not warm[3]
+    assert (root / "V.md").read_bytes() == cold_file and warm[0] == cold[0]
+    assert _timeless(warm[2]) == _timeless(cold[2]) and warm[1] == cold[1]
+    # An argument error is reported once, by the command itself.
+    code, _out, err, _ran = cli("report", "--no-such-flag")
+    assert code == 2 and err.count("unrecognized arguments") == 1
+    (root / "content/01-basics/01-intro.md").write_text(INTRO + "\nЕщё.\n", "utf-8")
+    changed = cli(*argv)
+    assert asked and changed[3] and _timeless(changed[2]) == _timeless(cold[2])

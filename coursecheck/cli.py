@@ -381,8 +381,15 @@ def _shard_usage(args: argparse.Namespace, merging: bool) -> str | None:
 
 
 def cmd_check(
-    argv: list[str], *, prog: str = "coursecheck", description: str = DESCRIPTION, merging: bool = False
+    argv: list[str],
+    *,
+    prog: str = "coursecheck",
+    description: str = DESCRIPTION,
+    merging: bool = False,
+    replay_only: list[int] | None = None,
 ) -> int:
+    """``check`` (and ``report``, ``merge``); ``replay_only``: only replay the last run if
+    nothing changed (its exit code is appended), else do nothing (see :func:`_replay_report`)."""
     wants_help = any(a in ("-h", "--help") for a in argv)
     parser = _check_parser(prog, description, for_help=wants_help, merging=merging, entry_points=_plugins_wanted(argv))
     args = parser.parse_args(argv)
@@ -414,6 +421,41 @@ def cmd_check(
     code = checkrun.load_baseline(args, prepared, config.root)
     if code != EXIT_OK:
         return code
+    replaying = _replay_session(args, config, plugins, merging)
+    if replay_only is not None:
+        replayed = replaying.replay() if replaying is not None else None
+        replay_only.extend([] if replayed is None else [replayed])
+        return EXIT_OK if replayed is None else replayed
+    if replaying is None:
+        return _check(args, config, plugins, prepared, shard_spec, merging)
+    replayed = replaying.replay()  # the last run's outputs, when none of its inputs changed
+    if replayed is not None:
+        return replayed
+    with replaying.recording():
+        code = _check(args, config, plugins, prepared, shard_spec, merging, replaying)
+    replaying.save(code)
+    return code
+
+
+def _replay_session(args: argparse.Namespace, config: Config, plugins: PluginChoice, merging: bool) -> Any:
+    """The whole-run replay of this run (coursecheck.replay), None when it may not have one."""
+    from coursecheck import replay
+
+    cache_on = not args.no_cache and not (plugins.isolated and args.cache_dir is None)
+    return replay.session(args, config, report_timestamp(args.timestamp), cache_on, merging)
+
+
+def _check(
+    args: argparse.Namespace,
+    config: Config,
+    plugins: PluginChoice,
+    prepared: checkrun.Prepared,
+    shard_spec: tuple[int, int] | None,
+    merging: bool,
+    replaying: Any = None,
+) -> int:
+    """The run of ``check`` once the config is loaded; ``replaying``: the replay session
+    recording what it writes (coursecheck.replay)."""
     options = RunOptions(
         paths=list(args.paths),
         select=_csv(args.select),
@@ -505,6 +547,9 @@ def cmd_check(
             return EXIT_USAGE
         BUILD.set(result.extra, build)
         build_failed = not build.passed
+    if replaying is not None:
+        replaying.ran(engine, result, reporters[args.format])
+        timestamp = replaying.report_timestamp()
     report_options = ReportOptions(
         color=args.output is None and args.format == "text" and _use_color(args.color, sys.stdout),
         verbose=args.verbose,
@@ -526,11 +571,20 @@ def cmd_check(
         return EXIT_INTERNAL
     if args.output is not None:
         try:
-            atomic_write(args.output, text, root=config.root)
-            for name, attached in report_options.attachments.items():
+            attachments: dict[str, Any]
+            if replaying is None:
+                atomic_write(args.output, text, root=config.root)
+                attachments = report_options.attachments
+            else:  # the bytes it writes are recorded for a replay
+                data, attachments = replaying.written(text, report_options.attachments)
+                atomic_write_bytes(args.output, data, root=config.root)
+            for name, attached in attachments.items():
                 if "/" in name or "\\" in name or name in ("", ".", ".."):
                     continue  # a file beside the report, never elsewhere
-                atomic_write(args.output.parent / name, attached, root=config.root)
+                if isinstance(attached, list):  # the pieces the replay session recorded
+                    atomic_write_bytes(args.output.parent / name, attached, root=config.root)
+                else:
+                    atomic_write(args.output.parent / name, attached, root=config.root)
         except OSError as exc:
             say(f"coursecheck: error: cannot write {args.output}: {exc.strerror or exc}")
             return EXIT_USAGE
@@ -829,6 +883,10 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         command = argv.pop(0)
     elif argv and not argv[0].startswith("-") and not Path(argv[0]).exists():
+        if argv[0] == "report":
+            replayed = _replay_report(argv[1:])
+            if replayed is not None:
+                return replayed
         extra = plugin_commands(_plugins_wanted(argv)).get(argv[0])
         if extra is not None:
             argv.pop(0)
@@ -869,6 +927,28 @@ def main(argv: list[str] | None = None) -> int:
         say(f"coursecheck: internal error: {type(exc).__name__}: {exc}")
         say("This is a bug in coursecheck; please report it. Set COURSECHECK_DEBUG=1 to see the traceback.")
         return EXIT_INTERNAL
+
+
+def _replay_report(argv: list[str]) -> int | None:
+    """``coursecheck report`` replayed (coursecheck.replay) before the plugins are loaded to
+    find the command: an entry is only made by a run with no plugin but coursecheck's own
+    and replayed only while no package was installed or removed since, so the command is
+    the built-in one (``check --format markdown``). What the attempt prints is held back
+    until it replays; otherwise (None) the command runs as usual, from the start."""
+    if any(a in ("-h", "--help", "-f", "--format") or a.startswith("--format=") for a in argv):
+        return None
+    from coursecheck.replay import held_back
+
+    replayed: list[int] = []
+    with held_back() as printed:
+        try:
+            cmd_check(["--format", "markdown", *argv], prog="coursecheck report", replay_only=replayed)
+        except (SystemExit, Exception):
+            replayed.clear()
+    if not replayed:
+        return None
+    printed.release()
+    return replayed[0]
 
 
 def write_stdout(text: str) -> None:

@@ -257,8 +257,15 @@ def write_target(path: Path, root: Path | None = None, links: str = "follow") ->
     return path
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, root: Path | None = None, links: str = "follow") -> None:
-    """Write ``data`` to ``path`` atomically (temporary file in the same folder, fsync, rename).
+def atomic_write_bytes(
+    path: Path,
+    data: bytes | memoryview | list[bytes | memoryview],
+    *,
+    root: Path | None = None,
+    links: str = "follow",
+) -> None:
+    """Write ``data`` (or its pieces, one after another) to ``path`` atomically (temporary
+    file in the same folder, fsync, rename).
 
     The file mode of an existing file is kept. A symbolic link is followed, so the file it
     points at is replaced and the link stays a link, except:
@@ -284,7 +291,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, root: Path | None = None, lin
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{_TEMP_MARK}{os.getpid()}-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for part in data if isinstance(data, list) else [data]:  # pieces: written one after another
+                handle.write(part)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)

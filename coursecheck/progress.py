@@ -37,7 +37,9 @@ class ProgressBar:
     """
 
     def __init__(self, stream: IO[str], *, min_files: int = MIN_FILES, label: str = "Checking") -> None:
-        self.stream = stream
+        # Drawn on the terminal itself, not on a stream that records the run's output for a
+        # replay (coursecheck.replay): a replay draws no bar.
+        self.stream = getattr(stream, "unrecorded", stream)
         self.min_steps = 2 * min_files
         self.label = label
         self._progress: Any = None

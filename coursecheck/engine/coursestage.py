@@ -57,6 +57,7 @@ class CourseStage:
         self._walk_refused = walk_refused
         self.key = ""
         self.reused = False  # the whole stored stage was reused: its findings are the stored ones
+        self.reads: coursecache.Reads | None = None  # what the stage stored or reused read
         self.relocated: int | None = None
         # With ``key``: per file, a digest of its course findings (coursecache.Stage.file_digests).
         self.file_digests: dict[str, str] = {}
@@ -98,6 +99,7 @@ class CourseStage:
                 if latest.get(layout) != key:
                     latest.put(layout, key)
                 course.extra.update(stored.extra())
+                self.reads = stored.reads
                 self.key = key
                 self.reused = True
                 self.file_digests = stored.file_digests()
@@ -157,6 +159,7 @@ class CourseStage:
         findings.extend(refused)
         outcomes[OUTSIDE_ROOT] = (refused, {})
         if keys is not None and len(self.notes) == notes_before:
+            self.reads = reads  # what the stage read (with the earlier run's, when it moved findings)
             if previous is not None and relocated:
                 # The moved findings rest on what the earlier run's rules read.
                 reads.answers = {**previous.reads.answers, **reads.answers}

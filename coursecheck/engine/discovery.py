@@ -24,9 +24,14 @@ OUTSIDE_ROOT = "parse/outside-root"
 FILE_NAME = "parse/file-name"
 
 
-def discover(config: Config) -> tuple[list[tuple[str, str]], list[Finding], dict[str, list[str]]]:
+def discover(
+    config: Config, listings: dict[str, Any] | None = None
+) -> tuple[list[tuple[str, str]], list[Finding], dict[str, list[str]]]:
     """``(relpath, role)`` for every file of the course, role lesson | data | other (partials);
     the problems met; the temporary files of killed writes seen (folder -> names).
+    ``listings``, when given, receives each folder walked with the names it held (folders,
+    files; None for a folder that could not be read): what a whole-run replay checks
+    (coursecheck.replay).
 
     Every path returned has its folders checked: real folders inside the root, reached
     without following a link that leaves it (see :func:`_walk`); the file itself may be
@@ -39,7 +44,7 @@ def discover(config: Config) -> tuple[list[tuple[str, str]], list[Finding], dict
     found: dict[str, str] = {}
     problems: list[Finding] = []
     badly_named: set[str] = set()
-    walk = _Walk(root, problems)
+    walk = _Walk(root, problems, listings)
     # Partials first: a partial inside a content folder is not a lesson.
     for role, patterns in (("other", course.partials), ("lesson", course.content), ("data", course.data)):
         for pattern in patterns:
@@ -89,9 +94,10 @@ class _Walk:
     (no symlink loops, no way out); files that are links are checked when read. Unreadable
     folders are reported. Temporary files of killed writes are noted (``leftovers``)."""
 
-    def __init__(self, root: Path, problems: list[Finding]) -> None:
+    def __init__(self, root: Path, problems: list[Finding], listings: dict[str, Any] | None = None) -> None:
         self.root = root
         self.problems = problems
+        self.listings = listings
         self.leftovers: dict[str, list[str]] = {}
         self._refused: set[str] = set()
 
@@ -119,6 +125,8 @@ class _Walk:
         root = self.root
 
         def onerror(exc: OSError) -> None:
+            if self.listings is not None:
+                self.listings[str(exc.filename)] = None
             rel = _relpath(Path(exc.filename), root) if exc.filename else None
             self.problems.append(
                 Finding(
@@ -132,6 +140,8 @@ class _Walk:
 
         root_str = str(root)
         for folder, dirnames, filenames in os.walk(base, onerror=onerror):
+            if self.listings is not None:
+                self.listings[folder] = (tuple(dirnames), tuple(filenames))
             dirnames[:] = sorted(d for d in dirnames if d not in (".git", "node_modules", "__pycache__", ".venv"))
             rel_folder = os.path.relpath(folder, root_str)
             prefix = "" if rel_folder == "." else Path(rel_folder).as_posix() + "/"

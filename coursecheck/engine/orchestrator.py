@@ -80,6 +80,10 @@ class Engine:
         self._leftovers: dict[str, list[str]] = {}
         self.removed_leftovers: list[str] = []
         self._walk_refused: set[str] = set()  # links discovery reported (parse/outside-root)
+        # The folders the last discovery walked, with their names (coursecheck.replay), and
+        # what the course rules read outside the checked files (None: not known).
+        self.walked: dict[str, Any] = {}
+        self.course_reads: coursecache.Reads | None = None
         self._last: _LastRun | None = None  # what check_source and recheck_course start from
         self.rechecked: set[str] = set()  # the files whose findings the last recheck_course finished again
 
@@ -96,7 +100,8 @@ class Engine:
     def discover(self) -> tuple[list[tuple[str, str]], list[Finding]]:
         """``(relpath, role)`` for every file of the course, and the problems met
         (coursecheck.engine.discovery)."""
-        files, problems, self._leftovers = discovery.discover(self.config)
+        self.walked = {}
+        files, problems, self._leftovers = discovery.discover(self.config, self.walked)
         return files, problems
 
     def _remove_leftovers(self) -> None:
@@ -447,6 +452,7 @@ class Engine:
             self.course_stage_key = stage.key
         if stage.relocated is not None:
             self.relocated = stage.relocated
+        self.course_reads = stage.reads if stage.key else None
         return findings
 
     def _finish(self, findings: list[Finding], docs: list[Document], reported: set[str] | None) -> list[Finding]:

@@ -49,11 +49,13 @@ def test_a_warm_run_reads_no_unchanged_file(course, tmp_path, trusting, reads):
     warm, engine = run(root, cache_dir)
     assert reads == [] and engine.cache_hits == 2
     assert dump(warm) == dump(cold) == dump(run(root, None)[0])
-    # One index file and its parts file, no temporary file left beside them.
+    # The head, one results segment and one parts segment, no temporary file beside them.
     index = RunIndex(cache_dir, root, engine._base_key, 0)
     names = sorted(p.name for p in index.path.parent.iterdir())
-    assert len(names) == 2 and names[0] == index.path.name and runindex._PARTS_NAME.fullmatch(names[1])
-    # An edit: only that file is read; the new index copies the other results over.
+    assert len(names) == 3 and names[0] == index.path.name
+    assert names[1].endswith(".parts") and names[2].endswith(".results")
+    assert all(runindex._SEGMENT_NAME.fullmatch(name) for name in names[1:])
+    # An edit: only that file is read; the new head keeps the other results where they are.
     lesson = root / "content/01-module-1/03-next.md"
     lesson.write_text(lesson.read_text("utf-8") + "\n## Ещё\n", "utf-8")
     reads.clear()
@@ -171,8 +173,9 @@ def test_a_shared_cache_folder_keeps_the_newest_indexes(tmp_path, trusting):
     names = sorted(p.name for p in index.path.parent.iterdir())
     kept = [name for name in names if "." not in name]
     assert kept == sorted(written[-runindex.INDEXES_KEPT :])
-    # Each kept index has its parts file, and only those.
-    assert sorted(name.partition(".")[0] for name in names if name.endswith(".parts")) == kept
+    # Each kept head has its results segment (no parts: a result without a record), and only those.
+    assert sorted(name.partition(".")[0] for name in names if name.endswith(".results")) == kept
+    assert not [name for name in names if name.endswith(".parts")]
 
 
 @pytest.mark.slow

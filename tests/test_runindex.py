@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from test_cache import COURSE_RULES, MUSTHAVE_CONFIG, MUSTHAVE_FILES, dump, run
 
 from coursecheck import runindex
 from coursecheck.engine import perfile  # the per-file stage hashes files with perfile._raw_bytes
+from coursecheck.records import PACKED
+from coursecheck.results import FileResult
 from coursecheck.runindex import RunIndex
 
 
@@ -53,7 +56,7 @@ def test_a_warm_run_reads_no_unchanged_file(course, tmp_path, trusting, reads):
     index = RunIndex(cache_dir, root, engine._base_key, 0)
     names = sorted(p.name for p in index.path.parent.iterdir())
     assert len(names) == 3 and names[0] == index.path.name
-    assert names[1].endswith(".parts") and names[2].endswith(".results")
+    assert sorted(name.rpartition(".")[2] for name in names[1:]) == ["parts", "results"]
     assert all(runindex._SEGMENT_NAME.fullmatch(name) for name in names[1:])
     # An edit: only that file is read; the new head keeps the other results where they are.
     lesson = root / "content/01-module-1/03-next.md"
@@ -370,3 +373,196 @@ def test_deferred_summaries_restore_one_rules_parts_alone():
     }
     assert summaries["a.md"]["terms"] is terms
     assert summaries.part("terms") == {"a.md": {"kafka": 2}, "b.md": {"debezium": 1}}  # a plain dict now
+
+
+# -- rewriting after an edit: the head and the changed files' segments only ------------------
+
+
+def _lessons(count: int) -> dict[str, str]:
+    files = {}
+    for n in range(count):
+        target = f"{(n + 1) % count + 1:02d}-lesson"
+        files[f"content/01-module-1/{n + 1:02d}-lesson.md"] = (
+            f"# Урок {n + 1}\n\nТекст урока {n + 1}, см. [следующий](./{target}.md).\n\n"
+            f"## Раздел {n + 1}\n\nЕщё немного текста про Kafka и Debezium.\n"
+        )
+    return files
+
+
+LESSONS_CONFIG = """
+[course]
+content = ["content/**/*.md"]
+id = "{path}"
+"""
+
+
+def _store(cache_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (cache_dir / runindex.FOLDER).iterdir()}
+
+
+def test_an_edit_past_the_racy_margin_writes_only_that_files_result_and_parts(course, tmp_path, trusting, reads):
+    # `trusting`: as if each run came seconds after the write (past the racy margin), so the
+    # edited file is recorded and the index is rewritten.
+    root = course(_lessons(12), config=LESSONS_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    before = _store(cache_dir)
+    head = RunIndex(cache_dir, root, run(root, cache_dir)[1]._base_key, 0)
+    assert len(head.old) == 12 and len(before) == 3
+    rel = "content/01-module-1/05-lesson.md"
+    lesson = root / rel
+    lesson.write_text(lesson.read_text("utf-8") + "\nНовое предложение.\n", "utf-8")
+    reads.clear()
+    edited, engine = run(root, cache_dir)
+    assert _rel(root, reads) == [rel]
+    after = _store(cache_dir)
+    # The old segments are untouched (not copied); two new ones hold exactly the edited
+    # file's result and parts; the head is the only file rewritten.
+    old_segments = {name: data for name, data in before.items() if "." in name}
+    assert all(after[name] == data for name, data in old_segments.items())
+    new = sorted(name for name in after if name not in before)
+    assert sorted(name.rpartition(".")[2] for name in new) == ["parts", "results"]
+    index = RunIndex(cache_dir, root, engine._base_key, 0)
+    entry = index.old[rel]
+    results, parts = (next(n for n in new if n.endswith(kind)) for kind in (".results", ".parts"))
+    assert entry[7] == results and len(after[results]) == entry[4]
+    assert entry[8] == parts and len(after[parts]) == sum(size for _at, size, _sha in entry[5])
+    assert all(index.old[other][7] != results for other in index.old if other != rel)
+    written = sum(len(after[name]) for name in new)
+    assert written * 8 < sum(len(data) for data in old_segments.values())
+    # The next run restores everything from the old segments and the new ones.
+    reads.clear()
+    again, engine = run(root, cache_dir)
+    assert reads == [] and engine.cache_hits == 12
+    assert dump(again) == dump(edited) == dump(run(root, None)[0])
+
+
+def _result(rel: str, n: int) -> FileResult:
+    blobs = [f"{rel} часть {i} правка {n} ".encode() * 40 for i in range(3)]
+    return FileResult(rel, "lesson", {PACKED: blobs, "title": rel}, [], {"rule": [rel, n]}, [])
+
+
+def _sig(n: int) -> tuple[int, int, int, int]:
+    return (100 + n, 1, 1, n)
+
+
+def _check_restores(index: RunIndex, expected: dict[str, int]) -> None:
+    """Every file of ``expected`` (relpath -> its version) restores exactly from ``index``."""
+    assert set(index.old) == set(expected)
+    for rel, n in expected.items():
+        key, small = index.lookup(rel, "lesson", _sig(n))
+        assert key == f"key-{rel}-{n}"
+        hit = runindex.restore(small)
+        assert isinstance(hit, FileResult) and index.attach(rel, hit)
+        assert [part.load() for part in hit.fields[PACKED]] == _result(rel, n).fields[PACKED]
+        summary = pickle.loads(index.summary_bytes(rel))
+        assert {name: pickle.loads(value) for name, value in summary.items()} == {"rule": [rel, n]}
+
+
+def _save(folder: Path, root: Path, changed: dict[str, int], previous: dict[str, int]) -> RunIndex:
+    """One run: the files of ``previous`` not in ``changed`` kept, those of ``changed`` recorded."""
+    index = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    for rel, n in previous.items():
+        if rel not in changed and index.lookup(rel, "lesson", _sig(n)) is not None:
+            index.keep(rel)
+    for rel, n in changed.items():
+        index.record(rel, "lesson", _sig(n), f"key-{rel}-{n}", _result(rel, n))
+    index.save()
+    return index
+
+
+def _segments(folder: Path) -> list[str]:
+    return sorted(p.name for p in (folder / runindex.FOLDER).iterdir() if "." in p.name)
+
+
+def test_garbage_past_the_threshold_is_compacted_into_the_new_segments(tmp_path):
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    files = {f"{n:02d}.md": 0 for n in range(8)}
+    _save(folder, root, files, {})
+    first = _segments(folder)
+    assert len(first) == 2
+    # One file of eight changed: 1/8 of the results are garbage (under a quarter), kept.
+    versions = {**files, "00.md": 1}
+    saved = _save(folder, root, {"00.md": 1}, files)
+    assert set(first) < set(_segments(folder)) and len(_segments(folder)) == 4
+    assert saved.written < 2 * len(_result("00.md", 1).fields[PACKED][0]) * 3 + 4000
+    _check_restores(RunIndex(folder, root, "base", 0), versions)
+    # Two more: 3/8 of the results are garbage (over a quarter), not of the parts (under
+    # half): the live results are copied into the new results segment, the old ones deleted.
+    changed = {"01.md": 1, "02.md": 1}
+    _save(folder, root, changed, versions)
+    versions |= changed
+    now = _segments(folder)
+    assert [n for n in now if n.endswith(".results")] != [n for n in first if n.endswith(".results")]
+    assert len([n for n in now if n.endswith(".results")]) == 1 and len(now) == 4
+    _check_restores(RunIndex(folder, root, "base", 0), versions)
+    # Three more: 6/11 of the parts segments' bytes are garbage (over half): the same for them.
+    changed = {"03.md": 1, "04.md": 1, "05.md": 1}
+    _save(folder, root, changed, versions)
+    versions |= changed
+    now = _segments(folder)
+    assert len(now) == 2 and not set(now) & set(first)
+    index = RunIndex(folder, root, "base", 0)
+    assert {entry[7] for entry in index.old.values()} == {n for n in now if n.endswith(".results")}
+    _check_restores(index, versions)
+
+
+def test_a_head_names_at_most_max_segments_of_a_kind(tmp_path, monkeypatch):
+    monkeypatch.setattr(runindex, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(runindex, "RESULTS_GARBAGE", 1)  # no compaction for garbage
+    monkeypatch.setattr(runindex, "PARTS_GARBAGE", 1)
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    versions = {f"{n:02d}.md": 0 for n in range(10)}
+    _save(folder, root, versions, {})
+    base = _segments(folder)
+    for step in range(1, 7):
+        changed = {f"{step:02d}.md": step}
+        _save(folder, root, changed, versions)
+        versions |= changed
+        index = RunIndex(folder, root, "base", 0)
+        named = set(index._segments)
+        assert len([n for n in named if n.endswith(".results")]) <= 3
+        assert len([n for n in named if n.endswith(".parts")]) <= 3
+        assert set(_segments(folder)) == named  # the others deleted
+        assert set(base) <= named  # the largest segments are never copied
+        _check_restores(index, versions)
+
+
+def test_interleaved_saves_of_two_runs_on_one_root_stay_correct(tmp_path, monkeypatch):
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    versions = {f"{n:02d}.md": 0 for n in range(6)}
+    _save(folder, root, versions, {})
+    # Two runs read the same index; each records another file; the last to save wins.
+    first = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    second = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    for index, rel in ((first, "00.md"), (second, "01.md")):
+        for other, n in versions.items():
+            if other != rel:
+                assert index.lookup(other, "lesson", _sig(n)) is not None
+                index.keep(other)
+        index.record(rel, "lesson", _sig(1), f"key-{rel}-1", _result(rel, 1))
+    first.save()
+    _check_restores(RunIndex(folder, root, "base", 0), versions | {"00.md": 1})
+    second.save()
+    _check_restores(RunIndex(folder, root, "base", 0), versions | {"01.md": 1})
+    # A third run compacts and deletes the segments the fourth, started before, still
+    # uses: the fourth copies them from what it read when it saves.
+    third = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    fourth = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    versions["01.md"] = 1
+    monkeypatch.setattr(runindex, "RESULTS_GARBAGE", 10**9)  # any garbage: compacted
+    monkeypatch.setattr(runindex, "PARTS_GARBAGE", 10**9)
+    for index, rel in ((third, "02.md"), (fourth, "03.md")):
+        for other, n in versions.items():
+            if other != rel and index.lookup(other, "lesson", _sig(n)) is not None:
+                index.keep(other)
+        index.record(rel, "lesson", _sig(2), f"key-{rel}-2", _result(rel, 2))
+    third.save()
+    assert not set(fourth._segments) & set(_segments(folder))  # all it read is gone
+    _check_restores(RunIndex(folder, root, "base", 0), versions | {"02.md": 2})
+    monkeypatch.setattr(runindex, "RESULTS_GARBAGE", 4)
+    monkeypatch.setattr(runindex, "PARTS_GARBAGE", 2)
+    fourth.save()
+    index = RunIndex(folder, root, "base", 0)
+    assert set(index._segments) == {fourth._new_results.name, fourth._new_parts.name}  # copied
+    _check_restores(index, versions | {"03.md": 2})

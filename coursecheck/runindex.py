@@ -348,7 +348,12 @@ class RunIndex:
         if not self._changed and dropped <= len(self.old) // 10:
             self.discard()
             return
+        # A record whose parts segment failed a check is not kept: read again next time.
+        failed = {name for name, file in self._parts.items() if file.failed}
         kept = {rel: self.old[rel] for rel in self._kept if rel not in self.new}
+        if failed:
+            kept = {rel: entry for rel, entry in kept.items() if entry[8] not in failed}
+            self._changed = True
         if not kept and not self.new:
             self.discard()  # nothing to vouch for
             return
@@ -611,10 +616,11 @@ class _PartsFile:
     gone (a concurrent run may remove the file meanwhile: this one still reads the parts
     its head describes)."""
 
-    __slots__ = ("_fd",)
+    __slots__ = ("_fd", "failed")
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self.failed = False  # a part read from it failed its check: its records are not kept
 
     @classmethod
     def open(cls, path: str) -> _PartsFile | bool:
@@ -672,6 +678,7 @@ class Part:
         if data is None or not hmac.compare_digest(hashlib.sha256(data).digest(), self._digest):
             global rejected_parts
             rejected_parts += 1
+            self._file.failed = True
             return None
         return data
 

@@ -566,3 +566,132 @@ def test_interleaved_saves_of_two_runs_on_one_root_stay_correct(tmp_path, monkey
     index = RunIndex(folder, root, "base", 0)
     assert set(index._segments) == {fourth._new_results.name, fourth._new_parts.name}  # copied
     _check_restores(index, versions | {"03.md": 2})
+
+
+def _edited_store(course, tmp_path) -> tuple[Path, Path, str, dict[str, str]]:
+    """Six lessons, a cold run, then one lesson edited and run again past the racy margin:
+    the head names a base results and parts segment (five lessons) and a delta one each (the
+    edited lesson). Returns the root, the cache folder, the edited lesson and the files by role."""
+    root = course(_lessons(6), config=LESSONS_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    rel = "content/01-module-1/03-lesson.md"
+    lesson = root / rel
+    lesson.write_text(lesson.read_text("utf-8") + "\nНовое предложение.\n", "utf-8")
+    _, engine = run(root, cache_dir)
+    index = RunIndex(cache_dir, root, engine._base_key, 0)
+    edited, other = index.old[rel], index.old["content/01-module-1/01-lesson.md"]
+    assert edited[7] != other[7] and edited[8] != other[8]
+    roles = {
+        "head": index.path.name,
+        "base results": other[7],
+        "delta results": edited[7],
+        "base parts": other[8],
+        "delta parts": edited[8],
+    }
+    return root, cache_dir, rel, roles
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated", "removed", "link"])
+@pytest.mark.parametrize("target", ["head", "base results", "delta results", "base parts", "delta parts"])
+def test_a_damaged_head_or_segment_only_means_its_files_are_read_again(course, tmp_path, trusting, reads, target, damage):
+    root, cache_dir, edited, roles = _edited_store(course, tmp_path)
+    path = cache_dir / runindex.FOLDER / roles[target]
+    data = path.read_bytes()
+    outside = tmp_path / "outside" / "copy"
+    outside.parent.mkdir()
+    outside.write_bytes(data)
+    if damage == "flipped":
+        path.write_bytes(bytes(b ^ 0x55 for b in data))
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "link":  # to an authentic copy: used only if the link were followed
+        path.unlink()
+        path.symlink_to(outside)
+    else:
+        path.unlink()
+    uncached = dump(run(root, None)[0])
+    if damage == "link":
+        # A cache folder with a link in it is not used at all (coursecheck.cache.open_folder;
+        # a link appearing after that check: test_a_linked_head_or_segment_is_never_followed).
+        result, engine = run(root, cache_dir)
+        assert engine._cache is None and dump(result) == uncached
+        assert "contains a symbolic link" in engine.cache_report()[0]
+        assert path.is_symlink() and outside.read_bytes() == data
+        return
+    lessons = sorted(rel for rel in _lessons(6))
+    lazily_checked = target.endswith("parts") and damage != "removed"
+    if target == "head":
+        expected = lessons
+    elif lazily_checked:  # a warm run reads no part: the damage is seen when a course rule reads one
+        expected = []
+    elif target.startswith("delta"):
+        expected = [edited]
+    else:
+        expected = [rel for rel in lessons if rel != edited]
+    reads.clear()
+    warm, engine = run(root, cache_dir)
+    assert _rel(root, reads) == expected
+    assert dump(warm) == uncached
+    rejected = any("run index" in line for line in engine.cache_report())
+    assert rejected == (damage != "removed" and not lazily_checked)
+    # A heading added: the course rules run and read the records' parts (a damaged part is
+    # taken from its file, parsed again); the same findings as an uncached run.
+    first = root / "content/01-module-1/01-lesson.md"
+    first.write_text(first.read_text("utf-8") + "\n## Новый раздел\n", "utf-8")
+    after, engine = run(root, cache_dir)
+    assert dump(after) == dump(run(root, None)[0])
+    if lazily_checked:
+        assert engine.reparsed >= 1 and any("run index" in line for line in engine.cache_report())
+    # The index is whole again: the next run reads nothing (a record whose parts failed
+    # was read again and recorded).
+    reads.clear()
+    again, engine = run(root, cache_dir)
+    assert reads == [] and engine.reparsed == 0 and dump(again) == dump(after)
+
+
+@pytest.mark.parametrize("target", ["head", "results", "parts"])
+def test_a_linked_head_or_segment_is_never_followed(tmp_path, target):
+    # A link that appears after the run checked the cache folder (the engine does not use a
+    # folder with a link in it): the index never reads through it, nor deletes it or its target.
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    versions = {f"{n:02d}.md": 0 for n in range(4)}
+    _save(folder, root, versions, {})
+    index = RunIndex(folder, root, "base", 0)
+    name = index.path.name if target == "head" else next(n for n in index._segments if n.endswith(target))
+    path = folder / runindex.FOLDER / name
+    outside = tmp_path / "outside"
+    authentic = path.read_bytes()
+    outside.write_bytes(authentic)  # usable only if the link were followed
+    path.unlink()
+    path.symlink_to(outside)
+    linked = RunIndex(folder, root, "base", time.time_ns())
+    assert linked.rejected == 1 and linked.old == {}
+    for rel, n in versions.items():
+        linked.record(rel, "lesson", _sig(n), f"key-{rel}-{n}", _result(rel, n))
+    linked.save()
+    assert outside.read_bytes() == authentic and not outside.is_symlink()
+    assert path.is_symlink() == (target != "head")  # the head's link is replaced, not written through
+    _check_restores(RunIndex(folder, root, "base", 0), versions)
+
+
+def test_planted_segments_are_never_read_and_only_own_regular_files_are_deleted(course, tmp_path, trusting, reads):
+    root, cache_dir, _edited, roles = _edited_store(course, tmp_path)
+    folder = cache_dir / runindex.FOLDER
+    digest = roles["head"]
+    planted = {
+        f"{digest}.{'a' * 16}.results": os.urandom(200),
+        f"{digest}.{'b' * 16}.parts": os.urandom(200),
+        f"{'c' * 64}.{'d' * 16}.results": os.urandom(200),  # another root's, with no head
+    }
+    for name, data in planted.items():
+        (folder / name).write_bytes(data)
+    reads.clear()
+    warm, engine = run(root, cache_dir)
+    assert reads == [] and engine.cache_hits == 6 and engine.cache_report() == []
+    # The next save (an edit) deletes the planted files no head names.
+    lesson = root / "content/01-module-1/02-lesson.md"
+    lesson.write_text(lesson.read_text("utf-8") + "\nЕщё.\n", "utf-8")
+    edited, _ = run(root, cache_dir)
+    assert dump(edited) == dump(run(root, None)[0])
+    assert not any((folder / name).exists() for name in planted)

@@ -594,7 +594,9 @@ def _edited_store(course, tmp_path) -> tuple[Path, Path, str, dict[str, str]]:
 
 @pytest.mark.parametrize("damage", ["flipped", "truncated", "removed", "link"])
 @pytest.mark.parametrize("target", ["head", "base results", "delta results", "base parts", "delta parts"])
-def test_a_damaged_head_or_segment_only_means_its_files_are_read_again(course, tmp_path, trusting, reads, target, damage):
+def test_a_damaged_head_or_segment_only_means_its_files_are_read_again(
+    course, tmp_path, trusting, reads, target, damage
+):
     root, cache_dir, edited, roles = _edited_store(course, tmp_path)
     path = cache_dir / runindex.FOLDER / roles[target]
     data = path.read_bytes()
@@ -689,6 +691,7 @@ def test_planted_segments_are_never_read_and_only_own_regular_files_are_deleted(
     reads.clear()
     warm, engine = run(root, cache_dir)
     assert reads == [] and engine.cache_hits == 6 and engine.cache_report() == []
+    assert dump(warm) == dump(run(root, None)[0])
     # The next save (an edit) deletes the planted files no head names.
     lesson = root / "content/01-module-1/02-lesson.md"
     lesson.write_text(lesson.read_text("utf-8") + "\nЕщё.\n", "utf-8")

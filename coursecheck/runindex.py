@@ -348,12 +348,7 @@ class RunIndex:
         if not self._changed and dropped <= len(self.old) // 10:
             self.discard()
             return
-        # A record whose parts segment failed a check is not kept: read again next time.
-        failed = {name for name, file in self._parts.items() if file.failed}
         kept = {rel: self.old[rel] for rel in self._kept if rel not in self.new}
-        if failed:
-            kept = {rel: entry for rel, entry in kept.items() if entry[8] not in failed}
-            self._changed = True
         if not kept and not self.new:
             self.discard()  # nothing to vouch for
             return
@@ -616,11 +611,12 @@ class _PartsFile:
     gone (a concurrent run may remove the file meanwhile: this one still reads the parts
     its head describes)."""
 
-    __slots__ = ("_fd", "failed")
+    __slots__ = ("_damaged", "_fd", "_path")
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, path: str) -> None:
         self._fd = fd
-        self.failed = False  # a part read from it failed its check: its records are not kept
+        self._path = path
+        self._damaged = False
 
     @classmethod
     def open(cls, path: str) -> _PartsFile | bool:
@@ -639,7 +635,21 @@ class _PartsFile:
         if not regular:
             os.close(fd)
             return False
-        return cls(fd)
+        return cls(fd, path)
+
+    def damaged(self) -> None:
+        """A part read from this segment failed its check: the segment is deleted (if it is
+        still the file this run opened), so the next run reads the files whose parts it held
+        again instead of parsing them again on every run whose course rules read them."""
+        if self._damaged:
+            return
+        self._damaged = True
+        try:
+            opened, there = os.fstat(self._fd), os.lstat(self._path)
+        except OSError:
+            return
+        if (opened.st_dev, opened.st_ino) == (there.st_dev, there.st_ino):
+            _unlink_own(self._path)
 
     def read(self, offset: int, length: int) -> bytes | None:
         """``length`` bytes at ``offset``; None when the file is shorter or unreadable."""
@@ -678,7 +688,7 @@ class Part:
         if data is None or not hmac.compare_digest(hashlib.sha256(data).digest(), self._digest):
             global rejected_parts
             rejected_parts += 1
-            self._file.failed = True
+            self._file.damaged()
             return None
         return data
 

@@ -695,7 +695,7 @@ def test_planted_segments_are_never_read_and_only_own_regular_files_are_deleted(
     # What a save killed an hour ago left (mkstemp's names), and one of a save under way.
     (folder / ".killed_1.tmp").write_bytes(b"half a segment")
     os.utime(folder / ".killed_1.tmp", ns=(0, time.time_ns() - 2 * runindex._STALE_TMP_NS))
-    (folder / ".running.tmp").write_bytes(b"a concurrent save's")
+    (folder / ".runnin_2.tmp").write_bytes(b"a concurrent save's")
     reads.clear()
     warm, engine = run(root, cache_dir)
     assert reads == [] and engine.cache_hits == 6 and engine.cache_report() == []
@@ -706,4 +706,4 @@ def test_planted_segments_are_never_read_and_only_own_regular_files_are_deleted(
     edited, _ = run(root, cache_dir)
     assert dump(edited) == dump(run(root, None)[0])
     assert not any((folder / name).exists() for name in planted)
-    assert not (folder / ".killed_1.tmp").exists() and (folder / ".running.tmp").exists()
+    assert not (folder / ".killed_1.tmp").exists() and (folder / ".runnin_2.tmp").exists()

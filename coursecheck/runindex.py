@@ -72,6 +72,7 @@ import pickle
 import re
 import secrets
 import stat
+import struct
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -121,13 +122,15 @@ INDEXES_KEPT = 8
 _STALE_TMP_NS = 3600 * 10**9
 
 Signature = tuple[int, int, int, int]
-# Where a record's packed part lies in its parts segment: offset, length, SHA-256 of the bytes.
-PartPlace = tuple[int, int, bytes]
+# Where a record's packed part lies in its parts segment: offset, length, SHA-256 of the
+# bytes; a record's places are kept packed one after another in one bytes object (unpickling
+# 5,000 heads' worth of tuples of ints and digests cost ~2 ms more).
+_PLACE = struct.Struct("<QI32s")
 # relpath -> (role, signature, key, offset and length of its pickled result and summary,
 # its parts, the length of the result alone: its pickled summary follows it; None: the
 # summary is in the result), the results segment holding the result, the parts segment
 # holding its parts (one after another; None: no parts).
-Entry = tuple[str, Signature, str, int, int, "tuple[PartPlace, ...] | None", "int | None", str, "str | None"]
+Entry = tuple[str, Signature, str, int, int, "bytes | None", "int | None", str, "str | None"]
 # A segment's name -> its length and SHA-256 (b"" for parts segments: each part has its own).
 Segments = dict[str, tuple[int, bytes]]
 
@@ -293,7 +296,7 @@ class RunIndex:
         if type(fields) is not dict or PACKED in fields:
             return False
         file = self._parts[known[8]]
-        fields[PACKED] = [Part(file, *place) for place in places]
+        fields[PACKED] = [Part(file, places, at) for at in range(0, len(places), _PLACE.size)]
         return True
 
     def keep(self, rel: str) -> None:
@@ -323,19 +326,20 @@ class RunIndex:
         self._changed = True
         places = None
         if blobs:
-            places = []
+            packed = []
             for blob in blobs:
                 at = self._new_parts.write(blob)
                 if at is None:
                     return
-                places.append((at, len(blob), hashlib.sha256(blob).digest()))
+                packed.append(_PLACE.pack(at, len(blob), hashlib.sha256(blob).digest()))
+            places = b"".join(packed)
         offset = self._new_results.write(payload + pickled_summary)
         if offset is not None:
             alone = len(payload) if pickled_summary else None
             parts_name = self._new_parts.name if places else None
             self.new[rel] = (
                 role, sig, key, offset, len(payload) + len(pickled_summary),
-                tuple(places) if places else None, alone, self._new_results.name, parts_name,
+                places, alone, self._new_results.name, parts_name,
             )  # fmt: skip
 
     def save(self) -> None:
@@ -436,7 +440,9 @@ class RunIndex:
             return None
         for rel in with_parts:
             entry = copied.get(rel, kept[rel])
-            places = tuple((at + shifts[rel], size, sha) for at, size, sha in entry[5] or ())
+            places = b"".join(
+                _PLACE.pack(at + shifts[rel], size, sha) for at, size, sha in _PLACE.iter_unpack(entry[5] or b"")
+            )
             copied[rel] = (*entry[:5], places, entry[6], entry[7], self._new_parts.name)  # type: ignore[assignment]
         return copied
 
@@ -510,7 +516,9 @@ def _span(entry: Entry) -> tuple[int, int]:
     """Where an entry's parts lie in their parts segment (written one after another)."""
     places = entry[5]
     assert places
-    return places[0][0], places[-1][0] + places[-1][1] - places[0][0]
+    first = _PLACE.unpack_from(places)[0]
+    last, length, _sha = _PLACE.unpack_from(places, len(places) - _PLACE.size)
+    return first, last + length - first
 
 
 def _runs(
@@ -671,21 +679,21 @@ class _PartsFile:
 
 
 class Part:
-    """A record's packed part kept in a parts file (``DocumentRecord`` loads it on first
-    use): its bytes once they have the SHA-256 the authenticated index holds for them,
-    else None (the record then takes the part from the file, parsed again)."""
+    """A record's packed part kept in a parts segment (``DocumentRecord`` loads it on first
+    use): its bytes once they have the SHA-256 the authenticated head holds for them, else
+    None (the record then takes the part from the file, parsed again)."""
 
-    __slots__ = ("_digest", "_file", "_length", "_offset")
+    __slots__ = ("_at", "_file", "_places")
 
-    def __init__(self, file: _PartsFile, offset: int, length: int, digest: bytes) -> None:
+    def __init__(self, file: _PartsFile, places: bytes, at: int) -> None:
         self._file = file
-        self._offset = offset
-        self._length = length
-        self._digest = digest
+        self._places = places  # the record's places, packed (:data:`_PLACE`); this one at ``at``
+        self._at = at
 
     def load(self) -> bytes | None:
-        data = self._file.read(self._offset, self._length)
-        if data is None or not hmac.compare_digest(hashlib.sha256(data).digest(), self._digest):
+        offset, length, digest = _PLACE.unpack_from(self._places, self._at)
+        data = self._file.read(offset, length)
+        if data is None or not hmac.compare_digest(hashlib.sha256(data).digest(), digest):
             global rejected_parts
             rejected_parts += 1
             self._file.damaged()

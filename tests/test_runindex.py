@@ -248,13 +248,13 @@ def test_a_warm_run_reads_no_record_part_and_an_edit_reads_only_what_course_rule
     warm, engine = run(root, cache_dir, select=COURSE_RULES)
     assert read == [] and engine.cache_hits == 2  # the course stage came from its store
     assert dump(warm) == dump(run(root, None, select=COURSE_RULES)[0])
-    # The index holds no packed part itself: they are in the parts file, by SHA-256.
+    # The index holds no packed part itself: they are in the parts segment, by SHA-256.
     index = RunIndex(cache_dir, root, engine._base_key, 0)
-    assert all(entry[5] is None or len(entry[5]) == 3 for entry in index.old.values())
+    assert all(entry[5] is None or len(entry[5]) == 3 * runindex._PLACE.size for entry in index.old.values())
     assert any(entry[5] for entry in index.old.values())
     assert b"02-setup" not in index.path.read_bytes() and b"02-setup" in _parts_file(cache_dir).read_bytes()
     # A heading added to the intro: the course rules run again, on the next lesson's record
-    # served from the index with its parts read from the parts file.
+    # served from the index with its parts read from the parts segment.
     intro = root / "content/01-module-1/01-intro.md"
     intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
     after, engine = run(root, cache_dir, select=COURSE_RULES)
@@ -273,7 +273,7 @@ def test_a_damaged_parts_file_gives_the_uncached_findings(course, tmp_path, trus
         parts.write_bytes(bytes(b ^ 0x55 for b in data))
     elif damage == "truncated":
         parts.write_bytes(data[: len(data) // 3])
-    else:  # the index is not used: the files are read
+    else:  # the files whose parts it held (both) are read
         parts.unlink()
     intro = root / "content/01-module-1/01-intro.md"
     intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
@@ -426,7 +426,7 @@ def test_an_edit_past_the_racy_margin_writes_only_that_files_result_and_parts(co
     entry = index.old[rel]
     results, parts = (next(n for n in new if n.endswith(kind)) for kind in (".results", ".parts"))
     assert entry[7] == results and len(after[results]) == entry[4]
-    assert entry[8] == parts and len(after[parts]) == sum(size for _at, size, _sha in entry[5])
+    assert entry[8] == parts and len(after[parts]) == sum(size for _at, size, _sha in runindex._PLACE.iter_unpack(entry[5]))
     assert all(index.old[other][7] != results for other in index.old if other != rel)
     written = sum(len(after[name]) for name in new)
     assert written * 8 < sum(len(data) for data in old_segments.values())

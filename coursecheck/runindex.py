@@ -356,10 +356,10 @@ class RunIndex:
         if not kept and not self.new:
             self.discard()  # nothing to vouch for
             return
-        copied = self._compact(kept)
-        if copied is None:
-            self.discard()
-            return
+        copied, lost = self._compact(kept)
+        for rel in lost:  # its part could not be read to be copied: read again next time
+            kept.pop(rel, None)
+            copied.pop(rel, None)
         entries = {**self.new, **kept, **copied}
         segments: Segments = {}
         for entry in entries.values():
@@ -399,10 +399,11 @@ class RunIndex:
         segment = self._new_results if name == self._new_results.name else self._new_parts
         return segment.size, segment.digest()
 
-    def _compact(self, kept: dict[str, Entry]) -> dict[str, Entry] | None:
+    def _compact(self, kept: dict[str, Entry]) -> tuple[dict[str, Entry], set[str]]:
         """Copy the kept entries' results and parts out of the old segments that hold too
         much garbage, are too many, or are gone since this run read them, into the new
-        segments: those entries as they are now (None when the copy failed)."""
+        segments: those entries as they are now, and those whose bytes could not be copied
+        (a parts segment found truncated; a write that failed fails the save anyway)."""
         live: dict[str, int] = {}
         for entry in kept.values():
             live[entry[7]] = live.get(entry[7], 0) + entry[4]
@@ -418,17 +419,19 @@ class RunIndex:
             if not there:  # deleted by a concurrent run: copied from what this run holds
                 moving.add(name)
         copied: dict[str, Entry] = {}
+        lost: set[str] = set()
         if not moving:
-            return copied
+            return copied, lost
         # The moved results lie mostly one after another in their old segment: copied in
         # runs, and so are their parts (their SHA-256 carried over: not hashed again).
         results = sorted(
             (rel for rel, e in kept.items() if e[7] in moving), key=lambda rel: (kept[rel][7], kept[rel][3])
         )
         shifts = _runs(results, lambda rel: (kept[rel][7], kept[rel][3], kept[rel][4]), self._copy_results)
-        if shifts is None:
-            return None
         for rel in results:
+            if rel not in shifts:
+                lost.add(rel)
+                continue
             entry = kept[rel]
             copied[rel] = (*entry[:3], entry[3] + shifts[rel], *entry[4:7], self._new_results.name, entry[8])  # type: ignore[assignment]
         with_parts = sorted(
@@ -436,15 +439,16 @@ class RunIndex:
             key=lambda rel: (kept[rel][8], _span(kept[rel])[0]),
         )
         shifts = _runs(with_parts, lambda rel: (kept[rel][8] or "", *_span(kept[rel])), self._copy_parts)
-        if shifts is None:
-            return None
         for rel in with_parts:
+            if rel not in shifts:
+                lost.add(rel)
+                continue
             entry = copied.get(rel, kept[rel])
             places = b"".join(
                 _PLACE.pack(at + shifts[rel], size, sha) for at, size, sha in _PLACE.iter_unpack(entry[5] or b"")
             )
             copied[rel] = (*entry[:5], places, entry[6], entry[7], self._new_parts.name)  # type: ignore[assignment]
-        return copied
+        return copied, lost
 
     def _to_move(self, live: dict[str, int], suffix: str, garbage: int) -> set[str]:
         """The old segments of a kind whose live bytes are copied into the new one: all of
@@ -466,7 +470,10 @@ class RunIndex:
         base = None
         for at in range(start, start + length, _COPY_CHUNK):
             data = self._parts[segment].read(at, min(_COPY_CHUNK, start + length - at))
-            offset = self._new_parts.write(data) if data is not None else None
+            if data is None:  # shorter than its head says: damaged
+                self._parts[segment].damaged()
+                return None
+            offset = self._new_parts.write(data)
             if offset is None:
                 return None
             base = offset if base is None else base
@@ -523,11 +530,11 @@ def _span(entry: Entry) -> tuple[int, int]:
 
 def _runs(
     items: list[str], span: Callable[[str], tuple[str, int, int]], copy: Callable[[str, int, int], int | None]
-) -> dict[str, int] | None:
+) -> dict[str, int]:
     """Copy the byte ranges of ``items`` (``span(item)``: segment, start and length, items in
     order of segment and start) in runs of adjacent ranges with ``copy(segment, start,
-    length)`` (where the run now starts, None when it cannot be written): each item's
-    shift; None on a failure."""
+    length)`` (where the run now starts, None when it cannot be copied; a run that fails is
+    copied again item by item): each copied item's shift (the items that failed left out)."""
     shifts: dict[str, int] = {}
     start = 0
     while start < len(items):
@@ -541,10 +548,15 @@ def _runs(
             end += 1
         _, last, last_length = span(items[end - 1])
         base = copy(segment, first, last + last_length - first)
-        if base is None:
-            return None
-        for item in items[start:end]:
-            shifts[item] = base - first
+        if base is not None:
+            for item in items[start:end]:
+                shifts[item] = base - first
+        elif end - start > 1:
+            for item in items[start:end]:
+                _name, at, length = span(item)
+                base = copy(segment, at, length)
+                if base is not None:
+                    shifts[item] = base - at
         start = end
     return shifts
 

@@ -707,3 +707,19 @@ def test_planted_segments_are_never_read_and_only_own_regular_files_are_deleted(
     assert dump(edited) == dump(run(root, None)[0])
     assert not any((folder / name).exists() for name in planted)
     assert not (folder / ".killed_1.tmp").exists() and (folder / ".runnin_2.tmp").exists()
+
+
+def test_a_compaction_over_a_truncated_parts_segment_drops_only_what_it_cannot_copy(tmp_path, monkeypatch):
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    versions = {f"{n:02d}.md": 0 for n in range(6)}
+    _save(folder, root, versions, {})
+    (parts,) = (folder / runindex.FOLDER).glob("*.parts")
+    data = parts.read_bytes()
+    parts.write_bytes(data[: len(data) // 2])  # the later files' parts are gone
+    monkeypatch.setattr(runindex, "PARTS_GARBAGE", 10**9)  # any garbage: compacted
+    _save(folder, root, {"00.md": 1}, versions)
+    index = RunIndex(folder, root, "base", 0)
+    # The files whose parts could be copied are kept (with their parts in the new segment);
+    # the others are left out (read again next time); the damaged segment is deleted.
+    assert "00.md" in index.old and 1 < len(index.old) < 6 and not parts.exists()
+    _check_restores(index, {rel: n for rel, n in (versions | {"00.md": 1}).items() if rel in index.old})

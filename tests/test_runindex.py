@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from test_cache import COURSE_RULES, MUSTHAVE_CONFIG, MUSTHAVE_FILES, dump, run
 
 from coursecheck import runindex
 from coursecheck.engine import perfile  # the per-file stage hashes files with perfile._raw_bytes
+from coursecheck.records import PACKED
+from coursecheck.results import FileResult
 from coursecheck.runindex import RunIndex
 
 
@@ -49,11 +52,13 @@ def test_a_warm_run_reads_no_unchanged_file(course, tmp_path, trusting, reads):
     warm, engine = run(root, cache_dir)
     assert reads == [] and engine.cache_hits == 2
     assert dump(warm) == dump(cold) == dump(run(root, None)[0])
-    # One index file and its parts file, no temporary file left beside them.
+    # The head, one results segment and one parts segment, no temporary file beside them.
     index = RunIndex(cache_dir, root, engine._base_key, 0)
     names = sorted(p.name for p in index.path.parent.iterdir())
-    assert len(names) == 2 and names[0] == index.path.name and runindex._PARTS_NAME.fullmatch(names[1])
-    # An edit: only that file is read; the new index copies the other results over.
+    assert len(names) == 3 and names[0] == index.path.name
+    assert sorted(name.rpartition(".")[2] for name in names[1:]) == ["parts", "results"]
+    assert all(runindex._SEGMENT_NAME.fullmatch(name) for name in names[1:])
+    # An edit: only that file is read; the new head keeps the other results where they are.
     lesson = root / "content/01-module-1/03-next.md"
     lesson.write_text(lesson.read_text("utf-8") + "\n## Ещё\n", "utf-8")
     reads.clear()
@@ -171,8 +176,9 @@ def test_a_shared_cache_folder_keeps_the_newest_indexes(tmp_path, trusting):
     names = sorted(p.name for p in index.path.parent.iterdir())
     kept = [name for name in names if "." not in name]
     assert kept == sorted(written[-runindex.INDEXES_KEPT :])
-    # Each kept index has its parts file, and only those.
-    assert sorted(name.partition(".")[0] for name in names if name.endswith(".parts")) == kept
+    # Each kept head has its results segment (no parts: a result without a record), and only those.
+    assert sorted(name.partition(".")[0] for name in names if name.endswith(".results")) == kept
+    assert not [name for name in names if name.endswith(".parts")]
 
 
 @pytest.mark.slow
@@ -242,13 +248,13 @@ def test_a_warm_run_reads_no_record_part_and_an_edit_reads_only_what_course_rule
     warm, engine = run(root, cache_dir, select=COURSE_RULES)
     assert read == [] and engine.cache_hits == 2  # the course stage came from its store
     assert dump(warm) == dump(run(root, None, select=COURSE_RULES)[0])
-    # The index holds no packed part itself: they are in the parts file, by SHA-256.
+    # The index holds no packed part itself: they are in the parts segment, by SHA-256.
     index = RunIndex(cache_dir, root, engine._base_key, 0)
-    assert all(entry[5] is None or len(entry[5]) == 3 for entry in index.old.values())
+    assert all(entry[5] is None or len(entry[5]) == 3 * runindex._PLACE.size for entry in index.old.values())
     assert any(entry[5] for entry in index.old.values())
     assert b"02-setup" not in index.path.read_bytes() and b"02-setup" in _parts_file(cache_dir).read_bytes()
     # A heading added to the intro: the course rules run again, on the next lesson's record
-    # served from the index with its parts read from the parts file.
+    # served from the index with its parts read from the parts segment.
     intro = root / "content/01-module-1/01-intro.md"
     intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
     after, engine = run(root, cache_dir, select=COURSE_RULES)
@@ -267,7 +273,7 @@ def test_a_damaged_parts_file_gives_the_uncached_findings(course, tmp_path, trus
         parts.write_bytes(bytes(b ^ 0x55 for b in data))
     elif damage == "truncated":
         parts.write_bytes(data[: len(data) // 3])
-    else:  # the index is not used: the files are read
+    else:  # the files whose parts it held (both) are read
         parts.unlink()
     intro = root / "content/01-module-1/01-intro.md"
     intro.write_text(intro.read_text("utf-8") + "\n## Ещё раздел\n", "utf-8")
@@ -367,3 +373,353 @@ def test_deferred_summaries_restore_one_rules_parts_alone():
     }
     assert summaries["a.md"]["terms"] is terms
     assert summaries.part("terms") == {"a.md": {"kafka": 2}, "b.md": {"debezium": 1}}  # a plain dict now
+
+
+# -- rewriting after an edit: the head and the changed files' segments only ------------------
+
+
+def _lessons(count: int) -> dict[str, str]:
+    files = {}
+    for n in range(count):
+        target = f"{(n + 1) % count + 1:02d}-lesson"
+        files[f"content/01-module-1/{n + 1:02d}-lesson.md"] = (
+            f"# Урок {n + 1}\n\nТекст урока {n + 1}, см. [следующий](./{target}.md).\n\n"
+            f"## Раздел {n + 1}\n\nЕщё немного текста про Kafka и Debezium.\n"
+        )
+    return files
+
+
+LESSONS_CONFIG = """
+[course]
+content = ["content/**/*.md"]
+id = "{path}"
+"""
+
+
+def _store(cache_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (cache_dir / runindex.FOLDER).iterdir()}
+
+
+def test_an_edit_past_the_racy_margin_writes_only_that_files_result_and_parts(course, tmp_path, trusting, reads):
+    # `trusting`: as if each run came seconds after the write (past the racy margin), so the
+    # edited file is recorded and the index is rewritten.
+    root = course(_lessons(12), config=LESSONS_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    before = _store(cache_dir)
+    head = RunIndex(cache_dir, root, run(root, cache_dir)[1]._base_key, 0)
+    assert len(head.old) == 12 and len(before) == 3
+    rel = "content/01-module-1/05-lesson.md"
+    lesson = root / rel
+    lesson.write_text(lesson.read_text("utf-8") + "\nНовое предложение.\n", "utf-8")
+    reads.clear()
+    edited, engine = run(root, cache_dir)
+    assert _rel(root, reads) == [rel]
+    after = _store(cache_dir)
+    # The old segments are untouched (not copied); two new ones hold exactly the edited
+    # file's result and parts; the head is the only file rewritten.
+    old_segments = {name: data for name, data in before.items() if "." in name}
+    assert all(after[name] == data for name, data in old_segments.items())
+    new = sorted(name for name in after if name not in before)
+    assert sorted(name.rpartition(".")[2] for name in new) == ["parts", "results"]
+    index = RunIndex(cache_dir, root, engine._base_key, 0)
+    entry = index.old[rel]
+    results, parts = (next(n for n in new if n.endswith(kind)) for kind in (".results", ".parts"))
+    assert entry[7] == results and len(after[results]) == entry[4]
+    assert entry[8] == parts and len(after[parts]) == sum(size for _at, size, _sha in runindex._PLACE.iter_unpack(entry[5]))
+    assert all(index.old[other][7] != results for other in index.old if other != rel)
+    written = sum(len(after[name]) for name in new)
+    assert written * 8 < sum(len(data) for data in old_segments.values())
+    # The next run restores everything from the old segments and the new ones.
+    reads.clear()
+    again, engine = run(root, cache_dir)
+    assert reads == [] and engine.cache_hits == 12
+    assert dump(again) == dump(edited) == dump(run(root, None)[0])
+
+
+def _result(rel: str, n: int) -> FileResult:
+    blobs = [f"{rel} часть {i} правка {n} ".encode() * 40 for i in range(3)]
+    return FileResult(rel, "lesson", {PACKED: blobs, "title": rel}, [], {"rule": [rel, n]}, [])
+
+
+def _sig(n: int) -> tuple[int, int, int, int]:
+    return (100 + n, 1, 1, n)
+
+
+def _check_restores(index: RunIndex, expected: dict[str, int]) -> None:
+    """Every file of ``expected`` (relpath -> its version) restores exactly from ``index``."""
+    assert set(index.old) == set(expected)
+    for rel, n in expected.items():
+        key, small = index.lookup(rel, "lesson", _sig(n))
+        assert key == f"key-{rel}-{n}"
+        hit = runindex.restore(small)
+        assert isinstance(hit, FileResult) and index.attach(rel, hit)
+        assert [part.load() for part in hit.fields[PACKED]] == _result(rel, n).fields[PACKED]
+        summary = pickle.loads(index.summary_bytes(rel))
+        assert {name: pickle.loads(value) for name, value in summary.items()} == {"rule": [rel, n]}
+
+
+def _save(folder: Path, root: Path, changed: dict[str, int], previous: dict[str, int]) -> RunIndex:
+    """One run: the files of ``previous`` not in ``changed`` kept, those of ``changed`` recorded."""
+    index = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    for rel, n in previous.items():
+        if rel not in changed and index.lookup(rel, "lesson", _sig(n)) is not None:
+            index.keep(rel)
+    for rel, n in changed.items():
+        index.record(rel, "lesson", _sig(n), f"key-{rel}-{n}", _result(rel, n))
+    index.save()
+    return index
+
+
+def _segments(folder: Path) -> list[str]:
+    return sorted(p.name for p in (folder / runindex.FOLDER).iterdir() if "." in p.name)
+
+
+def test_garbage_past_the_threshold_is_compacted_into_the_new_segments(tmp_path):
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    files = {f"{n:02d}.md": 0 for n in range(8)}
+    _save(folder, root, files, {})
+    first = _segments(folder)
+    assert len(first) == 2
+    # One file of eight changed: 1/8 of the results are garbage (under a quarter), kept.
+    versions = {**files, "00.md": 1}
+    saved = _save(folder, root, {"00.md": 1}, files)
+    assert set(first) < set(_segments(folder)) and len(_segments(folder)) == 4
+    assert saved.written < 2 * len(_result("00.md", 1).fields[PACKED][0]) * 3 + 4000
+    _check_restores(RunIndex(folder, root, "base", 0), versions)
+    # Two more: 3/8 of the results are garbage (over a quarter), not of the parts (under
+    # half): the live results are copied into the new results segment, the old ones deleted.
+    changed = {"01.md": 1, "02.md": 1}
+    _save(folder, root, changed, versions)
+    versions |= changed
+    now = _segments(folder)
+    assert [n for n in now if n.endswith(".results")] != [n for n in first if n.endswith(".results")]
+    assert len([n for n in now if n.endswith(".results")]) == 1 and len(now) == 4
+    _check_restores(RunIndex(folder, root, "base", 0), versions)
+    # Three more: 6/11 of the parts segments' bytes are garbage (over half): the same for them.
+    changed = {"03.md": 1, "04.md": 1, "05.md": 1}
+    _save(folder, root, changed, versions)
+    versions |= changed
+    now = _segments(folder)
+    assert len(now) == 2 and not set(now) & set(first)
+    index = RunIndex(folder, root, "base", 0)
+    assert {entry[7] for entry in index.old.values()} == {n for n in now if n.endswith(".results")}
+    _check_restores(index, versions)
+
+
+def test_a_head_names_at_most_max_segments_of_a_kind(tmp_path, monkeypatch):
+    monkeypatch.setattr(runindex, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(runindex, "RESULTS_GARBAGE", 1)  # no compaction for garbage
+    monkeypatch.setattr(runindex, "PARTS_GARBAGE", 1)
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    versions = {f"{n:02d}.md": 0 for n in range(10)}
+    _save(folder, root, versions, {})
+    base = _segments(folder)
+    for step in range(1, 7):
+        changed = {f"{step:02d}.md": step}
+        _save(folder, root, changed, versions)
+        versions |= changed
+        index = RunIndex(folder, root, "base", 0)
+        named = set(index._segments)
+        assert len([n for n in named if n.endswith(".results")]) <= 3
+        assert len([n for n in named if n.endswith(".parts")]) <= 3
+        assert set(_segments(folder)) == named  # the others deleted
+        assert set(base) <= named  # the largest segments are never copied
+        _check_restores(index, versions)
+
+
+def test_interleaved_saves_of_two_runs_on_one_root_stay_correct(tmp_path, monkeypatch):
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    versions = {f"{n:02d}.md": 0 for n in range(6)}
+    _save(folder, root, versions, {})
+    # Two runs read the same index; each records another file; the last to save wins.
+    first = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    second = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    for index, rel in ((first, "00.md"), (second, "01.md")):
+        for other, n in versions.items():
+            if other != rel:
+                assert index.lookup(other, "lesson", _sig(n)) is not None
+                index.keep(other)
+        index.record(rel, "lesson", _sig(1), f"key-{rel}-1", _result(rel, 1))
+    first.save()
+    _check_restores(RunIndex(folder, root, "base", 0), versions | {"00.md": 1})
+    second.save()
+    _check_restores(RunIndex(folder, root, "base", 0), versions | {"01.md": 1})
+    # A third run compacts and deletes the segments the fourth, started before, still
+    # uses: the fourth copies them from what it read when it saves.
+    third = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    fourth = RunIndex(folder, root, "base", started_ns=time.time_ns())
+    versions["01.md"] = 1
+    monkeypatch.setattr(runindex, "RESULTS_GARBAGE", 10**9)  # any garbage: compacted
+    monkeypatch.setattr(runindex, "PARTS_GARBAGE", 10**9)
+    for index, rel in ((third, "02.md"), (fourth, "03.md")):
+        for other, n in versions.items():
+            if other != rel and index.lookup(other, "lesson", _sig(n)) is not None:
+                index.keep(other)
+        index.record(rel, "lesson", _sig(2), f"key-{rel}-2", _result(rel, 2))
+    third.save()
+    assert not set(fourth._segments) & set(_segments(folder))  # all it read is gone
+    _check_restores(RunIndex(folder, root, "base", 0), versions | {"02.md": 2})
+    monkeypatch.setattr(runindex, "RESULTS_GARBAGE", 4)
+    monkeypatch.setattr(runindex, "PARTS_GARBAGE", 2)
+    fourth.save()
+    index = RunIndex(folder, root, "base", 0)
+    assert set(index._segments) == {fourth._new_results.name, fourth._new_parts.name}  # copied
+    _check_restores(index, versions | {"03.md": 2})
+
+
+def _edited_store(course, tmp_path) -> tuple[Path, Path, str, dict[str, str]]:
+    """Six lessons, a cold run, then one lesson edited and run again past the racy margin:
+    the head names a base results and parts segment (five lessons) and a delta one each (the
+    edited lesson). Returns the root, the cache folder, the edited lesson and the files by role."""
+    root = course(_lessons(6), config=LESSONS_CONFIG)
+    cache_dir = tmp_path / "cache"
+    run(root, cache_dir)
+    rel = "content/01-module-1/03-lesson.md"
+    lesson = root / rel
+    lesson.write_text(lesson.read_text("utf-8") + "\nНовое предложение.\n", "utf-8")
+    _, engine = run(root, cache_dir)
+    index = RunIndex(cache_dir, root, engine._base_key, 0)
+    edited, other = index.old[rel], index.old["content/01-module-1/01-lesson.md"]
+    assert edited[7] != other[7] and edited[8] != other[8]
+    roles = {
+        "head": index.path.name,
+        "base results": other[7],
+        "delta results": edited[7],
+        "base parts": other[8],
+        "delta parts": edited[8],
+    }
+    return root, cache_dir, rel, roles
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated", "removed", "link"])
+@pytest.mark.parametrize("target", ["head", "base results", "delta results", "base parts", "delta parts"])
+def test_a_damaged_head_or_segment_only_means_its_files_are_read_again(
+    course, tmp_path, trusting, reads, target, damage
+):
+    root, cache_dir, edited, roles = _edited_store(course, tmp_path)
+    path = cache_dir / runindex.FOLDER / roles[target]
+    data = path.read_bytes()
+    outside = tmp_path / "outside" / "copy"
+    outside.parent.mkdir()
+    outside.write_bytes(data)
+    if damage == "flipped":
+        path.write_bytes(bytes(b ^ 0x55 for b in data))
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "link":  # to an authentic copy: used only if the link were followed
+        path.unlink()
+        path.symlink_to(outside)
+    else:
+        path.unlink()
+    uncached = dump(run(root, None)[0])
+    if damage == "link":
+        # A cache folder with a link in it is not used at all (coursecheck.cache.open_folder;
+        # a link appearing after that check: test_a_linked_head_or_segment_is_never_followed).
+        result, engine = run(root, cache_dir)
+        assert engine._cache is None and dump(result) == uncached
+        assert "contains a symbolic link" in engine.cache_report()[0]
+        assert path.is_symlink() and outside.read_bytes() == data
+        return
+    lessons = sorted(rel for rel in _lessons(6))
+    lazily_checked = target.endswith("parts") and damage != "removed"
+    if target == "head":
+        expected = lessons
+    elif lazily_checked:  # a warm run reads no part: the damage is seen when a course rule reads one
+        expected = []
+    elif target.startswith("delta"):
+        expected = [edited]
+    else:
+        expected = [rel for rel in lessons if rel != edited]
+    reads.clear()
+    warm, engine = run(root, cache_dir)
+    assert _rel(root, reads) == expected
+    assert dump(warm) == uncached
+    rejected = any("run index" in line for line in engine.cache_report())
+    assert rejected == (damage != "removed" and not lazily_checked)
+    # A heading added: the course rules run and read the records' parts (a damaged part is
+    # taken from its file, parsed again); the same findings as an uncached run.
+    first = root / "content/01-module-1/01-lesson.md"
+    first.write_text(first.read_text("utf-8") + "\n## Новый раздел\n", "utf-8")
+    after, engine = run(root, cache_dir)
+    assert dump(after) == dump(run(root, None)[0])
+    if lazily_checked:
+        assert engine.reparsed >= 1 and any("run index" in line for line in engine.cache_report())
+        assert not path.exists()  # a segment found damaged is deleted...
+    # ... so the files whose parts it held are read again once (not parsed again by every
+    # run whose course rules read them); then the index is whole again and nothing is read.
+    reads.clear()
+    again, engine = run(root, cache_dir)
+    assert dump(again) == dump(after) and bool(reads) == lazily_checked
+    reads.clear()
+    last, engine = run(root, cache_dir)
+    assert reads == [] and engine.reparsed == 0 and dump(last) == dump(after)
+
+
+@pytest.mark.parametrize("target", ["head", "results", "parts"])
+def test_a_linked_head_or_segment_is_never_followed(tmp_path, target):
+    # A link that appears after the run checked the cache folder (the engine does not use a
+    # folder with a link in it): the index never reads through it, nor deletes it or its target.
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    versions = {f"{n:02d}.md": 0 for n in range(4)}
+    _save(folder, root, versions, {})
+    index = RunIndex(folder, root, "base", 0)
+    name = index.path.name if target == "head" else next(n for n in index._segments if n.endswith(target))
+    path = folder / runindex.FOLDER / name
+    outside = tmp_path / "outside"
+    authentic = path.read_bytes()
+    outside.write_bytes(authentic)  # usable only if the link were followed
+    path.unlink()
+    path.symlink_to(outside)
+    linked = RunIndex(folder, root, "base", time.time_ns())
+    assert linked.rejected == 1 and linked.old == {}
+    for rel, n in versions.items():
+        linked.record(rel, "lesson", _sig(n), f"key-{rel}-{n}", _result(rel, n))
+    linked.save()
+    assert outside.read_bytes() == authentic and not outside.is_symlink()
+    assert path.is_symlink() == (target != "head")  # the head's link is replaced, not written through
+    _check_restores(RunIndex(folder, root, "base", 0), versions)
+
+
+def test_planted_segments_are_never_read_and_only_own_regular_files_are_deleted(course, tmp_path, trusting, reads):
+    root, cache_dir, _edited, roles = _edited_store(course, tmp_path)
+    folder = cache_dir / runindex.FOLDER
+    digest = roles["head"]
+    planted = {
+        f"{digest}.{'a' * 16}.results": os.urandom(200),
+        f"{digest}.{'b' * 16}.parts": os.urandom(200),
+        f"{'c' * 64}.{'d' * 16}.results": os.urandom(200),  # another root's, with no head
+    }
+    for name, data in planted.items():
+        (folder / name).write_bytes(data)
+    # What a save killed an hour ago left (mkstemp's names), and one of a save under way.
+    (folder / ".killed_1.tmp").write_bytes(b"half a segment")
+    os.utime(folder / ".killed_1.tmp", ns=(0, time.time_ns() - 2 * runindex._STALE_TMP_NS))
+    (folder / ".runnin_2.tmp").write_bytes(b"a concurrent save's")
+    reads.clear()
+    warm, engine = run(root, cache_dir)
+    assert reads == [] and engine.cache_hits == 6 and engine.cache_report() == []
+    assert dump(warm) == dump(run(root, None)[0])
+    # The next save (an edit) deletes the planted files no head names.
+    lesson = root / "content/01-module-1/02-lesson.md"
+    lesson.write_text(lesson.read_text("utf-8") + "\nЕщё.\n", "utf-8")
+    edited, _ = run(root, cache_dir)
+    assert dump(edited) == dump(run(root, None)[0])
+    assert not any((folder / name).exists() for name in planted)
+    assert not (folder / ".killed_1.tmp").exists() and (folder / ".runnin_2.tmp").exists()
+
+
+def test_a_compaction_over_a_truncated_parts_segment_drops_only_what_it_cannot_copy(tmp_path, monkeypatch):
+    folder, root = tmp_path / "cache", tmp_path / "root"
+    versions = {f"{n:02d}.md": 0 for n in range(6)}
+    _save(folder, root, versions, {})
+    (parts,) = (folder / runindex.FOLDER).glob("*.parts")
+    data = parts.read_bytes()
+    parts.write_bytes(data[: len(data) // 2])  # the later files' parts are gone
+    monkeypatch.setattr(runindex, "PARTS_GARBAGE", 10**9)  # any garbage: compacted
+    _save(folder, root, {"00.md": 1}, versions)
+    index = RunIndex(folder, root, "base", 0)
+    # The files whose parts could be copied are kept (with their parts in the new segment);
+    # the others are left out (read again next time); the damaged segment is deleted.
+    assert "00.md" in index.old and 1 < len(index.old) < 6 and not parts.exists()
+    _check_restores(index, {rel: n for rel, n in (versions | {"00.md": 1}).items() if rel in index.old})

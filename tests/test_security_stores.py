@@ -794,26 +794,34 @@ def test_the_scanner_accepts_what_the_pickler_writes():
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
-    """A course, its uncached findings, and a cache folder after two runs (a run index,
-    course stages and latest pointers in it); copied for each example."""
+    """A course, its uncached findings, and a cache folder after three runs (a run index
+    whose head names a base results and parts segment and, after an edit, a delta one each;
+    course stages and latest pointers); copied for each example."""
     root = tmp_path_factory.mktemp("store-course")
-    for rel, text in FILES.items():
+    # More lessons than the edit below changes: its save leaves the old segments as they are
+    # (a one-lesson edit of two would leave half of them garbage: compacted).
+    extra = {f"content/02-module-2/{n:02d}-more.md": f"# Ещё урок {n}\n\nTODO: дописать.\n" for n in range(1, 7)}
+    for rel, text in {**FILES, **extra}.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, "utf-8")
     (root / ".coursecheck.toml").write_text(textwrap.dedent(DEFAULT_CONFIG), "utf-8")
     for path in root.rglob("*.md"):
         os.utime(path, ns=(10**18, 10**18))  # long before the runs: the index vouches for them
     cache_dir = tmp_path_factory.mktemp("store-cache") / "cache"
-    uncached = dump(run(root, None)[0])
     saved = runindex.RACY_NS
     runindex.RACY_NS = -(10**19)
     try:
         run(root, cache_dir)
+        lesson = root / "content/01-module-1/03-next.md"
+        lesson.write_text(lesson.read_text("utf-8") + "\nЕщё одна строка.\n", "utf-8")
+        run(root, cache_dir)  # the edited lesson's result and parts in segments of their own
         _, engine = run(root, cache_dir)
     finally:
         runindex.RACY_NS = saved
-    assert engine.cache_hits == 2
-    return root, cache_dir, uncached
+    assert engine.cache_hits == 8
+    index = cache_dir / runindex.FOLDER
+    assert len(list(index.glob("*.results"))) == len(list(index.glob("*.parts"))) == 2
+    return root, cache_dir, dump(run(root, None)[0])
 
 
 def _random_pickle(value: object) -> bytes:
@@ -828,7 +836,17 @@ PAYLOADS = st.one_of(
         max_leaves=10,
     ).map(_random_pickle),
 )
-STORES = ["v1", "v1-index", "v1-course", "v1-course-latest"]
+# A store's folder, and for the run index which of its files (the head, a results or a
+# parts segment: each kind gets its share of the examples).
+STORES = ["v1", "v1-index:head", "v1-index:results", "v1-index:parts", "v1-course", "v1-course-latest"]
+
+
+def _store_files(cache_dir: Path, store: str) -> list[Path]:
+    folder, _, kind = store.partition(":")
+    files = sorted(p for p in (cache_dir / folder).rglob("*") if p.is_file() and not p.name.startswith("."))
+    if kind:
+        files = [p for p in files if (p.suffix == f".{kind}") or (kind == "head" and "." not in p.name)]
+    return files
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -846,7 +864,7 @@ def test_random_content_in_every_store_gives_the_uncached_findings(pristine, tmp
     shutil.copytree(source, cache_dir, symlinks=True)
     marker = cache_dir.parent / "pwned"
     for store, which, payload, form in plants:
-        files = sorted(p for p in (cache_dir / store).rglob("*") if p.is_file() and not p.name.startswith("."))
+        files = _store_files(cache_dir, store)
         assert files, store
         target = files[which % len(files)]
         if form == 0:

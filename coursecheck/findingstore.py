@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from coursecheck import __version__
-from coursecheck.cache import MAC_SIZE, _own_files, _unlink_own, read_regular
+from coursecheck.cache import MAC_SIZE, _own_files, _unlink_own, read_regular, restoring_many
 from coursecheck.model import Finding
 
 FORMAT = 1
@@ -99,7 +99,8 @@ class GroupStore:
             payload = memoryview(data)[len(_MAGIC) : end]
             if not hmac.compare_digest(data[end:], self._mac(payload)):
                 raise ValueError("not authentic")
-            form, version, kind, values = pickle.loads(payload)
+            with restoring_many():
+                form, version, kind, values = pickle.loads(payload)
         except Exception:  # damaged, foreign or not authentic: made again
             self.rejected = 1
             return

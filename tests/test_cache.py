@@ -921,3 +921,25 @@ def test_json_outlines_of_unchanged_files_are_served_from_the_cache(course, cli,
     assert [h["text"] for h in outline["content/01-module-1/01-intro.md"]["headings"]] == ["Введение", "Итоги"]
     _, uncached, _ = cli(root, "--format", "json", "--no-cache")
     assert json.loads(uncached)["files"] == json.loads(third)["files"]
+
+
+def test_restoring_many_pauses_the_collector_and_freezes_what_it_restored():
+    import gc
+    import pickle
+
+    from coursecheck.cache import freezing_loaded, restoring_many
+
+    if not gc.isenabled() or gc.get_freeze_count():
+        pytest.skip("the collector is off or objects are frozen in this process")
+    payload = pickle.dumps([{"n": n} for n in range(1000)])
+    with restoring_many():  # outside a run: the collector is left alone
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    with freezing_loaded():
+        with restoring_many():
+            assert not gc.isenabled()
+            restored = pickle.loads(payload)
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= len(restored)  # out of the collector's reach
+    assert gc.get_freeze_count() == 0  # handed back when the run ends
+    assert restored[999] == {"n": 999}

@@ -11,7 +11,7 @@ from typing import Any
 import pluggy
 
 from coursecheck import coursecache, records
-from coursecheck.cache import FileCache
+from coursecheck.cache import FileCache, restoring_many
 from coursecheck.config import Config, Settings
 from coursecheck.engine.discovery import OUTSIDE_ROOT
 from coursecheck.engine.rulecalls import RuleCalls
@@ -92,7 +92,8 @@ class CourseStage:
             assert self._cache is not None
             key, layout = keys
             stages, latest = self._cache.course_stages(), self._cache.latest_course_stages()
-            stored = coursecache.unpack(stages.get(key), course)
+            with restoring_many():
+                stored = coursecache.unpack(stages.get(key), course)
             if stored is not None:
                 if progress is not None:
                     progress(step + len(course_rules), total_steps)
@@ -109,7 +110,8 @@ class CourseStage:
             # them, or through ctx.summaries(), which restores their own parts only.
             last_key = latest.get(layout)
             if isinstance(last_key, str):
-                previous = coursecache.unpack(stages.get(last_key), course)
+                with restoring_many():
+                    previous = coursecache.unpack(stages.get(last_key), course)
             if previous is not None:
                 documents = {d.relpath: d for d in (*course.lessons, *course.data_files, *course.others)}
                 relocatable = {r.id for r in course_rules if r.relocatable}

@@ -18,6 +18,8 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
+from coursecheck.cache import restoring_many
+
 
 class DeferredSummaries(dict):  # type: ignore[type-arg]
     """``relpath -> summary``, given in course order as summaries or as the pickled bytes
@@ -50,15 +52,20 @@ class DeferredSummaries(dict):  # type: ignore[type-arg]
         restored = self._parts.get(name)
         if restored is None:
             restored = self._parts[name] = {}
-            for rel, value in self._entries:
-                if isinstance(value, dict):
-                    if name in value:
-                        restored[rel] = value[name]
-                    continue
-                pickled = self._packed_parts(rel, value).get(name)
-                if pickled is not None:
-                    restored[rel] = _loads(pickled, None)
+            with restoring_many():
+                self._restore_part(name, restored)
         return dict(restored)
+
+    def _restore_part(self, name: str, restored: dict[str, Any]) -> None:
+        assert self._entries is not None
+        for rel, value in self._entries:
+            if isinstance(value, dict):
+                if name in value:
+                    restored[rel] = value[name]
+                continue
+            pickled = self._packed_parts(rel, value).get(name)
+            if pickled is not None:
+                restored[rel] = _loads(pickled, None)
 
     def parts_of(self, relpath: str, names: set[str]) -> dict[str, Any]:
         """The parts ``names`` of one file's summary (those it has), restoring only them."""
@@ -84,6 +91,10 @@ class DeferredSummaries(dict):  # type: ignore[type-arg]
         return parts
 
     def _fill(self) -> None:
+        with restoring_many():
+            self._fill_now()
+
+    def _fill_now(self) -> None:
         entries, self._entries = self._entries, None
         for rel, value in entries or ():
             if not isinstance(value, dict):

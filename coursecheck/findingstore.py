@@ -58,6 +58,9 @@ FORMAT = 1
 MAX_STORE_BYTES = 1 << 31
 # Stores kept in a cache folder (the newest): a few kinds per project root using it.
 STORES_KEPT = 32
+# A run over some files only keeps the groups it did not use while the store holds at most
+# this many (a run over the whole course rewrites it with its own groups).
+MAX_KEPT_UNUSED = 200_000
 _MAGIC = b"coursecheck-finished\0"
 _NAME = re.compile(r"[0-9a-f]{64}")
 _path_of = operator.attrgetter("path")
@@ -74,6 +77,9 @@ class GroupStore:
         self.old: dict[str, Any] = {}
         self.new: dict[str, Any] = {}
         self.rejected = 0
+        # A run that reports on some files only (pre-commit: the PATHS given) keeps the
+        # groups it did not use, for the next run over the whole course.
+        self.keep_unused = False
         self._changed = False
         self._loaded = False
 
@@ -121,8 +127,15 @@ class GroupStore:
 
     def save(self) -> None:
         """Write the store atomically when this run made values it did not hold, or used
-        markedly fewer than it holds (quietly: an accelerator)."""
-        if not self._changed and len(self.new) >= len(self.old) * 9 // 10:
+        markedly fewer than it holds (quietly: an accelerator). With ``keep_unused``, the
+        values it holds and this run did not use are kept (up to :data:`MAX_KEPT_UNUSED`
+        of them): a run over some files does not drop the others' groups."""
+        if self.keep_unused:
+            if not self._changed:
+                return
+            if len(self.old) <= MAX_KEPT_UNUSED:
+                self.new = {**self.old, **self.new}
+        elif not self._changed and len(self.new) >= len(self.old) * 9 // 10:
             return
         self._changed = False
         tmp = ""
@@ -174,11 +187,13 @@ class FinishedGroups:
         self._stores: dict[str, GroupStore] = {}
         self.served = 0  # groups whose text came from a store (tests, benchmarks)
         self.rendered = 0
+        self.partial = False  # the run reported on some files only: stores keep the others' text
 
     def store(self, kind: str) -> GroupStore:
         store = self._stores.get(kind)
         if store is None:
             store = self._stores[kind] = GroupStore(self._folder, self._root, kind, self._key)
+            store.keep_unused = self.partial
         return store
 
     def cached(self, kind: str, findings: list[Finding], render: Callable[[list[Finding]], Any]) -> list[Any]:

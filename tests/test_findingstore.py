@@ -181,3 +181,36 @@ def test_a_damaged_or_forged_store_is_a_miss(cli, tmp_path, damage):
         store.write_bytes(data)
     assert _run(cli, root, ("json",)) == expected
     assert _run(cli, root, ("json",)) == expected
+
+
+def test_a_run_over_some_files_keeps_the_other_files_groups(tmp_path):
+    # A pre-commit run (the PATHS given) finishes and renders one file: the stores keep the
+    # others' groups, so the next run over the whole course replays and serves them all.
+    lessons = {
+        f"content/0{i}-lesson.md": f"---\ntitle: Урок {i}\n---\n\n# Урок {i}\n\nСм. [урок](missing-{i}.md).\n"
+        for i in range(1, 5)
+    }
+    write_files(tmp_path, {**lessons, ".coursecheck.toml": DEFAULT_CONFIG})
+    options = {"select": ["graph"], "entry_points": False}
+
+    def run(**more):
+        engine = Engine(load_config(tmp_path / ".coursecheck.toml", tmp_path), RunOptions(cache=True, **options, **more))
+        result = engine.run()
+        rendered: list[str] = []
+
+        def render(group):
+            rendered.append(group[0].path)
+            return group[0].path
+
+        result.blocks.cached("text", [f for f in result.findings], render)
+        return engine, result, rendered
+
+    run()
+    edited = tmp_path / "content/01-lesson.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nЕщё строка.\n", "utf-8")
+    engine, result, rendered = run(paths=[edited])
+    assert {f.path for f in result.findings} == {"content/01-lesson.md"}
+    engine, result, rendered = run()
+    assert engine.replayed == 4 and rendered == []  # every group replayed and served
+    uncached = Engine(load_config(tmp_path / ".coursecheck.toml", tmp_path), RunOptions(cache=False, **options)).run()
+    assert [f.as_dict() for f in result.findings] == [f.as_dict() for f in uncached.findings]

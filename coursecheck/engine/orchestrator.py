@@ -170,6 +170,8 @@ class Engine:
         if self._cache is not None and shards is None:
             self.swept = self._cache.sweep(self._file_keys.values(), self.cache_misses, len(to_load))
         keys = self._finish_keys(segments, docs, data_docs) if shards is None else None
+        if keys is not None and keys.store is not None:
+            keys.store.keep_unused = reported is not None
         findings = self._finisher.finish(findings, docs, reported, keys)
         if keys is not None and keys.store is not None:
             keys.store.save()
@@ -178,6 +180,7 @@ class Engine:
         if keys is not None and keys.store is not None and self._cache is not None:
             blocks = FinishedGroups(self._cache.folder, self.config.root, self._cache.mac_key)
             blocks.groups = keys.groups
+            blocks.partial = reported is not None
             result.blocks = blocks
         return result
 
